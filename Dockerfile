@@ -1,0 +1,27 @@
+# pyregistry: SQLite metadata and filesystem artifacts under /data (a volume) by default.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PROJECT_ENVIRONMENT=/app/.venv
+
+RUN pip install --no-cache-dir uv
+
+WORKDIR /app
+COPY pyproject.toml uv.lock README.md LICENSE ./
+COPY packages ./packages
+COPY compose ./compose
+RUN uv sync --frozen --no-dev
+
+RUN useradd --system --create-home --home-dir /data pyregistry && chown pyregistry /data
+USER pyregistry
+WORKDIR /data
+VOLUME ["/data"]
+
+ENV PATH="/app/.venv/bin:${PATH}" \
+    BIND_ADDRESS="0.0.0.0:3000"
+EXPOSE 3000
+STOPSIGNAL SIGTERM
+CMD ["pyregistry", "serve"]

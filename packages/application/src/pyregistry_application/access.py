@@ -1,0 +1,50 @@
+"""Authenticating API tokens and authorizing them on a tenant."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pyregistry_application.ports import Clock, RegistryStore
+from pyregistry_domain.errors import Forbidden, InvalidToken, Unauthenticated
+from pyregistry_domain.tenants import Tenant
+from pyregistry_domain.tokens import ApiToken, TokenScope, parse_token_secret
+
+__all__ = ["TokenAccess"]
+
+_TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+class TokenAccess:
+    """Turns a presented secret into a verified token allowed to act on a tenant."""
+
+    def __init__(self, store: RegistryStore, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    def authenticate(self, secret: str | None) -> ApiToken:
+        """Verify a secret: :class:`Unauthenticated` when missing, :class:`InvalidToken` when bad."""
+        if not secret:
+            raise Unauthenticated("authentication required: use username '__token__' and an API token")
+        key_id = parse_token_secret(secret)
+        token = self._store.get_token_by_key_id(key_id)
+        if token is None:
+            raise InvalidToken("the token is not valid")
+        now = self._clock.now()
+        token.check_usable(secret, now)
+        if token.last_used_at is None or now - token.last_used_at >= _TOUCH_INTERVAL:
+            self._store.touch_token(token.id, now)
+        return token
+
+    def authorize(
+        self, tenant_slug: str, secret: str | None, scope: TokenScope, normalized_project: str | None = None
+    ) -> tuple[Tenant, ApiToken]:
+        """Authenticate, then check the token grants ``scope`` on the tenant (and project).
+
+        A token never learns whether another tenant exists: both cases are :class:`Forbidden`.
+        """
+        token = self.authenticate(secret)
+        tenant = self._store.get_tenant_by_slug(tenant_slug)
+        if tenant is None or tenant.id != token.tenant_id:
+            raise Forbidden("this token belongs to another tenant")
+        token.check_allows(scope, tenant.id, normalized_project)
+        return tenant, token

@@ -1,0 +1,154 @@
+"""What the admin UI shows: dashboard, search, a tenant's projects and one project's details."""
+
+from __future__ import annotations
+
+import msgspec
+
+from pyregistry_application.admin_access import AdminAuthorization
+from pyregistry_application.dto import AuditQuery, Page, RegistryStats
+from pyregistry_application.ports import ArtifactStorage, RegistryStore
+from pyregistry_application.readme_extraction import Readme, readme_from_metadata
+from pyregistry_application.uploads import metadata_key_for
+from pyregistry_domain.audit import AuditEvent
+from pyregistry_domain.distributions import ReleaseFile
+from pyregistry_domain.errors import DomainError, NotFound
+from pyregistry_domain.names import normalize_project_name
+from pyregistry_domain.projects import Project, Release
+from pyregistry_domain.tenants import Tenant
+from pyregistry_domain.users import User
+from pyregistry_domain.versions import Version, parse_version
+
+__all__ = ["AdminCatalog", "Dashboard", "ProjectDetail", "ReleaseView", "SearchHit", "TenantSummary"]
+
+MAX_QUERY_LENGTH = 200
+
+
+def _version_key(version: str) -> tuple[int, Version | str]:
+    try:
+        return (1, parse_version(version))
+    except DomainError:
+        return (0, version)
+
+
+class TenantSummary(msgspec.Struct, frozen=True):
+    """One row of the dashboard."""
+
+    tenant: Tenant
+    projects: int
+    active_tokens: int
+
+
+class Dashboard(msgspec.Struct, frozen=True):
+    """The tenants a user may see, their counts and the latest audit events."""
+
+    tenants: list[TenantSummary]
+    recent: list[AuditEvent]
+    stats: RegistryStats | None
+
+
+class SearchHit(msgspec.Struct, frozen=True):
+    """A project found by search, with its tenant's slug."""
+
+    tenant_slug: str
+    project: Project
+
+
+class ReleaseView(msgspec.Struct, frozen=True):
+    """A release and its files."""
+
+    release: Release
+    files: list[ReleaseFile]
+
+
+class ProjectDetail(msgspec.Struct, frozen=True):
+    """A project page: releases newest first and the README of the newest release that has one."""
+
+    tenant: Tenant
+    project: Project
+    releases: list[ReleaseView]
+    readme: Readme | None
+
+
+class AdminCatalog:
+    """Read-only queries of the admin UI, always limited to the tenants the user may see."""
+
+    def __init__(self, store: RegistryStore, storage: ArtifactStorage, authorization: AdminAuthorization) -> None:
+        self._store = store
+        self._storage = storage
+        self._authorization = authorization
+
+    def dashboard(self, user: User, recent_events: int = 10) -> Dashboard:
+        """Tenants with counts; recent activity (global for the superadmin, per visible tenant otherwise)."""
+        tenants = self._authorization.visible_tenants(user)
+        now_tokens = {tenant.id: self._store.list_tokens(tenant.id) for tenant in tenants}
+        summaries = [
+            TenantSummary(
+                tenant=tenant,
+                projects=len(self._store.list_projects(tenant.id)),
+                active_tokens=sum(1 for token in now_tokens[tenant.id] if token.revoked_at is None),
+            )
+            for tenant in tenants
+        ]
+        if user.is_superadmin:
+            recent = self._store.list_audit_events(AuditQuery(limit=recent_events)).items
+            stats: RegistryStats | None = self._store.stats()
+        else:
+            events = [
+                event
+                for tenant in tenants
+                for event in self._store.list_audit_events(AuditQuery(tenant_id=tenant.id, limit=recent_events)).items
+            ]
+            recent = sorted(events, key=lambda event: event.occurred_at, reverse=True)[:recent_events]
+            stats = None
+        return Dashboard(tenants=summaries, recent=recent, stats=stats)
+
+    def search(self, user: User, query: str, page: int = 1, per_page: int = 20) -> Page[SearchHit]:
+        """Ranked project search across the user's tenants (name and summary)."""
+        query = query.strip()[:MAX_QUERY_LENGTH]
+        if not query:
+            return Page(items=[], total=0)
+        tenants = {tenant.id: tenant.slug for tenant in self._authorization.visible_tenants(user)}
+        found = self._store.search_projects(list(tenants), query, per_page, (max(page, 1) - 1) * per_page)
+        hits = [SearchHit(tenant_slug=tenants[project.tenant_id], project=project) for project in found.items]
+        return Page(items=hits, total=found.total)
+
+    def projects(self, user: User, tenant_slug: str) -> tuple[Tenant, list[Project]]:
+        """A tenant's projects by name."""
+        tenant = self._authorization.tenant_for(user, tenant_slug)
+        projects = sorted(self._store.list_projects(tenant.id), key=lambda project: project.normalized_name)
+        return tenant, projects
+
+    def project(self, user: User, tenant_slug: str, project_name: str) -> ProjectDetail:
+        """Releases (newest first) with their files, and the README read from stored core metadata."""
+        tenant = self._authorization.tenant_for(user, tenant_slug)
+        normalized = normalize_project_name(project_name)
+        project = self._store.get_project(tenant.id, normalized)
+        if project is None:
+            raise NotFound(f"project {project_name!r} does not exist in tenant {tenant.slug!r}")
+        files = self._store.list_files(tenant.id, normalized)
+        releases = sorted(
+            self._store.list_releases(tenant.id, normalized),
+            key=lambda release: _version_key(release.version),
+            reverse=True,
+        )
+        views = [
+            ReleaseView(
+                release=release,
+                files=sorted((file for file in files if file.version == release.version), key=lambda f: f.filename),
+            )
+            for release in releases
+        ]
+        return ProjectDetail(tenant=tenant, project=project, releases=views, readme=self._readme(views))
+
+    def _readme(self, releases: list[ReleaseView]) -> Readme | None:
+        for view in releases:
+            for file in view.files:
+                if file.metadata_sha256 is None or not file.cached:
+                    continue
+                try:
+                    readme = readme_from_metadata(self._storage.read_bytes(metadata_key_for(file.blob_key)))
+                except DomainError:
+                    continue
+                if readme is not None:
+                    return readme
+        return None

@@ -1,0 +1,35 @@
+"""The admin UI's use cases, built from the already-wired registry services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyregistry_application.admin_access import AdminAuthorization
+from pyregistry_application.admin_accounts import AdminAccounts
+from pyregistry_application.admin_catalog import AdminCatalog
+from pyregistry_application.admin_releases import ReleaseAdministration
+from pyregistry_application.login_throttle import LoginThrottle
+from pyregistry_application.services import RegistryServices
+
+__all__ = ["AdminServices", "build_admin_services"]
+
+
+@dataclass(slots=True)
+class AdminServices:
+    """Login, tenant isolation, read queries and release administration for the admin UI."""
+
+    accounts: AdminAccounts
+    authorization: AdminAuthorization
+    catalog: AdminCatalog
+    releases: ReleaseAdministration
+
+
+def build_admin_services(services: RegistryServices) -> AdminServices:
+    """Compose the admin use cases over the registry's ports (one login throttle per process)."""
+    authorization = AdminAuthorization(services.store)
+    return AdminServices(
+        accounts=AdminAccounts(services.store, services.hasher, services.audit, LoginThrottle(services.clock)),
+        authorization=authorization,
+        catalog=AdminCatalog(services.store, services.storage, authorization),
+        releases=ReleaseAdministration(services.store, services.storage, authorization, services.audit),
+    )

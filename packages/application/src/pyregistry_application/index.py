@@ -1,0 +1,154 @@
+"""Read side of the Simple Repository API: project lists, project pages, file downloads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from pyregistry_application.access import TokenAccess
+from pyregistry_application.index_versions import IndexVersions, PageStamp, StoreIndexVersions
+from pyregistry_application.ports import ArtifactStorage, RegistryStore
+from pyregistry_application.uploads import metadata_key_for
+from pyregistry_domain.distributions import ReleaseFile
+from pyregistry_domain.errors import NotFound
+from pyregistry_domain.names import normalize_project_name
+from pyregistry_domain.projects import Project
+from pyregistry_domain.tenants import Tenant
+from pyregistry_domain.tokens import TokenScope
+from pyregistry_domain.versions import parse_version
+
+if TYPE_CHECKING:
+    from pyregistry_application.mirroring import MirrorService
+
+__all__ = ["FileDownload", "PackageIndex", "PageStamp", "ProjectListing", "ProjectPage"]
+
+
+class ProjectListing(msgspec.Struct, frozen=True):
+    """A tenant's root index: every project name."""
+
+    tenant: Tenant
+    projects: list[Project]
+
+
+class ProjectPage(msgspec.Struct, frozen=True):
+    """A project's files and versions, oldest version first."""
+
+    tenant: Tenant
+    project: Project
+    files: list[ReleaseFile]
+    versions: list[str]
+
+
+class FileDownload(msgspec.Struct, frozen=True):
+    """A file about to be served: its record and where its bytes are.
+
+    ``stream`` is set for a mirrored file's first download: upstream bytes, verified and cached on the way.
+    """
+
+    file: ReleaseFile
+    local_path: Path | None
+    stream: Iterator[bytes] | None = None
+    size: int | None = None
+
+
+def _sort_key(file: ReleaseFile) -> tuple[object, str]:
+    return (parse_version(file.version), file.filename)
+
+
+class PackageIndex:
+    """Serves what pip and uv read; every call checks a read-scoped token first."""
+
+    def __init__(
+        self,
+        store: RegistryStore,
+        storage: ArtifactStorage,
+        access: TokenAccess,
+        mirror: MirrorService | None = None,
+        versions: IndexVersions | None = None,
+    ) -> None:
+        self._store = store
+        self._storage = storage
+        self._access = access
+        self._mirror = mirror
+        self._versions = versions or StoreIndexVersions(store)
+
+    def listing_stamp(self, tenant_slug: str, secret: str | None) -> PageStamp:
+        """Authorize like :meth:`listing`, then stamp the current version of the root index."""
+        tenant, _ = self._access.authorize(tenant_slug, secret, TokenScope.READ)
+        version = self._versions.listing_version(tenant.id)
+        return PageStamp(tenant_id=tenant.id, version=f"{version}-m{int(tenant.mirroring_enabled)}")
+
+    def project_stamp(self, tenant_slug: str, secret: str | None, project_name: str) -> PageStamp:
+        """Authorize like :meth:`project_page`, then stamp the page; unstamped when it is mirrored or absent."""
+        normalized = normalize_project_name(project_name)
+        tenant, _ = self._access.authorize(tenant_slug, secret, TokenScope.READ, normalized)
+        found = self._versions.project_serial(tenant.id, normalized)
+        if found is None or tenant.mirroring_enabled or found[1] != "local":
+            return PageStamp(tenant_id=tenant.id, version=None)
+        return PageStamp(tenant_id=tenant.id, version=str(found[0]))
+
+    def listing(self, tenant_slug: str, secret: str | None) -> ProjectListing:
+        """Every project of the tenant, by normalized name."""
+        tenant, _ = self._access.authorize(tenant_slug, secret, TokenScope.READ)
+        projects = sorted(self._store.list_projects(tenant.id), key=lambda project: project.normalized_name)
+        if not tenant.mirroring_enabled:
+            projects = [project for project in projects if project.origin == "local"]
+        return ProjectListing(tenant=tenant, projects=projects)
+
+    def project_page(self, tenant_slug: str, secret: str | None, project_name: str) -> ProjectPage:
+        """A project's files; :class:`NotFound` when the tenant has no such project."""
+        normalized = normalize_project_name(project_name)
+        tenant, _ = self._access.authorize(tenant_slug, secret, TokenScope.READ, normalized)
+        project = self._store.get_project(tenant.id, normalized)
+        if project is None or project.origin != "local":
+            project = self._mirrored_project(tenant, normalized, project)
+        files = self._store.list_files(tenant.id, normalized)
+        if project.origin == "local":
+            files = [file for file in files if file.origin == "local"]
+        files.sort(key=_sort_key)
+        versions = sorted(
+            {release.version for release in self._store.list_releases(tenant.id, normalized)}, key=parse_version
+        )
+        return ProjectPage(tenant=tenant, project=project, files=files, versions=versions)
+
+    def download(self, tenant_slug: str, secret: str | None, project_name: str, filename: str) -> FileDownload:
+        """Locate a file of the project for streaming."""
+        file = self._visible_file(tenant_slug, secret, project_name, filename)
+        if file.origin != "local" and not file.cached and self._mirror is not None:
+            read_through = self._mirror.read_through(file)
+            return FileDownload(file=file, local_path=None, stream=read_through.chunks, size=read_through.size)
+        return FileDownload(file=file, local_path=self._storage.local_path(file.blob_key))
+
+    def chunks(self, file: ReleaseFile) -> Iterator[bytes]:
+        """The file's bytes, streamed from storage."""
+        return self._storage.iter_chunks(file.blob_key)
+
+    def core_metadata(self, tenant_slug: str, secret: str | None, project_name: str, filename: str) -> bytes:
+        """The PEP 658 metadata file of a wheel."""
+        file = self._visible_file(tenant_slug, secret, project_name, filename)
+        if file.origin != "local" and self._mirror is not None:
+            return self._mirror.core_metadata(file)
+        if file.metadata_sha256 is None:
+            raise NotFound(f"{filename!r} has no separate core metadata")
+        return self._storage.read_bytes(metadata_key_for(file.blob_key))
+
+    def _visible_file(self, tenant_slug: str, secret: str | None, project_name: str, filename: str) -> ReleaseFile:
+        normalized = normalize_project_name(project_name)
+        tenant, _ = self._access.authorize(tenant_slug, secret, TokenScope.READ, normalized)
+        file = self._store.get_file(tenant.id, filename)
+        if file is None or file.normalized_name != normalized:
+            raise NotFound(f"file {filename!r} does not exist in project {normalized!r}")
+        if file.origin != "local":
+            project = self._store.get_project(tenant.id, normalized)
+            if not tenant.mirroring_enabled or project is None or project.origin == "local":
+                raise NotFound(f"file {filename!r} does not exist in project {normalized!r}")
+        return file
+
+    def _mirrored_project(self, tenant: Tenant, normalized: str, recorded: Project | None) -> Project:
+        """Local projects never get here: a mirrored page is served only when the tenant mirrors."""
+        if not tenant.mirroring_enabled or self._mirror is None:
+            raise NotFound(f"project {normalized!r} does not exist in tenant {tenant.slug!r}")
+        return self._mirror.project(tenant, normalized, recorded)

@@ -1,0 +1,89 @@
+"""Slowing down repeated failed admin logins."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pyregistry_application.ports import Clock
+
+__all__ = ["LoginThrottle"]
+
+
+@dataclass(slots=True)
+class _Failures:
+    count: int
+    last: datetime
+
+
+class LoginThrottle:
+    """Counts failed logins per key; past ``free_failures`` each new failure doubles the wait before the next try.
+
+    Keys are opaque strings (for example ``"account:<email>|<ip>"`` and ``"ip:<ip>"``); counts are forgotten after
+    ``window`` without failures or on a successful login. State lives in this process.
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        free_failures: int = 3,
+        base_delay: timedelta = timedelta(seconds=2),
+        max_delay: timedelta = timedelta(minutes=5),
+        window: timedelta = timedelta(minutes=15),
+        max_tracked: int = 10_000,
+    ) -> None:
+        self._clock = clock
+        self._free = free_failures
+        self._base = base_delay
+        self._max = max_delay
+        self._window = window
+        self._max_tracked = max_tracked
+        self._failures: dict[str, _Failures] = {}
+        self._lock = threading.Lock()
+
+    def _delay(self, count: int, free: int) -> timedelta:
+        if count < free:
+            return timedelta(0)
+        return min(self._base * (2 ** (count - free)), self._max)
+
+    def retry_after(self, keys: dict[str, int]) -> int:
+        """Seconds to wait before another attempt is allowed; ``keys`` maps each key to its free failures."""
+        now = self._clock.now()
+        wait = timedelta(0)
+        with self._lock:
+            for key, free in keys.items():
+                entry = self._failures.get(key)
+                if entry is None:
+                    continue
+                if now - entry.last > self._window:
+                    del self._failures[key]
+                    continue
+                wait = max(wait, entry.last + self._delay(entry.count, free) - now)
+        return int(-(-wait.total_seconds() // 1))
+
+    def failed(self, keys: dict[str, int]) -> None:
+        """Record one failed attempt under every key."""
+        now = self._clock.now()
+        with self._lock:
+            if len(self._failures) >= self._max_tracked:
+                self._forget_oldest()
+            for key in keys:
+                entry = self._failures.get(key)
+                if entry is None or now - entry.last > self._window:
+                    self._failures[key] = _Failures(count=1, last=now)
+                else:
+                    entry.count += 1
+                    entry.last = now
+
+    def succeeded(self, keys: dict[str, int]) -> None:
+        """Forget the failures of these keys."""
+        with self._lock:
+            for key in keys:
+                self._failures.pop(key, None)
+
+    def _forget_oldest(self) -> None:
+        oldest = sorted(self._failures.items(), key=lambda item: item[1].last)[: max(1, self._max_tracked // 10)]
+        for key, _ in oldest:
+            del self._failures[key]

@@ -1,0 +1,481 @@
+"""Read-through mirroring: upstream project pages recorded per tenant, files cached on first download."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import math
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, suppress
+from datetime import datetime
+from pathlib import Path
+
+import msgspec
+
+from pyregistry_application.audit import AuditTrail
+from pyregistry_application.mirror_ports import MirrorStore, UpstreamFile, UpstreamIndex, UpstreamProject
+from pyregistry_application.ports import ArtifactStorage, Clock, RegistryStore
+from pyregistry_application.uploads import blob_key_for, metadata_key_for
+from pyregistry_domain.distributions import ReleaseFile, parse_distribution_filename
+from pyregistry_domain.errors import InvalidFilename, NotFound, UpstreamUnavailable
+from pyregistry_domain.names import normalize_project_name
+from pyregistry_domain.projects import Project, Release
+from pyregistry_domain.tenants import Tenant
+from pyregistry_domain.versions import parse_version
+
+__all__ = [
+    "MIRROR_ORIGIN",
+    "ChecksumMismatch",
+    "MirrorOptions",
+    "MirrorProjectStatus",
+    "MirrorRefreshReport",
+    "MirrorService",
+    "MirrorStatus",
+    "ReadThrough",
+]
+
+MIRROR_ORIGIN = "mirror"
+MIRROR_UPLOADER = "mirror"
+_log = logging.getLogger(__name__)
+
+FileProgress = Callable[[ReleaseFile], None]
+
+
+class ChecksumMismatch(UpstreamUnavailable):
+    """Upstream bytes did not match the recorded sha256 (or length); they are discarded."""
+
+
+class MirrorOptions(msgspec.Struct, frozen=True):
+    """Tuning from ``[pypi]``; ``metadata_ttl_seconds`` is how long a recorded page is served without asking."""
+
+    download_concurrency: int = 4
+    eager_download_percent: int = 10
+    max_attempts: int = 3
+    metadata_ttl_seconds: float = 3600
+
+
+class ReadThrough(msgspec.Struct, frozen=True):
+    """A first download in flight: bytes for the client, cached and verified on the way."""
+
+    size: int | None
+    chunks: Iterator[bytes]
+
+
+class MirrorRefreshReport(msgspec.Struct, frozen=True):
+    """What one refresh did."""
+
+    tenant_slug: str
+    projects: list[str]
+    files_cached: int
+    errors: list[str]
+
+
+class MirrorProjectStatus(msgspec.Struct, frozen=True):
+    """One mirrored project: when it was refreshed and how much of it is cached."""
+
+    name: str
+    mirrored_at: datetime | None
+    files: int
+    cached_files: int
+
+
+class MirrorStatus(msgspec.Struct, frozen=True):
+    """Mirror state of a tenant, for the admin dashboard."""
+
+    tenant_slug: str
+    mirroring_enabled: bool
+    projects: list[MirrorProjectStatus]
+    pending_downloads: int
+    refreshing: bool
+    last_error: str | None
+
+
+def _release_files(tenant: Tenant, upstream: UpstreamProject, normalized: str, now: datetime) -> list[ReleaseFile]:
+    files: list[ReleaseFile] = []
+    for entry in upstream.files:
+        try:
+            parsed = parse_distribution_filename(entry.filename)
+        except InvalidFilename:
+            continue
+        if parsed.normalized_name != normalized:
+            continue
+        files.append(_release_file(tenant, upstream.name, normalized, parsed.version, parsed.kind, entry, now))
+    return files
+
+
+def _release_file(
+    tenant: Tenant, name: str, normalized: str, version: str, kind: object, entry: UpstreamFile, now: datetime
+) -> ReleaseFile:
+    return ReleaseFile(
+        tenant_id=tenant.id,
+        project_name=name,
+        normalized_name=normalized,
+        version=version,
+        filename=entry.filename,
+        kind=kind,  # type: ignore[arg-type]
+        sha256=entry.sha256.lower(),
+        size=entry.size or 0,
+        blob_key=blob_key_for(tenant.id, normalized, MIRROR_ORIGIN, entry.filename),
+        uploaded_at=now,
+        uploaded_by=MIRROR_UPLOADER,
+        requires_python=entry.requires_python,
+        metadata_sha256=entry.metadata_sha256,
+        yanked=entry.yanked,
+        yanked_reason=entry.yanked_reason,
+        origin=MIRROR_ORIGIN,
+        upstream_url=entry.url,
+        cached=False,
+    )
+
+
+def _releases(files: list[ReleaseFile], now: datetime) -> list[Release]:
+    """A release is yanked when every one of its upstream files is (yank is per release in our store)."""
+    by_version: dict[str, list[ReleaseFile]] = {}
+    for file in files:
+        by_version.setdefault(file.version, []).append(file)
+    releases = []
+    for version, group in by_version.items():
+        yanked = all(file.yanked for file in group)
+        reason = next((file.yanked_reason for file in group if file.yanked_reason), None) if yanked else None
+        releases.append(Release(group[0].tenant_id, group[0].normalized_name, version, now, yanked, reason))
+    return releases
+
+
+def newest_versions(files: list[ReleaseFile], percent: int) -> set[str]:
+    """The newest ``percent`` % of the versions (at least one when ``percent`` > 0)."""
+    if percent <= 0:
+        return set()
+    versions = sorted({file.version for file in files}, key=parse_version, reverse=True)
+    count = max(1, math.ceil(len(versions) * min(percent, 100) / 100))
+    return set(versions[:count])
+
+
+class MirrorService:
+    """Mirrors upstream projects into a tenant and caches their files, verified by sha256."""
+
+    def __init__(
+        self,
+        store: RegistryStore,
+        mirror_store: MirrorStore,
+        storage: ArtifactStorage,
+        upstream: UpstreamIndex,
+        clock: Clock,
+        audit: AuditTrail,
+        spool_dir: Path,
+        options: MirrorOptions,
+    ) -> None:
+        self._store = store
+        self._mirror_store = mirror_store
+        self._storage = storage
+        self._upstream = upstream
+        self._clock = clock
+        self._audit = audit
+        self._spool_dir = spool_dir
+        self._options = options
+        self._executor = ThreadPoolExecutor(
+            max_workers=max(1, options.download_concurrency), thread_name_prefix="mirror-download"
+        )
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[str, str], Future[None]] = {}
+        self._refreshing: set[str] = set()
+        self._last_error: dict[str, str] = {}
+
+    # read side, called by PackageIndex
+
+    def project(self, tenant: Tenant, normalized: str, recorded: Project | None) -> Project:
+        """The mirrored project, refreshed from upstream when its page is older than the TTL.
+
+        Upstream 404 is ``NotFound``; an unreachable upstream serves the recorded (stale) page when there is one.
+        """
+        if recorded is not None and recorded.mirrored_at is not None:
+            age = (self._clock.now() - recorded.mirrored_at).total_seconds()
+            if age < self._options.metadata_ttl_seconds:
+                return recorded
+        try:
+            return self.refresh_project(tenant, normalized)
+        except NotFound:
+            raise
+        except UpstreamUnavailable as exc:
+            if recorded is None:
+                raise
+            _log.warning("mirror.stale tenant=%s project=%s error=%s", tenant.slug, normalized, str(exc))
+            return recorded
+
+    def refresh_project(self, tenant: Tenant, normalized: str, *, eager: bool = True) -> Project:
+        """Fetch the upstream page, record it, and queue the eager downloads."""
+        upstream = self._upstream.fetch_project(normalized)
+        now = self._clock.now()
+        files = _release_files(tenant, upstream, normalized, now)
+        project = Project(
+            tenant_id=tenant.id,
+            name=upstream.name or normalized,
+            normalized_name=normalized,
+            created_at=now,
+            origin=MIRROR_ORIGIN,
+            mirrored_at=now,
+        )
+        self._mirror_store.record_mirrored_project(project, _releases(files, now), files)
+        recorded = self._store.get_project(tenant.id, normalized)
+        if recorded is None or recorded.origin != MIRROR_ORIGIN:
+            raise NotFound(f"project {normalized!r} is published locally in tenant {tenant.slug!r}")
+        if eager:
+            for file in self.eager_files(tenant, normalized):
+                self._submit(file)
+        return recorded
+
+    def read_through(self, file: ReleaseFile) -> ReadThrough:
+        """Open the upstream download now (so 404/502 surface before the response starts) and tee it to storage.
+
+        The last chunk is held back until the sha256 is verified: on a mismatch the client connection fails
+        short of the announced length, and nothing is stored.
+        """
+        stack = ExitStack()
+        try:
+            stream = stack.enter_context(self._upstream.open_file(self._url(file)))
+        except BaseException:
+            stack.close()
+            raise
+        size = stream.size or (file.size or None)
+        return ReadThrough(size=size, chunks=self._tee(file, stream.chunks, stack))
+
+    def core_metadata(self, file: ReleaseFile) -> bytes:
+        """The PEP 658 metadata of a mirrored file, fetched once, verified and cached."""
+        key = metadata_key_for(file.blob_key)
+        if self._storage.stat(key) is not None:
+            return self._storage.read_bytes(key)
+        if file.metadata_sha256 is None:
+            raise NotFound(f"{file.filename!r} has no separate core metadata")
+        body = self._upstream.fetch_bytes(self._url(file) + ".metadata")
+        if not hmac.compare_digest(hashlib.sha256(body).hexdigest(), file.metadata_sha256.lower()):
+            raise ChecksumMismatch(f"upstream core metadata of {file.filename!r} does not match its sha256")
+        self._storage.put_bytes(key, body)
+        return body
+
+    def cache_file(self, file: ReleaseFile) -> None:
+        """Download, verify and store one file, retrying truncated transfers up to ``max_attempts``."""
+        attempts = max(1, self._options.max_attempts)
+        for attempt in range(1, attempts + 1):
+            try:
+                with self._upstream.open_file(self._url(file)) as stream:
+                    for _ in self._tee(file, stream.chunks, ExitStack()):
+                        pass
+                return
+            except ChecksumMismatch:
+                raise
+            except UpstreamUnavailable:
+                if attempt == attempts:
+                    raise
+                _log.info("mirror.retry_download file=%s attempt=%s", file.filename, attempt)
+
+    # refresh, called by the CLI, the admin UI and the background updater
+
+    def eager_files(self, tenant: Tenant, normalized: str) -> list[ReleaseFile]:
+        """Uncached files of the newest ``eager_download_percent`` % of versions."""
+        files = self._store.list_files(tenant.id, normalized)
+        wanted = newest_versions(files, self._options.eager_download_percent)
+        return [f for f in files if f.origin == MIRROR_ORIGIN and not f.cached and f.version in wanted]
+
+    def refresh(
+        self,
+        tenant_slug: str,
+        project: str | None = None,
+        *,
+        actor: str,
+        on_files: Callable[[int], None] | None = None,
+        on_file_done: FileProgress | None = None,
+    ) -> MirrorRefreshReport:
+        """Refresh one project (mirroring it if new) or every mirrored project of the tenant, then cache files.
+
+        ``on_files`` learns how many files will be downloaded; ``on_file_done`` is called after each one.
+        """
+        tenant = self._mirroring_tenant(tenant_slug)
+        names = [normalize_project_name(project)] if project else self.mirrored_projects(tenant)
+        with self._lock:
+            self._refreshing.add(tenant.id)
+        errors: list[str] = []
+        to_cache: list[ReleaseFile] = []
+        try:
+            for name in names:
+                local = self._store.get_project(tenant.id, name)
+                if local is not None and local.origin != MIRROR_ORIGIN:
+                    errors.append(f"{name}: published locally, not mirrored")
+                    continue
+                try:
+                    self.refresh_project(tenant, name, eager=False)
+                except (NotFound, UpstreamUnavailable) as exc:
+                    errors.append(f"{name}: {exc}")
+                    continue
+                to_cache.extend(self.eager_files(tenant, name))
+            if on_files is not None:
+                on_files(len(to_cache))
+            cached = self._cache_all(to_cache, errors, on_file_done)
+        finally:
+            with self._lock:
+                self._refreshing.discard(tenant.id)
+                if errors:
+                    self._last_error[tenant.id] = errors[-1]
+                else:
+                    self._last_error.pop(tenant.id, None)
+        self._audit.record(
+            actor=actor,
+            action="mirror.refresh",
+            target=f"{tenant.slug}/{project or '*'}",
+            tenant_id=tenant.id,
+            details={"projects": str(len(names)), "files_cached": str(cached), "errors": str(len(errors))},
+        )
+        return MirrorRefreshReport(tenant_slug=tenant.slug, projects=names, files_cached=cached, errors=errors)
+
+    def refresh_in_background(self, tenant_slug: str, project: str | None = None, *, actor: str) -> None:
+        """Start :meth:`refresh` on a background thread (the admin UI's "refresh mirror cache")."""
+        self._mirroring_tenant(tenant_slug)
+        thread = threading.Thread(
+            target=self._refresh_quietly, args=(tenant_slug, project, actor), name="mirror-refresh", daemon=True
+        )
+        thread.start()
+
+    def refresh_all(self, *, actor: str = "mirror-updater") -> list[MirrorRefreshReport]:
+        """Refresh every already-mirrored project in every tenant that mirrors (the background updater's job)."""
+        reports = []
+        for tenant in self._store.list_tenants():
+            if tenant.mirroring_enabled and self.mirrored_projects(tenant):
+                reports.append(self.refresh(tenant.slug, actor=actor))
+        return reports
+
+    def mirrored_projects(self, tenant: Tenant) -> list[str]:
+        """Normalized names of the tenant's mirrored projects."""
+        return [p.normalized_name for p in self._store.list_projects(tenant.id) if p.origin == MIRROR_ORIGIN]
+
+    def status(self, tenant_slug: str) -> MirrorStatus:
+        """Per-project cache state plus whether a refresh is running, for the admin dashboard."""
+        tenant = self._store.get_tenant_by_slug(tenant_slug)
+        if tenant is None:
+            raise NotFound(f"tenant {tenant_slug!r} does not exist")
+        projects = []
+        for project in self._store.list_projects(tenant.id):
+            if project.origin != MIRROR_ORIGIN:
+                continue
+            files = self._store.list_files(tenant.id, project.normalized_name)
+            cached = sum(1 for file in files if file.cached)
+            projects.append(MirrorProjectStatus(project.name, project.mirrored_at, len(files), cached))
+        with self._lock:
+            pending = sum(1 for key in self._pending if key[0] == tenant.id)
+            return MirrorStatus(
+                tenant_slug=tenant.slug,
+                mirroring_enabled=tenant.mirroring_enabled,
+                projects=projects,
+                pending_downloads=pending,
+                refreshing=tenant.id in self._refreshing,
+                last_error=self._last_error.get(tenant.id),
+            )
+
+    def wait_idle(self, timeout: float | None = None) -> None:
+        """Block until queued background downloads finish (used by tests and the CLI)."""
+        with self._lock:
+            futures = list(self._pending.values())
+        for future in futures:
+            with suppress(Exception):
+                future.result(timeout=timeout)
+
+    def close(self) -> None:
+        """Stop accepting downloads and cancel queued ones; running transfers finish."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._upstream.close()
+
+    # internals
+
+    def _mirroring_tenant(self, tenant_slug: str) -> Tenant:
+        tenant = self._store.get_tenant_by_slug(tenant_slug)
+        if tenant is None:
+            raise NotFound(f"tenant {tenant_slug!r} does not exist")
+        if not tenant.mirroring_enabled:
+            raise NotFound(f"tenant {tenant_slug!r} does not have mirroring enabled")
+        return tenant
+
+    def _refresh_quietly(self, tenant_slug: str, project: str | None, actor: str) -> None:
+        try:
+            self.refresh(tenant_slug, project, actor=actor)
+        except Exception:
+            _log.exception("mirror.refresh_failed tenant=%s project=%s", tenant_slug, project)
+
+    def _cache_all(self, files: list[ReleaseFile], errors: list[str], on_file_done: FileProgress | None) -> int:
+        futures = [(file, self._submit(file)) for file in files]
+        cached = 0
+        for file, future in futures:
+            try:
+                future.result()
+                cached += 1
+            except Exception as exc:
+                errors.append(f"{file.filename}: {exc}")
+            if on_file_done is not None:
+                on_file_done(file)
+        return cached
+
+    def _submit(self, file: ReleaseFile) -> Future[None]:
+        key = (file.tenant_id, file.filename)
+        with self._lock:
+            existing = self._pending.get(key)
+            if existing is not None:
+                return existing
+            try:
+                future = self._executor.submit(self._cache_logged, file)
+            except RuntimeError:
+                failed: Future[None] = Future()
+                failed.set_exception(UpstreamUnavailable("the mirror is shutting down"))
+                return failed
+            self._pending[key] = future
+        future.add_done_callback(lambda _: self._forget(key))
+        return future
+
+    def _forget(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._pending.pop(key, None)
+
+    def _cache_logged(self, file: ReleaseFile) -> None:
+        current = self._store.get_file(file.tenant_id, file.filename)
+        if current is not None and current.cached:
+            return
+        try:
+            self.cache_file(file)
+        except Exception as exc:
+            _log.warning("mirror.download_failed file=%s error=%s", file.filename, str(exc))
+            raise
+
+    def _url(self, file: ReleaseFile) -> str:
+        if not file.upstream_url:
+            raise NotFound(f"{file.filename!r} has no upstream location")
+        return file.upstream_url
+
+    def _tee(self, file: ReleaseFile, chunks: Iterator[bytes], stack: ExitStack) -> Iterator[bytes]:
+        self._spool_dir.mkdir(parents=True, exist_ok=True)
+        spool = tempfile.NamedTemporaryFile(dir=self._spool_dir, prefix="mirror-", delete=False)  # noqa: SIM115
+        spool_path = Path(spool.name)
+        digest = hashlib.sha256()
+        total = 0
+        held: bytes | None = None
+        try:
+            with stack:
+                for chunk in chunks:
+                    if not chunk:
+                        continue
+                    digest.update(chunk)
+                    total += len(chunk)
+                    spool.write(chunk)
+                    if held is not None:
+                        yield held
+                    held = chunk
+            spool.close()
+            if not hmac.compare_digest(digest.hexdigest(), file.sha256):
+                _log.warning("mirror.hash_mismatch file=%s size=%s", file.filename, total)
+                raise ChecksumMismatch(f"upstream bytes of {file.filename!r} do not match the recorded sha256")
+            self._storage.put_file(file.blob_key, spool_path)
+            self._mirror_store.mark_cached(file.tenant_id, file.filename, total)
+            _log.info("mirror.cached file=%s size=%s", file.filename, total)
+            if held is not None:
+                yield held
+        finally:
+            spool.close()
+            spool_path.unlink(missing_ok=True)

@@ -1,0 +1,146 @@
+"""Ports: what the use cases need from the outside world, as ``typing.Protocol``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from pyregistry_application.dto import AuditQuery, BlobInfo, DistributionMetadata, Page, RegistryStats
+from pyregistry_domain.audit import AuditEvent
+from pyregistry_domain.distributions import DistributionKind, ReleaseFile
+from pyregistry_domain.projects import Project, Release
+from pyregistry_domain.tenants import Tenant
+from pyregistry_domain.tokens import ApiToken
+from pyregistry_domain.users import User
+
+__all__ = [
+    "ArtifactStorage",
+    "Clock",
+    "DistributionInspector",
+    "IdGenerator",
+    "PasswordHasher",
+    "RegistryStore",
+]
+
+
+class Clock(Protocol):
+    """Current time, always timezone-aware UTC."""
+
+    def now(self) -> datetime: ...
+
+
+class IdGenerator(Protocol):
+    """Unique, URL-safe identifiers."""
+
+    def new_id(self) -> str: ...
+
+
+class PasswordHasher(Protocol):
+    """A memory-hard password KDF with constant-time verification."""
+
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, encoded: str, password: str) -> bool: ...
+
+
+class DistributionInspector(Protocol):
+    """Opens an archive, checks it is safe and well formed, and reads its core metadata."""
+
+    def inspect(self, path: Path, kind: DistributionKind) -> DistributionMetadata: ...
+
+
+class ArtifactStorage(Protocol):
+    """Blob storage for distribution files. Writes are atomic: a key is visible only when complete."""
+
+    def put_file(self, key: str, source: Path) -> None:
+        """Copy a local file to ``key``, streaming, visible only once complete."""
+        ...
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        """Store a small blob at ``key`` atomically."""
+        ...
+
+    def put_stream(self, key: str, chunks: Iterable[bytes]) -> int:
+        """Store a stream of chunks at ``key`` atomically; return the byte count."""
+        ...
+
+    def read_bytes(self, key: str) -> bytes:
+        """Read a whole (small) blob; raise ``NotFound`` when absent."""
+        ...
+
+    def iter_chunks(self, key: str, chunk_size: int = 256 * 1024) -> Iterator[bytes]:
+        """Stream a blob; raise ``NotFound`` when absent."""
+        ...
+
+    def stat(self, key: str) -> BlobInfo | None:
+        """Size and modification time, or ``None`` when absent."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove a blob; absent blobs are ignored."""
+        ...
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        """Every visible key under ``prefix``."""
+        ...
+
+    def local_path(self, key: str) -> Path | None:
+        """A local filesystem path for the blob when the backend has one (for zero-copy serving)."""
+        ...
+
+    def remove_incomplete(self) -> int:
+        """Delete temporary blobs left by interrupted writes; return how many."""
+        ...
+
+
+class RegistryStore(Protocol):
+    """Metadata store. Every project query is scoped by tenant id."""
+
+    # tenants
+    def add_tenant(self, tenant: Tenant) -> None: ...
+    def get_tenant(self, tenant_id: str) -> Tenant | None: ...
+    def get_tenant_by_slug(self, slug: str) -> Tenant | None: ...
+    def list_tenants(self) -> list[Tenant]: ...
+    def set_tenant_mirroring(self, tenant_id: str, enabled: bool) -> None: ...
+
+    # users
+    def add_user(self, user: User) -> None: ...
+    def get_user(self, user_id: str) -> User | None: ...
+    def get_user_by_email(self, email: str) -> User | None: ...
+    def set_user_password(self, user_id: str, password_hash: str) -> None: ...
+    def grant_tenant_admin(self, user_id: str, tenant_id: str) -> None: ...
+
+    # tokens
+    def add_token(self, token: ApiToken) -> None: ...
+    def get_token_by_key_id(self, key_id: str) -> ApiToken | None: ...
+    def list_tokens(self, tenant_id: str) -> list[ApiToken]: ...
+    def revoke_token(self, tenant_id: str, token_id: str, when: datetime) -> bool: ...
+    def touch_token(self, token_id: str, when: datetime) -> None: ...
+
+    # projects, releases, files
+    def get_project(self, tenant_id: str, normalized_name: str) -> Project | None: ...
+    def list_projects(self, tenant_id: str) -> list[Project]: ...
+    def add_release_file(self, project: Project, release: Release, file: ReleaseFile) -> None:
+        """Create or update the project and release and insert the file, in one transaction.
+
+        Raises ``AlreadyExists`` when the tenant already has a file of that name.
+        """
+        ...
+
+    def list_releases(self, tenant_id: str, normalized_name: str) -> list[Release]: ...
+    def list_files(self, tenant_id: str, normalized_name: str) -> list[ReleaseFile]: ...
+    def get_file(self, tenant_id: str, filename: str) -> ReleaseFile | None: ...
+    def set_release_yanked(
+        self, tenant_id: str, normalized_name: str, version: str, yanked: bool, reason: str | None
+    ) -> bool: ...
+    def delete_file(self, tenant_id: str, filename: str) -> ReleaseFile | None: ...
+    def delete_release(self, tenant_id: str, normalized_name: str, version: str) -> list[ReleaseFile]: ...
+    def delete_project(self, tenant_id: str, normalized_name: str) -> list[ReleaseFile]: ...
+    def search_projects(self, tenant_ids: list[str], query: str, limit: int, offset: int) -> Page[Project]: ...
+    def stats(self) -> RegistryStats: ...
+
+    # audit
+    def add_audit_event(self, event: AuditEvent) -> None: ...
+    def list_audit_events(self, query: AuditQuery) -> Page[AuditEvent]: ...

@@ -1,0 +1,96 @@
+"""PEP 740 provenance: validating uploaded attestations, building provenance objects, serving them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pyregistry_application.access import TokenAccess
+from pyregistry_application.ports import ArtifactStorage, RegistryStore
+from pyregistry_domain.errors import NotFound, ValidationFailed
+from pyregistry_domain.names import normalize_project_name
+from pyregistry_domain.tokens import ApiToken, TokenScope
+from pyregistry_domain.versions import canonical_version
+
+__all__ = ["MAX_ATTESTATIONS", "ProvenanceReader", "build_provenance", "parse_attestations", "provenance_key_for"]
+
+MAX_ATTESTATIONS = 16
+
+
+def provenance_key_for(blob_key: str) -> str:
+    """Storage key of a file's provenance object, next to its blob."""
+    return blob_key + ".provenance"
+
+
+def _require(obj: dict[str, Any], key: str, kind: type, where: str) -> Any:
+    value = obj.get(key)
+    if not isinstance(value, kind) or (kind is str and not value):
+        raise ValidationFailed(f"attestations: {where}.{key} must be a non-empty {kind.__name__}")
+    return value
+
+
+def parse_attestations(raw: str | None) -> list[dict[str, Any]] | None:
+    """The ``attestations`` form field as PEP 740 attestation objects, checked for shape; ``None`` when absent."""
+    if raw is None:
+        return None
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        raise ValidationFailed("attestations: the form field is not valid JSON") from None
+    if not isinstance(parsed, list) or not parsed:
+        raise ValidationFailed("attestations: expected a non-empty JSON array of attestation objects")
+    if len(parsed) > MAX_ATTESTATIONS:
+        raise ValidationFailed(f"attestations: at most {MAX_ATTESTATIONS} attestations per file")
+    for index, attestation in enumerate(parsed):
+        where = f"[{index}]"
+        if not isinstance(attestation, dict):
+            raise ValidationFailed(f"attestations: {where} is not an object")
+        if attestation.get("version") != 1:
+            raise ValidationFailed(f"attestations: {where}.version must be 1")
+        material = _require(attestation, "verification_material", dict, where)
+        _require(material, "certificate", str, f"{where}.verification_material")
+        _require(material, "transparency_entries", list, f"{where}.verification_material")
+        envelope = _require(attestation, "envelope", dict, where)
+        _require(envelope, "statement", str, f"{where}.envelope")
+        _require(envelope, "signature", str, f"{where}.envelope")
+    return parsed
+
+
+def _publisher_of(token: ApiToken) -> dict[str, Any]:
+    if token.minted_by_publisher:
+        try:
+            described = json.loads(token.minted_by_publisher)
+        except ValueError:
+            described = None
+        if isinstance(described, dict):
+            return described
+    return {"kind": "pyregistry-token", "token_name": token.name}
+
+
+def build_provenance(attestations: list[dict[str, Any]], token: ApiToken) -> bytes:
+    """A PEP 740 provenance object: one bundle whose publisher is the uploading identity."""
+    provenance = {
+        "version": 1,
+        "attestation_bundles": [{"publisher": _publisher_of(token), "attestations": attestations}],
+    }
+    return json.dumps(provenance, sort_keys=True).encode()
+
+
+class ProvenanceReader:
+    """Serves stored provenance to read-scoped tokens of the tenant."""
+
+    def __init__(self, store: RegistryStore, storage: ArtifactStorage, access: TokenAccess) -> None:
+        self._store = store
+        self._storage = storage
+        self._access = access
+
+    def provenance(self, tenant_slug: str, secret: str | None, project: str, version: str, filename: str) -> bytes:
+        """The provenance JSON of one file; :class:`NotFound` when the file has none."""
+        normalized = normalize_project_name(project)
+        tenant, _ = self._access.authorize(tenant_slug, secret, TokenScope.READ, normalized)
+        file = self._store.get_file(tenant.id, filename)
+        if file is None or file.normalized_name != normalized or file.version != canonical_version(version):
+            raise NotFound(f"{filename!r} is not a file of {normalized} {version}")
+        if not file.has_provenance:
+            raise NotFound(f"{filename!r} has no provenance")
+        return self._storage.read_bytes(provenance_key_for(file.blob_key))

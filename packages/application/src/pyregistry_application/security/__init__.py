@@ -1,0 +1,1 @@
+"""Package security use cases: wheel audit, distribution validation, vulnerabilities and notifications."""

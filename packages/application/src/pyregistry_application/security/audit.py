@@ -1,0 +1,97 @@
+"""The wheel audit use case shared by ``pyregistry audit-wheel`` and the package page's "Wheel scan"."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from pyregistry_application.ports import ArtifactStorage, RegistryStore
+from pyregistry_application.security.findings import Finding, WheelAuditReport, sort_findings
+from pyregistry_application.security.ports import Scanner, WheelFetcher, WheelUnpacker
+from pyregistry_application.security.validation import file_sha256
+from pyregistry_domain.errors import NotFound, ValidationFailed
+from pyregistry_domain.names import normalize_project_name
+
+__all__ = ["AuditWheel"]
+
+_log = logging.getLogger(__name__)
+
+
+class AuditWheel:
+    """Unpacks a wheel safely and runs every scanner over it; findings are merged and sorted."""
+
+    def __init__(
+        self,
+        unpacker: WheelUnpacker,
+        scanners: Sequence[Scanner],
+        fetcher: WheelFetcher | None = None,
+        store: RegistryStore | None = None,
+        storage: ArtifactStorage | None = None,
+    ) -> None:
+        self._unpacker = unpacker
+        self._scanners = list(scanners)
+        self._fetcher = fetcher
+        self._store = store
+        self._storage = storage
+
+    def audit_file(self, project: str, wheel: Path, overrides: Sequence[Scanner] = ()) -> WheelAuditReport:
+        """Audit a local wheel file; ``overrides`` replace the configured scanners of the same name."""
+        if not wheel.name.endswith(".whl"):
+            raise ValidationFailed(f"{wheel.name!r} is not a wheel (.whl)")
+        replaced = {scanner.name: scanner for scanner in overrides}
+        scanners = [replaced.pop(scanner.name, scanner) for scanner in self._scanners] + list(replaced.values())
+        findings: list[Finding] = []
+        errors: dict[str, str] = {}
+        with tempfile.TemporaryDirectory(prefix="pyregistry-audit-") as tmp:
+            unpacked = Path(tmp) / "unpacked"
+            unpacked.mkdir()
+            self._unpacker.unpack(wheel, unpacked)
+            for scanner in scanners:
+                try:
+                    findings.extend(scanner.scan(wheel, unpacked))
+                except Exception as exc:
+                    _log.warning("scanner %s failed on %s: %s", scanner.name, wheel.name, exc)
+                    errors[scanner.name] = str(exc) or type(exc).__name__
+        return WheelAuditReport(
+            project=project,
+            filename=wheel.name,
+            sha256=file_sha256(wheel),
+            findings=sort_findings(findings),
+            scanners=[scanner.name for scanner in scanners],
+            scanner_errors=errors,
+        )
+
+    def audit_upstream(self, project: str, filename: str, overrides: Sequence[Scanner] = ()) -> WheelAuditReport:
+        """Download ``filename`` from the configured upstream index, then audit it."""
+        if self._fetcher is None:
+            raise ValidationFailed("no upstream index is configured to download the wheel from")
+        with tempfile.TemporaryDirectory(prefix="pyregistry-fetch-") as tmp:
+            wheel = self._fetcher.fetch(project, filename, Path(tmp))
+            return self.audit_file(project, wheel, overrides)
+
+    def audit_stored(self, tenant_id: str, project: str, filename: str) -> WheelAuditReport:
+        """Audit a wheel stored in the registry (the package page's "Wheel scan")."""
+        if self._store is None or self._storage is None:
+            raise ValidationFailed("stored wheels cannot be audited in this process")
+        file = self._store.get_file(tenant_id, filename)
+        if file is None or file.normalized_name != normalize_project_name(project):
+            raise NotFound(f"file {filename!r} not found in project {project!r}")
+        local = self._storage.local_path(file.blob_key)
+        if local is not None:
+            return self._rename_for(file.filename, local, project)
+        with tempfile.TemporaryDirectory(prefix="pyregistry-stored-") as tmp:
+            target = Path(tmp) / file.filename
+            with target.open("wb") as handle:
+                for chunk in self._storage.iter_chunks(file.blob_key):
+                    handle.write(chunk)
+            return self.audit_file(project, target)
+
+    def _rename_for(self, filename: str, local: Path, project: str) -> WheelAuditReport:
+        if local.name == filename:
+            return self.audit_file(project, local)
+        with tempfile.TemporaryDirectory(prefix="pyregistry-stored-") as tmp:
+            target = Path(tmp) / filename
+            target.symlink_to(local.resolve())
+            return self.audit_file(project, target)

@@ -1,0 +1,71 @@
+"""Turning registry events into notifications (publish and vulnerability webhooks)."""
+
+from __future__ import annotations
+
+import logging
+
+from pyregistry_application.dto import UploadResult
+from pyregistry_application.security.ports import Notifier
+from pyregistry_application.security.vulnerability_model import Notification, PackageVulnerability
+
+__all__ = ["PublishAlerts", "VulnerabilityAlerts"]
+
+_log = logging.getLogger(__name__)
+
+
+class PublishAlerts:
+    """An upload listener: one message for a new project or a new version. Never fails the upload."""
+
+    def __init__(self, notifier: Notifier) -> None:
+        self._notifier = notifier
+
+    def __call__(self, result: UploadResult) -> None:
+        """Notify when the upload created a project or a release."""
+        if not (result.new_project or result.new_release):
+            return
+        kind = "New package" if result.new_project else "New version"
+        notification = Notification(
+            title=f"{kind}: {result.project} {result.version}",
+            body=f"{result.filename} was published to tenant {result.tenant_slug}.",
+            fields={
+                "tenant": result.tenant_slug,
+                "project": result.project,
+                "version": result.version,
+                "file": result.filename,
+                "sha256": result.sha256,
+            },
+        )
+        try:
+            self._notifier.send(notification)
+        except Exception as exc:
+            _log.warning("publish notification failed: %s", exc)
+
+
+class VulnerabilityAlerts:
+    """One message per vulnerable package found by a registry check."""
+
+    def __init__(self, notifier: Notifier) -> None:
+        self._notifier = notifier
+
+    def vulnerable_package(self, items: list[PackageVulnerability]) -> None:
+        """Send one message listing every affected version and advisory of one package."""
+        if not items:
+            return
+        first = items[0]
+        lines = []
+        for item in items:
+            fixed = ", ".join(item.fixed_versions) or "no fix known"
+            lines.append(f"{item.version}: {item.advisory_id} (fixed in {fixed})")
+        notification = Notification(
+            title=f"Vulnerable package: {first.project} in tenant {first.tenant_slug}",
+            body="\n".join(lines),
+            fields={
+                "tenant": first.tenant_slug,
+                "project": first.project,
+                "advisories": str(len({i.advisory_id for i in items})),
+            },
+        )
+        try:
+            self._notifier.send(notification)
+        except Exception as exc:
+            _log.warning("vulnerability notification failed: %s", exc)

@@ -1,0 +1,80 @@
+"""Vulnerability use cases: per-release summaries and the registry-wide check."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from pyregistry_application.ports import RegistryStore
+from pyregistry_application.security.notifications import VulnerabilityAlerts
+from pyregistry_application.security.ports import VulnerabilityChecker, VulnerabilitySource
+from pyregistry_application.security.vulnerability_model import (
+    PackageVersion,
+    ReleaseVulnerabilities,
+    VulnerabilityCheckResult,
+)
+from pyregistry_domain.errors import NotFound
+from pyregistry_domain.names import normalize_project_name
+
+__all__ = ["CheckRegistry", "ReleaseVulnerabilitySummary"]
+
+
+class ReleaseVulnerabilitySummary:
+    """Known advisories per release of one project, with the versions that fix them (package page)."""
+
+    def __init__(self, store: RegistryStore, source: VulnerabilitySource) -> None:
+        self._store = store
+        self._source = source
+
+    def for_project(self, tenant_id: str, project: str) -> list[ReleaseVulnerabilities]:
+        """One entry per stored release, newest upload first; releases without advisories have an empty list."""
+        normalized = normalize_project_name(project)
+        if self._store.get_project(tenant_id, normalized) is None:
+            raise NotFound(f"project {project!r} not found")
+        releases = sorted(self._store.list_releases(tenant_id, normalized), key=lambda r: r.created_at, reverse=True)
+        summaries = []
+        for release in releases:
+            advisories = self._source.query(normalized, release.version)
+            fixed = {version for advisory in advisories for version in advisory.fixed_versions}
+            summaries.append(
+                ReleaseVulnerabilities(version=release.version, advisories=advisories, fixed_versions=sorted(fixed))
+            )
+        return summaries
+
+
+class CheckRegistry:
+    """Checks every stored version for known vulnerabilities and alerts once per vulnerable package."""
+
+    def __init__(self, store: RegistryStore, alerts: VulnerabilityAlerts | None = None) -> None:
+        self._store = store
+        self._alerts = alerts
+
+    def stored_versions(self, tenant_slug: str | None = None) -> list[PackageVersion]:
+        """Every (tenant, project, version) held locally."""
+        tenants = self._store.list_tenants()
+        if tenant_slug is not None:
+            tenants = [t for t in tenants if t.slug == tenant_slug]
+            if not tenants:
+                raise NotFound(f"tenant {tenant_slug!r} not found")
+        versions: list[PackageVersion] = []
+        for tenant in tenants:
+            for project in self._store.list_projects(tenant.id):
+                if project.origin != "local":
+                    continue
+                versions.extend(
+                    PackageVersion(tenant.slug, project.normalized_name, release.version)
+                    for release in self._store.list_releases(tenant.id, project.normalized_name)
+                )
+        return versions
+
+    def execute(self, checker: VulnerabilityChecker, tenant_slug: str | None = None) -> VulnerabilityCheckResult:
+        """Run ``checker`` over the stored versions and send one alert per vulnerable package."""
+        versions = self.stored_versions(tenant_slug)
+        found = checker.check(versions) if versions else []
+        found.sort(key=lambda v: (v.tenant_slug, v.project, v.version, v.advisory_id))
+        if self._alerts is not None:
+            grouped = defaultdict(list)
+            for vulnerability in found:
+                grouped[(vulnerability.tenant_slug, vulnerability.project)].append(vulnerability)
+            for items in grouped.values():
+                self._alerts.vulnerable_package(items)
+        return VulnerabilityCheckResult(checked=len(versions), vulnerabilities=found, source=checker.name)

@@ -1,0 +1,41 @@
+"""The set of use cases an entry point (web or CLI) is handed by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pyregistry_application.access import TokenAccess
+from pyregistry_application.audit import AuditTrail
+from pyregistry_application.index import PackageIndex
+from pyregistry_application.ports import ArtifactStorage, Clock, IdGenerator, PasswordHasher, RegistryStore
+from pyregistry_application.provenance import ProvenanceReader
+from pyregistry_application.publishing import TrustedPublishing
+from pyregistry_application.tenants import TenantAdministration
+from pyregistry_application.tokens import TokenIssuer
+from pyregistry_application.uploads import UploadDistribution
+
+if TYPE_CHECKING:
+    from pyregistry_application.mirroring import MirrorService
+
+__all__ = ["RegistryServices"]
+
+
+@dataclass(slots=True)
+class RegistryServices:
+    """Use cases wired to concrete adapters; built once per process by bootstrap."""
+
+    store: RegistryStore
+    storage: ArtifactStorage
+    clock: Clock
+    ids: IdGenerator
+    hasher: PasswordHasher
+    audit: AuditTrail
+    access: TokenAccess
+    tenants: TenantAdministration
+    tokens: TokenIssuer
+    uploads: UploadDistribution
+    index: PackageIndex
+    mirroring: MirrorService | None = None
+    publishing: TrustedPublishing | None = None
+    provenance: ProvenanceReader | None = None

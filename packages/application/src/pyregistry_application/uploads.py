@@ -1,0 +1,230 @@
+"""The legacy (twine) upload use case."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from pathlib import Path
+
+from pyregistry_application.access import TokenAccess
+from pyregistry_application.audit import AuditTrail
+from pyregistry_application.dto import DistributionMetadata, SpooledUpload, UploadCommand, UploadResult
+from pyregistry_application.ports import ArtifactStorage, Clock, DistributionInspector, IdGenerator, RegistryStore
+from pyregistry_application.provenance import build_provenance, parse_attestations, provenance_key_for
+from pyregistry_domain.distributions import DistributionKind, ReleaseFile, parse_distribution_filename
+from pyregistry_domain.errors import AlreadyExists, InvalidDistribution, PayloadTooLarge, ValidationFailed
+from pyregistry_domain.names import normalize_project_name, validate_project_name
+from pyregistry_domain.projects import Project, Release
+from pyregistry_domain.tokens import TokenScope
+from pyregistry_domain.versions import canonical_version
+
+__all__ = ["PublishListener", "UploadDistribution", "blob_key_for", "metadata_key_for"]
+
+PublishListener = Callable[[UploadResult], None]
+_FILETYPES = {"bdist_wheel": DistributionKind.WHEEL, "sdist": DistributionKind.SDIST}
+
+
+def blob_key_for(tenant_id: str, normalized_name: str, unique: str, filename: str) -> str:
+    """Storage key of a distribution file; ``unique`` keeps racing uploads apart."""
+    return f"{tenant_id}/{normalized_name}/{unique}/{filename}"
+
+
+def metadata_key_for(blob_key: str) -> str:
+    """Storage key of the core metadata extracted from a distribution (PEP 658)."""
+    return blob_key + ".metadata"
+
+
+def _single(fields: dict[str, list[str]], key: str) -> str | None:
+    values = [value for value in fields.get(key, []) if value != ""]
+    if len(values) > 1 and len(set(values)) > 1:
+        raise ValidationFailed(f"form field {key!r} was sent more than once with different values")
+    return values[0] if values else None
+
+
+def _required(fields: dict[str, list[str]], key: str) -> str:
+    value = _single(fields, key)
+    if value is None:
+        raise ValidationFailed(f"missing required form field {key!r}")
+    return value
+
+
+def _check_digest(name: str, expected: str | None, actual: str) -> bool:
+    if expected is None:
+        return False
+    if not hmac.compare_digest(expected.strip().lower(), actual):
+        raise ValidationFailed(f"{name} does not match the uploaded file: the content was altered or truncated")
+    return True
+
+
+class UploadDistribution:
+    """Validates a twine upload completely before anything is stored, then stores it atomically."""
+
+    def __init__(
+        self,
+        store: RegistryStore,
+        storage: ArtifactStorage,
+        inspector: DistributionInspector,
+        access: TokenAccess,
+        audit: AuditTrail,
+        clock: Clock,
+        ids: IdGenerator,
+        max_upload_bytes: int,
+        listeners: list[PublishListener] | None = None,
+    ) -> None:
+        self._store = store
+        self._storage = storage
+        self._inspector = inspector
+        self._access = access
+        self._audit = audit
+        self._clock = clock
+        self._ids = ids
+        self._max_upload_bytes = max_upload_bytes
+        self._listeners = list(listeners or [])
+
+    def add_listener(self, listener: PublishListener) -> None:
+        """Call ``listener`` after every accepted upload (webhooks, cache invalidation)."""
+        self._listeners.append(listener)
+
+    def execute(self, command: UploadCommand) -> UploadResult:
+        """Check everything, store the blob, then commit the metadata in one transaction."""
+        fields = command.fields
+        action = _required(fields, ":action")
+        if action != "file_upload":
+            raise ValidationFailed(f"unsupported :action {action!r}: only 'file_upload' is accepted")
+        name = validate_project_name(_required(fields, "name").strip())
+        normalized = normalize_project_name(name)
+        version = canonical_version(_required(fields, "version").strip())
+        tenant, token = self._access.authorize(
+            command.tenant_slug, command.token_secret, TokenScope.PUBLISH, normalized
+        )
+
+        content = command.content
+        if content is None:
+            raise ValidationFailed("missing file content: the multipart form needs a 'content' file part")
+        parsed = parse_distribution_filename(content.filename)
+        if parsed.normalized_name != normalized:
+            raise ValidationFailed(
+                f"filename {content.filename!r} is for project {parsed.normalized_name!r}, but the form says {name!r}"
+            )
+        if canonical_version(parsed.version) != version:
+            raise ValidationFailed(
+                f"filename {content.filename!r} is for version {parsed.version}, but the form says {version}"
+            )
+        filetype = _single(fields, "filetype")
+        if filetype is not None and _FILETYPES.get(filetype, parsed.kind) != parsed.kind:
+            raise ValidationFailed(f"filetype {filetype!r} does not match {content.filename!r}")
+        self._check_content(content)
+        self._check_digests(fields, content)
+        attestations = parse_attestations(_single(fields, "attestations"))
+        if self._store.get_file(tenant.id, content.filename) is not None:
+            raise AlreadyExists(
+                f"File already exists: {content.filename!r} was uploaded to tenant {tenant.slug!r} before. "
+                "Published files are immutable: upload a new version instead "
+                "(twine --skip-existing only recognises this answer from PyPI itself)."
+            )
+        metadata = self._inspector.inspect(Path(content.path), parsed.kind)
+        self._check_metadata(metadata, normalized, version, content.filename)
+
+        now = self._clock.now()
+        existing = self._store.get_project(tenant.id, normalized)
+        existing_release = {release.version for release in self._store.list_releases(tenant.id, normalized)}
+        blob_key = blob_key_for(tenant.id, normalized, self._ids.new_id(), content.filename)
+        metadata_key = metadata_key_for(blob_key)
+        self._storage.put_file(blob_key, Path(content.path))
+        self._storage.put_bytes(metadata_key, metadata.raw)
+        provenance_key = provenance_key_for(blob_key)
+        if attestations is not None:
+            self._storage.put_bytes(provenance_key, build_provenance(attestations, token))
+        metadata_sha256 = None
+        if parsed.kind is DistributionKind.WHEEL:
+            metadata_sha256 = hashlib.sha256(metadata.raw).hexdigest()
+        uploader = f"token:{token.name}"
+        project = Project(
+            tenant_id=tenant.id,
+            name=existing.name if existing is not None and existing.origin == "local" else metadata.name,
+            normalized_name=normalized,
+            created_at=existing.created_at if existing is not None else now,
+            summary=metadata.summary,
+            origin="local",
+        )
+        release = Release(tenant_id=tenant.id, normalized_name=normalized, version=version, created_at=now)
+        file = ReleaseFile(
+            tenant_id=tenant.id,
+            project_name=project.name,
+            normalized_name=normalized,
+            version=version,
+            filename=content.filename,
+            kind=parsed.kind,
+            sha256=content.sha256,
+            size=content.size,
+            blob_key=blob_key,
+            uploaded_at=now,
+            uploaded_by=uploader,
+            requires_python=metadata.requires_python or _single(fields, "requires_python"),
+            metadata_sha256=metadata_sha256,
+            has_provenance=attestations is not None,
+        )
+        try:
+            self._store.add_release_file(project, release, file)
+        except BaseException:
+            self._storage.delete(blob_key)
+            self._storage.delete(metadata_key)
+            self._storage.delete(provenance_key)
+            raise
+        result = UploadResult(
+            tenant_slug=tenant.slug,
+            project=project.name,
+            version=version,
+            filename=content.filename,
+            sha256=content.sha256,
+            size=content.size,
+            new_project=existing is None or existing.origin != "local",
+            new_release=version not in existing_release,
+        )
+        self._audit.record(
+            actor=uploader,
+            action="package.upload",
+            target=f"{normalized}=={version}/{content.filename}",
+            tenant_id=tenant.id,
+            source_ip=command.source_ip,
+            details={
+                "token_id": token.id,
+                "sha256": content.sha256,
+                "size": str(content.size),
+                **({"publisher": token.minted_by_publisher} if token.minted_by_publisher else {}),
+            },
+        )
+        for listener in self._listeners:
+            listener(result)
+        return result
+
+    def _check_content(self, content: SpooledUpload) -> None:
+        if content.size == 0:
+            raise InvalidDistribution(f"{content.filename!r} is empty")
+        if content.size > self._max_upload_bytes:
+            raise PayloadTooLarge(
+                f"{content.filename!r} is {content.size} bytes; the limit is {self._max_upload_bytes} bytes"
+            )
+
+    def _check_digests(self, fields: dict[str, list[str]], content: SpooledUpload) -> None:
+        checked = [
+            _check_digest("sha256_digest", _single(fields, "sha256_digest"), content.sha256),
+            _check_digest("blake2_256_digest", _single(fields, "blake2_256_digest"), content.blake2_256),
+            _check_digest("md5_digest", _single(fields, "md5_digest"), content.md5),
+        ]
+        if not any(checked):
+            raise ValidationFailed("missing digest: send sha256_digest (twine does this)")
+
+    @staticmethod
+    def _check_metadata(metadata: DistributionMetadata, normalized: str, version: str, filename: str) -> None:
+        if normalize_project_name(metadata.name) != normalized:
+            raise InvalidDistribution(
+                f"{filename!r} contains metadata for project {metadata.name!r}, not {normalized!r}"
+            )
+        try:
+            metadata_version = canonical_version(metadata.version)
+        except ValidationFailed:
+            raise InvalidDistribution(f"{filename!r} metadata has an invalid version {metadata.version!r}") from None
+        if metadata_version != version:
+            raise InvalidDistribution(f"{filename!r} contains metadata for version {metadata.version}, not {version}")

@@ -1,0 +1,58 @@
+"""Building the ASGI application from settings (also the uvicorn factory for multi-worker runs)."""
+
+from __future__ import annotations
+
+import os
+
+from litestar import Litestar
+from litestar.types import ASGIApp
+
+from pyregistry_bootstrap.mirror_wiring import mirror_updater_lifespan
+from pyregistry_bootstrap.security_wiring import build_security
+from pyregistry_bootstrap.wiring import Runtime, build_runtime
+from pyregistry_infrastructure.config import load_settings
+from pyregistry_infrastructure.logging_setup import configure_logging
+from pyregistry_web.app import create_app
+from pyregistry_web.options import WebOptions
+from pyregistry_web.request_context import RequestContextMiddleware
+from pyregistry_web.routes.osv import OSV_HANDLERS
+from pyregistry_web.routes.security import SECURITY_HANDLERS
+
+__all__ = ["CONFIG_ENV", "app_from_environment", "app_from_runtime", "served_app"]
+
+CONFIG_ENV = "PYREGISTRY_CONFIG"
+
+
+def app_from_runtime(runtime: Runtime) -> Litestar:
+    """The Litestar app for an already-wired runtime."""
+    settings = runtime.settings
+    options = WebOptions(
+        spool_dir=runtime.spool_dir,
+        max_upload_bytes=settings.server.max_upload_bytes,
+        show_index_stats=settings.web_ui.show_index_stats,
+        cookie_secret=runtime.cookie_secret,
+    )
+    runtime.services.storage.remove_incomplete()
+    security = build_security(settings, runtime.services)
+    lifespan = [lambda _app: runtime.background_jobs.running()]
+    if runtime.services.mirroring is not None:
+        lifespan.append(mirror_updater_lifespan(settings, runtime.services.mirroring))
+    return create_app(
+        runtime.services,
+        options,
+        extra_handlers=[*OSV_HANDLERS, *SECURITY_HANDLERS],
+        lifespan=lifespan,
+        extra_state={"security": security},
+    )
+
+
+def served_app(runtime: Runtime) -> ASGIApp:
+    """What uvicorn serves: the app wrapped so every request (even an unrouted one) gets a request id."""
+    return RequestContextMiddleware(app_from_runtime(runtime))
+
+
+def app_from_environment() -> ASGIApp:
+    """uvicorn ``--factory`` entry: read the config named by ``PYREGISTRY_CONFIG`` (or the defaults)."""
+    loaded = load_settings(os.environ.get(CONFIG_ENV) or None)
+    configure_logging(loaded.settings.logging)
+    return served_app(build_runtime(loaded.settings, sync_superadmin=False))

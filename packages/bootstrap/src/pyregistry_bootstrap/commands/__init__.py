@@ -1,0 +1,1 @@
+"""Click subcommands, one module per feature; registered in ``pyregistry_bootstrap.cli``."""

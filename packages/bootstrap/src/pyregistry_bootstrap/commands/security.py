@@ -1,0 +1,191 @@
+"""Security commands: audit-wheel, validate-dist, validate-dist-all and check-registry."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import msgspec
+
+from pyregistry_application.security.findings import WheelAuditReport
+from pyregistry_application.security.services import SecurityServices
+from pyregistry_application.security.validation import DistributionValidation, ValidationSummary, validate_local_file
+from pyregistry_application.security.vulnerability_model import VulnerabilityCheckResult
+from pyregistry_bootstrap.osv_server import serve_osv
+from pyregistry_bootstrap.security_wiring import build_security, yara_scanner_for
+from pyregistry_bootstrap.wiring import build_runtime
+from pyregistry_infrastructure.archives import ArchiveInspector
+from pyregistry_infrastructure.config import load_settings
+from pyregistry_infrastructure.logging_setup import configure_logging
+from pyregistry_infrastructure.settings import Settings
+from pyregistry_infrastructure.vulnerabilities.pysentry_checker import PysentryChecker
+
+__all__ = ["SECURITY_COMMANDS", "audit_wheel", "check_registry", "validate_dist", "validate_dist_all"]
+
+FINDINGS_EXIT = 2
+_config = click.option("--config", "config_path", default=None, metavar="PATH", help="TOML config file.")
+
+
+def _settings(ctx: click.Context, config_path: str | None) -> Settings:
+    loaded = load_settings(config_path or (ctx.obj or {}).get("config_path"))
+    configure_logging(loaded.settings.logging)
+    return loaded.settings
+
+
+def _security(ctx: click.Context, config_path: str | None) -> SecurityServices:
+    settings = _settings(ctx, config_path)
+    return build_security(settings, build_runtime(settings, sync_superadmin=False).services)
+
+
+def _emit_json(value: object) -> None:
+    click.echo(msgspec.json.format(msgspec.json.encode(value), indent=2).decode())
+
+
+def _print_report(report: WheelAuditReport) -> None:
+    click.echo(f"{report.filename} ({report.project}) sha256 {report.sha256}")
+    click.echo(f"scanners: {', '.join(report.scanners)}")
+    for scanner, error in report.scanner_errors.items():
+        click.echo(f"  scanner {scanner} failed: {error}")
+    if not report.findings:
+        click.echo("no findings")
+    for finding in report.findings:
+        where = finding.file + (f":{finding.line}" if finding.line else "")
+        where += f" @{finding.offset}" if finding.offset is not None else ""
+        click.echo(f"[{finding.severity.value.upper():8}] {finding.rule_id} {where}: {finding.message}")
+        if finding.evidence:
+            click.echo(f"           evidence: {finding.evidence[:160]!r}")
+
+
+@click.command("audit-wheel")
+@_config
+@click.option("--project", required=True, help="Project the wheel belongs to.")
+@click.option("--wheel", "wheel", required=True, help="Wheel file; downloaded from [pypi].base_url when not local.")
+@click.option("--yara-rules-path", default=None, help="YARA rules directory (wins over the configuration).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def audit_wheel(
+    ctx: click.Context, config_path: str | None, project: str, wheel: str, yara_rules_path: str | None, as_json: bool
+) -> None:
+    """Scan a wheel; exit 2 when findings reach security.audit_fail_severity."""
+    security = _security(ctx, config_path)
+    overrides = [yara_scanner_for(yara_rules_path)] if yara_rules_path else []
+    path = Path(wheel)
+    if path.is_file():
+        report = security.audit.audit_file(project, path, overrides)
+    else:
+        report = security.audit.audit_upstream(project, path.name, overrides)
+    if as_json:
+        _emit_json(report)
+    else:
+        _print_report(report)
+    if report.reaches(security.audit_fail_severity):
+        if not as_json:
+            click.echo(f"findings at or above {security.audit_fail_severity.value}", err=True)
+        sys.exit(FINDINGS_EXIT)
+
+
+def _print_validation(result: DistributionValidation) -> None:
+    line = f"{result.status.value.upper():17} {result.file}"
+    if result.tenant:
+        line += f" (tenant {result.tenant}, project {result.project})"
+    if result.detail:
+        line += f": {result.detail}"
+    click.echo(line)
+
+
+@click.command("validate-dist")
+@_config
+@click.option("--file", "file", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--sha256", default=None, help="Expected SHA-256 hex digest.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def validate_dist(ctx: click.Context, config_path: str | None, file: Path, sha256: str | None, as_json: bool) -> None:
+    """Check a distribution's SHA-256 and read it fully; exit 1 when it is refused."""
+    _settings(ctx, config_path)
+    result = validate_local_file(ArchiveInspector(), file, sha256)
+    if as_json:
+        _emit_json(result)
+    else:
+        _print_validation(result)
+        if result.ok:
+            click.echo(f"sha256 {result.sha256}, {result.members} members")
+    if not result.ok:
+        sys.exit(1)
+
+
+@click.command("validate-dist-all")
+@_config
+@click.option("--tenant", default=None, help="Only this tenant.")
+@click.option("--project", default=None, help="Only this project.")
+@click.option("--parallelism", type=click.IntRange(1, 64), default=None, help="Workers (default: configuration).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def validate_dist_all(
+    ctx: click.Context,
+    config_path: str | None,
+    tenant: str | None,
+    project: str | None,
+    parallelism: int | None,
+    as_json: bool,
+) -> None:
+    """Validate every stored distribution in parallel; exit 1 when any is missing, altered or corrupt."""
+    security = _security(ctx, config_path)
+    files = security.validation.stored_files(tenant, project)
+    workers = parallelism or security.distribution_parallelism
+    summary: ValidationSummary
+    if as_json:
+        summary = security.validation.validate_all(files, workers)
+        _emit_json(summary)
+    else:
+        with click.progressbar(length=len(files), label="validating", file=sys.stderr) as bar:
+            summary = security.validation.validate_all(files, workers, on_result=lambda _: bar.update(1))
+        for problem in summary.problems:
+            _print_validation(problem)
+        counts = ", ".join(f"{count} {status}" for status, count in summary.counts.items() if count)
+        click.echo(f"checked {summary.checked} files: {counts or 'nothing stored'}")
+    if summary.problems:
+        sys.exit(1)
+
+
+def _print_vulnerabilities(result: VulnerabilityCheckResult) -> None:
+    for item in result.vulnerabilities:
+        fixed = ", ".join(item.fixed_versions) or "no fix known"
+        click.echo(f"{item.tenant_slug}/{item.project} {item.version}: {item.advisory_id} (fixed in {fixed})")
+    click.echo(f"checked {result.checked} versions with {result.source}: {len(result.vulnerabilities)} vulnerabilities")
+
+
+@click.command("check-registry")
+@_config
+@click.option("--tenant", default=None, help="Only this tenant.")
+@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--engine",
+    type=click.Choice(["pysentry", "local"]),
+    default="pysentry",
+    show_default=True,
+    help="pysentry (against the local advisory DB when configured, else online), or the built-in matcher.",
+)
+@click.pass_context
+def check_registry(ctx: click.Context, config_path: str | None, tenant: str | None, as_json: bool, engine: str) -> None:
+    """Check stored versions for known vulnerabilities; exit 2 when any is found."""
+    settings = _settings(ctx, config_path)
+    security = build_security(settings, build_runtime(settings, sync_superadmin=False).services)
+    if engine == "local":
+        if not settings.security.advisory_db_path:
+            raise click.UsageError("--engine local needs [security].advisory_db_path (ADVISORY_DB_PATH)")
+        result = security.check_registry.execute(security.local_checker, tenant)
+    elif settings.security.advisory_db_path:
+        with serve_osv(security) as service_url:
+            result = security.check_registry.execute(PysentryChecker(service_url), tenant)
+    else:
+        result = security.check_registry.execute(PysentryChecker(), tenant)
+    if as_json:
+        _emit_json(result)
+    else:
+        _print_vulnerabilities(result)
+    if result.vulnerabilities:
+        sys.exit(FINDINGS_EXIT)
+
+
+SECURITY_COMMANDS = [audit_wheel, validate_dist, validate_dist_all, check_registry]

@@ -1,0 +1,90 @@
+"""Wiring for mirroring: the upstream client, the mirror store adapter and the updater lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+
+import structlog
+from litestar import Litestar
+
+from pyregistry_application.audit import AuditTrail
+from pyregistry_application.mirror_ports import MirrorStore
+from pyregistry_application.mirror_updater import MirrorUpdater
+from pyregistry_application.mirroring import MirrorOptions, MirrorService
+from pyregistry_application.ports import ArtifactStorage, Clock, RegistryStore
+from pyregistry_infrastructure.config import ConfigError
+from pyregistry_infrastructure.settings import Settings
+from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
+from pyregistry_infrastructure.stores.sql_mirror import SqlMirrorStore
+from pyregistry_infrastructure.upstream.pypi import HttpUpstreamIndex
+
+__all__ = ["build_mirror_service", "build_mirror_store", "mirror_updater_lifespan"]
+
+_log = structlog.get_logger(__name__)
+
+
+def build_mirror_store(store: RegistryStore) -> MirrorStore | None:
+    """The ``MirrorStore`` adapter matching the metadata store, or ``None`` when that store has none yet."""
+    if isinstance(store, MemoryRegistryStore):
+        return MemoryMirrorStore(store)
+    if callable(getattr(store, "_write", None)) and callable(getattr(store, "_next_serial", None)):
+        return SqlMirrorStore(store)  # type: ignore[arg-type]
+    return None
+
+
+def build_mirror_service(
+    settings: Settings, store: RegistryStore, storage: ArtifactStorage, clock: Clock, audit: AuditTrail
+) -> MirrorService | None:
+    """The mirroring use case for ``[pypi]``; ``None`` (mirroring off, logged) when the store has no adapter."""
+    mirror_store = build_mirror_store(store)
+    if mirror_store is None:
+        _log.warning("mirror.unavailable", store=type(store).__name__)
+        return None
+    pypi = settings.pypi
+    try:
+        upstream = HttpUpstreamIndex(
+            pypi.base_url,
+            timeout_seconds=pypi.mirror_http_timeout_seconds,
+            metadata_max_bytes=pypi.mirror_metadata_max_bytes,
+            artifact_max_bytes=pypi.mirror_artifact_max_bytes,
+            max_attempts=pypi.artifact_download_max_attempts,
+            initial_backoff_millis=pypi.artifact_download_initial_backoff_millis,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"key 'pypi.base_url': {exc}") from None
+    options = MirrorOptions(
+        download_concurrency=pypi.mirror_download_concurrency,
+        eager_download_percent=pypi.mirror_eager_download_percent,
+        max_attempts=pypi.artifact_download_max_attempts,
+        metadata_ttl_seconds=pypi.mirror_update_interval_seconds,
+    )
+    spool_dir = Path(settings.data_dir) / "tmp" / "mirror"
+    return MirrorService(store, mirror_store, storage, upstream, clock, audit, spool_dir, options)
+
+
+def mirror_updater_lifespan(
+    settings: Settings, mirror: MirrorService
+) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """A Litestar lifespan: runs the background updater (when enabled) and stops mirroring on shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        updater = None
+        if settings.pypi.mirror_update_enabled:
+            updater = MirrorUpdater(
+                mirror,
+                settings.pypi.mirror_update_interval_seconds,
+                on_startup=settings.pypi.mirror_update_on_startup,
+            )
+            updater.start()
+        try:
+            yield
+        finally:
+            if updater is not None:
+                updater.stop()
+            mirror.close()
+
+    return lifespan

@@ -1,0 +1,78 @@
+"""Wiring of the security use cases: scanners, advisory database, checkers and webhooks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pyregistry_application.security.audit import AuditWheel
+from pyregistry_application.security.findings import Severity
+from pyregistry_application.security.notifications import PublishAlerts, VulnerabilityAlerts
+from pyregistry_application.security.ports import Notifier, Scanner
+from pyregistry_application.security.services import SecurityServices
+from pyregistry_application.security.validation import ValidateDistributions
+from pyregistry_application.security.vulnerabilities import CheckRegistry, ReleaseVulnerabilitySummary
+from pyregistry_application.services import RegistryServices
+from pyregistry_application.uploads import UploadDistribution
+from pyregistry_infrastructure.archives import ArchiveInspector
+from pyregistry_infrastructure.config import ConfigError
+from pyregistry_infrastructure.scanning.ast_checks import AstScanner
+from pyregistry_infrastructure.scanning.foxguard import FoxguardScanner
+from pyregistry_infrastructure.scanning.heuristics import HeuristicScanner
+from pyregistry_infrastructure.scanning.unpack import SafeWheelUnpacker
+from pyregistry_infrastructure.scanning.yara_rules import YaraScanner, resolve_rules_dir
+from pyregistry_infrastructure.settings import Settings, WebhookSettings
+from pyregistry_infrastructure.upstream_wheels import UpstreamWheelFetcher
+from pyregistry_infrastructure.vulnerabilities.osv_db import AdvisoryDatabase, LocalAdvisoryChecker
+from pyregistry_infrastructure.webhooks import DiscordWebhook, NullNotifier
+
+__all__ = ["build_security", "install_publish_webhook", "notifier_for", "yara_scanner_for"]
+
+
+def notifier_for(webhook: WebhookSettings) -> Notifier:
+    """A Discord-compatible webhook, or a notifier that does nothing when no URL is set."""
+    if not webhook.url:
+        return NullNotifier()
+    return DiscordWebhook(webhook.url, webhook.username, webhook.timeout_seconds)
+
+
+def install_publish_webhook(settings: Settings, uploads: UploadDistribution) -> None:
+    """Send ``[security.package_publish_webhook]`` messages after accepted uploads (when configured)."""
+    webhook = settings.security.package_publish_webhook
+    if webhook.url:
+        uploads.add_listener(PublishAlerts(notifier_for(webhook)))
+
+
+def yara_scanner_for(directory: str | Path | None) -> Scanner:
+    """A YARA scanner over ``directory`` (the supplied rules when it is unusable)."""
+    return YaraScanner(resolve_rules_dir(directory))
+
+
+def build_security(settings: Settings, services: RegistryServices) -> SecurityServices:
+    """Every security use case wired to its adapters; rule compilation and DB loading are lazy."""
+    try:
+        fail_severity = Severity.parse(settings.security.audit_fail_severity)
+    except ValueError as exc:
+        raise ConfigError(f"key 'security.audit_fail_severity': {exc}") from None
+    advisory_path = settings.security.advisory_db_path
+    database = AdvisoryDatabase(Path(advisory_path).expanduser() if advisory_path else None)
+    base_scanners: list[Scanner] = [HeuristicScanner(), AstScanner(), FoxguardScanner()]
+    audit = AuditWheel(
+        SafeWheelUnpacker(),
+        [*base_scanners, yara_scanner_for(settings.security.yara_rules_path)],
+        fetcher=UpstreamWheelFetcher(settings.pypi.base_url, settings.pypi.mirror_http_timeout_seconds),
+        store=services.store,
+        storage=services.storage,
+    )
+    return SecurityServices(
+        audit=audit,
+        validation=ValidateDistributions(ArchiveInspector(), services.store, services.storage),
+        check_registry=CheckRegistry(
+            services.store, VulnerabilityAlerts(notifier_for(settings.security.vulnerability_webhook))
+        ),
+        release_vulnerabilities=ReleaseVulnerabilitySummary(services.store, database),
+        advisories=database,
+        local_checker=LocalAdvisoryChecker(database),
+        yara_for=yara_scanner_for,
+        audit_fail_severity=fail_severity,
+        distribution_parallelism=settings.validation.distribution_parallelism,
+    )

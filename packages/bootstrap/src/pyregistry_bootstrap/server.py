@@ -1,0 +1,56 @@
+"""Running the ASGI app under uvicorn with production-minded defaults."""
+
+from __future__ import annotations
+
+import os
+
+import click
+import uvicorn
+
+from pyregistry_bootstrap.asgi import CONFIG_ENV, served_app
+from pyregistry_bootstrap.wiring import Runtime
+from pyregistry_infrastructure.config import LoadedSettings
+
+__all__ = ["run_server"]
+
+
+def _announce(runtime: Runtime, host: str, port: int) -> None:
+    settings = runtime.settings
+    click.echo(f"pyregistry listening on http://{host}:{port}/")
+    click.echo(f"  metadata store: {settings.database_store}; artifacts: {settings.artifact_storage.opendal.scheme}")
+    click.echo(f"  admin login: http://{host}:{port}/admin/login")
+    click.echo(f"  admin email: {settings.superadmin_email}")
+    if runtime.superadmin_password_generated:
+        click.echo(
+            f"  admin password: {runtime.superadmin_password} (generated, kept in {runtime.generated_secrets_path})"
+        )
+    else:
+        click.echo("  admin password: as set in the configuration")
+
+
+def run_server(loaded: LoadedSettings, runtime: Runtime) -> None:
+    """Serve until interrupted. Proxy headers are never trusted by uvicorn itself."""
+    settings = runtime.settings
+    host, _, port_text = settings.bind_address.rpartition(":")
+    host = host.strip("[]")
+    port = int(port_text)
+    _announce(runtime, host, port)
+    common = {
+        "host": host,
+        "port": port,
+        "proxy_headers": False,
+        "server_header": False,
+        "log_config": None,
+        "access_log": False,
+        "http": settings.server.http,
+        "loop": settings.server.loop,
+        "timeout_graceful_shutdown": 30,
+    }
+    if settings.server.workers > 1:
+        if loaded.path is not None:
+            os.environ[CONFIG_ENV] = str(loaded.path.resolve())
+        uvicorn.run(
+            "pyregistry_bootstrap.asgi:app_from_environment", factory=True, workers=settings.server.workers, **common
+        )
+        return
+    uvicorn.run(served_app(runtime), **common)

@@ -1,0 +1,179 @@
+"""The composition root: the only place that picks concrete adapters from the settings."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+
+from pyregistry_application.access import TokenAccess
+from pyregistry_application.audit import AuditTrail
+from pyregistry_application.index import PackageIndex
+from pyregistry_application.index_versions import IndexVersions
+from pyregistry_application.ports import RegistryStore
+from pyregistry_application.provenance import ProvenanceReader
+from pyregistry_application.services import RegistryServices
+from pyregistry_application.tenants import TenantAdministration
+from pyregistry_application.tokens import TokenIssuer
+from pyregistry_application.uploads import UploadDistribution
+from pyregistry_bootstrap.mirror_wiring import build_mirror_service
+from pyregistry_bootstrap.publishing_wiring import build_trusted_publishing
+from pyregistry_bootstrap.security_wiring import install_publish_webhook
+from pyregistry_domain.users import User, validate_email
+from pyregistry_infrastructure.archives import ArchiveInspector
+from pyregistry_infrastructure.background import BackgroundJobs
+from pyregistry_infrastructure.config import ConfigError, ensure_generated_secrets
+from pyregistry_infrastructure.settings import PostgresSettings, Settings, SqlServerSettings
+from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
+from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.stores.pool import PoolLimits
+from pyregistry_infrastructure.stores.postgres import PostgresRegistryStore
+from pyregistry_infrastructure.stores.schema_migrations import MigrationNotPortable
+from pyregistry_infrastructure.stores.sql_base import StoreUnavailable
+from pyregistry_infrastructure.stores.sqlite import SqliteRegistryStore
+from pyregistry_infrastructure.stores.sqlite_index_versions import SqliteIndexVersions
+from pyregistry_infrastructure.stores.sqlserver import SqlServerRegistryStore
+from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
+
+__all__ = ["Runtime", "build_runtime", "build_storage", "build_store"]
+
+_log = structlog.get_logger(__name__)
+
+
+@dataclass(slots=True)
+class Runtime:
+    """Everything a process needs: wired services plus the resolved secrets and paths."""
+
+    settings: Settings
+    services: RegistryServices
+    superadmin_password: str
+    superadmin_password_generated: bool
+    cookie_secret: str
+    spool_dir: Path
+    generated_secrets_path: Path | None
+    background_jobs: BackgroundJobs = field(default_factory=BackgroundJobs)
+
+
+def build_store(settings: Settings) -> RegistryStore:
+    """The metadata store named by ``database_store``."""
+    kind = settings.database_store
+    if kind == "sqlite":
+        return SqliteRegistryStore(settings.sqlite.path)
+    if kind in {"memory", "in-memory"}:
+        return MemoryRegistryStore()
+    if kind in {"postgres", "postgresql"}:
+        return _build_pooled_store(settings, "postgres", PostgresRegistryStore)
+    if kind in {"sqlserver", "mssql"}:
+        return _build_pooled_store(settings, "sql_server", SqlServerRegistryStore)
+    raise ConfigError(f"key 'database_store': {kind!r} is not available in this build")
+
+
+def _build_pooled_store(
+    settings: Settings, section_name: str, factory: type[PostgresRegistryStore | SqlServerRegistryStore]
+) -> RegistryStore:
+    """A pooled SQL store from ``[postgres]`` or ``[sql_server]``; problems become one-line config errors."""
+    section: PostgresSettings | SqlServerSettings = getattr(settings, section_name)
+    try:
+        limits = PoolLimits(section.max_connections, section.min_connections, section.acquire_timeout_seconds)
+        return factory(section.connection_url, limits)
+    except (ValueError, MigrationNotPortable) as exc:
+        raise ConfigError(f"key '{section_name}': {exc}") from None
+    except StoreUnavailable as exc:
+        raise ConfigError(f"key '{section_name}.connection_url': {exc}") from None
+
+
+def build_storage(settings: Settings) -> OpenDalStorage:
+    """The artifact storage named by ``[artifact_storage.opendal]`` (filesystem under ``blob_root`` by default)."""
+    opendal_settings = settings.artifact_storage.opendal
+    options = dict(opendal_settings.options)
+    if opendal_settings.scheme == "fs":
+        root = Path(options.get("root") or settings.blob_root)
+        return OpenDalStorage.filesystem(root)
+    try:
+        storage = OpenDalStorage(opendal_settings.scheme, options)
+        storage.check()
+    except Exception as exc:
+        reason = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+        raise ConfigError(
+            f"key 'artifact_storage.opendal': cannot open {opendal_settings.scheme!r} storage: {reason}"
+        ) from None
+    return storage
+
+
+def build_index_versions(settings: Settings) -> IndexVersions | None:
+    """A cheap version query for cached index pages; ``None`` lets the index derive it from the store."""
+    if settings.database_store == "sqlite" and str(settings.sqlite.path) != ":memory:":
+        return SqliteIndexVersions(settings.sqlite.path)
+    return None
+
+
+def _ensure_superadmin(services: RegistryServices, email: str, password: str) -> None:
+    email = validate_email(email)
+    user = services.store.get_user_by_email(email)
+    if user is None:
+        services.store.add_user(
+            User(
+                id=services.ids.new_id(),
+                email=email,
+                password_hash=services.hasher.hash(password),
+                is_superadmin=True,
+                created_at=services.clock.now(),
+            )
+        )
+    elif not services.hasher.verify(user.password_hash, password):
+        services.store.set_user_password(user.id, services.hasher.hash(password))
+
+
+def build_runtime(settings: Settings, *, sync_superadmin: bool = True) -> Runtime:
+    """Wire every adapter; prepare the data directory and the superadmin account."""
+    data_dir = Path(settings.data_dir)
+    generated = None
+    if settings.superadmin_password is None or settings.cookie_secret is None:
+        generated = ensure_generated_secrets(data_dir)
+    password = settings.superadmin_password or (generated.superadmin_password if generated else "")
+    cookie_secret = settings.cookie_secret or (generated.cookie_secret if generated else "")
+    spool_dir = data_dir / "tmp" / "uploads"
+    if spool_dir.exists():
+        shutil.rmtree(spool_dir, ignore_errors=True)
+    spool_dir.mkdir(parents=True, exist_ok=True)
+
+    store = build_store(settings)
+    storage = build_storage(settings)
+    clock = SystemClock()
+    ids = RandomIds()
+    hasher = ScryptPasswordHasher()
+    audit = AuditTrail(store, clock, ids)
+    access = TokenAccess(store, clock)
+    mirroring = build_mirror_service(settings, store, storage, clock, audit)
+    services = RegistryServices(
+        store=store,
+        storage=storage,
+        clock=clock,
+        ids=ids,
+        hasher=hasher,
+        audit=audit,
+        access=access,
+        tenants=TenantAdministration(store, clock, ids, hasher, audit),
+        tokens=TokenIssuer(store, clock, ids, audit),
+        uploads=UploadDistribution(
+            store, storage, ArchiveInspector(), access, audit, clock, ids, settings.server.max_upload_bytes
+        ),
+        index=PackageIndex(store, storage, access, mirror=mirroring, versions=build_index_versions(settings)),
+        mirroring=mirroring,
+        provenance=ProvenanceReader(store, storage, access),
+    )
+    install_publish_webhook(settings, services.uploads)
+    services.publishing = build_trusted_publishing(settings, services)
+    if sync_superadmin:
+        _ensure_superadmin(services, settings.superadmin_email, password)
+    return Runtime(
+        settings=settings,
+        services=services,
+        superadmin_password=password,
+        superadmin_password_generated=settings.superadmin_password is None,
+        cookie_secret=cookie_secret,
+        spool_dir=spool_dir,
+        generated_secrets_path=generated.path if generated else None,
+    )

@@ -1,0 +1,1 @@
+"""pyregistry_domain."""

@@ -1,0 +1,88 @@
+"""Distribution filenames (wheel and sdist) and the release file entity."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
+
+from pyregistry_domain.errors import InvalidFilename
+from pyregistry_domain.names import normalize_project_name
+
+__all__ = ["DistributionKind", "ParsedFilename", "ReleaseFile", "parse_distribution_filename"]
+
+_SDIST_SUFFIXES = (".tar.gz", ".zip")
+_SAFE_FILENAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]*$")
+MAX_FILENAME_LENGTH = 255
+
+
+class DistributionKind(StrEnum):
+    """The packaging type of a file, as twine's ``filetype`` names it."""
+
+    WHEEL = "bdist_wheel"
+    SDIST = "sdist"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFilename:
+    """What a distribution filename says about itself."""
+
+    filename: str
+    kind: DistributionKind
+    normalized_name: str
+    version: str
+
+
+def parse_distribution_filename(filename: str) -> ParsedFilename:
+    """Parse a wheel (PEP 427/491) or sdist (PEP 625, legacy ``.zip``) filename.
+
+    Raises :class:`InvalidFilename` naming what is wrong.
+    """
+    if not filename or len(filename) > MAX_FILENAME_LENGTH:
+        raise InvalidFilename(f"filename must be 1-{MAX_FILENAME_LENGTH} characters")
+    if not _SAFE_FILENAME_RE.match(filename):
+        raise InvalidFilename(f"filename {filename!r} contains characters that are not allowed")
+    if filename.endswith(".whl"):
+        try:
+            name, version, _build, _tags = parse_wheel_filename(filename)
+        except (InvalidWheelFilename, ValueError) as exc:
+            raise InvalidFilename(f"invalid wheel filename {filename!r}: {exc}") from None
+        return ParsedFilename(filename, DistributionKind.WHEEL, str(name), str(version))
+    if filename.endswith(_SDIST_SUFFIXES):
+        try:
+            if filename.endswith(".zip"):
+                name, version = parse_sdist_filename(filename[: -len(".zip")] + ".tar.gz")
+            else:
+                name, version = parse_sdist_filename(filename)
+        except (InvalidSdistFilename, ValueError) as exc:
+            raise InvalidFilename(f"invalid sdist filename {filename!r}: {exc}") from None
+        return ParsedFilename(filename, DistributionKind.SDIST, normalize_project_name(str(name)), str(version))
+    raise InvalidFilename(f"unsupported distribution type {filename!r}: upload a .whl, .tar.gz or .zip file")
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseFile:
+    """One stored distribution file of a release."""
+
+    tenant_id: str
+    project_name: str
+    normalized_name: str
+    version: str
+    filename: str
+    kind: DistributionKind
+    sha256: str
+    size: int
+    blob_key: str
+    uploaded_at: datetime
+    uploaded_by: str
+    requires_python: str | None = None
+    metadata_sha256: str | None = None
+    yanked: bool = False
+    yanked_reason: str | None = None
+    origin: str = "local"
+    upstream_url: str | None = None
+    cached: bool = True
+    has_provenance: bool = False

@@ -1,0 +1,34 @@
+"""Projects and releases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+__all__ = ["Project", "Release"]
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    """A named project in one tenant; ``serial`` grows on every change that alters its index page."""
+
+    tenant_id: str
+    name: str
+    normalized_name: str
+    created_at: datetime
+    summary: str | None = None
+    origin: str = "local"
+    serial: int = 0
+    mirrored_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """One version of a project."""
+
+    tenant_id: str
+    normalized_name: str
+    version: str
+    created_at: datetime
+    yanked: bool = False
+    yanked_reason: str | None = None

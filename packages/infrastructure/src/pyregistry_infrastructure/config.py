@@ -1,0 +1,367 @@
+"""Loading settings: TOML file (tomlkit), then environment variables, then checks."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import msgspec
+import tomlkit
+from tomlkit.exceptions import TOMLKitError
+
+from pyregistry_infrastructure.logging_setup import parse_filter
+from pyregistry_infrastructure.settings import Settings
+
+__all__ = [
+    "ENVIRONMENT_KEYS",
+    "ConfigError",
+    "GeneratedSecrets",
+    "LoadedSettings",
+    "ensure_generated_secrets",
+    "load_settings",
+    "resolve_config_path",
+]
+
+
+LOG_FORMATS = ("console", "json")
+LOG_TIMESTAMPS = ("off", "seconds", "millis", "micros", "nanos")
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; the message names the key and the problem."""
+
+
+# environment variable -> (dotted key, type); the first name of a pair wins when both are set
+ENVIRONMENT_KEYS: dict[str, tuple[str, str]] = {
+    "BIND_ADDRESS": ("bind_address", "str"),
+    "BLOB_ROOT": ("blob_root", "str"),
+    "SUPERADMIN_EMAIL": ("superadmin_email", "str"),
+    "SUPERADMIN_PASSWORD": ("superadmin_password", "str"),
+    "COOKIE_SECRET": ("cookie_secret", "str"),
+    "DATABASE_STORE": ("database_store", "str"),
+    "DATA_DIR": ("data_dir", "str"),
+    "SQLITE_PATH": ("sqlite.path", "str"),
+    "SQLITE_DATABASE_PATH": ("sqlite.path", "str"),
+    "DATABASE_URL": ("postgres.connection_url", "str"),
+    "POSTGRES_URL": ("postgres.connection_url", "str"),
+    "POSTGRES_MAX_CONNECTIONS": ("postgres.max_connections", "int"),
+    "POSTGRES_MIN_CONNECTIONS": ("postgres.min_connections", "int"),
+    "POSTGRES_ACQUIRE_TIMEOUT_SECONDS": ("postgres.acquire_timeout_seconds", "float"),
+    "SQL_SERVER_URL": ("sql_server.connection_url", "str"),
+    "MSSQL_URL": ("sql_server.connection_url", "str"),
+    "SQL_SERVER_MAX_CONNECTIONS": ("sql_server.max_connections", "int"),
+    "SQL_SERVER_MIN_CONNECTIONS": ("sql_server.min_connections", "int"),
+    "SQL_SERVER_ACQUIRE_TIMEOUT_SECONDS": ("sql_server.acquire_timeout_seconds", "float"),
+    "ARTIFACT_STORAGE_BACKEND": ("artifact_storage.backend", "str"),
+    "OPENDAL_SCHEME": ("artifact_storage.opendal.scheme", "str"),
+    "OPENDAL_OPTIONS": ("artifact_storage.opendal.options", "json"),
+    "OPENDAL_ROOT": ("artifact_storage.opendal.options.root", "str"),
+    "OPENDAL_BUCKET": ("artifact_storage.opendal.options.bucket", "str"),
+    "OPENDAL_ENDPOINT": ("artifact_storage.opendal.options.endpoint", "str"),
+    "OPENDAL_REGION": ("artifact_storage.opendal.options.region", "str"),
+    "OPENDAL_ACCESS_KEY_ID": ("artifact_storage.opendal.options.access_key_id", "str"),
+    "OPENDAL_SECRET_ACCESS_KEY": ("artifact_storage.opendal.options.secret_access_key", "str"),
+    "OPENDAL_SESSION_TOKEN": ("artifact_storage.opendal.options.session_token", "str"),
+    "OPENDAL_DISABLE_CONFIG_LOAD": ("artifact_storage.opendal.options.disable_config_load", "str"),
+    "OPENDAL_DISABLE_EC2_METADATA": ("artifact_storage.opendal.options.disable_ec2_metadata", "str"),
+    "OPENDAL_ENABLE_VIRTUAL_HOST_STYLE": ("artifact_storage.opendal.options.enable_virtual_host_style", "str"),
+    "OPENDAL_ALLOW_ANONYMOUS": ("artifact_storage.opendal.options.allow_anonymous", "str"),
+    "PYPI_BASE_URL": ("pypi.base_url", "str"),
+    "PYPI_URL": ("pypi.base_url", "str"),
+    "PYPI_MIRROR_DOWNLOAD_CONCURRENCY": ("pypi.mirror_download_concurrency", "int"),
+    "PYPI_MIRROR_EAGER_DOWNLOAD_PERCENT": ("pypi.mirror_eager_download_percent", "int"),
+    "PYPI_ARTIFACT_DOWNLOAD_MAX_ATTEMPTS": ("pypi.artifact_download_max_attempts", "int"),
+    "PYPI_ARTIFACT_DOWNLOAD_INITIAL_BACKOFF_MILLIS": ("pypi.artifact_download_initial_backoff_millis", "int"),
+    "PYPI_MIRROR_HTTP_TIMEOUT_SECONDS": ("pypi.mirror_http_timeout_seconds", "float"),
+    "PYPI_MIRROR_METADATA_MAX_BYTES": ("pypi.mirror_metadata_max_bytes", "int"),
+    "PYPI_MIRROR_ARTIFACT_MAX_BYTES": ("pypi.mirror_artifact_max_bytes", "int"),
+    "PYPI_MIRROR_UPDATE_ENABLED": ("pypi.mirror_update_enabled", "bool"),
+    "PYPI_MIRROR_UPDATE_INTERVAL_SECONDS": ("pypi.mirror_update_interval_seconds", "int"),
+    "PYPI_MIRROR_UPDATE_ON_STARTUP": ("pypi.mirror_update_on_startup", "bool"),
+    "YARA_RULES_PATH": ("security.yara_rules_path", "str"),
+    "ADVISORY_DB_PATH": ("security.advisory_db_path", "str"),
+    "VULNERABILITY_WEBHOOK_URL": ("security.vulnerability_webhook.url", "str"),
+    "VULNERABILITY_WEBHOOK_USERNAME": ("security.vulnerability_webhook.username", "str"),
+    "VULNERABILITY_WEBHOOK_TIMEOUT_SECONDS": ("security.vulnerability_webhook.timeout_seconds", "float"),
+    "PACKAGE_PUBLISH_WEBHOOK_URL": ("security.package_publish_webhook.url", "str"),
+    "PACKAGE_PUBLISH_WEBHOOK_USERNAME": ("security.package_publish_webhook.username", "str"),
+    "PACKAGE_PUBLISH_WEBHOOK_TIMEOUT_SECONDS": ("security.package_publish_webhook.timeout_seconds", "float"),
+    "RATE_LIMIT_ENABLED": ("rate_limit.enabled", "bool"),
+    "RATE_LIMIT_REQUESTS_PER_MINUTE": ("rate_limit.requests_per_minute", "int"),
+    "RATE_LIMIT_BURST": ("rate_limit.burst", "int"),
+    "RATE_LIMIT_MAX_TRACKED_CLIENTS": ("rate_limit.max_tracked_clients", "int"),
+    "RATE_LIMIT_TRUST_PROXY_HEADERS": ("rate_limit.trust_proxy_headers", "bool"),
+    "NETWORK_SOURCE_WEB_UI_ALLOWED_CIDRS": ("network_source.web_ui_allowed_cidrs", "list"),
+    "NETWORK_SOURCE_API_ALLOWED_CIDRS": ("network_source.api_allowed_cidrs", "list"),
+    "NETWORK_SOURCE_TRUST_PROXY_HEADERS": ("network_source.trust_proxy_headers", "bool"),
+    "WEB_UI_SHOW_INDEX_STATS": ("web_ui.show_index_stats", "bool"),
+    "VALIDATION_DISTRIBUTION_PARALLELISM": ("validation.distribution_parallelism", "int"),
+    "LOG_FILTER": ("logging.filter", "str"),
+    "LOG_MODULE_PATH": ("logging.module_path", "bool"),
+    "LOG_TARGET": ("logging.target", "bool"),
+    "LOG_TIMESTAMP": ("logging.timestamp", "str"),
+    "LOG_FORMAT": ("logging.format", "str"),
+    "OIDC_ISSUERS": ("oidc_issuers", "json"),
+    "PYREGISTRY_WORKERS": ("server.workers", "int"),
+    "PYREGISTRY_MAX_UPLOAD_BYTES": ("server.max_upload_bytes", "int"),
+}
+_FIRST_WINS = {
+    "SQLITE_DATABASE_PATH": "SQLITE_PATH",
+    "POSTGRES_URL": "DATABASE_URL",
+    "MSSQL_URL": "SQL_SERVER_URL",
+    "PYPI_URL": "PYPI_BASE_URL",
+}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def resolve_config_path(explicit: str | None, cwd: Path | None = None) -> Path | None:
+    """``--config`` when given (must end in ``.toml`` and exist), else ``./pyregistry.toml`` if present."""
+    if explicit:
+        path = Path(explicit)
+        if path.suffix != ".toml":
+            raise ConfigError(f"config path {explicit!r} must end in .toml: only TOML configuration is supported")
+        if not path.is_file():
+            raise ConfigError(f"config file {explicit!r} does not exist")
+        return path
+    default = (cwd or Path.cwd()) / "pyregistry.toml"
+    return default if default.is_file() else None
+
+
+def _convert_env(name: str, raw: str, kind: str) -> Any:
+    if kind == "str":
+        return raw
+    if kind == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"environment variable {name}={raw!r} must be a whole number") from None
+    if kind == "float":
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"environment variable {name}={raw!r} must be a number") from None
+    if kind == "bool":
+        lowered = raw.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ConfigError(f"environment variable {name}={raw!r} must be true or false")
+    if kind == "list":
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"environment variable {name} is not valid JSON: {exc}") from None
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = data
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[parts[-1]] = value
+
+
+def _environment_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    data: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name, (dotted, kind) in ENVIRONMENT_KEYS.items():
+        if name not in environ:
+            continue
+        preferred = _FIRST_WINS.get(name)
+        if preferred is not None and preferred in environ:
+            continue
+        _set_dotted(data, dotted, _convert_env(name, environ[name], kind))
+        sources[dotted] = f"env:{name}"
+    return data, sources
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        document = tomlkit.parse(path.read_text(encoding="utf-8"))
+    except (TOMLKitError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return document.unwrap()
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and key != "options":
+            flat.update(_flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+class LoadedSettings(msgspec.Struct, frozen=True):
+    """Settings and where each explicitly set key came from (file or env)."""
+
+    settings: Settings
+    path: Path | None
+    sources: dict[str, str]
+
+
+def load_settings(explicit_path: str | None = None, environ: Mapping[str, str] | None = None) -> LoadedSettings:
+    """Read the config file (if any), apply environment overrides, validate, and return the result."""
+    environ = os.environ if environ is None else environ
+    path = resolve_config_path(explicit_path)
+    file_data = _read_toml(path) if path is not None else {}
+    sources = {key: f"file:{path}" for key in _flatten(file_data)}
+    env_data, env_sources = _environment_overrides(environ)
+    sources.update(env_sources)
+    merged = _merge(file_data, env_data)
+    try:
+        settings = msgspec.convert(merged, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{path or 'configuration'}: {_explain(exc)}") from None
+    _validate(settings)
+    return LoadedSettings(settings=settings, path=path, sources=sources)
+
+
+_MSGSPEC_ERROR = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<where>[^`]*)`)?$", re.DOTALL)
+_UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `(?P<field>[^`]+)`$")
+_MISSING_FIELD = re.compile(r"^Object missing required field `(?P<field>[^`]+)`$")
+_WRONG_TYPE = re.compile(r"^Expected `(?P<expected>[^`]+)`, got `(?P<got>[^`]+)`$")
+
+
+def _explain(exc: msgspec.ValidationError) -> str:
+    """Turn a msgspec error into ``unknown key 'a.b'`` / ``key 'a.b': expected int, got str``."""
+    match = _MSGSPEC_ERROR.match(str(exc))
+    if match is None:  # pragma: no cover - msgspec always formats errors this way
+        return str(exc)
+    message = match.group("message")
+    where = (match.group("where") or "").lstrip(".").replace("[...]", "")
+    unknown = _UNKNOWN_FIELD.match(message)
+    if unknown is not None:
+        return f"unknown key {'.'.join(filter(None, [where, unknown.group('field')]))!r}"
+    missing = _MISSING_FIELD.match(message)
+    if missing is not None:
+        return f"missing key {'.'.join(filter(None, [where, missing.group('field')]))!r}"
+    wrong = _WRONG_TYPE.match(message)
+    if wrong is not None:
+        message = f"expected {wrong.group('expected')}, got {wrong.group('got')}"
+    return f"key {where!r}: {message}" if where else message
+
+
+def _check_url(key: str, value: str | None, schemes: frozenset[str] = frozenset({"http", "https"})) -> None:
+    if value is None:
+        return
+    parsed = urlparse(value)
+    if parsed.scheme not in schemes or not parsed.netloc:
+        raise ConfigError(f"key {key!r}: {value!r} is not a valid {'/'.join(sorted(schemes))} URL")
+
+
+def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"key {key!r}: {value!r} is not one of {', '.join(choices)}")
+
+
+def _validate(settings: Settings) -> None:
+    host, _, port = settings.bind_address.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"key 'bind_address': {settings.bind_address!r} is not HOST:PORT")
+    if settings.database_store not in {"sqlite", "memory", "in-memory", "postgres", "postgresql", "sqlserver", "mssql"}:
+        raise ConfigError(
+            f"key 'database_store': {settings.database_store!r} is not one of sqlite, memory, postgres, sqlserver"
+        )
+    if settings.artifact_storage.backend != "opendal":
+        raise ConfigError(f"key 'artifact_storage.backend': {settings.artifact_storage.backend!r} is not 'opendal'")
+    _check_url("pypi.base_url", settings.pypi.base_url)
+    _check_url("security.vulnerability_webhook.url", settings.security.vulnerability_webhook.url)
+    _check_url("security.package_publish_webhook.url", settings.security.package_publish_webhook.url)
+    _check_url("postgres.connection_url", settings.postgres.connection_url, frozenset({"postgres", "postgresql"}))
+    _check_url("sql_server.connection_url", settings.sql_server.connection_url, frozenset({"sqlserver", "mssql"}))
+    _check_choice("logging.format", settings.logging.format, LOG_FORMATS)
+    try:
+        parse_filter(settings.logging.filter)
+    except ValueError as exc:
+        raise ConfigError(f"key 'logging.filter': {exc}") from None
+    _check_choice("logging.timestamp", settings.logging.timestamp, LOG_TIMESTAMPS)
+    if settings.artifact_storage.opendal.scheme == "s3" and not settings.artifact_storage.opendal.options.get("bucket"):
+        raise ConfigError("key 'artifact_storage.opendal.options.bucket': required when scheme is 's3'")
+    endpoint = settings.artifact_storage.opendal.options.get("endpoint")
+    _check_url("artifact_storage.opendal.options.endpoint", endpoint)
+    for key in ("web_ui_allowed_cidrs", "api_allowed_cidrs"):
+        for cidr in getattr(settings.network_source, key):
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ConfigError(f"key 'network_source.{key}': {cidr!r} is not a CIDR range") from None
+    positive = {
+        "pypi.mirror_download_concurrency": settings.pypi.mirror_download_concurrency,
+        "pypi.artifact_download_max_attempts": settings.pypi.artifact_download_max_attempts,
+        "rate_limit.requests_per_minute": settings.rate_limit.requests_per_minute,
+        "rate_limit.burst": settings.rate_limit.burst,
+        "rate_limit.max_tracked_clients": settings.rate_limit.max_tracked_clients,
+        "validation.distribution_parallelism": settings.validation.distribution_parallelism,
+        "server.workers": settings.server.workers,
+        "server.max_upload_bytes": settings.server.max_upload_bytes,
+    }
+    for key, value in positive.items():
+        if value <= 0:
+            raise ConfigError(f"key {key!r}: must be greater than zero, got {value}")
+    if not 0 <= settings.pypi.mirror_eager_download_percent <= 100:
+        raise ConfigError("key 'pypi.mirror_eager_download_percent': must be between 0 and 100")
+    for position, issuer in enumerate(settings.oidc_issuers):
+        if issuer.provider not in {"github", "gitlab"}:
+            raise ConfigError(f"key 'oidc_issuers[{position}].provider': {issuer.provider!r} is not github or gitlab")
+        _check_url(f"oidc_issuers[{position}].issuer", issuer.issuer)
+        _check_url(f"oidc_issuers[{position}].jwks_url", issuer.jwks_url)
+
+
+class GeneratedSecrets(msgspec.Struct, frozen=True):
+    """Secrets generated on first start when the configuration gives none."""
+
+    superadmin_password: str
+    cookie_secret: str
+    path: Path
+    created: bool
+
+
+def ensure_generated_secrets(data_dir: Path) -> GeneratedSecrets:
+    """Load ``generated-secrets.toml`` from the data dir, creating it (mode 0600) on first start."""
+    path = data_dir / "generated-secrets.toml"
+    if path.is_file():
+        data = _read_toml(path)
+        return GeneratedSecrets(
+            superadmin_password=str(data["superadmin_password"]),
+            cookie_secret=str(data["cookie_secret"]),
+            path=path,
+            created=False,
+        )
+    data_dir.mkdir(parents=True, exist_ok=True)
+    document = tomlkit.document()
+    document.add(tomlkit.comment("Generated by pyregistry on first start because the configuration set none."))
+    password = secrets.token_urlsafe(18)
+    cookie_secret = secrets.token_urlsafe(48)
+    document.add("superadmin_password", password)
+    document.add("cookie_secret", cookie_secret)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(tomlkit.dumps(document))
+    return GeneratedSecrets(superadmin_password=password, cookie_secret=cookie_secret, path=path, created=True)

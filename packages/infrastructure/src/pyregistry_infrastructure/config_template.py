@@ -1,0 +1,183 @@
+"""The commented TOML configuration that ``pyregistry init-config`` writes."""
+
+from __future__ import annotations
+
+import secrets
+
+import tomlkit
+from tomlkit.items import Table
+
+from pyregistry_infrastructure.settings import PUBLIC_PYPI_URL, Settings
+
+__all__ = ["render_config_template"]
+
+
+def _table(comment: str, values: dict[str, object]) -> Table:
+    table = tomlkit.table()
+    table.comment(comment)
+    for key, value in values.items():
+        table.add(key, value)
+    return table
+
+
+def render_config_template(storage: str = "fs") -> str:
+    """A complete configuration with fresh secrets; ``storage`` is ``fs`` or ``minio``."""
+    defaults = Settings()
+    doc = tomlkit.document()
+    doc.add(tomlkit.comment("pyregistry configuration. Environment variables override these keys."))
+    doc.add(tomlkit.nl())
+    doc.add("bind_address", defaults.bind_address)
+    doc["bind_address"].comment("HOST:PORT the HTTP server listens on")
+    doc.add("blob_root", defaults.blob_root)
+    doc.add("data_dir", defaults.data_dir)
+    doc["data_dir"].comment("generated secrets and upload spool files live here")
+    doc.add("superadmin_email", defaults.superadmin_email)
+    doc.add("superadmin_password", secrets.token_urlsafe(18))
+    doc["superadmin_password"].comment("change me; applied to the superadmin account on every start")
+    doc.add("cookie_secret", secrets.token_urlsafe(48))
+    doc.add("database_store", "sqlite")
+    doc["database_store"].comment("sqlite | memory | postgres | sqlserver")
+    doc.add(tomlkit.nl())
+    doc.add(
+        "server",
+        _table(
+            "HTTP server",
+            {"workers": 1, "max_upload_bytes": defaults.server.max_upload_bytes, "http": "auto", "loop": "auto"},
+        ),
+    )
+    storage_table = tomlkit.table()
+    storage_table.add("backend", "opendal")
+    opendal = tomlkit.table()
+    if storage == "minio":
+        opendal.add("scheme", "s3")
+        options = _table(
+            "S3-compatible storage (MinIO from compose.yaml)",
+            {
+                "bucket": "pyregistry",
+                "endpoint": "http://127.0.0.1:9000",
+                "region": "us-east-1",
+                "access_key_id": "pyregistry",
+                "secret_access_key": "pyregistry123",
+                "root": "/artifacts",
+                "disable_config_load": "true",
+                "disable_ec2_metadata": "true",
+                "enable_virtual_host_style": "false",
+            },
+        )
+    else:
+        opendal.add("scheme", "fs")
+        options = _table("filesystem storage", {"root": defaults.blob_root})
+    opendal.add("options", options)
+    storage_table.add("opendal", opendal)
+    doc.add("artifact_storage", storage_table)
+    pypi = defaults.pypi
+    doc.add(
+        "pypi",
+        _table(
+            "read-through mirroring upstream",
+            {
+                "base_url": PUBLIC_PYPI_URL,
+                "mirror_download_concurrency": pypi.mirror_download_concurrency,
+                "mirror_eager_download_percent": pypi.mirror_eager_download_percent,
+                "artifact_download_max_attempts": pypi.artifact_download_max_attempts,
+                "artifact_download_initial_backoff_millis": pypi.artifact_download_initial_backoff_millis,
+                "mirror_http_timeout_seconds": int(pypi.mirror_http_timeout_seconds),
+                "mirror_metadata_max_bytes": pypi.mirror_metadata_max_bytes,
+                "mirror_artifact_max_bytes": pypi.mirror_artifact_max_bytes,
+                "mirror_update_enabled": pypi.mirror_update_enabled,
+                "mirror_update_interval_seconds": pypi.mirror_update_interval_seconds,
+                "mirror_update_on_startup": pypi.mirror_update_on_startup,
+            },
+        ),
+    )
+    doc.add("sqlite", _table("default metadata store", {"path": defaults.sqlite.path}))
+    doc.add(
+        "postgres",
+        _table(
+            'used when database_store = "postgres"',
+            {
+                "connection_url": defaults.postgres.connection_url,
+                "max_connections": defaults.postgres.max_connections,
+                "min_connections": defaults.postgres.min_connections,
+                "acquire_timeout_seconds": int(defaults.postgres.acquire_timeout_seconds),
+            },
+        ),
+    )
+    doc.add(
+        "sql_server",
+        _table(
+            'used when database_store = "sqlserver"',
+            {
+                "connection_url": defaults.sql_server.connection_url,
+                "max_connections": defaults.sql_server.max_connections,
+                "min_connections": defaults.sql_server.min_connections,
+                "acquire_timeout_seconds": int(defaults.sql_server.acquire_timeout_seconds),
+            },
+        ),
+    )
+    security = _table("package security checks", {"yara_rules_path": "supplied/yara", "audit_fail_severity": "high"})
+    security.add(tomlkit.comment('advisory_db_path = "/path/to/advisory-db"  # offline advisory database (optional)'))
+    for name, purpose in (
+        ("vulnerability_webhook", "check-registry findings"),
+        ("package_publish_webhook", "new packages and versions"),
+    ):
+        webhook = _table(
+            f"Discord-compatible webhook for {purpose}; set url to enable",
+            {"username": defaults.security.vulnerability_webhook.username, "timeout_seconds": 10},
+        )
+        webhook.add(tomlkit.comment('url = "https://discord.com/api/webhooks/..."'))
+        security.add(name, webhook)
+    doc.add("security", security)
+    doc.add(
+        "rate_limit",
+        _table(
+            "per-client limits on /t/... and /_/oidc/...",
+            {
+                "enabled": True,
+                "requests_per_minute": 120,
+                "burst": 60,
+                "max_tracked_clients": 10000,
+                "trust_proxy_headers": False,
+            },
+        ),
+    )
+    doc.add(
+        "network_source",
+        _table(
+            "empty lists allow every source",
+            {
+                "web_ui_allowed_cidrs": tomlkit.array(),
+                "api_allowed_cidrs": tomlkit.array(),
+                "trust_proxy_headers": False,
+            },
+        ),
+    )
+    doc.add("web_ui", _table("admin UI", {"show_index_stats": True}))
+    doc.add("validation", _table("validate-dist-all", {"distribution_parallelism": 4}))
+    doc.add(
+        "logging",
+        _table(
+            "format = console | json",
+            {
+                "filter": "info",
+                "module_path": True,
+                "target": False,
+                "timestamp": "seconds",
+                "format": "console",
+            },
+        ),
+    )
+    issuers = tomlkit.aot()
+    issuers.append(
+        _table(
+            "development JWKS issuer (the jwks service in compose.yaml); replace for production",
+            {
+                "provider": "github",
+                "issuer": "https://issuer.pyregistry.local",
+                "jwks_url": "http://127.0.0.1:8081/jwks.json",
+                "audience": "pyregistry",
+            },
+        )
+    )
+    doc.add("oidc_issuers", issuers)
+    return tomlkit.dumps(doc)

@@ -1,0 +1,121 @@
+"""structlog configuration from the ``[logging]`` settings.
+
+structlog and the standard library (uvicorn, litestar) both end in one stderr handler, rendered as console
+lines or JSON objects. Context variables (the per-request ``request_id``) are merged into every line.
+``filter`` is ``LEVEL`` or ``LEVEL,logger=LEVEL,...`` (e.g. ``info,pyregistry_web=debug,uvicorn=warning``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from pyregistry_infrastructure.settings import LoggingSettings
+
+__all__ = ["configure_logging", "parse_filter"]
+
+_LEVELS = {
+    "trace": logging.DEBUG,
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "off": logging.CRITICAL + 10,
+}
+_TIMESTAMP_DIGITS = {"seconds": 0, "millis": 3, "micros": 6, "nanos": 6}
+
+
+def _level_of(text: str) -> int:
+    level = _LEVELS.get(text.strip().lower())
+    if level is None:
+        raise ValueError(f"{text.strip()!r} is not one of {', '.join(_LEVELS)}")
+    return level
+
+
+def parse_filter(filter_text: str) -> tuple[int, dict[str, int]]:
+    """``"info,uvicorn=warning"`` -> (INFO, {"uvicorn": WARNING}); raises ValueError on unknown levels."""
+    default = logging.INFO
+    per_logger: dict[str, int] = {}
+    for part in filter_text.split(","):
+        if not part.strip():
+            continue
+        name, sep, level = part.partition("=")
+        if sep:
+            per_logger[name.strip().replace("::", ".")] = _level_of(level)
+        else:
+            default = _level_of(name)
+    return default, per_logger
+
+
+class _Timestamper:
+    """UTC ISO-8601 timestamps with the configured precision."""
+
+    def __init__(self, precision: str) -> None:
+        self._digits = _TIMESTAMP_DIGITS.get(precision, 0)
+
+    def __call__(self, logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        text = now.strftime("%Y-%m-%dT%H:%M:%S")
+        if self._digits:
+            text += "." + f"{now.microsecond:06d}"[: self._digits]
+        event["timestamp"] = text + "Z"
+        return event
+
+
+def _shared_processors(settings: LoggingSettings) -> list[structlog.typing.Processor]:
+    processors: list[structlog.typing.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+    ]
+    if settings.timestamp != "off":
+        processors.append(_Timestamper(settings.timestamp))
+    if settings.target:
+        processors.append(structlog.stdlib.add_logger_name)
+    if settings.module_path:
+        processors.append(structlog.processors.CallsiteParameterAdder({structlog.processors.CallsiteParameter.MODULE}))
+    return processors
+
+
+def configure_logging(settings: LoggingSettings) -> None:
+    """Route structlog and stdlib logging to one stderr handler, as console lines or JSON."""
+    default_level, per_logger = parse_filter(settings.filter)
+    shared = _shared_processors(settings)
+    renderer: structlog.typing.Processor
+    if settings.format == "json":
+        renderer = structlog.processors.JSONRenderer()
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=False)
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info if settings.format == "json" else _keep,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(default_level)
+    for name, level in per_logger.items():
+        logging.getLogger(name).setLevel(level)
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        wrapper_class=structlog.stdlib.BoundLogger,
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        cache_logger_on_first_use=False,
+    )
+
+
+def _keep(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    return event

@@ -1,0 +1,1 @@
+"""OIDC identity-token verification for trusted publishing."""

@@ -1,0 +1,1 @@
+"""Wheel scanners: AST checks, file heuristics, FoxGuard and YARA."""

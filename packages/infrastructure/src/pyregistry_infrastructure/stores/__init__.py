@@ -1,0 +1,1 @@
+"""RegistryStore adapters: in-memory, SQLite, PostgreSQL and SQL Server."""

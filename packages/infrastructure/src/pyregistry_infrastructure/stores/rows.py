@@ -1,0 +1,151 @@
+"""Row <-> entity conversion shared by the SQL stores."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pyregistry_domain.audit import AuditEvent
+from pyregistry_domain.distributions import DistributionKind, ReleaseFile
+from pyregistry_domain.projects import Project, Release
+from pyregistry_domain.tenants import Tenant
+from pyregistry_domain.tokens import ApiToken, TokenScope
+from pyregistry_domain.users import User
+
+__all__ = [
+    "audit_from_row",
+    "dump_time",
+    "file_from_row",
+    "load_time",
+    "project_from_row",
+    "release_from_row",
+    "tenant_from_row",
+    "token_from_row",
+    "user_from_row",
+]
+
+Row = Mapping[str, Any]
+
+
+def dump_time(value: datetime | None) -> str | None:
+    """Store times as sortable UTC ISO strings with microseconds."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def load_time(value: Any) -> datetime | None:
+    """Read a stored time (string or driver datetime) back as aware UTC."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def _required_time(value: Any) -> datetime:
+    loaded = load_time(value)
+    assert loaded is not None
+    return loaded
+
+
+def tenant_from_row(row: Row) -> Tenant:
+    return Tenant(
+        id=row["id"],
+        slug=row["slug"],
+        display_name=row["display_name"],
+        mirroring_enabled=bool(row["mirroring_enabled"]),
+        created_at=_required_time(row["created_at"]),
+    )
+
+
+def user_from_row(row: Row, tenant_ids: frozenset[str]) -> User:
+    return User(
+        id=row["id"],
+        email=row["email"],
+        password_hash=row["password_hash"],
+        is_superadmin=bool(row["is_superadmin"]),
+        created_at=_required_time(row["created_at"]),
+        tenant_ids=tenant_ids,
+    )
+
+
+def token_from_row(row: Row) -> ApiToken:
+    return ApiToken(
+        id=row["id"],
+        key_id=row["key_id"],
+        secret_hash=row["secret_hash"],
+        tenant_id=row["tenant_id"],
+        name=row["name"],
+        scopes=frozenset(TokenScope(scope) for scope in row["scopes"].split(",") if scope),
+        created_at=_required_time(row["created_at"]),
+        created_by=row["created_by"],
+        project=row["project"],
+        expires_at=load_time(row["expires_at"]),
+        revoked_at=load_time(row["revoked_at"]),
+        last_used_at=load_time(row["last_used_at"]),
+        minted_by_publisher=row["minted_by_publisher"],
+    )
+
+
+def project_from_row(row: Row) -> Project:
+    return Project(
+        tenant_id=row["tenant_id"],
+        name=row["name"],
+        normalized_name=row["normalized_name"],
+        created_at=_required_time(row["created_at"]),
+        summary=row["summary"],
+        origin=row["origin"],
+        serial=int(row["serial"]),
+        mirrored_at=load_time(row["mirrored_at"]),
+    )
+
+
+def release_from_row(row: Row) -> Release:
+    return Release(
+        tenant_id=row["tenant_id"],
+        normalized_name=row["normalized_name"],
+        version=row["version"],
+        created_at=_required_time(row["created_at"]),
+        yanked=bool(row["yanked"]),
+        yanked_reason=row["yanked_reason"],
+    )
+
+
+def file_from_row(row: Row) -> ReleaseFile:
+    return ReleaseFile(
+        tenant_id=row["tenant_id"],
+        project_name=row["project_name"],
+        normalized_name=row["normalized_name"],
+        version=row["version"],
+        filename=row["filename"],
+        kind=DistributionKind(row["kind"]),
+        sha256=row["sha256"],
+        size=int(row["size"]),
+        blob_key=row["blob_key"],
+        uploaded_at=_required_time(row["uploaded_at"]),
+        uploaded_by=row["uploaded_by"],
+        requires_python=row["requires_python"],
+        metadata_sha256=row["metadata_sha256"],
+        yanked=bool(row["yanked"]),
+        yanked_reason=row["yanked_reason"],
+        origin=row["origin"],
+        upstream_url=row["upstream_url"],
+        cached=bool(row["cached"]),
+        has_provenance=bool(row["has_provenance"]),
+    )
+
+
+def audit_from_row(row: Row) -> AuditEvent:
+    return AuditEvent(
+        id=row["id"],
+        occurred_at=_required_time(row["occurred_at"]),
+        actor=row["actor"],
+        action=row["action"],
+        target=row["target"],
+        tenant_id=row["tenant_id"],
+        source_ip=row["source_ip"],
+        details=json.loads(row["details"] or "{}"),
+    )

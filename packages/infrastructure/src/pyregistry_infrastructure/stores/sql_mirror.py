@@ -1,0 +1,138 @@
+"""SQL ``MirrorStore`` in portable SQL (plain SELECT/UPDATE/INSERT, ``?`` placeholders), one transaction per page.
+
+It runs on the ``_write()`` transaction and ``_next_serial()`` of a SQL registry store, so the same adapter
+serves SQLite, PostgreSQL and SQL Server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from pyregistry_domain.distributions import ReleaseFile
+from pyregistry_domain.projects import Project, Release
+from pyregistry_infrastructure.stores.rows import dump_time
+
+__all__ = ["SqlMirrorStore", "TransactionalStore"]
+
+
+class TransactionalStore(Protocol):
+    """What the adapter needs from a SQL registry store."""
+
+    def _write(self) -> AbstractContextManager[Any]: ...
+
+    def _next_serial(self, conn: Any) -> int: ...
+
+
+class SqlMirrorStore:
+    """Mirrored projects live in the registry tables; local rows are never touched."""
+
+    def __init__(self, store: TransactionalStore) -> None:
+        self._store = store
+
+    def record_mirrored_project(self, project: Project, releases: list[Release], files: list[ReleaseFile]) -> None:
+        with self._store._write() as conn:
+            key = (project.tenant_id, project.normalized_name)
+            row = conn.execute(
+                "SELECT origin FROM projects WHERE tenant_id = ? AND normalized_name = ?", key
+            ).fetchone()
+            if row is not None and row[0] != project.origin:
+                return
+            serial = self._store._next_serial(conn)
+            if row is None:
+                conn.execute(
+                    """INSERT INTO projects (tenant_id, normalized_name, name, summary, origin, serial, created_at,
+                    mirrored_at) VALUES (?,?,?,?,?,?,?,?)""",
+                    (
+                        *key,
+                        project.name,
+                        project.summary,
+                        project.origin,
+                        serial,
+                        dump_time(project.created_at),
+                        dump_time(project.mirrored_at),
+                    ),
+                )
+            else:
+                conn.execute(
+                    """UPDATE projects SET name = ?, serial = ?, mirrored_at = ?
+                    WHERE tenant_id = ? AND normalized_name = ?""",
+                    (project.name, serial, dump_time(project.mirrored_at), *key),
+                )
+            versions = {
+                r[0]
+                for r in _all(conn, "SELECT version FROM releases WHERE tenant_id = ? AND normalized_name = ?", key)
+            }
+            for release in releases:
+                if release.version in versions:
+                    conn.execute(
+                        """UPDATE releases SET yanked = ?, yanked_reason = ?
+                        WHERE tenant_id = ? AND normalized_name = ? AND version = ?""",
+                        (int(release.yanked), release.yanked_reason, *key, release.version),
+                    )
+                else:
+                    conn.execute(
+                        """INSERT INTO releases (tenant_id, normalized_name, version, created_at, yanked, yanked_reason)
+                        VALUES (?,?,?,?,?,?)""",
+                        (
+                            *key,
+                            release.version,
+                            dump_time(release.created_at),
+                            int(release.yanked),
+                            release.yanked_reason,
+                        ),
+                    )
+            existing = dict(
+                _all(
+                    conn, "SELECT filename, origin FROM release_files WHERE tenant_id = ? AND normalized_name = ?", key
+                )
+            )
+            for file in files:
+                origin = existing.get(file.filename)
+                if origin is None:
+                    conn.execute(
+                        """INSERT INTO release_files (tenant_id, filename, normalized_name, version, project_name,
+                        kind, sha256, size, blob_key, uploaded_at, uploaded_by, requires_python, metadata_sha256,
+                        origin, upstream_url, cached, has_provenance) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                        _file_params(file),
+                    )
+                elif origin == file.origin:
+                    conn.execute(
+                        """UPDATE release_files SET requires_python = ?, metadata_sha256 = ?, upstream_url = ?
+                        WHERE tenant_id = ? AND filename = ?""",
+                        (file.requires_python, file.metadata_sha256, file.upstream_url, file.tenant_id, file.filename),
+                    )
+
+    def mark_cached(self, tenant_id: str, filename: str, size: int) -> None:
+        with self._store._write() as conn:
+            conn.execute(
+                "UPDATE release_files SET cached = ?, size = ? WHERE tenant_id = ? AND filename = ?",
+                (1, size, tenant_id, filename),
+            )
+
+
+def _all(conn: Any, sql: str, params: Sequence[Any]) -> list[Any]:
+    return list(conn.execute(sql, tuple(params)).fetchall())
+
+
+def _file_params(file: ReleaseFile) -> tuple[Any, ...]:
+    return (
+        file.tenant_id,
+        file.filename,
+        file.normalized_name,
+        file.version,
+        file.project_name,
+        file.kind.value,
+        file.sha256,
+        file.size,
+        file.blob_key,
+        dump_time(file.uploaded_at),
+        file.uploaded_by,
+        file.requires_python,
+        file.metadata_sha256,
+        file.origin,
+        file.upstream_url,
+        int(file.cached),
+        int(file.has_provenance),
+    )

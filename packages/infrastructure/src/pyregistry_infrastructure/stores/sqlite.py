@@ -1,0 +1,75 @@
+"""SQLite RegistryStore (sqlite-utils, WAL, versioned schema), the default metadata store."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
+from pyregistry_infrastructure.stores.sql_dialect import Dialect
+
+__all__ = ["SQLITE", "SqliteRegistryStore"]
+
+
+def _sqlite_unique(error: BaseException) -> bool:
+    text = str(error)
+    return "UNIQUE constraint failed" in text or "PRIMARY KEY" in text
+
+
+SQLITE = Dialect(
+    name="sqlite",
+    paramstyle="qmark",
+    merge_style="on_conflict",
+    begin_sql="BEGIN IMMEDIATE",
+    next_serial_sql="UPDATE serial_counter SET value = value + 1 WHERE id = 1 RETURNING value",
+    migration_lock_sql=None,  # BEGIN IMMEDIATE already excludes every other writer
+    migrations_table_sql="CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)",
+    integrity_errors=(sqlite3.IntegrityError,),
+    unique_violation=_sqlite_unique,
+)
+
+
+class SqliteRegistryStore(SqlRegistryStore):
+    """One connection per thread on a WAL database; writes run in ``BEGIN IMMEDIATE`` transactions."""
+
+    dialect = SQLITE
+
+    def __init__(self, path: str | Path) -> None:
+        self._path = str(path)
+        if self._path != ":memory:":
+            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self.migrate()
+
+    def _db(self) -> sqlite_utils.Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            conn = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+            db = sqlite_utils.Database(conn)
+            self._local.db = db
+            with self._connections_lock:
+                self._connections.append(conn)
+        return db
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        yield self._db().conn
+
+    def close(self) -> None:
+        """Close every connection this store opened."""
+        with self._connections_lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()

@@ -1,0 +1,1 @@
+"""Upstream index clients for mirroring."""

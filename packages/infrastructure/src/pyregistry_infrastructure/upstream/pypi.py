@@ -1,0 +1,191 @@
+"""httpx client for an upstream Simple Repository API (PyPI, pypiserver, devpi, another pyregistry)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
+
+import httpx
+import structlog
+
+from pyregistry_application.mirror_ports import UpstreamProject, UpstreamStream
+from pyregistry_domain.errors import NotFound, UpstreamUnavailable
+from pyregistry_infrastructure.upstream.simple_parsing import parse_project_html, parse_project_json
+
+__all__ = ["HttpUpstreamIndex", "index_url_for"]
+
+_log = structlog.get_logger(__name__)
+_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
+_RETRY_STATUSES = frozenset({408, 429})
+_MAX_RETRY_AFTER_SECONDS = 60.0
+_CHUNK = 256 * 1024
+
+
+def index_url_for(base_url: str) -> tuple[str, httpx.BasicAuth | None]:
+    """The simple index URL for ``base_url`` (credentials removed) and the credentials from its userinfo."""
+    parts = urlsplit(base_url.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"pypi.base_url {base_url!r} must be an http(s) URL")
+    auth = None
+    if parts.username or parts.password:
+        auth = httpx.BasicAuth(unquote(parts.username or ""), unquote(parts.password or ""))
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    path = parts.path.rstrip("/")
+    if not path.endswith("/simple"):
+        path += "/simple"
+    return urlunsplit((parts.scheme, host, path + "/", "", "")), auth
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+class HttpUpstreamIndex:
+    """Timeouts, byte caps and retries (connection errors, 408, 429, 5xx; exponential backoff, Retry-After)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout_seconds: float,
+        metadata_max_bytes: int,
+        artifact_max_bytes: int,
+        max_attempts: int,
+        initial_backoff_millis: int,
+    ) -> None:
+        self.index_url, self._auth = index_url_for(base_url)
+        self._origin = urlsplit(self.index_url)[:2]
+        self._metadata_max_bytes = metadata_max_bytes
+        self._artifact_max_bytes = artifact_max_bytes
+        self._max_attempts = max(1, max_attempts)
+        self._initial_backoff = max(0, initial_backoff_millis) / 1000
+        self._timeout = timeout_seconds
+        self._client_lock = threading.Lock()
+        self._http: httpx.Client | None = None
+
+    @property
+    def _client(self) -> httpx.Client:
+        """Created on first use, so processes that never mirror (most CLI commands) pay nothing."""
+        with self._client_lock:
+            if self._http is None:
+                self._http = httpx.Client(
+                    timeout=httpx.Timeout(self._timeout),
+                    follow_redirects=True,
+                    headers={"User-Agent": "pyregistry-mirror"},
+                    trust_env=False,
+                )
+            return self._http
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        with self._client_lock:
+            if self._http is not None:
+                self._http.close()
+                self._http = None
+
+    def fetch_project(self, normalized_name: str) -> UpstreamProject:
+        url = urljoin(self.index_url, quote(normalized_name) + "/")
+        with self._open(url, {"Accept": _ACCEPT}) as response:
+            body = self._read_capped(response, self._metadata_max_bytes, "project page")
+            content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            page_url = str(response.url)
+        try:
+            if content_type.endswith("json"):
+                return parse_project_json(body, page_url, normalized_name)
+            return parse_project_html(body.decode("utf-8", "replace"), page_url, normalized_name)
+        except ValueError as exc:
+            raise UpstreamUnavailable(f"upstream page for {normalized_name!r} is malformed: {exc}") from None
+
+    def fetch_bytes(self, url: str) -> bytes:
+        with self._open(url, {}) as response:
+            return self._read_capped(response, self._metadata_max_bytes, "metadata file")
+
+    @contextmanager
+    def open_file(self, url: str) -> Iterator[UpstreamStream]:
+        with self._open(url, {}) as response:
+            length = response.headers.get("content-length")
+            size = int(length) if length and length.isdigit() else None
+            if size is not None and size > self._artifact_max_bytes:
+                raise UpstreamUnavailable(
+                    f"upstream file is {size} bytes, above mirror_artifact_max_bytes ({self._artifact_max_bytes})"
+                )
+            yield UpstreamStream(size=size, chunks=self._iter_capped(response, self._artifact_max_bytes))
+
+    # internals
+
+    def _auth_for(self, url: str) -> httpx.BasicAuth | None:
+        return self._auth if urlsplit(url)[:2] == self._origin else None
+
+    @contextmanager
+    def _open(self, url: str, headers: dict[str, str]) -> Iterator[httpx.Response]:
+        """A streamed response with a 2xx status, after retries; ``NotFound`` on 404/410."""
+        delay = self._initial_backoff
+        for attempt in range(1, self._max_attempts + 1):
+            last = attempt == self._max_attempts
+            try:
+                client = self._client
+                request = client.build_request("GET", url, headers=headers)
+                response = client.send(request, stream=True, auth=self._auth_for(url) or httpx.USE_CLIENT_DEFAULT)
+            except httpx.HTTPError as exc:
+                if last:
+                    raise UpstreamUnavailable(f"upstream {_redact(url)} is unreachable: {exc}") from None
+                _log.info("mirror.upstream_retry", url=_redact(url), attempt=attempt, error=str(exc))
+                time.sleep(delay)
+                delay *= 2
+                continue
+            status = response.status_code
+            if status < 300:
+                try:
+                    yield response
+                finally:
+                    response.close()
+                return
+            retry_after = _retry_after(response)
+            response.close()
+            if status in {404, 410}:
+                raise NotFound(f"upstream has no {_redact(url)}")
+            if (status in _RETRY_STATUSES or status >= 500) and not last:
+                wait = min(max(delay, retry_after or 0.0), _MAX_RETRY_AFTER_SECONDS)
+                _log.info("mirror.upstream_retry", url=_redact(url), attempt=attempt, status=status, wait=wait)
+                time.sleep(wait)
+                delay *= 2
+                continue
+            raise UpstreamUnavailable(f"upstream answered {status} for {_redact(url)}")
+        raise UpstreamUnavailable(f"upstream {_redact(url)} failed")  # pragma: no cover - loop always returns
+
+    def _read_capped(self, response: httpx.Response, limit: int, what: str) -> bytes:
+        return b"".join(self._iter_capped(response, limit, what))
+
+    def _iter_capped(self, response: httpx.Response, limit: int, what: str = "file") -> Iterator[bytes]:
+        total = 0
+        try:
+            for chunk in response.iter_bytes(_CHUNK):
+                total += len(chunk)
+                if total > limit:
+                    raise UpstreamUnavailable(f"upstream {what} exceeds the {limit}-byte limit")
+                yield chunk
+        except httpx.HTTPError as exc:
+            raise UpstreamUnavailable(f"upstream transfer failed: {exc}") from None
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))

@@ -1,0 +1,133 @@
+"""Parse PEP 691 JSON and PEP 503 HTML project pages into ``UpstreamProject`` values."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit, urlunsplit
+
+import msgspec
+
+from pyregistry_application.mirror_ports import UpstreamFile, UpstreamProject
+
+__all__ = ["parse_project_html", "parse_project_json"]
+
+_SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+def _clean_url(url: str) -> str:
+    """Absolute URL without fragment or credentials (credentials are re-added per request by the client)."""
+    parts = urlsplit(urldefrag(url)[0])
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, ""))
+
+
+def _sha256(value: str | None) -> str | None:
+    return value.lower() if value and _SHA256_RE.match(value) else None
+
+
+def _metadata_hash(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return _sha256(value.get("sha256"))
+    if isinstance(value, str) and value.startswith("sha256="):
+        return _sha256(value[len("sha256=") :])
+    return None
+
+
+def parse_project_json(body: bytes, page_url: str, fallback_name: str) -> UpstreamProject:
+    """A PEP 691 project page; files without a sha256 are skipped (they could not be verified)."""
+    try:
+        data = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"invalid JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("files"), list):
+        raise ValueError("JSON page has no 'files' list")
+    files = []
+    for entry in data["files"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
+            continue
+        hashes = entry.get("hashes") if isinstance(entry.get("hashes"), dict) else {}
+        sha256 = _sha256(hashes.get("sha256"))
+        filename = entry.get("filename")
+        if sha256 is None or not isinstance(filename, str):
+            continue
+        yanked = entry.get("yanked", False)
+        metadata = entry.get("core-metadata", entry.get("dist-info-metadata"))
+        requires_python = entry.get("requires-python")
+        size = entry.get("size")
+        files.append(
+            UpstreamFile(
+                filename=filename,
+                url=_clean_url(urljoin(page_url, entry["url"])),
+                sha256=sha256,
+                requires_python=requires_python if isinstance(requires_python, str) and requires_python else None,
+                yanked=bool(yanked),
+                yanked_reason=yanked if isinstance(yanked, str) and yanked else None,
+                metadata_sha256=_metadata_hash(metadata),
+                size=size if isinstance(size, int) and size >= 0 else None,
+            )
+        )
+    name = data.get("name")
+    return UpstreamProject(name=name if isinstance(name, str) and name else fallback_name, files=files)
+
+
+class _AnchorCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base: str | None = None
+        self.anchors: list[tuple[dict[str, str | None], str]] = []
+        self._current: dict[str, str | None] | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "base" and self.base is None:
+            self.base = dict(attrs).get("href")
+        elif tag == "a":
+            self._current = dict(attrs)
+            self._text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._current is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._current is not None:
+            self.anchors.append((self._current, "".join(self._text).strip()))
+            self._current = None
+
+
+def parse_project_html(body: str, page_url: str, fallback_name: str) -> UpstreamProject:
+    """A PEP 503 page with ``#sha256=`` fragments, data-requires-python, data-yanked, data-core-metadata."""
+    collector = _AnchorCollector()
+    collector.feed(body)
+    collector.close()
+    base = urljoin(page_url, collector.base) if collector.base else page_url
+    files = []
+    for attrs, text in collector.anchors:
+        href = attrs.get("href")
+        if not href:
+            continue
+        absolute = urljoin(base, href)
+        _, fragment = urldefrag(absolute)
+        algorithm, _, digest = fragment.partition("=")
+        sha256 = _sha256(digest) if algorithm == "sha256" else None
+        filename = unquote(urlsplit(absolute).path.rsplit("/", 1)[-1]) or text
+        if sha256 is None or not filename:
+            continue
+        yanked = "data-yanked" in attrs
+        metadata = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
+        files.append(
+            UpstreamFile(
+                filename=filename,
+                url=_clean_url(absolute),
+                sha256=sha256,
+                requires_python=attrs.get("data-requires-python") or None,
+                yanked=yanked,
+                yanked_reason=(attrs.get("data-yanked") or None) if yanked else None,
+                metadata_sha256=_metadata_hash(metadata),
+            )
+        )
+    return UpstreamProject(name=fallback_name, files=files)

@@ -1,0 +1,1 @@
+"""Vulnerability data: the local OSV advisory database and the pysentry adapter."""

@@ -1,0 +1,1 @@
+"""The server-rendered admin UI and the public landing page."""

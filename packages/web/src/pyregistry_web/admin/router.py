@@ -1,0 +1,71 @@
+"""Assembling the admin UI: routes, session cookie, security headers, static files and shared state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from litestar import Router
+from litestar.di import Provide
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.static_files import create_static_files_router
+from litestar.types import ASGIApp, ControllerRouterHandler
+
+from pyregistry_application.admin_services import build_admin_services
+from pyregistry_application.services import RegistryServices
+from pyregistry_web.admin import routes_audit, routes_auth, routes_dashboard, routes_packages, routes_tokens
+from pyregistry_web.admin.errors_html import ADMIN_EXCEPTION_HANDLERS
+from pyregistry_web.admin.extensions import UiExtensions
+from pyregistry_web.admin.rendering import PageRenderer
+from pyregistry_web.admin.security import derive_session_key, html_security_headers
+from pyregistry_web.admin.session_user import current_user
+from pyregistry_web.options import WebOptions
+
+__all__ = ["SESSION_COOKIE", "admin_handlers", "admin_state"]
+
+SESSION_COOKIE = "pyregistry_session"
+SESSION_MAX_AGE = 8 * 3600
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+def admin_state(services: RegistryServices, extra_state: dict[str, Any]) -> dict[str, Any]:
+    """State entries the admin pages read: their use cases and the page renderer."""
+    extensions = extra_state.get("ui_extensions") or UiExtensions()
+    return {"admin": build_admin_services(services), "admin_pages": PageRenderer(extensions)}
+
+
+def _session_middleware(config: CookieBackendConfig) -> Callable[[ASGIApp], ASGIApp]:
+    """A plain factory: Litestar deep-copies routers, and the cookie backend's cipher cannot be copied."""
+
+    def factory(app: ASGIApp) -> ASGIApp:
+        return config.middleware(app)
+
+    return factory
+
+
+def admin_handlers(options: WebOptions) -> list[ControllerRouterHandler]:
+    """The landing page, the static files and the ``/admin`` router with its session middleware."""
+    session = CookieBackendConfig(
+        secret=derive_session_key(options.cookie_secret),
+        key=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE,
+        path="/admin",
+        secure=options.secure_cookies,
+        httponly=True,
+        samesite="lax",
+    )
+    modules = (routes_auth, routes_dashboard, routes_packages, routes_tokens, routes_audit)
+    handlers = [getattr(module, name) for module in modules for name in module.__all__ if name != "landing"]
+    admin = Router(
+        path="/admin",
+        route_handlers=handlers,
+        middleware=[html_security_headers, _session_middleware(session)],
+        dependencies={"user": Provide(current_user, sync_to_thread=True)},
+        exception_handlers=ADMIN_EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        include_in_schema=False,
+    )
+    static = create_static_files_router(
+        path="/static", directories=[STATIC_DIR], name="static", send_as_attachment=False
+    )
+    return [routes_dashboard.landing, static, admin]

@@ -1,0 +1,103 @@
+"""A tenant's projects, one project's releases and files, yank/unyank and purge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.response import Redirect
+
+from pyregistry_domain.users import User
+from pyregistry_web.admin.rendering import flash
+from pyregistry_web.admin.security import check_csrf
+from pyregistry_web.admin.session_user import Form, admin_services, renderer
+from pyregistry_web.credentials import client_ip
+
+__all__ = [
+    "project_page",
+    "purge_file",
+    "purge_project",
+    "purge_release",
+    "tenant_packages",
+    "unyank_release",
+    "yank_release",
+]
+
+_PROJECT = "/t/{tenant:str}/packages/{project:str}"
+
+
+def _back_to_project(request: Request, tenant: str, project: str, message: str) -> Redirect:
+    """Post/redirect/get: show ``message`` once on the project page."""
+    flash(request, message)
+    return Redirect(path=f"/admin/t/{tenant}/packages/{project}", status_code=303)
+
+
+@get("/t/{tenant:str}/packages", name="admin-packages", sync_to_thread=True)
+def tenant_packages(request: Request, state: State, user: User, tenant: str) -> Response[Any]:
+    """The tenant's projects."""
+    found, projects = admin_services(state).catalog.projects(user, tenant)
+    return renderer(state).page(request, "admin/packages.html.j2", {"tenant": found, "projects": projects}, user=user)
+
+
+@get(_PROJECT, name="admin-project", sync_to_thread=True)
+def project_page(request: Request, state: State, user: User, tenant: str, project: str) -> Response[Any]:
+    """Releases with files, sizes, hashes, upload time, uploader, yanked state, and the README."""
+    detail = admin_services(state).catalog.project(user, tenant, project)
+    return renderer(state).page(
+        request, "admin/project.html.j2", {"detail": detail, "tenant": detail.tenant}, user=user
+    )
+
+
+@post(_PROJECT + "/releases/{version:str}/yank", name="admin-yank", sync_to_thread=True)
+def yank_release(
+    request: Request, state: State, user: User, tenant: str, project: str, version: str, data: Form
+) -> Redirect:
+    """Yank a release with an optional reason."""
+    check_csrf(request, data)
+    reason = str(data.get("reason") or "")
+    admin_services(state).releases.set_yanked(
+        user, tenant, project, version, yanked=True, reason=reason, source_ip=client_ip(request)
+    )
+    return _back_to_project(request, tenant, project, f"Release {version} yanked: pip skips it unless pinned with ==.")
+
+
+@post(_PROJECT + "/releases/{version:str}/unyank", name="admin-unyank", sync_to_thread=True)
+def unyank_release(
+    request: Request, state: State, user: User, tenant: str, project: str, version: str, data: Form
+) -> Redirect:
+    """Undo a yank."""
+    check_csrf(request, data)
+    admin_services(state).releases.set_yanked(
+        user, tenant, project, version, yanked=False, source_ip=client_ip(request)
+    )
+    return _back_to_project(request, tenant, project, f"Release {version} is no longer yanked.")
+
+
+@post(_PROJECT + "/releases/{version:str}/purge", name="admin-purge-release", sync_to_thread=True)
+def purge_release(
+    request: Request, state: State, user: User, tenant: str, project: str, version: str, data: Form
+) -> Redirect:
+    """Delete a release, its files and their blobs."""
+    check_csrf(request, data)
+    count = admin_services(state).releases.purge_release(user, tenant, project, version, source_ip=client_ip(request))
+    return _back_to_project(request, tenant, project, f"Release {version} purged ({count} files).")
+
+
+@post(_PROJECT + "/files/{filename:str}/purge", name="admin-purge-file", sync_to_thread=True)
+def purge_file(
+    request: Request, state: State, user: User, tenant: str, project: str, filename: str, data: Form
+) -> Redirect:
+    """Delete one file and its blobs."""
+    check_csrf(request, data)
+    admin_services(state).releases.purge_file(user, tenant, project, filename, source_ip=client_ip(request))
+    return _back_to_project(request, tenant, project, f"File {filename} purged.")
+
+
+@post(_PROJECT + "/purge", name="admin-purge-project", sync_to_thread=True)
+def purge_project(request: Request, state: State, user: User, tenant: str, project: str, data: Form) -> Redirect:
+    """Delete a project with all its releases, files and blobs."""
+    check_csrf(request, data)
+    count = admin_services(state).releases.purge_project(user, tenant, project, source_ip=client_ip(request))
+    flash(request, f"Project {project} purged ({count} files).")
+    return Redirect(path=f"/admin/t/{tenant}/packages", status_code=303)

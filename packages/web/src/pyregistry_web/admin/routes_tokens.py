@@ -1,0 +1,101 @@
+"""Issuing, listing and revoking a tenant's API tokens, and switching its mirroring."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.response import Redirect
+
+from pyregistry_application.dto import IssuedToken
+from pyregistry_application.services import RegistryServices
+from pyregistry_domain.errors import ValidationFailed
+from pyregistry_domain.tenants import Tenant
+from pyregistry_domain.users import User
+from pyregistry_web.admin.rendering import flash
+from pyregistry_web.admin.security import check_csrf
+from pyregistry_web.admin.session_user import Form, admin_services, renderer
+from pyregistry_web.credentials import client_ip
+
+__all__ = ["issue_token", "revoke_token", "set_mirroring", "tokens_page"]
+
+
+def _expiry(text: str) -> timedelta | None:
+    text = text.strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise ValidationFailed("expiry must be a whole number of days (or empty for no expiry)")
+    return timedelta(days=int(text))
+
+
+def _index_url(request: Request, tenant: Tenant, issued: IssuedToken | None) -> str:
+    """The tenant's simple index with the new token as Basic credentials (what pip and uv accept)."""
+    if issued is None:
+        return ""
+    return f"{request.url.scheme}://__token__:{issued.secret}@{request.url.netloc}/t/{tenant.slug}/simple/"
+
+
+def _render(
+    request: Request, state: State, user: User, tenant: Tenant, issued: IssuedToken | None = None
+) -> Response[Any]:
+    services: RegistryServices = state.services
+    context = {
+        "tenant": tenant,
+        "tokens": services.tokens.list(tenant.slug),
+        "issued": issued,
+        "base_url": str(request.base_url).rstrip("/"),
+        "index_url": _index_url(request, tenant, issued),
+        "now": services.clock.now(),
+    }
+    return renderer(state).page(request, "admin/tokens.html.j2", context, user=user, status_code=201 if issued else 200)
+
+
+@get("/t/{tenant:str}/tokens", name="admin-tokens", sync_to_thread=True)
+def tokens_page(request: Request, state: State, user: User, tenant: str) -> Response[Any]:
+    """The tenant's tokens and the form to issue one."""
+    return _render(request, state, user, admin_services(state).authorization.tenant_for(user, tenant))
+
+
+@post("/t/{tenant:str}/tokens", name="admin-issue-token", sync_to_thread=True)
+def issue_token(request: Request, state: State, user: User, tenant: str, data: Form) -> Response[Any]:
+    """Issue a token; the secret appears once on the returned page with pip/uv/twine lines."""
+    check_csrf(request, data)
+    found = admin_services(state).authorization.tenant_for(user, tenant)
+    services: RegistryServices = state.services
+    scopes = [scope for scope in ("read", "publish") if data.get(f"scope_{scope}") == "on"]
+    issued = services.tokens.issue(
+        tenant_slug=found.slug,
+        name=str(data.get("name") or ""),
+        scopes=scopes,
+        project=str(data.get("project") or "").strip() or None,
+        expires_in=_expiry(str(data.get("expires_days") or "")),
+        actor=user.email,
+        source_ip=client_ip(request),
+    )
+    return _render(request, state, user, found, issued)
+
+
+@post("/t/{tenant:str}/tokens/{token_id:str}/revoke", name="admin-revoke-token", sync_to_thread=True)
+def revoke_token(request: Request, state: State, user: User, tenant: str, token_id: str, data: Form) -> Redirect:
+    """Revoke a token of this tenant."""
+    check_csrf(request, data)
+    found = admin_services(state).authorization.tenant_for(user, tenant)
+    services: RegistryServices = state.services
+    services.tokens.revoke(found.slug, token_id, actor=user.email, source_ip=client_ip(request))
+    flash(request, "Token revoked.")
+    return Redirect(path=f"/admin/t/{found.slug}/tokens", status_code=303)
+
+
+@post("/t/{tenant:str}/mirroring", name="admin-mirroring", sync_to_thread=True)
+def set_mirroring(request: Request, state: State, user: User, tenant: str, data: Form) -> Redirect:
+    """Turn PyPI mirroring on or off for the tenant."""
+    check_csrf(request, data)
+    found = admin_services(state).authorization.tenant_for(user, tenant)
+    services: RegistryServices = state.services
+    enabled = data.get("enabled") == "true"
+    services.tenants.set_mirroring(found.slug, enabled, actor=user.email, source_ip=client_ip(request))
+    flash(request, f"Mirroring {'enabled' if enabled else 'disabled'} for {found.slug}.")
+    return Redirect(path=f"/admin/t/{found.slug}/packages", status_code=303)

@@ -1,0 +1,79 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import msgspec
+from litestar import Litestar, get
+from litestar.datastructures import State
+from litestar.types import ControllerRouterHandler, Middleware
+
+from pyregistry_application.services import RegistryServices
+from pyregistry_web.admin.router import admin_handlers, admin_state
+from pyregistry_web.errors import EXCEPTION_HANDLERS
+from pyregistry_web.options import WebOptions
+from pyregistry_web.page_cache import RenderedPageCache
+from pyregistry_web.routes.files import download_file
+from pyregistry_web.routes.oidc import oidc_audience, oidc_mint_token
+from pyregistry_web.routes.provenance import file_provenance
+from pyregistry_web.routes.simple import simple_index, simple_project
+from pyregistry_web.routes.upload import legacy_upload
+
+__all__ = ["create_app"]
+
+
+class Health(msgspec.Struct, frozen=True):
+    """Liveness answer."""
+
+    status: str
+
+
+@get("/healthz", name="health")
+async def health() -> Health:
+    """Liveness probe."""
+    return Health(status="ok")
+
+
+def create_app(
+    services: RegistryServices,
+    options: WebOptions,
+    *,
+    extra_handlers: Sequence[ControllerRouterHandler] = (),
+    middleware: Sequence[Middleware] = (),
+    lifespan: Sequence[Callable[[Litestar], AbstractAsyncContextManager[Any]]] = (),
+    extra_state: dict[str, Any] | None = None,
+) -> Litestar:
+    """Build the ASGI app around already-wired use cases."""
+    state = State(
+        {
+            "services": services,
+            "web_options": options,
+            "page_cache": RenderedPageCache(options.page_cache_bytes),
+            **(extra_state or {}),
+        }
+    )
+    state.update(admin_state(services, extra_state or {}))
+    return Litestar(
+        route_handlers=[
+            health,
+            simple_index,
+            simple_project,
+            download_file,
+            legacy_upload,
+            *admin_handlers(options),
+            oidc_audience,
+            oidc_mint_token,
+            file_provenance,
+            *extra_handlers,
+        ],
+        state=state,
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        middleware=list(middleware),
+        lifespan=list(lifespan),
+        openapi_config=None,
+        logging_config=None,
+        debug=False,
+    )

@@ -1,0 +1,20 @@
+"""Settings the web layer needs, handed over by the composition root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+
+__all__ = ["WebOptions"]
+
+
+class WebOptions(msgspec.Struct, frozen=True, kw_only=True):
+    """What the web layer is told about its deployment."""
+
+    spool_dir: Path
+    max_upload_bytes: int
+    show_index_stats: bool = True
+    cookie_secret: str = ""
+    secure_cookies: bool = False
+    page_cache_bytes: int = 64 * 1024 * 1024

@@ -1,0 +1,61 @@
+"""ASGI middleware: one request id per HTTP request, bound for every log line the request causes."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import structlog
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["REQUEST_ID_HEADER", "RequestContextMiddleware"]
+
+REQUEST_ID_HEADER = "x-request-id"
+_ACCEPTED_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
+_log = structlog.get_logger("pyregistry_web.requests")
+
+
+def _incoming_id(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == REQUEST_ID_HEADER.encode():
+            text = value.decode("latin-1")
+            return text if _ACCEPTED_ID.match(text) else None
+    return None
+
+
+class RequestContextMiddleware:
+    """Binds ``request_id`` (the caller's ``X-Request-ID`` if well-formed, else a new one), echoes it in the
+    response headers and logs one ``request finished`` line with method, path, status and duration."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming_id(scope) or uuid.uuid4().hex
+        status = 500
+        method, path = scope["method"], scope["path"]
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [*message.get("headers", ()), (REQUEST_ID_HEADER.encode(), request_id.encode())]
+                message = {**message, "headers": headers}  # type: ignore[typeddict-item]
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                _log.info(
+                    "request finished",
+                    method=method,
+                    path=path,
+                    status=status,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                )

@@ -1,0 +1,75 @@
+"""Authenticated file downloads and PEP 658 metadata files."""
+
+from __future__ import annotations
+
+import hashlib
+
+from litestar import Request, Response, get
+from litestar.datastructures import State
+from litestar.response import File, Stream
+
+from pyregistry_application.services import RegistryServices
+from pyregistry_web.credentials import token_from_headers
+
+__all__ = ["download_file"]
+
+_METADATA_SUFFIX = ".metadata"
+FILE_CHUNK_BYTES = 4 * 1024 * 1024
+"""Bytes read from disk per send: large enough to keep loopback transfers near disk speed, small enough
+that a download holds only a few MiB of memory."""
+
+
+def _content_type(filename: str) -> str:
+    if filename.endswith((".whl", ".zip")):
+        return "application/zip"
+    if filename.endswith((".tar.gz", ".tgz")):
+        return "application/gzip"
+    return "application/octet-stream"
+
+
+@get(
+    ["/t/{tenant:str}/files/{project:str}/{version:str}/{filename:str}"],
+    sync_to_thread=True,
+    name="download-file",
+)
+def download_file(request: Request, state: State, tenant: str, project: str, version: str, filename: str) -> Response:
+    """Stream a distribution file (or its ``.metadata``) with Content-Length and a strong ETag."""
+    services: RegistryServices = state.services
+    secret = token_from_headers(request.headers.get("authorization"))
+    if filename.endswith(_METADATA_SUFFIX):
+        body = services.index.core_metadata(tenant, secret, project, filename[: -len(_METADATA_SUFFIX)])
+        metadata_etag = f'"{hashlib.sha256(body).hexdigest()}"'
+        metadata_headers = {"ETag": metadata_etag, "Cache-Control": "private, max-age=31536000, immutable"}
+        if request.headers.get("if-none-match") == metadata_etag:
+            return Response(content=b"", status_code=304, headers=metadata_headers)
+        return Response(content=body, media_type="text/plain; charset=utf-8", headers=metadata_headers)
+    download = services.index.download(tenant, secret, project, filename)
+    record = download.file
+    etag = f'"{record.sha256}"'
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(content=b"", status_code=304, headers=headers)
+    if download.stream is not None:
+        stream_headers = {**headers, "Content-Disposition": f'attachment; filename="{record.filename}"'}
+        if download.size is not None:
+            stream_headers["Content-Length"] = str(download.size)
+        return Stream(download.stream, media_type=_content_type(record.filename), headers=stream_headers)
+    if download.local_path is not None:
+        return File(
+            path=download.local_path,
+            filename=record.filename,
+            media_type=_content_type(record.filename),
+            content_disposition_type="attachment",
+            headers=headers,
+            etag=None,
+            chunk_size=FILE_CHUNK_BYTES,
+        )
+    return Stream(
+        services.index.chunks(record),
+        media_type=_content_type(record.filename),
+        headers={
+            **headers,
+            "Content-Length": str(record.size),
+            "Content-Disposition": f'attachment; filename="{record.filename}"',
+        },
+    )

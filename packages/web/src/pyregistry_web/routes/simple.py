@@ -1,0 +1,97 @@
+"""PEP 503/691 Simple Repository API for one tenant."""
+
+from __future__ import annotations
+
+from litestar import Request, Response, get
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+from litestar.response import Redirect
+
+from pyregistry_application.services import RegistryServices
+from pyregistry_domain.names import normalize_project_name
+from pyregistry_web.credentials import token_from_headers
+from pyregistry_web.negotiation import SimpleFormat, choose_simple_format
+from pyregistry_web.page_cache import RenderedPageCache
+from pyregistry_web.simple_pages import render_listing, render_project
+
+__all__ = ["simple_index", "simple_project"]
+
+_VARY = {"Vary": "Accept, Authorization"}
+
+
+def _format(request: Request) -> SimpleFormat:
+    chosen = choose_simple_format(request.headers.get("accept"))
+    if chosen is None:
+        raise HTTPException(
+            status_code=406,
+            detail="unsupported Accept header: ask for application/vnd.pypi.simple.v1+json, "
+            "application/vnd.pypi.simple.v1+html or text/html",
+        )
+    return chosen
+
+
+def _headers(etag: str | None) -> dict[str, str]:
+    if etag is None:
+        return {**_VARY, "Cache-Control": "private, no-cache"}
+    return {**_VARY, "ETag": etag, "Cache-Control": "private, max-age=0, must-revalidate"}
+
+
+def _client_has(request: Request, etag: str) -> bool:
+    """``If-None-Match`` lists ``etag`` (or ``*``)."""
+    header = request.headers.get("if-none-match")
+    if not header:
+        return False
+    return any(candidate.strip() in (etag, "*") for candidate in header.split(","))
+
+
+def _not_modified(etag: str) -> Response:
+    return Response(content=b"", status_code=304, headers=_headers(etag))
+
+
+def _respond(body: bytes, fmt: SimpleFormat, etag: str | None) -> Response:
+    return Response(content=body, media_type=fmt.value, headers=_headers(etag))
+
+
+def _etag(tenant_id: str, name: str, version: str | None, fmt: SimpleFormat) -> str | None:
+    return None if version is None else f'W/"{tenant_id}-{name}-{version}-{fmt.name}"'
+
+
+@get("/t/{tenant:str}/simple/", sync_to_thread=True, name="simple-index")
+def simple_index(request: Request, state: State, tenant: str) -> Response:
+    """Root index: every project of the tenant, rendered once per version of the tenant's project list."""
+    services: RegistryServices = state.services
+    cache: RenderedPageCache = state.page_cache
+    fmt = _format(request)
+    secret = token_from_headers(request.headers.get("authorization"))
+    stamp = services.index.listing_stamp(tenant, secret)
+    etag = _etag(stamp.tenant_id, "", stamp.version, fmt)
+    if etag is not None and _client_has(request, etag):
+        return _not_modified(etag)
+    body = cache.get_or_render(
+        (stamp.tenant_id, "", fmt.name),
+        stamp.version,
+        lambda: render_listing(services.index.listing(tenant, secret), fmt is SimpleFormat.JSON),
+    )
+    return _respond(body, fmt, etag)
+
+
+@get("/t/{tenant:str}/simple/{project:str}/", sync_to_thread=True, name="simple-project")
+def simple_project(request: Request, state: State, tenant: str, project: str) -> Response:
+    """A project page (cached per project serial); non-normalized names redirect to the normalized URL."""
+    services: RegistryServices = state.services
+    cache: RenderedPageCache = state.page_cache
+    normalized = normalize_project_name(project)
+    if normalized != project:
+        return Redirect(path=f"/t/{tenant}/simple/{normalized}/", status_code=301)
+    fmt = _format(request)
+    secret = token_from_headers(request.headers.get("authorization"))
+    stamp = services.index.project_stamp(tenant, secret, project)
+    etag = _etag(stamp.tenant_id, project, stamp.version, fmt)
+    if etag is not None and _client_has(request, etag):
+        return _not_modified(etag)
+    body = cache.get_or_render(
+        (stamp.tenant_id, project, fmt.name),
+        stamp.version,
+        lambda: render_project(services.index.project_page(tenant, secret, project), fmt is SimpleFormat.JSON),
+    )
+    return _respond(body, fmt, etag)

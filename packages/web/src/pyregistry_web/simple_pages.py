@@ -1,0 +1,107 @@
+"""Render PEP 503/691/700 project lists and project pages (HTML and JSON)."""
+
+from __future__ import annotations
+
+from html import escape
+from urllib.parse import quote
+
+import msgspec
+
+from pyregistry_application.index import ProjectListing, ProjectPage
+from pyregistry_domain.distributions import ReleaseFile
+
+__all__ = ["render_listing", "render_project"]
+
+API_VERSION = "1.1"
+_encoder = msgspec.json.Encoder()
+
+
+def _file_path(file: ReleaseFile) -> str:
+    return f"../../files/{quote(file.normalized_name)}/{quote(file.version)}/{quote(file.filename)}"
+
+
+def _file_url(file: ReleaseFile) -> str:
+    return f"{_file_path(file)}#sha256={file.sha256}"
+
+
+def _upload_time(file: ReleaseFile) -> str:
+    return file.uploaded_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def render_listing(listing: ProjectListing, as_json: bool) -> bytes:
+    """The tenant root index."""
+    if as_json:
+        return _encoder.encode(
+            {
+                "meta": {"api-version": API_VERSION},
+                "projects": [{"name": project.name} for project in listing.projects],
+            }
+        )
+    rows = "".join(
+        f'    <a href="{quote(project.normalized_name)}/">{escape(project.name)}</a>\n' for project in listing.projects
+    )
+    return (
+        "<!DOCTYPE html>\n<html>\n  <head>\n"
+        f'    <meta name="pypi:repository-version" content="{API_VERSION}">\n'
+        f"    <title>Simple index of {escape(listing.tenant.slug)}</title>\n  </head>\n  <body>\n"
+        f"{rows}  </body>\n</html>\n"
+    ).encode()
+
+
+def _yanked_json(file: ReleaseFile) -> bool | str:
+    if not file.yanked:
+        return False
+    return file.yanked_reason or True
+
+
+def render_project(page: ProjectPage, as_json: bool) -> bytes:
+    """A project page with hashes, requires-python, yanked, core metadata, size and upload time."""
+    if as_json:
+        files = []
+        for file in page.files:
+            entry: dict[str, object] = {
+                "filename": file.filename,
+                "url": _file_path(file),
+                "hashes": {"sha256": file.sha256},
+                "requires-python": file.requires_python,
+                "yanked": _yanked_json(file),
+                "size": file.size,
+                "upload-time": _upload_time(file),
+            }
+            if file.metadata_sha256:
+                entry["core-metadata"] = {"sha256": file.metadata_sha256}
+                entry["dist-info-metadata"] = {"sha256": file.metadata_sha256}
+            if file.has_provenance:
+                entry["provenance"] = (
+                    f"../../provenance/{quote(file.normalized_name)}/{quote(file.version)}/{quote(file.filename)}"
+                )
+            files.append(entry)
+        return _encoder.encode(
+            {
+                "meta": {"api-version": API_VERSION},
+                "name": page.project.normalized_name,
+                "versions": page.versions,
+                "files": files,
+            }
+        )
+    anchors = []
+    for file in page.files:
+        attributes = [f'href="{escape(_file_url(file))}"']
+        if file.requires_python:
+            attributes.append(f'data-requires-python="{escape(file.requires_python)}"')
+        if file.yanked:
+            attributes.append(f'data-yanked="{escape(file.yanked_reason or "")}"')
+        if file.metadata_sha256:
+            attributes.append(f'data-core-metadata="sha256={file.metadata_sha256}"')
+            attributes.append(f'data-dist-info-metadata="sha256={file.metadata_sha256}"')
+        if file.has_provenance:
+            provenance = f"../../provenance/{quote(file.normalized_name)}/{quote(file.version)}/{quote(file.filename)}"
+            attributes.append(f'data-provenance="{escape(provenance)}"')
+        anchors.append(f"    <a {' '.join(attributes)}>{escape(file.filename)}</a><br>\n")
+    name = escape(page.project.normalized_name)
+    return (
+        "<!DOCTYPE html>\n<html>\n  <head>\n"
+        f'    <meta name="pypi:repository-version" content="{API_VERSION}">\n'
+        f"    <title>Links for {name}</title>\n  </head>\n  <body>\n"
+        f"    <h1>Links for {name}</h1>\n{''.join(anchors)}  </body>\n</html>\n"
+    ).encode()

@@ -1,0 +1,84 @@
+"""Adapters for the contract suites: every RegistryStore and every ArtifactStorage backend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pyregistry_application.ports import ArtifactStorage, RegistryStore
+from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
+from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.stores.pool import PoolLimits
+from pyregistry_infrastructure.stores.postgres import PostgresRegistryStore
+from pyregistry_infrastructure.stores.sqlite import SqliteRegistryStore
+from pyregistry_infrastructure.stores.sqlserver import SqlServerRegistryStore
+from tests.support.postgres import postgres_schema
+from tests.support.s3 import S3Server, running_s3_server
+from tests.support.sqlserver import sqlserver_database
+
+STORE_KINDS = ["memory", "sqlite", "postgres", "sqlserver"]
+SQL_STORE_KINDS = ["sqlite", "postgres", "sqlserver"]
+
+
+def _marks(kind: str) -> list[pytest.MarkDecorator]:
+    return [pytest.mark.postgres] if kind == "postgres" else []
+
+
+STORE_PARAMS = [pytest.param(kind, marks=_marks(kind), id=kind) for kind in STORE_KINDS]
+SQL_STORE_PARAMS = [pytest.param(kind, marks=_marks(kind), id=kind) for kind in SQL_STORE_KINDS]
+
+
+@pytest.fixture
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """``(kind, where)``: a fresh, empty database for a SQL store (``where`` is empty for memory)."""
+    kind: str = request.param
+    if kind == "postgres":
+        with postgres_schema() as url:
+            yield kind, url
+    elif kind == "sqlserver":
+        with sqlserver_database() as url:
+            yield kind, url
+    elif kind == "sqlite":
+        yield kind, str(tmp_path / "registry.sqlite3")
+    else:
+        yield kind, ""
+
+
+def open_store(kind: str, where: str, max_connections: int = 8, min_connections: int = 1) -> RegistryStore:
+    """A store of ``kind`` on ``where`` (pool sizes apply to PostgreSQL and SQL Server)."""
+    limits = PoolLimits(max_connections=max_connections, min_connections=min_connections)
+    if kind == "postgres":
+        return PostgresRegistryStore(where, limits)
+    if kind == "sqlserver":
+        return SqlServerRegistryStore(where, limits)
+    if kind == "sqlite":
+        return SqliteRegistryStore(where)
+    return MemoryRegistryStore()
+
+
+@pytest.fixture
+def store(store_location: tuple[str, str]) -> Iterator[RegistryStore]:
+    """One RegistryStore adapter on a fresh database."""
+    opened = open_store(*store_location)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """moto's S3 server on loopback for the whole session."""
+    with running_s3_server(tmp_path_factory.mktemp("moto")) as server:
+        yield server
+
+
+@pytest.fixture(params=["fs", "s3"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> ArtifactStorage:
+    """One ArtifactStorage adapter, empty."""
+    if request.param == "fs":
+        return OpenDalStorage.filesystem(tmp_path / "blobs")
+    server: S3Server = request.getfixturevalue("s3_server")
+    return OpenDalStorage("s3", server.options(server.new_bucket()))

@@ -1,0 +1,87 @@
+"""MirrorStore behaviour, run against every adapter: local projects are never overwritten, cache flags persist."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pyregistry_application.mirror_ports import MirrorStore
+from pyregistry_application.ports import RegistryStore
+from pyregistry_domain.distributions import DistributionKind, ReleaseFile
+from pyregistry_domain.projects import Project, Release
+from pyregistry_domain.tenants import Tenant
+from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
+from pyregistry_infrastructure.stores.sql_mirror import SqlMirrorStore
+from pyregistry_infrastructure.stores.sqlite import SqliteRegistryStore
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[RegistryStore, MirrorStore]]:
+    if request.param == "memory":
+        memory = MemoryRegistryStore()
+        pair: tuple[RegistryStore, MirrorStore] = (memory, MemoryMirrorStore(memory))
+    else:
+        sqlite = SqliteRegistryStore(tmp_path / "db.sqlite3")
+        pair = (sqlite, SqlMirrorStore(sqlite))
+    pair[0].add_tenant(Tenant(id="t1", slug="corp", display_name="Corp", mirroring_enabled=True, created_at=NOW))
+    yield pair
+    pair[0].close()  # type: ignore[attr-defined]
+
+
+def _project(origin: str = "mirror") -> Project:
+    return Project("t1", "Demo", "demo", NOW, origin=origin, mirrored_at=NOW if origin == "mirror" else None)
+
+
+def _file(version: str, origin: str = "mirror", **changes: object) -> ReleaseFile:
+    file = ReleaseFile(
+        tenant_id="t1",
+        project_name="Demo",
+        normalized_name="demo",
+        version=version,
+        filename=f"demo-{version}.tar.gz",
+        kind=DistributionKind.SDIST,
+        sha256="a" * 64,
+        size=0,
+        blob_key=f"t1/demo/mirror/demo-{version}.tar.gz",
+        uploaded_at=NOW,
+        uploaded_by="mirror",
+        origin=origin,
+        upstream_url=f"https://up.example/demo-{version}.tar.gz",
+        cached=origin != "mirror",
+    )
+    return replace(file, **changes)  # type: ignore[arg-type]
+
+
+def test_record_then_refresh_keeps_cache_state_and_updates_yank(stores: tuple[RegistryStore, MirrorStore]) -> None:
+    store, mirror = stores
+    mirror.record_mirrored_project(_project(), [Release("t1", "demo", "1.0", NOW)], [_file("1.0")])
+    mirror.mark_cached("t1", "demo-1.0.tar.gz", 123)
+    later = replace(_project(), mirrored_at=NOW.replace(year=2027))
+    releases = [Release("t1", "demo", "1.0", NOW, yanked=True, yanked_reason="bad"), Release("t1", "demo", "2.0", NOW)]
+    mirror.record_mirrored_project(later, releases, [_file("1.0"), _file("2.0")])
+    files = {file.filename: file for file in store.list_files("t1", "demo")}
+    assert set(files) == {"demo-1.0.tar.gz", "demo-2.0.tar.gz"}
+    assert (files["demo-1.0.tar.gz"].cached, files["demo-1.0.tar.gz"].size) == (True, 123)
+    assert (files["demo-1.0.tar.gz"].yanked, files["demo-1.0.tar.gz"].yanked_reason) == (True, "bad")
+    assert files["demo-2.0.tar.gz"].cached is False
+    project = store.get_project("t1", "demo")
+    assert project is not None
+    assert project.origin == "mirror"
+    assert project.mirrored_at == later.mirrored_at
+
+
+def test_local_project_is_never_overwritten(stores: tuple[RegistryStore, MirrorStore]) -> None:
+    store, mirror = stores
+    store.add_release_file(_project("local"), Release("t1", "demo", "0.1", NOW), _file("0.1", origin="local"))
+    mirror.record_mirrored_project(_project(), [Release("t1", "demo", "9.0", NOW)], [_file("9.0")])
+    assert [file.filename for file in store.list_files("t1", "demo")] == ["demo-0.1.tar.gz"]
+    project = store.get_project("t1", "demo")
+    assert project is not None
+    assert project.origin == "local"

@@ -1,0 +1,302 @@
+"""The RegistryStore contract, held by every adapter: memory, SQLite, PostgreSQL and SQL Server."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pyregistry_application.dto import AuditQuery
+from pyregistry_application.ports import RegistryStore
+from pyregistry_domain.audit import AuditEvent
+from pyregistry_domain.distributions import DistributionKind, ReleaseFile
+from pyregistry_domain.errors import AlreadyExists, NotFound
+from pyregistry_domain.projects import Project, Release
+from pyregistry_domain.tenants import Tenant
+from pyregistry_domain.tokens import ApiToken, TokenScope
+from pyregistry_domain.users import User
+from tests.contract.conftest import STORE_PARAMS
+
+pytestmark = pytest.mark.parametrize("store_location", STORE_PARAMS, indirect=True)
+
+T0 = datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
+
+
+def tenant(slug: str = "acme", tenant_id: str | None = None) -> Tenant:
+    return Tenant(
+        id=tenant_id or f"t-{slug}", slug=slug, display_name=slug.title(), mirroring_enabled=False, created_at=T0
+    )
+
+
+def project(tenant_id: str, name: str, summary: str | None = "a package") -> Project:
+    return Project(tenant_id=tenant_id, name=name, normalized_name=name.lower(), created_at=T0, summary=summary)
+
+
+def release(tenant_id: str, name: str, version: str) -> Release:
+    return Release(tenant_id=tenant_id, normalized_name=name.lower(), version=version, created_at=T0)
+
+
+def wheel(tenant_id: str, name: str, version: str, size: int = 100, tag: str = "py3-none-any") -> ReleaseFile:
+    return ReleaseFile(
+        tenant_id=tenant_id,
+        project_name=name,
+        normalized_name=name.lower(),
+        version=version,
+        filename=f"{name.lower()}-{version}-{tag}.whl",
+        kind=DistributionKind("bdist_wheel"),
+        sha256="ab" * 32,
+        size=size,
+        blob_key=f"{tenant_id}/{name}/{version}/{tag}",
+        uploaded_at=T0,
+        uploaded_by="ci@acme.test",
+        requires_python=">=3.9",
+        metadata_sha256="cd" * 32,
+    )
+
+
+def publish(store: RegistryStore, tenant_id: str, name: str, version: str, **kwargs: object) -> ReleaseFile:
+    file = wheel(tenant_id, name, version, **kwargs)  # type: ignore[arg-type]
+    store.add_release_file(project(tenant_id, name), release(tenant_id, name, version), file)
+    return file
+
+
+def run_concurrently(target: Callable[[int], None], arguments: Iterable[int]) -> None:
+    """Run ``target(argument)`` for every argument, each in its own thread, and wait for all of them."""
+    threads = [threading.Thread(target=target, args=(argument,)) for argument in arguments]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+
+
+def test_tenants_round_trip_and_unique_slug(store: RegistryStore) -> None:
+    store.add_tenant(tenant("acme"))
+    store.add_tenant(tenant("globex"))
+    assert store.get_tenant("t-acme") == tenant("acme")
+    assert store.get_tenant_by_slug("globex") == tenant("globex")
+    assert store.get_tenant("nope") is None
+    assert [t.slug for t in store.list_tenants()] == ["acme", "globex"]
+    with pytest.raises(AlreadyExists):
+        store.add_tenant(tenant("acme", tenant_id="other-id"))
+    store.set_tenant_mirroring("t-acme", True)
+    assert store.get_tenant("t-acme").mirroring_enabled is True  # type: ignore[union-attr]
+    with pytest.raises(NotFound):
+        store.set_tenant_mirroring("missing", True)
+
+
+def test_users_passwords_and_tenant_admins(store: RegistryStore) -> None:
+    store.add_tenant(tenant("acme"))
+    store.add_tenant(tenant("globex"))
+    user = User(
+        id="u1",
+        email="a@acme.test",
+        password_hash="h1",
+        is_superadmin=False,
+        created_at=T0,
+        tenant_ids=frozenset({"t-acme"}),
+    )
+    store.add_user(user)
+    assert store.get_user("u1") == user
+    assert store.get_user_by_email("a@acme.test") == user
+    with pytest.raises(AlreadyExists):
+        store.add_user(replace(user, id="u2"))
+    store.set_user_password("u1", "h2")
+    store.grant_tenant_admin("u1", "t-globex")
+    store.grant_tenant_admin("u1", "t-globex")
+    loaded = store.get_user("u1")
+    assert loaded is not None and loaded.password_hash == "h2"
+    assert loaded.tenant_ids == {"t-acme", "t-globex"}
+    with pytest.raises(NotFound):
+        store.set_user_password("missing", "h")
+    with pytest.raises(NotFound):
+        store.grant_tenant_admin("u1", "missing-tenant")
+
+
+def test_tokens_revoke_and_touch(store: RegistryStore) -> None:
+    store.add_tenant(tenant("acme"))
+    store.add_tenant(tenant("globex"))
+    token = ApiToken(
+        id="k1",
+        key_id="KEY1",
+        secret_hash="s",
+        tenant_id="t-acme",
+        name="ci",
+        scopes=frozenset({TokenScope("read"), TokenScope("publish")}),
+        created_at=T0,
+        created_by="admin",
+        project="acme-tools",
+        expires_at=T0 + timedelta(days=30),
+    )
+    store.add_token(token)
+    assert store.get_token_by_key_id("KEY1") == token
+    with pytest.raises(AlreadyExists):
+        store.add_token(replace(token, id="k2"))
+    assert [t.id for t in store.list_tokens("t-acme")] == ["k1"]
+    assert store.list_tokens("t-globex") == []
+    assert store.revoke_token("t-globex", "k1", T0) is False
+    assert store.revoke_token("t-acme", "k1", T0 + timedelta(hours=1)) is True
+    assert store.revoke_token("t-acme", "k1", T0 + timedelta(hours=2)) is True
+    store.touch_token("k1", T0 + timedelta(hours=3))
+    loaded = store.get_token_by_key_id("KEY1")
+    assert loaded is not None
+    assert loaded.revoked_at == T0 + timedelta(hours=1)
+    assert loaded.last_used_at == T0 + timedelta(hours=3)
+
+
+def test_release_files_create_project_and_release_once(store: RegistryStore) -> None:
+    store.add_tenant(tenant("acme"))
+    first = publish(store, "t-acme", "Tools", "1.0")
+    serial_after_first = store.get_project("t-acme", "tools").serial  # type: ignore[union-attr]
+    second = publish(store, "t-acme", "Tools", "1.0", tag="py2.py3-none-any")
+    publish(store, "t-acme", "Tools", "2.0")
+    stored = store.get_project("t-acme", "tools")
+    assert stored is not None and stored.name == "Tools" and stored.summary == "a package"
+    assert stored.serial > serial_after_first
+    assert sorted(r.version for r in store.list_releases("t-acme", "tools")) == ["1.0", "2.0"]
+    assert {f.filename for f in store.list_files("t-acme", "tools")} == {
+        first.filename,
+        second.filename,
+        "tools-2.0-py3-none-any.whl",
+    }
+    assert store.get_file("t-acme", first.filename) == first
+    assert store.get_file("t-acme", "missing.whl") is None
+    store.add_release_file(
+        project("t-acme", "Tools", summary=None), release("t-acme", "Tools", "3.0"), wheel("t-acme", "Tools", "3.0")
+    )
+    assert store.get_project("t-acme", "tools").summary == "a package"  # type: ignore[union-attr]
+
+
+def test_duplicate_filename_is_refused_and_leaves_no_trace(store: RegistryStore) -> None:
+    store.add_tenant(tenant("acme"))
+    store.add_tenant(tenant("globex"))
+    publish(store, "t-acme", "tools", "1.0")
+    with pytest.raises(AlreadyExists):
+        publish(store, "t-acme", "tools", "1.0", size=999)
+    assert [f.size for f in store.list_files("t-acme", "tools")] == [100]
+    publish(store, "t-globex", "tools", "1.0")
+    assert store.stats().files == 2
+
+
+def test_concurrent_uploads_of_one_filename_store_exactly_one(store: RegistryStore) -> None:
+    store.add_tenant(tenant("acme"))
+    outcomes: list[str] = []
+    barrier = threading.Barrier(6)
+
+    def upload(size: int) -> None:
+        barrier.wait()
+        try:
+            publish(store, "t-acme", "racer", "1.0", size=size)
+            outcomes.append("stored")
+        except AlreadyExists:
+            outcomes.append("refused")
+
+    run_concurrently(upload, range(1, 7))
+    assert sorted(outcomes) == ["refused"] * 5 + ["stored"]
+    files = store.list_files("t-acme", "racer")
+    assert len(files) == 1 and store.get_file("t-acme", files[0].filename) == files[0]
+
+
+def test_yank_is_visible_on_files_and_bumps_serial(store: RegistryStore) -> None:
+    store.add_tenant(tenant("acme"))
+    file = publish(store, "t-acme", "tools", "1.0")
+    before = store.get_project("t-acme", "tools").serial  # type: ignore[union-attr]
+    assert store.set_release_yanked("t-acme", "tools", "1.0", True, "broken") is True
+    assert store.set_release_yanked("t-acme", "tools", "9.9", True, "x") is False
+    yanked = store.get_file("t-acme", file.filename)
+    assert yanked is not None and yanked.yanked and yanked.yanked_reason == "broken"
+    assert store.get_project("t-acme", "tools").serial > before  # type: ignore[union-attr]
+    store.set_release_yanked("t-acme", "tools", "1.0", False, "ignored")
+    restored = store.list_files("t-acme", "tools")[0]
+    assert not restored.yanked and restored.yanked_reason is None
+
+
+def test_deletes_return_what_they_removed(store: RegistryStore) -> None:
+    store.add_tenant(tenant("acme"))
+    a = publish(store, "t-acme", "tools", "1.0")
+    publish(store, "t-acme", "tools", "1.0", tag="py2-none-any")
+    publish(store, "t-acme", "tools", "2.0")
+    publish(store, "t-acme", "other", "1.0")
+    assert store.delete_file("t-acme", a.filename) == a
+    assert store.delete_file("t-acme", a.filename) is None
+    assert [f.version for f in store.delete_release("t-acme", "tools", "1.0")] == ["1.0"]
+    assert [r.version for r in store.list_releases("t-acme", "tools")] == ["2.0"]
+    assert [f.version for f in store.delete_project("t-acme", "tools")] == ["2.0"]
+    assert store.get_project("t-acme", "tools") is None
+    assert store.list_releases("t-acme", "tools") == []
+    assert [p.normalized_name for p in store.list_projects("t-acme")] == ["other"]
+
+
+def test_search_is_ranked_paged_and_tenant_scoped(store: RegistryStore) -> None:
+    store.add_tenant(tenant("acme"))
+    store.add_tenant(tenant("globex"))
+    for name in ["widget", "widget-extras", "super-widget", "unrelated"]:
+        publish(store, "t-acme", name, "1.0")
+    publish(store, "t-globex", "widget-secret", "1.0")
+    page = store.search_projects(["t-acme"], "Widget", limit=2, offset=0)
+    assert page.total == 3
+    assert [p.normalized_name for p in page.items] == ["widget", "widget-extras"]
+    rest = store.search_projects(["t-acme"], "widget", limit=2, offset=2)
+    assert [p.normalized_name for p in rest.items] == ["super-widget"]
+    both = store.search_projects(["t-acme", "t-globex"], "secret", limit=10, offset=0)
+    assert [p.normalized_name for p in both.items] == ["widget-secret"]
+    assert store.search_projects([], "widget", limit=10, offset=0).total == 0
+
+
+def test_stats_count_everything(store: RegistryStore) -> None:
+    store.add_tenant(tenant("acme"))
+    publish(store, "t-acme", "tools", "1.0", size=10)
+    publish(store, "t-acme", "tools", "2.0", size=32)
+    stats = store.stats()
+    assert (stats.tenants, stats.projects, stats.releases, stats.files, stats.stored_bytes) == (1, 1, 2, 2, 42)
+
+
+def test_audit_events_filter_and_page_newest_first(store: RegistryStore) -> None:
+    for index in range(5):
+        store.add_audit_event(
+            AuditEvent(
+                id=f"e{index}",
+                occurred_at=T0 + timedelta(minutes=index),
+                actor="Admin@acme.test" if index % 2 else "ci-bot",
+                action="token.issue" if index < 3 else "upload.file",
+                target=f"target-{index}",
+                tenant_id="t-acme" if index != 4 else None,
+                source_ip="127.0.0.1",
+                details={"n": str(index)},
+            )
+        )
+    everything = store.list_audit_events(AuditQuery())
+    assert [e.id for e in everything.items] == ["e4", "e3", "e2", "e1", "e0"] and everything.total == 5
+    assert everything.items[0].details == {"n": "4"}
+    assert [e.id for e in store.list_audit_events(AuditQuery(action="token")).items] == ["e2", "e1", "e0"]
+    assert [e.id for e in store.list_audit_events(AuditQuery(actor="admin")).items] == ["e3", "e1"]
+    assert store.list_audit_events(AuditQuery(tenant_id="t-acme")).total == 4
+    page = store.list_audit_events(AuditQuery(limit=2, offset=1))
+    assert [e.id for e in page.items] == ["e3", "e2"] and page.total == 5
+
+
+def test_concurrent_uploads_yanks_and_deletes_neither_deadlock_nor_lose_files(store: RegistryStore) -> None:
+    store.add_tenant(tenant("acme"))
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def worker(number: int) -> None:
+        barrier.wait()
+        try:
+            for round_ in range(12):
+                version = f"{number}.{round_}"
+                publish(store, "t-acme", "busy", version)
+                store.set_release_yanked("t-acme", "busy", version, True, "bad")
+                if round_ % 3 == 0:
+                    removed = store.delete_release("t-acme", "busy", version)
+                    assert [f.version for f in removed] == [version]
+        except BaseException as exc:
+            errors.append(exc)
+
+    run_concurrently(worker, range(4))
+    assert errors == []
+    files = store.list_files("t-acme", "busy")
+    assert len(files) == 4 * 8 and all(file.yanked for file in files)
+    assert len(store.list_releases("t-acme", "busy")) == 32

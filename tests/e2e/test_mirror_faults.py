@@ -1,0 +1,178 @@
+"""Mirror robustness against a fault-injecting upstream: retries, Retry-After, timeouts, caps, hashes, stale pages."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.dists import build_wheel
+from tests.support.fault_upstream import FaultyProject, FaultyUpstream
+from tests.support.server import RunningRegistry, start_registry
+
+pytestmark = pytest.mark.e2e
+
+JSON = {"Accept": "application/vnd.pypi.simple.v1+json"}
+TIMEOUT_SECONDS = 1
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[FaultyUpstream]:
+    server = FaultyUpstream(hang_seconds=TIMEOUT_SECONDS + 2)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def mirror(upstream: FaultyUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningRegistry, str]]:
+    server = start_registry(
+        tmp_path_factory.mktemp("mirror"),
+        {
+            "PYPI_BASE_URL": upstream.url,
+            "PYPI_MIRROR_EAGER_DOWNLOAD_PERCENT": "0",
+            "PYPI_ARTIFACT_DOWNLOAD_MAX_ATTEMPTS": "3",
+            "PYPI_ARTIFACT_DOWNLOAD_INITIAL_BACKOFF_MILLIS": "50",
+            "PYPI_MIRROR_HTTP_TIMEOUT_SECONDS": str(TIMEOUT_SECONDS),
+            "PYPI_MIRROR_METADATA_MAX_BYTES": "20000",
+            "PYPI_MIRROR_ARTIFACT_MAX_BYTES": "30000",
+            "PYPI_MIRROR_UPDATE_INTERVAL_SECONDS": "1",
+        },
+    )
+    try:
+        server.create_tenant("corp", "--enable-mirroring")
+        yield server, server.issue_token("corp", "read")
+    finally:
+        server.stop()
+
+
+def _project(upstream: FaultyUpstream, tmp_path: Path, name: str, **kwargs: object) -> FaultyProject:
+    project = FaultyProject(wheel=build_wheel(tmp_path, name, "1.0.0"), **kwargs)  # type: ignore[arg-type]
+    upstream.add(name, project)
+    return project
+
+
+def _page(mirror: tuple[RunningRegistry, str], name: str) -> httpx.Response:
+    server, token = mirror
+    return httpx.get(f"{server.base_url}/t/corp/simple/{name}/", headers=JSON, auth=("__token__", token), timeout=60)
+
+
+def _download(mirror: tuple[RunningRegistry, str], name: str, filename: str) -> httpx.Response:
+    server, token = mirror
+    url = f"{server.base_url}/t/corp/files/{name}/1.0.0/{filename}"
+    return httpx.get(url, auth=("__token__", token), timeout=60)
+
+
+def test_page_retries_503_twice_then_succeeds(mirror, upstream: FaultyUpstream, tmp_path: Path) -> None:
+    project = _project(upstream, tmp_path, "flaky", page_faults=[503, 503])
+    response = _page(mirror, "flaky")
+    assert response.status_code == 200, response.text
+    assert [file["filename"] for file in response.json()["files"]] == [project.wheel.name]
+    assert upstream.hits["/simple/flaky/"] == 3
+
+
+def test_file_download_retries_503_then_streams_and_caches(mirror, upstream: FaultyUpstream, tmp_path: Path) -> None:
+    project = _project(upstream, tmp_path, "flaky-file", file_faults=[503, 503])
+    assert _page(mirror, "flaky-file").status_code == 200
+    first = _download(mirror, "flaky-file", project.wheel.name)
+    assert first.status_code == 200
+    assert first.content == project.wheel.read_bytes()
+    path = f"/files/flaky-file/{project.wheel.name}"
+    assert upstream.hits[path] == 3
+    second = _download(mirror, "flaky-file", project.wheel.name)
+    assert second.content == project.wheel.read_bytes()
+    assert upstream.hits[path] == 3, "the second download must be served from the local cache"
+
+
+def test_429_honours_retry_after(mirror, upstream: FaultyUpstream, tmp_path: Path) -> None:
+    _project(upstream, tmp_path, "limited", page_faults=["429"])
+    started = time.monotonic()
+    response = _page(mirror, "limited")
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200
+    assert upstream.hits["/simple/limited/"] == 2
+    assert elapsed >= 1.0, f"Retry-After: 1 was not honoured ({elapsed:.2f}s)"
+
+
+def test_upstream_404_is_404(mirror) -> None:
+    response = _page(mirror, "does-not-exist-upstream")
+    assert response.status_code == 404
+
+
+def test_upstream_hanging_past_timeout_is_502(mirror, upstream: FaultyUpstream, tmp_path: Path) -> None:
+    _project(upstream, tmp_path, "hangs", page_faults=["hang", "hang", "hang"])
+    started = time.monotonic()
+    response = _page(mirror, "hangs")
+    elapsed = time.monotonic() - started
+    assert response.status_code == 502
+    assert upstream.hits["/simple/hangs/"] == 3
+    assert elapsed < 3 * (TIMEOUT_SECONDS + 2), f"timeouts were not applied ({elapsed:.1f}s)"
+
+
+def test_oversized_page_is_refused(mirror, upstream: FaultyUpstream, tmp_path: Path) -> None:
+    _project(upstream, tmp_path, "huge-page", page_padding=50_000)
+    response = _page(mirror, "huge-page")
+    assert response.status_code == 502
+    assert "limit" in response.text
+
+
+def test_oversized_artifact_is_refused(mirror, upstream: FaultyUpstream, tmp_path: Path) -> None:
+    wheel = build_wheel(tmp_path, "huge-file", "1.0.0", extra_files={"huge_file/blob.bin": os.urandom(60_000)})
+    upstream.add("huge-file", FaultyProject(wheel=wheel))
+    assert _page(mirror, "huge-file").status_code == 200
+    response = _download(mirror, "huge-file", wheel.name)
+    assert response.status_code == 502
+    assert "mirror_artifact_max_bytes" in response.text
+
+
+def _fetch_fails(mirror: tuple[RunningRegistry, str], name: str, filename: str, good: bytes) -> None:
+    """The client must not end up with bad bytes: the transfer breaks or the status is an error."""
+    try:
+        response = _download(mirror, name, filename)
+    except httpx.HTTPError:
+        return
+    assert response.status_code >= 500 or response.content != good
+    assert response.status_code >= 500, "a bad transfer was delivered as a complete 200 response"
+
+
+def test_truncated_body_is_not_cached(mirror, upstream: FaultyUpstream, tmp_path: Path) -> None:
+    project = _project(upstream, tmp_path, "truncated", file_faults=["truncate"])
+    assert _page(mirror, "truncated").status_code == 200
+    good = project.wheel.read_bytes()
+    _fetch_fails(mirror, "truncated", project.wheel.name, good)
+    path = f"/files/truncated/{project.wheel.name}"
+    hits = upstream.hits[path]
+    retry = _download(mirror, "truncated", project.wheel.name)
+    assert upstream.hits[path] == hits + 1, "a truncated transfer must not have been cached"
+    assert retry.status_code == 200
+    assert hashlib.sha256(retry.content).hexdigest() == hashlib.sha256(good).hexdigest()
+
+
+def test_wrong_hash_is_never_stored_or_served(mirror, upstream: FaultyUpstream, tmp_path: Path) -> None:
+    project = _project(upstream, tmp_path, "tampered", serve_wrong_bytes=True)
+    assert _page(mirror, "tampered").status_code == 200
+    good = project.wheel.read_bytes()
+    path = f"/files/tampered/{project.wheel.name}"
+    _fetch_fails(mirror, "tampered", project.wheel.name, good)
+    _fetch_fails(mirror, "tampered", project.wheel.name, good)
+    assert upstream.hits[path] == 2, "tampered bytes must not have been cached"
+
+
+def test_upstream_down_serves_stale_page(mirror, upstream: FaultyUpstream, tmp_path: Path) -> None:
+    project = _project(upstream, tmp_path, "stale-ok")
+    fresh = _page(mirror, "stale-ok")
+    assert fresh.status_code == 200
+    project.always_down = True
+    time.sleep(1.2)
+    hits = upstream.hits["/simple/stale-ok/"]
+    stale = _page(mirror, "stale-ok")
+    assert upstream.hits["/simple/stale-ok/"] > hits, "the page was not re-fetched after its TTL"
+    assert stale.status_code == 200
+    assert stale.json()["files"] == fresh.json()["files"]
+    assert _download(mirror, "stale-ok", project.wheel.name).status_code == 502

@@ -1,0 +1,82 @@
+"""The background updater refreshes mirrored projects on its own and stops cleanly with the server."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.dists import build_wheel
+from tests.support.fault_upstream import FaultyProject, FaultyUpstream
+from tests.support.server import start_registry
+
+pytestmark = pytest.mark.e2e
+
+
+def _wait_for(condition, timeout: float = 15.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_updater_refreshes_and_caches_without_clients(tmp_path: Path) -> None:
+    upstream = FaultyUpstream()
+    project = FaultyProject(wheel=build_wheel(tmp_path / "dist", "watched", "1.0.0"))
+    upstream.add("watched", project)
+    file_path = f"/files/watched/{project.wheel.name}"
+    server = start_registry(
+        tmp_path / "mirror",
+        {
+            "PYPI_BASE_URL": upstream.url,
+            "PYPI_MIRROR_UPDATE_ENABLED": "true",
+            "PYPI_MIRROR_UPDATE_INTERVAL_SECONDS": "1",
+            "PYPI_MIRROR_UPDATE_ON_STARTUP": "true",
+            "PYPI_MIRROR_EAGER_DOWNLOAD_PERCENT": "100",
+        },
+    )
+    try:
+        server.create_tenant("corp", "--enable-mirroring")
+        token = server.issue_token("corp", "read")
+        page = httpx.get(f"{server.base_url}/t/corp/simple/watched/", auth=("__token__", token), timeout=30)
+        assert page.status_code == 200
+        assert _wait_for(lambda: upstream.hits[file_path] == 1), "the eager download did not happen"
+        seen = upstream.hits["/simple/watched/"]
+        assert _wait_for(lambda: upstream.hits["/simple/watched/"] >= seen + 2), "the updater did not refresh"
+        assert upstream.hits[file_path] == 1, "cached files must not be downloaded again"
+        process = server.process
+        assert process is not None
+        server.stop()
+        assert process.returncode in {0, -15}, "uvicorn re-raises SIGTERM after a graceful shutdown"
+        log = server.log_path.read_text()
+        assert "mirror.updater_stopped" in log
+        assert "Traceback" not in log
+    finally:
+        server.stop()
+        upstream.stop()
+
+
+def test_updater_disabled_never_refreshes(tmp_path: Path) -> None:
+    upstream = FaultyUpstream()
+    upstream.add("quiet", FaultyProject(wheel=build_wheel(tmp_path / "dist", "quiet", "1.0.0")))
+    server = start_registry(
+        tmp_path / "mirror",
+        {
+            "PYPI_BASE_URL": upstream.url,
+            "PYPI_MIRROR_UPDATE_ENABLED": "false",
+            "PYPI_MIRROR_UPDATE_INTERVAL_SECONDS": "1",
+        },
+    )
+    try:
+        server.create_tenant("corp", "--enable-mirroring")
+        token = server.issue_token("corp", "read")
+        assert httpx.get(f"{server.base_url}/t/corp/simple/quiet/", auth=("__token__", token), timeout=30).is_success
+        time.sleep(2.5)
+        assert upstream.hits["/simple/quiet/"] == 1
+    finally:
+        server.stop()
+        upstream.stop()

@@ -1,0 +1,262 @@
+"""Trusted publishing end to end: a loopback JWKS server, JWTs signed here, a real server, real twine."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from joserfc.jwk import ECKey, RSAKey
+
+from tests.support.dists import build_wheel
+from tests.support.jwks import JwksServer, ec_key, github_claims, rsa_key, serve_jwks, sign
+from tests.support.server import BIN_DIR, RunningRegistry, clean_client_env, start_registry
+
+pytestmark = pytest.mark.e2e
+
+ISSUER = "https://token.actions.githubusercontent.com"
+AUDIENCE = "pyregistry-test"
+GITLAB_ISSUER = "https://gitlab.example.test"
+
+
+@dataclass
+class Oidc:
+    registry: RunningRegistry
+    jwks: JwksServer
+    rsa: RSAKey
+    ec: ECKey
+
+    def mint(self, token: str) -> httpx.Response:
+        return httpx.post(f"{self.registry.base_url}/_/oidc/mint-token", json={"token": token}, timeout=30)
+
+    def claims(self, **overrides: Any) -> dict[str, Any]:
+        return github_claims(ISSUER, AUDIENCE, **overrides)
+
+
+@pytest.fixture(scope="module")
+def oidc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Oidc]:
+    rsa, ec = rsa_key("k1"), ec_key("k2")
+    with serve_jwks([rsa, ec]) as jwks:
+        issuers = [
+            {"provider": "github", "issuer": ISSUER, "jwks_url": jwks.url, "audience": AUDIENCE},
+            {"provider": "gitlab", "issuer": GITLAB_ISSUER, "jwks_url": jwks.url, "audience": AUDIENCE},
+        ]
+        registry = start_registry(tmp_path_factory.mktemp("oidc"), {"OIDC_ISSUERS": json.dumps(issuers)})
+        try:
+            registry.create_tenant("acme")
+            added = registry.cli(
+                "add-publisher",
+                "--tenant", "acme",
+                "--project", "acme-tools",
+                "--provider", "github",
+                "--repository", "acme/tools",
+                "--workflow", "release.yml",
+                "--environment", "pypi",
+            )  # fmt: skip
+            assert "github:acme/tools/release.yml@env:pypi" in added.stdout
+            registry.cli(
+                "add-publisher",
+                "--tenant", "acme",
+                "--project", "gitlab-tools",
+                "--provider", "gitlab",
+                "--repository", "group/gitlab-tools",
+                "--workflow", ".gitlab-ci.yml",
+            )  # fmt: skip
+            yield Oidc(registry=registry, jwks=jwks, rsa=rsa, ec=ec)
+        finally:
+            registry.stop()
+
+
+def twine(
+    registry: RunningRegistry, token: str, *files: Path, extra: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    args = [str(BIN_DIR / "twine"), "upload", "--non-interactive", "--disable-progress-bar", *extra]
+    args += ["--repository-url", registry.upload_url("acme"), "-u", "__token__", "-p", token, *map(str, files)]
+    return subprocess.run(args, capture_output=True, text=True, timeout=180, env=clean_client_env())
+
+
+def audit_rows(registry: RunningRegistry, action: str) -> list[dict[str, Any]]:
+    with sqlite3.connect(registry.workdir / ".pyregistry" / "pyregistry.sqlite3") as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(row) for row in conn.execute("SELECT * FROM audit_events WHERE action = ?", (action,))]
+
+
+def test_audience_endpoint(oidc: Oidc) -> None:
+    response = httpx.get(f"{oidc.registry.base_url}/_/oidc/audience", timeout=10)
+    assert response.status_code == 200
+    assert response.json() == {"audience": AUDIENCE}
+
+
+def test_minted_token_publishes_its_project_only(oidc: Oidc, tmp_path: Path) -> None:
+    response = oidc.mint(sign(oidc.claims(), oidc.rsa))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["success"] is True and body["token"].startswith("pyr_")
+    assert 14 * 60 <= body["expires"] - time.time() <= 15 * 60 + 5
+
+    ours = twine(oidc.registry, body["token"], build_wheel(tmp_path, "acme-tools", "1.0.0"))
+    assert ours.returncode == 0, ours.stdout + ours.stderr
+    other = twine(oidc.registry, body["token"], build_wheel(tmp_path, "other-project", "1.0.0"))
+    assert other.returncode != 0
+    assert "403" in other.stdout + other.stderr
+
+    mints = audit_rows(oidc.registry, "oidc.mint")
+    assert mints and json.loads(mints[-1]["details"])["claim.repository"] == "acme/tools"
+    uploads = [row for row in audit_rows(oidc.registry, "package.upload") if "acme-tools==1.0.0" in row["target"]]
+    assert json.loads(json.loads(uploads[-1]["details"])["publisher"])["repository"] == "acme/tools"
+
+
+def test_provenance_round_trip_with_es256_minted_token(oidc: Oidc, tmp_path: Path) -> None:
+    minted = oidc.mint(sign(oidc.claims(), oidc.ec))
+    assert minted.status_code == 200, minted.text
+    wheel = build_wheel(tmp_path, "acme-tools", "2.0.0")
+    attestation = {
+        "version": 1,
+        "verification_material": {"certificate": base64.b64encode(b"cert").decode(), "transparency_entries": [{}]},
+        "envelope": {"statement": base64.b64encode(b"{}").decode(), "signature": base64.b64encode(b"sig").decode()},
+    }
+    attestation_path = Path(f"{wheel}.publish.attestation")
+    attestation_path.write_text(json.dumps(attestation))
+    result = twine(oidc.registry, minted.json()["token"], wheel, attestation_path, extra=("--attestations",))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    reader = oidc.registry.issue_token("acme", "read", name="reader")
+    auth = ("__token__", reader)
+    base = oidc.registry.base_url
+    url = f"{base}/t/acme/provenance/acme-tools/2.0.0/{wheel.name}"
+    provenance = httpx.get(url, auth=auth, timeout=10)
+    assert provenance.status_code == 200, provenance.text
+    bundle = provenance.json()["attestation_bundles"][0]
+    assert provenance.json()["version"] == 1
+    assert bundle["attestations"] == [attestation]
+    assert bundle["publisher"]["kind"] == "GitHub" and bundle["publisher"]["workflow"] == "release.yml"
+    assert httpx.get(url, timeout=10).status_code == 401
+
+    page = httpx.get(
+        f"{base}/t/acme/simple/acme-tools/",
+        auth=auth,
+        headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+        timeout=10,
+    ).json()
+    entry = next(file for file in page["files"] if file["filename"] == wheel.name)
+    assert httpx.get(httpx.URL(f"{base}/t/acme/simple/acme-tools/").join(entry["provenance"]), auth=auth).json() == (
+        provenance.json()
+    )
+    html = httpx.get(f"{base}/t/acme/simple/acme-tools/", auth=auth, timeout=10).text
+    assert "data-provenance=" in html
+
+
+def test_malformed_attestations_are_refused(oidc: Oidc, tmp_path: Path) -> None:
+    minted = oidc.mint(sign(oidc.claims(), oidc.rsa)).json()["token"]
+    wheel = build_wheel(tmp_path, "acme-tools", "3.0.0")
+    bad = Path(f"{wheel}.publish.attestation")
+    bad.write_text(json.dumps({"version": 1, "envelope": {}}))
+    result = twine(oidc.registry, minted, wheel, bad, extra=("--attestations", "--verbose"))
+    assert result.returncode != 0
+    assert "verification_material" in result.stdout + result.stderr
+
+
+def _alg_none(claims: dict[str, Any]) -> str:
+    def part(obj: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'kid': 'k1'})}.{part(claims)}."
+
+
+def _tampered(token: str) -> str:
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["repository"] = "acme/tools"
+    claims["environment"] = "pypi"
+    claims["sub"] = "tampered"
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"{header}.{forged}.{signature}"
+
+
+REFUSALS = {
+    "wrong audience": (lambda o: sign(o.claims(aud="someone-else"), o.rsa), 401, "wrong audience"),
+    "wrong issuer": (lambda o: sign(o.claims(iss="https://evil.example"), o.rsa), 401, "not a trusted OIDC issuer"),
+    "expired": (
+        lambda o: sign(o.claims(exp=int(time.time()) - 600, iat=int(time.time()) - 900, nbf=None), o.rsa),
+        401,
+        "expired",
+    ),
+    "not yet valid": (lambda o: sign(o.claims(nbf=int(time.time()) + 600), o.rsa), 401, "not valid yet"),
+    "tampered signature": (lambda o: _tampered(sign(o.claims(sub="x"), o.rsa)), 401, "signature verification failed"),
+    "alg none": (lambda o: _alg_none(o.claims()), 401, "algorithm 'none' is not allowed"),
+    "no matching publisher": (
+        lambda o: sign(
+            o.claims(repository="acme/other", workflow_ref="acme/other/.github/workflows/release.yml@x"), o.rsa
+        ),
+        403,
+        "no trusted publisher matches",
+    ),
+    "wrong environment": (lambda o: sign(o.claims(environment="staging"), o.rsa), 403, "environment"),
+    "not a jwt": (lambda o: "not-a-jwt", 401, "malformed token"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSALS))
+def test_each_refusal_names_its_check(oidc: Oidc, case: str) -> None:
+    make, status, message = REFUSALS[case]
+    response = oidc.mint(make(oidc))
+    assert response.status_code == status, response.text
+    assert message in response.json()["message"]
+    assert "BEGIN" not in response.text and '"n"' not in response.text
+
+
+def test_replayed_jti_is_refused(oidc: Oidc) -> None:
+    token = sign(oidc.claims(), oidc.rsa)
+    assert oidc.mint(token).status_code == 200
+    replay = oidc.mint(token)
+    assert replay.status_code == 401
+    assert "replayed token" in replay.json()["message"]
+
+
+def test_key_rotation_then_rate_limited_unknown_kid(oidc: Oidc) -> None:
+    rotated = rsa_key("k3")
+    oidc.jwks.keys.append(rotated)
+    fresh = oidc.mint(sign(oidc.claims(), rotated))
+    assert fresh.status_code == 200, fresh.text
+    hits = oidc.jwks.hits
+    for _ in range(3):
+        unknown = oidc.mint(sign(oidc.claims(), rsa_key("zz"), kid="never-published"))
+        assert unknown.status_code == 401
+        assert "unknown signing key" in unknown.json()["message"]
+    assert oidc.jwks.hits == hits
+
+
+def test_bad_mint_body_is_a_clear_400(oidc: Oidc) -> None:
+    response = httpx.post(f"{oidc.registry.base_url}/_/oidc/mint-token", content=b"[1,2", timeout=10)
+    assert response.status_code == 400
+    assert "token" in response.json()["message"]
+
+
+def test_gitlab_publisher_mints_for_its_project(oidc: Oidc) -> None:
+    now = int(time.time())
+    claims = {
+        "iss": GITLAB_ISSUER,
+        "aud": AUDIENCE,
+        "jti": f"gl-{now}",
+        "iat": now,
+        "exp": now + 300,
+        "project_path": "group/gitlab-tools",
+        "ci_config_ref_uri": "gitlab.example.test/group/gitlab-tools//.gitlab-ci.yml@refs/heads/main",
+    }
+    minted = oidc.mint(sign(claims, oidc.ec))
+    assert minted.status_code == 200, minted.text
+    listed = oidc.registry.cli("list-publishers", "--tenant", "acme", "--project", "gitlab-tools").stdout
+    assert "gitlab:group/gitlab-tools/.gitlab-ci.yml" in listed
+    publisher_id = listed.split("\t", 1)[0]
+    oidc.registry.cli("remove-publisher", "--tenant", "acme", "--id", publisher_id)
+    refused = oidc.mint(sign({**claims, "jti": f"gl2-{now}"}, oidc.ec))
+    assert refused.status_code == 403
+    assert "no trusted publisher matches" in refused.json()["message"]

@@ -1,0 +1,152 @@
+"""A PEP 691 upstream on 127.0.0.1 whose projects misbehave on purpose, to prove the mirror's robustness rules."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+__all__ = ["FaultyProject", "FaultyUpstream"]
+
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+
+
+@dataclass
+class FaultyProject:
+    """One upstream project: a wheel plus how its page and file requests fail.
+
+    ``page_faults``/``file_faults`` are consumed one per request (``None`` = answer normally):
+    an int is that HTTP status, ``"429"`` adds ``Retry-After: 1``, ``"hang"`` sleeps past the timeout,
+    ``"truncate"`` sends half the body, ``"down"`` is a permanent 503.
+    """
+
+    wheel: Path
+    page_faults: list[object] = field(default_factory=list)
+    file_faults: list[object] = field(default_factory=list)
+    serve_wrong_bytes: bool = False
+    page_padding: int = 0
+    always_down: bool = False
+
+
+class FaultyUpstream:
+    """Threaded HTTP server; ``hits`` counts requests per path."""
+
+    def __init__(self, hang_seconds: float = 5.0) -> None:
+        self.projects: dict[str, FaultyProject] = {}
+        self.hits: Counter[str] = Counter()
+        self.hang_seconds = hang_seconds
+        self.lock = threading.Lock()
+        upstream = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                return
+
+            def do_GET(self) -> None:
+                upstream.handle(self)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/simple/"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def add(self, name: str, project: FaultyProject) -> None:
+        with self.lock:
+            self.projects[name] = project
+
+    def _next_fault(self, faults: list[object]) -> object:
+        with self.lock:
+            return faults.pop(0) if faults else None
+
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        path = request.path.split("?")[0]
+        with self.lock:
+            self.hits[path] += 1
+        parts = [part for part in path.split("/") if part]
+        project = self.projects.get(parts[1]) if len(parts) >= 2 else None
+        if project is None:
+            self._send(request, 404, b"not found", "text/plain")
+            return
+        if parts[0] == "simple":
+            fault = "down" if project.always_down else self._next_fault(project.page_faults)
+            if self._fault(request, fault):
+                return
+            self._send(request, 200, self._page(parts[1], project), JSON_TYPE)
+            return
+        fault = "down" if project.always_down else self._next_fault(project.file_faults)
+        if self._fault(request, fault):
+            return
+        body = project.wheel.read_bytes()
+        if project.serve_wrong_bytes:
+            body = body[:-1] + bytes([body[-1] ^ 0xFF])
+        if fault == "truncate":
+            request.send_response(200)
+            request.send_header("Content-Type", "application/zip")
+            request.send_header("Content-Length", str(len(body)))
+            request.end_headers()
+            request.wfile.write(body[: len(body) // 2])
+            request.wfile.flush()
+            request.close_connection = True
+            return
+        self._send(request, 200, body, "application/zip")
+
+    def _page(self, name: str, project: FaultyProject) -> bytes:
+        data = project.wheel.read_bytes()
+        page = {
+            "meta": {"api-version": "1.1"},
+            "name": name,
+            "files": [
+                {
+                    "filename": project.wheel.name,
+                    "url": f"../../files/{name}/{project.wheel.name}",
+                    "hashes": {"sha256": hashlib.sha256(data).hexdigest()},
+                    "requires-python": ">=3.8",
+                    "size": len(data),
+                }
+            ],
+            "padding": "x" * project.page_padding,
+        }
+        return json.dumps(page).encode()
+
+    def _fault(self, request: BaseHTTPRequestHandler, fault: object) -> bool:
+        if fault is None or fault == "truncate":
+            return False
+        if fault == "hang":
+            time.sleep(self.hang_seconds)
+            self._send(request, 200, b"{}", JSON_TYPE)
+            return True
+        if fault == "429":
+            request.send_response(429)
+            request.send_header("Retry-After", "1")
+            request.send_header("Content-Length", "0")
+            request.end_headers()
+            return True
+        status = 503 if fault == "down" else int(fault)  # type: ignore[call-overload]
+        self._send(request, status, b"failure", "text/plain")
+        return True
+
+    @staticmethod
+    def _send(request: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str) -> None:
+        request.send_response(status)
+        request.send_header("Content-Type", content_type)
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        try:
+            request.wfile.write(body)
+        except OSError:
+            request.close_connection = True

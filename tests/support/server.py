@@ -1,0 +1,138 @@
+"""Start a real pyregistry server as a subprocess on 127.0.0.1 and drive the CLI against its data."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+__all__ = ["RunningRegistry", "clean_client_env", "free_port", "pyregistry_exe", "start_registry"]
+
+BIN_DIR = Path(sys.executable).parent
+
+
+def pyregistry_exe() -> str:
+    return str(BIN_DIR / "pyregistry")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def clean_client_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Environment for pip/uv/twine that ignores this machine's local mirrors and caches."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PIP_", "UV_", "TWINE_"))}
+    env.update(
+        {
+            "PIP_CONFIG_FILE": os.devnull,
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            "PIP_NO_CACHE_DIR": "1",
+            "PIP_NO_INPUT": "1",
+            "UV_NO_CACHE": "1",
+            "UV_NO_CONFIG": "1",
+            "PYTHONWARNINGS": "ignore",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class RunningRegistry:
+    """A server process plus the directory and environment it runs in."""
+
+    workdir: Path
+    port: int
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log_path = self.workdir / "server.log"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def index_url(self, tenant: str, token: str | None = None) -> str:
+        auth = f"__token__:{token}@" if token else ""
+        return f"http://{auth}127.0.0.1:{self.port}/t/{tenant}/simple/"
+
+    def upload_url(self, tenant: str) -> str:
+        return f"{self.base_url}/t/{tenant}/legacy/"
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run ``pyregistry ARGS`` against the same data directory and settings."""
+        result = subprocess.run(
+            [pyregistry_exe(), *args], cwd=self.workdir, env=self.env, capture_output=True, text=True, timeout=120
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"pyregistry {' '.join(args)} failed: {result.stderr}")
+        return result
+
+    def create_tenant(self, slug: str, *extra: str) -> None:
+        self.cli("create-tenant", "--slug", slug, "--display-name", slug.title(), *extra)
+
+    def issue_token(self, tenant: str, *scopes: str, project: str | None = None, name: str = "test") -> str:
+        args = ["issue-token", "--tenant", tenant, "--name", name]
+        for scope in scopes:
+            args += ["--scope", scope]
+        if project:
+            args += ["--project", project]
+        return self.cli(*args).stdout.strip()
+
+    def start(self) -> RunningRegistry:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [pyregistry_exe(), "serve"], cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()}")
+            try:
+                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not start:\n{self.log_path.read_text()}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        self.process = None
+
+
+def start_registry(workdir: Path, env: Mapping[str, str] | None = None) -> RunningRegistry:
+    """Start a server with SQLite + filesystem storage under ``workdir/.pyregistry``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    full_env = {key: value for key, value in os.environ.items() if key != "PYREGISTRY_CONFIG"}
+    full_env.update(
+        {
+            "BIND_ADDRESS": f"127.0.0.1:{port}",
+            "SUPERADMIN_PASSWORD": "admin-password-for-tests",
+            "COOKIE_SECRET": "cookie-secret-for-tests-cookie-secret-for-tests",
+            "RATE_LIMIT_ENABLED": "false",
+            "PYPI_MIRROR_UPDATE_ENABLED": "false",
+        }
+    )
+    full_env.update(env or {})
+    return RunningRegistry(workdir=workdir, port=port, env=full_env).start()

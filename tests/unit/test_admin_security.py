@@ -1,0 +1,44 @@
+"""Security helpers of the admin UI: session key derivation and the HTML security-header middleware."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from pyregistry_web.admin.security import derive_session_key, html_security_headers
+
+
+def test_session_key_is_32_bytes_and_stable_for_any_secret_length() -> None:
+    for secret in ("short", "x" * 16, "y" * 200):
+        key = derive_session_key(secret)
+        assert len(key) == 32
+        assert key == derive_session_key(secret)
+    assert derive_session_key("one") != derive_session_key("two")
+
+
+async def _cookie_app(scope: Any, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"set-cookie", b"s=1; HttpOnly")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def _run(scheme: str) -> dict[bytes, bytes]:
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    scope = {"type": "http", "scheme": scheme, "path": "/admin/login", "headers": []}
+    asyncio.run(html_security_headers(_cookie_app)(scope, receive, send))  # type: ignore[arg-type]
+    return dict(sent[0]["headers"])
+
+
+def test_headers_on_html_pages_and_secure_cookie_only_over_https() -> None:
+    plain = _run("http")
+    assert b"frame-ancestors 'none'" in plain[b"content-security-policy"]
+    assert b"unsafe-inline" not in plain[b"content-security-policy"]
+    assert plain[b"x-content-type-options"] == b"nosniff"
+    assert plain[b"set-cookie"] == b"s=1; HttpOnly"
+    assert _run("https")[b"set-cookie"] == b"s=1; HttpOnly; Secure"

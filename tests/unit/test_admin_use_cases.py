@@ -1,0 +1,162 @@
+"""Admin use cases on the in-memory store: login throttling, README extraction, tenant isolation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pyregistry_application.admin_access import AdminAuthorization
+from pyregistry_application.admin_accounts import AdminAccounts
+from pyregistry_application.audit import AuditTrail
+from pyregistry_application.dto import AuditQuery
+from pyregistry_application.login_throttle import LoginThrottle
+from pyregistry_application.readme_extraction import readme_from_metadata
+from pyregistry_application.tenants import TenantAdministration
+from pyregistry_domain.errors import Forbidden, NotFound
+from pyregistry_domain.users import User
+from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher
+
+
+class SteppingClock:
+    """A clock the test moves forward by hand."""
+
+    def __init__(self) -> None:
+        self.moment = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def advance(self, seconds: float) -> None:
+        self.moment += timedelta(seconds=seconds)
+
+
+KEYS = {"account:a@b.test|10.0.0.1": 3}
+
+
+def test_throttle_allows_free_failures_then_doubles_the_wait() -> None:
+    clock = SteppingClock()
+    throttle = LoginThrottle(clock, base_delay=timedelta(seconds=2), max_delay=timedelta(seconds=10))
+    for _ in range(2):
+        throttle.failed(KEYS)
+        assert throttle.retry_after(KEYS) == 0
+    throttle.failed(KEYS)
+    assert throttle.retry_after(KEYS) == 2
+    clock.advance(2)
+    assert throttle.retry_after(KEYS) == 0
+    throttle.failed(KEYS)
+    assert throttle.retry_after(KEYS) == 4
+    for _ in range(5):
+        throttle.failed(KEYS)
+    assert throttle.retry_after(KEYS) == 10
+    throttle.succeeded(KEYS)
+    assert throttle.retry_after(KEYS) == 0
+
+
+def test_throttle_forgets_failures_after_the_window() -> None:
+    clock = SteppingClock()
+    throttle = LoginThrottle(clock, window=timedelta(minutes=1))
+    for _ in range(5):
+        throttle.failed(KEYS)
+    assert throttle.retry_after(KEYS) > 0
+    clock.advance(61)
+    assert throttle.retry_after(KEYS) == 0
+
+
+@pytest.fixture
+def accounts_setup() -> tuple[AdminAccounts, MemoryRegistryStore, SteppingClock, TenantAdministration]:
+    store, clock, ids = MemoryRegistryStore(), SteppingClock(), RandomIds()
+    hasher = ScryptPasswordHasher(n=2**10)
+    audit = AuditTrail(store, clock, ids)
+    store.add_user(
+        User(
+            id="root",
+            email="root@x.test",
+            password_hash=hasher.hash("right-password"),
+            is_superadmin=True,
+            created_at=clock.now(),
+        )
+    )
+    tenants = TenantAdministration(store, clock, ids, hasher, audit)
+    return AdminAccounts(store, hasher, audit, LoginThrottle(clock)), store, clock, tenants
+
+
+def test_login_checks_password_throttles_and_audits_without_secrets(accounts_setup) -> None:  # type: ignore[no-untyped-def]
+    accounts, store, clock, _ = accounts_setup
+    first = accounts.login("ROOT@x.test ", "right-password", "10.0.0.1").user
+    assert first is not None
+    claims = accounts.session_claims(first)
+    assert accounts.session_user(claims) == first
+    assert accounts.session_user({"uid": "root"}) is None
+    assert accounts.session_user({**claims, "pwv": "forged"}) is None
+    outcomes = [accounts.login("root@x.test", f"wrong-{n}", "10.0.0.1") for n in range(4)]
+    assert [outcome.user for outcome in outcomes] == [None] * 4
+    assert [outcome.retry_after > 0 for outcome in outcomes] == [False, False, False, True]
+    assert accounts.login("root@x.test", "right-password", "10.0.0.1").retry_after > 0
+    assert accounts.login("root@x.test", "right-password", "10.0.0.2").user is not None
+    clock.advance(5)
+    assert accounts.login("root@x.test", "right-password", "10.0.0.1").user is not None
+    events = store.list_audit_events(AuditQuery(limit=100)).items
+    actions = {event.action for event in events}
+    assert {"admin.login", "admin.login.failed", "admin.login.throttled"} <= actions
+    assert all(event.source_ip in {"10.0.0.1", "10.0.0.2"} for event in events)
+    assert not any("wrong-" in repr(event) or "right-password" in repr(event) for event in events)
+
+
+def test_password_change_ends_existing_sessions(accounts_setup) -> None:  # type: ignore[no-untyped-def]
+    accounts, store, _, _ = accounts_setup
+    user = accounts.login("root@x.test", "right-password", None).user
+    assert user is not None
+    claims = accounts.session_claims(user)
+    store.set_user_password("root", ScryptPasswordHasher(n=2**10).hash("another-password"))
+    assert accounts.session_user(claims) is None
+
+
+def test_tenant_admins_cannot_reach_other_tenants(accounts_setup) -> None:  # type: ignore[no-untyped-def]
+    _, store, _, tenants = accounts_setup
+    tenants.create_tenant(
+        slug="acme",
+        display_name="Acme",
+        admin_email="a@acme.test",
+        admin_password="password-1",
+        mirroring_enabled=False,
+        actor="test",
+    )
+    tenants.create_tenant(
+        slug="globex",
+        display_name="Globex",
+        admin_email=None,
+        admin_password=None,
+        mirroring_enabled=False,
+        actor="test",
+    )
+    authorization = AdminAuthorization(store)
+    admin = store.get_user_by_email("a@acme.test")
+    root = store.get_user("root")
+    assert admin is not None and root is not None
+    assert [tenant.slug for tenant in authorization.visible_tenants(admin)] == ["acme"]
+    assert [tenant.slug for tenant in authorization.visible_tenants(root)] == ["acme", "globex"]
+    assert authorization.tenant_for(admin, "acme").slug == "acme"
+    with pytest.raises(Forbidden):
+        authorization.tenant_for(admin, "globex")
+    with pytest.raises(Forbidden):
+        authorization.tenant_for(admin, "missing")
+    with pytest.raises(NotFound):
+        authorization.tenant_for(root, "missing")
+    with pytest.raises(Forbidden):
+        authorization.require_superadmin(admin)
+
+
+def test_readme_from_body_and_from_legacy_description_header() -> None:
+    body = (
+        b"Metadata-Version: 2.1\nName: x\nVersion: 1\nDescription-Content-Type: text/markdown\n\n# Title\n<b>hi</b>\n"
+    )
+    readme = readme_from_metadata(body)
+    assert readme is not None
+    assert readme.text == "# Title\n<b>hi</b>"
+    assert readme.content_type == "text/markdown"
+    header = b"Metadata-Version: 1.1\nName: x\nVersion: 1\nDescription: first line\n        |second line\n"
+    legacy = readme_from_metadata(header)
+    assert legacy is not None and legacy.text == "first line\nsecond line"
+    assert readme_from_metadata(b"Metadata-Version: 2.1\nName: x\nVersion: 1\n") is None

@@ -1,0 +1,226 @@
+"""Use-case rules by example, on the in-memory store and filesystem storage: every refusal names its reason."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from pyregistry_application.access import TokenAccess
+from pyregistry_application.audit import AuditTrail
+from pyregistry_application.dto import UploadCommand, UploadResult
+from pyregistry_application.services import RegistryServices
+from pyregistry_application.tenants import TenantAdministration
+from pyregistry_application.tokens import TokenIssuer
+from pyregistry_application.uploads import UploadDistribution
+from pyregistry_domain.errors import (
+    AlreadyExists,
+    InvalidDistribution,
+    InvalidToken,
+    NotFound,
+    PayloadTooLarge,
+    ValidationFailed,
+)
+from pyregistry_infrastructure.archives import ArchiveInspector
+from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
+from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
+from tests.support.dists import build_sdist, build_wheel
+from tests.unit.test_application_without_web import App
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> App:
+    application = App(tmp_path)
+    application.tenants.create_tenant(
+        slug="acme", display_name="Acme", admin_email=None, admin_password=None, mirroring_enabled=False, actor="t"
+    )
+    return application
+
+
+@pytest.fixture
+def publisher(app: App) -> str:
+    return app.tokens.issue(tenant_slug="acme", name="ci", scopes=["read", "publish"], actor="t").secret
+
+
+def _fields(wheel: Path, name: str = "demo", version: str = "1.0", **extra: list[str]) -> dict[str, list[str]]:
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    return {":action": ["file_upload"], "name": [name], "version": [version], "sha256_digest": [digest], **extra}
+
+
+def _execute(app: App, secret: str, wheel: Path, fields: dict[str, list[str]]) -> UploadResult:
+    command = UploadCommand(tenant_slug="acme", token_secret=secret, fields=fields, content=app.spooled(wheel))
+    return app.uploads.execute(command)
+
+
+def test_tenant_admins(app: App) -> None:
+    created = app.tenants.create_tenant(
+        slug="beta",
+        display_name="Beta",
+        admin_email="Boss@Beta.example",
+        admin_password="long-password",
+        mirroring_enabled=True,
+        actor="t",
+    )
+    boss = app.store.get_user_by_email("boss@beta.example")
+    assert boss is not None and created.mirroring_enabled
+    app.tenants.create_tenant(
+        slug="gamma",
+        display_name="Gamma",
+        admin_email="boss@beta.example",
+        admin_password=None,
+        mirroring_enabled=False,
+        actor="t",
+    )
+    boss = app.store.get_user_by_email("boss@beta.example")
+    assert boss is not None and {app.tenants.get("beta").id, app.tenants.get("gamma").id} <= boss.tenant_ids
+    with pytest.raises(AlreadyExists):
+        app.tenants.create_tenant(
+            slug="beta", display_name="B", admin_email=None, admin_password=None, mirroring_enabled=False, actor="t"
+        )
+    with pytest.raises(ValidationFailed, match="at least 8"):
+        app.tenants.create_tenant(
+            slug="delta",
+            display_name="D",
+            admin_email="x@d.example",
+            admin_password="",
+            mirroring_enabled=False,
+            actor="t",
+        )
+    assert [tenant.slug for tenant in app.tenants.list()] == ["acme", "beta", "gamma"]
+    assert not app.tenants.set_mirroring("beta", False, actor="t").mirroring_enabled
+    with pytest.raises(NotFound, match="'nope'"):
+        app.tenants.get("nope")
+
+
+def test_token_rules(app: App) -> None:
+    with pytest.raises(NotFound):
+        app.tokens.issue(tenant_slug="nope", name="x", scopes=["read"], actor="t")
+    with pytest.raises(ValidationFailed, match="token name"):
+        app.tokens.issue(tenant_slug="acme", name="  ", scopes=["read"], actor="t")
+    with pytest.raises(ValidationFailed, match="expiry"):
+        app.tokens.issue(tenant_slug="acme", name="x", scopes=["read"], expires_in=timedelta(0), actor="t")
+    first = app.tokens.issue(tenant_slug="acme", name="one", scopes=["read"], actor="t")
+    second = app.tokens.issue(
+        tenant_slug="acme", name="two", scopes=["read"], project="Demo_Pkg", expires_in=timedelta(days=1), actor="t"
+    )
+    assert second.project == "demo-pkg" and second.expires_at is not None
+    assert {token.id for token in app.tokens.list("acme")} == {first.id, second.id}
+    with pytest.raises(NotFound):
+        app.tokens.list("nope")
+    with pytest.raises(NotFound):
+        app.tokens.revoke("nope", first.id, actor="t")
+    with pytest.raises(NotFound, match="does not exist in tenant"):
+        app.tokens.revoke("acme", "missing", actor="t")
+    with pytest.raises(InvalidToken):
+        app.access.authenticate("pyr_" + "A" * 40)
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "message"),
+    [
+        ({":action": ["submit"]}, ValidationFailed, "unsupported :action"),
+        ({"name": ["demo", "other"]}, ValidationFailed, "more than once"),
+        ({"version": []}, ValidationFailed, "missing required form field 'version'"),
+        ({"name": ["other"]}, ValidationFailed, "is for project 'demo'"),
+        ({"version": ["2.0"]}, ValidationFailed, "is for version 1.0"),
+        ({"filetype": ["sdist"]}, ValidationFailed, "filetype 'sdist' does not match"),
+        ({"sha256_digest": ["0" * 64]}, ValidationFailed, "does not match the uploaded file"),
+        ({"sha256_digest": []}, ValidationFailed, "missing digest"),
+    ],
+)
+def test_upload_form_refusals(
+    app: App, publisher: str, tmp_path: Path, change: dict[str, list[str]], error: type[Exception], message: str
+) -> None:
+    wheel = build_wheel(tmp_path / "dist", "demo", "1.0")
+    fields = {**_fields(wheel), **change}
+    fields = {key: value for key, value in fields.items() if value}
+    with pytest.raises(error, match=message):
+        _execute(app, publisher, wheel, fields)
+    assert list(app.storage.list_keys()) == []
+
+
+def test_upload_without_content_and_with_bad_sizes(app: App, publisher: str, tmp_path: Path) -> None:
+    wheel = build_wheel(tmp_path / "dist", "demo", "1.0")
+    with pytest.raises(ValidationFailed, match="missing file content"):
+        app.uploads.execute(
+            UploadCommand(tenant_slug="acme", token_secret=publisher, fields=_fields(wheel), content=None)
+        )
+    empty = tmp_path / "empty" / wheel.name
+    empty.parent.mkdir()
+    empty.write_bytes(b"")
+    with pytest.raises(InvalidDistribution, match="is empty"):
+        _execute(app, publisher, empty, _fields(empty))
+    big = build_wheel(tmp_path / "big", "demo", "1.0", extra_files={"demo/blob.bin": os.urandom(11 * 1024 * 1024)})
+    with pytest.raises(PayloadTooLarge, match="the limit is"):
+        _execute(app, publisher, big, _fields(big))
+
+
+def test_metadata_with_an_invalid_version_is_refused(app: App, publisher: str, tmp_path: Path) -> None:
+    wheel = build_wheel(tmp_path / "dist", "demo", "1.0", metadata_version="not.a.version!")
+    with pytest.raises(InvalidDistribution, match="invalid version"):
+        _execute(app, publisher, wheel, _fields(wheel))
+
+
+def test_listeners_hear_accepted_uploads_and_sdists_have_no_separate_metadata(
+    app: App, publisher: str, tmp_path: Path
+) -> None:
+    heard: list[UploadResult] = []
+    app.uploads.add_listener(heard.append)
+    sdist = build_sdist(tmp_path / "dist", "demo", "1.0")
+    result = _execute(app, publisher, sdist, _fields(sdist, filetype=["sdist"]))
+    assert heard == [result]
+    listing = app.index.listing("acme", publisher)
+    assert [project.normalized_name for project in listing.projects] == ["demo"]
+    with pytest.raises(NotFound, match="no separate core metadata"):
+        app.index.core_metadata("acme", publisher, "demo", sdist.name)
+    with pytest.raises(NotFound, match="does not exist in project 'other'"):
+        app.index.download("acme", publisher, "other", sdist.name)
+
+
+class _FailingStore(MemoryRegistryStore):
+    """A real in-memory store whose metadata commit fails, as a full disk or a lost database would."""
+
+    def add_release_file(self, *args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+
+def test_a_failed_metadata_commit_removes_the_stored_blobs(tmp_path: Path) -> None:
+    store = _FailingStore()
+    storage = OpenDalStorage.filesystem(tmp_path / "blobs")
+    clock, ids = SystemClock(), RandomIds()
+    audit = AuditTrail(store, clock, ids)
+    access = TokenAccess(store, clock)
+    TenantAdministration(store, clock, ids, ScryptPasswordHasher(n=2**10), audit).create_tenant(
+        slug="acme", display_name="Acme", admin_email=None, admin_password=None, mirroring_enabled=False, actor="t"
+    )
+    secret = TokenIssuer(store, clock, ids, audit).issue(tenant_slug="acme", name="ci", scopes=["publish"], actor="t")
+    uploads = UploadDistribution(store, storage, ArchiveInspector(), access, audit, clock, ids, 1024 * 1024)
+    wheel = build_wheel(tmp_path / "dist", "demo", "1.0")
+    helper = App(tmp_path / "helper")
+    command = UploadCommand(
+        tenant_slug="acme", token_secret=secret.secret, fields=_fields(wheel), content=helper.spooled(wheel)
+    )
+    with pytest.raises(OSError, match="disk full"):
+        uploads.execute(command)
+    assert list(storage.list_keys()) == []
+
+
+def test_services_container_holds_the_use_cases(app: App) -> None:
+    services = RegistryServices(
+        store=app.store,
+        storage=app.storage,
+        clock=SystemClock(),
+        ids=RandomIds(),
+        hasher=ScryptPasswordHasher(n=2**10),
+        audit=app.audit,
+        access=app.access,
+        tenants=app.tenants,
+        tokens=app.tokens,
+        uploads=app.uploads,
+        index=app.index,
+    )
+    assert services.tenants.get("acme").slug == "acme"

@@ -1,0 +1,121 @@
+"""The application layer driven directly, with no web layer: upload, list, download, authorize."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pyregistry_application.access import TokenAccess
+from pyregistry_application.audit import AuditTrail
+from pyregistry_application.dto import AuditQuery, SpooledUpload, UploadCommand
+from pyregistry_application.index import PackageIndex
+from pyregistry_application.tenants import TenantAdministration
+from pyregistry_application.tokens import TokenIssuer
+from pyregistry_application.uploads import UploadDistribution
+from pyregistry_domain.errors import AlreadyExists, Forbidden, InvalidDistribution, NotFound, Unauthenticated
+from pyregistry_infrastructure.archives import ArchiveInspector
+from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
+from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
+from tests.support.dists import build_wheel
+
+
+class App:
+    def __init__(self, root: Path) -> None:
+        self.store = MemoryRegistryStore()
+        self.storage = OpenDalStorage.filesystem(root / "blobs")
+        clock, ids = SystemClock(), RandomIds()
+        self.audit = AuditTrail(self.store, clock, ids)
+        self.access = TokenAccess(self.store, clock)
+        self.tenants = TenantAdministration(self.store, clock, ids, ScryptPasswordHasher(n=2**10), self.audit)
+        self.tokens = TokenIssuer(self.store, clock, ids, self.audit)
+        self.uploads = UploadDistribution(
+            self.store, self.storage, ArchiveInspector(), self.access, self.audit, clock, ids, 10 * 1024 * 1024
+        )
+        self.index = PackageIndex(self.store, self.storage, self.access)
+        self.spool = root / "spool"
+        self.spool.mkdir()
+
+    def spooled(self, wheel: Path) -> SpooledUpload:
+        copy = self.spool / (wheel.name + ".part")
+        shutil.copy(wheel, copy)
+        data = wheel.read_bytes()
+        return SpooledUpload(
+            path=str(copy),
+            filename=wheel.name,
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+            blake2_256=hashlib.blake2b(data, digest_size=32).hexdigest(),
+        )
+
+    def upload(self, tenant: str, secret: str | None, wheel: Path, name: str, version: str) -> object:
+        content = self.spooled(wheel)
+        fields = {":action": ["file_upload"], "name": [name], "version": [version], "sha256_digest": [content.sha256]}
+        return self.uploads.execute(
+            UploadCommand(tenant_slug=tenant, token_secret=secret, fields=fields, content=content)
+        )
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> App:
+    application = App(tmp_path)
+    application.tenants.create_tenant(
+        slug="acme", display_name="Acme", admin_email=None, admin_password=None, mirroring_enabled=False, actor="test"
+    )
+    application.tenants.create_tenant(
+        slug="other", display_name="Other", admin_email=None, admin_password=None, mirroring_enabled=False, actor="t"
+    )
+    return application
+
+
+def test_upload_then_list_and_download(app: App, tmp_path: Path) -> None:
+    token = app.tokens.issue(tenant_slug="acme", name="ci", scopes=["read", "publish"], actor="test")
+    wheel = build_wheel(tmp_path / "dist", "Demo_Pkg", "1.0")
+    result = app.upload("acme", token.secret, wheel, "Demo_Pkg", "1.0")
+    assert result.new_project and result.new_release  # type: ignore[attr-defined]
+    page = app.index.project_page("acme", token.secret, "demo-pkg")
+    assert [file.filename for file in page.files] == [wheel.name]
+    assert page.versions == ["1.0"]
+    download = app.index.download("acme", token.secret, "demo-pkg", wheel.name)
+    assert b"".join(app.index.chunks(download.file)) == wheel.read_bytes()
+    assert b"Name: Demo_Pkg" in app.index.core_metadata("acme", token.secret, "demo-pkg", wheel.name)
+    events = app.audit.query(AuditQuery(action="package.upload")).items
+    assert [event.target for event in events] == [f"demo-pkg==1.0/{wheel.name}"]
+    assert token.secret not in repr(app.store.list_audit_events(AuditQuery()).items)
+
+
+def test_duplicate_and_refusals_leave_no_blobs(app: App, tmp_path: Path) -> None:
+    token = app.tokens.issue(tenant_slug="acme", name="ci", scopes=["publish"], actor="test")
+    wheel = build_wheel(tmp_path / "dist", "demo", "1.0")
+    app.upload("acme", token.secret, wheel, "demo", "1.0")
+    blobs = sorted(app.storage.list_keys())
+    with pytest.raises(AlreadyExists, match="File already exists"):
+        app.upload("acme", token.secret, wheel, "demo", "1.0")
+    liar = build_wheel(tmp_path / "liar", "demo", "2.0", metadata_version="3.0")
+    with pytest.raises(InvalidDistribution, match=r"version 3\.0"):
+        app.upload("acme", token.secret, liar, "demo", "2.0")
+    assert sorted(app.storage.list_keys()) == blobs
+
+
+def test_authorization_rules(app: App, tmp_path: Path) -> None:
+    reader = app.tokens.issue(tenant_slug="acme", name="r", scopes=["read"], actor="test")
+    other = app.tokens.issue(tenant_slug="other", name="o", scopes=["read", "publish"], actor="test")
+    scoped = app.tokens.issue(tenant_slug="acme", name="s", scopes=["publish"], project="only-me", actor="test")
+    wheel = build_wheel(tmp_path / "dist", "demo", "1.0")
+    with pytest.raises(Unauthenticated):
+        app.upload("acme", None, wheel, "demo", "1.0")
+    with pytest.raises(Forbidden, match="publish"):
+        app.upload("acme", reader.secret, wheel, "demo", "1.0")
+    with pytest.raises(Forbidden, match="another tenant"):
+        app.upload("acme", other.secret, wheel, "demo", "1.0")
+    with pytest.raises(Forbidden, match="limited to project"):
+        app.upload("acme", scoped.secret, wheel, "demo", "1.0")
+    with pytest.raises(NotFound):
+        app.index.project_page("acme", reader.secret, "demo")
+    app.tokens.revoke("acme", reader.id, actor="test")
+    with pytest.raises(Exception, match="revoked"):
+        app.index.listing("acme", reader.secret)

@@ -1,0 +1,137 @@
+"""Domain invariants by example: names, versions, users, tenants, tokens and distribution filenames."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pyregistry_domain.distributions import DistributionKind, parse_distribution_filename
+from pyregistry_domain.errors import InvalidFilename, InvalidName, InvalidToken, InvalidVersion, ValidationFailed
+from pyregistry_domain.names import is_normalized, validate_project_name, validate_tenant_slug
+from pyregistry_domain.tenants import new_tenant
+from pyregistry_domain.tokens import ApiToken, TokenScope, generate_token_secret, parse_scopes
+from pyregistry_domain.users import User, validate_email, validate_password
+from pyregistry_domain.versions import canonical_version, parse_version
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_is_normalized() -> None:
+    assert is_normalized("demo-pkg")
+    assert not is_normalized("Demo_Pkg")
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("", "empty"),
+        ("a" * 300, "longer than"),
+        ("d\u0435mo", "non-ASCII"),
+        ("\uff44\uff45\uff4d\uff4f", "looks like 'demo'"),
+        ("-demo", "is not valid"),
+    ],
+)
+def test_project_names_are_refused_with_a_reason(name: str, message: str) -> None:
+    with pytest.raises(InvalidName, match=message):
+        validate_project_name(name)
+
+
+def test_tenant_slugs() -> None:
+    assert validate_tenant_slug("acme-corp") == "acme-corp"
+    with pytest.raises(InvalidName, match="not valid"):
+        validate_tenant_slug("Acme")
+    with pytest.raises(InvalidName, match="reserved"):
+        validate_tenant_slug("admin")
+
+
+def test_versions() -> None:
+    assert canonical_version("1.0.0-alpha1") == "1.0.0a1"
+    assert parse_version("2.0") > parse_version("1.10")
+    with pytest.raises(InvalidVersion, match="not a valid PEP 440"):
+        parse_version("one")
+
+
+def test_users() -> None:
+    assert validate_email("  Admin@Example.COM ") == "admin@example.com"
+    with pytest.raises(ValidationFailed, match="not an email"):
+        validate_email("nobody")
+    assert validate_password("long enough") == "long enough"
+    with pytest.raises(ValidationFailed, match="at least 8"):
+        validate_password("short")
+    admin = User(
+        id="u", email="a@b.c", password_hash="h", is_superadmin=False, created_at=NOW, tenant_ids=frozenset({"t"})
+    )
+    assert admin.can_manage("t") and not admin.can_manage("x")
+    assert replace(admin, is_superadmin=True).can_manage("x")
+
+
+def test_tenant_display_names() -> None:
+    assert new_tenant("id", "acme", "  Acme  ", False, NOW).display_name == "Acme"
+    with pytest.raises(ValidationFailed, match="empty"):
+        new_tenant("id", "acme", "   ", False, NOW)
+    with pytest.raises(ValidationFailed, match="longer than"):
+        new_tenant("id", "acme", "x" * 500, False, NOW)
+
+
+def test_scopes() -> None:
+    assert parse_scopes(["read, publish", ""]) == {TokenScope.READ, TokenScope.PUBLISH}
+    with pytest.raises(ValidationFailed, match="unknown token scope 'admin'"):
+        parse_scopes(["admin"])
+    with pytest.raises(ValidationFailed, match="at least one scope"):
+        parse_scopes([" , "])
+
+
+def test_token_usability() -> None:
+    generated = generate_token_secret()
+    token = ApiToken(
+        id="t1",
+        key_id=generated.key_id,
+        secret_hash=generated.secret_hash,
+        tenant_id="tenant",
+        name="ci",
+        scopes=frozenset({TokenScope.READ}),
+        created_at=NOW,
+        created_by="test",
+    )
+    token.check_usable(generated.secret, NOW)
+    assert token.is_active(NOW)
+    with pytest.raises(InvalidToken, match="not valid"):
+        token.check_usable(generate_token_secret().secret, NOW)
+    revoked = token.revoked(NOW)
+    assert not revoked.is_active(NOW)
+    with pytest.raises(InvalidToken, match="revoked"):
+        revoked.check_usable(generated.secret, NOW)
+    expiring = replace(token, expires_at=NOW + timedelta(days=1))
+    assert expiring.is_active(NOW)
+    assert not expiring.is_active(NOW + timedelta(days=2))
+    with pytest.raises(InvalidToken, match="expired"):
+        expiring.check_usable(generated.secret, NOW + timedelta(days=2))
+
+
+@pytest.mark.parametrize(
+    ("filename", "kind", "name", "version"),
+    [
+        ("demo_pkg-1.0-py3-none-any.whl", DistributionKind.WHEEL, "demo-pkg", "1.0"),
+        ("demo_pkg-1.0.tar.gz", DistributionKind.SDIST, "demo-pkg", "1.0"),
+        ("demo_pkg-2.0.zip", DistributionKind.SDIST, "demo-pkg", "2.0"),
+    ],
+)
+def test_distribution_filenames(filename: str, kind: DistributionKind, name: str, version: str) -> None:
+    parsed = parse_distribution_filename(filename)
+    assert (parsed.kind, parsed.normalized_name, parsed.version) == (kind, name, version)
+
+
+@pytest.mark.parametrize(
+    ("filename", "message"),
+    [
+        ("demo-1.0-py3.whl", "invalid wheel filename"),
+        ("demo.tar.gz", "invalid sdist filename"),
+        ("demo-x.y.zip", "invalid sdist filename"),
+        ("../demo-1.0.tar.gz", "not allowed"),
+    ],
+)
+def test_bad_distribution_filenames(filename: str, message: str) -> None:
+    with pytest.raises(InvalidFilename, match=message):
+        parse_distribution_filename(filename)

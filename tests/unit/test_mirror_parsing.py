@@ -1,0 +1,100 @@
+"""Upstream page parsing (PEP 691 JSON, PEP 503 HTML), index URL derivation and eager version selection."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from pyregistry_application.mirroring import newest_versions
+from pyregistry_domain.distributions import DistributionKind, ReleaseFile
+from pyregistry_infrastructure.upstream.pypi import index_url_for
+from pyregistry_infrastructure.upstream.simple_parsing import parse_project_html, parse_project_json
+
+SHA = "a" * 64
+META = "b" * 64
+
+
+def test_json_page_resolves_relative_urls_and_reads_pep_691_fields() -> None:
+    body = (
+        b'{"name": "Demo", "files": ['
+        b'{"filename": "demo-1.0-py3-none-any.whl", "url": "../../files/demo-1.0-py3-none-any.whl#x",'
+        b' "hashes": {"sha256": "' + SHA.encode() + b'"}, "requires-python": ">=3.9", "yanked": "broken",'
+        b' "core-metadata": {"sha256": "' + META.encode() + b'"}, "size": 12},'
+        b'{"filename": "demo-0.1.tar.gz", "url": "https://files.example/demo-0.1.tar.gz", "hashes": {"md5": "x"}}]}'
+    )
+    page = parse_project_json(body, "https://user:pw@up.example/simple/demo/", "demo")
+    assert page.name == "Demo"
+    [file] = page.files
+    assert file.url == "https://up.example/files/demo-1.0-py3-none-any.whl"
+    assert (file.sha256, file.requires_python, file.yanked, file.yanked_reason) == (SHA, ">=3.9", True, "broken")
+    assert (file.metadata_sha256, file.size) == (META, 12)
+
+
+def test_html_page_reads_fragments_and_data_attributes() -> None:
+    html = f"""<html><head><base href="/pkgs/"></head><body>
+    <a href="demo-1.0-py3-none-any.whl#sha256={SHA}" data-requires-python="&gt;=3.8"
+       data-core-metadata="sha256={META}">demo-1.0-py3-none-any.whl</a>
+    <a href="demo-0.9.tar.gz#sha256={SHA}" data-yanked="">demo-0.9.tar.gz</a>
+    <a href="demo-0.8.tar.gz#md5=abc">demo-0.8.tar.gz</a>
+    </body></html>"""
+    page = parse_project_html(html, "http://up.example/simple/demo/", "demo")
+    assert [file.filename for file in page.files] == ["demo-1.0-py3-none-any.whl", "demo-0.9.tar.gz"]
+    wheel, sdist = page.files
+    assert wheel.url == "http://up.example/pkgs/demo-1.0-py3-none-any.whl"
+    assert (wheel.requires_python, wheel.metadata_sha256, wheel.yanked) == (">=3.8", META, False)
+    assert (sdist.yanked, sdist.yanked_reason) == (True, None)
+
+
+def test_malformed_json_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="invalid JSON"):
+        parse_project_json(b"{nope", "http://up.example/simple/demo/", "demo")
+
+
+@pytest.mark.parametrize(
+    ("base", "index"),
+    [
+        ("https://pypi.org", "https://pypi.org/simple/"),
+        ("https://pypi.org/simple", "https://pypi.org/simple/"),
+        ("https://pypi.org/simple/", "https://pypi.org/simple/"),
+        ("http://127.0.0.1:8080/t/up/", "http://127.0.0.1:8080/t/up/simple/"),
+        ("http://__token__:pyr_x@127.0.0.1:8080/t/up/simple/", "http://127.0.0.1:8080/t/up/simple/"),
+    ],
+)
+def test_index_url_for(base: str, index: str) -> None:
+    url, auth = index_url_for(base)
+    assert url == index
+    assert (auth is not None) == ("@" in base)
+    if auth is not None:
+        request = auth.auth_flow(httpx.Request("GET", url)).__next__()
+        assert request.headers["authorization"].startswith("Basic ")
+
+
+def test_index_url_rejects_non_http() -> None:
+    with pytest.raises(ValueError, match="http"):
+        index_url_for("ftp://example.org/")
+
+
+def _file(version: str) -> ReleaseFile:
+    return ReleaseFile(
+        tenant_id="t",
+        project_name="demo",
+        normalized_name="demo",
+        version=version,
+        filename=f"demo-{version}.tar.gz",
+        kind=DistributionKind.SDIST,
+        sha256=SHA,
+        size=1,
+        blob_key="k",
+        uploaded_at=datetime.now(UTC),
+        uploaded_by="mirror",
+    )
+
+
+def test_newest_versions_uses_pep_440_order_and_rounds_up() -> None:
+    files = [_file(version) for version in ("1.0", "1.10", "1.9", "2.0rc1", "0.1")]
+    assert newest_versions(files, 10) == {"2.0rc1"}
+    assert newest_versions(files, 40) == {"2.0rc1", "1.10"}
+    assert newest_versions(files, 0) == set()
+    assert newest_versions(files, 100) == {"1.0", "1.10", "1.9", "2.0rc1", "0.1"}

@@ -1,0 +1,88 @@
+"""Claim matching and validation of trusted publishers (GitHub and GitLab claim names)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from pyregistry_domain.errors import ValidationFailed
+from pyregistry_domain.publishers import PublisherProvider, TrustedPublisher, validate_publisher_fields
+
+
+def publisher(provider: str, repository: str, workflow: str, environment: str | None = None) -> TrustedPublisher:
+    kind, repository, workflow, environment = validate_publisher_fields(provider, repository, workflow, environment)
+    return TrustedPublisher(
+        id="p1",
+        tenant_id="t1",
+        project="acme-tools",
+        provider=kind,
+        repository=repository,
+        workflow=workflow,
+        environment=environment,
+        created_at=datetime.now(UTC),
+        created_by="test",
+    )
+
+
+GITHUB = {
+    "repository": "Acme/Tools",
+    "repository_owner": "acme",
+    "job_workflow_ref": "acme/tools/.github/workflows/release.yml@refs/heads/main",
+    "environment": "PyPI",
+}
+GITLAB = {
+    "project_path": "group/sub/project",
+    "ci_config_ref_uri": "gitlab.com/group/sub/project//.gitlab-ci.yml@refs/heads/main",
+    "environment": "release",
+}
+
+
+def test_github_claims_match_case_insensitively() -> None:
+    assert publisher("github", "acme/tools", "release.yml", "pypi").mismatch(GITHUB) is None
+
+
+@pytest.mark.parametrize(
+    ("override", "reason"),
+    [
+        ({"repository": "acme/other"}, "repository"),
+        ({"repository_owner": "mallory"}, "repository_owner"),
+        ({"job_workflow_ref": "acme/tools/.github/workflows/other.yml@refs/heads/main"}, "job_workflow_ref"),
+        ({"job_workflow_ref": "acme/tools/.github/workflows/release.yml.evil@x"}, "job_workflow_ref"),
+        ({"environment": "staging"}, "environment"),
+    ],
+)
+def test_github_mismatch_names_the_claim(override: dict[str, str], reason: str) -> None:
+    assert publisher("github", "acme/tools", "release.yml", "pypi").mismatch({**GITHUB, **override}) == reason
+
+
+def test_github_workflow_ref_is_accepted_when_job_workflow_ref_is_absent() -> None:
+    claims = {k: v for k, v in GITHUB.items() if k != "job_workflow_ref"}
+    claims["workflow_ref"] = "acme/tools/.github/workflows/release.yml@refs/tags/v1"
+    assert publisher("github", "acme/tools", "release.yml").mismatch(claims) is None
+
+
+def test_gitlab_claims() -> None:
+    trusted = publisher("gitlab", "group/sub/project", ".gitlab-ci.yml", "release")
+    assert trusted.provider is PublisherProvider.GITLAB
+    assert trusted.mismatch(GITLAB) is None
+    assert trusted.mismatch({**GITLAB, "project_path": "group/other"}) == "project_path"
+    other_config = {**GITLAB, "ci_config_ref_uri": "gitlab.com/group/sub/project//ci/other.yml@refs/heads/main"}
+    assert trusted.mismatch(other_config) == "ci_config_ref_uri"
+    assert trusted.mismatch({**GITLAB, "environment": "Release"}) == "environment"
+    assert trusted.matched_claims(GITLAB)["project_path"] == "group/sub/project"
+
+
+@pytest.mark.parametrize(
+    ("provider", "repository", "workflow", "message"),
+    [
+        ("bitbucket", "a/b", "x.yml", "not github or gitlab"),
+        ("github", "acme", "release.yml", "owner/name"),
+        ("github", "a/b/c", "release.yml", "exactly owner/name"),
+        ("github", "acme/tools", ".github/workflows/release.yml", "file name"),
+        ("gitlab", "group/project", "/abs.yml", "relative path"),
+    ],
+)
+def test_invalid_publishers_are_refused(provider: str, repository: str, workflow: str, message: str) -> None:
+    with pytest.raises(ValidationFailed, match=message):
+        validate_publisher_fields(provider, repository, workflow, None)
