@@ -5,34 +5,33 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from pyregistry_application.mirror_ports import MirrorStore
 from pyregistry_application.ports import RegistryStore
+from pyregistry_bootstrap.mirror_wiring import build_mirror_store
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.projects import Project, Release
 from pyregistry_domain.tenants import Tenant
 from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
 from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
 from pyregistry_infrastructure.stores.sql_mirror import SqlMirrorStore
-from pyregistry_infrastructure.stores.sqlite import SqliteRegistryStore
+from tests.contract.conftest import STORE_PARAMS
+
+pytestmark = pytest.mark.parametrize("store_location", STORE_PARAMS, indirect=True)
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[RegistryStore, MirrorStore]]:
-    if request.param == "memory":
-        memory = MemoryRegistryStore()
-        pair: tuple[RegistryStore, MirrorStore] = (memory, MemoryMirrorStore(memory))
-    else:
-        sqlite = SqliteRegistryStore(tmp_path / "db.sqlite3")
-        pair = (sqlite, SqlMirrorStore(sqlite))
-    pair[0].add_tenant(Tenant(id="t1", slug="corp", display_name="Corp", mirroring_enabled=True, created_at=NOW))
-    yield pair
-    pair[0].close()  # type: ignore[attr-defined]
+@pytest.fixture
+def stores(store: RegistryStore) -> Iterator[tuple[RegistryStore, MirrorStore]]:
+    """The registry store and the mirror adapter the wiring picks for it."""
+    mirror = build_mirror_store(store)
+    expected = MemoryMirrorStore if isinstance(store, MemoryRegistryStore) else SqlMirrorStore
+    assert isinstance(mirror, expected)
+    store.add_tenant(Tenant(id="t1", slug="corp", display_name="Corp", mirroring_enabled=True, created_at=NOW))
+    yield store, mirror
 
 
 def _project(origin: str = "mirror") -> Project:

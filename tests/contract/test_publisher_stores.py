@@ -1,38 +1,80 @@
-"""The publisher and jti replay stores behave the same in memory and on SQLite."""
+"""The publisher and jti replay stores behave the same on every adapter: memory, SQLite, PostgreSQL, SQL Server.
+
+SQL adapters are opened twice on one database, as two server processes would be: what one process records the
+other must see, and a jti used through one must be refused through the other.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
+from pyregistry_application.ports import RegistryStore
 from pyregistry_application.publishing_ports import JtiReplayStore, PublisherStore
+from pyregistry_bootstrap.publishing_wiring import build_publisher_stores
 from pyregistry_domain.errors import AlreadyExists
 from pyregistry_domain.publishers import PublisherProvider, TrustedPublisher
 from pyregistry_domain.tenants import Tenant
-from pyregistry_infrastructure.stores.memory_publishers import MemoryJtiReplayStore, MemoryPublisherStore
-from pyregistry_infrastructure.stores.sqlite import SqliteRegistryStore
-from pyregistry_infrastructure.stores.sqlite_publishers import SqliteJtiReplayStore, SqlitePublisherStore
+from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.stores.memory_publishers import MemoryJtiReplayStore
+from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
+from tests.contract.conftest import STORE_PARAMS, open_store
+
+pytestmark = pytest.mark.parametrize("store_location", STORE_PARAMS, indirect=True)
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[PublisherStore, JtiReplayStore]]:
-    if request.param == "memory":
-        yield MemoryPublisherStore(), MemoryJtiReplayStore()
-        return
-    path = tmp_path / "registry.sqlite3"
-    registry = SqliteRegistryStore(path)
-    for tenant_id in ("t1", "t2"):
-        registry.add_tenant(
-            Tenant(id=tenant_id, slug=tenant_id, display_name=tenant_id, mirroring_enabled=False, created_at=NOW)
-        )
-    assert "0500_trusted_publishers" in registry.applied_migrations()
-    yield SqlitePublisherStore(path), SqliteJtiReplayStore(path)
-    registry.close()
+@dataclass(slots=True)
+class Process:
+    """What one server process holds: its metadata store and the publishing stores wired on it."""
+
+    registry: RegistryStore
+    publishers: PublisherStore
+    replays: JtiReplayStore
+
+
+OpenProcess = Callable[[], Process]
+
+
+@pytest.fixture
+def open_process(store_location: tuple[str, str]) -> Iterator[OpenProcess]:
+    """Opens another "process" on the same database (memory: the one process there is)."""
+    kind, where = store_location
+    opened: list[RegistryStore] = []
+    memory: Process | None = None
+
+    def factory() -> Process:
+        nonlocal memory
+        if kind == "memory" and memory is not None:
+            return memory
+        registry = open_store(kind, where, max_connections=4)
+        opened.append(registry)
+        process = Process(registry, *build_publisher_stores(registry))
+        if not opened[1:]:
+            for tid in ("t1", "t2"):
+                registry.add_tenant(Tenant(id=tid, slug=tid, display_name=tid, mirroring_enabled=False, created_at=NOW))
+        if kind == "memory":
+            memory = process
+        return process
+
+    try:
+        yield factory
+    finally:
+        for registry in opened:
+            registry.close()  # type: ignore[attr-defined]
+
+
+def remembered_jti(process: Process) -> set[tuple[str, str]]:
+    """``(issuer, jti)`` pairs the replay store still holds, read from its storage."""
+    if isinstance(process.registry, SqlRegistryStore):
+        return {(row["issuer"], row["jti"]) for row in process.registry._rows("SELECT issuer, jti FROM oidc_used_jti")}
+    assert isinstance(process.registry, MemoryRegistryStore) and isinstance(process.replays, MemoryJtiReplayStore)
+    return set(process.replays._seen)
 
 
 def make(pid: str, tenant: str = "t1", provider: PublisherProvider = PublisherProvider.GITHUB) -> TrustedPublisher:
@@ -49,25 +91,93 @@ def make(pid: str, tenant: str = "t1", provider: PublisherProvider = PublisherPr
     )
 
 
-def test_publishers_round_trip(stores: tuple[PublisherStore, JtiReplayStore]) -> None:
-    publishers, _ = stores
+def test_sql_adapters_use_the_migrated_tables(open_process: OpenProcess) -> None:
+    registry = open_process().registry
+    if isinstance(registry, SqlRegistryStore):
+        assert "0500_trusted_publishers" in registry.applied_migrations()
+
+
+def test_publishers_round_trip(open_process: OpenProcess) -> None:
+    publishers = open_process().publishers
     publishers.add_publisher(make("p1"))
     publishers.add_publisher(make("p2", tenant="t2"))
     publishers.add_publisher(make("p3", provider=PublisherProvider.GITLAB))
+    publishers.add_publisher(replace(make("p5"), environment="pypi"))
     with pytest.raises(AlreadyExists):
         publishers.add_publisher(make("p4"))
+    with pytest.raises(AlreadyExists):
+        publishers.add_publisher(replace(make("p6"), repository="ACME/Tools"))
     listed = sorted(publishers.list_publishers("t1"), key=lambda p: p.id)
-    assert listed == [make("p1"), make("p3", provider=PublisherProvider.GITLAB)]
-    assert sorted(p.id for p in publishers.publishers_for_provider(PublisherProvider.GITHUB)) == ["p1", "p2"]
+    with_environment = replace(make("p5"), environment="pypi")
+    assert listed == [make("p1"), make("p3", provider=PublisherProvider.GITLAB), with_environment]
+    assert sorted(p.id for p in publishers.publishers_for_provider(PublisherProvider.GITHUB)) == ["p1", "p2", "p5"]
     assert not publishers.remove_publisher("t1", "p2")
     assert publishers.remove_publisher("t2", "p2")
-    assert [p.id for p in publishers.publishers_for_provider(PublisherProvider.GITHUB)] == ["p1"]
+    assert not publishers.remove_publisher("t2", "p2")
+    assert sorted(p.id for p in publishers.publishers_for_provider(PublisherProvider.GITHUB)) == ["p1", "p5"]
 
 
-def test_jti_is_refused_until_expiry(stores: tuple[PublisherStore, JtiReplayStore]) -> None:
-    _, replays = stores
+def test_publishers_are_shared_by_processes_on_one_database(open_process: OpenProcess) -> None:
+    first, second = open_process(), open_process()
+    first.publishers.add_publisher(make("p1"))
+    assert [p.id for p in second.publishers.list_publishers("t1")] == ["p1"]
+    with pytest.raises(AlreadyExists):
+        second.publishers.add_publisher(make("p2"))
+    assert second.publishers.remove_publisher("t1", "p1")
+    assert first.publishers.publishers_for_provider(PublisherProvider.GITHUB) == []
+
+
+def test_jti_is_refused_until_expiry(open_process: OpenProcess) -> None:
+    replays = open_process().replays
     expiry = NOW + timedelta(minutes=5)
     assert replays.claim("iss", "j1", expiry, NOW)
     assert not replays.claim("iss", "j1", expiry, NOW + timedelta(minutes=1))
     assert replays.claim("other-iss", "j1", expiry, NOW)
     assert replays.claim("iss", "j1", NOW + timedelta(minutes=20), NOW + timedelta(minutes=6))
+
+
+def test_jti_replay_is_refused_by_another_process(open_process: OpenProcess) -> None:
+    first, second = open_process(), open_process()
+    expiry = NOW + timedelta(minutes=5)
+    assert first.replays.claim("iss", "j1", expiry, NOW)
+    assert not second.replays.claim("iss", "j1", expiry, NOW + timedelta(seconds=1))
+    assert second.replays.claim("iss", "j2", expiry, NOW)
+    assert not first.replays.claim("iss", "j2", expiry, NOW + timedelta(seconds=1))
+
+
+def test_concurrent_first_use_of_one_jti_has_exactly_one_winner(open_process: OpenProcess) -> None:
+    processes = [open_process(), open_process()]
+    contenders = 8
+    barrier = threading.Barrier(contenders)
+    results: list[bool] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def contend(index: int) -> None:
+        replays = processes[index % len(processes)].replays
+        barrier.wait(30)
+        try:
+            won = replays.claim("iss", "contested", NOW + timedelta(minutes=5), NOW)
+        except BaseException as exc:  # recorded and asserted below, a thread cannot fail the test itself
+            with lock:
+                errors.append(exc)
+            return
+        with lock:
+            results.append(won)
+
+    threads = [threading.Thread(target=contend, args=(index,)) for index in range(contenders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    assert sorted(results) == [False] * (contenders - 1) + [True]
+
+
+def test_expired_jti_rows_are_purged(open_process: OpenProcess) -> None:
+    first, second = open_process(), open_process()
+    assert first.replays.claim("iss", "short", NOW + timedelta(minutes=1), NOW)
+    assert first.replays.claim("iss", "long", NOW + timedelta(minutes=30), NOW)
+    assert remembered_jti(second) == {("iss", "short"), ("iss", "long")}
+    assert second.replays.claim("iss", "later", NOW + timedelta(minutes=40), NOW + timedelta(minutes=5))
+    assert remembered_jti(first) == {("iss", "long"), ("iss", "later")}

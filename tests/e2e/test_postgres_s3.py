@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -11,33 +12,42 @@ from pathlib import Path
 
 import httpx
 import pytest
+from joserfc.jwk import RSAKey
 
 from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
 from tests.e2e.test_core_clients import run, twine_upload
 from tests.support.dists import build_sdist, build_wheel
+from tests.support.jwks import github_claims, rsa_key, serve_jwks, sign
 from tests.support.postgres import postgres_schema
 from tests.support.s3 import S3Server, running_s3_server
 from tests.support.server import RunningRegistry, start_registry
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 JSON = {"Accept": "application/vnd.pypi.simple.v1+json"}
+OIDC_ISSUER = "https://token.actions.githubusercontent.com"
+OIDC_AUDIENCE = "pyregistry-cluster"
 
 
 class Cluster:
-    """Two registries (``a`` and ``b``) configured only by environment variables, plus their shared bucket."""
+    """Two registries (``a`` and ``b``) configured only by environment variables, plus their shared bucket
+    and the key that signs identity tokens for their trusted-publishing issuer."""
 
-    def __init__(self, a: RunningRegistry, b: RunningRegistry, storage: OpenDalStorage) -> None:
+    def __init__(self, a: RunningRegistry, b: RunningRegistry, storage: OpenDalStorage, oidc_key: RSAKey) -> None:
         self.a = a
         self.b = b
         self.storage = storage
+        self.oidc_key = oidc_key
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     base = tmp_path_factory.mktemp("pg-s3")
-    with postgres_schema() as database_url, running_s3_server(base) as s3:
+    oidc_key = rsa_key("cluster")
+    with postgres_schema() as database_url, running_s3_server(base) as s3, serve_jwks([oidc_key]) as jwks:
         bucket = s3.new_bucket()
+        issuer = {"provider": "github", "issuer": OIDC_ISSUER, "jwks_url": jwks.url, "audience": OIDC_AUDIENCE}
         env = {
+            "OIDC_ISSUERS": json.dumps([issuer]),
             "DATABASE_STORE": "postgres",
             "DATABASE_URL": database_url,
             "POSTGRES_MIN_CONNECTIONS": "1",
@@ -52,7 +62,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             a.stop()
             raise
         try:
-            yield Cluster(a, b, OpenDalStorage("s3", S3Server(s3.endpoint).options(bucket)))
+            yield Cluster(a, b, OpenDalStorage("s3", S3Server(s3.endpoint).options(bucket)), oidc_key)
         finally:
             a.stop()
             b.stop()
@@ -109,6 +119,44 @@ def test_both_servers_serve_the_same_index(cluster: Cluster, tokens: dict[str, s
     for server in (cluster.a, cluster.b):
         body = httpx.get(f"{server.base_url}/t/acme/simple/acme-tools/{wheel['url']}", auth=auth, follow_redirects=True)
         assert body.status_code == 200 and len(body.content) == wheel["size"]
+
+
+def test_cached_index_pages_of_one_server_follow_uploads_to_the_other(
+    cluster: Cluster, tokens: dict[str, str], tmp_path: Path
+) -> None:
+    auth = ("__token__", tokens["read"])
+    root, page = f"{cluster.a.base_url}/t/acme/simple/", f"{cluster.a.base_url}/t/acme/simple/cached-pkg/"
+    upload = twine_upload(cluster.b, "acme", tokens["publish"], build_wheel(tmp_path, "cached-pkg", "1.0.0"))
+    assert upload.returncode == 0, upload.stdout + upload.stderr
+    for _ in range(2):  # rendered once, then served from server a's page cache
+        assert httpx.get(page, auth=auth, headers=JSON).json()["versions"] == ["1.0.0"]
+        listed = httpx.get(root, auth=auth, headers=JSON).json()["projects"]
+    assert "cached-pkg" in [project["name"] for project in listed]
+    upload = twine_upload(cluster.b, "acme", tokens["publish"], build_wheel(tmp_path, "cached-pkg", "2.0.0"))
+    assert upload.returncode == 0, upload.stdout + upload.stderr
+    upload = twine_upload(cluster.b, "acme", tokens["publish"], build_wheel(tmp_path, "cached-pkg-two", "1.0.0"))
+    assert upload.returncode == 0, upload.stdout + upload.stderr
+    assert httpx.get(page, auth=auth, headers=JSON).json()["versions"] == ["1.0.0", "2.0.0"]
+    listed = httpx.get(root, auth=auth, headers=JSON).json()["projects"]
+    assert "cached-pkg-two" in [project["name"] for project in listed]
+
+
+def test_trusted_publisher_and_used_jti_are_shared_by_both_servers(cluster: Cluster, tokens: dict[str, str]) -> None:
+    cluster.a.cli(
+        "add-publisher",
+        "--tenant", "acme",
+        "--project", "acme-tools",
+        "--provider", "github",
+        "--repository", "acme/tools",
+        "--workflow", "release.yml",
+        "--environment", "pypi",
+    )  # fmt: skip
+    identity = sign(github_claims(OIDC_ISSUER, OIDC_AUDIENCE), cluster.oidc_key)
+    minted = httpx.post(f"{cluster.b.base_url}/_/oidc/mint-token", json={"token": identity}, timeout=30)
+    assert minted.status_code == 200, minted.text
+    replay = httpx.post(f"{cluster.a.base_url}/_/oidc/mint-token", json={"token": identity}, timeout=30)
+    assert replay.status_code == 401
+    assert "replayed token" in replay.json()["message"]
 
 
 def test_same_filename_uploaded_to_both_servers_at_once_is_stored_once(

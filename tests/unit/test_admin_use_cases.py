@@ -54,6 +54,17 @@ def test_throttle_allows_free_failures_then_doubles_the_wait() -> None:
     assert throttle.retry_after(KEYS) == 0
 
 
+def test_throttle_wait_stays_at_the_maximum_after_very_many_failures() -> None:
+    clock = SteppingClock()
+    throttle = LoginThrottle(clock, max_delay=timedelta(minutes=5))
+    for _ in range(200):  # a persistent guesser, waiting out every delay inside the window
+        throttle.failed(KEYS)
+        clock.advance(300)
+    assert throttle.retry_after(KEYS) == 0
+    throttle.failed(KEYS)
+    assert throttle.retry_after(KEYS) == 300
+
+
 def test_throttle_forgets_failures_after_the_window() -> None:
     clock = SteppingClock()
     throttle = LoginThrottle(clock, window=timedelta(minutes=1))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pyregistry_application.admin_access import AdminAuthorization
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.ports import ArtifactStorage, RegistryStore
+from pyregistry_application.provenance import provenance_key_for
 from pyregistry_application.uploads import metadata_key_for
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.errors import NotFound, ValidationFailed
@@ -60,7 +61,7 @@ class ReleaseAdministration:
     def purge_file(
         self, user: User, tenant_slug: str, project: str, filename: str, *, source_ip: str | None = None
     ) -> None:
-        """Delete one file's record, blob and core-metadata blob."""
+        """Delete one file's record, blob, core-metadata blob and provenance object."""
         tenant = self._authorization.tenant_for(user, tenant_slug)
         normalized = normalize_project_name(project)
         existing = self._store.get_file(tenant.id, filename)
@@ -101,10 +102,11 @@ class ReleaseAdministration:
         files: list[ReleaseFile],
         sha256: str | None = None,
     ) -> None:
-        """Delete the blobs of records already removed, then record the purge."""
+        """Delete the blobs (file, core metadata, provenance) of records already removed, then record the purge."""
         for file in files:
             self._storage.delete(file.blob_key)
             self._storage.delete(metadata_key_for(file.blob_key))
+            self._storage.delete(provenance_key_for(file.blob_key))
         details = {"files": str(len(files))}
         if sha256:
             details["sha256"] = sha256

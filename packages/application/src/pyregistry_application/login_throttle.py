@@ -10,6 +10,8 @@ from pyregistry_application.ports import Clock
 
 __all__ = ["LoginThrottle"]
 
+_MAX_DOUBLINGS = 30
+
 
 @dataclass(slots=True)
 class _Failures:
@@ -46,7 +48,8 @@ class LoginThrottle:
     def _delay(self, count: int, free: int) -> timedelta:
         if count < free:
             return timedelta(0)
-        return min(self._base * (2 ** (count - free)), self._max)
+        doublings = min(count - free, _MAX_DOUBLINGS)  # bounded: timedelta overflows long before an int does
+        return min(self._base * (1 << doublings), self._max)
 
     def retry_after(self, keys: dict[str, int]) -> int:
         """Seconds to wait before another attempt is allowed; ``keys`` maps each key to its free failures."""

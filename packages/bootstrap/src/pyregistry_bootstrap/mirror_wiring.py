@@ -18,6 +18,7 @@ from pyregistry_infrastructure.config import ConfigError
 from pyregistry_infrastructure.settings import Settings
 from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
 from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
+from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
 from pyregistry_infrastructure.stores.sql_mirror import SqlMirrorStore
 from pyregistry_infrastructure.upstream.pypi import HttpUpstreamIndex
 
@@ -30,8 +31,8 @@ def build_mirror_store(store: RegistryStore) -> MirrorStore | None:
     """The ``MirrorStore`` adapter matching the metadata store, or ``None`` when that store has none yet."""
     if isinstance(store, MemoryRegistryStore):
         return MemoryMirrorStore(store)
-    if callable(getattr(store, "_write", None)) and callable(getattr(store, "_next_serial", None)):
-        return SqlMirrorStore(store)  # type: ignore[arg-type]
+    if isinstance(store, SqlRegistryStore):
+        return SqlMirrorStore(store)
     return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pyregistry_application.ports import RegistryStore
 from pyregistry_application.publishing import TrustedPublishing
 from pyregistry_application.publishing_ports import JtiReplayStore, PublisherStore
 from pyregistry_application.services import RegistryServices
@@ -9,16 +10,21 @@ from pyregistry_domain.publishers import PublisherProvider
 from pyregistry_infrastructure.oidc.jwks import JwksCache
 from pyregistry_infrastructure.oidc.verifier import JoseIdentityVerifier, TrustedIssuer
 from pyregistry_infrastructure.settings import Settings
+from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
 from pyregistry_infrastructure.stores.memory_publishers import MemoryJtiReplayStore, MemoryPublisherStore
-from pyregistry_infrastructure.stores.sqlite_publishers import SqliteJtiReplayStore, SqlitePublisherStore
+from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
+from pyregistry_infrastructure.stores.sql_publishers import SqlJtiReplayStore, SqlPublisherStore
 
-__all__ = ["build_trusted_publishing"]
+__all__ = ["build_publisher_stores", "build_trusted_publishing"]
 
 
-def _stores(settings: Settings) -> tuple[PublisherStore, JtiReplayStore]:
-    if settings.database_store == "sqlite":
-        return SqlitePublisherStore(settings.sqlite.path), SqliteJtiReplayStore(settings.sqlite.path)
-    return MemoryPublisherStore(), MemoryJtiReplayStore()
+def build_publisher_stores(store: RegistryStore) -> tuple[PublisherStore, JtiReplayStore]:
+    """The publisher and jti stores on the same database as the metadata store (SQLite, PostgreSQL, SQL Server)."""
+    if isinstance(store, SqlRegistryStore):
+        return SqlPublisherStore(store), SqlJtiReplayStore(store)
+    if isinstance(store, MemoryRegistryStore):
+        return MemoryPublisherStore(), MemoryJtiReplayStore()
+    raise TypeError(f"no trusted-publishing stores for {type(store).__name__}")
 
 
 def build_trusted_publishing(settings: Settings, services: RegistryServices) -> TrustedPublishing:
@@ -33,7 +39,7 @@ def build_trusted_publishing(settings: Settings, services: RegistryServices) -> 
         for entry in settings.oidc_issuers
     ]
     verifier = JoseIdentityVerifier(issuers, JwksCache(), services.clock)
-    publishers, replays = _stores(settings)
+    publishers, replays = build_publisher_stores(services.store)
     return TrustedPublishing(
         services.store,
         publishers,

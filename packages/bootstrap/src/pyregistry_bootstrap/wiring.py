@@ -31,9 +31,9 @@ from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
 from pyregistry_infrastructure.stores.pool import PoolLimits
 from pyregistry_infrastructure.stores.postgres import PostgresRegistryStore
 from pyregistry_infrastructure.stores.schema_migrations import MigrationNotPortable
-from pyregistry_infrastructure.stores.sql_base import StoreUnavailable
+from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore, StoreUnavailable
+from pyregistry_infrastructure.stores.sql_index_versions import SqlIndexVersions
 from pyregistry_infrastructure.stores.sqlite import SqliteRegistryStore
-from pyregistry_infrastructure.stores.sqlite_index_versions import SqliteIndexVersions
 from pyregistry_infrastructure.stores.sqlserver import SqlServerRegistryStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 
@@ -102,10 +102,11 @@ def build_storage(settings: Settings) -> OpenDalStorage:
     return storage
 
 
-def build_index_versions(settings: Settings) -> IndexVersions | None:
-    """A cheap version query for cached index pages; ``None`` lets the index derive it from the store."""
-    if settings.database_store == "sqlite" and str(settings.sqlite.path) != ":memory:":
-        return SqliteIndexVersions(settings.sqlite.path)
+def build_index_versions(store: RegistryStore) -> IndexVersions | None:
+    """A cheap version query for cached index pages on the store's own database; ``None`` (memory store) lets
+    the index derive it from the store."""
+    if isinstance(store, SqlRegistryStore):
+        return SqlIndexVersions(store)
     return None
 
 
@@ -160,7 +161,7 @@ def build_runtime(settings: Settings, *, sync_superadmin: bool = True) -> Runtim
         uploads=UploadDistribution(
             store, storage, ArchiveInspector(), access, audit, clock, ids, settings.server.max_upload_bytes
         ),
-        index=PackageIndex(store, storage, access, mirror=mirroring, versions=build_index_versions(settings)),
+        index=PackageIndex(store, storage, access, mirror=mirroring, versions=build_index_versions(store)),
         mirroring=mirroring,
         provenance=ProvenanceReader(store, storage, access),
     )

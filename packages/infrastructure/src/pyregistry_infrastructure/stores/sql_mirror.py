@@ -7,28 +7,20 @@ serves SQLite, PostgreSQL and SQL Server.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Any
 
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.projects import Project, Release
 from pyregistry_infrastructure.stores.rows import dump_time
+from pyregistry_infrastructure.stores.sql_base import SqlConnection, SqlRegistryStore
 
-__all__ = ["SqlMirrorStore", "TransactionalStore"]
-
-
-class TransactionalStore(Protocol):
-    """What the adapter needs from a SQL registry store."""
-
-    def _write(self) -> AbstractContextManager[Any]: ...
-
-    def _next_serial(self, conn: Any) -> int: ...
+__all__ = ["SqlMirrorStore"]
 
 
 class SqlMirrorStore:
     """Mirrored projects live in the registry tables; local rows are never touched."""
 
-    def __init__(self, store: TransactionalStore) -> None:
+    def __init__(self, store: SqlRegistryStore) -> None:
         self._store = store
 
     def record_mirrored_project(self, project: Project, releases: list[Release], files: list[ReleaseFile]) -> None:
@@ -112,7 +104,7 @@ class SqlMirrorStore:
             )
 
 
-def _all(conn: Any, sql: str, params: Sequence[Any]) -> list[Any]:
+def _all(conn: SqlConnection, sql: str, params: Sequence[Any]) -> list[Any]:
     return list(conn.execute(sql, tuple(params)).fetchall())
 
 

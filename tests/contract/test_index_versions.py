@@ -1,33 +1,37 @@
-"""Version stamps of index pages change with every change to the data behind them; the page cache obeys them."""
+"""Index version stamps change with every change to the data behind them, on every adapter, and a change made
+through one process is seen by another process sharing the database (so its page cache re-renders)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from pyregistry_application.index_versions import IndexVersions, StoreIndexVersions
 from pyregistry_application.ports import RegistryStore
+from pyregistry_bootstrap.wiring import build_index_versions
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.projects import Project, Release
 from pyregistry_domain.tenants import Tenant
 from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
-from pyregistry_infrastructure.stores.sqlite import SqliteRegistryStore
-from pyregistry_infrastructure.stores.sqlite_index_versions import SqliteIndexVersions
+from pyregistry_infrastructure.stores.sql_index_versions import SqlIndexVersions
 from pyregistry_web.page_cache import RenderedPageCache
+from tests.contract.conftest import STORE_PARAMS, open_store
+
+pytestmark = pytest.mark.parametrize("store_location", STORE_PARAMS, indirect=True)
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _memory(_: Path) -> tuple[RegistryStore, IndexVersions]:
-    store = MemoryRegistryStore()
-    return store, StoreIndexVersions(store)
-
-
-def _sqlite(tmp: Path) -> tuple[RegistryStore, IndexVersions]:
-    return SqliteRegistryStore(tmp / "db.sqlite3"), SqliteIndexVersions(tmp / "db.sqlite3")
+def versions_for(store: RegistryStore) -> IndexVersions:
+    """The adapter the wiring picks: the SQL query on SQL stores, derived from the store otherwise."""
+    versions = build_index_versions(store)
+    if isinstance(store, MemoryRegistryStore):
+        assert versions is None
+        return StoreIndexVersions(store)
+    assert isinstance(versions, SqlIndexVersions)
+    return versions
 
 
 def _publish(store: RegistryStore, name: str, version: str) -> None:
@@ -50,13 +54,27 @@ def _publish(store: RegistryStore, name: str, version: str) -> None:
     store.add_release_file(project, release, file)
 
 
-@pytest.fixture(params=[_memory, _sqlite], ids=["memory", "sqlite"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[RegistryStore, IndexVersions]:
-    factory: Callable[[Path], tuple[RegistryStore, IndexVersions]] = request.param
-    store, versions = factory(tmp_path)
+@pytest.fixture
+def backend(store: RegistryStore) -> tuple[RegistryStore, IndexVersions]:
     store.add_tenant(Tenant(id="t1", slug="one", display_name="One", mirroring_enabled=False, created_at=NOW))
     store.add_tenant(Tenant(id="t2", slug="two", display_name="Two", mirroring_enabled=False, created_at=NOW))
-    return store, versions
+    return store, versions_for(store)
+
+
+@pytest.fixture
+def second_process(
+    store_location: tuple[str, str], backend: tuple[RegistryStore, IndexVersions]
+) -> Iterator[tuple[RegistryStore, IndexVersions]]:
+    """Another store with its version query on the same database (memory: the same store)."""
+    kind, where = store_location
+    if kind == "memory":
+        yield backend
+        return
+    other = open_store(kind, where, max_connections=2)
+    try:
+        yield other, versions_for(other)
+    finally:
+        other.close()  # type: ignore[attr-defined]
 
 
 def test_every_change_gives_the_root_index_a_new_version(backend: tuple[RegistryStore, IndexVersions]) -> None:
@@ -92,34 +110,34 @@ def test_uploads_yanks_and_deletions_bump_the_project_serial(backend: tuple[Regi
     assert versions.project_serial("t2", "alpha") is None
 
 
-def test_cache_serves_a_body_only_for_the_version_it_was_rendered_at() -> None:
-    cache = RenderedPageCache(max_bytes=1024)
+def test_a_change_through_one_process_invalidates_the_other_process_page_cache(
+    backend: tuple[RegistryStore, IndexVersions], second_process: tuple[RegistryStore, IndexVersions]
+) -> None:
+    writer, _ = backend
+    _, reader_versions = second_process
+    cache = RenderedPageCache(max_bytes=1 << 16)
     renders: list[str] = []
 
-    def render(text: str) -> Callable[[], bytes]:
-        def inner() -> bytes:
-            renders.append(text)
-            return text.encode()
+    def cached(name: str, version: str | None) -> bytes:
+        def render() -> bytes:
+            renders.append(name)
+            return f"{name}@{version}".encode()
 
-        return inner
+        return cache.get_or_render(("t1", name, "JSON"), version, render)
 
-    key = ("t1", "alpha", "JSON")
-    assert cache.get_or_render(key, "1", render("v1")) == b"v1"
-    assert cache.get_or_render(key, "1", render("unused")) == b"v1"
-    assert cache.get_or_render(key, "2", render("v2")) == b"v2"
-    assert cache.get_or_render(key, None, render("uncached")) == b"uncached"
-    assert cache.get_or_render(key, "2", render("unused")) == b"v2"
-    assert renders == ["v1", "v2", "uncached"]
-    assert (cache.hits, cache.misses) == (2, 3)
+    def page(name: str) -> bytes:
+        stamp = reader_versions.project_serial("t1", name)
+        return cached(name, None if stamp is None else str(stamp[0]))
 
+    def listing() -> bytes:
+        return cached("/", reader_versions.listing_version("t1"))
 
-def test_cache_evicts_least_recently_used_pages_beyond_its_byte_budget() -> None:
-    cache = RenderedPageCache(max_bytes=10)
-    cache.get_or_render(("t", "a", "HTML"), "1", lambda: b"aaaa")
-    cache.get_or_render(("t", "b", "HTML"), "1", lambda: b"bbbb")
-    cache.get_or_render(("t", "a", "HTML"), "1", lambda: b"never")
-    cache.get_or_render(("t", "c", "HTML"), "1", lambda: b"cccc")
-    assert cache.get_or_render(("t", "a", "HTML"), "1", lambda: b"again") == b"aaaa"
-    assert cache.get_or_render(("t", "b", "HTML"), "1", lambda: b"rendered") == b"rendered"
-    assert cache.get_or_render(("t", "big", "HTML"), "1", lambda: b"x" * 11) == b"x" * 11
-    assert cache.get_or_render(("t", "big", "HTML"), "1", lambda: b"fresh") == b"fresh"
+    _publish(writer, "alpha", "1.0")
+    first_page, first_listing = page("alpha"), listing()
+    assert (page("alpha"), listing()) == (first_page, first_listing)
+    assert renders == ["alpha", "/"]
+    _publish(writer, "alpha", "1.1")
+    assert page("alpha") != first_page
+    _publish(writer, "beta", "1.0")
+    assert listing() != first_listing
+    assert renders == ["alpha", "/", "alpha", "/"]
