@@ -33,6 +33,7 @@ __all__ = [
     "MirrorOptions",
     "MirrorProjectStatus",
     "MirrorRefreshReport",
+    "MirrorRefreshRun",
     "MirrorService",
     "MirrorStatus",
     "ReadThrough",
@@ -74,6 +75,16 @@ class MirrorRefreshReport(msgspec.Struct, frozen=True):
     errors: list[str]
 
 
+class MirrorRefreshRun(msgspec.Struct, frozen=True, kw_only=True):
+    """The outcome of the latest finished refresh of a tenant (one project, or ``None`` for all of them)."""
+
+    project: str | None
+    finished_at: datetime
+    projects: int
+    files_cached: int
+    errors: list[str]
+
+
 class MirrorProjectStatus(msgspec.Struct, frozen=True):
     """One mirrored project: when it was refreshed and how much of it is cached."""
 
@@ -92,6 +103,12 @@ class MirrorStatus(msgspec.Struct, frozen=True):
     pending_downloads: int
     refreshing: bool
     last_error: str | None
+    last_run: MirrorRefreshRun | None = None
+
+    def project(self, normalized_name: str) -> MirrorProjectStatus | None:
+        """The status row of one mirrored project (``None`` when it is not mirrored)."""
+        wanted = normalize_project_name(normalized_name)
+        return next((row for row in self.projects if normalize_project_name(row.name) == wanted), None)
 
 
 def _release_files(tenant: Tenant, upstream: UpstreamProject, normalized: str, now: datetime) -> list[ReleaseFile]:
@@ -181,8 +198,9 @@ class MirrorService:
         )
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, str], Future[None]] = {}
-        self._refreshing: set[str] = set()
+        self._refreshing: dict[str, int] = {}
         self._last_error: dict[str, str] = {}
+        self._last_run: dict[str, MirrorRefreshRun] = {}
 
     # read side, called by PackageIndex
 
@@ -295,8 +313,9 @@ class MirrorService:
         tenant = self._mirroring_tenant(tenant_slug)
         names = [normalize_project_name(project)] if project else self.mirrored_projects(tenant)
         with self._lock:
-            self._refreshing.add(tenant.id)
+            self._refreshing[tenant.id] = self._refreshing.get(tenant.id, 0) + 1
         errors: list[str] = []
+        cached = 0
         to_cache: list[ReleaseFile] = []
         try:
             for name in names:
@@ -315,11 +334,18 @@ class MirrorService:
             cached = self._cache_all(to_cache, errors, on_file_done)
         finally:
             with self._lock:
-                self._refreshing.discard(tenant.id)
+                self._finish_refresh(tenant.id)
                 if errors:
                     self._last_error[tenant.id] = errors[-1]
                 else:
                     self._last_error.pop(tenant.id, None)
+                self._last_run[tenant.id] = MirrorRefreshRun(
+                    project=names[0] if project else None,
+                    finished_at=self._clock.now(),
+                    projects=len(names),
+                    files_cached=cached,
+                    errors=list(errors),
+                )
         self._audit.record(
             actor=actor,
             action="mirror.refresh",
@@ -329,13 +355,37 @@ class MirrorService:
         )
         return MirrorRefreshReport(tenant_slug=tenant.slug, projects=names, files_cached=cached, errors=errors)
 
-    def refresh_in_background(self, tenant_slug: str, project: str | None = None, *, actor: str) -> None:
-        """Start :meth:`refresh` on a background thread (the admin UI's "refresh mirror cache")."""
-        self._mirroring_tenant(tenant_slug)
-        thread = threading.Thread(
-            target=self._refresh_quietly, args=(tenant_slug, project, actor), name="mirror-refresh", daemon=True
+    def refresh_in_background(
+        self, tenant_slug: str, project: str | None = None, *, actor: str, source_ip: str | None = None
+    ) -> bool:
+        """Start :meth:`refresh` on a background thread (the admin UI's "refresh mirror cache").
+
+        Every request is audited. ``False`` (nothing started) while a refresh of the tenant is already running.
+        """
+        tenant = self._mirroring_tenant(tenant_slug)
+        name = normalize_project_name(project) if project else None
+        if name is not None:
+            local = self._store.get_project(tenant.id, name)
+            if local is None or local.origin != MIRROR_ORIGIN:
+                raise NotFound(f"project {name!r} is not mirrored in tenant {tenant.slug!r}")
+        with self._lock:
+            started = tenant.id not in self._refreshing
+            if started:
+                self._refreshing[tenant.id] = 1
+        self._audit.record(
+            actor=actor,
+            action="mirror.refresh_requested",
+            target=f"{tenant.slug}/{name or '*'}",
+            tenant_id=tenant.id,
+            source_ip=source_ip,
+            details={"started": "yes" if started else "no: a refresh is already running"},
         )
-        thread.start()
+        if started:
+            thread = threading.Thread(
+                target=self._refresh_quietly, args=(tenant, name, actor), name="mirror-refresh", daemon=True
+            )
+            thread.start()
+        return started
 
     def refresh_all(self, *, actor: str = "mirror-updater") -> list[MirrorRefreshReport]:
         """Refresh every already-mirrored project in every tenant that mirrors (the background updater's job)."""
@@ -370,6 +420,7 @@ class MirrorService:
                 pending_downloads=pending,
                 refreshing=tenant.id in self._refreshing,
                 last_error=self._last_error.get(tenant.id),
+                last_run=self._last_run.get(tenant.id),
             )
 
     def wait_idle(self, timeout: float | None = None) -> None:
@@ -395,11 +446,25 @@ class MirrorService:
             raise NotFound(f"tenant {tenant_slug!r} does not have mirroring enabled")
         return tenant
 
-    def _refresh_quietly(self, tenant_slug: str, project: str | None, actor: str) -> None:
+    def _finish_refresh(self, tenant_id: str) -> None:
+        """Count one refresh of the tenant as done (call with the lock held)."""
+        remaining = self._refreshing.get(tenant_id, 0) - 1
+        if remaining > 0:
+            self._refreshing[tenant_id] = remaining
+        else:
+            self._refreshing.pop(tenant_id, None)
+
+    def _refresh_quietly(self, tenant: Tenant, project: str | None, actor: str) -> None:
+        """The background refresh; it holds the running mark ``refresh_in_background`` set."""
         try:
-            self.refresh(tenant_slug, project, actor=actor)
-        except Exception:
-            _log.exception("mirror.refresh_failed tenant=%s project=%s", tenant_slug, project)
+            self.refresh(tenant.slug, project, actor=actor)
+        except Exception as exc:
+            _log.exception("mirror.refresh_failed tenant=%s project=%s", tenant.slug, project)
+            with self._lock:
+                self._last_error[tenant.id] = str(exc) or type(exc).__name__
+        finally:
+            with self._lock:
+                self._finish_refresh(tenant.id)
 
     def _cache_all(self, files: list[ReleaseFile], errors: list[str], on_file_done: FileProgress | None) -> int:
         futures = [(file, self._submit(file)) for file in files]
