@@ -120,6 +120,11 @@ class FeaturePanels:
         return self._security.release_vulnerabilities.for_project(self.tenant.id, self.project.normalized_name)
 
     @property
+    def advisories_configured(self) -> bool:
+        """An advisory database is configured, so "no advisories" means something."""
+        return self._security is not None and self._security.release_vulnerabilities.source_configured
+
+    @property
     def vulnerable_releases(self) -> list[ReleaseVulnerabilities]:
         """Only the releases that have advisories."""
         return [release for release in self.vulnerabilities or [] if release.advisories]
