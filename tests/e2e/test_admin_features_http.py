@@ -199,6 +199,18 @@ def test_project_mirror_refresh_for_mirrored_projects_only(acme_admin: AdminSess
     assert "Traceback" not in off.text
 
 
+def test_dashboard_offers_a_refresh_per_mirroring_tenant(acme_admin: AdminSession, superadmin: AdminSession) -> None:
+    dashboard = acme_admin.get("/admin/dashboard").text
+    overview = dashboard[dashboard.index('id="mirror-overview"') :]
+    assert 'data-tenant="acme"' in overview and 'action="/admin/t/acme/mirror/refresh"' in overview
+    assert 'data-tenant="globex"' not in superadmin.get("/admin/dashboard").text
+    response = acme_admin.post("/admin/t/acme/mirror/refresh", {"return_to": "dashboard"})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/admin/dashboard#mirror-overview"
+    assert "Mirror refresh started for every mirrored project of acme" in acme_admin.get("/admin/dashboard").text
+    _wait_until_idle(acme_admin, "/admin/t/acme/packages")
+
+
 def test_register_list_and_remove_trusted_publishers(acme_admin: AdminSession) -> None:
     project = "/admin/t/acme/packages/vulnpkg"
     added = acme_admin.post(project + "/publishers", GITHUB)

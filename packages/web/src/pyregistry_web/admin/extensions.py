@@ -9,7 +9,7 @@ import msgspec
 __all__ = ["SLOTS", "UiExtensions"]
 
 SLOTS = (
-    "dashboard_panels",  # extra cards on the dashboard (context: dashboard, user)
+    "dashboard_panels",  # extra cards on the dashboard (context: dashboard, user, tenant_panels)
     "tenant_nav",  # extra links in a tenant's sub-navigation (context: tenant)
     "tenant_mirroring",  # inside the packages page's mirroring card (context: tenant, panels)
     "project_banners",  # below a project's title, e.g. the mirror cache state (context: detail, panels)

@@ -8,6 +8,7 @@ __all__ = ["FEATURE_PARTIALS", "feature_extensions"]
 
 FEATURE_PARTIALS: dict[str, dict[str, list[str]]] = {
     "mirroring": {
+        "dashboard_panels": ["admin/ext/mirror_dashboard.html.j2"],
         "tenant_mirroring": ["admin/ext/mirror_tenant.html.j2"],
         "project_banners": ["admin/ext/mirror_project.html.j2"],
     },

@@ -33,9 +33,11 @@ def _request_refresh(request: Request, state: State, user: User, tenant: str, pr
 
 @post("/t/{tenant:str}/mirror/refresh", name="admin-mirror-refresh", sync_to_thread=True)
 def refresh_tenant_mirror(request: Request, state: State, user: User, tenant: str, data: Form) -> Redirect:
-    """Refresh every mirrored project of the tenant in the background."""
+    """Refresh every mirrored project of the tenant in the background (from the packages page or the dashboard)."""
     check_csrf(request, data)
     flash(request, _request_refresh(request, state, user, tenant, None))
+    if data.get("return_to") == "dashboard":
+        return Redirect(path="/admin/dashboard#mirror-overview", status_code=303)
     return Redirect(path=f"/admin/t/{tenant}/packages#mirroring", status_code=303)
 
 
