@@ -80,6 +80,16 @@ def log_in(page: Page, base_url: str) -> None:
     expect(page.locator("h1")).to_have_text("Dashboard")
 
 
+def issue_in_browser(page: Page, tokens_url: str, name: str, scope: str) -> str:
+    """Issue a token with only ``scope`` from the tokens page and return the secret it shows once."""
+    page.goto(tokens_url)
+    page.fill("#issue-token input[name=name]", name)
+    for box in ("read", "publish"):
+        page.set_checked(f"#issue-token input[name=scope_{box}]", box == scope)
+    page.click("#issue-token button")
+    return page.locator("#token-secret").inner_text().strip()
+
+
 def fits_phone(page: Page, url: str, name: str) -> None:
     """The page needs no horizontal scrolling at 390 px."""
     page.goto(url)
@@ -221,10 +231,10 @@ def test_mirror_publishers_and_wheel_scan_in_chromium(
     page.click("#create-tenant button")
     expect(page.locator(".flash")).to_have_text("Tenant featco created.")
 
-    publish = featured.issue_token("featco", "publish", name="ci")
+    publish = issue_in_browser(page, base + "/admin/t/featco/tokens", "ci", "publish")
     upload_file(featured, "featco", publish, bad_wheels(tmp_path / "bad")["PY-SHELL-NETWORK"], "shell-hook", "1.0.0")
     upload_file(featured, "featco", publish, build_wheel(tmp_path, "vulnpkg", "1.0.0"), "vulnpkg", "1.0.0")
-    read = featured.issue_token("featco", "read", name="reader")
+    read = issue_in_browser(page, base + "/admin/t/featco/tokens", "reader", "read")
     mirrored = httpx.get(f"{base}/t/featco/simple/upstream-tool/", auth=("__token__", read), timeout=60)
     assert mirrored.status_code == 200, mirrored.text
 

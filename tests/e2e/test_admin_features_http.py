@@ -52,20 +52,30 @@ def server(upstream: FaultyUpstream, tmp_path_factory: pytest.TempPathFactory) -
         running.stop()
 
 
+def _issue(session: AdminSession, tenant: str, scope: str) -> str:
+    """Issue a token from the admin UI (faster than the CLI) and read the secret shown once."""
+    page = session.post(f"/admin/t/{tenant}/tokens", {"name": f"{tenant}-{scope}", f"scope_{scope}": "on"})
+    assert page.status_code == 201, page.text
+    match = re.search(r'id="token-secret" class="secret">([^<]+)<', page.text)
+    assert match is not None
+    return match.group(1)
+
+
 @pytest.fixture(scope="module")
 def seeded(server: RunningRegistry, tmp_path_factory: pytest.TempPathFactory) -> RunningRegistry:
-    server.create_tenant(
-        "acme", "--admin-email", ACME_ADMIN[0], "--admin-password", ACME_ADMIN[1], "--enable-mirroring"
-    )
-    server.create_tenant("globex", "--admin-email", GLOBEX_ADMIN[0], "--admin-password", GLOBEX_ADMIN[1])
+    admin = _session(server, SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD)
+    for (email, password), mirroring in ((ACME_ADMIN, "on"), (GLOBEX_ADMIN, "")):
+        slug = email.split("@")[1].split(".")[0]
+        form = {"slug": slug, "display_name": slug.title(), "admin_email": email, "admin_password": password}
+        assert admin.post("/admin/tenants", {**form, "mirroring": mirroring}).status_code == 303
     dist = tmp_path_factory.mktemp("dist")
-    publish = server.issue_token("acme", "publish", name="ci")
+    publish = _issue(admin, "acme", "publish")
     for version in ("1.0.0", "1.3.0"):
         upload_file(server, "acme", publish, build_wheel(dist, "vulnpkg", version), "vulnpkg", version)
     upload_file(server, "acme", publish, bad_wheels(dist / "bad")["PY-SHELL-NETWORK"], "shell-hook", "1.0.0")
-    globex = server.issue_token("globex", "publish", name="ci")
+    globex = _issue(admin, "globex", "publish")
     upload_file(server, "globex", globex, build_wheel(dist, "secretsauce", "1.0"), "secretsauce", "1.0")
-    read = server.issue_token("acme", "read", name="reader")
+    read = _issue(admin, "acme", "read")
     page = httpx.get(f"{server.base_url}/t/acme/simple/upstream-tool/", auth=("__token__", read), timeout=60)
     assert page.status_code == 200, page.text
     wheel = httpx.get(
