@@ -301,7 +301,7 @@ def test_mirror_publishers_and_wheel_scan_in_chromium(
     shot(page, "13-dashboard-mirror")
 
     page.goto(base + "/admin/t/featco/audit")
-    expect(page.locator("#audit")).to_contain_text("mirror.refresh_requested")
+    expect(page.locator("#audit")).to_contain_text("mirror.request_refresh")
     expect(page.locator("#audit")).to_contain_text("publisher.add")
 
     phone = browser.new_context(viewport={"width": 390, "height": 844}, storage_state=context.storage_state())

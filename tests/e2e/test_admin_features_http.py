@@ -106,7 +106,7 @@ def _wait_until_idle(session: AdminSession, path: str) -> str:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         page = session.get(path).text
-        if 'data-refreshing="false"' in page and "no refresh since" not in page:
+        if 'data-refreshing="false"' in page and "no refresh recorded" not in page:
             return page
         time.sleep(0.2)
     raise AssertionError(f"the mirror refresh shown on {path} did not finish")
@@ -147,7 +147,7 @@ def test_feature_forms_need_the_csrf_token(acme_admin: AdminSession) -> None:
             response = acme_admin.post(path, data, csrf=token)
             assert response.status_code == 403, (path, token)
             assert "CSRF token" in response.text
-    assert _audit_rows(acme_admin, "acme", "mirror.refresh_requested") == []
+    assert _audit_rows(acme_admin, "acme", "mirror.request_refresh") == []
     assert 'id="no-publishers"' in acme_admin.get("/admin/t/acme/packages/vulnpkg").text
 
 
@@ -169,7 +169,7 @@ def test_other_tenants_get_403(acme_admin: AdminSession) -> None:
 def test_tenant_mirror_refresh_shows_status_and_is_audited(acme_admin: AdminSession) -> None:
     before = acme_admin.get("/admin/t/acme/packages").text
     assert 'id="mirror-refresh-tenant"' in before
-    assert "no refresh since the server started" in before
+    assert "no refresh recorded yet" in before
     response = acme_admin.post("/admin/t/acme/mirror/refresh")
     assert response.status_code == 303
     assert response.headers["location"] == "/admin/t/acme/packages#mirroring"
@@ -179,7 +179,7 @@ def test_tenant_mirror_refresh_shows_status_and_is_audited(acme_admin: AdminSess
     text = " ".join(last_run.group(1).split())
     assert "(all mirrored projects): 1 project, 0 files cached, 0 errors" in text
     assert re.search(r'id="mirror-totals">1 mirrored project,\s+1 of 1 files cached', page)
-    requested = _audit_rows(acme_admin, "acme", "mirror.refresh_requested")
+    requested = _audit_rows(acme_admin, "acme", "mirror.request_refresh")
     assert len(requested) == 1
     assert ACME_ADMIN[0] in requested[0] and "acme/*" in requested[0] and "127.0.0.1" in requested[0]
     assert any("acme/*" in row for row in _audit_rows(acme_admin, "acme", "mirror.refresh"))
@@ -197,7 +197,7 @@ def test_project_mirror_refresh_for_mirrored_projects_only(acme_admin: AdminSess
     assert re.search(r'id="mirror-project-counts">Upstream page fetched \d{4}-\d\d-\d\d', page)
     assert "1 of 1 files cached locally" in page
     assert f"/files/{UPSTREAM_WHEEL}/scan" in page
-    assert any("acme/upstream-tool" in row for row in _audit_rows(acme_admin, "acme", "mirror.refresh_requested"))
+    assert any("acme/upstream-tool" in row for row in _audit_rows(acme_admin, "acme", "mirror.request_refresh"))
     local = acme_admin.post("/admin/t/acme/packages/vulnpkg/mirror/refresh")
     assert local.status_code == 404
     assert "is not mirrored" in local.text

@@ -47,6 +47,15 @@ class GatedUpstream:
         return None
 
 
+def _mirror(store: MemoryRegistryStore, upstream: GatedUpstream, tmp_path: Path) -> MirrorService:
+    clock = SystemClock()
+    audit = AuditTrail(store, clock, RandomIds())
+    storage = OpenDalStorage.filesystem(tmp_path / "blobs")
+    return MirrorService(
+        store, MemoryMirrorStore(store), storage, upstream, clock, audit, tmp_path / "spool", MirrorOptions()
+    )
+
+
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[tuple[MirrorService, GatedUpstream, MemoryRegistryStore]]:
     store = MemoryRegistryStore()
@@ -58,10 +67,7 @@ def world(tmp_path: Path) -> Iterator[tuple[MirrorService, GatedUpstream, Memory
             slug=slug, display_name=slug, admin_email=None, admin_password=None, mirroring_enabled=mirroring, actor="t"
         )
     upstream = GatedUpstream()
-    storage = OpenDalStorage.filesystem(tmp_path / "blobs")
-    mirror = MirrorService(
-        store, MemoryMirrorStore(store), storage, upstream, clock, audit, tmp_path / "spool", MirrorOptions()
-    )
+    mirror = _mirror(store, upstream, tmp_path)
     upstream.gate.set()
     mirror.refresh_project(store.get_tenant_by_slug("corp"), "tool")  # type: ignore[arg-type]
     upstream.gate.clear()
@@ -82,7 +88,7 @@ def _wait_idle(mirror: MirrorService, slug: str) -> MirrorStatus:
 
 def _requests(store: MemoryRegistryStore) -> list[dict[str, str | None]]:
     events = store.list_audit_events(AuditQuery(limit=50)).items
-    wanted = sorted((e for e in events if e.action == "mirror.refresh_requested"), key=lambda e: e.occurred_at)
+    wanted = sorted((e for e in events if e.action == "mirror.request_refresh"), key=lambda e: e.occurred_at)
     return [{"actor": e.actor, "target": e.target, "ip": e.source_ip, **e.details} for e in wanted]
 
 
@@ -97,7 +103,7 @@ def test_background_refresh_runs_once_per_tenant_and_reports_its_last_run(world)
     assert status.last_error is None
     assert status.last_run is not None
     assert (status.last_run.project, status.last_run.projects, status.last_run.files_cached) == (None, 1, 0)
-    assert status.last_run.errors == []
+    assert (status.last_run.error_count, status.last_run.errors) == (0, [])
     assert status.project("Tool") is not None and status.project("other") is None
     assert _requests(store) == [
         {"actor": "boss@corp.test", "target": "corp/*", "ip": "10.0.0.7", "started": "yes"},
@@ -113,7 +119,7 @@ def test_failed_project_refresh_is_the_last_error(world) -> None:
     status = _wait_idle(mirror, "corp")
     assert status.last_run is not None and status.last_run.project == "tool"
     assert status.last_error == "tool: upstream refused tool"
-    assert status.last_run.errors == ["tool: upstream refused tool"]
+    assert (status.last_run.error_count, status.last_run.errors) == (1, ["tool: upstream refused tool"])
 
 
 def test_refresh_requests_need_a_mirroring_tenant_and_a_mirrored_project(world) -> None:
@@ -148,3 +154,18 @@ def test_refresh_requests_need_a_mirroring_tenant_and_a_mirrored_project(world) 
             mirror.refresh_in_background(tenant, project, actor="boss@corp.test")
     assert _requests(store) == []
     assert not mirror.status("corp").refreshing
+
+
+def test_another_process_sees_the_last_run_in_the_audit_trail(world, tmp_path: Path) -> None:
+    mirror, upstream, store = world
+    other = _mirror(store, upstream, tmp_path / "other")
+    assert other.status("corp").last_run is None
+    upstream.broken.add("tool")
+    upstream.gate.set()
+    mirror.refresh("corp", "Tool", actor="boss@corp.test")
+    ran = mirror.status("corp").last_run
+    seen = other.status("corp").last_run
+    assert ran is not None and seen is not None
+    assert (seen.project, seen.projects, seen.files_cached, seen.error_count) == ("tool", 1, 0, 1)
+    assert seen.finished_at == ran.finished_at and seen.errors == [] and ran.errors == ["tool: upstream refused tool"]
+    other.close()

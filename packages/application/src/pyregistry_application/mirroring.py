@@ -17,6 +17,7 @@ from pathlib import Path
 import msgspec
 
 from pyregistry_application.audit import AuditTrail
+from pyregistry_application.dto import AuditQuery
 from pyregistry_application.mirror_ports import MirrorStore, UpstreamFile, UpstreamIndex, UpstreamProject
 from pyregistry_application.ports import ArtifactStorage, Clock, RegistryStore
 from pyregistry_application.uploads import blob_key_for, metadata_key_for
@@ -29,6 +30,8 @@ from pyregistry_domain.versions import parse_version
 
 __all__ = [
     "MIRROR_ORIGIN",
+    "REFRESH_ACTION",
+    "REFRESH_REQUEST_ACTION",
     "ChecksumMismatch",
     "MirrorOptions",
     "MirrorProjectStatus",
@@ -41,6 +44,8 @@ __all__ = [
 
 MIRROR_ORIGIN = "mirror"
 MIRROR_UPLOADER = "mirror"
+REFRESH_ACTION = "mirror.refresh"
+REFRESH_REQUEST_ACTION = "mirror.request_refresh"
 _log = logging.getLogger(__name__)
 
 FileProgress = Callable[[ReleaseFile], None]
@@ -76,13 +81,17 @@ class MirrorRefreshReport(msgspec.Struct, frozen=True):
 
 
 class MirrorRefreshRun(msgspec.Struct, frozen=True, kw_only=True):
-    """The outcome of the latest finished refresh of a tenant (one project, or ``None`` for all of them)."""
+    """The outcome of the latest finished refresh of a tenant (one project, or ``None`` for all of them).
+
+    ``errors`` holds the messages only when this process ran the refresh; other runs are read from the audit trail.
+    """
 
     project: str | None
     finished_at: datetime
     projects: int
     files_cached: int
-    errors: list[str]
+    error_count: int
+    errors: list[str] = msgspec.field(default_factory=list)
 
 
 class MirrorProjectStatus(msgspec.Struct, frozen=True):
@@ -316,6 +325,7 @@ class MirrorService:
             self._refreshing[tenant.id] = self._refreshing.get(tenant.id, 0) + 1
         errors: list[str] = []
         cached = 0
+        run: MirrorRefreshRun | None = None
         to_cache: list[ReleaseFile] = []
         try:
             for name in names:
@@ -332,6 +342,21 @@ class MirrorService:
             if on_files is not None:
                 on_files(len(to_cache))
             cached = self._cache_all(to_cache, errors, on_file_done)
+            event = self._audit.record(
+                actor=actor,
+                action=REFRESH_ACTION,
+                target=f"{tenant.slug}/{project or '*'}",
+                tenant_id=tenant.id,
+                details={"projects": str(len(names)), "files_cached": str(cached), "errors": str(len(errors))},
+            )
+            run = MirrorRefreshRun(
+                project=names[0] if project else None,
+                finished_at=event.occurred_at,
+                projects=len(names),
+                files_cached=cached,
+                error_count=len(errors),
+                errors=list(errors),
+            )
         finally:
             with self._lock:
                 self._finish_refresh(tenant.id)
@@ -339,20 +364,8 @@ class MirrorService:
                     self._last_error[tenant.id] = errors[-1]
                 else:
                     self._last_error.pop(tenant.id, None)
-                self._last_run[tenant.id] = MirrorRefreshRun(
-                    project=names[0] if project else None,
-                    finished_at=self._clock.now(),
-                    projects=len(names),
-                    files_cached=cached,
-                    errors=list(errors),
-                )
-        self._audit.record(
-            actor=actor,
-            action="mirror.refresh",
-            target=f"{tenant.slug}/{project or '*'}",
-            tenant_id=tenant.id,
-            details={"projects": str(len(names)), "files_cached": str(cached), "errors": str(len(errors))},
-        )
+                if run is not None:
+                    self._last_run[tenant.id] = run
         return MirrorRefreshReport(tenant_slug=tenant.slug, projects=names, files_cached=cached, errors=errors)
 
     def refresh_in_background(
@@ -374,7 +387,7 @@ class MirrorService:
                 self._refreshing[tenant.id] = 1
         self._audit.record(
             actor=actor,
-            action="mirror.refresh_requested",
+            action=REFRESH_REQUEST_ACTION,
             target=f"{tenant.slug}/{name or '*'}",
             tenant_id=tenant.id,
             source_ip=source_ip,
@@ -411,6 +424,7 @@ class MirrorService:
             files = self._store.list_files(tenant.id, project.normalized_name)
             cached = sum(1 for file in files if file.cached)
             projects.append(MirrorProjectStatus(project.name, project.mirrored_at, len(files), cached))
+        recorded = self._recorded_run(tenant)
         with self._lock:
             pending = sum(1 for key in self._pending if key[0] == tenant.id)
             return MirrorStatus(
@@ -420,7 +434,7 @@ class MirrorService:
                 pending_downloads=pending,
                 refreshing=tenant.id in self._refreshing,
                 last_error=self._last_error.get(tenant.id),
-                last_run=self._last_run.get(tenant.id),
+                last_run=self._newest_run(self._last_run.get(tenant.id), recorded),
             )
 
     def wait_idle(self, timeout: float | None = None) -> None:
@@ -445,6 +459,33 @@ class MirrorService:
         if not tenant.mirroring_enabled:
             raise NotFound(f"tenant {tenant_slug!r} does not have mirroring enabled")
         return tenant
+
+    def _recorded_run(self, tenant: Tenant) -> MirrorRefreshRun | None:
+        """The latest finished refresh from the audit trail (any process, also before a restart)."""
+        events = self._audit.query(AuditQuery(tenant_id=tenant.id, action=REFRESH_ACTION, limit=1)).items
+        if not events or events[0].action != REFRESH_ACTION:
+            return None
+        event = events[0]
+        target = event.target.partition("/")[2]
+
+        def count(key: str) -> int:
+            value = event.details.get(key, "0")
+            return int(value) if value.isdigit() else 0
+
+        return MirrorRefreshRun(
+            project=None if target in {"", "*"} else normalize_project_name(target),
+            finished_at=event.occurred_at,
+            projects=count("projects"),
+            files_cached=count("files_cached"),
+            error_count=count("errors"),
+        )
+
+    @staticmethod
+    def _newest_run(local: MirrorRefreshRun | None, recorded: MirrorRefreshRun | None) -> MirrorRefreshRun | None:
+        """This process's last run (it knows the error messages) unless the trail has a newer one."""
+        if local is None or (recorded is not None and recorded.finished_at > local.finished_at):
+            return recorded
+        return local
 
     def _finish_refresh(self, tenant_id: str) -> None:
         """Count one refresh of the tenant as done (call with the lock held)."""
