@@ -308,6 +308,7 @@ def test_mirror_publishers_and_wheel_scan_in_chromium(
     mobile = phone.new_page()
     fits_phone(mobile, base + "/admin/dashboard", "14-dashboard-phone")
     fits_phone(mobile, base + "/admin/t/featco/packages", "15-mirroring-phone")
+    fits_phone(mobile, base + "/admin/t/featco/packages/upstream-tool", "16-mirror-project-phone")
     fits_phone(mobile, base + "/admin/t/featco/packages/shell-hook", "16-publishers-phone")
     fits_phone(mobile, scan_url, "17-wheel-scan-phone")
     fits_phone(mobile, base + "/admin/t/featco/packages/vulnpkg", "18-vulnerabilities-phone")
