@@ -1,5 +1,7 @@
 """The admin UI in headless Debian Chromium: log in, create a tenant, issue and copy a token, pip install with it,
-yank a release and watch pip skip it, then read the audit trail. Screenshots go to test-output/screenshots/."""
+yank a release and watch pip skip it, then read the audit trail; then, against a loopback upstream index and a small
+advisory database, refresh the mirror cache, register a trusted publisher, read the vulnerability summary and open a
+wheel scan with findings. Screenshots go to test-output/screenshots/."""
 
 from __future__ import annotations
 
@@ -9,11 +11,15 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.support.admin import SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD
+from tests.support.admin import SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD, upload_file
+from tests.support.advisories import write_small_advisory_db
 from tests.support.dists import build_wheel
-from tests.support.server import BIN_DIR, RunningRegistry, clean_client_env
+from tests.support.fault_upstream import FaultyProject, FaultyUpstream
+from tests.support.malicious import bad_wheels
+from tests.support.server import BIN_DIR, RunningRegistry, clean_client_env, start_registry
 
 pytestmark = pytest.mark.e2e
 
@@ -43,6 +49,52 @@ def browser() -> Iterator[Browser]:
             yield launched
         finally:
             launched.close()
+
+
+@pytest.fixture(scope="module")
+def featured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
+    """A server mirroring a loopback upstream that serves ``upstream-tool``, with a small advisory database."""
+    upstream = FaultyUpstream()
+    wheel = build_wheel(tmp_path_factory.mktemp("upstream"), "upstream-tool", "1.0.0")
+    upstream.add("upstream-tool", FaultyProject(wheel=wheel))
+    server = start_registry(
+        tmp_path_factory.mktemp("featured"),
+        {
+            "PYPI_BASE_URL": upstream.url,
+            "PYPI_MIRROR_EAGER_DOWNLOAD_PERCENT": "100",
+            "ADVISORY_DB_PATH": str(write_small_advisory_db(tmp_path_factory.mktemp("advisories"))),
+        },
+    )
+    try:
+        yield server
+    finally:
+        server.stop()
+        upstream.stop()
+
+
+def log_in(page: Page, base_url: str) -> None:
+    page.goto(base_url + "/admin/login")
+    page.fill("input[name=email]", SUPERADMIN_EMAIL)
+    page.fill("input[name=password]", SUPERADMIN_PASSWORD)
+    page.click("button:text('Log in')")
+    expect(page.locator("h1")).to_have_text("Dashboard")
+
+
+def issue_in_browser(page: Page, tokens_url: str, name: str, scope: str) -> str:
+    """Issue a token with only ``scope`` from the tokens page and return the secret it shows once."""
+    page.goto(tokens_url)
+    page.fill("#issue-token input[name=name]", name)
+    for box in ("read", "publish"):
+        page.set_checked(f"#issue-token input[name=scope_{box}]", box == scope)
+    page.click("#issue-token button")
+    return page.locator("#token-secret").inner_text().strip()
+
+
+def fits_phone(page: Page, url: str, name: str) -> None:
+    """The page needs no horizontal scrolling at 390 px."""
+    page.goto(url)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, url
+    shot(page, name)
 
 
 def shot(page: Page, name: str) -> None:
@@ -162,5 +214,103 @@ def test_admin_journey_in_chromium(registry: RunningRegistry, browser: Browser, 
     mobile.goto(registry.base_url + "/admin/t/webco/packages/demo-pkg")
     assert mobile.evaluate("document.documentElement.scrollWidth") <= 390
     shot(mobile, "06-project-phone")
+    phone.close()
+    context.close()
+
+
+def test_mirror_publishers_and_wheel_scan_in_chromium(
+    featured: RunningRegistry, browser: Browser, tmp_path: Path
+) -> None:
+    base = featured.base_url
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    log_in(page, base)
+    page.fill("#create-tenant input[name=slug]", "featco")
+    page.fill("#create-tenant input[name=display_name]", "Feature Co")
+    page.check("#create-tenant input[name=mirroring]")
+    page.click("#create-tenant button")
+    expect(page.locator(".flash")).to_have_text("Tenant featco created.")
+
+    publish = issue_in_browser(page, base + "/admin/t/featco/tokens", "ci", "publish")
+    upload_file(featured, "featco", publish, bad_wheels(tmp_path / "bad")["PY-SHELL-NETWORK"], "shell-hook", "1.0.0")
+    upload_file(featured, "featco", publish, build_wheel(tmp_path, "vulnpkg", "1.0.0"), "vulnpkg", "1.0.0")
+    read = issue_in_browser(page, base + "/admin/t/featco/tokens", "reader", "read")
+    mirrored = httpx.get(f"{base}/t/featco/simple/upstream-tool/", auth=("__token__", read), timeout=60)
+    assert mirrored.status_code == 200, mirrored.text
+
+    page.goto(base + "/admin/t/featco/packages")
+    page.click("#mirror-refresh-tenant button")
+    expect(page.locator(".flash")).to_contain_text("Mirror refresh started for every mirrored project of featco")
+    for _ in range(50):
+        if page.locator("#mirror-status").get_attribute("data-refreshing") == "false":
+            break
+        page.wait_for_timeout(200)
+        page.reload()
+    expect(page.locator("#mirror-last-run")).to_contain_text("(all mirrored projects): 1 project")
+    expect(page.locator("#mirror-totals")).to_contain_text("1 mirrored project")
+    shot(page, "07-mirror-refresh")
+
+    page.goto(base + "/admin/t/featco/packages/upstream-tool")
+    page.click("#mirror-refresh-project button")
+    expect(page.locator(".flash")).to_contain_text("Mirror refresh started for project upstream-tool")
+    for _ in range(50):
+        if page.locator("#mirror-status").get_attribute("data-refreshing") == "false":
+            break
+        page.wait_for_timeout(200)
+        page.reload()
+    expect(page.locator("#mirror-last-run")).to_contain_text("(upstream-tool): 1 project")
+    expect(page.locator("#mirror-project-counts")).to_contain_text("1 of 1 files cached")
+    shot(page, "08-mirror-project")
+
+    page.goto(base + "/admin/t/featco/packages/shell-hook")
+    github = page.locator("#add-github-publisher")
+    github.locator("input[name=repository]").fill("featco/shell hook")
+    github.locator("input[name=workflow]").fill("release.yml")
+    github.locator("button").click()
+    expect(page.locator("#add-github-publisher .form-error")).to_contain_text("is not an owner/name")
+    expect(page.locator("#add-github-publisher input[name=workflow]")).to_have_value("release.yml")
+    shot(page, "09-publisher-rejected")
+    page.locator("#add-github-publisher input[name=repository]").fill("featco/shell-hook")
+    page.locator("#add-github-publisher input[name=environment]").fill("pypi")
+    page.locator("#add-github-publisher button").click()
+    expect(page.locator(".flash")).to_have_text(
+        "Trusted publisher github:featco/shell-hook/release.yml@env:pypi added."
+    )
+    expect(page.locator("#publisher-list li")).to_have_count(1)
+    expect(page.locator("#publisher-list")).to_contain_text("featco/shell-hook")
+    shot(page, "10-publisher-added")
+
+    page.click("a[data-scan='shell_hook-1.0.0-py3-none-any.whl']")
+    expect(page.locator("h1")).to_have_text("Wheel scan")
+    finding = page.locator("li.finding[data-rule='PY-SHELL-NETWORK']")
+    expect(finding).to_be_visible()
+    expect(finding).to_contain_text("curl")
+    expect(page.locator("#scan-result")).to_contain_text("highest")
+    shot(page, "11-wheel-scan")
+    scan_url = page.url
+
+    page.goto(base + "/admin/t/featco/packages/vulnpkg")
+    expect(page.locator("#vulns-1\\.0\\.0")).to_contain_text("PYSEC-2099-1")
+    expect(page.locator("#vulns-1\\.0\\.0")).to_contain_text(">= 0, < 1.2.0")
+    shot(page, "12-vulnerabilities")
+
+    page.goto(base + "/admin/dashboard")
+    overview = page.locator("#mirror-overview li[data-tenant='featco']")
+    expect(overview).to_contain_text("Feature Co")
+    expect(overview).to_contain_text("last refresh finished")
+    shot(page, "13-dashboard-mirror")
+
+    page.goto(base + "/admin/t/featco/audit")
+    expect(page.locator("#audit")).to_contain_text("mirror.request_refresh")
+    expect(page.locator("#audit")).to_contain_text("publisher.add")
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, storage_state=context.storage_state())
+    mobile = phone.new_page()
+    fits_phone(mobile, base + "/admin/dashboard", "14-dashboard-phone")
+    fits_phone(mobile, base + "/admin/t/featco/packages", "15-mirroring-phone")
+    fits_phone(mobile, base + "/admin/t/featco/packages/upstream-tool", "16-mirror-project-phone")
+    fits_phone(mobile, base + "/admin/t/featco/packages/shell-hook", "16-publishers-phone")
+    fits_phone(mobile, scan_url, "17-wheel-scan-phone")
+    fits_phone(mobile, base + "/admin/t/featco/packages/vulnpkg", "18-vulnerabilities-phone")
     phone.close()
     context.close()

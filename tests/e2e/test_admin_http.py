@@ -143,6 +143,13 @@ def test_project_page_renders_readme_escaped(acme_admin: AdminSession) -> None:
     assert "rocket-3.0.0-py3-none-any.whl" in page
 
 
+def test_project_page_says_when_no_advisory_database_is_configured(acme_admin: AdminSession) -> None:
+    page = acme_admin.get(PROJECT).text
+    assert 'id="no-advisory-database"' in page and 'id="no-vulnerabilities"' not in page
+    assert 'id="publishers"' in page and 'id="mirror-cache"' not in page
+    assert "/files/rocket-3.0.0-py3-none-any.whl/scan" in page
+
+
 def test_yank_shows_in_pep503_and_pep691_and_audit(seeded: RunningRegistry, acme_admin: AdminSession) -> None:
     response = acme_admin.post(PROJECT + "/releases/2.0.0/yank", {"reason": "broken <build>"})
     assert response.status_code == 303

@@ -94,3 +94,12 @@ def test_loopback_osv_api_serves_pysentry(small_db: Path, tmp_path: Path) -> Non
     summary = sorted((v.tenant_slug, v.version, v.advisory_id) for v in found)
     assert summary == [("acme", "1.0.0", "PYSEC-2099-1"), ("globex", "1.0.0", "PYSEC-2099-1")]
     assert found[0].fixed_versions and "1.2.0" in found[0].fixed_versions
+
+
+def test_advisories_describe_their_affected_ranges_and_versions(small_db: Path) -> None:
+    database = AdvisoryDatabase(small_db)
+    (first,) = database.query("vulnpkg", "1.0.0")
+    assert first.affected == [">= 0, < 1.2.0"]
+    (second,) = database.query("vulnpkg", "1.5.1")
+    assert second.affected == [">= 1.5, < 1.5.3", "1.5.0, 1.5.1, 1.5.2"]
+    assert database.configured and not AdvisoryDatabase(None).configured

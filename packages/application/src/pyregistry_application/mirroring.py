@@ -17,6 +17,7 @@ from pathlib import Path
 import msgspec
 
 from pyregistry_application.audit import AuditTrail
+from pyregistry_application.dto import AuditQuery
 from pyregistry_application.mirror_ports import MirrorStore, UpstreamFile, UpstreamIndex, UpstreamProject
 from pyregistry_application.ports import ArtifactStorage, Clock, RegistryStore
 from pyregistry_application.uploads import blob_key_for, metadata_key_for
@@ -29,10 +30,13 @@ from pyregistry_domain.versions import parse_version
 
 __all__ = [
     "MIRROR_ORIGIN",
+    "REFRESH_ACTION",
+    "REFRESH_REQUEST_ACTION",
     "ChecksumMismatch",
     "MirrorOptions",
     "MirrorProjectStatus",
     "MirrorRefreshReport",
+    "MirrorRefreshRun",
     "MirrorService",
     "MirrorStatus",
     "ReadThrough",
@@ -40,6 +44,8 @@ __all__ = [
 
 MIRROR_ORIGIN = "mirror"
 MIRROR_UPLOADER = "mirror"
+REFRESH_ACTION = "mirror.refresh"
+REFRESH_REQUEST_ACTION = "mirror.request_refresh"
 _log = logging.getLogger(__name__)
 
 FileProgress = Callable[[ReleaseFile], None]
@@ -74,6 +80,20 @@ class MirrorRefreshReport(msgspec.Struct, frozen=True):
     errors: list[str]
 
 
+class MirrorRefreshRun(msgspec.Struct, frozen=True, kw_only=True):
+    """The outcome of the latest finished refresh of a tenant (one project, or ``None`` for all of them).
+
+    ``errors`` holds the messages only when this process ran the refresh; other runs are read from the audit trail.
+    """
+
+    project: str | None
+    finished_at: datetime
+    projects: int
+    files_cached: int
+    error_count: int
+    errors: list[str] = msgspec.field(default_factory=list)
+
+
 class MirrorProjectStatus(msgspec.Struct, frozen=True):
     """One mirrored project: when it was refreshed and how much of it is cached."""
 
@@ -92,6 +112,12 @@ class MirrorStatus(msgspec.Struct, frozen=True):
     pending_downloads: int
     refreshing: bool
     last_error: str | None
+    last_run: MirrorRefreshRun | None = None
+
+    def project(self, normalized_name: str) -> MirrorProjectStatus | None:
+        """The status row of one mirrored project (``None`` when it is not mirrored)."""
+        wanted = normalize_project_name(normalized_name)
+        return next((row for row in self.projects if normalize_project_name(row.name) == wanted), None)
 
 
 def _release_files(tenant: Tenant, upstream: UpstreamProject, normalized: str, now: datetime) -> list[ReleaseFile]:
@@ -181,8 +207,9 @@ class MirrorService:
         )
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, str], Future[None]] = {}
-        self._refreshing: set[str] = set()
+        self._refreshing: dict[str, int] = {}
         self._last_error: dict[str, str] = {}
+        self._last_run: dict[str, MirrorRefreshRun] = {}
 
     # read side, called by PackageIndex
 
@@ -295,8 +322,10 @@ class MirrorService:
         tenant = self._mirroring_tenant(tenant_slug)
         names = [normalize_project_name(project)] if project else self.mirrored_projects(tenant)
         with self._lock:
-            self._refreshing.add(tenant.id)
+            self._refreshing[tenant.id] = self._refreshing.get(tenant.id, 0) + 1
         errors: list[str] = []
+        cached = 0
+        run: MirrorRefreshRun | None = None
         to_cache: list[ReleaseFile] = []
         try:
             for name in names:
@@ -313,29 +342,63 @@ class MirrorService:
             if on_files is not None:
                 on_files(len(to_cache))
             cached = self._cache_all(to_cache, errors, on_file_done)
+            event = self._audit.record(
+                actor=actor,
+                action=REFRESH_ACTION,
+                target=f"{tenant.slug}/{project or '*'}",
+                tenant_id=tenant.id,
+                details={"projects": str(len(names)), "files_cached": str(cached), "errors": str(len(errors))},
+            )
+            run = MirrorRefreshRun(
+                project=names[0] if project else None,
+                finished_at=event.occurred_at,
+                projects=len(names),
+                files_cached=cached,
+                error_count=len(errors),
+                errors=list(errors),
+            )
         finally:
             with self._lock:
-                self._refreshing.discard(tenant.id)
+                self._finish_refresh(tenant.id)
                 if errors:
                     self._last_error[tenant.id] = errors[-1]
                 else:
                     self._last_error.pop(tenant.id, None)
-        self._audit.record(
-            actor=actor,
-            action="mirror.refresh",
-            target=f"{tenant.slug}/{project or '*'}",
-            tenant_id=tenant.id,
-            details={"projects": str(len(names)), "files_cached": str(cached), "errors": str(len(errors))},
-        )
+                if run is not None:
+                    self._last_run[tenant.id] = run
         return MirrorRefreshReport(tenant_slug=tenant.slug, projects=names, files_cached=cached, errors=errors)
 
-    def refresh_in_background(self, tenant_slug: str, project: str | None = None, *, actor: str) -> None:
-        """Start :meth:`refresh` on a background thread (the admin UI's "refresh mirror cache")."""
-        self._mirroring_tenant(tenant_slug)
-        thread = threading.Thread(
-            target=self._refresh_quietly, args=(tenant_slug, project, actor), name="mirror-refresh", daemon=True
+    def refresh_in_background(
+        self, tenant_slug: str, project: str | None = None, *, actor: str, source_ip: str | None = None
+    ) -> bool:
+        """Start :meth:`refresh` on a background thread (the admin UI's "refresh mirror cache").
+
+        Every request is audited. ``False`` (nothing started) while a refresh of the tenant is already running.
+        """
+        tenant = self._mirroring_tenant(tenant_slug)
+        name = normalize_project_name(project) if project else None
+        if name is not None:
+            local = self._store.get_project(tenant.id, name)
+            if local is None or local.origin != MIRROR_ORIGIN:
+                raise NotFound(f"project {name!r} is not mirrored in tenant {tenant.slug!r}")
+        with self._lock:
+            started = tenant.id not in self._refreshing
+            if started:
+                self._refreshing[tenant.id] = 1
+        self._audit.record(
+            actor=actor,
+            action=REFRESH_REQUEST_ACTION,
+            target=f"{tenant.slug}/{name or '*'}",
+            tenant_id=tenant.id,
+            source_ip=source_ip,
+            details={"started": "yes" if started else "no: a refresh is already running"},
         )
-        thread.start()
+        if started:
+            thread = threading.Thread(
+                target=self._refresh_quietly, args=(tenant, name, actor), name="mirror-refresh", daemon=True
+            )
+            thread.start()
+        return started
 
     def refresh_all(self, *, actor: str = "mirror-updater") -> list[MirrorRefreshReport]:
         """Refresh every already-mirrored project in every tenant that mirrors (the background updater's job)."""
@@ -361,6 +424,7 @@ class MirrorService:
             files = self._store.list_files(tenant.id, project.normalized_name)
             cached = sum(1 for file in files if file.cached)
             projects.append(MirrorProjectStatus(project.name, project.mirrored_at, len(files), cached))
+        recorded = self._recorded_run(tenant)
         with self._lock:
             pending = sum(1 for key in self._pending if key[0] == tenant.id)
             return MirrorStatus(
@@ -370,6 +434,7 @@ class MirrorService:
                 pending_downloads=pending,
                 refreshing=tenant.id in self._refreshing,
                 last_error=self._last_error.get(tenant.id),
+                last_run=self._newest_run(self._last_run.get(tenant.id), recorded),
             )
 
     def wait_idle(self, timeout: float | None = None) -> None:
@@ -395,11 +460,52 @@ class MirrorService:
             raise NotFound(f"tenant {tenant_slug!r} does not have mirroring enabled")
         return tenant
 
-    def _refresh_quietly(self, tenant_slug: str, project: str | None, actor: str) -> None:
+    def _recorded_run(self, tenant: Tenant) -> MirrorRefreshRun | None:
+        """The latest finished refresh from the audit trail (any process, also before a restart)."""
+        events = self._audit.query(AuditQuery(tenant_id=tenant.id, action=REFRESH_ACTION, limit=1)).items
+        if not events or events[0].action != REFRESH_ACTION:
+            return None
+        event = events[0]
+        target = event.target.partition("/")[2]
+
+        def count(key: str) -> int:
+            value = event.details.get(key, "0")
+            return int(value) if value.isdigit() else 0
+
+        return MirrorRefreshRun(
+            project=None if target in {"", "*"} else normalize_project_name(target),
+            finished_at=event.occurred_at,
+            projects=count("projects"),
+            files_cached=count("files_cached"),
+            error_count=count("errors"),
+        )
+
+    @staticmethod
+    def _newest_run(local: MirrorRefreshRun | None, recorded: MirrorRefreshRun | None) -> MirrorRefreshRun | None:
+        """This process's last run (it knows the error messages) unless the trail has a newer one."""
+        if local is None or (recorded is not None and recorded.finished_at > local.finished_at):
+            return recorded
+        return local
+
+    def _finish_refresh(self, tenant_id: str) -> None:
+        """Count one refresh of the tenant as done (call with the lock held)."""
+        remaining = self._refreshing.get(tenant_id, 0) - 1
+        if remaining > 0:
+            self._refreshing[tenant_id] = remaining
+        else:
+            self._refreshing.pop(tenant_id, None)
+
+    def _refresh_quietly(self, tenant: Tenant, project: str | None, actor: str) -> None:
+        """The background refresh; it holds the running mark ``refresh_in_background`` set."""
         try:
-            self.refresh(tenant_slug, project, actor=actor)
-        except Exception:
-            _log.exception("mirror.refresh_failed tenant=%s project=%s", tenant_slug, project)
+            self.refresh(tenant.slug, project, actor=actor)
+        except Exception as exc:
+            _log.exception("mirror.refresh_failed tenant=%s project=%s", tenant.slug, project)
+            with self._lock:
+                self._last_error[tenant.id] = str(exc) or type(exc).__name__
+        finally:
+            with self._lock:
+                self._finish_refresh(tenant.id)
 
     def _cache_all(self, files: list[ReleaseFile], errors: list[str], on_file_done: FileProgress | None) -> int:
         futures = [(file, self._submit(file)) for file in files]

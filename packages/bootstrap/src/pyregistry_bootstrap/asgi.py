@@ -12,6 +12,7 @@ from pyregistry_bootstrap.security_wiring import build_security
 from pyregistry_bootstrap.wiring import Runtime, build_runtime
 from pyregistry_infrastructure.config import load_settings
 from pyregistry_infrastructure.logging_setup import configure_logging
+from pyregistry_web.admin.features import feature_extensions
 from pyregistry_web.app import create_app
 from pyregistry_web.options import WebOptions
 from pyregistry_web.request_context import RequestContextMiddleware
@@ -42,7 +43,14 @@ def app_from_runtime(runtime: Runtime) -> Litestar:
         options,
         extra_handlers=[*OSV_HANDLERS, *SECURITY_HANDLERS],
         lifespan=lifespan,
-        extra_state={"security": security},
+        extra_state={
+            "security": security,
+            "ui_extensions": feature_extensions(
+                mirroring=runtime.services.mirroring is not None,
+                publishing=runtime.services.publishing is not None,
+                security=True,
+            ),
+        },
     )
 
 

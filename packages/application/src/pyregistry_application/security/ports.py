@@ -61,6 +61,11 @@ class ArchiveVerifier(Protocol):
 class VulnerabilitySource(Protocol):
     """Known advisories, looked up by package version or by id."""
 
+    @property
+    def configured(self) -> bool:
+        """False when no advisory data was configured (every lookup then finds nothing)."""
+        ...
+
     def query(self, name: str, version: str) -> list[Advisory]:
         """Advisories affecting ``name`` at ``version`` (PyPI ecosystem)."""
         ...

@@ -25,6 +25,11 @@ class ReleaseVulnerabilitySummary:
         self._store = store
         self._source = source
 
+    @property
+    def source_configured(self) -> bool:
+        """Whether an advisory source is configured at all (without one every release looks clean)."""
+        return self._source.configured
+
     def for_project(self, tenant_id: str, project: str) -> list[ReleaseVulnerabilities]:
         """One entry per stored release, newest upload first; releases without advisories have an empty list."""
         normalized = normalize_project_name(project)

@@ -87,6 +87,38 @@ def _fixed_versions(record: dict[str, Any]) -> list[str]:
     return sorted(fixed, key=lambda v: (_version(v) is None, _version(v) or Version("0"), v))
 
 
+def _describe_range(events: list[dict[str, Any]]) -> list[str]:
+    """``introduced``/``fixed``/``last_affected`` events as readable intervals, e.g. ``>= 1.5, < 1.5.3``."""
+    intervals: list[str] = []
+    start: str | None = None
+    for event in events:
+        if "introduced" in event:
+            start = str(event["introduced"])
+        elif "fixed" in event or "last_affected" in event:
+            upper = f"< {event['fixed']}" if "fixed" in event else f"<= {event['last_affected']}"
+            intervals.append(f">= {start or '0'}, {upper}")
+            start = None
+    if start is not None:
+        intervals.append(f">= {start}")
+    return intervals
+
+
+def _affected_text(record: dict[str, Any]) -> list[str]:
+    """Readable affected ranges and explicit versions of the record's PyPI entries."""
+    entries = _pypi_entries(record)
+    names = {normalize_project_name(str((entry.get("package") or {}).get("name", ""))) for entry in entries}
+    described: list[str] = []
+    for entry in entries:
+        prefix = f"{(entry.get('package') or {}).get('name', '')}: " if len(names) > 1 else ""
+        for affected_range in entry.get("ranges") or []:
+            if affected_range.get("type") in ("ECOSYSTEM", "SEMVER"):
+                described += [prefix + text for text in _describe_range(affected_range.get("events") or [])]
+        versions = [str(v) for v in entry.get("versions") or []]
+        if versions:
+            described.append(prefix + ", ".join(versions))
+    return described
+
+
 def advisory_from_record(record: dict[str, Any]) -> Advisory:
     """The application's view of one OSV document."""
     summary = str(record.get("summary") or "").strip()
@@ -99,6 +131,7 @@ def advisory_from_record(record: dict[str, Any]) -> Advisory:
         modified=str(record.get("modified") or ""),
         fixed_versions=_fixed_versions(record),
         record=record,
+        affected=_affected_text(record),
     )
 
 

@@ -9,12 +9,14 @@ import msgspec
 __all__ = ["SLOTS", "UiExtensions"]
 
 SLOTS = (
-    "dashboard_panels",  # extra cards on the dashboard (context: dashboard, user)
+    "dashboard_panels",  # extra cards on the dashboard (context: dashboard, user, tenant_panels)
     "tenant_nav",  # extra links in a tenant's sub-navigation (context: tenant)
-    "project_actions",  # extra buttons on a project page (context: detail)
-    "project_sections",  # extra sections below the releases, e.g. a vulnerability summary (context: detail)
-    "release_actions",  # extra buttons per release (context: detail, view)
-    "file_actions",  # extra buttons per file, e.g. a scan report modal (context: detail, view, file)
+    "tenant_mirroring",  # inside the packages page's mirroring card (context: tenant, panels)
+    "project_banners",  # below a project's title, e.g. the mirror cache state (context: detail, panels)
+    "project_actions",  # extra buttons on a project page (context: detail, panels)
+    "project_sections",  # extra sections below the releases, e.g. a vulnerability summary (context: detail, panels)
+    "release_actions",  # extra buttons per release (context: detail, panels, view)
+    "file_actions",  # extra buttons per file, e.g. a wheel scan link (context: detail, panels, view, file)
 )
 
 

@@ -28,6 +28,10 @@ def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
 
 
+def _when_exact(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else ""
+
+
 def flash(request: Request, message: str, kind: str = "ok") -> None:
     """Queue a one-time message for the next page this session renders."""
     session = dict(request.scope.get("session") or {})
@@ -46,6 +50,7 @@ class PageRenderer:
         )
         self._env.filters["filesize"] = _filesize
         self._env.filters["when"] = _when
+        self._env.filters["when_exact"] = _when_exact
         self._env.globals["slot"] = extensions.for_slot
         self._env.globals["csrf_field"] = CSRF_FIELD
 

@@ -8,13 +8,23 @@ from typing import Any
 
 from litestar import Router
 from litestar.di import Provide
+from litestar.handlers import HTTPRouteHandler
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, ControllerRouterHandler
 
 from pyregistry_application.admin_services import build_admin_services
 from pyregistry_application.services import RegistryServices
-from pyregistry_web.admin import routes_audit, routes_auth, routes_dashboard, routes_packages, routes_tokens
+from pyregistry_web.admin import (
+    routes_audit,
+    routes_auth,
+    routes_dashboard,
+    routes_mirror,
+    routes_packages,
+    routes_publishers,
+    routes_scan,
+    routes_tokens,
+)
 from pyregistry_web.admin.errors_html import ADMIN_EXCEPTION_HANDLERS
 from pyregistry_web.admin.extensions import UiExtensions
 from pyregistry_web.admin.rendering import PageRenderer
@@ -55,8 +65,22 @@ def admin_handlers(options: WebOptions) -> list[ControllerRouterHandler]:
         httponly=True,
         samesite="lax",
     )
-    modules = (routes_auth, routes_dashboard, routes_packages, routes_tokens, routes_audit)
-    handlers = [getattr(module, name) for module in modules for name in module.__all__ if name != "landing"]
+    modules = (
+        routes_auth,
+        routes_dashboard,
+        routes_packages,
+        routes_tokens,
+        routes_audit,
+        routes_mirror,
+        routes_publishers,
+        routes_scan,
+    )
+    handlers = [
+        handler
+        for module in modules
+        for name in module.__all__
+        if name != "landing" and isinstance(handler := getattr(module, name), HTTPRouteHandler)
+    ]
     admin = Router(
         path="/admin",
         route_handlers=handlers,

@@ -10,6 +10,7 @@ from litestar.response import Redirect
 
 from pyregistry_application.services import RegistryServices
 from pyregistry_domain.users import User
+from pyregistry_web.admin.feature_panels import FeaturePanels
 from pyregistry_web.admin.paging import Pager
 from pyregistry_web.admin.rendering import flash
 from pyregistry_web.admin.security import check_csrf, html_security_headers
@@ -33,7 +34,8 @@ def landing(request: Request, state: State) -> Response[Any]:
 def dashboard(request: Request, state: State, user: User) -> Response[Any]:
     """Tenants the user may see, counts and recent activity."""
     data = admin_services(state).catalog.dashboard(user)
-    return renderer(state).page(request, "admin/dashboard.html.j2", {"dashboard": data}, user=user)
+    context = {"dashboard": data, "tenant_panels": [FeaturePanels(state, row.tenant) for row in data.tenants]}
+    return renderer(state).page(request, "admin/dashboard.html.j2", context, user=user)
 
 
 @post("/tenants", name="admin-create-tenant", sync_to_thread=True)

@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from litestar.response import Redirect
 
 from pyregistry_domain.users import User
+from pyregistry_web.admin.feature_panels import FeaturePanels, PublisherForm
 from pyregistry_web.admin.rendering import flash
 from pyregistry_web.admin.security import check_csrf
 from pyregistry_web.admin.session_user import Form, admin_services, renderer
@@ -19,6 +20,7 @@ __all__ = [
     "purge_file",
     "purge_project",
     "purge_release",
+    "render_project_page",
     "tenant_packages",
     "unyank_release",
     "yank_release",
@@ -37,16 +39,36 @@ def _back_to_project(request: Request, tenant: str, project: str, message: str) 
 def tenant_packages(request: Request, state: State, user: User, tenant: str) -> Response[Any]:
     """The tenant's projects."""
     found, projects = admin_services(state).catalog.projects(user, tenant)
-    return renderer(state).page(request, "admin/packages.html.j2", {"tenant": found, "projects": projects}, user=user)
+    context = {"tenant": found, "projects": projects, "panels": FeaturePanels(state, found)}
+    return renderer(state).page(request, "admin/packages.html.j2", context, user=user)
+
+
+def render_project_page(
+    request: Request,
+    state: State,
+    user: User,
+    tenant: str,
+    project: str,
+    *,
+    publisher_form: PublisherForm | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    """The project page, optionally with a rejected publisher form shown again with its error."""
+    detail = admin_services(state).catalog.project(user, tenant, project)
+    context: dict[str, Any] = {
+        "detail": detail,
+        "tenant": detail.tenant,
+        "panels": FeaturePanels(state, detail.tenant, detail.project, publisher_form),
+    }
+    if publisher_form is not None and publisher_form.error:
+        context["flash"] = ["error", f"Publisher not added: {publisher_form.error}"]
+    return renderer(state).page(request, "admin/project.html.j2", context, user=user, status_code=status_code)
 
 
 @get(_PROJECT, name="admin-project", sync_to_thread=True)
 def project_page(request: Request, state: State, user: User, tenant: str, project: str) -> Response[Any]:
-    """Releases with files, sizes, hashes, upload time, uploader, yanked state, and the README."""
-    detail = admin_services(state).catalog.project(user, tenant, project)
-    return renderer(state).page(
-        request, "admin/project.html.j2", {"detail": detail, "tenant": detail.tenant}, user=user
-    )
+    """Releases with files, sizes, hashes, upload time, uploader, yanked state, the README and feature panels."""
+    return render_project_page(request, state, user, tenant, project)
 
 
 @post(_PROJECT + "/releases/{version:str}/yank", name="admin-yank", sync_to_thread=True)

@@ -1,0 +1,52 @@
+"""Requesting a mirror cache refresh for a whole tenant or one mirrored project."""
+
+from __future__ import annotations
+
+from litestar import Request, post
+from litestar.datastructures import State
+from litestar.response import Redirect
+
+from pyregistry_domain.names import normalize_project_name
+from pyregistry_domain.users import User
+from pyregistry_web.admin.feature_panels import mirroring_of
+from pyregistry_web.admin.rendering import flash
+from pyregistry_web.admin.security import check_csrf
+from pyregistry_web.admin.session_user import Form, admin_services
+from pyregistry_web.credentials import client_ip
+
+__all__ = ["refresh_project_mirror", "refresh_tenant_mirror"]
+
+_BUSY = "A mirror refresh of this tenant is already running; its result will show here when it finishes."
+
+
+def _request_refresh(request: Request, state: State, user: User, tenant: str, project: str | None) -> str:
+    """Authorize, start the background refresh, and say what happened (the request is audited either way)."""
+    found = admin_services(state).authorization.tenant_for(user, tenant)
+    started = mirroring_of(state).refresh_in_background(
+        found.slug, project, actor=user.email, source_ip=client_ip(request)
+    )
+    if not started:
+        return _BUSY
+    what = f"project {project}" if project else f"every mirrored project of {found.slug}"
+    return f"Mirror refresh started for {what}. Reload this page to follow its progress."
+
+
+@post("/t/{tenant:str}/mirror/refresh", name="admin-mirror-refresh", sync_to_thread=True)
+def refresh_tenant_mirror(request: Request, state: State, user: User, tenant: str, data: Form) -> Redirect:
+    """Refresh every mirrored project of the tenant in the background (from the packages page or the dashboard)."""
+    check_csrf(request, data)
+    flash(request, _request_refresh(request, state, user, tenant, None))
+    if data.get("return_to") == "dashboard":
+        return Redirect(path="/admin/dashboard#mirror-overview", status_code=303)
+    return Redirect(path=f"/admin/t/{tenant}/packages#mirroring", status_code=303)
+
+
+@post("/t/{tenant:str}/packages/{project:str}/mirror/refresh", name="admin-mirror-refresh-project", sync_to_thread=True)
+def refresh_project_mirror(
+    request: Request, state: State, user: User, tenant: str, project: str, data: Form
+) -> Redirect:
+    """Refresh one mirrored project in the background."""
+    check_csrf(request, data)
+    normalized = normalize_project_name(project)
+    flash(request, _request_refresh(request, state, user, tenant, normalized))
+    return Redirect(path=f"/admin/t/{tenant}/packages/{normalized}#mirror-cache", status_code=303)
