@@ -17,6 +17,7 @@ from pyregistry_web.errors import EXCEPTION_HANDLERS
 from pyregistry_web.options import WebOptions
 from pyregistry_web.page_cache import RenderedPageCache
 from pyregistry_web.routes.files import download_file
+from pyregistry_web.routes.json_api import project_json, release_json
 from pyregistry_web.routes.oidc import oidc_audience, oidc_mint_token
 from pyregistry_web.routes.provenance import file_provenance
 from pyregistry_web.routes.simple import simple_index, simple_project
@@ -62,6 +63,8 @@ def create_app(
             simple_index,
             simple_project,
             download_file,
+            project_json,
+            release_json,
             legacy_upload,
             *admin_handlers(options),
             oidc_audience,
