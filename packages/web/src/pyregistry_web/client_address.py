@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable, Iterator
 
@@ -153,7 +154,13 @@ def peer_address(scope: Scope) -> IPAddress | None:
     client = scope.get("client")
     if not client:
         return None
-    return _ip(str(client[0]).split("%", 1)[0], version=None)
+    return _peer(str(client[0]))
+
+
+@functools.lru_cache(maxsize=1024)
+def _peer(host: str) -> IPAddress | None:
+    """Peers repeat and come from the socket, not the request, so a small cache of parsed ones is safe."""
+    return _ip(host.split("%", 1)[0], version=None)
 
 
 def _joined(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:

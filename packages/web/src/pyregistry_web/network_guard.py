@@ -152,6 +152,7 @@ class NetworkGuard:
             await self.app(scope, receive, send)
             return
         allowed = self._allowed[zone]
+        source: IPAddress | None = None
         if allowed:
             source = client_address(scope, trust_proxy_headers=self._source_trusts_proxy)
             if not allowed.allows(source):
@@ -160,8 +161,10 @@ class NetworkGuard:
                 await _refuse(scope, send, 403, message, ())
                 return
         if zone is Zone.API and self._limiter is not None and self._rate_limit is not None:
-            client = client_address(scope, trust_proxy_headers=self._rate_limit.trust_proxy_headers)
-            decision = self._limiter.take(str(client) if client is not None else "unknown")
+            trusts_proxy = self._rate_limit.trust_proxy_headers
+            same_view = allowed and trusts_proxy == self._source_trusts_proxy
+            client = source if same_view else client_address(scope, trust_proxy_headers=trusts_proxy)
+            decision = self._limiter.take(client if client is not None else "unknown")
             if not decision.allowed:
                 retry_after = max(1, math.ceil(decision.retry_after_seconds))
                 _log.warning("request.refused", reason="rate_limited", client=str(client), retry_after=retry_after)

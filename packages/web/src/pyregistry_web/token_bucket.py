@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 import msgspec
 
@@ -43,7 +43,7 @@ class TokenBucketLimiter:
         self._capacity = burst * _MINUTE_NS
         self._max_clients = max_tracked_clients
         self._clock = clock
-        self._buckets: OrderedDict[str, tuple[int, int]] = OrderedDict()
+        self._buckets: OrderedDict[Hashable, tuple[int, int]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._buckets)
@@ -51,7 +51,7 @@ class TokenBucketLimiter:
     def __contains__(self, key: object) -> bool:
         return key in self._buckets
 
-    def take(self, key: str) -> BucketDecision:
+    def take(self, key: Hashable) -> BucketDecision:
         """Spend one token of ``key``'s bucket if it has one."""
         now = self._clock()
         state = self._buckets.pop(key, None)
@@ -67,7 +67,7 @@ class TokenBucketLimiter:
         wait_ns = -(-(_MINUTE_NS - units) // self._rate)
         return BucketDecision(allowed=False, retry_after_seconds=wait_ns / 1e9)
 
-    def _remember(self, key: str, units: int, now: int) -> None:
+    def _remember(self, key: Hashable, units: int, now: int) -> None:
         self._buckets[key] = (units, now)
         while len(self._buckets) > self._max_clients:
             self._buckets.popitem(last=False)
