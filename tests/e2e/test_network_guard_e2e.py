@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ import httpx
 import pytest
 
 from tests.support.dists import build_wheel
-from tests.support.server import BIN_DIR, RunningRegistry, clean_client_env, start_registry
+from tests.support.server import BIN_DIR, RunningRegistry, clean_client_env, free_port, start_registry
 
 pytestmark = pytest.mark.e2e
 
@@ -136,6 +137,43 @@ def test_api_refused_outside_allowed_cidrs_while_web_ui_allowed(api_fenced: Runn
     assert httpx.get(f"{base}/admin/login", timeout=10).status_code == 200
     assert httpx.get(f"{base}/", timeout=10).status_code == 200
     assert httpx.get(f"{base}/healthz", timeout=10).status_code == 200
+
+
+class Ipv6Registry(RunningRegistry):
+    """A server bound to the IPv6 loopback, so its peers are ``::1``."""
+
+    @property
+    def base_url(self) -> str:
+        return f"http://[::1]:{self.port}"
+
+
+@pytest.fixture(scope="module")
+def on_ipv6_loopback(tmp_root: Path) -> Iterator[RunningRegistry]:
+    port = free_port()
+    env = {
+        **{key: value for key, value in os.environ.items() if key != "PYREGISTRY_CONFIG"},
+        "SUPERADMIN_PASSWORD": "admin-password-for-tests",
+        "COOKIE_SECRET": "cookie-secret-for-tests-cookie-secret-for-tests",
+        "PYPI_MIRROR_UPDATE_ENABLED": "false",
+        "BIND_ADDRESS": f"[::1]:{port}",
+        "NETWORK_SOURCE_API_ALLOWED_CIDRS": "::1/128",
+        "NETWORK_SOURCE_WEB_UI_ALLOWED_CIDRS": "127.0.0.0/8,::ffff:127.0.0.0/104",
+    }
+    workdir = tmp_root / "v6"
+    workdir.mkdir()
+    server = Ipv6Registry(workdir=workdir, port=port, env=env).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_ipv6_peer_matches_ipv6_ranges_only(on_ipv6_loopback: RunningRegistry) -> None:
+    base = on_ipv6_loopback.base_url
+    assert httpx.get(f"{base}/t/acme/simple/", timeout=10).status_code in {401, 404}
+    refused = httpx.get(f"{base}/admin/login", timeout=10)
+    assert refused.status_code == 403
+    assert refused.text == "403 the web UI does not accept requests from ::1\n"
 
 
 @pytest.fixture(scope="module")
