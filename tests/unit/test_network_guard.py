@@ -6,6 +6,8 @@ import asyncio
 import json
 from typing import Any
 
+from pyregistry_bootstrap.asgi import network_guard_options
+from pyregistry_infrastructure.settings import NetworkSourceSettings, RateLimitSettings, Settings
 from pyregistry_web.network_guard import NetworkGuard, NetworkGuardOptions, NetworkSourceOptions, RateLimitOptions
 
 SECOND_NS = 1_000_000_000
@@ -144,3 +146,19 @@ def test_lifespan_and_other_scopes_pass_through() -> None:
 
     asyncio.run(guard({"type": "lifespan"}, nothing, ignore))  # type: ignore[arg-type]
     assert seen == ["lifespan"]
+
+
+def test_bootstrap_maps_settings_to_guard_options() -> None:
+    settings = Settings(
+        rate_limit=RateLimitSettings(requests_per_minute=30, burst=7, max_tracked_clients=50, trust_proxy_headers=True),
+        network_source=NetworkSourceSettings(api_allowed_cidrs=["10.0.0.0/8"], web_ui_allowed_cidrs=["::1/128"]),
+    )
+    options = network_guard_options(settings)
+    assert options.rate_limit == RateLimitOptions(
+        requests_per_minute=30, burst=7, max_tracked_clients=50, trust_proxy_headers=True
+    )
+    assert options.network_source == NetworkSourceOptions(
+        web_ui_allowed_cidrs=("::1/128",), api_allowed_cidrs=("10.0.0.0/8",), trust_proxy_headers=False
+    )
+    disabled = Settings(rate_limit=RateLimitSettings(enabled=False))
+    assert network_guard_options(disabled).rate_limit is None
