@@ -12,14 +12,16 @@ from pyregistry_bootstrap.security_wiring import build_security
 from pyregistry_bootstrap.wiring import Runtime, build_runtime
 from pyregistry_infrastructure.config import load_settings
 from pyregistry_infrastructure.logging_setup import configure_logging
+from pyregistry_infrastructure.settings import Settings
 from pyregistry_web.admin.features import feature_extensions
 from pyregistry_web.app import create_app
+from pyregistry_web.network_guard import NetworkGuard, NetworkGuardOptions, NetworkSourceOptions, RateLimitOptions
 from pyregistry_web.options import WebOptions
 from pyregistry_web.request_context import RequestContextMiddleware
 from pyregistry_web.routes.osv import OSV_HANDLERS
 from pyregistry_web.routes.security import SECURITY_HANDLERS
 
-__all__ = ["CONFIG_ENV", "app_from_environment", "app_from_runtime", "served_app"]
+__all__ = ["CONFIG_ENV", "app_from_environment", "app_from_runtime", "network_guard_options", "served_app"]
 
 CONFIG_ENV = "PYREGISTRY_CONFIG"
 
@@ -54,9 +56,32 @@ def app_from_runtime(runtime: Runtime) -> Litestar:
     )
 
 
+def network_guard_options(settings: Settings) -> NetworkGuardOptions:
+    """``[rate_limit]`` and ``[network_source]`` as the web layer's guard options."""
+    limits = settings.rate_limit
+    source = settings.network_source
+    return NetworkGuardOptions(
+        rate_limit=RateLimitOptions(
+            requests_per_minute=limits.requests_per_minute,
+            burst=limits.burst,
+            max_tracked_clients=limits.max_tracked_clients,
+            trust_proxy_headers=limits.trust_proxy_headers,
+        )
+        if limits.enabled
+        else None,
+        network_source=NetworkSourceOptions(
+            web_ui_allowed_cidrs=tuple(source.web_ui_allowed_cidrs),
+            api_allowed_cidrs=tuple(source.api_allowed_cidrs),
+            trust_proxy_headers=source.trust_proxy_headers,
+        ),
+    )
+
+
 def served_app(runtime: Runtime) -> ASGIApp:
-    """What uvicorn serves: the app wrapped so every request (even an unrouted one) gets a request id."""
-    return RequestContextMiddleware(app_from_runtime(runtime))
+    """What uvicorn serves: source-network checks and rate limits in front of the app, and outermost the
+    request-id middleware, so every request (even a refused or unrouted one) is logged with its id."""
+    guarded = NetworkGuard(app_from_runtime(runtime), network_guard_options(runtime.settings))
+    return RequestContextMiddleware(guarded)
 
 
 def app_from_environment() -> ASGIApp:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from importlib import metadata
 from typing import Any
 
 import msgspec
 from litestar import Litestar, get
 from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.types import ControllerRouterHandler, Middleware
 
 from pyregistry_application.services import RegistryServices
@@ -23,7 +26,9 @@ from pyregistry_web.routes.provenance import file_provenance
 from pyregistry_web.routes.simple import simple_index, simple_project
 from pyregistry_web.routes.upload import legacy_upload
 
-__all__ = ["create_app"]
+__all__ = ["OPENAPI_PATH", "create_app", "openapi_config"]
+
+OPENAPI_PATH = "/_/openapi"
 
 
 class Health(msgspec.Struct, frozen=True):
@@ -36,6 +41,21 @@ class Health(msgspec.Struct, frozen=True):
 async def health() -> Health:
     """Liveness probe."""
     return Health(status="ok")
+
+
+def openapi_config() -> OpenAPIConfig:
+    """The OpenAPI document, served as JSON only at ``/_/openapi/openapi.json`` (no UI that loads remote scripts)."""
+    try:
+        version = metadata.version("pyregistry-web")
+    except metadata.PackageNotFoundError:
+        version = "0.0.0"
+    return OpenAPIConfig(
+        title="pyregistry",
+        version=version,
+        description="Private Python package registry: PEP 503/691 simple index, uploads, trusted publishing, OSV.",
+        path=OPENAPI_PATH,
+        render_plugins=[JsonRenderPlugin()],
+    )
 
 
 def create_app(
@@ -76,7 +96,7 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=list(middleware),
         lifespan=list(lifespan),
-        openapi_config=None,
+        openapi_config=openapi_config(),
         logging_config=None,
         debug=False,
     )

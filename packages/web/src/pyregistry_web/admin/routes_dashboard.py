@@ -22,7 +22,7 @@ __all__ = ["create_tenant", "dashboard", "landing", "search"]
 SEARCH_PAGE_SIZE = 20
 
 
-@get("/", name="landing", sync_to_thread=True, middleware=[html_security_headers])
+@get("/", name="landing", sync_to_thread=True, middleware=[html_security_headers], include_in_schema=False)
 def landing(request: Request, state: State) -> Response[Any]:
     """Public landing page; aggregate statistics unless ``web_ui.show_index_stats`` is false."""
     services: RegistryServices = state.services

@@ -11,6 +11,7 @@ from pyregistry_application.publishing import MintedToken, TrustedPublishing
 from pyregistry_application.services import RegistryServices
 from pyregistry_domain.errors import NotFound, ValidationFailed
 from pyregistry_web.credentials import client_ip
+from pyregistry_web.openapi_docs import MintTokenOperation, error_responses
 
 __all__ = ["oidc_audience", "oidc_mint_token"]
 
@@ -36,13 +37,20 @@ def _publishing(state: State) -> TrustedPublishing:
     return services.publishing
 
 
-@get("/_/oidc/audience", name="oidc-audience", sync_to_thread=False)
+@get("/_/oidc/audience", name="oidc-audience", sync_to_thread=False, responses=error_responses(403, 404, 429))
 def oidc_audience(state: State) -> Audience:
     """``{"audience": ...}`` for ``id-token`` requests in CI."""
     return Audience(audience=_publishing(state).audience())
 
 
-@post("/_/oidc/mint-token", name="oidc-mint-token", status_code=200, request_max_body_size=MAX_MINT_BODY_BYTES)
+@post(
+    "/_/oidc/mint-token",
+    name="oidc-mint-token",
+    status_code=200,
+    request_max_body_size=MAX_MINT_BODY_BYTES,
+    operation_class=MintTokenOperation,
+    responses=error_responses(400, 401, 403, 404, 413, 429, 503),
+)
 async def oidc_mint_token(request: Request, state: State) -> MintedToken:
     """Exchange a CI identity token for a 15-minute publish token of the matching publisher's project."""
     publishing = _publishing(state)

@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
 from pyregistry_application.security.services import SecurityServices
+from pyregistry_web.openapi_docs import error_responses, osv_error_responses
 
 __all__ = ["OSV_HANDLERS", "osv_get_vuln", "osv_query", "osv_querybatch"]
 
@@ -63,7 +64,7 @@ def _matches(security: SecurityServices, query: OsvQuery) -> list[dict[str, Any]
     return [advisory.record for advisory in advisories]
 
 
-@post("/_/osv/v1/query", sync_to_thread=True, name="osv-query", status_code=200)
+@post("/_/osv/v1/query", sync_to_thread=True, name="osv-query", status_code=200, responses=error_responses(403, 429))
 def osv_query(state: State, data: JSONBody[OsvQuery]) -> Response[dict[str, Any]]:
     """Advisories affecting one package version (``{"vulns": [...]}``, or ``{}`` when none)."""
     records = _matches(state["security"], data)
@@ -72,7 +73,13 @@ def osv_query(state: State, data: JSONBody[OsvQuery]) -> Response[dict[str, Any]
     return Response(content={"vulns": records} if records else {})
 
 
-@post("/_/osv/v1/querybatch", sync_to_thread=True, name="osv-querybatch", status_code=200)
+@post(
+    "/_/osv/v1/querybatch",
+    sync_to_thread=True,
+    name="osv-querybatch",
+    status_code=200,
+    responses=error_responses(403, 429),
+)
 def osv_querybatch(state: State, data: JSONBody[OsvBatch]) -> Response[dict[str, Any]]:
     """Ids and modification times per query, in order, like api.osv.dev."""
     if len(data.queries) > _MAX_BATCH:
@@ -85,7 +92,12 @@ def osv_querybatch(state: State, data: JSONBody[OsvBatch]) -> Response[dict[str,
     return Response(content={"results": results})
 
 
-@get("/_/osv/v1/vulns/{advisory_id:str}", sync_to_thread=True, name="osv-vuln")
+@get(
+    "/_/osv/v1/vulns/{advisory_id:str}",
+    sync_to_thread=True,
+    name="osv-vuln",
+    responses={**error_responses(403, 429), **osv_error_responses(404)},
+)
 def osv_get_vuln(state: State, advisory_id: FromPath[str]) -> Response[dict[str, Any]]:
     """The full OSV record of one advisory (by id or alias)."""
     security: SecurityServices = state["security"]

@@ -13,6 +13,7 @@ from pyregistry_application.services import RegistryServices
 from pyregistry_domain.names import normalize_project_name
 from pyregistry_domain.tokens import TokenScope
 from pyregistry_web.credentials import token_from_headers
+from pyregistry_web.openapi_docs import error_responses
 
 __all__ = ["SECURITY_HANDLERS", "project_vulnerabilities", "scan_wheel"]
 
@@ -28,7 +29,12 @@ def _tenant_id(request: Request, state: State, tenant: str, project: str) -> str
     return found.id
 
 
-@get("/_/security/t/{tenant:str}/projects/{project:str}/vulnerabilities", sync_to_thread=True, name="project-vulns")
+@get(
+    "/_/security/t/{tenant:str}/projects/{project:str}/vulnerabilities",
+    sync_to_thread=True,
+    name="project-vulns",
+    responses=error_responses(401, 403, 404, 429),
+)
 def project_vulnerabilities(
     request: Request, state: State, tenant: FromPath[str], project: FromPath[str]
 ) -> Response[dict[str, Any]]:
@@ -64,6 +70,7 @@ def project_vulnerabilities(
     sync_to_thread=True,
     name="wheel-scan",
     status_code=200,
+    responses=error_responses(401, 403, 404, 429),
 )
 def scan_wheel(
     request: Request, state: State, tenant: FromPath[str], project: FromPath[str], filename: FromPath[str]
