@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import TypedDict
 
 import click
 import uvicorn
@@ -12,6 +13,20 @@ from pyregistry_bootstrap.wiring import Runtime
 from pyregistry_infrastructure.config import LoadedSettings
 
 __all__ = ["run_server"]
+
+
+class _UvicornOptions(TypedDict):
+    """The ``uvicorn.run`` keyword arguments shared by the single-process and multi-worker modes."""
+
+    host: str
+    port: int
+    proxy_headers: bool
+    server_header: bool
+    log_config: None
+    access_log: bool
+    http: str
+    loop: str
+    timeout_graceful_shutdown: int
 
 
 def _announce(runtime: Runtime, host: str, port: int) -> None:
@@ -35,7 +50,7 @@ def run_server(loaded: LoadedSettings, runtime: Runtime) -> None:
     host = host.strip("[]")
     port = int(port_text)
     _announce(runtime, host, port)
-    common = {
+    common: _UvicornOptions = {
         "host": host,
         "port": port,
         "proxy_headers": False,

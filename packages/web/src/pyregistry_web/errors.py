@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
-from litestar import MediaType, Request, Response
+from litestar import MediaType, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
@@ -20,6 +22,7 @@ from pyregistry_domain.errors import (
     UpstreamUnavailable,
     ValidationFailed,
 )
+from pyregistry_web.http_types import AnyRequest
 
 __all__ = ["EXCEPTION_HANDLERS", "error_response", "status_for"]
 
@@ -47,12 +50,14 @@ def status_for(error: DomainError) -> int:
     return 400
 
 
-def _wants_json(request: Request) -> bool:
+def _wants_json(request: AnyRequest) -> bool:
     path = request.url.path
     return path.startswith("/_/") or "json" in (request.headers.get("accept") or "")
 
 
-def error_response(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    request: AnyRequest, status: int, message: str, headers: dict[str, str] | None = None
+) -> Response[Any]:
     """A plain-text (or JSON for API clients) error body with the status line repeated."""
     if _wants_json(request):
         return Response(
@@ -64,7 +69,7 @@ def error_response(request: Request, status: int, message: str, headers: dict[st
     return Response(content=f"{status} {message}\n", status_code=status, headers=headers, media_type=MediaType.TEXT)
 
 
-def _domain_error(request: Request, exc: DomainError) -> Response:
+def _domain_error(request: AnyRequest, exc: DomainError) -> Response[Any]:
     status = status_for(exc)
     headers = BASIC_CHALLENGE if status == 401 else ({"Retry-After": "5"} if status == 503 else None)
     if status >= 500:
@@ -72,7 +77,7 @@ def _domain_error(request: Request, exc: DomainError) -> Response:
     return error_response(request, status, exc.message, headers)
 
 
-def _http_error(request: Request, exc: HTTPException) -> Response:
+def _http_error(request: AnyRequest, exc: HTTPException) -> Response[Any]:
     headers = dict(exc.headers or {})
     if isinstance(exc, NotAuthorizedException):
         headers.update(BASIC_CHALLENGE)
@@ -80,7 +85,7 @@ def _http_error(request: Request, exc: HTTPException) -> Response:
     return error_response(request, exc.status_code, detail, headers or None)
 
 
-def _unexpected(request: Request, exc: Exception) -> Response:
+def _unexpected(request: AnyRequest, exc: Exception) -> Response[Any]:
     _log.exception("request.unhandled_error", path=request.url.path, error_type=type(exc).__name__)
     return error_response(request, HTTP_500_INTERNAL_SERVER_ERROR, "internal server error")
 

@@ -40,7 +40,9 @@ class TranslationError(ValueError):
 
 
 def _split_top_level(body: str) -> list[str]:
-    items, depth, current = [], 0, []
+    items: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in body:
         if char == "(":
             depth += 1
@@ -210,9 +212,9 @@ def to_sqlserver(statement: str, keys: KeyColumns, widths: dict[str, dict[str, i
         widths.setdefault(table.lower(), {})[alter.group(2).split()[0].lower()] = width
         return f"ALTER TABLE {table} ADD {definition}"
     if index := _CREATE_INDEX.match(code):
-        unique, guarded, name, table, columns, tail = index.groups()
+        unique, index_guarded, name, table, columns, tail = index.groups()
         _check_width(f"index {name}", _names(columns), widths.get(table.lower(), {}), _INDEX_LIMIT)
         create = f"CREATE {'UNIQUE ' if unique else ''}INDEX {name} ON {table}({columns}){tail}".rstrip()
         guard = f"IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'{name}') "  # noqa: S608 - DDL from our files
-        return guard + create if guarded else create
+        return guard + create if index_guarded else create
     return code

@@ -303,7 +303,7 @@ class SqlRegistryStore(ABC):
                 "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? AND tenant_id = ?",
                 (dump_time(when), token_id, tenant_id),
             )
-            return cursor.rowcount > 0
+            return int(cursor.rowcount) > 0
 
     def touch_token(self, token_id: str, when: datetime) -> None:
         with self._write() as conn:

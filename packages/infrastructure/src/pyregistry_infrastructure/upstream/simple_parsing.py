@@ -49,7 +49,8 @@ def parse_project_json(body: bytes, page_url: str, fallback_name: str) -> Upstre
     for entry in data["files"]:
         if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
             continue
-        hashes = entry.get("hashes") if isinstance(entry.get("hashes"), dict) else {}
+        raw_hashes = entry.get("hashes")
+        hashes = raw_hashes if isinstance(raw_hashes, dict) else {}
         sha256 = _sha256(hashes.get("sha256"))
         filename = entry.get("filename")
         if sha256 is None or not isinstance(filename, str):

@@ -98,4 +98,5 @@ class PysentryChecker:
                 raise UpstreamUnavailable(f"pysentry failed: {exc}") from None
             if not output.is_file():
                 raise UpstreamUnavailable(f"pysentry exited with {code} without a report (are its sources reachable?)")
-            return json.loads(output.read_text(encoding="utf-8"))
+            report: dict[str, Any] = json.loads(output.read_text(encoding="utf-8"))
+            return report

@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Any
 
 import jinja2
-from litestar import MediaType, Request, Response
+from litestar import MediaType, Response
 
 from pyregistry_domain.users import User
 from pyregistry_web.admin.extensions import UiExtensions
-from pyregistry_web.admin.security import CSRF_FIELD, csrf_token
+from pyregistry_web.admin.security import CSRF_FIELD, csrf_token, session_data
+from pyregistry_web.http_types import AnyRequest
 
 __all__ = ["PageRenderer", "flash"]
 
@@ -32,9 +33,9 @@ def _when_exact(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else ""
 
 
-def flash(request: Request, message: str, kind: str = "ok") -> None:
+def flash(request: AnyRequest, message: str, kind: str = "ok") -> None:
     """Queue a one-time message for the next page this session renders."""
-    session = dict(request.scope.get("session") or {})
+    session = session_data(request)
     session["flash"] = [kind, message]
     request.set_session(session)
 
@@ -56,7 +57,7 @@ class PageRenderer:
 
     def page(
         self,
-        request: Request,
+        request: AnyRequest,
         template: str,
         context: dict[str, Any] | None = None,
         *,

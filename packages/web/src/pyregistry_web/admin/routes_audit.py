@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get
+from litestar import Response, get
 from litestar.datastructures import State
 
 from pyregistry_application.dto import AuditQuery
@@ -13,6 +13,7 @@ from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.users import User
 from pyregistry_web.admin.paging import Pager
 from pyregistry_web.admin.session_user import admin_services, renderer
+from pyregistry_web.http_types import AnyRequest
 
 __all__ = ["global_audit", "tenant_audit"]
 
@@ -21,7 +22,7 @@ _MAX_FILTER = 100
 
 
 def _render(
-    request: Request, state: State, user: User, tenant: Tenant | None, action: str, actor: str, page: int
+    request: AnyRequest, state: State, user: User, tenant: Tenant | None, action: str, actor: str, page: int
 ) -> Response[Any]:
     services: RegistryServices = state.services
     action, actor = action.strip()[:_MAX_FILTER], actor.strip()[:_MAX_FILTER]
@@ -49,7 +50,7 @@ def _render(
 
 @get("/audit", name="admin-audit", sync_to_thread=True)
 def global_audit(
-    request: Request, state: State, user: User, action: str = "", actor: str = "", page: int = 1
+    request: AnyRequest, state: State, user: User, action: str = "", actor: str = "", page: int = 1
 ) -> Response[Any]:
     """Every event (superadmin only)."""
     admin_services(state).authorization.require_superadmin(user)
@@ -58,7 +59,7 @@ def global_audit(
 
 @get("/t/{tenant:str}/audit", name="admin-tenant-audit", sync_to_thread=True)
 def tenant_audit(
-    request: Request, state: State, user: User, tenant: str, action: str = "", actor: str = "", page: int = 1
+    request: AnyRequest, state: State, user: User, tenant: str, action: str = "", actor: str = "", page: int = 1
 ) -> Response[Any]:
     """One tenant's events."""
     found = admin_services(state).authorization.tenant_for(user, tenant)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.response import Redirect
@@ -13,6 +13,7 @@ from pyregistry_domain.users import User
 from pyregistry_web.admin.security import check_csrf, new_csrf_token
 from pyregistry_web.admin.session_user import Form, LoginRequired, admin_services, current_user, renderer
 from pyregistry_web.credentials import client_ip
+from pyregistry_web.http_types import AnyRequest
 
 __all__ = ["admin_root", "login_page", "login_submit", "logout"]
 
@@ -34,14 +35,14 @@ async def admin_root() -> Redirect:
 
 @get("/login", name="admin-login", sync_to_thread=False)
 def login_page(
-    request: Request, state: State, next_path: Annotated[str | None, Parameter(query="next")] = None
+    request: AnyRequest, state: State, next_path: Annotated[str | None, Parameter(query="next")] = None
 ) -> Response[Any]:
     """The login form."""
     return renderer(state).page(request, "admin/login.html.j2", {"next": _safe_next(next_path), "error": None})
 
 
 @post("/login", name="admin-login-submit", sync_to_thread=True)
-def login_submit(request: Request, state: State, data: Form) -> Response[Any]:
+def login_submit(request: AnyRequest, state: State, data: Form) -> Response[Any]:
     """Check the credentials; failures re-render the form (401), throttled attempts get 429 + Retry-After."""
     check_csrf(request, data)
     target = _safe_next(str(data.get("next") or ""))
@@ -60,7 +61,7 @@ def login_submit(request: Request, state: State, data: Form) -> Response[Any]:
 
 
 @post("/logout", name="admin-logout", sync_to_thread=True)
-def logout(request: Request, state: State, data: Form) -> Redirect:
+def logout(request: AnyRequest, state: State, data: Form) -> Redirect:
     """End the session."""
     check_csrf(request, data)
     user: User | None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Request, post
+from litestar import post
 from litestar.datastructures import State
 from litestar.response import Redirect
 
@@ -13,13 +13,14 @@ from pyregistry_web.admin.rendering import flash
 from pyregistry_web.admin.security import check_csrf
 from pyregistry_web.admin.session_user import Form, admin_services
 from pyregistry_web.credentials import client_ip
+from pyregistry_web.http_types import AnyRequest
 
 __all__ = ["refresh_project_mirror", "refresh_tenant_mirror"]
 
 _BUSY = "A mirror refresh of this tenant is already running; its result will show here when it finishes."
 
 
-def _request_refresh(request: Request, state: State, user: User, tenant: str, project: str | None) -> str:
+def _request_refresh(request: AnyRequest, state: State, user: User, tenant: str, project: str | None) -> str:
     """Authorize, start the background refresh, and say what happened (the request is audited either way)."""
     found = admin_services(state).authorization.tenant_for(user, tenant)
     started = mirroring_of(state).refresh_in_background(
@@ -32,7 +33,7 @@ def _request_refresh(request: Request, state: State, user: User, tenant: str, pr
 
 
 @post("/t/{tenant:str}/mirror/refresh", name="admin-mirror-refresh", sync_to_thread=True)
-def refresh_tenant_mirror(request: Request, state: State, user: User, tenant: str, data: Form) -> Redirect:
+def refresh_tenant_mirror(request: AnyRequest, state: State, user: User, tenant: str, data: Form) -> Redirect:
     """Refresh every mirrored project of the tenant in the background (from the packages page or the dashboard)."""
     check_csrf(request, data)
     flash(request, _request_refresh(request, state, user, tenant, None))
@@ -43,7 +44,7 @@ def refresh_tenant_mirror(request: Request, state: State, user: User, tenant: st
 
 @post("/t/{tenant:str}/packages/{project:str}/mirror/refresh", name="admin-mirror-refresh-project", sync_to_thread=True)
 def refresh_project_mirror(
-    request: Request, state: State, user: User, tenant: str, project: str, data: Form
+    request: AnyRequest, state: State, user: User, tenant: str, project: str, data: Form
 ) -> Redirect:
     """Refresh one mirrored project in the background."""
     check_csrf(request, data)

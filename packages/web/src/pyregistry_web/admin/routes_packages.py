@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.datastructures import State
 from litestar.response import Redirect
 
@@ -14,6 +14,7 @@ from pyregistry_web.admin.rendering import flash
 from pyregistry_web.admin.security import check_csrf
 from pyregistry_web.admin.session_user import Form, admin_services, renderer
 from pyregistry_web.credentials import client_ip
+from pyregistry_web.http_types import AnyRequest
 
 __all__ = [
     "project_page",
@@ -29,14 +30,14 @@ __all__ = [
 _PROJECT = "/t/{tenant:str}/packages/{project:str}"
 
 
-def _back_to_project(request: Request, tenant: str, project: str, message: str) -> Redirect:
+def _back_to_project(request: AnyRequest, tenant: str, project: str, message: str) -> Redirect:
     """Post/redirect/get: show ``message`` once on the project page."""
     flash(request, message)
     return Redirect(path=f"/admin/t/{tenant}/packages/{project}", status_code=303)
 
 
 @get("/t/{tenant:str}/packages", name="admin-packages", sync_to_thread=True)
-def tenant_packages(request: Request, state: State, user: User, tenant: str) -> Response[Any]:
+def tenant_packages(request: AnyRequest, state: State, user: User, tenant: str) -> Response[Any]:
     """The tenant's projects."""
     found, projects = admin_services(state).catalog.projects(user, tenant)
     context = {"tenant": found, "projects": projects, "panels": FeaturePanels(state, found)}
@@ -44,7 +45,7 @@ def tenant_packages(request: Request, state: State, user: User, tenant: str) -> 
 
 
 def render_project_page(
-    request: Request,
+    request: AnyRequest,
     state: State,
     user: User,
     tenant: str,
@@ -66,14 +67,14 @@ def render_project_page(
 
 
 @get(_PROJECT, name="admin-project", sync_to_thread=True)
-def project_page(request: Request, state: State, user: User, tenant: str, project: str) -> Response[Any]:
+def project_page(request: AnyRequest, state: State, user: User, tenant: str, project: str) -> Response[Any]:
     """Releases with files, sizes, hashes, upload time, uploader, yanked state, the README and feature panels."""
     return render_project_page(request, state, user, tenant, project)
 
 
 @post(_PROJECT + "/releases/{version:str}/yank", name="admin-yank", sync_to_thread=True)
 def yank_release(
-    request: Request, state: State, user: User, tenant: str, project: str, version: str, data: Form
+    request: AnyRequest, state: State, user: User, tenant: str, project: str, version: str, data: Form
 ) -> Redirect:
     """Yank a release with an optional reason."""
     check_csrf(request, data)
@@ -86,7 +87,7 @@ def yank_release(
 
 @post(_PROJECT + "/releases/{version:str}/unyank", name="admin-unyank", sync_to_thread=True)
 def unyank_release(
-    request: Request, state: State, user: User, tenant: str, project: str, version: str, data: Form
+    request: AnyRequest, state: State, user: User, tenant: str, project: str, version: str, data: Form
 ) -> Redirect:
     """Undo a yank."""
     check_csrf(request, data)
@@ -98,7 +99,7 @@ def unyank_release(
 
 @post(_PROJECT + "/releases/{version:str}/purge", name="admin-purge-release", sync_to_thread=True)
 def purge_release(
-    request: Request, state: State, user: User, tenant: str, project: str, version: str, data: Form
+    request: AnyRequest, state: State, user: User, tenant: str, project: str, version: str, data: Form
 ) -> Redirect:
     """Delete a release, its files and their blobs."""
     check_csrf(request, data)
@@ -108,7 +109,7 @@ def purge_release(
 
 @post(_PROJECT + "/files/{filename:str}/purge", name="admin-purge-file", sync_to_thread=True)
 def purge_file(
-    request: Request, state: State, user: User, tenant: str, project: str, filename: str, data: Form
+    request: AnyRequest, state: State, user: User, tenant: str, project: str, filename: str, data: Form
 ) -> Redirect:
     """Delete one file and its blobs."""
     check_csrf(request, data)
@@ -117,7 +118,7 @@ def purge_file(
 
 
 @post(_PROJECT + "/purge", name="admin-purge-project", sync_to_thread=True)
-def purge_project(request: Request, state: State, user: User, tenant: str, project: str, data: Form) -> Redirect:
+def purge_project(request: AnyRequest, state: State, user: User, tenant: str, project: str, data: Form) -> Redirect:
     """Delete a project with all its releases, files and blobs."""
     check_csrf(request, data)
     count = admin_services(state).releases.purge_project(user, tenant, project, source_ip=client_ip(request))

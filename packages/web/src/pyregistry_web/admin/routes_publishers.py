@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, post
+from litestar import Response, post
 from litestar.datastructures import State
 from litestar.response import Redirect
 
@@ -17,6 +17,7 @@ from pyregistry_web.admin.routes_packages import render_project_page
 from pyregistry_web.admin.security import check_csrf
 from pyregistry_web.admin.session_user import Form, admin_services
 from pyregistry_web.credentials import client_ip
+from pyregistry_web.http_types import AnyRequest
 
 __all__ = ["add_publisher", "remove_publisher"]
 
@@ -30,7 +31,7 @@ def _field(data: dict[str, Any], name: str) -> str:
 
 @post(_PUBLISHERS, name="admin-add-publisher", sync_to_thread=True)
 def add_publisher(
-    request: Request, state: State, user: User, tenant: str, project: str, data: Form
+    request: AnyRequest, state: State, user: User, tenant: str, project: str, data: Form
 ) -> Response[Any] | Redirect:
     """Register a GitHub or GitLab publisher; invalid input re-renders the page with the form and its error."""
     check_csrf(request, data)
@@ -64,7 +65,7 @@ def add_publisher(
 
 @post(_PUBLISHERS + "/{publisher_id:str}/remove", name="admin-remove-publisher", sync_to_thread=True)
 def remove_publisher(
-    request: Request, state: State, user: User, tenant: str, project: str, publisher_id: str, data: Form
+    request: AnyRequest, state: State, user: User, tenant: str, project: str, publisher_id: str, data: Form
 ) -> Redirect:
     """Unregister one of the project's publishers."""
     check_csrf(request, data)

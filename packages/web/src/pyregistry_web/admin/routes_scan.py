@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get
+from litestar import Response, get
 from litestar.datastructures import State
 
 from pyregistry_application.security.findings import Finding, Severity
@@ -12,6 +12,7 @@ from pyregistry_domain.errors import NotFound
 from pyregistry_domain.users import User
 from pyregistry_web.admin.feature_panels import security_of
 from pyregistry_web.admin.session_user import admin_services, renderer
+from pyregistry_web.http_types import AnyRequest
 
 __all__ = ["wheel_scan"]
 
@@ -23,7 +24,9 @@ def _by_severity(findings: list[Finding]) -> list[tuple[Severity, list[Finding]]
 
 
 @get("/t/{tenant:str}/packages/{project:str}/files/{filename:str}/scan", name="admin-wheel-scan", sync_to_thread=True)
-def wheel_scan(request: Request, state: State, user: User, tenant: str, project: str, filename: str) -> Response[Any]:
+def wheel_scan(
+    request: AnyRequest, state: State, user: User, tenant: str, project: str, filename: str
+) -> Response[Any]:
     """Run every configured scanner over the stored wheel (read-only, nothing is changed)."""
     detail = admin_services(state).catalog.project(user, tenant, project)
     if not any(file.filename == filename for view in detail.releases for file in view.files):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.datastructures import State
 from litestar.response import Redirect
 
@@ -18,6 +18,7 @@ from pyregistry_web.admin.rendering import flash
 from pyregistry_web.admin.security import check_csrf
 from pyregistry_web.admin.session_user import Form, admin_services, renderer
 from pyregistry_web.credentials import client_ip
+from pyregistry_web.http_types import AnyRequest
 
 __all__ = ["issue_token", "revoke_token", "set_mirroring", "tokens_page"]
 
@@ -31,7 +32,7 @@ def _expiry(text: str) -> timedelta | None:
     return timedelta(days=int(text))
 
 
-def _index_url(request: Request, tenant: Tenant, issued: IssuedToken | None) -> str:
+def _index_url(request: AnyRequest, tenant: Tenant, issued: IssuedToken | None) -> str:
     """The tenant's simple index with the new token as Basic credentials (what pip and uv accept)."""
     if issued is None:
         return ""
@@ -39,7 +40,7 @@ def _index_url(request: Request, tenant: Tenant, issued: IssuedToken | None) -> 
 
 
 def _render(
-    request: Request, state: State, user: User, tenant: Tenant, issued: IssuedToken | None = None
+    request: AnyRequest, state: State, user: User, tenant: Tenant, issued: IssuedToken | None = None
 ) -> Response[Any]:
     services: RegistryServices = state.services
     context = {
@@ -54,13 +55,13 @@ def _render(
 
 
 @get("/t/{tenant:str}/tokens", name="admin-tokens", sync_to_thread=True)
-def tokens_page(request: Request, state: State, user: User, tenant: str) -> Response[Any]:
+def tokens_page(request: AnyRequest, state: State, user: User, tenant: str) -> Response[Any]:
     """The tenant's tokens and the form to issue one."""
     return _render(request, state, user, admin_services(state).authorization.tenant_for(user, tenant))
 
 
 @post("/t/{tenant:str}/tokens", name="admin-issue-token", sync_to_thread=True)
-def issue_token(request: Request, state: State, user: User, tenant: str, data: Form) -> Response[Any]:
+def issue_token(request: AnyRequest, state: State, user: User, tenant: str, data: Form) -> Response[Any]:
     """Issue a token; the secret appears once on the returned page with pip/uv/twine lines."""
     check_csrf(request, data)
     found = admin_services(state).authorization.tenant_for(user, tenant)
@@ -79,7 +80,7 @@ def issue_token(request: Request, state: State, user: User, tenant: str, data: F
 
 
 @post("/t/{tenant:str}/tokens/{token_id:str}/revoke", name="admin-revoke-token", sync_to_thread=True)
-def revoke_token(request: Request, state: State, user: User, tenant: str, token_id: str, data: Form) -> Redirect:
+def revoke_token(request: AnyRequest, state: State, user: User, tenant: str, token_id: str, data: Form) -> Redirect:
     """Revoke a token of this tenant."""
     check_csrf(request, data)
     found = admin_services(state).authorization.tenant_for(user, tenant)
@@ -90,7 +91,7 @@ def revoke_token(request: Request, state: State, user: User, tenant: str, token_
 
 
 @post("/t/{tenant:str}/mirroring", name="admin-mirroring", sync_to_thread=True)
-def set_mirroring(request: Request, state: State, user: User, tenant: str, data: Form) -> Redirect:
+def set_mirroring(request: AnyRequest, state: State, user: User, tenant: str, data: Form) -> Redirect:
     """Turn PyPI mirroring on or off for the tenant."""
     check_csrf(request, data)
     found = admin_services(state).authorization.tenant_for(user, tenant)

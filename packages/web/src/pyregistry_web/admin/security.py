@@ -8,9 +8,11 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from litestar import Request
+from litestar.enums import ScopeType
 from litestar.exceptions import PermissionDeniedException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from pyregistry_web.http_types import AnyRequest
 
 __all__ = [
     "CSP",
@@ -20,6 +22,7 @@ __all__ = [
     "derive_session_key",
     "html_security_headers",
     "new_csrf_token",
+    "session_data",
 ]
 
 CSRF_FIELD = "csrf_token"
@@ -50,20 +53,26 @@ def new_csrf_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def csrf_token(request: Request) -> str:
+def session_data(request: AnyRequest) -> dict[str, Any]:
+    """A copy of the request's session values (empty when the request has no session yet)."""
+    session = request.scope.get("session")
+    return dict(session) if isinstance(session, dict) else {}
+
+
+def csrf_token(request: AnyRequest) -> str:
     """The session's CSRF token, created (and stored in the session) on first use."""
     token = request.session.get("csrf") if request.scope.get("session") is not None else None
     if not isinstance(token, str) or not token:
         token = new_csrf_token()
-        session = dict(request.scope.get("session") or {})
+        session = session_data(request)
         session["csrf"] = token
         request.set_session(session)
     return token
 
 
-def check_csrf(request: Request, form: Mapping[str, Any]) -> None:
+def check_csrf(request: AnyRequest, form: Mapping[str, Any]) -> None:
     """Raise 403 unless the form carries the session's CSRF token."""
-    expected = (request.scope.get("session") or {}).get("csrf")
+    expected = session_data(request).get("csrf")
     sent = form.get(CSRF_FIELD)
     if not isinstance(expected, str) or not isinstance(sent, str) or not expected or not sent:
         raise PermissionDeniedException(detail="CSRF token missing: reload the page and try again")
@@ -75,7 +84,7 @@ def html_security_headers(app: ASGIApp) -> ASGIApp:
     """ASGI middleware: CSP, nosniff, no framing, no caching; ``Secure`` cookies when the request came over https."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
         secure = scope.get("scheme") == "https"

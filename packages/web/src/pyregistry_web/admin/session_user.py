@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from litestar import Request, Response
+from litestar import Response
 from litestar.datastructures import State
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
@@ -14,6 +14,8 @@ from litestar.response import Redirect
 from pyregistry_application.admin_services import AdminServices
 from pyregistry_domain.users import User
 from pyregistry_web.admin.rendering import PageRenderer
+from pyregistry_web.admin.security import session_data
+from pyregistry_web.http_types import AnyRequest
 
 __all__ = ["Form", "LoginRequired", "admin_services", "current_user", "redirect_to_login", "renderer"]
 
@@ -34,15 +36,15 @@ def renderer(state: State) -> PageRenderer:
     return state.admin_pages  # type: ignore[no-any-return]
 
 
-def current_user(request: Request, state: State) -> User:
+def current_user(request: AnyRequest, state: State) -> User:
     """Dependency: the session's user, or :class:`LoginRequired`."""
-    user = admin_services(state).accounts.session_user(request.scope.get("session") or {})
+    user = admin_services(state).accounts.session_user(session_data(request))
     if user is None:
         raise LoginRequired
     return user
 
 
-def redirect_to_login(request: Request, _: Exception) -> Response[Any]:
+def redirect_to_login(request: AnyRequest, _: Exception) -> Response[Any]:
     """Exception handler: GET pages come back after login; other methods go to the dashboard."""
     target = request.url.path if request.method == "GET" else "/admin/dashboard"
     if request.method == "GET" and request.url.query:

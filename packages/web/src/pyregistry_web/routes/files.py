@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
-from litestar import Request, Response, get
+from litestar import Response, get
 from litestar.datastructures import State
 from litestar.response import File, Stream
 
 from pyregistry_application.services import RegistryServices
 from pyregistry_web.credentials import token_from_headers
+from pyregistry_web.http_types import AnyRequest
 
 __all__ = ["download_file"]
 
@@ -32,7 +34,9 @@ def _content_type(filename: str) -> str:
     sync_to_thread=True,
     name="download-file",
 )
-def download_file(request: Request, state: State, tenant: str, project: str, version: str, filename: str) -> Response:
+def download_file(
+    request: AnyRequest, state: State, tenant: str, project: str, version: str, filename: str
+) -> Response[Any]:
     """Stream a distribution file (or its ``.metadata``) with Content-Length and a strong ETag."""
     services: RegistryServices = state.services
     secret = token_from_headers(request.headers.get("authorization"))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from litestar import Request, Response, get
+from typing import Any
+
+from litestar import Response, get
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 
@@ -10,6 +12,7 @@ from pyregistry_application.services import RegistryServices
 from pyregistry_domain.errors import InvalidVersion
 from pyregistry_domain.versions import canonical_version
 from pyregistry_web.credentials import token_from_headers
+from pyregistry_web.http_types import AnyRequest
 from pyregistry_web.json_api_pages import choose_latest_version, render_project_json
 
 __all__ = ["project_json", "release_json"]
@@ -24,7 +27,7 @@ def _same_version(known: str, asked: str) -> bool:
         return known == asked
 
 
-def _answer(request: Request, state: State, tenant: str, project: str, version: str | None) -> Response:
+def _answer(request: AnyRequest, state: State, tenant: str, project: str, version: str | None) -> Response[Any]:
     services: RegistryServices = state.services
     page = services.index.project_page(tenant, token_from_headers(request.headers.get("authorization")), project)
     if version is None:
@@ -39,12 +42,12 @@ def _answer(request: Request, state: State, tenant: str, project: str, version: 
 
 
 @get("/t/{tenant:str}/pypi/{project:str}/json", sync_to_thread=True, name="json-project")
-def project_json(request: Request, state: State, tenant: str, project: str) -> Response:
+def project_json(request: AnyRequest, state: State, tenant: str, project: str) -> Response[Any]:
     """Project metadata, every release's files and the current version's files, as PyPI's JSON API shapes them."""
     return _answer(request, state, tenant, project, None)
 
 
 @get("/t/{tenant:str}/pypi/{project:str}/{version:str}/json", sync_to_thread=True, name="json-release")
-def release_json(request: Request, state: State, tenant: str, project: str, version: str) -> Response:
+def release_json(request: AnyRequest, state: State, tenant: str, project: str, version: str) -> Response[Any]:
     """The same document for one version; 404 when the project has no such version."""
     return _answer(request, state, tenant, project, version)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from litestar import Request, Response, get
+from typing import Any
+
+from litestar import Response, get
 from litestar.datastructures import State
 
 from pyregistry_application.services import RegistryServices
 from pyregistry_domain.errors import NotFound
 from pyregistry_web.credentials import token_from_headers
+from pyregistry_web.http_types import AnyRequest
 
 __all__ = ["file_provenance"]
 
 
 @get("/t/{tenant:str}/provenance/{project:str}/{version:str}/{filename:str}", sync_to_thread=True, name="provenance")
-def file_provenance(request: Request, state: State, tenant: str, project: str, version: str, filename: str) -> Response:
+def file_provenance(
+    request: AnyRequest, state: State, tenant: str, project: str, version: str, filename: str
+) -> Response[Any]:
     """The provenance JSON of one file (read-scoped token of the tenant required)."""
     services: RegistryServices = state.services
     if services.provenance is None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from litestar import Request, Response, get
+from typing import Any
+
+from litestar import Response, get
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect
@@ -10,6 +12,7 @@ from litestar.response import Redirect
 from pyregistry_application.services import RegistryServices
 from pyregistry_domain.names import normalize_project_name
 from pyregistry_web.credentials import token_from_headers
+from pyregistry_web.http_types import AnyRequest
 from pyregistry_web.negotiation import SimpleFormat, choose_simple_format
 from pyregistry_web.page_cache import RenderedPageCache
 from pyregistry_web.simple_pages import render_listing, render_project
@@ -19,7 +22,7 @@ __all__ = ["simple_index", "simple_project"]
 _VARY = {"Vary": "Accept, Authorization"}
 
 
-def _format(request: Request) -> SimpleFormat:
+def _format(request: AnyRequest) -> SimpleFormat:
     chosen = choose_simple_format(request.headers.get("accept"))
     if chosen is None:
         raise HTTPException(
@@ -36,7 +39,7 @@ def _headers(etag: str | None) -> dict[str, str]:
     return {**_VARY, "ETag": etag, "Cache-Control": "private, max-age=0, must-revalidate"}
 
 
-def _client_has(request: Request, etag: str) -> bool:
+def _client_has(request: AnyRequest, etag: str) -> bool:
     """``If-None-Match`` lists ``etag`` (or ``*``)."""
     header = request.headers.get("if-none-match")
     if not header:
@@ -44,11 +47,11 @@ def _client_has(request: Request, etag: str) -> bool:
     return any(candidate.strip() in (etag, "*") for candidate in header.split(","))
 
 
-def _not_modified(etag: str) -> Response:
+def _not_modified(etag: str) -> Response[bytes]:
     return Response(content=b"", status_code=304, headers=_headers(etag))
 
 
-def _respond(body: bytes, fmt: SimpleFormat, etag: str | None) -> Response:
+def _respond(body: bytes, fmt: SimpleFormat, etag: str | None) -> Response[bytes]:
     return Response(content=body, media_type=fmt.value, headers=_headers(etag))
 
 
@@ -57,7 +60,7 @@ def _etag(tenant_id: str, name: str, version: str | None, fmt: SimpleFormat) -> 
 
 
 @get("/t/{tenant:str}/simple/", sync_to_thread=True, name="simple-index")
-def simple_index(request: Request, state: State, tenant: str) -> Response:
+def simple_index(request: AnyRequest, state: State, tenant: str) -> Response[Any]:
     """Root index: every project of the tenant, rendered once per version of the tenant's project list."""
     services: RegistryServices = state.services
     cache: RenderedPageCache = state.page_cache
@@ -76,7 +79,7 @@ def simple_index(request: Request, state: State, tenant: str) -> Response:
 
 
 @get("/t/{tenant:str}/simple/{project:str}/", sync_to_thread=True, name="simple-project")
-def simple_project(request: Request, state: State, tenant: str, project: str) -> Response:
+def simple_project(request: AnyRequest, state: State, tenant: str, project: str) -> Response[Any]:
     """A project page (cached per project serial); non-normalized names redirect to the normalized URL."""
     services: RegistryServices = state.services
     cache: RenderedPageCache = state.page_cache

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio.to_thread
 import structlog
-from litestar import MediaType, Request, Response, post
+from litestar import MediaType, Response, post
 from litestar.datastructures import State
 
 from pyregistry_application.dto import UploadCommand
@@ -12,6 +14,7 @@ from pyregistry_application.services import RegistryServices
 from pyregistry_domain.errors import AlreadyExists
 from pyregistry_web.credentials import client_ip, token_from_headers
 from pyregistry_web.errors import error_response
+from pyregistry_web.http_types import AnyRequest
 from pyregistry_web.multipart_spool import FormSpooler, boundary_from_content_type
 from pyregistry_web.options import WebOptions
 
@@ -22,7 +25,7 @@ _log = structlog.get_logger(__name__)
 
 
 @post("/t/{tenant:str}/legacy/", name="legacy-upload", request_max_body_size=None)
-async def legacy_upload(request: Request, state: State, tenant: str) -> Response:
+async def legacy_upload(request: AnyRequest, state: State, tenant: str) -> Response[Any]:
     """Authenticate, stream the body to a spool file while hashing it, then hand it to the use case."""
     services: RegistryServices = state.services
     options: WebOptions = state.web_options
