@@ -32,6 +32,7 @@ def app_from_runtime(runtime: Runtime) -> Litestar:
         show_index_stats=settings.web_ui.show_index_stats,
         cookie_secret=runtime.cookie_secret,
     )
+    runtime.scratch.sweep()
     runtime.services.storage.remove_incomplete()
     security = build_security(settings, runtime.services)
     lifespan = [lambda _app: runtime.background_jobs.running()]
