@@ -186,6 +186,10 @@ def test_server_killed_mid_upload_restarts_clean_and_the_upload_then_succeeds(
     for planted in (stale_incomplete, legacy_spool, legacy_spool.parent):
         old = time.time() - 2 * 3600
         os.utime(planted, (old, old))
+    dead_writer = _data_dir(server) / "blobs" / ".incomplete" / "999999-deadbeef0000"
+    (dead_writer / "fedcba9876543210").parent.mkdir(parents=True)
+    (dead_writer / "fedcba9876543210").write_bytes(b"a fresh half blob whose writer was killed a moment ago")
+    dead_writer.with_name(dead_writer.name + ".lock").touch()
 
     server.start()
     assert _spool_files(server) == []
