@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import sqlite3
@@ -14,7 +13,7 @@ import httpx
 import pytest
 
 from tests.support.dists import build_wheel
-from tests.support.raw_upload import RawUpload, multipart_envelope
+from tests.support.raw_upload import RawUpload, form_upload, multipart_envelope
 from tests.support.server import RunningRegistry, start_registry
 
 pytestmark = pytest.mark.e2e
@@ -77,20 +76,7 @@ def _peak_rss_kib(pid: int) -> int:
 
 
 def _upload(server: RunningRegistry, token: str, wheel: Path, name: str) -> httpx.Response:
-    content = wheel.read_bytes()
-    return httpx.post(
-        server.upload_url(TENANT),
-        auth=("__token__", token),
-        data={
-            ":action": "file_upload",
-            "name": name,
-            "version": "1.0.0",
-            "filetype": "bdist_wheel",
-            "sha256_digest": hashlib.sha256(content).hexdigest(),
-        },
-        files={"content": (wheel.name, content, "application/octet-stream")},
-        timeout=60,
-    )
+    return form_upload(server.upload_url(TENANT), token, wheel, name, "1.0.0")
 
 
 def test_a_large_upload_is_streamed_not_held_in_memory(

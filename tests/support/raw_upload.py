@@ -7,8 +7,11 @@ import hashlib
 import select
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["RawUpload", "multipart_envelope", "read_response"]
+import httpx
+
+__all__ = ["RawUpload", "form_upload", "multipart_envelope", "read_response"]
 
 BOUNDARY = "pyregistry-test-boundary-7f3a9c"
 
@@ -34,6 +37,25 @@ def multipart_envelope(name: str, version: str, filename: str, content: bytes) -
         "Content-Type: application/octet-stream\r\n\r\n"
     ).encode()
     return head, f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+def form_upload(
+    upload_url: str, token: str, path: Path, name: str, version: str, filename: str | None = None
+) -> httpx.Response:
+    """A minimal twine-like upload of ``path`` with httpx (the digest always matches the content)."""
+    content = path.read_bytes()
+    return httpx.post(
+        upload_url,
+        auth=("__token__", token),
+        data={
+            ":action": "file_upload",
+            "name": name,
+            "version": version,
+            "sha256_digest": hashlib.sha256(content).hexdigest(),
+        },
+        files={"content": (filename or path.name, content, "application/octet-stream")},
+        timeout=60,
+    )
 
 
 def read_response(sock: socket.socket, timeout: float) -> tuple[int, bytes]:

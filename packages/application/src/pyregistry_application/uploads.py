@@ -13,7 +13,7 @@ from pyregistry_application.dto import DistributionMetadata, SpooledUpload, Uplo
 from pyregistry_application.ports import ArtifactStorage, Clock, DistributionInspector, IdGenerator, RegistryStore
 from pyregistry_application.provenance import build_provenance, parse_attestations, provenance_key_for
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile, parse_distribution_filename
-from pyregistry_domain.errors import AlreadyExists, InvalidDistribution, PayloadTooLarge, ValidationFailed
+from pyregistry_domain.errors import AlreadyExists, InvalidDistribution, InvalidName, PayloadTooLarge, ValidationFailed
 from pyregistry_domain.names import normalize_project_name, validate_project_name
 from pyregistry_domain.projects import Project, Release
 from pyregistry_domain.tokens import TokenScope
@@ -218,6 +218,10 @@ class UploadDistribution:
 
     @staticmethod
     def _check_metadata(metadata: DistributionMetadata, normalized: str, version: str, filename: str) -> None:
+        try:
+            validate_project_name(metadata.name)
+        except InvalidName as exc:
+            raise InvalidDistribution(f"{filename!r} metadata Name is refused: {exc.message}") from None
         if normalize_project_name(metadata.name) != normalized:
             raise InvalidDistribution(
                 f"{filename!r} contains metadata for project {metadata.name!r}, not {normalized!r}"
