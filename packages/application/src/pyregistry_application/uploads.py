@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from pyregistry_domain.versions import canonical_version
 __all__ = ["PublishListener", "UploadDistribution", "blob_key_for", "metadata_key_for"]
 
 PublishListener = Callable[[UploadResult], None]
+_HEX_DIGEST = re.compile(r"[0-9a-f]{32,128}")
 _FILETYPES = {"bdist_wheel": DistributionKind.WHEEL, "sdist": DistributionKind.SDIST}
 
 
@@ -52,7 +54,10 @@ def _required(fields: dict[str, list[str]], key: str) -> str:
 def _check_digest(name: str, expected: str | None, actual: str) -> bool:
     if expected is None:
         return False
-    if not hmac.compare_digest(expected.strip().lower(), actual):
+    expected = expected.strip().lower()
+    if not _HEX_DIGEST.fullmatch(expected):
+        raise ValidationFailed(f"{name} is not a hexadecimal digest")
+    if not hmac.compare_digest(expected.encode(), actual.encode()):
         raise ValidationFailed(f"{name} does not match the uploaded file: the content was altered or truncated")
     return True
 
