@@ -5,6 +5,7 @@ Run with ``--hypothesis-show-statistics`` to see how many cases each suite ran.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import string
 import tempfile
@@ -348,3 +349,25 @@ def test_accepted_config_values_round_trip(
     assert (loaded.server.workers, loaded.server.max_upload_bytes) == (workers, max_upload)
     assert loaded.logging.format == log_format
     assert loaded.network_source.api_allowed_cidrs == cidrs
+
+
+# credentials (Authorization headers)
+
+authorization_values = st.one_of(
+    st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=80),
+    st.binary(max_size=60).map(lambda raw: "Basic " + base64.b64encode(raw).decode()),
+    st.tuples(
+        st.sampled_from(["Basic ", "basic ", "Bearer ", "Token "]),
+        st.text(st.characters(min_codepoint=0x21, max_codepoint=0xFF), max_size=60),
+    ).map("".join),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(authorization=authorization_values)
+def test_any_authorization_header_is_answered_without_a_server_error(target: UploadTarget, authorization: str) -> None:
+    response = target.client.get(
+        "/t/fuzz/simple/", headers={"Authorization": (authorization.strip() or "x").encode("latin-1")}
+    )
+    event(f"HTTP {response.status_code}")
+    assert response.status_code in {401, 403}, response.text
