@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import random
 import signal
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,7 +79,7 @@ def _peak_rss_kib(pid: int) -> int:
 
 
 def _upload(server: RunningRegistry, token: str, wheel: Path, name: str) -> httpx.Response:
-    return form_upload(server.upload_url(TENANT), token, wheel, name, "1.0.0")
+    return form_upload(server.upload_url(TENANT), token, wheel, name, wheel.name.split("-")[1])
 
 
 def test_a_large_upload_is_streamed_not_held_in_memory(
@@ -218,3 +221,85 @@ def test_a_cli_command_during_an_upload_leaves_the_spool_file_alone(
         f"{server.base_url}/t/{TENANT}/files/cli-overlap/1.0.0/{wheel.name}", auth=("__token__", token), timeout=30
     )
     assert stored.content == content
+
+
+def _consistency_problems(server: RunningRegistry) -> list[str]:
+    """Rows without files, files without their blob or with other bytes, temporaries left behind."""
+    problems = [f"temporary left: {path}" for path in [*_spool_files(server), *_incomplete_blobs(server)]]
+    blobs = _data_dir(server) / "blobs"
+    with sqlite3.connect(_data_dir(server) / "pyregistry.sqlite3") as db:
+        bare_releases = db.execute(
+            "select r.normalized_name, r.version from releases r where not exists (select 1 from release_files f "
+            "where f.tenant_id = r.tenant_id and f.normalized_name = r.normalized_name and f.version = r.version)"
+        ).fetchall()
+        bare_projects = db.execute(
+            "select p.normalized_name from projects p where p.origin = 'local' and not exists "
+            "(select 1 from release_files f where f.tenant_id = p.tenant_id and f.normalized_name = p.normalized_name)"
+        ).fetchall()
+        files = db.execute("select filename, blob_key, sha256 from release_files where origin = 'local'").fetchall()
+    problems += [f"release without files: {row}" for row in bare_releases]
+    problems += [f"project without files: {row}" for row in bare_projects]
+    for filename, blob_key, sha256 in files:
+        blob = blobs / blob_key
+        if not blob.is_file() or hashlib.sha256(blob.read_bytes()).hexdigest() != sha256:
+            problems.append(f"{filename}: blob missing or altered")
+    return problems
+
+
+def test_kills_at_random_moments_lose_no_acknowledged_upload(
+    server: RunningRegistry, token: str, tmp_path: Path
+) -> None:
+    chooser = random.Random(20261125)
+    payload = os.urandom(4 * 1024**2)
+    wheels = [
+        build_wheel(tmp_path / str(n), "kill-loop", f"1.0.{n}", extra_files={"kill_loop/x": payload + bytes([n])})
+        for n in range(5)
+    ]
+    acknowledged: list[Path] = []
+    kills: list[list[int]] = []
+    for wheel in wheels:
+        outcome: list[int] = []
+
+        def upload(wheel: Path = wheel, outcome: list[int] = outcome) -> None:
+            try:
+                outcome.append(_upload(server, token, wheel, "kill-loop").status_code)
+            except httpx.HTTPError:
+                outcome.append(0)
+
+        worker = threading.Thread(target=upload)
+        worker.start()
+        time.sleep(chooser.uniform(0.02, 0.5))
+        server.stop(signal.SIGKILL)
+        worker.join(timeout=30)
+        if outcome == [200]:
+            acknowledged.append(wheel)
+        kills.append(outcome)
+        server.start()
+        assert _consistency_problems(server) == []
+
+    for wheel in wheels:
+        retry = _upload(server, token, wheel, "kill-loop")
+        if wheel in acknowledged:
+            assert retry.status_code == 400 and "File already exists" in retry.text
+        else:
+            assert retry.status_code in {200, 400}, retry.text
+        version = wheel.name.split("-")[1]
+        stored = httpx.get(
+            f"{server.base_url}/t/{TENANT}/files/kill-loop/{version}/{wheel.name}",
+            auth=("__token__", token),
+            timeout=30,
+        )
+        assert stored.content == wheel.read_bytes()
+    assert _consistency_problems(server) == []
+    with sqlite3.connect(_data_dir(server) / "pyregistry.sqlite3") as db:
+        referenced = {row[0] for row in db.execute("select blob_key from release_files")}
+    root = _data_dir(server) / "blobs"
+    unreferenced = [
+        path
+        for path in _visible_blobs(server)
+        if str(path.relative_to(root)).removesuffix(".metadata") not in referenced
+    ]
+    print(
+        f"\nkill loop: {len(kills)} SIGKILLs, client saw {kills}, {len(acknowledged)} acknowledged, 0 lost, "
+        f"{len(unreferenced)} unreferenced (invisible) blobs"
+    )
