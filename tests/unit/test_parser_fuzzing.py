@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import string
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,19 +20,25 @@ import pytest
 import tomlkit
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from joserfc.jwk import RSAKey
 from litestar.testing import TestClient
 from packaging.version import Version
 
 from pyregistry_bootstrap.asgi import app_from_runtime
 from pyregistry_bootstrap.wiring import build_runtime
 from pyregistry_domain.distributions import DistributionKind, parse_distribution_filename
-from pyregistry_domain.errors import InvalidDistribution, InvalidFilename, InvalidVersion
+from pyregistry_domain.errors import InvalidDistribution, InvalidFilename, InvalidToken, InvalidVersion
 from pyregistry_domain.names import normalize_project_name
+from pyregistry_domain.publishers import PublisherProvider
 from pyregistry_domain.versions import canonical_version
 from pyregistry_infrastructure.archives import parse_core_metadata
 from pyregistry_infrastructure.config import ENVIRONMENT_KEYS, ConfigError, load_settings
+from pyregistry_infrastructure.oidc.jwks import JwksCache
+from pyregistry_infrastructure.oidc.verifier import JoseIdentityVerifier, TrustedIssuer
 from pyregistry_infrastructure.settings import ServerSettings, Settings
+from pyregistry_infrastructure.system import SystemClock
 from tests.support.dists import build_sdist, build_wheel
+from tests.support.jwks import rsa_key, serve_jwks, sign
 
 FAST = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 text = st.text(st.characters(exclude_categories=["Cs"]), max_size=60)
@@ -371,3 +379,77 @@ def test_any_authorization_header_is_answered_without_a_server_error(target: Upl
     )
     event(f"HTTP {response.status_code}")
     assert response.status_code in {401, 403}, response.text
+
+
+# OIDC identity tokens (JWTs), against a real JWKS server on loopback
+
+OIDC_ISSUER = "https://token.actions.githubusercontent.com"
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
+    max_leaves=5,
+)
+odd_claims = st.dictionaries(
+    st.sampled_from(["iss", "aud", "exp", "nbf", "iat", "jti", "sub"]),
+    st.sampled_from([1e300, -1e300, 2**70, 2**64, 10**400, [OIDC_ISSUER], {"fuzz": 1}, "", "x" * 300]) | json_values,
+    max_size=2,
+)
+
+
+@st.composite
+def claim_values(draw: st.DrawFn) -> dict[str, Any]:
+    """Mostly valid claims with up to two replaced by odd values (or dropped)."""
+    now = time.time()
+    claims: dict[str, Any] = {"iss": OIDC_ISSUER, "aud": "fuzz", "exp": now + 300, "nbf": now - 5, "iat": now - 5}
+    claims["jti"] = draw(text.filter(bool))
+    claims.update(draw(odd_claims))
+    for dropped in draw(st.lists(st.sampled_from(sorted(claims)), max_size=1)):
+        claims.pop(dropped)
+    return claims
+
+
+def _b64(value: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+
+@pytest.fixture(scope="module")
+def oidc_verifier() -> Iterator[tuple[JoseIdentityVerifier, RSAKey]]:
+    key = rsa_key("fuzz-key")
+    with serve_jwks([key]) as jwks:
+        issuer = TrustedIssuer(PublisherProvider.GITHUB, OIDC_ISSUER, jwks.url, "fuzz")
+        yield JoseIdentityVerifier([issuer], JwksCache(), SystemClock()), key
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    claims=claim_values(),
+    header=st.fixed_dictionaries(
+        {"alg": st.sampled_from(["RS256", "none", "HS256"]) | json_values, "kid": st.just("fuzz-key") | json_values}
+    ),
+    shape=st.sampled_from(["signed", "forged", "text"]),
+    noise=text,
+)
+def test_any_identity_token_verifies_or_raises_invalid_token(
+    oidc_verifier: tuple[JoseIdentityVerifier, RSAKey],
+    claims: dict[str, Any],
+    header: dict[str, Any],
+    shape: str,
+    noise: str,
+) -> None:
+    verifier, key = oidc_verifier
+    if shape == "signed":
+        token = sign(claims, key)
+    elif shape == "forged":
+        token = f"{_b64(header)}.{_b64(claims)}.{_b64(noise)}"
+    else:
+        token = noise
+    try:
+        identity = verifier.verify(token)
+    except InvalidToken as exc:
+        event(f"{shape}: refused")
+        assert exc.message
+        return
+    event(f"{shape}: accepted")
+    assert shape == "signed"
+    assert identity.jti == claims["jti"]
+    assert identity.issuer == OIDC_ISSUER
