@@ -78,6 +78,15 @@ def _peak_rss_kib(pid: int) -> int:
     raise AssertionError("no VmHWM")
 
 
+def _random_wheel_upload(out: Path, name: str, payload_bytes: int) -> tuple[Path, bytes, bytes, bytes]:
+    """A wheel carrying ``payload_bytes`` of random data, its bytes, and the multipart text around them."""
+    module = name.replace("-", "_")
+    wheel = build_wheel(out, name, "1.0.0", extra_files={f"{module}/x": os.urandom(payload_bytes)})
+    content = wheel.read_bytes()
+    head, tail = multipart_envelope(name, "1.0.0", wheel.name, content)
+    return wheel, content, head, tail
+
+
 def _upload(server: RunningRegistry, token: str, wheel: Path, name: str) -> httpx.Response:
     return form_upload(server.upload_url(TENANT), token, wheel, name, wheel.name.split("-")[1])
 
@@ -153,9 +162,7 @@ def test_a_content_length_that_lies_short_is_a_clean_400(server: RunningRegistry
 def test_server_killed_mid_upload_restarts_clean_and_the_upload_then_succeeds(
     server: RunningRegistry, token: str, tmp_path: Path
 ) -> None:
-    wheel = build_wheel(tmp_path, "crash-victim", "1.0.0", extra_files={"crash_victim/x": os.urandom(8 * 1024**2)})
-    content = wheel.read_bytes()
-    head, tail = multipart_envelope("crash-victim", "1.0.0", wheel.name, content)
+    wheel, content, head, tail = _random_wheel_upload(tmp_path, "crash-victim", 8 * 1024**2)
     rows_before = _rows(server)
     visible_before = sorted(_visible_blobs(server))
     upload = RawUpload(server.port, TENANT, token, content_length=len(head) + len(content) + len(tail))
@@ -207,9 +214,7 @@ def test_server_killed_mid_upload_restarts_clean_and_the_upload_then_succeeds(
 def test_a_cli_command_during_an_upload_leaves_the_spool_file_alone(
     server: RunningRegistry, token: str, tmp_path: Path
 ) -> None:
-    wheel = build_wheel(tmp_path, "cli-overlap", "1.0.0", extra_files={"cli_overlap/x": os.urandom(2 * 1024**2)})
-    content = wheel.read_bytes()
-    head, tail = multipart_envelope("cli-overlap", "1.0.0", wheel.name, content)
+    wheel, content, head, tail = _random_wheel_upload(tmp_path, "cli-overlap", 2 * 1024**2)
     upload = RawUpload(server.port, TENANT, token, content_length=len(head) + len(content) + len(tail))
     try:
         upload.send(head + content[: len(content) // 2])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["RawUpload", "form_upload", "multipart_envelope", "read_response"]
+__all__ = ["BOUNDARY", "RawUpload", "form_upload", "multipart_envelope", "read_response"]
 
 BOUNDARY = "pyregistry-test-boundary-7f3a9c"
 
