@@ -15,11 +15,10 @@ import httpx
 import pytest
 
 from tests.support.dists import build_wheel, sha256_of
+from tests.support.raw_upload import BOUNDARY, multipart_envelope
 from tests.support.server import RunningRegistry, start_registry
 
 pytestmark = pytest.mark.e2e
-
-BOUNDARY = "pyregistry-test-boundary"
 
 
 def _log_events(registry: RunningRegistry) -> list[dict[str, object]]:
@@ -33,26 +32,9 @@ def _log_events(registry: RunningRegistry) -> list[dict[str, object]]:
 def _multipart(wheel: Path, name: str, version: str) -> tuple[bytes, bytes]:
     """The upload body split in two: all fields plus the first half of the file, then the rest."""
     content = wheel.read_bytes()
-    fields = {
-        ":action": "file_upload",
-        "protocol_version": "1",
-        "name": name,
-        "version": version,
-        "filetype": "bdist_wheel",
-        "pyversion": "py3",
-        "metadata_version": "2.1",
-        "sha256_digest": hashlib.sha256(content).hexdigest(),
-    }
-    head = b"".join(
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
-        for key, value in fields.items()
-    )
-    head += (
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="content"; filename="{wheel.name}"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n"
-    ).encode()
+    head, tail = multipart_envelope(name, version, wheel.name, content)
     middle = len(content) // 2
-    return head + content[:middle], content[middle:] + f"\r\n--{BOUNDARY}--\r\n".encode()
+    return head + content[:middle], content[middle:] + tail
 
 
 def _exited_cleanly(registry: RunningRegistry, timeout: float = 30) -> bool:

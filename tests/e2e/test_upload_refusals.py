@@ -70,6 +70,7 @@ def _state(registry: RunningRegistry, token: str) -> tuple[int, str, list[str]]:
         ("metadata_mismatch", 400, "contains metadata for project"),
         ("bad_filename", 400, "unsupported distribution type"),
         ("no_digest", 400, "missing digest"),
+        ("non_hex_digest", 400, "sha256_digest is not a hexadecimal digest"),
     ],
 )
 def test_refused_upload_changes_nothing(
@@ -102,6 +103,8 @@ def test_refused_upload_changes_nothing(
         response = _upload(registry, token, "refused_pkg-1.0.0.exe", good)
     elif case == "no_digest":
         response = _upload(registry, token, filename, good, sha256_digest=None)
+    elif case == "non_hex_digest":
+        response = _upload(registry, token, filename, good, sha256_digest="\u00e9" * 64)
     else:
         raise AssertionError(case)
     assert response.status_code == expected_status, response.text

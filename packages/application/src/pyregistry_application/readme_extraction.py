@@ -22,7 +22,7 @@ class Readme(msgspec.Struct, frozen=True):
 
 def readme_from_metadata(raw: bytes) -> Readme | None:
     """The ``Description`` (header or body) of a METADATA/PKG-INFO file, or ``None`` when it has none."""
-    message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
+    message = email.parser.Parser(policy=email.policy.compat32).parsestr(raw.decode("utf-8", errors="replace"))
     body = message.get_payload()
     text = body if isinstance(body, str) and body.strip() else ""
     if not text:

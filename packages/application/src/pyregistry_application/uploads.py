@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from pyregistry_application.dto import DistributionMetadata, SpooledUpload, Uplo
 from pyregistry_application.ports import ArtifactStorage, Clock, DistributionInspector, IdGenerator, RegistryStore
 from pyregistry_application.provenance import build_provenance, parse_attestations, provenance_key_for
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile, parse_distribution_filename
-from pyregistry_domain.errors import AlreadyExists, InvalidDistribution, PayloadTooLarge, ValidationFailed
+from pyregistry_domain.errors import AlreadyExists, InvalidDistribution, InvalidName, PayloadTooLarge, ValidationFailed
 from pyregistry_domain.names import normalize_project_name, validate_project_name
 from pyregistry_domain.projects import Project, Release
 from pyregistry_domain.tokens import TokenScope
@@ -22,6 +23,7 @@ from pyregistry_domain.versions import canonical_version
 __all__ = ["PublishListener", "UploadDistribution", "blob_key_for", "metadata_key_for"]
 
 PublishListener = Callable[[UploadResult], None]
+_HEX_DIGEST = re.compile(r"[0-9a-f]{32,128}")
 _FILETYPES = {"bdist_wheel": DistributionKind.WHEEL, "sdist": DistributionKind.SDIST}
 
 
@@ -52,7 +54,10 @@ def _required(fields: dict[str, list[str]], key: str) -> str:
 def _check_digest(name: str, expected: str | None, actual: str) -> bool:
     if expected is None:
         return False
-    if not hmac.compare_digest(expected.strip().lower(), actual):
+    expected = expected.strip().lower()
+    if not _HEX_DIGEST.fullmatch(expected):
+        raise ValidationFailed(f"{name} is not a hexadecimal digest")
+    if not hmac.compare_digest(expected.encode(), actual.encode()):
         raise ValidationFailed(f"{name} does not match the uploaded file: the content was altered or truncated")
     return True
 
@@ -218,6 +223,10 @@ class UploadDistribution:
 
     @staticmethod
     def _check_metadata(metadata: DistributionMetadata, normalized: str, version: str, filename: str) -> None:
+        try:
+            validate_project_name(metadata.name)
+        except InvalidName as exc:
+            raise InvalidDistribution(f"{filename!r} metadata Name is refused: {exc.message}") from None
         if normalize_project_name(metadata.name) != normalized:
             raise InvalidDistribution(
                 f"{filename!r} contains metadata for project {metadata.name!r}, not {normalized!r}"

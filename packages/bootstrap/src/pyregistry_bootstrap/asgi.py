@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import AsyncIterator
 
 from litestar import Litestar
 from litestar.types import ASGIApp
@@ -26,6 +28,19 @@ __all__ = ["CONFIG_ENV", "app_from_environment", "app_from_runtime", "network_gu
 CONFIG_ENV = "PYREGISTRY_CONFIG"
 
 
+def _scratch_lifespan(runtime: Runtime) -> contextlib.AbstractAsyncContextManager[None]:
+    """Remove this process's scratch directory on a clean shutdown (uvicorn re-raises SIGTERM, skipping atexit)."""
+
+    @contextlib.asynccontextmanager
+    async def released() -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            runtime.scratch.release()
+
+    return released()
+
+
 def app_from_runtime(runtime: Runtime) -> Litestar:
     """The Litestar app for an already-wired runtime."""
     settings = runtime.settings
@@ -35,9 +50,10 @@ def app_from_runtime(runtime: Runtime) -> Litestar:
         show_index_stats=settings.web_ui.show_index_stats,
         cookie_secret=runtime.cookie_secret,
     )
+    runtime.scratch.sweep()
     runtime.services.storage.remove_incomplete()
     security = build_security(settings, runtime.services)
-    lifespan = [lambda _app: runtime.background_jobs.running()]
+    lifespan = [lambda _app: _scratch_lifespan(runtime), lambda _app: runtime.background_jobs.running()]
     if runtime.services.mirroring is not None:
         lifespan.append(mirror_updater_lifespan(settings, runtime.services.mirroring))
     return create_app(

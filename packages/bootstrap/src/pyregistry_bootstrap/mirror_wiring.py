@@ -37,7 +37,12 @@ def build_mirror_store(store: RegistryStore) -> MirrorStore | None:
 
 
 def build_mirror_service(
-    settings: Settings, store: RegistryStore, storage: ArtifactStorage, clock: Clock, audit: AuditTrail
+    settings: Settings,
+    store: RegistryStore,
+    storage: ArtifactStorage,
+    clock: Clock,
+    audit: AuditTrail,
+    spool_dir: Path,
 ) -> MirrorService | None:
     """The mirroring use case for ``[pypi]``; ``None`` (mirroring off, logged) when the store has no adapter."""
     mirror_store = build_mirror_store(store)
@@ -62,7 +67,6 @@ def build_mirror_service(
         max_attempts=pypi.artifact_download_max_attempts,
         metadata_ttl_seconds=pypi.mirror_update_interval_seconds,
     )
-    spool_dir = Path(settings.data_dir) / "tmp" / "mirror"
     return MirrorService(store, mirror_store, storage, upstream, clock, audit, spool_dir, options)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from pyregistry_domain.users import User, validate_email
 from pyregistry_infrastructure.archives import ArchiveInspector
 from pyregistry_infrastructure.background import BackgroundJobs
 from pyregistry_infrastructure.config import ConfigError, ensure_generated_secrets
+from pyregistry_infrastructure.scratch import ScratchSpace
 from pyregistry_infrastructure.settings import PostgresSettings, Settings, SqlServerSettings
 from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
 from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
@@ -52,6 +52,7 @@ class Runtime:
     superadmin_password_generated: bool
     cookie_secret: str
     spool_dir: Path
+    scratch: ScratchSpace
     generated_secrets_path: Path | None
     background_jobs: BackgroundJobs = field(default_factory=BackgroundJobs)
 
@@ -135,10 +136,8 @@ def build_runtime(settings: Settings, *, sync_superadmin: bool = True) -> Runtim
         generated = ensure_generated_secrets(data_dir)
     password = settings.superadmin_password or (generated.superadmin_password if generated else "")
     cookie_secret = settings.cookie_secret or (generated.cookie_secret if generated else "")
-    spool_dir = data_dir / "tmp" / "uploads"
-    if spool_dir.exists():
-        shutil.rmtree(spool_dir, ignore_errors=True)
-    spool_dir.mkdir(parents=True, exist_ok=True)
+    scratch = ScratchSpace(data_dir / "tmp")
+    spool_dir = scratch.subdirectory("uploads")
 
     store = build_store(settings)
     storage = build_storage(settings)
@@ -147,7 +146,7 @@ def build_runtime(settings: Settings, *, sync_superadmin: bool = True) -> Runtim
     hasher = ScryptPasswordHasher()
     audit = AuditTrail(store, clock, ids)
     access = TokenAccess(store, clock)
-    mirroring = build_mirror_service(settings, store, storage, clock, audit)
+    mirroring = build_mirror_service(settings, store, storage, clock, audit, scratch.subdirectory("mirror"))
     services = RegistryServices(
         store=store,
         storage=storage,
@@ -176,5 +175,6 @@ def build_runtime(settings: Settings, *, sync_superadmin: bool = True) -> Runtim
         superadmin_password_generated=settings.superadmin_password is None,
         cookie_secret=cookie_secret,
         spool_dir=spool_dir,
+        scratch=scratch,
         generated_secrets_path=generated.path if generated else None,
     )

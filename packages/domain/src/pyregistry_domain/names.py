@@ -38,14 +38,27 @@ def validate_project_name(name: str) -> str:
         raise InvalidName(f"project name is longer than {MAX_PROJECT_NAME_LENGTH} characters")
     if not name.isascii():
         folded = unicodedata.normalize("NFKC", name)
-        hint = f" (it looks like {folded!r})" if folded.isascii() and folded != name else ""
-        raise InvalidName(f"project name {name!r} contains non-ASCII characters{hint}")
+        hint = f"; it looks like {folded!r}" if folded.isascii() and folded != name else ""
+        raise InvalidName(
+            f"project name {name!r} contains non-ASCII characters ({_describe_non_ascii(name)}){hint}: "
+            "only ASCII letters, digits, '.', '_' and '-' are allowed (PEP 508), "
+            "so look-alike letters from other scripts cannot impersonate a project"
+        )
     if not _PROJECT_NAME_RE.match(name):
         raise InvalidName(
             f"project name {name!r} is not valid: use letters, digits, '.', '_' and '-', "
             "starting and ending with a letter or digit"
         )
     return name
+
+
+def _describe_non_ascii(text: str, limit: int = 3) -> str:
+    """``'\\u0430' U+0430 CYRILLIC SMALL LETTER A, ...`` for the first few non-ASCII characters."""
+    unique = list(dict.fromkeys(char for char in text if not char.isascii()))
+    described = [f"{char!r} U+{ord(char):04X} {unicodedata.name(char, 'unnamed')}" for char in unique[:limit]]
+    if len(unique) > limit:
+        described.append(f"and {len(unique) - limit} more")
+    return ", ".join(described)
 
 
 def validate_tenant_slug(slug: str) -> str:

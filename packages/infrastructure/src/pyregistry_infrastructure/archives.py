@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import gzip
+import io
 import posixpath
 import tarfile
 import zipfile
 import zlib
 from collections.abc import Iterable
-from email.parser import BytesParser
+from email.parser import Parser
 from email.policy import compat32
 from pathlib import Path
+from typing import IO
 
 from pyregistry_application.dto import DistributionMetadata
 from pyregistry_domain.distributions import DistributionKind
@@ -19,6 +21,7 @@ from pyregistry_domain.errors import InvalidDistribution
 __all__ = ["ArchiveInspector", "ArchiveLimits", "parse_core_metadata"]
 
 _CHUNK = 1024 * 1024
+_RATIO_FLOOR = 10 * 1024 * 1024
 
 
 class ArchiveLimits:
@@ -38,21 +41,30 @@ class ArchiveLimits:
 
 
 def parse_core_metadata(raw: bytes) -> DistributionMetadata:
-    """Parse METADATA / PKG-INFO (RFC 822 style headers) into the fields the registry needs."""
-    message = BytesParser(policy=compat32).parsebytes(raw, headersonly=True)
-    name = (message.get("Name") or "").strip()
-    version = (message.get("Version") or "").strip()
+    """Parse METADATA / PKG-INFO (RFC 822 style headers, UTF-8) into the fields the registry needs.
+
+    Raises :class:`InvalidDistribution` for anything unusable; never another exception.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidDistribution(f"core metadata is not UTF-8 text (byte {exc.start})") from None
+    message = Parser(policy=compat32).parsestr(text, headersonly=True)
+
+    def header(key: str) -> str:
+        return str(message.get(key) or "").strip()
+
+    name = header("Name")
+    version = header("Version")
     if not name or not version:
         raise InvalidDistribution("core metadata lacks Name or Version")
-    requires_python = (message.get("Requires-Python") or "").strip() or None
-    summary = (message.get("Summary") or "").strip() or None
     return DistributionMetadata(
         name=name,
         version=version,
-        metadata_version=(message.get("Metadata-Version") or "").strip(),
+        metadata_version=header("Metadata-Version"),
         raw=raw,
-        requires_python=requires_python,
-        summary=summary,
+        requires_python=header("Requires-Python") or None,
+        summary=header("Summary") or None,
         requires_dist=tuple(str(value).strip() for value in message.get_all("Requires-Dist") or []),
     )
 
@@ -74,6 +86,53 @@ def _check_unique(names: Iterable[str]) -> None:
         if key in seen:
             raise InvalidDistribution(f"archive has duplicate member {name!r}")
         seen.add(key)
+
+
+def _implausible_ratio(expanded: int, compressed: int, max_ratio: int) -> bool:
+    return expanded > _RATIO_FLOOR and expanded > max(compressed, 1) * max_ratio
+
+
+def _check_tar_member(member: tarfile.TarInfo) -> None:
+    _check_member_name(member.name)
+    if member.issym() or member.islnk():
+        target = member.linkname
+        base = posixpath.dirname(member.name) if member.issym() else ""
+        resolved = posixpath.normpath(posixpath.join(base, target))
+        unsafe = target.startswith(("/", "\\")) or "\\" in target or (len(target) > 1 and target[1] == ":")
+        if unsafe or resolved == ".." or resolved.startswith("../"):
+            kind = "symbolic link" if member.issym() else "hard link"
+            raise InvalidDistribution(f"archive {kind} {member.name!r} points outside the archive ({target!r})")
+    elif not (member.isfile() or member.isdir()):
+        raise InvalidDistribution(f"archive member {member.name!r} is a device, fifo or other special file")
+
+
+class _BoundedStream(io.RawIOBase):
+    """A read-only view of a decompressing stream that stops a decompression bomb while tarfile walks it."""
+
+    def __init__(self, stream: IO[bytes], compressed_size: int, limits: ArchiveLimits) -> None:
+        self._stream = stream
+        self._compressed_size = compressed_size
+        self._limits = limits
+        self.expanded = 0
+        self.current = "(archive header)"
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size if size is not None and size >= 0 else _CHUNK)
+        self.expanded += len(data)
+        if self.expanded > self._limits.max_total_uncompressed:
+            raise InvalidDistribution(
+                f"archive member {self.current!r} takes the archive beyond the uncompressed size limit "
+                f"of {self._limits.max_total_uncompressed} bytes (decompression bomb)"
+            )
+        if _implausible_ratio(self.expanded, self._compressed_size, self._limits.max_ratio):
+            raise InvalidDistribution(
+                f"archive member {self.current!r} expands the {self._compressed_size}-byte archive beyond "
+                f"{self._limits.max_ratio} times its size (decompression bomb)"
+            )
+        return data
 
 
 class ArchiveInspector:
@@ -128,8 +187,16 @@ class ArchiveInspector:
                 raise InvalidDistribution(f"archive member {info.filename!r} is a symbolic link")
             total += info.file_size
             if total > limits.max_total_uncompressed:
-                raise InvalidDistribution("archive expands beyond the uncompressed size limit (decompression bomb)")
-        if total > max(compressed_size, 1) * limits.max_ratio and total > 10 * 1024 * 1024:
+                raise InvalidDistribution(
+                    f"archive member {info.filename!r} takes the archive beyond the uncompressed size limit "
+                    f"of {limits.max_total_uncompressed} bytes (decompression bomb)"
+                )
+            if _implausible_ratio(info.file_size, info.compress_size, limits.max_ratio):
+                raise InvalidDistribution(
+                    f"archive member {info.filename!r} expands {info.compress_size} bytes to {info.file_size} "
+                    "(decompression bomb)"
+                )
+        if _implausible_ratio(total, compressed_size, limits.max_ratio):
             raise InvalidDistribution("archive compression ratio is implausible (decompression bomb)")
         _check_unique(info.filename for info in infos)
         try:
@@ -176,36 +243,24 @@ class ArchiveInspector:
 
     def _read_tar_members(self, path: Path) -> list[tarfile.TarInfo]:
         limits = self._limits
-        total = 0
+        members: list[tarfile.TarInfo] = []
         try:
             with gzip.open(path, "rb") as stream:
-                while chunk := stream.read(_CHUNK):
-                    total += len(chunk)
-                    if total > limits.max_total_uncompressed:
-                        raise InvalidDistribution(
-                            "archive expands beyond the uncompressed size limit (decompression bomb)"
-                        )
+                counted = _BoundedStream(stream, path.stat().st_size, limits)
+                try:
+                    with tarfile.open(fileobj=counted, mode="r|") as archive:
+                        for member in archive:
+                            counted.current = member.name
+                            members.append(member)
+                            if len(members) > limits.max_members:
+                                raise InvalidDistribution(f"archive has more than {limits.max_members} members")
+                            _check_tar_member(member)
+                    while counted.read(_CHUNK):
+                        pass
+                except tarfile.TarError as exc:
+                    raise InvalidDistribution(f"the tar archive is corrupt: {exc}") from None
         except (OSError, EOFError, zlib.error) as exc:
             raise InvalidDistribution(f"the gzip stream is corrupt: {exc}") from None
-        if total > max(path.stat().st_size, 1) * limits.max_ratio and total > 10 * 1024 * 1024:
-            raise InvalidDistribution("archive compression ratio is implausible (decompression bomb)")
-        try:
-            with tarfile.open(path, "r:gz") as archive:
-                members = archive.getmembers()
-        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-            raise InvalidDistribution(f"the tar archive is corrupt: {exc}") from None
-        if len(members) > limits.max_members:
-            raise InvalidDistribution(f"archive has more than {limits.max_members} members")
-        for member in members:
-            _check_member_name(member.name)
-            if member.issym() or member.islnk():
-                target = member.linkname
-                base = posixpath.dirname(member.name) if member.issym() else ""
-                resolved = posixpath.normpath(posixpath.join(base, target))
-                if target.startswith("/") or resolved == ".." or resolved.startswith("../"):
-                    raise InvalidDistribution(f"archive link {member.name!r} points outside the archive ({target!r})")
-            elif not (member.isfile() or member.isdir()):
-                raise InvalidDistribution(f"archive member {member.name!r} is a device, fifo or other special file")
         _check_unique(member.name for member in members if not member.isdir())
         return members
 

@@ -3,6 +3,8 @@
 structlog and the standard library (uvicorn, litestar) both end in one stderr handler, rendered as console
 lines or JSON objects. Context variables (the per-request ``request_id``) are merged into every line.
 ``filter`` is ``LEVEL`` or ``LEVEL,logger=LEVEL,...`` (e.g. ``info,pyregistry_web=debug,uvicorn=warning``).
+The HTTP client loggers (``httpx``, ``httpcore``) stay at ``warning`` unless the filter names them: they print
+whole request URLs, and webhook URLs carry their secret in the path or query.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ _LEVELS = {
     "off": logging.CRITICAL + 10,
 }
 _TIMESTAMP_DIGITS = {"seconds": 0, "millis": 3, "micros": 6, "nanos": 6}
+_URL_LOGGING_CLIENTS = ("httpx", "httpcore")
 
 
 def _level_of(text: str) -> int:
@@ -89,7 +92,8 @@ def configure_logging(settings: LoggingSettings) -> None:
     if settings.format == "json":
         renderer = structlog.processors.JSONRenderer()
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=False)
+        # plain tracebacks: the default rich ones print every frame's locals, secrets and auth headers included
+        renderer = structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
         processors=[
@@ -103,6 +107,8 @@ def configure_logging(settings: LoggingSettings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(default_level)
+    for name in _URL_LOGGING_CLIENTS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, default_level))
     for name, level in per_logger.items():
         logging.getLogger(name).setLevel(level)
     structlog.configure(

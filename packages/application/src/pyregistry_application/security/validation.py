@@ -90,7 +90,7 @@ def validate_local_file(
         return DistributionValidation(file=name, status=DistributionStatus.MISSING, detail="no such file")
     actual = file_sha256(path)
     expected = expected_sha256.strip().lower() if expected_sha256 else None
-    if expected is not None and not hmac.compare_digest(expected, actual):
+    if expected is not None and not hmac.compare_digest(expected.encode(), actual.encode()):
         return DistributionValidation(
             file=name,
             status=DistributionStatus.CHECKSUM_MISMATCH,

@@ -54,7 +54,10 @@ def _numeric(claims: dict[str, Any], name: str, required: bool) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidToken(f"the {name!r} claim is not a number")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise InvalidToken(f"the {name!r} claim is out of range") from None
 
 
 class JoseIdentityVerifier:
@@ -105,12 +108,12 @@ class JoseIdentityVerifier:
         if len(jti) > MAX_JTI_LENGTH:
             raise InvalidToken(f"the token's 'jti' claim is longer than {MAX_JTI_LENGTH} characters")
         exp = _numeric(claims, "exp", required=True) or 0.0
+        try:
+            expires_at = datetime.fromtimestamp(exp + self._leeway, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise InvalidToken("the token's 'exp' claim is out of range") from None
         return VerifiedIdentity(
-            provider=issuer.provider,
-            issuer=issuer.issuer,
-            jti=jti,
-            expires_at=datetime.fromtimestamp(exp + self._leeway, UTC),
-            claims=claims,
+            provider=issuer.provider, issuer=issuer.issuer, jti=jti, expires_at=expires_at, claims=claims
         )
 
     def _check_claims(self, claims: dict[str, Any], issuer: TrustedIssuer) -> None:

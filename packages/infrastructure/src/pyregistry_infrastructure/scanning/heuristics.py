@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import zipfile
-from email.parser import BytesParser
+from email.parser import Parser
 from email.policy import compat32
 from pathlib import Path
 
@@ -211,9 +211,9 @@ class HeuristicScanner:
 
     @staticmethod
     def _metadata(name: str, data: bytes) -> list[Finding]:
-        message = BytesParser(policy=compat32).parsebytes(data, headersonly=True)
+        message = Parser(policy=compat32).parsestr(data.decode("utf-8", errors="replace"), headersonly=True)
         findings = []
-        own = (message.get("Name") or "").strip()
+        own = str(message.get("Name") or "").strip()
         imitated = near_miss(own) if own else None
         if imitated:
             findings.append(

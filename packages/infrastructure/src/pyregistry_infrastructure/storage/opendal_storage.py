@@ -12,6 +12,7 @@ import structlog
 
 from pyregistry_application.dto import BlobInfo
 from pyregistry_domain.errors import NotFound
+from pyregistry_infrastructure.scratch import ScratchSpace
 
 __all__ = ["INCOMPLETE_PREFIX", "OpenDalStorage"]
 
@@ -29,13 +30,22 @@ def _check_key(key: str) -> str:
 
 class OpenDalStorage:
     """Implements ``ArtifactStorage``. Writes go to ``.incomplete/`` and are renamed into place when the
-    backend can rename (filesystem); object stores publish an object only when its upload completes."""
+    backend can rename (filesystem); object stores publish an object only when its upload completes.
+
+    On a local filesystem the incomplete writes live in a per-process :class:`ScratchSpace`, so
+    :meth:`remove_incomplete` can drop a crashed process's leftovers at once without touching a live one's.
+    """
 
     def __init__(self, scheme: str, options: dict[str, str], local_root: Path | None = None) -> None:
         self.scheme = scheme
         self._op = opendal.Operator(scheme, **options)
         self._can_rename = bool(self._op.capability().rename)
         self._local_root = local_root.resolve() if local_root is not None and scheme == "fs" else None
+        self._scratch = (
+            ScratchSpace(self._local_root / INCOMPLETE_PREFIX.rstrip("/"))
+            if self._local_root is not None and self._can_rename
+            else None
+        )
 
     def check(self) -> None:
         """Fail now (with the backend's error) when the storage is unreachable or misconfigured, e.g. no bucket."""
@@ -49,7 +59,10 @@ class OpenDalStorage:
 
     def _publish(self, key: str, chunks: Iterable[bytes]) -> int:
         _check_key(key)
-        target = f"{INCOMPLETE_PREFIX}{secrets.token_hex(16)}" if self._can_rename else key
+        target = key
+        if self._can_rename:
+            owner = f"{self._scratch.owner}/" if self._scratch is not None else ""
+            target = f"{INCOMPLETE_PREFIX}{owner}{secrets.token_hex(16)}"
         written = 0
         handle = self._op.open(target, "wb")
         try:
@@ -152,7 +165,13 @@ class OpenDalStorage:
         return path if path.is_file() else None
 
     def remove_incomplete(self, older_than: timedelta = timedelta(hours=1)) -> int:
-        """Delete interrupted writes older than ``older_than`` (younger ones may still be in flight)."""
+        """Delete interrupted writes: a dead process's at once (local filesystem), others once older than
+        ``older_than`` (younger ones may still be in flight)."""
+        if self._scratch is not None:
+            removed = self._scratch.sweep(older_than)
+            if removed:
+                _log.info("storage.incomplete_removed", count=removed)
+            return removed
         removed = 0
         cutoff = datetime.now(UTC) - older_than
         try:
