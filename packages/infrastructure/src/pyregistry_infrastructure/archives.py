@@ -109,7 +109,7 @@ def _check_tar_member(member: tarfile.TarInfo) -> None:
 class _BoundedStream(io.RawIOBase):
     """A read-only view of a decompressing stream that stops a decompression bomb while tarfile walks it."""
 
-    def __init__(self, stream: IO[bytes], compressed_size: int, limits: ArchiveLimits) -> None:
+    def __init__(self, stream: IO[bytes] | gzip.GzipFile, compressed_size: int, limits: ArchiveLimits) -> None:
         self._stream = stream
         self._compressed_size = compressed_size
         self._limits = limits

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,7 +62,7 @@ class _Timestamper:
     def __init__(self, precision: str) -> None:
         self._digits = _TIMESTAMP_DIGITS.get(precision, 0)
 
-    def __call__(self, logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    def __call__(self, logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         now = datetime.now(UTC)
         text = now.strftime("%Y-%m-%dT%H:%M:%S")
         if self._digits:
@@ -123,5 +124,5 @@ def configure_logging(settings: LoggingSettings) -> None:
     )
 
 
-def _keep(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+def _keep(logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     return event

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from litestar.connection import ASGIConnection
 
@@ -27,7 +28,7 @@ def token_from_headers(authorization: str | None) -> str | None:
     return password or None
 
 
-def client_ip(connection: ASGIConnection) -> str | None:
+def client_ip(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     """The peer address as the ASGI server reported it (proxy headers are not trusted here)."""
     client = connection.scope.get("client")
     return client[0] if client else None

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 
 import msgspec
 import structlog
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from pyregistry_web.client_address import IPAddress, client_address
@@ -144,7 +145,7 @@ class NetworkGuard:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         zone = zone_for(scope["path"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.datastructures import State
 from litestar.response import Redirect
 
@@ -16,6 +16,7 @@ from pyregistry_web.admin.rendering import flash
 from pyregistry_web.admin.security import check_csrf, html_security_headers
 from pyregistry_web.admin.session_user import Form, admin_services, renderer
 from pyregistry_web.credentials import client_ip
+from pyregistry_web.http_types import AnyRequest
 
 __all__ = ["create_tenant", "dashboard", "landing", "search"]
 
@@ -23,7 +24,7 @@ SEARCH_PAGE_SIZE = 20
 
 
 @get("/", name="landing", sync_to_thread=True, middleware=[html_security_headers], include_in_schema=False)
-def landing(request: Request, state: State) -> Response[Any]:
+def landing(request: AnyRequest, state: State) -> Response[Any]:
     """Public landing page; aggregate statistics unless ``web_ui.show_index_stats`` is false."""
     services: RegistryServices = state.services
     stats = services.store.stats() if state.web_options.show_index_stats else None
@@ -31,7 +32,7 @@ def landing(request: Request, state: State) -> Response[Any]:
 
 
 @get("/dashboard", name="admin-dashboard", sync_to_thread=True)
-def dashboard(request: Request, state: State, user: User) -> Response[Any]:
+def dashboard(request: AnyRequest, state: State, user: User) -> Response[Any]:
     """Tenants the user may see, counts and recent activity."""
     data = admin_services(state).catalog.dashboard(user)
     context = {"dashboard": data, "tenant_panels": [FeaturePanels(state, row.tenant) for row in data.tenants]}
@@ -39,7 +40,7 @@ def dashboard(request: Request, state: State, user: User) -> Response[Any]:
 
 
 @post("/tenants", name="admin-create-tenant", sync_to_thread=True)
-def create_tenant(request: Request, state: State, user: User, data: Form) -> Redirect:
+def create_tenant(request: AnyRequest, state: State, user: User, data: Form) -> Redirect:
     """Superadmin: create a tenant, optionally with its first admin account."""
     check_csrf(request, data)
     admin = admin_services(state)
@@ -59,7 +60,7 @@ def create_tenant(request: Request, state: State, user: User, data: Form) -> Red
 
 
 @get("/search", name="admin-search", sync_to_thread=True)
-def search(request: Request, state: State, user: User, q: str = "", page: int = 1) -> Response[Any]:
+def search(request: AnyRequest, state: State, user: User, q: str = "", page: int = 1) -> Response[Any]:
     """Ranked project search across the user's tenants, paginated."""
     pager = Pager.clamp(page, SEARCH_PAGE_SIZE)
     found = admin_services(state).catalog.search(user, q, pager.page, SEARCH_PAGE_SIZE)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import anyio.to_thread
 import msgspec
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.datastructures import State
 
 from pyregistry_application.publishing import MintedToken, TrustedPublishing
 from pyregistry_application.services import RegistryServices
 from pyregistry_domain.errors import NotFound, ValidationFailed
 from pyregistry_web.credentials import client_ip
+from pyregistry_web.http_types import AnyRequest
 from pyregistry_web.openapi_docs import MintTokenOperation, error_responses
 
 __all__ = ["oidc_audience", "oidc_mint_token"]
@@ -51,7 +52,7 @@ def oidc_audience(state: State) -> Audience:
     operation_class=MintTokenOperation,
     responses=error_responses(400, 401, 403, 404, 413, 429, 503),
 )
-async def oidc_mint_token(request: Request, state: State) -> MintedToken:
+async def oidc_mint_token(request: AnyRequest, state: State) -> MintedToken:
     """Exchange a CI identity token for a 15-minute publish token of the matching publisher's project."""
     publishing = _publishing(state)
     body = await request.body()

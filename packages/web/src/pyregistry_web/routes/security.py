@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath
 
@@ -13,12 +13,13 @@ from pyregistry_application.services import RegistryServices
 from pyregistry_domain.names import normalize_project_name
 from pyregistry_domain.tokens import TokenScope
 from pyregistry_web.credentials import token_from_headers
+from pyregistry_web.http_types import AnyRequest
 from pyregistry_web.openapi_docs import error_responses
 
 __all__ = ["SECURITY_HANDLERS", "project_vulnerabilities", "scan_wheel"]
 
 
-def _tenant_id(request: Request, state: State, tenant: str, project: str) -> str:
+def _tenant_id(request: AnyRequest, state: State, tenant: str, project: str) -> str:
     services: RegistryServices = state["services"]
     found, _ = services.access.authorize(
         tenant,
@@ -36,7 +37,7 @@ def _tenant_id(request: Request, state: State, tenant: str, project: str) -> str
     responses=error_responses(401, 403, 404, 429),
 )
 def project_vulnerabilities(
-    request: Request, state: State, tenant: FromPath[str], project: FromPath[str]
+    request: AnyRequest, state: State, tenant: FromPath[str], project: FromPath[str]
 ) -> Response[dict[str, Any]]:
     """Per-release advisories with the versions that fix them (needs a token with read scope)."""
     tenant_id = _tenant_id(request, state, tenant, project)
@@ -73,7 +74,7 @@ def project_vulnerabilities(
     responses=error_responses(401, 403, 404, 429),
 )
 def scan_wheel(
-    request: Request, state: State, tenant: FromPath[str], project: FromPath[str], filename: FromPath[str]
+    request: AnyRequest, state: State, tenant: FromPath[str], project: FromPath[str], filename: FromPath[str]
 ) -> Response[Any]:
     """Audit one stored wheel (the package page's "Wheel scan" modal); needs a token with read scope."""
     tenant_id = _tenant_id(request, state, tenant, project)
