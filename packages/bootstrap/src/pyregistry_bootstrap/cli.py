@@ -15,6 +15,7 @@ from pyregistry_bootstrap.commands.config import config_group
 from pyregistry_bootstrap.commands.mirror import mirror
 from pyregistry_bootstrap.commands.publishers import add_publisher, list_publishers, remove_publisher
 from pyregistry_bootstrap.commands.security import SECURITY_COMMANDS
+from pyregistry_bootstrap.commands.storage import sweep_blobs
 from pyregistry_bootstrap.wiring import Runtime, build_runtime
 from pyregistry_domain.errors import DomainError
 from pyregistry_infrastructure.config import ConfigError, LoadedSettings, load_settings
@@ -179,3 +180,4 @@ main.add_command(mirror)
 main.add_command(add_publisher)
 main.add_command(list_publishers)
 main.add_command(remove_publisher)
+main.add_command(sweep_blobs)

@@ -1,0 +1,46 @@
+"""``pyregistry sweep-blobs``: remove stored blobs that no file record refers to."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+import msgspec
+
+from pyregistry_application.blob_sweep import OrphanBlobSweeper
+
+__all__ = ["sweep_blobs"]
+
+
+@click.command("sweep-blobs")
+@click.option("--config", "config_path", default=None, metavar="PATH", help="TOML config file (must end in .toml).")
+@click.option(
+    "--grace-minutes",
+    type=click.IntRange(min=0),
+    default=60,
+    show_default=True,
+    help="Keep orphans younger than this: uploads and mirror downloads store a blob before recording it.",
+)
+@click.option("--dry-run", is_flag=True, help="List the orphans without removing anything.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def sweep_blobs(ctx: click.Context, config_path: str | None, grace_minutes: int, dry_run: bool, as_json: bool) -> None:
+    """Find blobs in artifact storage that no file record refers to (left by a crash between storing and
+    recording) and remove those older than the grace period."""
+    from pyregistry_bootstrap.cli import CLI_ACTOR, _runtime
+
+    services = _runtime(ctx, config_path).services
+    sweeper = OrphanBlobSweeper(services.store, services.storage, services.clock, services.audit)
+    report = sweeper.sweep(timedelta(minutes=grace_minutes), dry_run=dry_run, actor=CLI_ACTOR)
+    if as_json:
+        click.echo(msgspec.json.encode(report).decode())
+        return
+    for orphan in report.orphans:
+        age = "age unknown" if orphan.age_seconds is None else f"{orphan.age_seconds // 60} min old"
+        click.echo(f"orphan {orphan.key} ({orphan.size} bytes, {age})")
+    verb = "would remove" if dry_run else "removed"
+    count = len(report.orphans) - report.too_recent if dry_run else report.removed
+    click.echo(
+        f"examined {report.examined} blob(s): {report.referenced} referenced, {len(report.orphans)} orphaned; "
+        f"{verb} {count}, kept {report.too_recent} younger than {grace_minutes} min or of unknown age"
+    )
