@@ -6,6 +6,8 @@ from typing import Any
 
 from litestar import Response, get
 from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 
 from pyregistry_application.dto import AuditQuery
 from pyregistry_application.services import RegistryServices
@@ -50,7 +52,12 @@ def _render(
 
 @get("/audit", name="admin-audit", sync_to_thread=True)
 def global_audit(
-    request: AnyRequest, state: State, user: User, action: str = "", actor: str = "", page: int = 1
+    request: AnyRequest,
+    state: State,
+    user: NamedDependency[User],
+    action: FromQuery[str] = "",
+    actor: FromQuery[str] = "",
+    page: FromQuery[int] = 1,
 ) -> Response[Any]:
     """Every event (superadmin only)."""
     admin_services(state).authorization.require_superadmin(user)
@@ -59,7 +66,13 @@ def global_audit(
 
 @get("/t/{tenant:str}/audit", name="admin-tenant-audit", sync_to_thread=True)
 def tenant_audit(
-    request: AnyRequest, state: State, user: User, tenant: str, action: str = "", actor: str = "", page: int = 1
+    request: AnyRequest,
+    state: State,
+    user: NamedDependency[User],
+    tenant: FromPath[str],
+    action: FromQuery[str] = "",
+    actor: FromQuery[str] = "",
+    page: FromQuery[int] = 1,
 ) -> Response[Any]:
     """One tenant's events."""
     found = admin_services(state).authorization.tenant_for(user, tenant)

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Response, get, post
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import Redirect
 
 from pyregistry_domain.users import User
@@ -35,7 +35,7 @@ async def admin_root() -> Redirect:
 
 @get("/login", name="admin-login", sync_to_thread=False)
 def login_page(
-    request: AnyRequest, state: State, next_path: Annotated[str | None, Parameter(query="next")] = None
+    request: AnyRequest, state: State, next_path: Annotated[str | None, QueryParameter(name="next")] = None
 ) -> Response[Any]:
     """The login form."""
     return renderer(state).page(request, "admin/login.html.j2", {"next": _safe_next(next_path), "error": None})

@@ -6,6 +6,8 @@ from typing import Any
 
 from litestar import Response, get, post
 from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
 from litestar.response import Redirect
 
 from pyregistry_application.services import RegistryServices
@@ -32,7 +34,7 @@ def landing(request: AnyRequest, state: State) -> Response[Any]:
 
 
 @get("/dashboard", name="admin-dashboard", sync_to_thread=True)
-def dashboard(request: AnyRequest, state: State, user: User) -> Response[Any]:
+def dashboard(request: AnyRequest, state: State, user: NamedDependency[User]) -> Response[Any]:
     """Tenants the user may see, counts and recent activity."""
     data = admin_services(state).catalog.dashboard(user)
     context = {"dashboard": data, "tenant_panels": [FeaturePanels(state, row.tenant) for row in data.tenants]}
@@ -40,7 +42,7 @@ def dashboard(request: AnyRequest, state: State, user: User) -> Response[Any]:
 
 
 @post("/tenants", name="admin-create-tenant", sync_to_thread=True)
-def create_tenant(request: AnyRequest, state: State, user: User, data: Form) -> Redirect:
+def create_tenant(request: AnyRequest, state: State, user: NamedDependency[User], data: Form) -> Redirect:
     """Superadmin: create a tenant, optionally with its first admin account."""
     check_csrf(request, data)
     admin = admin_services(state)
@@ -60,7 +62,9 @@ def create_tenant(request: AnyRequest, state: State, user: User, data: Form) -> 
 
 
 @get("/search", name="admin-search", sync_to_thread=True)
-def search(request: AnyRequest, state: State, user: User, q: str = "", page: int = 1) -> Response[Any]:
+def search(
+    request: AnyRequest, state: State, user: NamedDependency[User], q: FromQuery[str] = "", page: FromQuery[int] = 1
+) -> Response[Any]:
     """Ranked project search across the user's tenants, paginated."""
     pager = Pager.clamp(page, SEARCH_PAGE_SIZE)
     found = admin_services(state).catalog.search(user, q, pager.page, SEARCH_PAGE_SIZE)

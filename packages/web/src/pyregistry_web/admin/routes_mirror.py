@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from litestar import post
 from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Redirect
 
 from pyregistry_domain.names import normalize_project_name
@@ -33,7 +35,9 @@ def _request_refresh(request: AnyRequest, state: State, user: User, tenant: str,
 
 
 @post("/t/{tenant:str}/mirror/refresh", name="admin-mirror-refresh", sync_to_thread=True)
-def refresh_tenant_mirror(request: AnyRequest, state: State, user: User, tenant: str, data: Form) -> Redirect:
+def refresh_tenant_mirror(
+    request: AnyRequest, state: State, user: NamedDependency[User], tenant: FromPath[str], data: Form
+) -> Redirect:
     """Refresh every mirrored project of the tenant in the background (from the packages page or the dashboard)."""
     check_csrf(request, data)
     flash(request, _request_refresh(request, state, user, tenant, None))
@@ -44,7 +48,12 @@ def refresh_tenant_mirror(request: AnyRequest, state: State, user: User, tenant:
 
 @post("/t/{tenant:str}/packages/{project:str}/mirror/refresh", name="admin-mirror-refresh-project", sync_to_thread=True)
 def refresh_project_mirror(
-    request: AnyRequest, state: State, user: User, tenant: str, project: str, data: Form
+    request: AnyRequest,
+    state: State,
+    user: NamedDependency[User],
+    tenant: FromPath[str],
+    project: FromPath[str],
+    data: Form,
 ) -> Redirect:
     """Refresh one mirrored project in the background."""
     check_csrf(request, data)

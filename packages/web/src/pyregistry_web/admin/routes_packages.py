@@ -6,6 +6,8 @@ from typing import Any
 
 from litestar import Response, get, post
 from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Redirect
 
 from pyregistry_domain.users import User
@@ -37,7 +39,9 @@ def _back_to_project(request: AnyRequest, tenant: str, project: str, message: st
 
 
 @get("/t/{tenant:str}/packages", name="admin-packages", sync_to_thread=True)
-def tenant_packages(request: AnyRequest, state: State, user: User, tenant: str) -> Response[Any]:
+def tenant_packages(
+    request: AnyRequest, state: State, user: NamedDependency[User], tenant: FromPath[str]
+) -> Response[Any]:
     """The tenant's projects."""
     found, projects = admin_services(state).catalog.projects(user, tenant)
     context = {"tenant": found, "projects": projects, "panels": FeaturePanels(state, found)}
@@ -67,14 +71,22 @@ def render_project_page(
 
 
 @get(_PROJECT, name="admin-project", sync_to_thread=True)
-def project_page(request: AnyRequest, state: State, user: User, tenant: str, project: str) -> Response[Any]:
+def project_page(
+    request: AnyRequest, state: State, user: NamedDependency[User], tenant: FromPath[str], project: FromPath[str]
+) -> Response[Any]:
     """Releases with files, sizes, hashes, upload time, uploader, yanked state, the README and feature panels."""
     return render_project_page(request, state, user, tenant, project)
 
 
 @post(_PROJECT + "/releases/{version:str}/yank", name="admin-yank", sync_to_thread=True)
 def yank_release(
-    request: AnyRequest, state: State, user: User, tenant: str, project: str, version: str, data: Form
+    request: AnyRequest,
+    state: State,
+    user: NamedDependency[User],
+    tenant: FromPath[str],
+    project: FromPath[str],
+    version: FromPath[str],
+    data: Form,
 ) -> Redirect:
     """Yank a release with an optional reason."""
     check_csrf(request, data)
@@ -87,7 +99,13 @@ def yank_release(
 
 @post(_PROJECT + "/releases/{version:str}/unyank", name="admin-unyank", sync_to_thread=True)
 def unyank_release(
-    request: AnyRequest, state: State, user: User, tenant: str, project: str, version: str, data: Form
+    request: AnyRequest,
+    state: State,
+    user: NamedDependency[User],
+    tenant: FromPath[str],
+    project: FromPath[str],
+    version: FromPath[str],
+    data: Form,
 ) -> Redirect:
     """Undo a yank."""
     check_csrf(request, data)
@@ -99,7 +117,13 @@ def unyank_release(
 
 @post(_PROJECT + "/releases/{version:str}/purge", name="admin-purge-release", sync_to_thread=True)
 def purge_release(
-    request: AnyRequest, state: State, user: User, tenant: str, project: str, version: str, data: Form
+    request: AnyRequest,
+    state: State,
+    user: NamedDependency[User],
+    tenant: FromPath[str],
+    project: FromPath[str],
+    version: FromPath[str],
+    data: Form,
 ) -> Redirect:
     """Delete a release, its files and their blobs."""
     check_csrf(request, data)
@@ -109,7 +133,13 @@ def purge_release(
 
 @post(_PROJECT + "/files/{filename:str}/purge", name="admin-purge-file", sync_to_thread=True)
 def purge_file(
-    request: AnyRequest, state: State, user: User, tenant: str, project: str, filename: str, data: Form
+    request: AnyRequest,
+    state: State,
+    user: NamedDependency[User],
+    tenant: FromPath[str],
+    project: FromPath[str],
+    filename: FromPath[str],
+    data: Form,
 ) -> Redirect:
     """Delete one file and its blobs."""
     check_csrf(request, data)
@@ -118,7 +148,14 @@ def purge_file(
 
 
 @post(_PROJECT + "/purge", name="admin-purge-project", sync_to_thread=True)
-def purge_project(request: AnyRequest, state: State, user: User, tenant: str, project: str, data: Form) -> Redirect:
+def purge_project(
+    request: AnyRequest,
+    state: State,
+    user: NamedDependency[User],
+    tenant: FromPath[str],
+    project: FromPath[str],
+    data: Form,
+) -> Redirect:
     """Delete a project with all its releases, files and blobs."""
     check_csrf(request, data)
     count = admin_services(state).releases.purge_project(user, tenant, project, source_ip=client_ip(request))

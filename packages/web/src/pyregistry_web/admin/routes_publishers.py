@@ -7,6 +7,8 @@ from typing import Any
 import msgspec
 from litestar import Response, post
 from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Redirect
 
 from pyregistry_domain.errors import AlreadyExists, NotFound, ValidationFailed
@@ -31,7 +33,12 @@ def _field(data: dict[str, Any], name: str) -> str:
 
 @post(_PUBLISHERS, name="admin-add-publisher", sync_to_thread=True)
 def add_publisher(
-    request: AnyRequest, state: State, user: User, tenant: str, project: str, data: Form
+    request: AnyRequest,
+    state: State,
+    user: NamedDependency[User],
+    tenant: FromPath[str],
+    project: FromPath[str],
+    data: Form,
 ) -> Response[Any] | Redirect:
     """Register a GitHub or GitLab publisher; invalid input re-renders the page with the form and its error."""
     check_csrf(request, data)
@@ -65,7 +72,13 @@ def add_publisher(
 
 @post(_PUBLISHERS + "/{publisher_id:str}/remove", name="admin-remove-publisher", sync_to_thread=True)
 def remove_publisher(
-    request: AnyRequest, state: State, user: User, tenant: str, project: str, publisher_id: str, data: Form
+    request: AnyRequest,
+    state: State,
+    user: NamedDependency[User],
+    tenant: FromPath[str],
+    project: FromPath[str],
+    publisher_id: FromPath[str],
+    data: Form,
 ) -> Redirect:
     """Unregister one of the project's publishers."""
     check_csrf(request, data)

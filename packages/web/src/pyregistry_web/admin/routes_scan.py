@@ -6,6 +6,8 @@ from typing import Any
 
 from litestar import Response, get
 from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from pyregistry_application.security.findings import Finding, Severity
 from pyregistry_domain.errors import NotFound
@@ -25,7 +27,12 @@ def _by_severity(findings: list[Finding]) -> list[tuple[Severity, list[Finding]]
 
 @get("/t/{tenant:str}/packages/{project:str}/files/{filename:str}/scan", name="admin-wheel-scan", sync_to_thread=True)
 def wheel_scan(
-    request: AnyRequest, state: State, user: User, tenant: str, project: str, filename: str
+    request: AnyRequest,
+    state: State,
+    user: NamedDependency[User],
+    tenant: FromPath[str],
+    project: FromPath[str],
+    filename: FromPath[str],
 ) -> Response[Any]:
     """Run every configured scanner over the stored wheel (read-only, nothing is changed)."""
     detail = admin_services(state).catalog.project(user, tenant, project)

@@ -7,6 +7,8 @@ from typing import Any
 
 from litestar import Response, get, post
 from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Redirect
 
 from pyregistry_application.dto import IssuedToken
@@ -55,13 +57,15 @@ def _render(
 
 
 @get("/t/{tenant:str}/tokens", name="admin-tokens", sync_to_thread=True)
-def tokens_page(request: AnyRequest, state: State, user: User, tenant: str) -> Response[Any]:
+def tokens_page(request: AnyRequest, state: State, user: NamedDependency[User], tenant: FromPath[str]) -> Response[Any]:
     """The tenant's tokens and the form to issue one."""
     return _render(request, state, user, admin_services(state).authorization.tenant_for(user, tenant))
 
 
 @post("/t/{tenant:str}/tokens", name="admin-issue-token", sync_to_thread=True)
-def issue_token(request: AnyRequest, state: State, user: User, tenant: str, data: Form) -> Response[Any]:
+def issue_token(
+    request: AnyRequest, state: State, user: NamedDependency[User], tenant: FromPath[str], data: Form
+) -> Response[Any]:
     """Issue a token; the secret appears once on the returned page with pip/uv/twine lines."""
     check_csrf(request, data)
     found = admin_services(state).authorization.tenant_for(user, tenant)
@@ -80,7 +84,14 @@ def issue_token(request: AnyRequest, state: State, user: User, tenant: str, data
 
 
 @post("/t/{tenant:str}/tokens/{token_id:str}/revoke", name="admin-revoke-token", sync_to_thread=True)
-def revoke_token(request: AnyRequest, state: State, user: User, tenant: str, token_id: str, data: Form) -> Redirect:
+def revoke_token(
+    request: AnyRequest,
+    state: State,
+    user: NamedDependency[User],
+    tenant: FromPath[str],
+    token_id: FromPath[str],
+    data: Form,
+) -> Redirect:
     """Revoke a token of this tenant."""
     check_csrf(request, data)
     found = admin_services(state).authorization.tenant_for(user, tenant)
@@ -91,7 +102,9 @@ def revoke_token(request: AnyRequest, state: State, user: User, tenant: str, tok
 
 
 @post("/t/{tenant:str}/mirroring", name="admin-mirroring", sync_to_thread=True)
-def set_mirroring(request: AnyRequest, state: State, user: User, tenant: str, data: Form) -> Redirect:
+def set_mirroring(
+    request: AnyRequest, state: State, user: NamedDependency[User], tenant: FromPath[str], data: Form
+) -> Redirect:
     """Turn PyPI mirroring on or off for the tenant."""
     check_csrf(request, data)
     found = admin_services(state).authorization.tenant_for(user, tenant)

@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Response, get
 from litestar.datastructures import State
+from litestar.params import FromPath
 from litestar.response import File, Stream
 
 from pyregistry_application.services import RegistryServices
@@ -35,7 +36,12 @@ def _content_type(filename: str) -> str:
     name="download-file",
 )
 def download_file(
-    request: AnyRequest, state: State, tenant: str, project: str, version: str, filename: str
+    request: AnyRequest,
+    state: State,
+    tenant: FromPath[str],
+    project: FromPath[str],
+    version: FromPath[str],
+    filename: FromPath[str],
 ) -> Response[Any]:
     """Stream a distribution file (or its ``.metadata``) with Content-Length and a strong ETag."""
     services: RegistryServices = state.services

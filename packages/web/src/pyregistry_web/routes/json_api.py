@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Response, get
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 
 from pyregistry_application.services import RegistryServices
 from pyregistry_domain.errors import InvalidVersion
@@ -42,12 +43,14 @@ def _answer(request: AnyRequest, state: State, tenant: str, project: str, versio
 
 
 @get("/t/{tenant:str}/pypi/{project:str}/json", sync_to_thread=True, name="json-project")
-def project_json(request: AnyRequest, state: State, tenant: str, project: str) -> Response[Any]:
+def project_json(request: AnyRequest, state: State, tenant: FromPath[str], project: FromPath[str]) -> Response[Any]:
     """Project metadata, every release's files and the current version's files, as PyPI's JSON API shapes them."""
     return _answer(request, state, tenant, project, None)
 
 
 @get("/t/{tenant:str}/pypi/{project:str}/{version:str}/json", sync_to_thread=True, name="json-release")
-def release_json(request: AnyRequest, state: State, tenant: str, project: str, version: str) -> Response[Any]:
+def release_json(
+    request: AnyRequest, state: State, tenant: FromPath[str], project: FromPath[str], version: FromPath[str]
+) -> Response[Any]:
     """The same document for one version; 404 when the project has no such version."""
     return _answer(request, state, tenant, project, version)

@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Response, get
 from litestar.datastructures import State
+from litestar.params import FromPath
 
 from pyregistry_application.services import RegistryServices
 from pyregistry_domain.errors import NotFound
@@ -17,7 +18,12 @@ __all__ = ["file_provenance"]
 
 @get("/t/{tenant:str}/provenance/{project:str}/{version:str}/{filename:str}", sync_to_thread=True, name="provenance")
 def file_provenance(
-    request: AnyRequest, state: State, tenant: str, project: str, version: str, filename: str
+    request: AnyRequest,
+    state: State,
+    tenant: FromPath[str],
+    project: FromPath[str],
+    version: FromPath[str],
+    filename: FromPath[str],
 ) -> Response[Any]:
     """The provenance JSON of one file (read-scoped token of the tenant required)."""
     services: RegistryServices = state.services

@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Response, get
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
+from litestar.params import FromPath
 from litestar.response import Redirect
 
 from pyregistry_application.services import RegistryServices
@@ -60,7 +61,7 @@ def _etag(tenant_id: str, name: str, version: str | None, fmt: SimpleFormat) -> 
 
 
 @get("/t/{tenant:str}/simple/", sync_to_thread=True, name="simple-index")
-def simple_index(request: AnyRequest, state: State, tenant: str) -> Response[Any]:
+def simple_index(request: AnyRequest, state: State, tenant: FromPath[str]) -> Response[Any]:
     """Root index: every project of the tenant, rendered once per version of the tenant's project list."""
     services: RegistryServices = state.services
     cache: RenderedPageCache = state.page_cache
@@ -79,7 +80,7 @@ def simple_index(request: AnyRequest, state: State, tenant: str) -> Response[Any
 
 
 @get("/t/{tenant:str}/simple/{project:str}/", sync_to_thread=True, name="simple-project")
-def simple_project(request: AnyRequest, state: State, tenant: str, project: str) -> Response[Any]:
+def simple_project(request: AnyRequest, state: State, tenant: FromPath[str], project: FromPath[str]) -> Response[Any]:
     """A project page (cached per project serial); non-normalized names redirect to the normalized URL."""
     services: RegistryServices = state.services
     cache: RenderedPageCache = state.page_cache

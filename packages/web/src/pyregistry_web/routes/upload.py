@@ -8,6 +8,7 @@ import anyio.to_thread
 import structlog
 from litestar import MediaType, Response, post
 from litestar.datastructures import State
+from litestar.params import FromPath
 
 from pyregistry_application.dto import UploadCommand
 from pyregistry_application.services import RegistryServices
@@ -25,7 +26,7 @@ _log = structlog.get_logger(__name__)
 
 
 @post("/t/{tenant:str}/legacy/", name="legacy-upload", request_max_body_size=None)
-async def legacy_upload(request: AnyRequest, state: State, tenant: str) -> Response[Any]:
+async def legacy_upload(request: AnyRequest, state: State, tenant: FromPath[str]) -> Response[Any]:
     """Authenticate, stream the body to a spool file while hashing it, then hand it to the use case."""
     services: RegistryServices = state.services
     options: WebOptions = state.web_options
