@@ -212,3 +212,49 @@ def test_pip_install_works_under_the_default_limit(default_limits: RunningRegist
     )
     assert install.returncode == 0, install.stdout + install.stderr
     assert (target / "guarded_lib" / "__init__.py").read_text() == "VERSION = '1.0.0'\n"
+
+
+def _twine_upload(registry: RunningRegistry, tenant: str, token: str, *files: Path) -> None:
+    upload = subprocess.run(
+        [
+            *(str(BIN_DIR / "twine"), "upload", "--non-interactive", "--disable-progress-bar"),
+            *("--repository-url", registry.upload_url(tenant), "-u", "__token__", "-p", token, *map(str, files)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_client_env(),
+    )
+    assert upload.returncode == 0, upload.stdout + upload.stderr
+
+
+@pytest.fixture(scope="module")
+def quota(tmp_root: Path) -> Iterator[RunningRegistry]:
+    """Strict limits with the default accounting: only failing requests keep their token."""
+    env = {"RATE_LIMIT_ENABLED": "true", "RATE_LIMIT_REQUESTS_PER_MINUTE": "6", "RATE_LIMIT_BURST": "5"}
+    yield from _server(tmp_root, "quota", env)
+
+
+def test_successful_installs_are_not_throttled_but_failing_clients_are(quota: RunningRegistry, tmp_path: Path) -> None:
+    """Burst 5, 6 per minute, default ``count_successful_requests = false``: 12 packages install (about 30
+    requests) without a single 429, while six requests with a wrong token run the bucket dry."""
+    quota.create_tenant("quota")
+    token = quota.issue_token("quota", "read", "publish", name="ci")
+    names = [f"quota-lib-{index:02d}" for index in range(12)]
+    _twine_upload(quota, "quota", token, *(build_wheel(tmp_path / "dist", name, "1.0.0") for name in names))
+    install = subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "install", "--no-cache-dir", "--target", str(tmp_path / "site")),
+            *("--index-url", quota.index_url("quota", token), *names),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=clean_client_env(),
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+    assert "rate_limited" not in quota.log_path.read_text()
+
+    wrong = ("__token__", "pyr_" + "x" * 43)
+    statuses = [httpx.get(f"{quota.base_url}/t/quota/simple/", auth=wrong, timeout=10).status_code for _ in range(6)]
+    assert statuses == [401] * 5 + [429]

@@ -6,6 +6,8 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
+
 from pyregistry_bootstrap.asgi import network_guard_options
 from pyregistry_infrastructure.settings import NetworkSourceSettings, RateLimitSettings, Settings
 from pyregistry_web.network_guard import NetworkGuard, NetworkGuardOptions, NetworkSourceOptions, RateLimitOptions
@@ -55,11 +57,48 @@ def call(
     return Answer(start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, body)
 
 
-def limited(burst: int = 2, per_minute: int = 30, trust: bool = False, clock: Clock | None = None) -> NetworkGuard:
+def limited(
+    burst: int = 2,
+    per_minute: int = 30,
+    trust: bool = False,
+    clock: Clock | None = None,
+    count_successful: bool = True,
+    app: Any = _inner_app,
+) -> NetworkGuard:
+    """A guard whose bucket is spent by every request (``count_successful``) or only by failing ones."""
     options = NetworkGuardOptions(
-        rate_limit=RateLimitOptions(requests_per_minute=per_minute, burst=burst, trust_proxy_headers=trust)
+        rate_limit=RateLimitOptions(
+            requests_per_minute=per_minute,
+            burst=burst,
+            trust_proxy_headers=trust,
+            count_successful_requests=count_successful,
+        )
     )
-    return NetworkGuard(_inner_app, options, clock=clock or Clock())  # type: ignore[arg-type]
+    return NetworkGuard(app, options, clock=clock or Clock())
+
+
+async def _status_by_path(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    status = 404 if scope["path"].endswith("/missing/") else 200
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"answer"})
+
+
+async def _crashing_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    raise RuntimeError("the app failed before answering")
+
+
+def test_successful_answers_give_their_token_back_by_default() -> None:
+    guard = limited(burst=2, per_minute=1, count_successful=False, app=_status_by_path)
+    assert [call(guard, "/t/acme/simple/pkg/").status for _ in range(50)] == [200] * 50
+    assert [call(guard, "/t/acme/simple/missing/").status for _ in range(3)] == [404, 404, 429]
+    assert call(guard, "/t/acme/simple/pkg/").status == 429
+
+
+def test_a_request_that_crashes_keeps_its_token_spent() -> None:
+    guard = limited(burst=1, per_minute=1, count_successful=False, app=_crashing_app)
+    with pytest.raises(RuntimeError):
+        call(guard, "/t/acme/simple/")
+    assert call(guard, "/t/acme/simple/").status == 429
 
 
 def test_api_burst_then_429_with_rounded_up_retry_after() -> None:
@@ -150,12 +189,22 @@ def test_lifespan_and_other_scopes_pass_through() -> None:
 
 def test_bootstrap_maps_settings_to_guard_options() -> None:
     settings = Settings(
-        rate_limit=RateLimitSettings(requests_per_minute=30, burst=7, max_tracked_clients=50, trust_proxy_headers=True),
+        rate_limit=RateLimitSettings(
+            requests_per_minute=30,
+            burst=7,
+            max_tracked_clients=50,
+            trust_proxy_headers=True,
+            count_successful_requests=True,
+        ),
         network_source=NetworkSourceSettings(api_allowed_cidrs=["10.0.0.0/8"], web_ui_allowed_cidrs=["::1/128"]),
     )
     options = network_guard_options(settings)
     assert options.rate_limit == RateLimitOptions(
-        requests_per_minute=30, burst=7, max_tracked_clients=50, trust_proxy_headers=True
+        requests_per_minute=30,
+        burst=7,
+        max_tracked_clients=50,
+        trust_proxy_headers=True,
+        count_successful_requests=True,
     )
     assert options.network_source == NetworkSourceOptions(
         web_ui_allowed_cidrs=("::1/128",), api_allowed_cidrs=("10.0.0.0/8",), trust_proxy_headers=False

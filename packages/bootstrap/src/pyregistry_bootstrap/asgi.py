@@ -82,6 +82,7 @@ def network_guard_options(settings: Settings) -> NetworkGuardOptions:
             burst=limits.burst,
             max_tracked_clients=limits.max_tracked_clients,
             trust_proxy_headers=limits.trust_proxy_headers,
+            count_successful_requests=limits.count_successful_requests,
         )
         if limits.enabled
         else None,

@@ -98,6 +98,7 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, str]] = {
     "RATE_LIMIT_BURST": ("rate_limit.burst", "int"),
     "RATE_LIMIT_MAX_TRACKED_CLIENTS": ("rate_limit.max_tracked_clients", "int"),
     "RATE_LIMIT_TRUST_PROXY_HEADERS": ("rate_limit.trust_proxy_headers", "bool"),
+    "RATE_LIMIT_COUNT_SUCCESSFUL_REQUESTS": ("rate_limit.count_successful_requests", "bool"),
     "NETWORK_SOURCE_WEB_UI_ALLOWED_CIDRS": ("network_source.web_ui_allowed_cidrs", "list"),
     "NETWORK_SOURCE_API_ALLOWED_CIDRS": ("network_source.api_allowed_cidrs", "list"),
     "NETWORK_SOURCE_TRUST_PROXY_HEADERS": ("network_source.trust_proxy_headers", "bool"),

@@ -138,6 +138,9 @@ def render_config_template(storage: str = "fs") -> str:
                 "burst": 60,
                 "max_tracked_clients": 10000,
                 "trust_proxy_headers": False,
+                "count_successful_requests": tomlkit.item(False).comment(
+                    "false: answers below 400 give their token back, so only failing requests are limited"
+                ),
             },
         ),
     )

@@ -92,6 +92,7 @@ class RateLimitSettings(_Section):
     burst: int = 60
     max_tracked_clients: int = 10_000
     trust_proxy_headers: bool = False
+    count_successful_requests: bool = False
 
 
 class NetworkSourceSettings(_Section):

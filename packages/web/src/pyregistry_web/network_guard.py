@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 import msgspec
 import structlog
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from pyregistry_web.client_address import IPAddress, client_address
 from pyregistry_web.token_bucket import TokenBucketLimiter
@@ -38,6 +38,9 @@ class RateLimitOptions(msgspec.Struct, frozen=True, kw_only=True):
     burst: int
     max_tracked_clients: int = 10_000
     trust_proxy_headers: bool = False
+    count_successful_requests: bool = False
+    """False: a request answered below 400 gives its token back, so only failing requests (bad or missing
+    tokens, unknown projects, refused mints) are limited and installers are never slowed down."""
 
 
 class NetworkSourceOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -176,7 +179,25 @@ class NetworkGuard:
                 )
                 await _refuse(scope, send, 429, message, ((b"retry-after", str(retry_after).encode()),))
                 return
+            if not self._rate_limit.count_successful_requests:
+                await self._refund_on_success(scope, receive, send, client if client is not None else "unknown")
+                return
         await self.app(scope, receive, send)
+
+    async def _refund_on_success(self, scope: Scope, receive: Receive, send: Send, key: object) -> None:
+        status = 500
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            if status < 400 and self._limiter is not None:
+                self._limiter.give_back(key)
 
 
 def _wants_json(scope: Scope) -> bool:

@@ -67,6 +67,13 @@ class TokenBucketLimiter:
         wait_ns = -(-(_MINUTE_NS - units) // self._rate)
         return BucketDecision(allowed=False, retry_after_seconds=wait_ns / 1e9)
 
+    def give_back(self, key: Hashable) -> None:
+        """Return one token to ``key``'s bucket (never above ``burst``); a forgotten client is left alone."""
+        state = self._buckets.get(key)
+        if state is not None:
+            units, last = state
+            self._buckets[key] = (min(self._capacity, units + _MINUTE_NS), last)
+
     def _remember(self, key: Hashable, units: int, now: int) -> None:
         self._buckets[key] = (units, now)
         while len(self._buckets) > self._max_clients:
