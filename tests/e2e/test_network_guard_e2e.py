@@ -176,44 +176,6 @@ def test_ipv6_peer_matches_ipv6_ranges_only(on_ipv6_loopback: RunningRegistry) -
     assert refused.text == "403 the web UI does not accept requests from ::1\n"
 
 
-@pytest.fixture(scope="module")
-def default_limits(tmp_root: Path) -> Iterator[RunningRegistry]:
-    """The shipped defaults: 120 requests per minute, bursts of 60."""
-    yield from _server(tmp_root, "defaults", {"RATE_LIMIT_ENABLED": "true"})
-
-
-def test_pip_install_works_under_the_default_limit(default_limits: RunningRegistry, tmp_path: Path) -> None:
-    registry = default_limits
-    registry.create_tenant("acme")
-    token = registry.issue_token("acme", "read", "publish", name="ci")
-    wheel = build_wheel(tmp_path / "dist", "guarded-lib", "1.0.0")
-    env = clean_client_env()
-    upload = subprocess.run(
-        [
-            *(str(BIN_DIR / "twine"), "upload", "--non-interactive", "--disable-progress-bar"),
-            *("--repository-url", registry.upload_url("acme"), "-u", "__token__", "-p", token, str(wheel)),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
-    assert upload.returncode == 0, upload.stdout + upload.stderr
-    target = tmp_path / "site"
-    install = subprocess.run(
-        [
-            *(sys.executable, "-m", "pip", "install", "--no-cache-dir", "--target", str(target)),
-            *("--index-url", registry.index_url("acme", token), "guarded-lib"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=env,
-    )
-    assert install.returncode == 0, install.stdout + install.stderr
-    assert (target / "guarded_lib" / "__init__.py").read_text() == "VERSION = '1.0.0'\n"
-
-
 def _twine_upload(registry: RunningRegistry, tenant: str, token: str, *files: Path) -> None:
     upload = subprocess.run(
         [
@@ -226,6 +188,30 @@ def _twine_upload(registry: RunningRegistry, tenant: str, token: str, *files: Pa
         env=clean_client_env(),
     )
     assert upload.returncode == 0, upload.stdout + upload.stderr
+
+
+def _pip_install(registry: RunningRegistry, tenant: str, token: str, target: Path, *names: str) -> None:
+    command = [sys.executable, "-m", "pip", "install", "--no-cache-dir", "--target", str(target)]
+    command += ["--index-url", registry.index_url(tenant, token), *names]
+    install = subprocess.run(command, capture_output=True, text=True, timeout=180, env=clean_client_env())
+    assert install.returncode == 0, install.stdout + install.stderr
+
+
+@pytest.fixture(scope="module")
+def default_limits(tmp_root: Path) -> Iterator[RunningRegistry]:
+    """The shipped defaults: 120 requests per minute, bursts of 60."""
+    yield from _server(tmp_root, "defaults", {"RATE_LIMIT_ENABLED": "true"})
+
+
+def test_pip_install_works_under_the_default_limit(default_limits: RunningRegistry, tmp_path: Path) -> None:
+    registry = default_limits
+    registry.create_tenant("acme")
+    token = registry.issue_token("acme", "read", "publish", name="ci")
+    wheel = build_wheel(tmp_path / "dist", "guarded-lib", "1.0.0")
+    _twine_upload(registry, "acme", token, wheel)
+    target = tmp_path / "site"
+    _pip_install(registry, "acme", token, target, "guarded-lib")
+    assert (target / "guarded_lib" / "__init__.py").read_text() == "VERSION = '1.0.0'\n"
 
 
 @pytest.fixture(scope="module")
@@ -242,17 +228,7 @@ def test_successful_installs_are_not_throttled_but_failing_clients_are(quota: Ru
     token = quota.issue_token("quota", "read", "publish", name="ci")
     names = [f"quota-lib-{index:02d}" for index in range(12)]
     _twine_upload(quota, "quota", token, *(build_wheel(tmp_path / "dist", name, "1.0.0") for name in names))
-    install = subprocess.run(
-        [
-            *(sys.executable, "-m", "pip", "install", "--no-cache-dir", "--target", str(tmp_path / "site")),
-            *("--index-url", quota.index_url("quota", token), *names),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=clean_client_env(),
-    )
-    assert install.returncode == 0, install.stdout + install.stderr
+    _pip_install(quota, "quota", token, tmp_path / "site", *names)
     assert "rate_limited" not in quota.log_path.read_text()
 
     wrong = ("__token__", "pyr_" + "x" * 43)
