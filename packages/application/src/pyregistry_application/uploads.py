@@ -18,7 +18,7 @@ from pyregistry_domain.errors import AlreadyExists, InvalidDistribution, Invalid
 from pyregistry_domain.names import normalize_project_name, validate_project_name
 from pyregistry_domain.projects import Project, Release
 from pyregistry_domain.tokens import TokenScope
-from pyregistry_domain.versions import canonical_version
+from pyregistry_domain.versions import canonical_version, parse_version
 
 __all__ = ["PublishListener", "UploadDistribution", "blob_key_for", "metadata_key_for"]
 
@@ -30,6 +30,12 @@ _FILETYPES = {"bdist_wheel": DistributionKind.WHEEL, "sdist": DistributionKind.S
 def blob_key_for(tenant_id: str, normalized_name: str, unique: str, filename: str) -> str:
     """Storage key of a distribution file; ``unique`` keeps racing uploads apart."""
     return f"{tenant_id}/{normalized_name}/{unique}/{filename}"
+
+
+def _is_newest(version: str, known_versions: set[str]) -> bool:
+    """True when ``version`` is not older than any release already known (its summary describes the project)."""
+    parsed = parse_version(version)
+    return all(parse_version(known) <= parsed for known in known_versions)
 
 
 def metadata_key_for(blob_key: str) -> str:
@@ -126,7 +132,7 @@ class UploadDistribution:
             raise AlreadyExists(
                 f"File already exists: {content.filename!r} was uploaded to tenant {tenant.slug!r} before. "
                 "Published files are immutable: upload a new version instead "
-                "(twine --skip-existing only recognises this answer from PyPI itself)."
+                "(twine --skip-existing works only against PyPI; `uv publish --check-url` skips existing files)."
             )
         metadata = self._inspector.inspect(Path(content.path), parsed.kind)
         self._check_metadata(metadata, normalized, version, content.filename)
@@ -150,7 +156,7 @@ class UploadDistribution:
             name=existing.name if existing is not None and existing.origin == "local" else metadata.name,
             normalized_name=normalized,
             created_at=existing.created_at if existing is not None else now,
-            summary=metadata.summary,
+            summary=metadata.summary if _is_newest(version, existing_release) else None,
             origin="local",
         )
         release = Release(tenant_id=tenant.id, normalized_name=normalized, version=version, created_at=now)
