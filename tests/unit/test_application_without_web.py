@@ -10,8 +10,9 @@ import pytest
 
 from pyregistry_application.access import TokenAccess
 from pyregistry_application.audit import AuditTrail
-from pyregistry_application.dto import AuditQuery, SpooledUpload, UploadCommand
+from pyregistry_application.dto import AuditQuery, SpooledUpload, UploadCommand, UploadResult
 from pyregistry_application.index import PackageIndex
+from pyregistry_application.ports import Clock
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_application.tokens import TokenIssuer
 from pyregistry_application.uploads import UploadDistribution
@@ -24,10 +25,14 @@ from tests.support.dists import build_wheel
 
 
 class App:
-    def __init__(self, root: Path) -> None:
+    """The use cases on the in-memory store and filesystem blobs; ``clock`` defaults to the real one."""
+
+    def __init__(self, root: Path, clock: Clock | None = None) -> None:
         self.store = MemoryRegistryStore()
         self.storage = OpenDalStorage.filesystem(root / "blobs")
-        clock, ids = SystemClock(), RandomIds()
+        self.clock: Clock = clock or SystemClock()
+        self.ids = RandomIds()
+        clock, ids = self.clock, self.ids
         self.audit = AuditTrail(self.store, clock, ids)
         self.access = TokenAccess(self.store, clock)
         self.tenants = TenantAdministration(self.store, clock, ids, ScryptPasswordHasher(n=2**10), self.audit)
@@ -52,9 +57,19 @@ class App:
             blake2_256=hashlib.blake2b(data, digest_size=32).hexdigest(),
         )
 
-    def upload(self, tenant: str, secret: str | None, wheel: Path, name: str, version: str) -> object:
+    def upload(
+        self,
+        tenant: str,
+        secret: str | None,
+        wheel: Path,
+        name: str,
+        version: str,
+        extra: dict[str, list[str]] | None = None,
+    ) -> UploadResult:
+        """Upload ``wheel`` as twine would; ``extra`` adds form fields (e.g. ``attestations``)."""
         content = self.spooled(wheel)
         fields = {":action": ["file_upload"], "name": [name], "version": [version], "sha256_digest": [content.sha256]}
+        fields.update(extra or {})
         return self.uploads.execute(
             UploadCommand(tenant_slug=tenant, token_secret=secret, fields=fields, content=content)
         )
@@ -76,7 +91,7 @@ def test_upload_then_list_and_download(app: App, tmp_path: Path) -> None:
     token = app.tokens.issue(tenant_slug="acme", name="ci", scopes=["read", "publish"], actor="test")
     wheel = build_wheel(tmp_path / "dist", "Demo_Pkg", "1.0")
     result = app.upload("acme", token.secret, wheel, "Demo_Pkg", "1.0")
-    assert result.new_project and result.new_release  # type: ignore[attr-defined]
+    assert result.new_project and result.new_release
     page = app.index.project_page("acme", token.secret, "demo-pkg")
     assert [file.filename for file in page.files] == [wheel.name]
     assert page.versions == ["1.0"]

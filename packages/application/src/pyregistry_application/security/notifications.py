@@ -52,10 +52,7 @@ class VulnerabilityAlerts:
         if not items:
             return
         first = items[0]
-        lines = []
-        for item in items:
-            fixed = ", ".join(item.fixed_versions) or "no fix known"
-            lines.append(f"{item.version}: {item.advisory_id} (fixed in {fixed})")
+        lines = [f"{item.version}: {item.advisory_id} ({item.remedy})" for item in items]
         notification = Notification(
             title=f"Vulnerable package: {first.project} in tenant {first.tenant_slug}",
             body="\n".join(lines),

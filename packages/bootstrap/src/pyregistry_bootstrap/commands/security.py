@@ -150,8 +150,7 @@ def validate_dist_all(
 
 def _print_vulnerabilities(result: VulnerabilityCheckResult) -> None:
     for item in result.vulnerabilities:
-        fixed = ", ".join(item.fixed_versions) or "no fix known"
-        click.echo(f"{item.tenant_slug}/{item.project} {item.version}: {item.advisory_id} (fixed in {fixed})")
+        click.echo(f"{item.tenant_slug}/{item.project} {item.version}: {item.advisory_id} ({item.remedy})")
     click.echo(f"checked {result.checked} versions with {result.source}: {len(result.vulnerabilities)} vulnerabilities")
 
 
