@@ -103,6 +103,7 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, str]] = {
     "NETWORK_SOURCE_API_ALLOWED_CIDRS": ("network_source.api_allowed_cidrs", "list"),
     "NETWORK_SOURCE_TRUST_PROXY_HEADERS": ("network_source.trust_proxy_headers", "bool"),
     "WEB_UI_SHOW_INDEX_STATS": ("web_ui.show_index_stats", "bool"),
+    "WEB_UI_SECURE_COOKIES": ("web_ui.secure_cookies", "bool"),
     "VALIDATION_DISTRIBUTION_PARALLELISM": ("validation.distribution_parallelism", "int"),
     "LOG_FILTER": ("logging.filter", "str"),
     "LOG_MODULE_PATH": ("logging.module_path", "bool"),

@@ -155,7 +155,18 @@ def render_config_template(storage: str = "fs") -> str:
             },
         ),
     )
-    doc.add("web_ui", _table("admin UI", {"show_index_stats": True}))
+    doc.add(
+        "web_ui",
+        _table(
+            "admin UI",
+            {
+                "show_index_stats": True,
+                "secure_cookies": tomlkit.item(False).comment(
+                    "true when browsers use https (TLS ends at a proxy): the session cookie is always Secure"
+                ),
+            },
+        ),
+    )
     doc.add("validation", _table("validate-dist-all", {"distribution_parallelism": 4}))
     doc.add(
         "logging",
