@@ -241,3 +241,14 @@ def test_core_metadata_served_for_wheels(registry: RunningRegistry, acme: dict[s
     assert b"Name: acme_tools" in metadata.content or b"Name: acme-tools" in metadata.content
     assert wheel["requires-python"] == ">=3.8"
     assert wheel["upload-time"].endswith("Z")
+
+
+def test_download_under_another_version_is_404(registry: RunningRegistry, acme: dict[str, object]) -> None:
+    auth = ("__token__", str(acme["read"]))
+    wheel = "acme_tools-1.1.0-py3-none-any.whl"
+    files = f"{registry.base_url}/t/acme/files/acme-tools"
+    assert httpx.get(f"{files}/1.1.0/{wheel}", auth=auth).status_code == 200
+    for url in (f"{files}/1.0.0/{wheel}", f"{files}/1.0.0/{wheel}.metadata", f"{files}/not-a-version/{wheel}"):
+        response = httpx.get(url, auth=auth)
+        assert response.status_code == 404, url
+        assert f"{wheel!r} belongs to version 1.1.0 of project 'acme-tools'" in response.text, response.text

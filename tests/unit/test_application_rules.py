@@ -176,9 +176,9 @@ def test_listeners_hear_accepted_uploads_and_sdists_have_no_separate_metadata(
     listing = app.index.listing("acme", publisher)
     assert [project.normalized_name for project in listing.projects] == ["demo"]
     with pytest.raises(NotFound, match="no separate core metadata"):
-        app.index.core_metadata("acme", publisher, "demo", sdist.name)
+        app.index.core_metadata("acme", publisher, "demo", sdist.name, version="1.0")
     with pytest.raises(NotFound, match="does not exist in project 'other'"):
-        app.index.download("acme", publisher, "other", sdist.name)
+        app.index.download("acme", publisher, "other", sdist.name, version="1.0")
 
 
 class _FailingStore(MemoryRegistryStore):

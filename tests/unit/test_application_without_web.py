@@ -80,12 +80,25 @@ def test_upload_then_list_and_download(app: App, tmp_path: Path) -> None:
     page = app.index.project_page("acme", token.secret, "demo-pkg")
     assert [file.filename for file in page.files] == [wheel.name]
     assert page.versions == ["1.0"]
-    download = app.index.download("acme", token.secret, "demo-pkg", wheel.name)
+    download = app.index.download("acme", token.secret, "demo-pkg", wheel.name, version="1.0")
     assert b"".join(app.index.chunks(download.file)) == wheel.read_bytes()
-    assert b"Name: Demo_Pkg" in app.index.core_metadata("acme", token.secret, "demo-pkg", wheel.name)
+    assert b"Name: Demo_Pkg" in app.index.core_metadata("acme", token.secret, "demo-pkg", wheel.name, version="1.0")
     events = app.audit.query(AuditQuery(action="package.upload")).items
     assert [event.target for event in events] == [f"demo-pkg==1.0/{wheel.name}"]
     assert token.secret not in repr(app.store.list_audit_events(AuditQuery()).items)
+
+
+def test_download_needs_the_files_own_version(app: App, tmp_path: Path) -> None:
+    token = app.tokens.issue(tenant_slug="acme", name="ci", scopes=["read", "publish"], actor="test")
+    wheel = build_wheel(tmp_path / "dist", "demo", "1.0a1")
+    app.upload("acme", token.secret, wheel, "demo", "1.0a1")
+    assert app.index.download("acme", token.secret, "demo", wheel.name, version="1.0-alpha1").file.version == "1.0a1"
+    message = r"file 'demo-1\.0a1-py3-none-any\.whl' belongs to version 1\.0a1 of project 'demo', not '2\.0'"
+    with pytest.raises(NotFound, match=message):
+        app.index.download("acme", token.secret, "demo", wheel.name, version="2.0")
+    for version in ("1.0", "not a version"):
+        with pytest.raises(NotFound, match=r"belongs to version 1\.0a1"):
+            app.index.core_metadata("acme", token.secret, "demo", wheel.name, version=version)
 
 
 def test_duplicate_and_refusals_leave_no_blobs(app: App, tmp_path: Path) -> None:
