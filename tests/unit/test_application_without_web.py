@@ -12,6 +12,7 @@ from pyregistry_application.access import TokenAccess
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.dto import AuditQuery, SpooledUpload, UploadCommand
 from pyregistry_application.index import PackageIndex
+from pyregistry_application.ports import Clock
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_application.tokens import TokenIssuer
 from pyregistry_application.uploads import UploadDistribution
@@ -24,10 +25,19 @@ from tests.support.dists import build_wheel
 
 
 class App:
-    def __init__(self, root: Path) -> None:
-        self.store = MemoryRegistryStore()
-        self.storage = OpenDalStorage.filesystem(root / "blobs")
-        clock, ids = SystemClock(), RandomIds()
+    """The application's use cases on the in-memory store and filesystem storage (either may be replaced)."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        store: MemoryRegistryStore | None = None,
+        storage: OpenDalStorage | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.store = store or MemoryRegistryStore()
+        self.storage = storage or OpenDalStorage.filesystem(root / "blobs")
+        clock, ids = clock or SystemClock(), RandomIds()
         self.audit = AuditTrail(self.store, clock, ids)
         self.access = TokenAccess(self.store, clock)
         self.tenants = TenantAdministration(self.store, clock, ids, ScryptPasswordHasher(n=2**10), self.audit)
