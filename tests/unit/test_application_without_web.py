@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
 from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 from tests.support.dists import build_wheel
+from tests.unit.test_admin_use_cases import SteppingClock
 
 
 class App:
@@ -142,3 +144,26 @@ def test_authorization_rules(app: App, tmp_path: Path) -> None:
     app.tokens.revoke("acme", reader.id, actor="test")
     with pytest.raises(Exception, match="revoked"):
         app.index.listing("acme", reader.secret)
+
+
+def test_token_use_is_recorded_at_most_once_a_minute(tmp_path: Path) -> None:
+    clock = SteppingClock()
+    app = App(tmp_path, clock=clock)
+    app.tenants.create_tenant(
+        slug="acme", display_name="Acme", admin_email=None, admin_password=None, mirroring_enabled=False, actor="t"
+    )
+    issued = app.tokens.issue(tenant_slug="acme", name="ci", scopes=["read"], actor="test")
+
+    def last_used() -> datetime | None:
+        return next(token.last_used_at for token in app.tokens.list("acme") if token.id == issued.id)
+
+    assert last_used() is None
+    first_use = clock.now()
+    app.access.authenticate(issued.secret)
+    assert last_used() == first_use
+    clock.advance(59)
+    app.index.listing("acme", issued.secret)
+    assert last_used() == first_use, "uses within a minute of the recorded one are not written"
+    clock.advance(1)
+    app.index.listing("acme", issued.secret)
+    assert last_used() == first_use + timedelta(seconds=60)
