@@ -62,6 +62,8 @@ SPECIAL_SAMPLES = {
     "LOG_FILTER": "debug,uvicorn=warning",
     "LOG_TIMESTAMP": "millis",
     "LOG_FORMAT": "json",
+    "PYREGISTRY_HTTP": "h11",
+    "PYREGISTRY_LOOP": "asyncio",
     "OIDC_ISSUERS": '[{"provider": "gitlab", "issuer": "https://gitlab.example", "jwks_url": "https://gitlab.example/jwks"}]',
 }
 
@@ -135,6 +137,8 @@ def test_the_first_name_of_an_alias_pair_wins() -> None:
         ("database_store = 'oracle'\n", "key 'database_store'"),
         ("[logging]\nfilter = 'loud'\n", "key 'logging.filter': 'loud' is not one of"),
         ("[logging]\nformat = 'xml'\n", "key 'logging.format'"),
+        ("[server]\nhttp = 'h2'\n", "key 'server.http': 'h2' is not one of auto, httptools, h11"),
+        ("[server]\nloop = 'trio'\n", "key 'server.loop': 'trio' is not one of auto, uvloop, asyncio"),
         ("[artifact_storage.opendal]\nscheme = 's3'\n", "options.bucket': required"),
         ("[validation]\ndistribution_parallelism = 0\n", "must be greater than zero"),
         ("this is = not toml [\n", "not valid TOML"),
@@ -153,6 +157,7 @@ def test_file_errors_name_the_key_and_the_problem(tmp_path: Path, text: str, mes
         ({"RATE_LIMIT_ENABLED": "maybe"}, "must be true or false"),
         ({"OIDC_ISSUERS": "[oops"}, "OIDC_ISSUERS is not valid JSON"),
         ({"NETWORK_SOURCE_WEB_UI_ALLOWED_CIDRS": "10.0.0.0/8,intranet"}, "'intranet' is not a CIDR range"),
+        ({"PYREGISTRY_LOOP": "uv"}, "key 'server.loop': 'uv' is not one of auto, uvloop, asyncio"),
     ],
 )
 def test_environment_errors_name_the_variable(environ: dict[str, str], message: str) -> None:

@@ -32,6 +32,8 @@ __all__ = [
 
 LOG_FORMATS = ("console", "json")
 LOG_TIMESTAMPS = ("off", "seconds", "millis", "micros", "nanos")
+SERVER_HTTP = ("auto", "httptools", "h11")
+SERVER_LOOPS = ("auto", "uvloop", "asyncio")
 
 
 class ConfigError(Exception):
@@ -112,6 +114,8 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, str]] = {
     "LOG_FORMAT": ("logging.format", "str"),
     "OIDC_ISSUERS": ("oidc_issuers", "json"),
     "PYREGISTRY_WORKERS": ("server.workers", "int"),
+    "PYREGISTRY_HTTP": ("server.http", "str"),
+    "PYREGISTRY_LOOP": ("server.loop", "str"),
     "PYREGISTRY_MAX_UPLOAD_BYTES": ("server.max_upload_bytes", "int"),
 }
 _FIRST_WINS = {
@@ -304,6 +308,8 @@ def _validate(settings: Settings) -> None:
     except ValueError as exc:
         raise ConfigError(f"key 'logging.filter': {exc}") from None
     _check_choice("logging.timestamp", settings.logging.timestamp, LOG_TIMESTAMPS)
+    _check_choice("server.http", settings.server.http, SERVER_HTTP)
+    _check_choice("server.loop", settings.server.loop, SERVER_LOOPS)
     if settings.artifact_storage.opendal.scheme == "s3" and not settings.artifact_storage.opendal.options.get("bucket"):
         raise ConfigError("key 'artifact_storage.opendal.options.bucket': required when scheme is 's3'")
     endpoint = settings.artifact_storage.opendal.options.get("endpoint")

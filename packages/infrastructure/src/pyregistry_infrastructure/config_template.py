@@ -42,7 +42,12 @@ def render_config_template(storage: str = "fs") -> str:
         "server",
         _table(
             "HTTP server",
-            {"workers": 1, "max_upload_bytes": defaults.server.max_upload_bytes, "http": "auto", "loop": "auto"},
+            {
+                "workers": 1,
+                "max_upload_bytes": defaults.server.max_upload_bytes,
+                "http": tomlkit.item("auto").comment("auto | httptools | h11"),
+                "loop": tomlkit.item("auto").comment("auto | uvloop | asyncio"),
+            },
         ),
     )
     storage_table = tomlkit.table()
