@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from pyregistry_bootstrap.cli import main
 from pyregistry_infrastructure.config import ENVIRONMENT_KEYS, ConfigError, load_settings
-from pyregistry_infrastructure.config_report import MASK, describe_settings
+from pyregistry_infrastructure.config_report import MASK, describe_settings, mask_value
 from pyregistry_infrastructure.logging_setup import parse_filter
 from pyregistry_infrastructure.settings import Settings
 
@@ -232,6 +232,35 @@ def test_config_show_masks_secrets_and_names_sources(tmp_path: Path) -> None:
     assert lines["rate_limit.requests_per_minute"].endswith("# default")
     assert MASK in lines["security.package_publish_webhook.url"]
     assert MASK in lines["artifact_storage.opendal.options.secret_access_key"]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://u@h/db?password=leak", f"postgresql://u@h/db?password={MASK}"),
+        (
+            "postgresql://u:leak@[::1]:5432/db?sslmode=require&sslpassword=leak&application_name=reg",
+            f"postgresql://u:{MASK}@[::1]:5432/db?sslmode=require&sslpassword={MASK}&application_name=reg",
+        ),
+        (
+            "sqlserver://sa@db:1433/x?trust_server_certificate=true&Client_Secret=leak&access_token=leak&api_key=leak",
+            f"sqlserver://sa@db:1433/x?trust_server_certificate=true&Client_Secret={MASK}&access_token={MASK}"
+            f"&api_key={MASK}",
+        ),
+        ("postgresql://u@h/db?PASS%57ORD=leak&flag", f"postgresql://u@h/db?PASS%57ORD={MASK}&flag"),
+        ("postgres://h/db?sslmode=verify-full", "postgres://h/db?sslmode=verify-full"),
+    ],
+)
+def test_connection_urls_are_shown_without_passwords_anywhere(url: str, shown: str) -> None:
+    assert mask_value("postgres.connection_url", url) == shown
+
+
+def test_config_show_masks_a_password_given_in_the_query_string() -> None:
+    environ = {"DATABASE_URL": "postgresql://app@db:5432/reg?sslmode=require&password=query-leak"}
+    result = CliRunner(env=environ).invoke(main, ["config", "show"])
+    assert result.exit_code == 0, result.output
+    assert "query-leak" not in result.output
+    assert f"postgresql://app@db:5432/reg?sslmode=require&password={MASK}" in result.output
 
 
 def test_describe_settings_covers_every_setting() -> None:
