@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 
 import httpx
 import pytest
 
 from tests.support.admin import SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD, AdminSession, upload_file
-from tests.support.dists import build_wheel
+from tests.support.dists import build_sdist, build_wheel
 from tests.support.server import RunningRegistry, start_registry
 
 pytestmark = pytest.mark.e2e
@@ -224,6 +226,50 @@ def test_superadmin_creates_tenant_and_toggles_mirroring(superadmin: AdminSessio
     assert 'id="mirroring-state">on<' in superadmin.get("/admin/t/initech/packages").text
     trail = superadmin.get("/admin/audit", params={"actor": SUPERADMIN_EMAIL}).text
     assert "tenant.create" in trail and "tenant.mirroring.enable" in trail
+
+
+CROWDED_PROJECTS = 26  # search shows 20 per page, the audit trail 50: two files each give both a second page
+
+
+@pytest.fixture(scope="module")
+def crowded(seeded: RunningRegistry, tmp_path_factory: pytest.TempPathFactory) -> RunningRegistry:
+    """A tenant with enough projects and uploads for a second page of search results and of the audit trail."""
+    seeded.create_tenant("crowd")
+    publish = seeded.issue_token("crowd", "publish", name="crowd-ci")
+    dist = tmp_path_factory.mktemp("crowd")
+    for number in range(CROWDED_PROJECTS):
+        name = f"crowd-pkg-{number:02}"
+        for path in (build_wheel(dist, name, "1.0"), build_sdist(dist, name, "1.0")):
+            upload_file(seeded, "crowd", publish, path, name, "1.0")
+    return seeded
+
+
+def _pager_links(page: str) -> list[str]:
+    nav = page.split('<nav class="pager"', 1)[1].split("</nav>", 1)[0]
+    return [html.unescape(link) for link in re.findall(r'href="([^"]+)"', nav)]
+
+
+def test_search_second_page_keeps_the_query(crowded: RunningRegistry, superadmin: AdminSession) -> None:
+    first = superadmin.get("/admin/search", params={"q": "crowd"}).text
+    assert f"{CROWDED_PROJECTS} results" in first and "Page 1 of 2" in first
+    assert _pager_links(first) == ["?q=crowd&page=2"]
+    second = superadmin.get("/admin/search", params={"q": "crowd", "page": "2"}).text
+    assert "Page 2 of 2" in second
+    assert len(re.findall(r'href="/admin/t/crowd/packages/crowd-pkg-\d\d"', second)) == CROWDED_PROJECTS - 20
+    assert _pager_links(second) == ["?q=crowd&page=1"]
+
+
+def test_audit_second_page_keeps_the_filter(crowded: RunningRegistry, superadmin: AdminSession) -> None:
+    params = {"action": "package.upload", "actor": "token:crowd-ci"}
+    first = superadmin.get("/admin/audit", params=params).text
+    assert f"{2 * CROWDED_PROJECTS} events" in first and "Page 1 of 2" in first
+    assert _pager_links(first) == ["?action=package.upload&actor=token%3Acrowd-ci&page=2"]
+    second = superadmin.get("/admin/audit", params={**params, "page": "2"}).text
+    assert "Page 2 of 2" in second
+    rows = second.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    assert rows.count("<tr>") == 2 * CROWDED_PROJECTS - 50
+    assert rows.count("<code>package.upload</code>") == rows.count("<tr>")
+    assert _pager_links(second) == ["?action=package.upload&actor=token%3Acrowd-ci&page=1"]
 
 
 def test_landing_page_hides_statistics_when_configured(tmp_path_factory: pytest.TempPathFactory) -> None:

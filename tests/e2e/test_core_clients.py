@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urljoin
 
 import httpx
 import pytest
@@ -241,3 +243,56 @@ def test_core_metadata_served_for_wheels(registry: RunningRegistry, acme: dict[s
     assert b"Name: acme_tools" in metadata.content or b"Name: acme-tools" in metadata.content
     assert wheel["requires-python"] == ">=3.8"
     assert wheel["upload-time"].endswith("Z")
+
+
+def test_download_under_another_version_is_404(registry: RunningRegistry, acme: dict[str, object]) -> None:
+    auth = ("__token__", str(acme["read"]))
+    wheel = "acme_tools-1.1.0-py3-none-any.whl"
+    files = f"{registry.base_url}/t/acme/files/acme-tools"
+    assert httpx.get(f"{files}/1.1.0/{wheel}", auth=auth).status_code == 200
+    for url in (f"{files}/1.0.0/{wheel}", f"{files}/1.0.0/{wheel}.metadata", f"{files}/not-a-version/{wheel}"):
+        response = httpx.get(url, auth=auth)
+        assert response.status_code == 404, url
+        assert f"{wheel!r} belongs to version 1.1.0 of project 'acme-tools'" in response.text, response.text
+
+
+@pytest.mark.parametrize(
+    "accept",
+    ["application/vnd.pypi.simple.v1+json", "application/vnd.pypi.simple.v1+html", "text/html"],
+)
+def test_each_accepted_format_is_answered_with_its_content_type(
+    registry: RunningRegistry, acme: dict[str, object], accept: str
+) -> None:
+    auth = ("__token__", str(acme["read"]))
+    for path in ("/t/acme/simple/", "/t/acme/simple/acme-tools/"):
+        response = httpx.get(f"{registry.base_url}{path}", auth=auth, headers={"Accept": accept})
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].split(";")[0] == accept, path
+        assert "Accept" in response.headers["vary"]
+
+
+def test_html_project_page_links_the_core_metadata_of_wheels_only(
+    registry: RunningRegistry, acme: dict[str, object]
+) -> None:
+    """PEP 714/658: a wheel's anchor carries the sha256 of the ``.metadata`` file beside it; an sdist's carries none."""
+    auth = ("__token__", str(acme["read"]))
+    page = f"{registry.base_url}/t/acme/simple/acme-tools/"
+    html = httpx.get(page, auth=auth, headers={"Accept": "text/html"}).text
+    anchors = {name: attributes for attributes, name in re.findall(r"<a ([^>]*)>([^<]+)</a>", html)}
+    assert sorted(anchors) == [
+        "acme_tools-1.0.0-py3-none-any.whl",
+        "acme_tools-1.0.0.tar.gz",
+        "acme_tools-1.1.0-py3-none-any.whl",
+    ]
+    for filename, attributes in anchors.items():
+        href = re.search(r'href="([^"#]+)#', attributes)
+        assert href is not None, attributes
+        metadata = httpx.get(urljoin(page, href.group(1)) + ".metadata", auth=auth)
+        if filename.endswith(".whl"):
+            assert metadata.status_code == 200
+            expected = f"sha256={hashlib.sha256(metadata.content).hexdigest()}"
+            assert f'data-core-metadata="{expected}"' in attributes, attributes
+            assert f'data-dist-info-metadata="{expected}"' in attributes, attributes
+        else:
+            assert metadata.status_code == 404
+            assert "data-core-metadata" not in attributes and "data-dist-info-metadata" not in attributes

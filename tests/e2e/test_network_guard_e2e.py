@@ -51,9 +51,12 @@ def behind_proxy(tmp_root: Path) -> Iterator[RunningRegistry]:
 
 @pytest.fixture(scope="module")
 def api_fenced(tmp_root: Path) -> Iterator[RunningRegistry]:
+    """API only from private ranges, web UI only from loopback; served over plain http behind a TLS proxy that is
+    not trusted with headers, so ``web_ui.secure_cookies`` is set (one server for both, to keep the suite fast)."""
     env = {
         "NETWORK_SOURCE_API_ALLOWED_CIDRS": "10.0.0.0/8,fd00::/8",
         "NETWORK_SOURCE_WEB_UI_ALLOWED_CIDRS": "127.0.0.0/8",
+        "WEB_UI_SECURE_COOKIES": "true",
     }
     yield from _server(tmp_root, "fenced", env)
 
@@ -122,6 +125,33 @@ def test_invalid_trusted_headers_fall_back_to_the_peer(behind_proxy: RunningRegi
     refused = exhaust(url, {"X-Forwarded-For": "not-an-address"})
     assert "from 127.0.0.1" in refused.text
     assert httpx.get(url, headers={"Forwarded": "for=_hidden"}, timeout=10).status_code == 429
+
+
+def _session_cookie(registry: RunningRegistry, headers: dict[str, str] | None = None) -> str:
+    response = httpx.get(f"{registry.base_url}/admin/login", headers=headers, timeout=10)
+    assert response.status_code == 200
+    return response.headers["set-cookie"]
+
+
+HTTPS_PROXY_HEADERS = ({"X-Forwarded-Proto": "https"}, {"Forwarded": "for=198.51.100.7;proto=https"})
+
+
+def test_session_cookie_is_secure_over_http_when_configured(api_fenced: RunningRegistry) -> None:
+    assert "Secure" in _session_cookie(api_fenced)
+    assert "Secure" in _session_cookie(api_fenced, {"X-Forwarded-Proto": "http"})
+
+
+def test_session_cookie_is_secure_when_the_trusted_proxy_says_https(behind_proxy: RunningRegistry) -> None:
+    for headers in HTTPS_PROXY_HEADERS:
+        assert "Secure" in _session_cookie(behind_proxy, headers), headers
+    assert "Secure" not in _session_cookie(behind_proxy)
+    assert "Secure" not in _session_cookie(behind_proxy, {"X-Forwarded-Proto": "http"})
+
+
+def test_untrusted_proxy_headers_never_make_the_cookie_secure(strict: RunningRegistry) -> None:
+    for headers in HTTPS_PROXY_HEADERS:
+        assert "Secure" not in _session_cookie(strict, headers), headers
+    assert "Secure" not in _session_cookie(strict)
 
 
 def test_api_refused_outside_allowed_cidrs_while_web_ui_allowed(api_fenced: RunningRegistry) -> None:

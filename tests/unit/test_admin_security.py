@@ -21,7 +21,7 @@ async def _cookie_app(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"ok"})
 
 
-def _run(scheme: str) -> dict[bytes, bytes]:
+def _run(scheme: str, *headers: tuple[bytes, bytes], **options: bool) -> dict[bytes, bytes]:
     sent: list[dict[str, Any]] = []
 
     async def send(message: dict[str, Any]) -> None:
@@ -30,8 +30,8 @@ def _run(scheme: str) -> dict[bytes, bytes]:
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b""}
 
-    scope = {"type": "http", "scheme": scheme, "path": "/admin/login", "headers": []}
-    asyncio.run(html_security_headers(_cookie_app)(scope, receive, send))  # type: ignore[arg-type]
+    scope = {"type": "http", "scheme": scheme, "path": "/admin/login", "headers": list(headers)}
+    asyncio.run(html_security_headers(_cookie_app, **options)(scope, receive, send))  # type: ignore[arg-type]
     return dict(sent[0]["headers"])
 
 
@@ -42,3 +42,12 @@ def test_headers_on_html_pages_and_secure_cookie_only_over_https() -> None:
     assert plain[b"x-content-type-options"] == b"nosniff"
     assert plain[b"set-cookie"] == b"s=1; HttpOnly"
     assert _run("https")[b"set-cookie"] == b"s=1; HttpOnly; Secure"
+
+
+def test_secure_cookie_when_configured_or_when_a_trusted_proxy_says_https() -> None:
+    proxied = (b"x-forwarded-proto", b"https")
+    assert _run("http", always_secure=True)[b"set-cookie"] == b"s=1; HttpOnly; Secure"
+    assert _run("http", proxied, trust_forwarded_proto=True)[b"set-cookie"] == b"s=1; HttpOnly; Secure"
+    assert _run("http", (b"forwarded", b"proto=https"), trust_forwarded_proto=True)[b"set-cookie"].endswith(b"Secure")
+    assert _run("http", proxied)[b"set-cookie"] == b"s=1; HttpOnly"
+    assert _run("http", trust_forwarded_proto=True)[b"set-cookie"] == b"s=1; HttpOnly"

@@ -9,13 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pyregistry_application.access import TokenAccess
-from pyregistry_application.audit import AuditTrail
 from pyregistry_application.dto import UploadCommand, UploadResult
 from pyregistry_application.services import RegistryServices
-from pyregistry_application.tenants import TenantAdministration
-from pyregistry_application.tokens import TokenIssuer
-from pyregistry_application.uploads import UploadDistribution
 from pyregistry_domain.errors import (
     AlreadyExists,
     InvalidDistribution,
@@ -24,7 +19,6 @@ from pyregistry_domain.errors import (
     PayloadTooLarge,
     ValidationFailed,
 )
-from pyregistry_infrastructure.archives import ArchiveInspector
 from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
 from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
@@ -176,9 +170,9 @@ def test_listeners_hear_accepted_uploads_and_sdists_have_no_separate_metadata(
     listing = app.index.listing("acme", publisher)
     assert [project.normalized_name for project in listing.projects] == ["demo"]
     with pytest.raises(NotFound, match="no separate core metadata"):
-        app.index.core_metadata("acme", publisher, "demo", sdist.name)
+        app.index.core_metadata("acme", publisher, "demo", sdist.name, version="1.0")
     with pytest.raises(NotFound, match="does not exist in project 'other'"):
-        app.index.download("acme", publisher, "other", sdist.name)
+        app.index.download("acme", publisher, "other", sdist.name, version="1.0")
 
 
 class _FailingStore(MemoryRegistryStore):
@@ -188,25 +182,45 @@ class _FailingStore(MemoryRegistryStore):
         raise OSError("disk full")
 
 
-def test_a_failed_metadata_commit_removes_the_stored_blobs(tmp_path: Path) -> None:
-    store = _FailingStore()
-    storage = OpenDalStorage.filesystem(tmp_path / "blobs")
-    clock, ids = SystemClock(), RandomIds()
-    audit = AuditTrail(store, clock, ids)
-    access = TokenAccess(store, clock)
-    TenantAdministration(store, clock, ids, ScryptPasswordHasher(n=2**10), audit).create_tenant(
+class _SecondWriteFails(OpenDalStorage):
+    """Real filesystem storage whose second write fails: the distribution is stored, its metadata is not."""
+
+    writes = 0
+
+    def _count(self) -> None:
+        self.writes += 1
+        if self.writes == 2:
+            raise OSError("disk full")
+
+    def put_file(self, key: str, source: Path) -> None:
+        self._count()
+        super().put_file(key, source)
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        self._count()
+        super().put_bytes(key, data)
+
+
+@pytest.mark.parametrize(
+    ("store", "storage"),
+    [(_FailingStore, OpenDalStorage), (MemoryRegistryStore, _SecondWriteFails)],
+    ids=["commit fails", "metadata write fails"],
+)
+def test_a_failed_upload_leaves_no_blob_and_no_record(
+    tmp_path: Path, store: type[MemoryRegistryStore], storage: type[OpenDalStorage]
+) -> None:
+    app = App(tmp_path, store=store(), storage=storage.filesystem(tmp_path / "blobs"))
+    app.tenants.create_tenant(
         slug="acme", display_name="Acme", admin_email=None, admin_password=None, mirroring_enabled=False, actor="t"
     )
-    secret = TokenIssuer(store, clock, ids, audit).issue(tenant_slug="acme", name="ci", scopes=["publish"], actor="t")
-    uploads = UploadDistribution(store, storage, ArchiveInspector(), access, audit, clock, ids, 1024 * 1024)
+    secret = app.tokens.issue(tenant_slug="acme", name="ci", scopes=["publish"], actor="t").secret
     wheel = build_wheel(tmp_path / "dist", "demo", "1.0")
-    helper = App(tmp_path / "helper")
-    command = UploadCommand(
-        tenant_slug="acme", token_secret=secret.secret, fields=_fields(wheel), content=helper.spooled(wheel)
-    )
     with pytest.raises(OSError, match="disk full"):
-        uploads.execute(command)
-    assert list(storage.list_keys()) == []
+        _execute(app, secret, wheel, _fields(wheel))
+    assert list(app.storage.list_keys()) == []
+    stored = [path for path in (tmp_path / "blobs").rglob("*") if path.is_file() and path.suffix != ".lock"]
+    assert stored == []
+    assert app.store.list_files(app.tenants.get("acme").id, "demo") == []
 
 
 def test_services_container_holds_the_use_cases(app: App) -> None:

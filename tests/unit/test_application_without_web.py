@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,14 +23,22 @@ from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
 from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 from tests.support.dists import build_wheel
+from tests.unit.test_admin_use_cases import SteppingClock
 
 
 class App:
-    """The use cases on the in-memory store and filesystem blobs; ``clock`` defaults to the real one."""
+    """The use cases on in-memory store and filesystem blobs (either replaceable); clock defaults to the real one."""
 
-    def __init__(self, root: Path, clock: Clock | None = None) -> None:
-        self.store = MemoryRegistryStore()
-        self.storage = OpenDalStorage.filesystem(root / "blobs")
+    def __init__(
+        self,
+        root: Path,
+        clock: Clock | None = None,
+        *,
+        store: MemoryRegistryStore | None = None,
+        storage: OpenDalStorage | None = None,
+    ) -> None:
+        self.store = store or MemoryRegistryStore()
+        self.storage = storage or OpenDalStorage.filesystem(root / "blobs")
         self.clock: Clock = clock or SystemClock()
         self.ids = RandomIds()
         clock, ids = self.clock, self.ids
@@ -95,12 +104,25 @@ def test_upload_then_list_and_download(app: App, tmp_path: Path) -> None:
     page = app.index.project_page("acme", token.secret, "demo-pkg")
     assert [file.filename for file in page.files] == [wheel.name]
     assert page.versions == ["1.0"]
-    download = app.index.download("acme", token.secret, "demo-pkg", wheel.name)
+    download = app.index.download("acme", token.secret, "demo-pkg", wheel.name, version="1.0")
     assert b"".join(app.index.chunks(download.file)) == wheel.read_bytes()
-    assert b"Name: Demo_Pkg" in app.index.core_metadata("acme", token.secret, "demo-pkg", wheel.name)
+    assert b"Name: Demo_Pkg" in app.index.core_metadata("acme", token.secret, "demo-pkg", wheel.name, version="1.0")
     events = app.audit.query(AuditQuery(action="package.upload")).items
     assert [event.target for event in events] == [f"demo-pkg==1.0/{wheel.name}"]
     assert token.secret not in repr(app.store.list_audit_events(AuditQuery()).items)
+
+
+def test_download_needs_the_files_own_version(app: App, tmp_path: Path) -> None:
+    token = app.tokens.issue(tenant_slug="acme", name="ci", scopes=["read", "publish"], actor="test")
+    wheel = build_wheel(tmp_path / "dist", "demo", "1.0a1")
+    app.upload("acme", token.secret, wheel, "demo", "1.0a1")
+    assert app.index.download("acme", token.secret, "demo", wheel.name, version="1.0-alpha1").file.version == "1.0a1"
+    message = r"file 'demo-1\.0a1-py3-none-any\.whl' belongs to version 1\.0a1 of project 'demo', not '2\.0'"
+    with pytest.raises(NotFound, match=message):
+        app.index.download("acme", token.secret, "demo", wheel.name, version="2.0")
+    for version in ("1.0", "not a version"):
+        with pytest.raises(NotFound, match=r"belongs to version 1\.0a1"):
+            app.index.core_metadata("acme", token.secret, "demo", wheel.name, version=version)
 
 
 def test_duplicate_and_refusals_leave_no_blobs(app: App, tmp_path: Path) -> None:
@@ -134,3 +156,26 @@ def test_authorization_rules(app: App, tmp_path: Path) -> None:
     app.tokens.revoke("acme", reader.id, actor="test")
     with pytest.raises(Exception, match="revoked"):
         app.index.listing("acme", reader.secret)
+
+
+def test_token_use_is_recorded_at_most_once_a_minute(tmp_path: Path) -> None:
+    clock = SteppingClock()
+    app = App(tmp_path, clock=clock)
+    app.tenants.create_tenant(
+        slug="acme", display_name="Acme", admin_email=None, admin_password=None, mirroring_enabled=False, actor="t"
+    )
+    issued = app.tokens.issue(tenant_slug="acme", name="ci", scopes=["read"], actor="test")
+
+    def last_used() -> datetime | None:
+        return next(token.last_used_at for token in app.tokens.list("acme") if token.id == issued.id)
+
+    assert last_used() is None
+    first_use = clock.now()
+    app.access.authenticate(issued.secret)
+    assert last_used() == first_use
+    clock.advance(59)
+    app.index.listing("acme", issued.secret)
+    assert last_used() == first_use, "uses within a minute of the recorded one are not written"
+    clock.advance(1)
+    app.index.listing("acme", issued.secret)
+    assert last_used() == first_use + timedelta(seconds=60)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pyregistry_web.client_address import (
     IPAddress,
     client_address,
+    forwarded_https,
     parse_address,
     parse_forwarded,
     parse_x_forwarded_for,
@@ -130,6 +131,27 @@ def test_untrusted_headers_never_change_the_client() -> None:
 )
 def test_trusted_proxy_header_precedence_and_fallback(headers: tuple[tuple[str, str], ...], expected: str) -> None:
     assert client_address(scope_with("127.0.0.1", *headers), trust_proxy_headers=True) == ip(expected)
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ((("X-Forwarded-Proto", "https"),), True),
+        ((("X-Forwarded-Proto", "HTTPS, http"),), True),
+        ((("X-Forwarded-Proto", "http, https"),), False),
+        ((("X-Forwarded-Proto", "http"), ("Forwarded", "proto=https")), False),
+        ((("Forwarded", "for=192.0.2.1;proto=https"),), True),
+        ((("Forwarded", 'proto="https";for=192.0.2.1, proto=http'),), True),
+        ((("Forwarded", "for=192.0.2.1, proto=https"),), True),
+        ((("Forwarded", "for=192.0.2.1;proto=http"),), False),
+        ((("Forwarded", 'proto="https'),), False),
+        ((), False),
+    ],
+)
+def test_forwarded_https_reads_x_forwarded_proto_then_forwarded(
+    headers: tuple[tuple[str, str], ...], expected: bool
+) -> None:
+    assert forwarded_https(scope_with("127.0.0.1", *headers)) is expected
 
 
 def test_peer_mapped_ipv6_is_plain_ipv4_and_missing_peer_is_none() -> None:

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from pyregistry_bootstrap.cli import main
 from pyregistry_infrastructure.config import ENVIRONMENT_KEYS, ConfigError, load_settings
-from pyregistry_infrastructure.config_report import MASK, describe_settings
+from pyregistry_infrastructure.config_report import MASK, describe_settings, mask_value
 from pyregistry_infrastructure.logging_setup import parse_filter
 from pyregistry_infrastructure.settings import Settings
 
@@ -62,6 +62,8 @@ SPECIAL_SAMPLES = {
     "LOG_FILTER": "debug,uvicorn=warning",
     "LOG_TIMESTAMP": "millis",
     "LOG_FORMAT": "json",
+    "PYREGISTRY_HTTP": "h11",
+    "PYREGISTRY_LOOP": "asyncio",
     "OIDC_ISSUERS": '[{"provider": "gitlab", "issuer": "https://gitlab.example", "jwks_url": "https://gitlab.example/jwks"}]',
 }
 
@@ -135,6 +137,8 @@ def test_the_first_name_of_an_alias_pair_wins() -> None:
         ("database_store = 'oracle'\n", "key 'database_store'"),
         ("[logging]\nfilter = 'loud'\n", "key 'logging.filter': 'loud' is not one of"),
         ("[logging]\nformat = 'xml'\n", "key 'logging.format'"),
+        ("[server]\nhttp = 'h2'\n", "key 'server.http': 'h2' is not one of auto, httptools, h11"),
+        ("[server]\nloop = 'trio'\n", "key 'server.loop': 'trio' is not one of auto, uvloop, asyncio"),
         ("[artifact_storage.opendal]\nscheme = 's3'\n", "options.bucket': required"),
         ("[validation]\ndistribution_parallelism = 0\n", "must be greater than zero"),
         ("this is = not toml [\n", "not valid TOML"),
@@ -153,6 +157,7 @@ def test_file_errors_name_the_key_and_the_problem(tmp_path: Path, text: str, mes
         ({"RATE_LIMIT_ENABLED": "maybe"}, "must be true or false"),
         ({"OIDC_ISSUERS": "[oops"}, "OIDC_ISSUERS is not valid JSON"),
         ({"NETWORK_SOURCE_WEB_UI_ALLOWED_CIDRS": "10.0.0.0/8,intranet"}, "'intranet' is not a CIDR range"),
+        ({"PYREGISTRY_LOOP": "uv"}, "key 'server.loop': 'uv' is not one of auto, uvloop, asyncio"),
     ],
 )
 def test_environment_errors_name_the_variable(environ: dict[str, str], message: str) -> None:
@@ -227,6 +232,35 @@ def test_config_show_masks_secrets_and_names_sources(tmp_path: Path) -> None:
     assert lines["rate_limit.requests_per_minute"].endswith("# default")
     assert MASK in lines["security.package_publish_webhook.url"]
     assert MASK in lines["artifact_storage.opendal.options.secret_access_key"]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://u@h/db?password=leak", f"postgresql://u@h/db?password={MASK}"),
+        (
+            "postgresql://u:leak@[::1]:5432/db?sslmode=require&sslpassword=leak&application_name=reg",
+            f"postgresql://u:{MASK}@[::1]:5432/db?sslmode=require&sslpassword={MASK}&application_name=reg",
+        ),
+        (
+            "sqlserver://sa@db:1433/x?trust_server_certificate=true&Client_Secret=leak&access_token=leak&api_key=leak",
+            f"sqlserver://sa@db:1433/x?trust_server_certificate=true&Client_Secret={MASK}&access_token={MASK}"
+            f"&api_key={MASK}",
+        ),
+        ("postgresql://u@h/db?PASS%57ORD=leak&flag", f"postgresql://u@h/db?PASS%57ORD={MASK}&flag"),
+        ("postgres://h/db?sslmode=verify-full", "postgres://h/db?sslmode=verify-full"),
+    ],
+)
+def test_connection_urls_are_shown_without_passwords_anywhere(url: str, shown: str) -> None:
+    assert mask_value("postgres.connection_url", url) == shown
+
+
+def test_config_show_masks_a_password_given_in_the_query_string() -> None:
+    environ = {"DATABASE_URL": "postgresql://app@db:5432/reg?sslmode=require&password=query-leak"}
+    result = CliRunner(env=environ).invoke(main, ["config", "show"])
+    assert result.exit_code == 0, result.output
+    assert "query-leak" not in result.output
+    assert f"postgresql://app@db:5432/reg?sslmode=require&password={MASK}" in result.output
 
 
 def test_describe_settings_covers_every_setting() -> None:

@@ -97,7 +97,7 @@ def test_mirrored_pages_are_unstamped_and_vanish_when_the_tenant_stops_mirroring
     mirror.service.wait_idle(10)
     assert index.project_stamp("corp", mirror.reader, "tool").version is None
     assert [p.normalized_name for p in index.listing("corp", mirror.reader).projects] == ["tool"]
-    assert index.download("corp", mirror.reader, "tool", WHEEL_20).local_path is not None
+    assert index.download("corp", mirror.reader, "tool", WHEEL_20, version="2.0").local_path is not None
 
     mirror.app.tenants.set_mirroring("corp", False, actor="boss@corp.test")
     assert index.listing("corp", mirror.reader).projects == []
@@ -105,11 +105,11 @@ def test_mirrored_pages_are_unstamped_and_vanish_when_the_tenant_stops_mirroring
     with pytest.raises(NotFound, match="does not exist in tenant 'corp'"):
         index.project_page("corp", mirror.reader, "tool")
     with pytest.raises(NotFound, match="does not exist in project 'tool'"):
-        index.download("corp", mirror.reader, "tool", WHEEL_20)
+        index.download("corp", mirror.reader, "tool", WHEEL_20, version="2.0")
     with pytest.raises(NotFound, match="does not exist in project 'tool'"):
-        index.core_metadata("corp", mirror.reader, "tool", WHEEL_20)
+        index.core_metadata("corp", mirror.reader, "tool", WHEEL_20, version="2.0")
     with pytest.raises(NotFound, match="does not exist in project 'tool'"):
-        index.download("corp", mirror.reader, "Tool", "tool-9.9-py3-none-any.whl")
+        index.download("corp", mirror.reader, "Tool", "tool-9.9-py3-none-any.whl", version="9.9")
 
 
 def test_without_a_mirror_service_a_mirroring_tenant_serves_only_what_is_recorded(mirror: Mirror) -> None:
@@ -119,8 +119,10 @@ def test_without_a_mirror_service_a_mirroring_tenant_serves_only_what_is_recorde
     offline = PackageIndex(mirror.app.store, mirror.app.storage, mirror.app.access)
     with pytest.raises(NotFound, match="project 'tool' does not exist in tenant 'corp'"):
         offline.project_page("corp", mirror.reader, "tool")
-    cached = offline.download("corp", mirror.reader, "tool", WHEEL_20)
+    cached = offline.download("corp", mirror.reader, "tool", WHEEL_20, version="2.0")
     assert cached.stream is None and cached.local_path is not None
     assert b"".join(offline.chunks(cached.file)) == mirror.dists[WHEEL_20].read_bytes()
-    fetched = index.core_metadata("corp", mirror.reader, "tool", WHEEL_20)
-    assert offline.core_metadata("corp", mirror.reader, "tool", WHEEL_20) == fetched, "served from the cache"
+    fetched = index.core_metadata("corp", mirror.reader, "tool", WHEEL_20, version="2.0")
+    assert offline.core_metadata("corp", mirror.reader, "tool", WHEEL_20, version="2.0") == fetched, (
+        "served from the cache"
+    )

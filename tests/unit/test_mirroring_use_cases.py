@@ -177,11 +177,11 @@ def test_an_unreachable_upstream_serves_the_stale_page_but_never_invents_one(
 def test_a_first_download_streams_upstream_bytes_and_caches_them(mirror: Mirror) -> None:
     mirror.index.project_page("corp", mirror.reader, "tool")
     expected = mirror.dists[WHEEL_10].read_bytes()
-    first = mirror.index.download("corp", mirror.reader, "tool", WHEEL_10)
+    first = mirror.index.download("corp", mirror.reader, "tool", WHEEL_10, version="1.0")
     assert first.stream is not None and first.local_path is None and first.size == len(expected)
     assert b"".join(first.stream) == expected
     assert WHEEL_10 in mirror.cached()
-    again = mirror.index.download("corp", mirror.reader, "tool", WHEEL_10)
+    again = mirror.index.download("corp", mirror.reader, "tool", WHEEL_10, version="1.0")
     assert again.stream is None and again.local_path is not None
     assert again.local_path.read_bytes() == expected
     assert mirror.upstream.requests[FILES_URL + WHEEL_10] == 1
@@ -194,14 +194,14 @@ def test_core_metadata_is_fetched_once_verified_and_cached(mirror: Mirror) -> No
     url = FILES_URL + WHEEL_11 + ".metadata"
     mirror.upstream.fail(url, "corrupt")
     with pytest.raises(ChecksumMismatch, match="core metadata"):
-        mirror.index.core_metadata("corp", mirror.reader, "tool", WHEEL_11)
+        mirror.index.core_metadata("corp", mirror.reader, "tool", WHEEL_11, version="1.1")
     assert mirror.app.storage.stat(metadata_key_for(mirror.file(WHEEL_11).blob_key)) is None
     for _ in range(2):
-        metadata = mirror.index.core_metadata("corp", mirror.reader, "tool", WHEEL_11)
+        metadata = mirror.index.core_metadata("corp", mirror.reader, "tool", WHEEL_11, version="1.1")
         assert metadata.startswith(b"Metadata-Version: 2.1\nName: Tool\nVersion: 1.1\n")
     assert mirror.upstream.requests[url] == 2
     with pytest.raises(NotFound, match="has no separate core metadata"):
-        mirror.index.core_metadata("corp", mirror.reader, "tool", SDIST_11)
+        mirror.index.core_metadata("corp", mirror.reader, "tool", SDIST_11, version="1.1")
 
 
 def test_corrupt_or_failed_downloads_store_nothing(mirror: Mirror) -> None:
@@ -209,7 +209,7 @@ def test_corrupt_or_failed_downloads_store_nothing(mirror: Mirror) -> None:
     mirror.index.project_page("corp", mirror.reader, "tool")
     url = FILES_URL + WHEEL_10
     mirror.upstream.fail(url, "corrupt")
-    download = mirror.index.download("corp", mirror.reader, "tool", WHEEL_10)
+    download = mirror.index.download("corp", mirror.reader, "tool", WHEEL_10, version="1.0")
     assert download.stream is not None and download.size is not None
     received = bytearray()
     with pytest.raises(ChecksumMismatch, match="do not match the recorded sha256"):
@@ -218,9 +218,9 @@ def test_corrupt_or_failed_downloads_store_nothing(mirror: Mirror) -> None:
     assert 0 < len(received) < download.size, "the client never gets the whole (bad) file"
     mirror.upstream.fail(url, "down")
     with pytest.raises(UpstreamUnavailable):
-        mirror.index.download("corp", mirror.reader, "tool", WHEEL_10)
+        mirror.index.download("corp", mirror.reader, "tool", WHEEL_10, version="1.0")
     with pytest.raises(NotFound, match="has no upstream location"):
-        mirror.index.download("corp", mirror.reader, "tool", "tool-0.9-py3-none-any.whl")
+        mirror.index.download("corp", mirror.reader, "tool", "tool-0.9-py3-none-any.whl", version="0.9")
     mirror.service.wait_idle(10)
     assert mirror.cached() == {WHEEL_20}
     assert mirror.app.storage.stat(mirror.file(WHEEL_10).blob_key) is None

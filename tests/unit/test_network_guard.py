@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pyregistry_bootstrap.asgi import network_guard_options
-from pyregistry_infrastructure.settings import NetworkSourceSettings, RateLimitSettings, Settings
+from pyregistry_bootstrap.asgi import network_guard_options, web_options
+from pyregistry_infrastructure.settings import NetworkSourceSettings, RateLimitSettings, Settings, WebUiSettings
 from pyregistry_web.network_guard import NetworkGuard, NetworkGuardOptions, NetworkSourceOptions, RateLimitOptions
 
 SECOND_NS = 1_000_000_000
@@ -211,3 +212,14 @@ def test_bootstrap_maps_settings_to_guard_options() -> None:
     )
     disabled = Settings(rate_limit=RateLimitSettings(enabled=False))
     assert network_guard_options(disabled).rate_limit is None
+
+
+def test_bootstrap_marks_cookies_secure_when_configured_or_a_proxy_is_trusted(tmp_path: Path) -> None:
+    def options(**sections: object) -> tuple[bool, bool]:
+        made = web_options(Settings(**sections), spool_dir=tmp_path, cookie_secret="s")  # type: ignore[arg-type]
+        return made.secure_cookies, made.trust_forwarded_proto
+
+    assert options() == (False, False)
+    assert options(web_ui=WebUiSettings(secure_cookies=True)) == (True, False)
+    assert options(network_source=NetworkSourceSettings(trust_proxy_headers=True)) == (False, True)
+    assert options(rate_limit=RateLimitSettings(trust_proxy_headers=True)) == (False, True)

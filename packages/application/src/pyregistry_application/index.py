@@ -13,12 +13,12 @@ from pyregistry_application.index_versions import IndexVersions, PageStamp, Stor
 from pyregistry_application.ports import ArtifactStorage, RegistryStore
 from pyregistry_application.uploads import metadata_key_for
 from pyregistry_domain.distributions import ReleaseFile
-from pyregistry_domain.errors import NotFound
+from pyregistry_domain.errors import InvalidVersion, NotFound
 from pyregistry_domain.names import normalize_project_name
 from pyregistry_domain.projects import Project
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import TokenScope
-from pyregistry_domain.versions import parse_version
+from pyregistry_domain.versions import canonical_version, parse_version
 
 if TYPE_CHECKING:
     from pyregistry_application.mirroring import MirrorService
@@ -52,6 +52,16 @@ class FileDownload(msgspec.Struct, frozen=True):
     local_path: Path | None
     stream: Iterator[bytes] | None = None
     size: int | None = None
+
+
+def _same_version(stored: str, requested: str) -> bool:
+    """``requested`` (from a URL) names ``stored`` (canonical): equal, or equal once normalized."""
+    if requested == stored:
+        return True
+    try:
+        return canonical_version(requested) == stored
+    except InvalidVersion:
+        return False
 
 
 def _sort_key(file: ReleaseFile) -> tuple[object, str]:
@@ -114,9 +124,11 @@ class PackageIndex:
         )
         return ProjectPage(tenant=tenant, project=project, files=files, versions=versions)
 
-    def download(self, tenant_slug: str, secret: str | None, project_name: str, filename: str) -> FileDownload:
-        """Locate a file of the project for streaming."""
-        file = self._visible_file(tenant_slug, secret, project_name, filename)
+    def download(
+        self, tenant_slug: str, secret: str | None, project_name: str, filename: str, *, version: str
+    ) -> FileDownload:
+        """Locate a file of the project's ``version`` for streaming."""
+        file = self._visible_file(tenant_slug, secret, project_name, filename, version)
         if file.origin != "local" and not file.cached and self._mirror is not None:
             read_through = self._mirror.read_through(file)
             return FileDownload(file=file, local_path=None, stream=read_through.chunks, size=read_through.size)
@@ -126,16 +138,20 @@ class PackageIndex:
         """The file's bytes, streamed from storage."""
         return self._storage.iter_chunks(file.blob_key)
 
-    def core_metadata(self, tenant_slug: str, secret: str | None, project_name: str, filename: str) -> bytes:
-        """The PEP 658 metadata file of a wheel."""
-        file = self._visible_file(tenant_slug, secret, project_name, filename)
+    def core_metadata(
+        self, tenant_slug: str, secret: str | None, project_name: str, filename: str, *, version: str
+    ) -> bytes:
+        """The PEP 658 metadata file of a wheel of the project's ``version``."""
+        file = self._visible_file(tenant_slug, secret, project_name, filename, version)
         if file.origin != "local" and self._mirror is not None:
             return self._mirror.core_metadata(file)
         if file.metadata_sha256 is None:
             raise NotFound(f"{filename!r} has no separate core metadata")
         return self._storage.read_bytes(metadata_key_for(file.blob_key))
 
-    def _visible_file(self, tenant_slug: str, secret: str | None, project_name: str, filename: str) -> ReleaseFile:
+    def _visible_file(
+        self, tenant_slug: str, secret: str | None, project_name: str, filename: str, version: str
+    ) -> ReleaseFile:
         normalized = normalize_project_name(project_name)
         tenant, _ = self._access.authorize(tenant_slug, secret, TokenScope.READ, normalized)
         file = self._store.get_file(tenant.id, filename)
@@ -145,6 +161,10 @@ class PackageIndex:
             project = self._store.get_project(tenant.id, normalized)
             if not tenant.mirroring_enabled or project is None or project.origin == "local":
                 raise NotFound(f"file {filename!r} does not exist in project {normalized!r}")
+        if not _same_version(file.version, version):
+            raise NotFound(
+                f"file {filename!r} belongs to version {file.version} of project {normalized!r}, not {version!r}"
+            )
         return file
 
     def _mirrored_project(self, tenant: Tenant, normalized: str, recorded: Project | None) -> Project:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import re
@@ -141,12 +142,7 @@ class UploadDistribution:
         existing = self._store.get_project(tenant.id, normalized)
         existing_release = {release.version for release in self._store.list_releases(tenant.id, normalized)}
         blob_key = blob_key_for(tenant.id, normalized, self._ids.new_id(), content.filename)
-        metadata_key = metadata_key_for(blob_key)
-        self._storage.put_file(blob_key, Path(content.path))
-        self._storage.put_bytes(metadata_key, metadata.raw)
-        provenance_key = provenance_key_for(blob_key)
-        if attestations is not None:
-            self._storage.put_bytes(provenance_key, build_provenance(attestations, token))
+        provenance = build_provenance(attestations, token) if attestations is not None else None
         metadata_sha256 = None
         if parsed.kind is DistributionKind.WHEEL:
             metadata_sha256 = hashlib.sha256(metadata.raw).hexdigest()
@@ -176,13 +172,7 @@ class UploadDistribution:
             metadata_sha256=metadata_sha256,
             has_provenance=attestations is not None,
         )
-        try:
-            self._store.add_release_file(project, release, file)
-        except BaseException:
-            self._storage.delete(blob_key)
-            self._storage.delete(metadata_key)
-            self._storage.delete(provenance_key)
-            raise
+        self._store_blobs_and_commit(project, release, file, Path(content.path), metadata.raw, provenance)
         result = UploadResult(
             tenant_slug=tenant.slug,
             project=project.name,
@@ -209,6 +199,30 @@ class UploadDistribution:
         for listener in self._listeners:
             listener(result)
         return result
+
+    def _store_blobs_and_commit(
+        self,
+        project: Project,
+        release: Release,
+        file: ReleaseFile,
+        source: Path,
+        metadata: bytes,
+        provenance: bytes | None,
+    ) -> None:
+        """Write the file, its metadata and provenance, then commit the records; on any failure (a later write or
+        the commit) remove what was written, so no blob is left without a record."""
+        metadata_key, provenance_key = metadata_key_for(file.blob_key), provenance_key_for(file.blob_key)
+        try:
+            self._storage.put_file(file.blob_key, source)
+            self._storage.put_bytes(metadata_key, metadata)
+            if provenance is not None:
+                self._storage.put_bytes(provenance_key, provenance)
+            self._store.add_release_file(project, release, file)
+        except BaseException:
+            for key in (file.blob_key, metadata_key, provenance_key):
+                with contextlib.suppress(Exception):  # storage down: `pyregistry sweep-blobs` removes it later
+                    self._storage.delete(key)
+            raise
 
     def _check_content(self, content: SpooledUpload) -> None:
         if content.size == 0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from litestar import Litestar
 from litestar.types import ASGIApp
@@ -23,7 +24,14 @@ from pyregistry_web.request_context import RequestContextMiddleware
 from pyregistry_web.routes.osv import OSV_HANDLERS
 from pyregistry_web.routes.security import SECURITY_HANDLERS
 
-__all__ = ["CONFIG_ENV", "app_from_environment", "app_from_runtime", "network_guard_options", "served_app"]
+__all__ = [
+    "CONFIG_ENV",
+    "app_from_environment",
+    "app_from_runtime",
+    "network_guard_options",
+    "served_app",
+    "web_options",
+]
 
 CONFIG_ENV = "PYREGISTRY_CONFIG"
 
@@ -41,15 +49,22 @@ def _scratch_lifespan(runtime: Runtime) -> contextlib.AbstractAsyncContextManage
     return released()
 
 
+def web_options(settings: Settings, *, spool_dir: Path, cookie_secret: str) -> WebOptions:
+    """What the web layer is told: upload limits, UI switches and when the session cookie is ``Secure``."""
+    return WebOptions(
+        spool_dir=spool_dir,
+        max_upload_bytes=settings.server.max_upload_bytes,
+        show_index_stats=settings.web_ui.show_index_stats,
+        cookie_secret=cookie_secret,
+        secure_cookies=settings.web_ui.secure_cookies,
+        trust_forwarded_proto=settings.network_source.trust_proxy_headers or settings.rate_limit.trust_proxy_headers,
+    )
+
+
 def app_from_runtime(runtime: Runtime) -> Litestar:
     """The Litestar app for an already-wired runtime."""
     settings = runtime.settings
-    options = WebOptions(
-        spool_dir=runtime.spool_dir,
-        max_upload_bytes=settings.server.max_upload_bytes,
-        show_index_stats=settings.web_ui.show_index_stats,
-        cookie_secret=runtime.cookie_secret,
-    )
+    options = web_options(settings, spool_dir=runtime.spool_dir, cookie_secret=runtime.cookie_secret)
     runtime.scratch.sweep()
     runtime.services.storage.remove_incomplete()
     security = build_security(settings, runtime.services)

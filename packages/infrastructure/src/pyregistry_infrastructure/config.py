@@ -32,6 +32,8 @@ __all__ = [
 
 LOG_FORMATS = ("console", "json")
 LOG_TIMESTAMPS = ("off", "seconds", "millis", "micros", "nanos")
+SERVER_HTTP = ("auto", "httptools", "h11")
+SERVER_LOOPS = ("auto", "uvloop", "asyncio")
 
 
 class ConfigError(Exception):
@@ -103,6 +105,7 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, str]] = {
     "NETWORK_SOURCE_API_ALLOWED_CIDRS": ("network_source.api_allowed_cidrs", "list"),
     "NETWORK_SOURCE_TRUST_PROXY_HEADERS": ("network_source.trust_proxy_headers", "bool"),
     "WEB_UI_SHOW_INDEX_STATS": ("web_ui.show_index_stats", "bool"),
+    "WEB_UI_SECURE_COOKIES": ("web_ui.secure_cookies", "bool"),
     "VALIDATION_DISTRIBUTION_PARALLELISM": ("validation.distribution_parallelism", "int"),
     "LOG_FILTER": ("logging.filter", "str"),
     "LOG_MODULE_PATH": ("logging.module_path", "bool"),
@@ -111,6 +114,8 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, str]] = {
     "LOG_FORMAT": ("logging.format", "str"),
     "OIDC_ISSUERS": ("oidc_issuers", "json"),
     "PYREGISTRY_WORKERS": ("server.workers", "int"),
+    "PYREGISTRY_HTTP": ("server.http", "str"),
+    "PYREGISTRY_LOOP": ("server.loop", "str"),
     "PYREGISTRY_MAX_UPLOAD_BYTES": ("server.max_upload_bytes", "int"),
 }
 _FIRST_WINS = {
@@ -303,6 +308,8 @@ def _validate(settings: Settings) -> None:
     except ValueError as exc:
         raise ConfigError(f"key 'logging.filter': {exc}") from None
     _check_choice("logging.timestamp", settings.logging.timestamp, LOG_TIMESTAMPS)
+    _check_choice("server.http", settings.server.http, SERVER_HTTP)
+    _check_choice("server.loop", settings.server.loop, SERVER_LOOPS)
     if settings.artifact_storage.opendal.scheme == "s3" and not settings.artifact_storage.opendal.options.get("bucket"):
         raise ConfigError("key 'artifact_storage.opendal.options.bucket': required when scheme is 's3'")
     endpoint = settings.artifact_storage.opendal.options.get("endpoint")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 import msgspec
 
@@ -24,6 +24,7 @@ _SECRET_KEYS = frozenset(
     }
 )
 _URL_KEYS = frozenset({"postgres.connection_url", "sql_server.connection_url"})
+_SECRET_PARAMETER_MARKERS = ("password", "passwd", "pwd", "secret", "token", "key", "credential")
 
 
 class SettingLine(msgspec.Struct, frozen=True):
@@ -34,14 +35,30 @@ class SettingLine(msgspec.Struct, frozen=True):
     source: str
 
 
+def _secret_parameter(name: str) -> bool:
+    lowered = unquote_plus(name).lower()
+    return any(marker in lowered for marker in _SECRET_PARAMETER_MARKERS)
+
+
+def _mask_query(query: str) -> str:
+    """``query`` with the value of every password-, secret-, token- or key-like parameter masked, the rest verbatim."""
+    pairs = []
+    for pair in query.split("&"):
+        name, equals, _value = pair.partition("=")
+        pairs.append(f"{name}={MASK}" if equals and _secret_parameter(name) else pair)
+    return "&".join(pairs)
+
+
 def _mask_url_password(url: str) -> str:
+    """``url`` with the password of its user info and secret query parameters (``?password=``) masked."""
     parts = urlsplit(url)
-    if parts.password is None:
+    netloc, query = parts.netloc, _mask_query(parts.query)
+    userinfo, at, host = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        netloc = f"{userinfo.partition(':')[0]}:{MASK}@{host}"
+    if netloc == parts.netloc and query == parts.query:
         return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:{MASK}@{host}"))
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def mask_value(key: str, value: Any) -> Any:

@@ -42,7 +42,12 @@ def render_config_template(storage: str = "fs") -> str:
         "server",
         _table(
             "HTTP server",
-            {"workers": 1, "max_upload_bytes": defaults.server.max_upload_bytes, "http": "auto", "loop": "auto"},
+            {
+                "workers": 1,
+                "max_upload_bytes": defaults.server.max_upload_bytes,
+                "http": tomlkit.item("auto").comment("auto | httptools | h11"),
+                "loop": tomlkit.item("auto").comment("auto | uvloop | asyncio"),
+            },
         ),
     )
     storage_table = tomlkit.table()
@@ -155,7 +160,18 @@ def render_config_template(storage: str = "fs") -> str:
             },
         ),
     )
-    doc.add("web_ui", _table("admin UI", {"show_index_stats": True}))
+    doc.add(
+        "web_ui",
+        _table(
+            "admin UI",
+            {
+                "show_index_stats": True,
+                "secure_cookies": tomlkit.item(False).comment(
+                    "true when browsers use https (TLS ends at a proxy): the session cookie is always Secure"
+                ),
+            },
+        ),
+    )
     doc.add("validation", _table("validate-dist-all", {"distribution_parallelism": 4}))
     doc.add(
         "logging",

@@ -103,6 +103,7 @@ class NetworkSourceSettings(_Section):
 
 class WebUiSettings(_Section):
     show_index_stats: bool = True
+    secure_cookies: bool = False
 
 
 class ValidationSettings(_Section):

@@ -11,6 +11,7 @@ from litestar.types import Scope
 __all__ = [
     "IPAddress",
     "client_address",
+    "forwarded_https",
     "parse_address",
     "parse_forwarded",
     "parse_x_forwarded_for",
@@ -22,6 +23,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _FORWARDED = b"forwarded"
 _X_FORWARDED_FOR = b"x-forwarded-for"
 _X_REAL_IP = b"x-real-ip"
+_X_FORWARDED_PROTO = b"x-forwarded-proto"
 _MAX_HEADER_CHARS = 8192
 
 
@@ -107,12 +109,13 @@ def _unquote(value: str) -> str:
     return value
 
 
-def _forwarded_for_values(value: str) -> Iterator[str]:
+def _forwarded_values(value: str, parameter: str) -> Iterator[str]:
+    """Every ``parameter=`` value of an RFC 7239 ``Forwarded`` header, left to right, unquoted."""
     elements = _split_unquoted(value[:_MAX_HEADER_CHARS], ",")
     for element in elements or ():
         for pair in _split_unquoted(element, ";") or ():
             name, equals, raw = pair.partition("=")
-            if equals and name.strip().lower() == "for":
+            if equals and name.strip().lower() == parameter:
                 yield _unquote(raw.strip())
 
 
@@ -142,7 +145,7 @@ def parse_forwarded(value: str) -> IPAddress | None:
     IPv6 nodes must be bracketed (``for="[2001:db8::1]:4711"``); ``unknown`` and obfuscated identifiers
     (``for=_hidden``) are skipped.
     """
-    for node in _forwarded_for_values(value):
+    for node in _forwarded_values(value, "for"):
         address = _forwarded_node(node)
         if address is not None:
             return address
@@ -188,3 +191,16 @@ def client_address(scope: Scope, *, trust_proxy_headers: bool) -> IPAddress | No
             if address is not None:
                 return address
     return peer_address(scope)
+
+
+def forwarded_https(scope: Scope) -> bool:
+    """True when a reverse proxy says the client spoke https to it: the left-most ``X-Forwarded-Proto`` entry,
+    else the first ``proto=`` of RFC 7239 ``Forwarded``. Only meaningful behind a proxy that overwrites both."""
+    headers = scope.get("headers") or ()
+    proto = _joined(headers, _X_FORWARDED_PROTO)
+    if proto is not None:
+        return proto[:_MAX_HEADER_CHARS].split(",", 1)[0].strip().lower() == "https"
+    forwarded = _joined(headers, _FORWARDED)
+    if forwarded is None:
+        return False
+    return next(_forwarded_values(forwarded, "proto"), "").strip().lower() == "https"

@@ -17,4 +17,7 @@ class WebOptions(msgspec.Struct, frozen=True, kw_only=True):
     show_index_stats: bool = True
     cookie_secret: str = ""
     secure_cookies: bool = False
+    """Mark the admin session cookie ``Secure`` on every response (TLS ends at a proxy in front)."""
+    trust_forwarded_proto: bool = False
+    """A trusted reverse proxy's ``X-Forwarded-Proto: https`` / ``Forwarded: proto=https`` also makes it ``Secure``."""
     page_cache_bytes: int = 64 * 1024 * 1024

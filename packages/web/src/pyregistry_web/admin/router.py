@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,14 @@ def admin_handlers(options: WebOptions) -> list[ControllerRouterHandler]:
     admin = Router(
         path="/admin",
         route_handlers=handlers,
-        middleware=[html_security_headers, _session_middleware(session)],
+        middleware=[
+            functools.partial(
+                html_security_headers,
+                always_secure=options.secure_cookies,
+                trust_forwarded_proto=options.trust_forwarded_proto,
+            ),
+            _session_middleware(session),
+        ],
         dependencies={"user": Provide(current_user, sync_to_thread=True)},
         exception_handlers=ADMIN_EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         include_in_schema=False,

@@ -12,6 +12,7 @@ from litestar.enums import ScopeType
 from litestar.exceptions import PermissionDeniedException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from pyregistry_web.client_address import forwarded_https
 from pyregistry_web.http_types import AnyRequest
 
 __all__ = [
@@ -80,14 +81,15 @@ def check_csrf(request: AnyRequest, form: Mapping[str, Any]) -> None:
         raise PermissionDeniedException(detail="CSRF token is wrong: reload the page and try again")
 
 
-def html_security_headers(app: ASGIApp) -> ASGIApp:
-    """ASGI middleware: CSP, nosniff, no framing, no caching; ``Secure`` cookies when the request came over https."""
+def html_security_headers(app: ASGIApp, *, always_secure: bool = False, trust_forwarded_proto: bool = False) -> ASGIApp:
+    """ASGI middleware: CSP, nosniff, no framing, no caching; ``Secure`` cookies when ``always_secure``, when the
+    request came over https, or (with ``trust_forwarded_proto``) when the reverse proxy says the client used https."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
-        secure = scope.get("scheme") == "https"
+        secure = always_secure or scope.get("scheme") == "https" or (trust_forwarded_proto and forwarded_https(scope))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -106,4 +108,8 @@ def html_security_headers(app: ASGIApp) -> ASGIApp:
 
 
 def _secure_cookie(value: bytes) -> bytes:
-    return value if b"secure" in value.lower() else value + b"; Secure"
+    """``value`` with the ``Secure`` attribute (a cookie whose value merely contains "secure" still gets it)."""
+    attributes = value.split(b";")[1:]
+    if any(attribute.strip().lower() == b"secure" for attribute in attributes):
+        return value
+    return value + b"; Secure"

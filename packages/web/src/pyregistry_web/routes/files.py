@@ -43,17 +43,20 @@ def download_file(
     version: FromPath[str],
     filename: FromPath[str],
 ) -> Response[Any]:
-    """Stream a distribution file (or its ``.metadata``) with Content-Length and a strong ETag."""
+    """Stream a distribution file (or its ``.metadata``) with Content-Length and a strong ETag; 404 when the file
+    is not part of ``version``."""
     services: RegistryServices = state.services
     secret = token_from_headers(request.headers.get("authorization"))
     if filename.endswith(_METADATA_SUFFIX):
-        body = services.index.core_metadata(tenant, secret, project, filename[: -len(_METADATA_SUFFIX)])
+        body = services.index.core_metadata(
+            tenant, secret, project, filename[: -len(_METADATA_SUFFIX)], version=version
+        )
         metadata_etag = f'"{hashlib.sha256(body).hexdigest()}"'
         metadata_headers = {"ETag": metadata_etag, "Cache-Control": "private, max-age=31536000, immutable"}
         if request.headers.get("if-none-match") == metadata_etag:
             return Response(content=b"", status_code=304, headers=metadata_headers)
         return Response(content=body, media_type="text/plain; charset=utf-8", headers=metadata_headers)
-    download = services.index.download(tenant, secret, project, filename)
+    download = services.index.download(tenant, secret, project, filename, version=version)
     record = download.file
     etag = f'"{record.sha256}"'
     headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}

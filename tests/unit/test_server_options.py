@@ -1,0 +1,50 @@
+"""``pyregistry serve`` hands uvicorn the configured protocol and loop and never lets it trust proxy headers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pyregistry_bootstrap import server
+from pyregistry_bootstrap.asgi import CONFIG_ENV
+from pyregistry_bootstrap.wiring import build_runtime
+from pyregistry_infrastructure.config import load_settings
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_uvicorn_gets_http_loop_and_no_proxy_headers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    calls: list[tuple[Any, dict[str, Any]]] = []
+    monkeypatch.setattr(server.uvicorn, "run", lambda app, **options: calls.append((app, options)))
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    environ = {
+        "DATABASE_STORE": "memory",
+        "DATA_DIR": str(tmp_path / "data"),
+        "BLOB_ROOT": str(tmp_path / "blobs"),
+        "OPENDAL_ROOT": str(tmp_path / "blobs"),
+        "SUPERADMIN_PASSWORD": "admin-password-for-tests",
+        "COOKIE_SECRET": "cookie-secret-for-tests",
+        "BIND_ADDRESS": "127.0.0.1:3999",
+        "PYREGISTRY_WORKERS": str(workers),
+        "PYREGISTRY_HTTP": "h11",
+        "PYREGISTRY_LOOP": "asyncio",
+    }
+    config = tmp_path / "pyregistry.toml"
+    config.write_text("")
+    loaded = load_settings(str(config), environ)
+    server.run_server(loaded, build_runtime(loaded.settings, sync_superadmin=False))
+
+    [(app, options)] = calls
+    assert options["proxy_headers"] is False
+    assert (options["http"], options["loop"]) == ("h11", "asyncio")
+    assert (options["host"], options["port"]) == ("127.0.0.1", 3999)
+    if workers == 1:
+        assert callable(app) and "workers" not in options
+    else:
+        assert app == "pyregistry_bootstrap.asgi:app_from_environment"
+        assert options["workers"] == workers and options["factory"] is True
+        assert os.environ[CONFIG_ENV] == str(config.resolve())
