@@ -11,8 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.dists import build_wheel
+from tests.support.dists import build_wheel, sha256_of
 from tests.support.fault_upstream import FaultyProject, FaultyUpstream
+from tests.support.raw_upload import form_upload
 from tests.support.server import RunningRegistry, start_registry
 
 pytestmark = pytest.mark.e2e
@@ -176,3 +177,31 @@ def test_upstream_down_serves_stale_page(mirror, upstream: FaultyUpstream, tmp_p
     assert stale.status_code == 200
     assert stale.json()["files"] == fresh.json()["files"]
     assert _download(mirror, "stale-ok", project.wheel.name).status_code == 502
+
+
+def test_local_upload_takes_over_a_mirrored_project(mirror, upstream: FaultyUpstream, tmp_path: Path) -> None:
+    server, _ = mirror
+    upstream_old = build_wheel(tmp_path / "upstream", "taken-over", "1.0.0")
+    upstream_new = build_wheel(tmp_path / "upstream", "taken-over", "2.0.0")
+    upstream.add("taken-over", FaultyProject(wheel=upstream_old, more_wheels=[upstream_new]))
+    assert _page(mirror, "taken-over").json()["versions"] == ["1.0.0", "2.0.0"]
+    assert _download(mirror, "taken-over", upstream_old.name).content == upstream_old.read_bytes()
+    blobs = server.workdir / ".pyregistry" / "blobs"
+    assert [path for path in blobs.rglob(upstream_old.name) if "mirror" in path.parts], "the file was not cached"
+
+    local = build_wheel(tmp_path / "local", "taken-over", "1.0.0", summary="our own build")
+    assert local.name == upstream_old.name and sha256_of(local) != sha256_of(upstream_old)
+    publisher = server.issue_token("corp", "publish", name="takeover")
+    upload = form_upload(server.upload_url("corp"), publisher, local, "taken-over", "1.0.0")
+    assert upload.status_code == 200, upload.text
+
+    page = _page(mirror, "taken-over").json()
+    assert page["versions"] == ["1.0.0"]
+    assert [(file["filename"], file["hashes"]["sha256"]) for file in page["files"]] == [(local.name, sha256_of(local))]
+    assert _download(mirror, "taken-over", local.name).content == local.read_bytes()
+    assert _download(mirror, "taken-over", upstream_new.name).status_code == 404
+    assert not [
+        path for path in blobs.rglob("*") if path.is_file() and "mirror" in path.parts and "taken-over" in path.parts
+    ]
+    again = form_upload(server.upload_url("corp"), publisher, local, "taken-over", "1.0.0")
+    assert again.status_code == 400 and "File already exists" in again.text

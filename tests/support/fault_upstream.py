@@ -18,7 +18,7 @@ JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 
 @dataclass
 class FaultyProject:
-    """One upstream project: a wheel plus how its page and file requests fail.
+    """One upstream project: a wheel (plus ``more_wheels``) and how its page and file requests fail.
 
     ``page_faults``/``file_faults`` are consumed one per request (``None`` = answer normally):
     an int is that HTTP status, ``"429"`` adds ``Retry-After: 1``, ``"hang"`` sleeps past the timeout,
@@ -26,11 +26,17 @@ class FaultyProject:
     """
 
     wheel: Path
+    more_wheels: list[Path] = field(default_factory=list)
     page_faults: list[object] = field(default_factory=list)
     file_faults: list[object] = field(default_factory=list)
     serve_wrong_bytes: bool = False
     page_padding: int = 0
     always_down: bool = False
+
+    @property
+    def wheels(self) -> list[Path]:
+        """Every file the page lists."""
+        return [self.wheel, *self.more_wheels]
 
 
 class FaultyUpstream:
@@ -88,10 +94,14 @@ class FaultyUpstream:
                 return
             self._send(request, 200, self._page(parts[1], project), JSON_TYPE)
             return
+        wheel = next((wheel for wheel in project.wheels if wheel.name == parts[-1]), None)
+        if wheel is None:
+            self._send(request, 404, b"not found", "text/plain")
+            return
         fault = "down" if project.always_down else self._next_fault(project.file_faults)
         if self._fault(request, fault):
             return
-        body = project.wheel.read_bytes()
+        body = wheel.read_bytes()
         if project.serve_wrong_bytes:
             body = body[:-1] + bytes([body[-1] ^ 0xFF])
         if fault == "truncate":
@@ -106,21 +116,19 @@ class FaultyUpstream:
         self._send(request, 200, body, "application/zip")
 
     def _page(self, name: str, project: FaultyProject) -> bytes:
-        data = project.wheel.read_bytes()
-        page = {
-            "meta": {"api-version": "1.1"},
-            "name": name,
-            "files": [
+        files = []
+        for wheel in project.wheels:
+            data = wheel.read_bytes()
+            files.append(
                 {
-                    "filename": project.wheel.name,
-                    "url": f"../../files/{name}/{project.wheel.name}",
+                    "filename": wheel.name,
+                    "url": f"../../files/{name}/{wheel.name}",
                     "hashes": {"sha256": hashlib.sha256(data).hexdigest()},
                     "requires-python": ">=3.8",
                     "size": len(data),
                 }
-            ],
-            "padding": "x" * project.page_padding,
-        }
+            )
+        page = {"meta": {"api-version": "1.1"}, "name": name, "files": files, "padding": "x" * project.page_padding}
         return json.dumps(page).encode()
 
     def _fault(self, request: BaseHTTPRequestHandler, fault: object) -> bool:

@@ -542,8 +542,8 @@ class MirrorService:
 
     def _cache_logged(self, file: ReleaseFile) -> None:
         current = self._store.get_file(file.tenant_id, file.filename)
-        if current is not None and current.cached:
-            return
+        if current is None or current.origin != MIRROR_ORIGIN or current.cached:
+            return  # cached meanwhile, or a local upload took the project over
         try:
             self.cache_file(file)
         except Exception as exc:
@@ -579,7 +579,11 @@ class MirrorService:
                 raise ChecksumMismatch(f"upstream bytes of {file.filename!r} do not match the recorded sha256")
             self._storage.put_file(file.blob_key, spool_path)
             self._mirror_store.mark_cached(file.tenant_id, file.filename, total)
-            _log.info("mirror.cached file=%s size=%s", file.filename, total)
+            current = self._store.get_file(file.tenant_id, file.filename)
+            if current is None or current.blob_key != file.blob_key:
+                self._storage.delete(file.blob_key)  # a local upload took the project over during the download
+            else:
+                _log.info("mirror.cached file=%s size=%s", file.filename, total)
             if held is not None:
                 yield held
         finally:
