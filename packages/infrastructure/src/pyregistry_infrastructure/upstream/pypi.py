@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ _ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+h
 _RETRY_STATUSES = frozenset({408, 429})
 _MAX_RETRY_AFTER_SECONDS = 60.0
 _CHUNK = 256 * 1024
+_CLOSED = "the mirror is shutting down"
 
 
 def index_url_for(base_url: str) -> tuple[str, httpx.BasicAuth | None]:
@@ -77,26 +77,16 @@ class HttpUpstreamIndex:
         self._timeout = timeout_seconds
         self._client_lock = threading.Lock()
         self._http: httpx.Client | None = None
-
-    @property
-    def _client(self) -> httpx.Client:
-        """Created on first use, so processes that never mirror (most CLI commands) pay nothing."""
-        with self._client_lock:
-            if self._http is None:
-                self._http = httpx.Client(
-                    timeout=httpx.Timeout(self._timeout),
-                    follow_redirects=True,
-                    headers={"User-Agent": "pyregistry-mirror"},
-                    trust_env=False,
-                )
-            return self._http
+        self._in_flight = 0
+        self._closed = threading.Event()
 
     def close(self) -> None:
-        """Close pooled connections."""
+        """Refuse new requests and end retry waits at once; pooled connections are released as soon as the
+        requests under way have ended (never under a running transfer)."""
+        self._closed.set()
         with self._client_lock:
-            if self._http is not None:
-                self._http.close()
-                self._http = None
+            if self._in_flight == 0:
+                self._release()
 
     def fetch_project(self, normalized_name: str) -> UpstreamProject:
         url = urljoin(self.index_url, quote(normalized_name) + "/")
@@ -134,27 +124,65 @@ class HttpUpstreamIndex:
     @contextmanager
     def _open(self, url: str, headers: dict[str, str]) -> Iterator[httpx.Response]:
         """A streamed response with a 2xx status, after retries; ``NotFound`` on 404/410."""
+        with self._lease() as client:
+            response = self._send(client, url, headers)
+            try:
+                yield response
+            finally:
+                response.close()
+
+    @contextmanager
+    def _lease(self) -> Iterator[httpx.Client]:
+        """The pooled client for one request; it is created on first use, so processes that never mirror (most
+        CLI commands) pay nothing."""
+        with self._client_lock:
+            if self._closed.is_set():
+                raise UpstreamUnavailable(_CLOSED)
+            if self._http is None:
+                self._http = httpx.Client(
+                    timeout=httpx.Timeout(self._timeout),
+                    follow_redirects=True,
+                    headers={"User-Agent": "pyregistry-mirror"},
+                    trust_env=False,
+                )
+            self._in_flight += 1
+            client = self._http
+        try:
+            yield client
+        finally:
+            with self._client_lock:
+                self._in_flight -= 1
+                if self._closed.is_set() and self._in_flight == 0:
+                    self._release()
+
+    def _release(self) -> None:
+        """Close the pooled client (call with the client lock held and no request under way)."""
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    def _pause(self, seconds: float) -> None:
+        """Wait before a retry; :meth:`close` ends the wait and the request."""
+        if self._closed.wait(seconds):
+            raise UpstreamUnavailable(_CLOSED)
+
+    def _send(self, client: httpx.Client, url: str, headers: dict[str, str]) -> httpx.Response:
         delay = self._initial_backoff
         for attempt in range(1, self._max_attempts + 1):
             last = attempt == self._max_attempts
             try:
-                client = self._client
                 request = client.build_request("GET", url, headers=headers)
                 response = client.send(request, stream=True, auth=self._auth_for(url) or httpx.USE_CLIENT_DEFAULT)
             except httpx.HTTPError as exc:
                 if last:
                     raise UpstreamUnavailable(f"upstream {_redact(url)} is unreachable: {exc}") from None
                 _log.info("mirror.upstream_retry", url=_redact(url), attempt=attempt, error=str(exc))
-                time.sleep(delay)
+                self._pause(delay)
                 delay *= 2
                 continue
             status = response.status_code
             if status < 300:
-                try:
-                    yield response
-                finally:
-                    response.close()
-                return
+                return response
             retry_after = _retry_after(response)
             response.close()
             if status in {404, 410}:
@@ -162,7 +190,7 @@ class HttpUpstreamIndex:
             if (status in _RETRY_STATUSES or status >= 500) and not last:
                 wait = min(max(delay, retry_after or 0.0), _MAX_RETRY_AFTER_SECONDS)
                 _log.info("mirror.upstream_retry", url=_redact(url), attempt=attempt, status=status, wait=wait)
-                time.sleep(wait)
+                self._pause(wait)
                 delay *= 2
                 continue
             raise UpstreamUnavailable(f"upstream answered {status} for {_redact(url)}")
