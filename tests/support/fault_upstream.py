@@ -22,7 +22,8 @@ class FaultyProject:
 
     ``page_faults``/``file_faults`` are consumed one per request (``None`` = answer normally):
     an int is that HTTP status, ``"429"`` adds ``Retry-After: 1``, ``"hang"`` sleeps past the timeout,
-    ``"truncate"`` sends half the body, ``"down"`` is a permanent 503.
+    ``"truncate"`` sends half the body, ``"drip"`` sends the body 16 bytes every ``drip_seconds``,
+    ``"down"`` is a permanent 503.
     """
 
     wheel: Path
@@ -42,10 +43,11 @@ class FaultyProject:
 class FaultyUpstream:
     """Threaded HTTP server; ``hits`` counts requests per path."""
 
-    def __init__(self, hang_seconds: float = 5.0) -> None:
+    def __init__(self, hang_seconds: float = 5.0, drip_seconds: float = 0.1) -> None:
         self.projects: dict[str, FaultyProject] = {}
         self.hits: Counter[str] = Counter()
         self.hang_seconds = hang_seconds
+        self.drip_seconds = drip_seconds
         self.lock = threading.Lock()
         upstream = self
 
@@ -92,7 +94,7 @@ class FaultyUpstream:
             fault = "down" if project.always_down else self._next_fault(project.page_faults)
             if self._fault(request, fault):
                 return
-            self._send(request, 200, self._page(parts[1], project), JSON_TYPE)
+            self._send(request, 200, self._page(parts[1], project), JSON_TYPE, drip=fault == "drip")
             return
         wheel = next((wheel for wheel in project.wheels if wheel.name == parts[-1]), None)
         if wheel is None:
@@ -113,7 +115,7 @@ class FaultyUpstream:
             request.wfile.flush()
             request.close_connection = True
             return
-        self._send(request, 200, body, "application/zip")
+        self._send(request, 200, body, "application/zip", drip=fault == "drip")
 
     def _page(self, name: str, project: FaultyProject) -> bytes:
         files = []
@@ -132,7 +134,7 @@ class FaultyUpstream:
         return json.dumps(page).encode()
 
     def _fault(self, request: BaseHTTPRequestHandler, fault: object) -> bool:
-        if fault is None or fault == "truncate":
+        if fault is None or fault in {"truncate", "drip"}:
             return False
         if fault == "hang":
             time.sleep(self.hang_seconds)
@@ -148,13 +150,20 @@ class FaultyUpstream:
         self._send(request, status, b"failure", "text/plain")
         return True
 
-    @staticmethod
-    def _send(request: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str) -> None:
+    def _send(
+        self, request: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str, *, drip: bool = False
+    ) -> None:
         request.send_response(status)
         request.send_header("Content-Type", content_type)
         request.send_header("Content-Length", str(len(body)))
         request.end_headers()
         try:
-            request.wfile.write(body)
+            if not drip:
+                request.wfile.write(body)
+                return
+            for start in range(0, len(body), 16):
+                request.wfile.write(body[start : start + 16])
+                request.wfile.flush()
+                time.sleep(self.drip_seconds)
         except OSError:
             request.close_connection = True
