@@ -20,6 +20,7 @@ pytestmark = pytest.mark.e2e
 
 JSON = {"Accept": "application/vnd.pypi.simple.v1+json"}
 TIMEOUT_SECONDS = 1
+ARTIFACT_MAX_BYTES = 1_000_000
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,7 @@ def mirror(upstream: FaultyUpstream, tmp_path_factory: pytest.TempPathFactory) -
             "PYPI_ARTIFACT_DOWNLOAD_INITIAL_BACKOFF_MILLIS": "50",
             "PYPI_MIRROR_HTTP_TIMEOUT_SECONDS": str(TIMEOUT_SECONDS),
             "PYPI_MIRROR_METADATA_MAX_BYTES": "20000",
-            "PYPI_MIRROR_ARTIFACT_MAX_BYTES": "30000",
+            "PYPI_MIRROR_ARTIFACT_MAX_BYTES": str(ARTIFACT_MAX_BYTES),
             "PYPI_MIRROR_UPDATE_INTERVAL_SECONDS": "1",
         },
     )
@@ -124,7 +125,8 @@ def test_oversized_page_is_refused(mirror, upstream: FaultyUpstream, tmp_path: P
 
 
 def test_oversized_artifact_is_refused(mirror, upstream: FaultyUpstream, tmp_path: Path) -> None:
-    wheel = build_wheel(tmp_path, "huge-file", "1.0.0", extra_files={"huge_file/blob.bin": os.urandom(60_000)})
+    blob = os.urandom(ARTIFACT_MAX_BYTES + 100_000)
+    wheel = build_wheel(tmp_path, "huge-file", "1.0.0", extra_files={"huge_file/blob.bin": blob})
     upstream.add("huge-file", FaultyProject(wheel=wheel))
     assert _page(mirror, "huge-file").status_code == 200
     response = _download(mirror, "huge-file", wheel.name)
@@ -163,6 +165,35 @@ def test_wrong_hash_is_never_stored_or_served(mirror, upstream: FaultyUpstream, 
     _fetch_fails(mirror, "tampered", project.wheel.name, good)
     _fetch_fails(mirror, "tampered", project.wheel.name, good)
     assert upstream.hits[path] == 2, "tampered bytes must not have been cached"
+
+
+def test_wrong_hash_on_a_multi_chunk_file_breaks_the_transfer(mirror, upstream: FaultyUpstream, tmp_path: Path) -> None:
+    blob = os.urandom(700_000)  # several 256 KiB streaming chunks
+    wheel = build_wheel(tmp_path, "tampered-big", "1.0.0", extra_files={"tampered_big/blob.bin": blob})
+    upstream.add("tampered-big", FaultyProject(wheel=wheel, serve_wrong_bytes=True))
+    assert _page(mirror, "tampered-big").status_code == 200
+    server, token = mirror
+    url = f"{server.base_url}/t/corp/files/tampered-big/1.0.0/{wheel.name}"
+    for attempt in (1, 2):
+        received = bytearray()
+        with pytest.raises(httpx.RemoteProtocolError), httpx.stream("GET", url, auth=("__token__", token)) as response:
+            assert response.status_code == 200
+            assert response.headers["content-length"] == str(wheel.stat().st_size)
+            for chunk in response.iter_bytes():
+                received += chunk
+        assert 256 * 1024 <= len(received) < wheel.stat().st_size, "the client must get a short, failed transfer"
+        assert upstream.hits[f"/files/tampered-big/{wheel.name}"] == attempt, "tampered bytes were served from cache"
+    blobs = server.workdir / ".pyregistry" / "blobs"
+    assert not [path for path in blobs.rglob(wheel.name) if path.is_file()], "tampered bytes were stored"
+
+
+def test_yanked_upstream_file_is_yanked_in_the_mirror(mirror, upstream: FaultyUpstream, tmp_path: Path) -> None:
+    _project(upstream, tmp_path, "yanked-up", yanked="broken build")
+    page = _page(mirror, "yanked-up").json()
+    assert [file["yanked"] for file in page["files"]] == ["broken build"]
+    server, token = mirror
+    html = httpx.get(f"{server.base_url}/t/corp/simple/yanked-up/", auth=("__token__", token), timeout=60).text
+    assert 'data-yanked="broken build"' in html
 
 
 def test_upstream_down_serves_stale_page(mirror, upstream: FaultyUpstream, tmp_path: Path) -> None:

@@ -23,7 +23,9 @@ class FaultyProject:
     ``page_faults``/``file_faults`` are consumed one per request (``None`` = answer normally):
     an int is that HTTP status, ``"429"`` adds ``Retry-After: 1``, ``"hang"`` sleeps past the timeout,
     ``"truncate"`` sends half the body, ``"drip"`` sends the body 16 bytes every ``drip_seconds``,
-    ``"down"`` is a permanent 503.
+    ``"chunked"`` sends it with chunked transfer coding (no Content-Length), ``"down"`` is a permanent 503.
+    ``file_seconds`` holds every file download open that long before its body; ``yanked`` (a reason, or ``""``)
+    marks the files yanked on the page.
     """
 
     wheel: Path
@@ -33,6 +35,8 @@ class FaultyProject:
     serve_wrong_bytes: bool = False
     page_padding: int = 0
     always_down: bool = False
+    file_seconds: float = 0.0
+    yanked: str | None = None
 
     @property
     def wheels(self) -> list[Path]:
@@ -41,11 +45,14 @@ class FaultyProject:
 
 
 class FaultyUpstream:
-    """Threaded HTTP server; ``hits`` counts requests per path."""
+    """Threaded HTTP server (on ``port``, or any free one); ``hits`` counts requests per path and
+    ``most_concurrent_files`` the most file downloads it served at once."""
 
-    def __init__(self, hang_seconds: float = 5.0, drip_seconds: float = 0.1) -> None:
+    def __init__(self, hang_seconds: float = 5.0, drip_seconds: float = 0.1, port: int = 0) -> None:
         self.projects: dict[str, FaultyProject] = {}
         self.hits: Counter[str] = Counter()
+        self.concurrent_files = 0
+        self.most_concurrent_files = 0
         self.hang_seconds = hang_seconds
         self.drip_seconds = drip_seconds
         self.lock = threading.Lock()
@@ -60,7 +67,7 @@ class FaultyUpstream:
             def do_GET(self) -> None:
                 upstream.handle(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -101,8 +108,19 @@ class FaultyUpstream:
             self._send(request, 404, b"not found", "text/plain")
             return
         fault = "down" if project.always_down else self._next_fault(project.file_faults)
+        with self.lock:
+            self.concurrent_files += 1
+            self.most_concurrent_files = max(self.most_concurrent_files, self.concurrent_files)
+        try:
+            self._file(request, project, wheel, fault)
+        finally:
+            with self.lock:
+                self.concurrent_files -= 1
+
+    def _file(self, request: BaseHTTPRequestHandler, project: FaultyProject, wheel: Path, fault: object) -> None:
         if self._fault(request, fault):
             return
+        time.sleep(project.file_seconds)
         body = wheel.read_bytes()
         if project.serve_wrong_bytes:
             body = body[:-1] + bytes([body[-1] ^ 0xFF])
@@ -114,6 +132,19 @@ class FaultyUpstream:
             request.wfile.write(body[: len(body) // 2])
             request.wfile.flush()
             request.close_connection = True
+            return
+        if fault == "chunked":
+            request.send_response(200)
+            request.send_header("Content-Type", "application/zip")
+            request.send_header("Transfer-Encoding", "chunked")
+            request.end_headers()
+            try:
+                for start in range(0, len(body), 8192):
+                    piece = body[start : start + 8192]
+                    request.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                request.wfile.write(b"0\r\n\r\n")
+            except OSError:
+                request.close_connection = True
             return
         self._send(request, 200, body, "application/zip", drip=fault == "drip")
 
@@ -128,13 +159,14 @@ class FaultyUpstream:
                     "hashes": {"sha256": hashlib.sha256(data).hexdigest()},
                     "requires-python": ">=3.8",
                     "size": len(data),
+                    "yanked": False if project.yanked is None else (project.yanked or True),
                 }
             )
         page = {"meta": {"api-version": "1.1"}, "name": name, "files": files, "padding": "x" * project.page_padding}
         return json.dumps(page).encode()
 
     def _fault(self, request: BaseHTTPRequestHandler, fault: object) -> bool:
-        if fault is None or fault in {"truncate", "drip"}:
+        if fault is None or fault in {"truncate", "drip", "chunked"}:
             return False
         if fault == "hang":
             time.sleep(self.hang_seconds)
