@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -59,16 +60,27 @@ def test_updater_refreshes_and_caches_without_clients(tmp_path: Path) -> None:
         upstream.stop()
 
 
-def test_updater_disabled_never_refreshes(tmp_path: Path) -> None:
+def test_updater_disabled_never_refreshes_and_eager_downloads_log_the_request_id(tmp_path: Path) -> None:
     upstream = FaultyUpstream()
-    upstream.add("quiet", FaultyProject(wheel=build_wheel(tmp_path / "dist", "quiet", "1.0.0")))
-    server = _mirror_of(upstream, tmp_path, PYPI_MIRROR_UPDATE_ENABLED="false")
+    project = FaultyProject(wheel=build_wheel(tmp_path / "dist", "quiet", "1.0.0"))
+    upstream.add("quiet", project)
+    server = _mirror_of(upstream, tmp_path, PYPI_MIRROR_UPDATE_ENABLED="false", LOG_FORMAT="json")
     try:
         server.create_tenant("corp", "--enable-mirroring")
         token = server.issue_token("corp", "read")
-        assert httpx.get(f"{server.base_url}/t/corp/simple/quiet/", auth=("__token__", token), timeout=30).is_success
+        page = httpx.get(
+            f"{server.base_url}/t/corp/simple/quiet/",
+            auth=("__token__", token),
+            headers={"X-Request-ID": "page-request-0001"},
+            timeout=30,
+        )
+        assert page.is_success
         time.sleep(2.5)
         assert upstream.hits["/simple/quiet/"] == 1
+        assert upstream.hits[f"/files/quiet/{project.wheel.name}"] == 1, "the newest version is cached eagerly"
+        events = [json.loads(line) for line in server.log_path.read_text().splitlines() if line.startswith("{")]
+        cached = [event for event in events if str(event["event"]).startswith("mirror.cached")]
+        assert [event.get("request_id") for event in cached] == ["page-request-0001"]
     finally:
         server.stop()
         upstream.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import hmac
 import logging
@@ -416,7 +417,10 @@ class MirrorService:
         )
         if started:
             thread = threading.Thread(
-                target=self._refresh_quietly, args=(tenant, name, actor), name="mirror-refresh", daemon=True
+                target=contextvars.copy_context().run,
+                args=(self._refresh_quietly, tenant, name, actor),
+                name="mirror-refresh",
+                daemon=True,
             )
             thread.start()
         return started
@@ -595,7 +599,8 @@ class MirrorService:
             if existing is not None:
                 return existing
             try:
-                future = self._executor.submit(self._cache_logged, file)
+                # the submitter's context variables (a request's id) label the download's log lines
+                future = self._executor.submit(contextvars.copy_context().run, self._cache_logged, file)
             except RuntimeError:
                 failed: Future[None] = Future()
                 failed.set_exception(UpstreamUnavailable(_SHUTTING_DOWN))
