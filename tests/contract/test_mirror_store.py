@@ -84,3 +84,30 @@ def test_local_project_is_never_overwritten(stores: tuple[RegistryStore, MirrorS
     project = store.get_project("t1", "demo")
     assert project is not None
     assert project.origin == "local"
+
+
+def test_local_upload_takes_over_a_mirrored_project(stores: tuple[RegistryStore, MirrorStore]) -> None:
+    store, mirror = stores
+    releases = [Release("t1", "demo", "1.0", NOW, yanked=True, yanked_reason="bad"), Release("t1", "demo", "2.0", NOW)]
+    mirror.record_mirrored_project(_project(), releases, [_file("1.0"), _file("2.0")])
+    mirror.mark_cached("t1", "demo-1.0.tar.gz", 123)
+    local = _file("1.0", origin="local", blob_key="t1/demo/upload-1/demo-1.0.tar.gz", size=77, sha256="b" * 64)
+    later = NOW.replace(year=2027)
+    removed = store.add_release_file(
+        replace(_project("local"), created_at=later), Release("t1", "demo", "1.0", later), local
+    )
+    assert sorted((file.filename, file.origin, file.cached) for file in removed) == [
+        ("demo-1.0.tar.gz", "mirror", True),
+        ("demo-2.0.tar.gz", "mirror", False),
+    ]
+    assert [(file.blob_key, file.size, file.yanked) for file in store.list_files("t1", "demo")] == [
+        (local.blob_key, 77, False)
+    ]
+    assert [(r.version, r.yanked) for r in store.list_releases("t1", "demo")] == [("1.0", False)]
+    project = store.get_project("t1", "demo")
+    assert project is not None
+    assert (project.origin, project.mirrored_at, project.created_at) == ("local", None, later)
+    mirror.mark_cached("t1", "demo-1.0.tar.gz", 999)
+    mirror.record_mirrored_project(_project(), releases, [_file("1.0"), _file("2.0")])
+    assert [(file.origin, file.size) for file in store.list_files("t1", "demo")] == [("local", 77)]
+    assert [r.version for r in store.list_releases("t1", "demo")] == ["1.0"]

@@ -11,14 +11,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.dists import build_wheel
+from tests.support.dists import build_wheel, sha256_of
 from tests.support.fault_upstream import FaultyProject, FaultyUpstream
+from tests.support.raw_upload import form_upload
 from tests.support.server import RunningRegistry, start_registry
 
 pytestmark = pytest.mark.e2e
 
 JSON = {"Accept": "application/vnd.pypi.simple.v1+json"}
 TIMEOUT_SECONDS = 1
+ARTIFACT_MAX_BYTES = 1_000_000
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +43,7 @@ def mirror(upstream: FaultyUpstream, tmp_path_factory: pytest.TempPathFactory) -
             "PYPI_ARTIFACT_DOWNLOAD_INITIAL_BACKOFF_MILLIS": "50",
             "PYPI_MIRROR_HTTP_TIMEOUT_SECONDS": str(TIMEOUT_SECONDS),
             "PYPI_MIRROR_METADATA_MAX_BYTES": "20000",
-            "PYPI_MIRROR_ARTIFACT_MAX_BYTES": "30000",
+            "PYPI_MIRROR_ARTIFACT_MAX_BYTES": str(ARTIFACT_MAX_BYTES),
             "PYPI_MIRROR_UPDATE_INTERVAL_SECONDS": "1",
         },
     )
@@ -123,7 +125,8 @@ def test_oversized_page_is_refused(mirror, upstream: FaultyUpstream, tmp_path: P
 
 
 def test_oversized_artifact_is_refused(mirror, upstream: FaultyUpstream, tmp_path: Path) -> None:
-    wheel = build_wheel(tmp_path, "huge-file", "1.0.0", extra_files={"huge_file/blob.bin": os.urandom(60_000)})
+    blob = os.urandom(ARTIFACT_MAX_BYTES + 100_000)
+    wheel = build_wheel(tmp_path, "huge-file", "1.0.0", extra_files={"huge_file/blob.bin": blob})
     upstream.add("huge-file", FaultyProject(wheel=wheel))
     assert _page(mirror, "huge-file").status_code == 200
     response = _download(mirror, "huge-file", wheel.name)
@@ -164,6 +167,35 @@ def test_wrong_hash_is_never_stored_or_served(mirror, upstream: FaultyUpstream, 
     assert upstream.hits[path] == 2, "tampered bytes must not have been cached"
 
 
+def test_wrong_hash_on_a_multi_chunk_file_breaks_the_transfer(mirror, upstream: FaultyUpstream, tmp_path: Path) -> None:
+    blob = os.urandom(700_000)  # several 256 KiB streaming chunks
+    wheel = build_wheel(tmp_path, "tampered-big", "1.0.0", extra_files={"tampered_big/blob.bin": blob})
+    upstream.add("tampered-big", FaultyProject(wheel=wheel, serve_wrong_bytes=True))
+    assert _page(mirror, "tampered-big").status_code == 200
+    server, token = mirror
+    url = f"{server.base_url}/t/corp/files/tampered-big/1.0.0/{wheel.name}"
+    for attempt in (1, 2):
+        received = bytearray()
+        with pytest.raises(httpx.RemoteProtocolError), httpx.stream("GET", url, auth=("__token__", token)) as response:
+            assert response.status_code == 200
+            assert response.headers["content-length"] == str(wheel.stat().st_size)
+            for chunk in response.iter_bytes():
+                received += chunk
+        assert 256 * 1024 <= len(received) < wheel.stat().st_size, "the client must get a short, failed transfer"
+        assert upstream.hits[f"/files/tampered-big/{wheel.name}"] == attempt, "tampered bytes were served from cache"
+    blobs = server.workdir / ".pyregistry" / "blobs"
+    assert not [path for path in blobs.rglob(wheel.name) if path.is_file()], "tampered bytes were stored"
+
+
+def test_yanked_upstream_file_is_yanked_in_the_mirror(mirror, upstream: FaultyUpstream, tmp_path: Path) -> None:
+    _project(upstream, tmp_path, "yanked-up", yanked="broken build")
+    page = _page(mirror, "yanked-up").json()
+    assert [file["yanked"] for file in page["files"]] == ["broken build"]
+    server, token = mirror
+    html = httpx.get(f"{server.base_url}/t/corp/simple/yanked-up/", auth=("__token__", token), timeout=60).text
+    assert 'data-yanked="broken build"' in html
+
+
 def test_upstream_down_serves_stale_page(mirror, upstream: FaultyUpstream, tmp_path: Path) -> None:
     project = _project(upstream, tmp_path, "stale-ok")
     fresh = _page(mirror, "stale-ok")
@@ -176,3 +208,31 @@ def test_upstream_down_serves_stale_page(mirror, upstream: FaultyUpstream, tmp_p
     assert stale.status_code == 200
     assert stale.json()["files"] == fresh.json()["files"]
     assert _download(mirror, "stale-ok", project.wheel.name).status_code == 502
+
+
+def test_local_upload_takes_over_a_mirrored_project(mirror, upstream: FaultyUpstream, tmp_path: Path) -> None:
+    server, _ = mirror
+    upstream_old = build_wheel(tmp_path / "upstream", "taken-over", "1.0.0")
+    upstream_new = build_wheel(tmp_path / "upstream", "taken-over", "2.0.0")
+    upstream.add("taken-over", FaultyProject(wheel=upstream_old, more_wheels=[upstream_new]))
+    assert _page(mirror, "taken-over").json()["versions"] == ["1.0.0", "2.0.0"]
+    assert _download(mirror, "taken-over", upstream_old.name).content == upstream_old.read_bytes()
+    blobs = server.workdir / ".pyregistry" / "blobs"
+    assert [path for path in blobs.rglob(upstream_old.name) if "mirror" in path.parts], "the file was not cached"
+
+    local = build_wheel(tmp_path / "local", "taken-over", "1.0.0", summary="our own build")
+    assert local.name == upstream_old.name and sha256_of(local) != sha256_of(upstream_old)
+    publisher = server.issue_token("corp", "publish", name="takeover")
+    upload = form_upload(server.upload_url("corp"), publisher, local, "taken-over", "1.0.0")
+    assert upload.status_code == 200, upload.text
+
+    page = _page(mirror, "taken-over").json()
+    assert page["versions"] == ["1.0.0"]
+    assert [(file["filename"], file["hashes"]["sha256"]) for file in page["files"]] == [(local.name, sha256_of(local))]
+    assert _download(mirror, "taken-over", local.name).content == local.read_bytes()
+    assert _download(mirror, "taken-over", upstream_new.name).status_code == 404
+    assert not [
+        path for path in blobs.rglob("*") if path.is_file() and "mirror" in path.parts and "taken-over" in path.parts
+    ]
+    again = form_upload(server.upload_url("corp"), publisher, local, "taken-over", "1.0.0")
+    assert again.status_code == 400 and "File already exists" in again.text

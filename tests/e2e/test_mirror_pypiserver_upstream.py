@@ -89,6 +89,17 @@ def test_html_upstream_is_mirrored_with_hashes(mirror: RunningRegistry, pypiserv
     assert response.status_code == 200, response.text
     hashes = {file["filename"]: file["hashes"]["sha256"] for file in response.json()["files"]}
     assert hashes == {wheel.name: sha256_of(wheel) for wheel in pypiserver[1]}
+    page = response.json()
+    assert [file.get("size") for file in page["files"]] == [None, None, None], "HTML pages carry no sizes"
+    assert page["meta"]["api-version"] == "1.0", "PEP 700 (1.1) requires sizes"
+    oldest = pypiserver[1][0]
+    downloaded = httpx.get(
+        f"{mirror.base_url}/t/corp/files/served-lib/0.1.0/{oldest.name}", auth=("__token__", token), timeout=60
+    )
+    assert downloaded.content == oldest.read_bytes()
+    page = httpx.get(response.url, headers=response.request.headers, timeout=60).json()
+    sizes = {file["filename"]: file.get("size") for file in page["files"]}
+    assert sizes == {wheel.name: oldest.stat().st_size if wheel == oldest else None for wheel in pypiserver[1]}
 
 
 def test_uv_and_pip_install_through_mirror(
@@ -138,5 +149,5 @@ def test_uv_and_pip_install_through_mirror(
         timeout=180,
         env=env,
     )
-    assert uv.returncode == 0, uv.stdout + uv.stderr
+    assert uv.returncode == 0, uv.stdout + uv.stderr  # from a JSON page where 1.0.0 has no size yet
     assert (uv_target / "served_lib" / "__init__.py").read_text() == "VERSION = '1.0.0'\n"

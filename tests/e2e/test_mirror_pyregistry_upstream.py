@@ -152,6 +152,9 @@ def test_unknown_upstream_project_is_404(setup: Setup) -> None:
 def test_cli_mirror_caches_project_with_progress(setup: Setup) -> None:
     result = setup.mirror.cli("mirror", "--tenant", "corp", "--project", "other-lib")
     assert "cached 1 file(s)" in result.stdout, result.stdout + result.stderr
+    name = setup.files["other"].name
+    progress = [line for line in result.stderr.splitlines() if "mirror." not in line]  # without the log lines
+    assert progress == ["caching 1 file(s)", f"[1/1] {name}"], result.stderr
     refused = setup.mirror.cli("mirror", "--tenant", "plain", check=False)
     assert refused.returncode == 1
     assert "mirroring enabled" in refused.stderr

@@ -18,28 +18,43 @@ JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 
 @dataclass
 class FaultyProject:
-    """One upstream project: a wheel plus how its page and file requests fail.
+    """One upstream project: a wheel (plus ``more_wheels``) and how its page and file requests fail.
 
     ``page_faults``/``file_faults`` are consumed one per request (``None`` = answer normally):
     an int is that HTTP status, ``"429"`` adds ``Retry-After: 1``, ``"hang"`` sleeps past the timeout,
-    ``"truncate"`` sends half the body, ``"down"`` is a permanent 503.
+    ``"truncate"`` sends half the body, ``"drip"`` sends the body 16 bytes every ``drip_seconds``,
+    ``"chunked"`` sends it with chunked transfer coding (no Content-Length), ``"down"`` is a permanent 503.
+    ``file_seconds`` holds every file download open that long before its body; ``yanked`` (a reason, or ``""``)
+    marks the files yanked on the page.
     """
 
     wheel: Path
+    more_wheels: list[Path] = field(default_factory=list)
     page_faults: list[object] = field(default_factory=list)
     file_faults: list[object] = field(default_factory=list)
     serve_wrong_bytes: bool = False
     page_padding: int = 0
     always_down: bool = False
+    file_seconds: float = 0.0
+    yanked: str | None = None
+
+    @property
+    def wheels(self) -> list[Path]:
+        """Every file the page lists."""
+        return [self.wheel, *self.more_wheels]
 
 
 class FaultyUpstream:
-    """Threaded HTTP server; ``hits`` counts requests per path."""
+    """Threaded HTTP server (on ``port``, or any free one); ``hits`` counts requests per path and
+    ``most_concurrent_files`` the most file downloads it served at once."""
 
-    def __init__(self, hang_seconds: float = 5.0) -> None:
+    def __init__(self, hang_seconds: float = 5.0, drip_seconds: float = 0.1, port: int = 0) -> None:
         self.projects: dict[str, FaultyProject] = {}
         self.hits: Counter[str] = Counter()
+        self.concurrent_files = 0
+        self.most_concurrent_files = 0
         self.hang_seconds = hang_seconds
+        self.drip_seconds = drip_seconds
         self.lock = threading.Lock()
         upstream = self
 
@@ -52,7 +67,7 @@ class FaultyUpstream:
             def do_GET(self) -> None:
                 upstream.handle(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -86,12 +101,27 @@ class FaultyUpstream:
             fault = "down" if project.always_down else self._next_fault(project.page_faults)
             if self._fault(request, fault):
                 return
-            self._send(request, 200, self._page(parts[1], project), JSON_TYPE)
+            self._send(request, 200, self._page(parts[1], project), JSON_TYPE, drip=fault == "drip")
+            return
+        wheel = next((wheel for wheel in project.wheels if wheel.name == parts[-1]), None)
+        if wheel is None:
+            self._send(request, 404, b"not found", "text/plain")
             return
         fault = "down" if project.always_down else self._next_fault(project.file_faults)
+        with self.lock:
+            self.concurrent_files += 1
+            self.most_concurrent_files = max(self.most_concurrent_files, self.concurrent_files)
+        try:
+            self._file(request, project, wheel, fault)
+        finally:
+            with self.lock:
+                self.concurrent_files -= 1
+
+    def _file(self, request: BaseHTTPRequestHandler, project: FaultyProject, wheel: Path, fault: object) -> None:
         if self._fault(request, fault):
             return
-        body = project.wheel.read_bytes()
+        time.sleep(project.file_seconds)
+        body = wheel.read_bytes()
         if project.serve_wrong_bytes:
             body = body[:-1] + bytes([body[-1] ^ 0xFF])
         if fault == "truncate":
@@ -103,28 +133,40 @@ class FaultyUpstream:
             request.wfile.flush()
             request.close_connection = True
             return
-        self._send(request, 200, body, "application/zip")
+        if fault == "chunked":
+            request.send_response(200)
+            request.send_header("Content-Type", "application/zip")
+            request.send_header("Transfer-Encoding", "chunked")
+            request.end_headers()
+            try:
+                for start in range(0, len(body), 8192):
+                    piece = body[start : start + 8192]
+                    request.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                request.wfile.write(b"0\r\n\r\n")
+            except OSError:
+                request.close_connection = True
+            return
+        self._send(request, 200, body, "application/zip", drip=fault == "drip")
 
     def _page(self, name: str, project: FaultyProject) -> bytes:
-        data = project.wheel.read_bytes()
-        page = {
-            "meta": {"api-version": "1.1"},
-            "name": name,
-            "files": [
+        files = []
+        for wheel in project.wheels:
+            data = wheel.read_bytes()
+            files.append(
                 {
-                    "filename": project.wheel.name,
-                    "url": f"../../files/{name}/{project.wheel.name}",
+                    "filename": wheel.name,
+                    "url": f"../../files/{name}/{wheel.name}",
                     "hashes": {"sha256": hashlib.sha256(data).hexdigest()},
                     "requires-python": ">=3.8",
                     "size": len(data),
+                    "yanked": False if project.yanked is None else (project.yanked or True),
                 }
-            ],
-            "padding": "x" * project.page_padding,
-        }
+            )
+        page = {"meta": {"api-version": "1.1"}, "name": name, "files": files, "padding": "x" * project.page_padding}
         return json.dumps(page).encode()
 
     def _fault(self, request: BaseHTTPRequestHandler, fault: object) -> bool:
-        if fault is None or fault == "truncate":
+        if fault is None or fault in {"truncate", "drip", "chunked"}:
             return False
         if fault == "hang":
             time.sleep(self.hang_seconds)
@@ -140,13 +182,20 @@ class FaultyUpstream:
         self._send(request, status, b"failure", "text/plain")
         return True
 
-    @staticmethod
-    def _send(request: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str) -> None:
+    def _send(
+        self, request: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str, *, drip: bool = False
+    ) -> None:
         request.send_response(status)
         request.send_header("Content-Type", content_type)
         request.send_header("Content-Length", str(len(body)))
         request.end_headers()
         try:
-            request.wfile.write(body)
+            if not drip:
+                request.wfile.write(body)
+                return
+            for start in range(0, len(body), 16):
+                request.wfile.write(body[start : start + 16])
+                request.wfile.flush()
+                time.sleep(self.drip_seconds)
         except OSError:
             request.close_connection = True

@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from pyregistry_application.dto import UploadCommand, UploadResult
+from pyregistry_application.dto import AuditQuery, UploadCommand, UploadResult
+from pyregistry_application.mirroring import MIRROR_ORIGIN
 from pyregistry_application.services import RegistryServices
+from pyregistry_application.uploads import blob_key_for, metadata_key_for
+from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.errors import (
     AlreadyExists,
     InvalidDistribution,
@@ -19,8 +22,10 @@ from pyregistry_domain.errors import (
     PayloadTooLarge,
     ValidationFailed,
 )
+from pyregistry_domain.projects import Project, Release
 from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
 from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 from tests.support.dists import build_sdist, build_wheel
 from tests.unit.test_application_without_web import App
@@ -173,6 +178,41 @@ def test_listeners_hear_accepted_uploads_and_sdists_have_no_separate_metadata(
         app.index.core_metadata("acme", publisher, "demo", sdist.name, version="1.0")
     with pytest.raises(NotFound, match="does not exist in project 'other'"):
         app.index.download("acme", publisher, "other", sdist.name, version="1.0")
+
+
+def test_an_upload_takes_a_mirrored_project_over(app: App, publisher: str, tmp_path: Path) -> None:
+    tenant = app.tenants.get("acme")
+    now = SystemClock().now()
+    wheel = build_wheel(tmp_path / "dist", "demo", "1.0")
+    key = blob_key_for(tenant.id, "demo", MIRROR_ORIGIN, wheel.name)
+    upstream = ReleaseFile(
+        tenant.id,
+        "Demo",
+        "demo",
+        "1.0",
+        wheel.name,
+        DistributionKind.WHEEL,
+        "0" * 64,
+        5,
+        key,
+        now,
+        "mirror",
+        origin=MIRROR_ORIGIN,
+        upstream_url="https://up.example/demo.whl",
+        cached=True,
+    )
+    project = Project(tenant.id, "Demo", "demo", now, origin=MIRROR_ORIGIN, mirrored_at=now)
+    MemoryMirrorStore(app.store).record_mirrored_project(project, [Release(tenant.id, "demo", "1.0", now)], [upstream])
+    app.storage.put_bytes(key, b"cached upstream bytes")
+    app.storage.put_bytes(metadata_key_for(key), b"Name: demo")
+
+    result = _execute(app, publisher, wheel, _fields(wheel))
+    assert (result.new_project, result.new_release) == (True, True)
+    assert app.storage.stat(key) is None and app.storage.stat(metadata_key_for(key)) is None
+    files = app.store.list_files(tenant.id, "demo")
+    assert [(file.origin, file.sha256) for file in files] == [("local", result.sha256)]
+    upload = app.store.list_audit_events(AuditQuery(action="package.upload")).items[0]
+    assert upload.details["replaced_mirrored_files"] == "1"
 
 
 class _FailingStore(MemoryRegistryStore):

@@ -72,5 +72,5 @@ class MirrorStore(Protocol):
         ...
 
     def mark_cached(self, tenant_id: str, filename: str, size: int) -> None:
-        """Record that a mirrored file's verified bytes are now in storage."""
+        """Record that a mirrored file's verified bytes are now in storage (a local file of that name is left alone)."""
         ...

@@ -13,7 +13,7 @@ _log = logging.getLogger(__name__)
 
 
 class MirrorUpdater:
-    """A daemon thread calling :meth:`MirrorService.refresh_all`; :meth:`stop` ends it promptly."""
+    """A daemon thread calling :meth:`MirrorService.refresh_all` every interval; :meth:`stop` ends it."""
 
     def __init__(self, mirror: MirrorService, interval_seconds: float, *, on_startup: bool) -> None:
         self._mirror = mirror
@@ -32,27 +32,38 @@ class MirrorUpdater:
         self._thread.start()
         _log.info("mirror.updater_started interval_seconds=%s on_startup=%s", self._interval, self._on_startup)
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Ask the loop to stop and wait for the current pass to end."""
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Ask the loop to stop: a pass under way ends before its next project or download. Waits up to
+        ``timeout`` seconds for it; ``False`` when it is still waiting on upstream (its daemon thread is left to
+        end on its own, or with the process)."""
         self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-        _log.info("mirror.updater_stopped")
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+        finished = thread is None or not thread.is_alive()
+        if finished:
+            _log.info("mirror.updater_stopped runs=%s", self.runs)
+        else:
+            _log.info("mirror.updater_stopped runs=%s pass_abandoned=true", self.runs)
+        return finished
 
     def _loop(self) -> None:
         if not self._on_startup and self._stopping.wait(self._interval):
             return
         while not self._stopping.is_set():
             try:
-                reports = self._mirror.refresh_all()
+                reports = self._mirror.refresh_all(should_stop=self._stopping.is_set)
                 self.runs += 1
                 _log.info(
-                    "mirror.updater_pass tenants=%s files_cached=%s",
+                    "mirror.updater_pass tenants=%s files_cached=%s stopped=%s",
                     len(reports),
                     sum(report.files_cached for report in reports),
+                    any(report.stopped for report in reports),
                 )
-            except Exception:
+            except Exception as exc:
+                if self._stopping.is_set():
+                    _log.info("mirror.updater_pass_interrupted error=%s", str(exc) or type(exc).__name__)
+                    return
                 _log.exception("mirror.updater_failed")
             if self._stopping.wait(self._interval):
                 return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import hmac
 import logging
@@ -9,7 +10,7 @@ import math
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from contextlib import ExitStack, suppress
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +50,8 @@ REFRESH_REQUEST_ACTION = "mirror.request_refresh"
 _log = logging.getLogger(__name__)
 
 FileProgress = Callable[[ReleaseFile], None]
+StopRequested = Callable[[], bool]
+_SHUTTING_DOWN = "the mirror is shutting down"
 
 
 class ChecksumMismatch(UpstreamUnavailable):
@@ -78,6 +81,7 @@ class MirrorRefreshReport(msgspec.Struct, frozen=True):
     projects: list[str]
     files_cached: int
     errors: list[str]
+    stopped: bool = False
 
 
 class MirrorRefreshRun(msgspec.Struct, frozen=True, kw_only=True):
@@ -206,6 +210,8 @@ class MirrorService:
             max_workers=max(1, options.download_concurrency), thread_name_prefix="mirror-download"
         )
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._closing = threading.Event()
         self._pending: dict[tuple[str, str], Future[None]] = {}
         self._refreshing: dict[str, int] = {}
         self._last_error: dict[str, str] = {}
@@ -288,13 +294,13 @@ class MirrorService:
         for attempt in range(1, attempts + 1):
             try:
                 with self._upstream.open_file(self._url(file)) as stream:
-                    for _ in self._tee(file, stream.chunks, ExitStack()):
+                    for _ in self._tee(file, self._until_closing(stream.chunks), ExitStack()):
                         pass
                 return
             except ChecksumMismatch:
                 raise
             except UpstreamUnavailable:
-                if attempt == attempts:
+                if attempt == attempts or self._closing.is_set():
                     raise
                 _log.info("mirror.retry_download file=%s attempt=%s", file.filename, attempt)
 
@@ -314,10 +320,13 @@ class MirrorService:
         actor: str,
         on_files: Callable[[int], None] | None = None,
         on_file_done: FileProgress | None = None,
+        should_stop: StopRequested | None = None,
     ) -> MirrorRefreshReport:
         """Refresh one project (mirroring it if new) or every mirrored project of the tenant, then cache files.
 
         ``on_files`` learns how many files will be downloaded; ``on_file_done`` is called after each one.
+        When ``should_stop`` answers true (or :meth:`close` was called) the refresh ends before its next project
+        or download, and the report says ``stopped``.
         """
         tenant = self._mirroring_tenant(tenant_slug)
         names = [normalize_project_name(project)] if project else self.mirrored_projects(tenant)
@@ -327,8 +336,12 @@ class MirrorService:
         cached = 0
         run: MirrorRefreshRun | None = None
         to_cache: list[ReleaseFile] = []
+        stopped = False
         try:
             for name in names:
+                if self._stop_requested(should_stop):
+                    stopped = True
+                    break
                 local = self._store.get_project(tenant.id, name)
                 if local is not None and local.origin != MIRROR_ORIGIN:
                     errors.append(f"{name}: published locally, not mirrored")
@@ -336,18 +349,25 @@ class MirrorService:
                 try:
                     self.refresh_project(tenant, name, eager=False)
                 except (NotFound, UpstreamUnavailable) as exc:
+                    if self._closing.is_set():
+                        stopped = True
+                        break
                     errors.append(f"{name}: {exc}")
                     continue
                 to_cache.extend(self.eager_files(tenant, name))
+            if stopped:
+                to_cache = []
             if on_files is not None:
                 on_files(len(to_cache))
-            cached = self._cache_all(to_cache, errors, on_file_done)
+            cached, interrupted = self._cache_all(to_cache, errors, on_file_done, should_stop)
+            stopped = stopped or interrupted
+            details = {"projects": str(len(names)), "files_cached": str(cached), "errors": str(len(errors))}
             event = self._audit.record(
                 actor=actor,
                 action=REFRESH_ACTION,
                 target=f"{tenant.slug}/{project or '*'}",
                 tenant_id=tenant.id,
-                details={"projects": str(len(names)), "files_cached": str(cached), "errors": str(len(errors))},
+                details={**details, "stopped": "yes"} if stopped else details,
             )
             run = MirrorRefreshRun(
                 project=names[0] if project else None,
@@ -366,7 +386,9 @@ class MirrorService:
                     self._last_error.pop(tenant.id, None)
                 if run is not None:
                     self._last_run[tenant.id] = run
-        return MirrorRefreshReport(tenant_slug=tenant.slug, projects=names, files_cached=cached, errors=errors)
+        return MirrorRefreshReport(
+            tenant_slug=tenant.slug, projects=names, files_cached=cached, errors=errors, stopped=stopped
+        )
 
     def refresh_in_background(
         self, tenant_slug: str, project: str | None = None, *, actor: str, source_ip: str | None = None
@@ -395,17 +417,27 @@ class MirrorService:
         )
         if started:
             thread = threading.Thread(
-                target=self._refresh_quietly, args=(tenant, name, actor), name="mirror-refresh", daemon=True
+                target=contextvars.copy_context().run,
+                args=(self._refresh_quietly, tenant, name, actor),
+                name="mirror-refresh",
+                daemon=True,
             )
             thread.start()
         return started
 
-    def refresh_all(self, *, actor: str = "mirror-updater") -> list[MirrorRefreshReport]:
-        """Refresh every already-mirrored project in every tenant that mirrors (the background updater's job)."""
+    def refresh_all(
+        self, *, actor: str = "mirror-updater", should_stop: StopRequested | None = None
+    ) -> list[MirrorRefreshReport]:
+        """Refresh every already-mirrored project in every tenant that mirrors (the background updater's job).
+
+        ``should_stop`` ends the pass before its next project or download, as in :meth:`refresh`.
+        """
         reports = []
         for tenant in self._store.list_tenants():
+            if self._stop_requested(should_stop):
+                break
             if tenant.mirroring_enabled and self.mirrored_projects(tenant):
-                reports.append(self.refresh(tenant.slug, actor=actor))
+                reports.append(self.refresh(tenant.slug, actor=actor, should_stop=should_stop))
         return reports
 
     def mirrored_projects(self, tenant: Tenant) -> list[str]:
@@ -445,10 +477,22 @@ class MirrorService:
             with suppress(Exception):
                 future.result(timeout=timeout)
 
-    def close(self) -> None:
-        """Stop accepting downloads and cancel queued ones; running transfers finish."""
-        self._executor.shutdown(wait=True, cancel_futures=True)
+    def close(self, timeout: float = 5.0) -> bool:
+        """Stop mirroring: refreshes end before their next project or download, queued downloads are cancelled,
+        running ones end at their next chunk, and upstream retry waits end. Waits up to ``timeout`` seconds for
+        the work under way; ``False`` when some is still running (an upstream request that has not answered yet):
+        it is abandoned to its daemon thread, which ends with the process, and stores nothing half-written.
+        """
+        self._closing.set()
+        self._executor.shutdown(wait=False, cancel_futures=True)
         self._upstream.close()
+        with self._idle:
+            idle = self._idle.wait_for(lambda: not self._refreshing and not self._pending, timeout)
+            if not idle:
+                _log.warning(
+                    "mirror.close_abandoned refreshes=%s downloads=%s", len(self._refreshing), len(self._pending)
+                )
+        return idle
 
     # internals
 
@@ -494,6 +538,17 @@ class MirrorService:
             self._refreshing[tenant_id] = remaining
         else:
             self._refreshing.pop(tenant_id, None)
+            self._idle.notify_all()
+
+    def _stop_requested(self, should_stop: StopRequested | None) -> bool:
+        return self._closing.is_set() or (should_stop is not None and should_stop())
+
+    def _until_closing(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        """A background download's chunks, ended by :meth:`close`."""
+        for chunk in chunks:
+            if self._closing.is_set():
+                raise UpstreamUnavailable(_SHUTTING_DOWN)
+            yield chunk
 
     def _refresh_quietly(self, tenant: Tenant, project: str | None, actor: str) -> None:
         """The background refresh; it holds the running mark ``refresh_in_background`` set."""
@@ -507,18 +562,35 @@ class MirrorService:
             with self._lock:
                 self._finish_refresh(tenant.id)
 
-    def _cache_all(self, files: list[ReleaseFile], errors: list[str], on_file_done: FileProgress | None) -> int:
+    def _cache_all(
+        self,
+        files: list[ReleaseFile],
+        errors: list[str],
+        on_file_done: FileProgress | None,
+        should_stop: StopRequested | None,
+    ) -> tuple[int, bool]:
+        """Download ``files`` on the pool; ``(cached, stopped)``, queued downloads being cancelled on a stop."""
         futures = [(file, self._submit(file)) for file in files]
         cached = 0
+        stopped = False
         for file, future in futures:
+            if self._stop_requested(should_stop):
+                stopped = True
+                future.cancel()
             try:
                 future.result()
                 cached += 1
+            except CancelledError:
+                stopped = True
+                continue
             except Exception as exc:
+                if self._closing.is_set():
+                    stopped = True
+                    continue
                 errors.append(f"{file.filename}: {exc}")
             if on_file_done is not None:
                 on_file_done(file)
-        return cached
+        return cached, stopped
 
     def _submit(self, file: ReleaseFile) -> Future[None]:
         key = (file.tenant_id, file.filename)
@@ -527,10 +599,11 @@ class MirrorService:
             if existing is not None:
                 return existing
             try:
-                future = self._executor.submit(self._cache_logged, file)
+                # the submitter's context variables (a request's id) label the download's log lines
+                future = self._executor.submit(contextvars.copy_context().run, self._cache_logged, file)
             except RuntimeError:
                 failed: Future[None] = Future()
-                failed.set_exception(UpstreamUnavailable("the mirror is shutting down"))
+                failed.set_exception(UpstreamUnavailable(_SHUTTING_DOWN))
                 return failed
             self._pending[key] = future
         future.add_done_callback(lambda _: self._forget(key))
@@ -539,11 +612,13 @@ class MirrorService:
     def _forget(self, key: tuple[str, str]) -> None:
         with self._lock:
             self._pending.pop(key, None)
+            if not self._pending:
+                self._idle.notify_all()
 
     def _cache_logged(self, file: ReleaseFile) -> None:
         current = self._store.get_file(file.tenant_id, file.filename)
-        if current is not None and current.cached:
-            return
+        if current is None or current.origin != MIRROR_ORIGIN or current.cached:
+            return  # cached meanwhile, or a local upload took the project over
         try:
             self.cache_file(file)
         except Exception as exc:
@@ -579,7 +654,11 @@ class MirrorService:
                 raise ChecksumMismatch(f"upstream bytes of {file.filename!r} do not match the recorded sha256")
             self._storage.put_file(file.blob_key, spool_path)
             self._mirror_store.mark_cached(file.tenant_id, file.filename, total)
-            _log.info("mirror.cached file=%s size=%s", file.filename, total)
+            current = self._store.get_file(file.tenant_id, file.filename)
+            if current is None or current.blob_key != file.blob_key:
+                self._storage.delete(file.blob_key)  # a local upload took the project over during the download
+            else:
+                _log.info("mirror.cached file=%s size=%s", file.filename, total)
             if held is not None:
                 yield held
         finally:

@@ -122,10 +122,12 @@ class RegistryStore(Protocol):
     # projects, releases, files
     def get_project(self, tenant_id: str, normalized_name: str) -> Project | None: ...
     def list_projects(self, tenant_id: str) -> list[Project]: ...
-    def add_release_file(self, project: Project, release: Release, file: ReleaseFile) -> None:
+    def add_release_file(self, project: Project, release: Release, file: ReleaseFile) -> list[ReleaseFile]:
         """Create or update the project and release and insert the file, in one transaction.
 
-        Raises ``AlreadyExists`` when the tenant already has a file of that name.
+        A local file takes a mirrored project over: in the same transaction the mirrored project, its releases
+        and files are removed, and those files are returned so their blobs can be deleted. Raises
+        ``AlreadyExists`` when the tenant already has a file of that name (after that removal).
         """
         ...
 

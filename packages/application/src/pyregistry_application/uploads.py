@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,7 @@ __all__ = ["PublishListener", "UploadDistribution", "blob_key_for", "metadata_ke
 PublishListener = Callable[[UploadResult], None]
 _HEX_DIGEST = re.compile(r"[0-9a-f]{32,128}")
 _FILETYPES = {"bdist_wheel": DistributionKind.WHEEL, "sdist": DistributionKind.SDIST}
+_log = logging.getLogger(__name__)
 
 
 def blob_key_for(tenant_id: str, normalized_name: str, unique: str, filename: str) -> str:
@@ -129,7 +131,9 @@ class UploadDistribution:
         self._check_content(content)
         self._check_digests(fields, content)
         attestations = parse_attestations(_single(fields, "attestations"))
-        if self._store.get_file(tenant.id, content.filename) is not None:
+        clash = self._store.get_file(tenant.id, content.filename)
+        mirrored = clash is not None and clash.origin != "local" and clash.normalized_name == normalized
+        if clash is not None and not mirrored:  # a mirrored file goes when this upload takes its project over
             raise AlreadyExists(
                 f"File already exists: {content.filename!r} was uploaded to tenant {tenant.slug!r} before. "
                 "Published files are immutable: upload a new version instead "
@@ -140,7 +144,11 @@ class UploadDistribution:
 
         now = self._clock.now()
         existing = self._store.get_project(tenant.id, normalized)
-        existing_release = {release.version for release in self._store.list_releases(tenant.id, normalized)}
+        if existing is not None and existing.origin != "local":
+            existing = None  # a mirrored project: this upload replaces it, with its releases and files
+        existing_release: set[str] = set()
+        if existing is not None:
+            existing_release = {release.version for release in self._store.list_releases(tenant.id, normalized)}
         blob_key = blob_key_for(tenant.id, normalized, self._ids.new_id(), content.filename)
         provenance = build_provenance(attestations, token) if attestations is not None else None
         metadata_sha256 = None
@@ -149,7 +157,7 @@ class UploadDistribution:
         uploader = f"token:{token.name}"
         project = Project(
             tenant_id=tenant.id,
-            name=existing.name if existing is not None and existing.origin == "local" else metadata.name,
+            name=existing.name if existing is not None else metadata.name,
             normalized_name=normalized,
             created_at=existing.created_at if existing is not None else now,
             summary=metadata.summary if _is_newest(version, existing_release) else None,
@@ -172,7 +180,8 @@ class UploadDistribution:
             metadata_sha256=metadata_sha256,
             has_provenance=attestations is not None,
         )
-        self._store_blobs_and_commit(project, release, file, Path(content.path), metadata.raw, provenance)
+        replaced = self._store_blobs_and_commit(project, release, file, Path(content.path), metadata.raw, provenance)
+        self._delete_blobs(replaced)
         result = UploadResult(
             tenant_slug=tenant.slug,
             project=project.name,
@@ -180,7 +189,7 @@ class UploadDistribution:
             filename=content.filename,
             sha256=content.sha256,
             size=content.size,
-            new_project=existing is None or existing.origin != "local",
+            new_project=existing is None,
             new_release=version not in existing_release,
         )
         self._audit.record(
@@ -194,6 +203,7 @@ class UploadDistribution:
                 "sha256": content.sha256,
                 "size": str(content.size),
                 **({"publisher": token.minted_by_publisher} if token.minted_by_publisher else {}),
+                **({"replaced_mirrored_files": str(len(replaced))} if replaced else {}),
             },
         )
         for listener in self._listeners:
@@ -208,21 +218,33 @@ class UploadDistribution:
         source: Path,
         metadata: bytes,
         provenance: bytes | None,
-    ) -> None:
-        """Write the file, its metadata and provenance, then commit the records; on any failure (a later write or
-        the commit) remove what was written, so no blob is left without a record."""
+    ) -> list[ReleaseFile]:
+        """Write the file, its metadata and provenance, then commit the records and return the mirrored files the
+        upload replaced; on any failure (a later write or the commit) remove what was written, so no blob is left
+        without a record."""
         metadata_key, provenance_key = metadata_key_for(file.blob_key), provenance_key_for(file.blob_key)
         try:
             self._storage.put_file(file.blob_key, source)
             self._storage.put_bytes(metadata_key, metadata)
             if provenance is not None:
                 self._storage.put_bytes(provenance_key, provenance)
-            self._store.add_release_file(project, release, file)
+            replaced = self._store.add_release_file(project, release, file)
         except BaseException:
             for key in (file.blob_key, metadata_key, provenance_key):
                 with contextlib.suppress(Exception):  # storage down: `pyregistry sweep-blobs` removes it later
                     self._storage.delete(key)
             raise
+        return replaced
+
+    def _delete_blobs(self, files: list[ReleaseFile]) -> None:
+        """Remove the cached blobs of mirrored files a local upload replaced; a failure leaves an orphan blob
+        for ``pyregistry sweep-blobs``, never a failed upload (the metadata is already committed)."""
+        for file in files:
+            for key in (file.blob_key, metadata_key_for(file.blob_key)):
+                try:
+                    self._storage.delete(key)
+                except Exception as exc:
+                    _log.warning("upload.blob_delete_failed key=%s error=%s", key, str(exc))
 
     def _check_content(self, content: SpooledUpload) -> None:
         if content.size == 0:

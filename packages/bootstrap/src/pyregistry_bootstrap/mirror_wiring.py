@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -25,6 +26,8 @@ from pyregistry_infrastructure.upstream.pypi import HttpUpstreamIndex
 __all__ = ["build_mirror_service", "build_mirror_store", "mirror_updater_lifespan"]
 
 _log = structlog.get_logger(__name__)
+MIRROR_SHUTDOWN_SECONDS = 5.0
+"""How long shutdown waits for mirror work under way (a refresh's current page, running downloads)."""
 
 
 def build_mirror_store(store: RegistryStore) -> MirrorStore | None:
@@ -73,7 +76,8 @@ def build_mirror_service(
 def mirror_updater_lifespan(
     settings: Settings, mirror: MirrorService
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
-    """A Litestar lifespan: runs the background updater (when enabled) and stops mirroring on shutdown."""
+    """A Litestar lifespan: runs the background updater (when enabled); on shutdown mirroring stops first (so
+    the updater's pass ends at its next project or download and upstream waits end), then the updater."""
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
@@ -88,8 +92,8 @@ def mirror_updater_lifespan(
         try:
             yield
         finally:
+            finished = await asyncio.to_thread(mirror.close, MIRROR_SHUTDOWN_SECONDS)
             if updater is not None:
-                updater.stop()
-            mirror.close()
+                await asyncio.to_thread(updater.stop, 1.0 if finished else 0.0)
 
     return lifespan

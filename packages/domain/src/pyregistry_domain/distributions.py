@@ -86,3 +86,8 @@ class ReleaseFile:
     upstream_url: str | None = None
     cached: bool = True
     has_provenance: bool = False
+
+    @property
+    def size_known(self) -> bool:
+        """False for a mirrored file not downloaded yet whose upstream page gave no size (``size`` is 0 then)."""
+        return self.size > 0 or self.cached

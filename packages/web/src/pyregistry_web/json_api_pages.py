@@ -46,7 +46,7 @@ def _file_json(file: ReleaseFile, base: str) -> dict[str, object]:
         "filename": file.filename,
         "url": path,
         "digests": {"sha256": file.sha256},
-        "size": file.size,
+        "size": file.size if file.size_known else None,
         "packagetype": "bdist_wheel" if file.kind is DistributionKind.WHEEL else "sdist",
         "python_version": _python_version(file),
         "requires_python": file.requires_python,

@@ -13,6 +13,8 @@ from pyregistry_domain.distributions import ReleaseFile
 __all__ = ["render_listing", "render_project"]
 
 API_VERSION = "1.1"
+SIZELESS_API_VERSION = "1.0"
+"""Declared by a JSON project page listing a file of unknown size: PEP 700 (1.1) makes ``size`` required."""
 _encoder = msgspec.json.Encoder()
 
 
@@ -55,7 +57,11 @@ def _yanked_json(file: ReleaseFile) -> bool | str:
 
 
 def render_project(page: ProjectPage, as_json: bool) -> bytes:
-    """A project page with hashes, requires-python, yanked, core metadata, size and upload time."""
+    """A project page with hashes, requires-python, yanked, core metadata, size and upload time.
+
+    A mirrored file whose size is not known yet (an HTML upstream, not downloaded) has no ``size`` key, and its
+    JSON page declares API version 1.0 rather than claim a size of 0; pip and uv accept such pages.
+    """
     if as_json:
         files = []
         for file in page.files:
@@ -65,9 +71,10 @@ def render_project(page: ProjectPage, as_json: bool) -> bytes:
                 "hashes": {"sha256": file.sha256},
                 "requires-python": file.requires_python,
                 "yanked": _yanked_json(file),
-                "size": file.size,
                 "upload-time": _upload_time(file),
             }
+            if file.size_known:
+                entry["size"] = file.size
             if file.metadata_sha256:
                 entry["core-metadata"] = {"sha256": file.metadata_sha256}
                 entry["dist-info-metadata"] = {"sha256": file.metadata_sha256}
@@ -76,9 +83,10 @@ def render_project(page: ProjectPage, as_json: bool) -> bytes:
                     f"../../provenance/{quote(file.normalized_name)}/{quote(file.version)}/{quote(file.filename)}"
                 )
             files.append(entry)
+        sizes_known = all(file.size_known for file in page.files)
         return _encoder.encode(
             {
-                "meta": {"api-version": API_VERSION},
+                "meta": {"api-version": API_VERSION if sizes_known else SIZELESS_API_VERSION},
                 "name": page.project.normalized_name,
                 "versions": page.versions,
                 "files": files,

@@ -13,6 +13,32 @@ from pyregistry_domain.distributions import ReleaseFile
 __all__ = ["mirror"]
 
 
+class _Progress:
+    """A progress bar on a terminal; one line per file otherwise (cron, CI logs), both on stderr."""
+
+    def __init__(self, stack: ExitStack) -> None:
+        self._stack = stack
+        self._bar: Any = None
+        self._total = 0
+        self._done = 0
+
+    def start(self, total: int) -> None:
+        self._total = total
+        if sys.stderr.isatty():
+            self._bar = self._stack.enter_context(
+                click.progressbar(length=total, label="caching files", file=sys.stderr, show_pos=True)
+            )
+        else:
+            click.echo(f"caching {total} file(s)", err=True)
+
+    def advance(self, file: ReleaseFile) -> None:
+        self._done += 1
+        if self._bar is not None:
+            self._bar.update(1)
+        else:
+            click.echo(f"[{self._done}/{self._total}] {file.filename}", err=True)
+
+
 @click.command("mirror")
 @click.option("--config", "config_path", default=None, metavar="PATH", help="TOML config file (must end in .toml).")
 @click.option("--tenant", required=True, help="Tenant slug; the tenant must have mirroring enabled.")
@@ -26,18 +52,11 @@ def mirror(ctx: click.Context, config_path: str | None, tenant: str, project: st
     if services.mirroring is None:
         raise click.ClickException("mirroring is not configured")
     with ExitStack() as stack:
-        bar: dict[str, Any] = {}
-
-        def start(total: int) -> None:
-            bar["bar"] = stack.enter_context(
-                click.progressbar(length=total, label="caching files", file=sys.stderr, show_pos=True)
-            )
-
-        def advance(_file: ReleaseFile) -> None:
-            bar["bar"].update(1)
-
+        progress = _Progress(stack)
         try:
-            report = services.mirroring.refresh(tenant, project, actor=CLI_ACTOR, on_files=start, on_file_done=advance)
+            report = services.mirroring.refresh(
+                tenant, project, actor=CLI_ACTOR, on_files=progress.start, on_file_done=progress.advance
+            )
         finally:
             services.mirroring.close()
     for error in report.errors:

@@ -140,11 +140,14 @@ class MemoryRegistryStore:
         with self._lock:
             return [project for (tid, _), project in self._projects.items() if tid == tenant_id]
 
-    def add_release_file(self, project: Project, release: Release, file: ReleaseFile) -> None:
+    def add_release_file(self, project: Project, release: Release, file: ReleaseFile) -> list[ReleaseFile]:
         with self._lock:
-            if (file.tenant_id, file.filename) in self._files:
-                raise AlreadyExists(f"File already exists: {file.filename!r}")
             key = (project.tenant_id, project.normalized_name)
+            clash = self._files.get((file.tenant_id, file.filename))
+            taking_over = project.origin == "local" and self._projects.get(key, project).origin != "local"
+            if clash is not None and not (taking_over and clash.normalized_name == key[1]):
+                raise AlreadyExists(f"File already exists: {file.filename!r}")
+            removed = self._drop_mirrored(key) if taking_over else []
             existing = self._projects.get(key)
             stored_project = project
             if existing is not None:
@@ -161,6 +164,15 @@ class MemoryRegistryStore:
             self._files[(file.tenant_id, file.filename)] = replace(
                 file, yanked=stored.yanked, yanked_reason=stored.yanked_reason
             )
+            return removed
+
+    def _drop_mirrored(self, key: tuple[str, str]) -> list[ReleaseFile]:
+        """Remove a mirrored project a local upload takes over, with its releases and files."""
+        del self._projects[key]
+        for release_key in [k for k in self._releases if k[:2] == key]:
+            del self._releases[release_key]
+        mine = [k for k, file in self._files.items() if k[0] == key[0] and file.normalized_name == key[1]]
+        return [self._files.pop(k) for k in mine]
 
     def list_releases(self, tenant_id: str, normalized_name: str) -> list[Release]:
         with self._lock:

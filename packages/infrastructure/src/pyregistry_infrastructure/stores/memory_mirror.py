@@ -55,5 +55,5 @@ class MemoryMirrorStore:
     def mark_cached(self, tenant_id: str, filename: str, size: int) -> None:
         with self._store._lock:
             current = self._store._files.get((tenant_id, filename))
-            if current is not None:
+            if current is not None and current.origin != "local":
                 self._store._files[(tenant_id, filename)] = replace(current, cached=True, size=size)

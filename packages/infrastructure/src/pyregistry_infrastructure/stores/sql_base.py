@@ -321,10 +321,11 @@ class SqlRegistryStore(ABC):
         rows = self._rows("SELECT * FROM projects WHERE tenant_id = ? ORDER BY normalized_name", (tenant_id,))
         return [project_from_row(row) for row in rows]
 
-    def add_release_file(self, project: Project, release: Release, file: ReleaseFile) -> None:
+    def add_release_file(self, project: Project, release: Release, file: ReleaseFile) -> list[ReleaseFile]:
         try:
             with self._write() as conn:
                 serial = self._next_serial(conn)
+                removed = self._drop_mirrored(conn, project) if project.origin == "local" else []
                 conn.execute(
                     self.dialect.upsert(
                         "projects", _PROJECT_COLUMNS, ("tenant_id", "normalized_name"), _PROJECT_UPDATES
@@ -381,6 +382,17 @@ class SqlRegistryStore(ABC):
             if self.dialect.is_unique_violation(exc):
                 raise AlreadyExists(f"File already exists: {file.filename!r}") from None
             raise
+        return removed
+
+    def _drop_mirrored(self, conn: SqlConnection, project: Project) -> list[ReleaseFile]:
+        """Remove a mirrored project a local upload takes over, with its releases and files (by cascade)."""
+        key = (project.tenant_id, project.normalized_name)
+        found = conn.query("SELECT origin FROM projects WHERE tenant_id = ? AND normalized_name = ?", key)
+        if not found or found[0]["origin"] == "local":
+            return []
+        rows = conn.query(_FILE_SELECT + " WHERE f.tenant_id = ? AND f.normalized_name = ?", key)
+        conn.execute("DELETE FROM projects WHERE tenant_id = ? AND normalized_name = ?", key)
+        return [file_from_row(row) for row in rows]
 
     def list_releases(self, tenant_id: str, normalized_name: str) -> list[Release]:
         rows = self._rows(

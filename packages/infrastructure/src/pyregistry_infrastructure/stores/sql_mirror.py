@@ -25,13 +25,13 @@ class SqlMirrorStore:
 
     def record_mirrored_project(self, project: Project, releases: list[Release], files: list[ReleaseFile]) -> None:
         with self._store._write() as conn:
+            serial = self._store._next_serial(conn)  # first: it serialises this page with a local upload's takeover
             key = (project.tenant_id, project.normalized_name)
             row = conn.execute(
                 "SELECT origin FROM projects WHERE tenant_id = ? AND normalized_name = ?", key
             ).fetchone()
             if row is not None and row[0] != project.origin:
                 return
-            serial = self._store._next_serial(conn)
             if row is None:
                 conn.execute(
                     """INSERT INTO projects (tenant_id, normalized_name, name, summary, origin, serial, created_at,
@@ -99,8 +99,8 @@ class SqlMirrorStore:
     def mark_cached(self, tenant_id: str, filename: str, size: int) -> None:
         with self._store._write() as conn:
             conn.execute(
-                "UPDATE release_files SET cached = ?, size = ? WHERE tenant_id = ? AND filename = ?",
-                (1, size, tenant_id, filename),
+                "UPDATE release_files SET cached = ?, size = ? WHERE tenant_id = ? AND filename = ? AND origin <> ?",
+                (1, size, tenant_id, filename, "local"),
             )
 
 

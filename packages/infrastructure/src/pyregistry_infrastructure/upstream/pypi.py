@@ -24,6 +24,8 @@ _ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+h
 _RETRY_STATUSES = frozenset({408, 429})
 _MAX_RETRY_AFTER_SECONDS = 60.0
 _CHUNK = 256 * 1024
+_PROGRESS_BYTES = 64 * 1024
+_CLOSED = "the mirror is shutting down"
 
 
 def index_url_for(base_url: str) -> tuple[str, httpx.BasicAuth | None]:
@@ -56,7 +58,13 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 class HttpUpstreamIndex:
-    """Timeouts, byte caps and retries (connection errors, 408, 429, 5xx; exponential backoff, Retry-After)."""
+    """Timeouts, byte caps and retries (connection errors, 408, 429, 5xx; exponential backoff, Retry-After).
+
+    ``timeout_seconds`` bounds connecting and every read, and also whole transfers: a project page or metadata
+    file must arrive completely within it (counted from sending the request), and a distribution file must make
+    progress, at least 64 KiB (or its remaining bytes) in every such period, so an upstream that drips bytes
+    cannot hold a request forever. Both are checked as bytes arrive; a silent connection ends by the read timeout.
+    """
 
     def __init__(
         self,
@@ -77,31 +85,21 @@ class HttpUpstreamIndex:
         self._timeout = timeout_seconds
         self._client_lock = threading.Lock()
         self._http: httpx.Client | None = None
-
-    @property
-    def _client(self) -> httpx.Client:
-        """Created on first use, so processes that never mirror (most CLI commands) pay nothing."""
-        with self._client_lock:
-            if self._http is None:
-                self._http = httpx.Client(
-                    timeout=httpx.Timeout(self._timeout),
-                    follow_redirects=True,
-                    headers={"User-Agent": "pyregistry-mirror"},
-                    trust_env=False,
-                )
-            return self._http
+        self._in_flight = 0
+        self._closed = threading.Event()
 
     def close(self) -> None:
-        """Close pooled connections."""
+        """Refuse new requests and end retry waits at once; pooled connections are released as soon as the
+        requests under way have ended (never under a running transfer)."""
+        self._closed.set()
         with self._client_lock:
-            if self._http is not None:
-                self._http.close()
-                self._http = None
+            if self._in_flight == 0:
+                self._release()
 
     def fetch_project(self, normalized_name: str) -> UpstreamProject:
         url = urljoin(self.index_url, quote(normalized_name) + "/")
-        with self._open(url, {"Accept": _ACCEPT}) as response:
-            body = self._read_capped(response, self._metadata_max_bytes, "project page")
+        with self._open(url, {"Accept": _ACCEPT}) as (response, started):
+            body = self._read_capped(response, self._metadata_max_bytes, "project page", started)
             content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
             page_url = str(response.url)
         try:
@@ -112,12 +110,12 @@ class HttpUpstreamIndex:
             raise UpstreamUnavailable(f"upstream page for {normalized_name!r} is malformed: {exc}") from None
 
     def fetch_bytes(self, url: str) -> bytes:
-        with self._open(url, {}) as response:
-            return self._read_capped(response, self._metadata_max_bytes, "metadata file")
+        with self._open(url, {}) as (response, started):
+            return self._read_capped(response, self._metadata_max_bytes, "metadata file", started)
 
     @contextmanager
     def open_file(self, url: str) -> Iterator[UpstreamStream]:
-        with self._open(url, {}) as response:
+        with self._open(url, {}) as (response, _started):
             length = response.headers.get("content-length")
             size = int(length) if length and length.isdigit() else None
             if size is not None and size > self._artifact_max_bytes:
@@ -132,29 +130,69 @@ class HttpUpstreamIndex:
         return self._auth if urlsplit(url)[:2] == self._origin else None
 
     @contextmanager
-    def _open(self, url: str, headers: dict[str, str]) -> Iterator[httpx.Response]:
-        """A streamed response with a 2xx status, after retries; ``NotFound`` on 404/410."""
+    def _open(self, url: str, headers: dict[str, str]) -> Iterator[tuple[httpx.Response, float]]:
+        """A streamed response with a 2xx status, after retries, and when its request was sent (monotonic
+        clock); ``NotFound`` on 404/410."""
+        with self._lease() as client:
+            response, started = self._send(client, url, headers)
+            try:
+                yield response, started
+            finally:
+                response.close()
+
+    @contextmanager
+    def _lease(self) -> Iterator[httpx.Client]:
+        """The pooled client for one request; it is created on first use, so processes that never mirror (most
+        CLI commands) pay nothing."""
+        with self._client_lock:
+            if self._closed.is_set():
+                raise UpstreamUnavailable(_CLOSED)
+            if self._http is None:
+                self._http = httpx.Client(
+                    timeout=httpx.Timeout(self._timeout),
+                    follow_redirects=True,
+                    headers={"User-Agent": "pyregistry-mirror"},
+                    trust_env=False,
+                )
+            self._in_flight += 1
+            client = self._http
+        try:
+            yield client
+        finally:
+            with self._client_lock:
+                self._in_flight -= 1
+                if self._closed.is_set() and self._in_flight == 0:
+                    self._release()
+
+    def _release(self) -> None:
+        """Close the pooled client (call with the client lock held and no request under way)."""
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    def _pause(self, seconds: float) -> None:
+        """Wait before a retry; :meth:`close` ends the wait and the request."""
+        if self._closed.wait(seconds):
+            raise UpstreamUnavailable(_CLOSED)
+
+    def _send(self, client: httpx.Client, url: str, headers: dict[str, str]) -> tuple[httpx.Response, float]:
         delay = self._initial_backoff
         for attempt in range(1, self._max_attempts + 1):
             last = attempt == self._max_attempts
+            started = time.monotonic()
             try:
-                client = self._client
                 request = client.build_request("GET", url, headers=headers)
                 response = client.send(request, stream=True, auth=self._auth_for(url) or httpx.USE_CLIENT_DEFAULT)
             except httpx.HTTPError as exc:
                 if last:
                     raise UpstreamUnavailable(f"upstream {_redact(url)} is unreachable: {exc}") from None
                 _log.info("mirror.upstream_retry", url=_redact(url), attempt=attempt, error=str(exc))
-                time.sleep(delay)
+                self._pause(delay)
                 delay *= 2
                 continue
             status = response.status_code
             if status < 300:
-                try:
-                    yield response
-                finally:
-                    response.close()
-                return
+                return response, started
             retry_after = _retry_after(response)
             response.close()
             if status in {404, 410}:
@@ -162,25 +200,54 @@ class HttpUpstreamIndex:
             if (status in _RETRY_STATUSES or status >= 500) and not last:
                 wait = min(max(delay, retry_after or 0.0), _MAX_RETRY_AFTER_SECONDS)
                 _log.info("mirror.upstream_retry", url=_redact(url), attempt=attempt, status=status, wait=wait)
-                time.sleep(wait)
+                self._pause(wait)
                 delay *= 2
                 continue
             raise UpstreamUnavailable(f"upstream answered {status} for {_redact(url)}")
         raise UpstreamUnavailable(f"upstream {_redact(url)} failed")  # pragma: no cover - loop always returns
 
-    def _read_capped(self, response: httpx.Response, limit: int, what: str) -> bytes:
-        return b"".join(self._iter_capped(response, limit, what))
+    def _read_capped(self, response: httpx.Response, limit: int, what: str, started: float) -> bytes:
+        return b"".join(self._iter_capped(response, limit, what, deadline=started + self._timeout))
 
-    def _iter_capped(self, response: httpx.Response, limit: int, what: str = "file") -> Iterator[bytes]:
+    def _iter_capped(
+        self, response: httpx.Response, limit: int, what: str = "file", *, deadline: float | None = None
+    ) -> Iterator[bytes]:
+        """The body in chunks of ``_CHUNK`` bytes, within the byte cap, the ``deadline`` and the progress rule."""
+        length = response.headers.get("content-length")
+        expected = int(length) if length and length.isdigit() else None
         total = 0
+        window_start, window_bytes, needed = time.monotonic(), 0, _progress_needed(expected, 0)
+        buffer = bytearray()
         try:
-            for chunk in response.iter_bytes(_CHUNK):
-                total += len(chunk)
+            for piece in response.iter_bytes():
+                now = time.monotonic()
+                total += len(piece)
                 if total > limit:
                     raise UpstreamUnavailable(f"upstream {what} exceeds the {limit}-byte limit")
-                yield chunk
+                if deadline is not None and now > deadline:
+                    raise UpstreamUnavailable(f"upstream {what} did not arrive within {self._timeout:g} s")
+                window_bytes += len(piece)
+                if window_bytes >= needed:
+                    window_start, window_bytes, needed = now, 0, _progress_needed(expected, total)
+                elif now - window_start > self._timeout:
+                    raise UpstreamUnavailable(
+                        f"upstream {what} stalled: less than {_PROGRESS_BYTES} bytes in {self._timeout:g} s"
+                    )
+                buffer += piece
+                if len(buffer) >= _CHUNK:
+                    yield bytes(buffer)
+                    buffer.clear()
         except httpx.HTTPError as exc:
             raise UpstreamUnavailable(f"upstream transfer failed: {exc}") from None
+        if buffer:
+            yield bytes(buffer)
+
+
+def _progress_needed(expected: int | None, received: int) -> int:
+    """Bytes a transfer must receive in each timeout period: 64 KiB, or what remains of an announced length."""
+    if expected is None:
+        return _PROGRESS_BYTES
+    return max(1, min(_PROGRESS_BYTES, expected - received))
 
 
 def _redact(url: str) -> str:
