@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
 from pyregistry_domain.errors import ValidationFailed
 from pyregistry_domain.publishers import PublisherProvider, TrustedPublisher, validate_publisher_fields
+
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+GITLAB_ISSUER = "https://gitlab.com"
 
 
 def publisher(provider: str, repository: str, workflow: str, environment: str | None = None) -> TrustedPublisher:
@@ -17,6 +21,7 @@ def publisher(provider: str, repository: str, workflow: str, environment: str | 
         tenant_id="t1",
         project="acme-tools",
         provider=kind,
+        issuer=GITHUB_ISSUER if kind is PublisherProvider.GITHUB else GITLAB_ISSUER,
         repository=repository,
         workflow=workflow,
         environment=environment,
@@ -26,12 +31,14 @@ def publisher(provider: str, repository: str, workflow: str, environment: str | 
 
 
 GITHUB = {
+    "iss": GITHUB_ISSUER,
     "repository": "Acme/Tools",
     "repository_owner": "acme",
     "job_workflow_ref": "acme/tools/.github/workflows/release.yml@refs/heads/main",
     "environment": "PyPI",
 }
 GITLAB = {
+    "iss": GITLAB_ISSUER,
     "project_path": "group/sub/project",
     "ci_config_ref_uri": "gitlab.com/group/sub/project//.gitlab-ci.yml@refs/heads/main",
     "environment": "release",
@@ -39,7 +46,7 @@ GITLAB = {
 
 
 def test_github_claims_match_case_insensitively() -> None:
-    assert publisher("github", "acme/tools", "release.yml", "pypi").mismatch(GITHUB) is None
+    assert publisher("github", "acme/tools", "release.yml", "pypi").mismatch(GITHUB_ISSUER, GITHUB) is None
 
 
 @pytest.mark.parametrize(
@@ -53,24 +60,55 @@ def test_github_claims_match_case_insensitively() -> None:
     ],
 )
 def test_github_mismatch_names_the_claim(override: dict[str, str], reason: str) -> None:
-    assert publisher("github", "acme/tools", "release.yml", "pypi").mismatch({**GITHUB, **override}) == reason
+    assert (
+        publisher("github", "acme/tools", "release.yml", "pypi").mismatch(GITHUB_ISSUER, {**GITHUB, **override})
+        == reason
+    )
 
 
 def test_github_workflow_ref_is_accepted_when_job_workflow_ref_is_absent() -> None:
     claims = {k: v for k, v in GITHUB.items() if k != "job_workflow_ref"}
     claims["workflow_ref"] = "acme/tools/.github/workflows/release.yml@refs/tags/v1"
-    assert publisher("github", "acme/tools", "release.yml").mismatch(claims) is None
+    assert publisher("github", "acme/tools", "release.yml").mismatch(GITHUB_ISSUER, claims) is None
 
 
 def test_gitlab_claims() -> None:
     trusted = publisher("gitlab", "group/sub/project", ".gitlab-ci.yml", "release")
     assert trusted.provider is PublisherProvider.GITLAB
-    assert trusted.mismatch(GITLAB) is None
-    assert trusted.mismatch({**GITLAB, "project_path": "group/other"}) == "project_path"
+    assert trusted.mismatch(GITLAB_ISSUER, GITLAB) is None
+    assert trusted.mismatch(GITLAB_ISSUER, {**GITLAB, "project_path": "group/other"}) == "project_path"
     other_config = {**GITLAB, "ci_config_ref_uri": "gitlab.com/group/sub/project//ci/other.yml@refs/heads/main"}
-    assert trusted.mismatch(other_config) == "ci_config_ref_uri"
-    assert trusted.mismatch({**GITLAB, "environment": "Release"}) == "environment"
+    assert trusted.mismatch(GITLAB_ISSUER, other_config) == "ci_config_ref_uri"
+    assert trusted.mismatch(GITLAB_ISSUER, {**GITLAB, "environment": "Release"}) == "environment"
     assert trusted.matched_claims(GITLAB)["project_path"] == "group/sub/project"
+
+
+def test_a_publisher_matches_only_tokens_of_its_issuer() -> None:
+    trusted = publisher("gitlab", "group/sub/project", ".gitlab-ci.yml", "release")
+    elsewhere = "https://gitlab.example.test"
+    same_path_elsewhere = {
+        **GITLAB,
+        "iss": elsewhere,
+        "ci_config_ref_uri": "gitlab.example.test/group/sub/project//.gitlab-ci.yml@refs/heads/main",
+    }
+    assert trusted.mismatch(elsewhere, same_path_elsewhere) == "iss"
+    assert trusted.mismatch(GITLAB_ISSUER, {**GITLAB, "iss": elsewhere}) == "iss"
+    assert replace(trusted, issuer="").mismatch(GITLAB_ISSUER, GITLAB) == "iss"
+    github = publisher("github", "acme/tools", "release.yml", "pypi")
+    assert github.mismatch("https://ghe.example.test/_services/token", {**GITHUB, "iss": "x"}) == "iss"
+
+
+def test_gitlab_config_uri_must_name_the_issuers_instance() -> None:
+    trusted = publisher("gitlab", "group/sub/project", ".gitlab-ci.yml", "release")
+    other_host = {**GITLAB, "ci_config_ref_uri": "evil.test/group/sub/project//.gitlab-ci.yml@refs/heads/main"}
+    assert trusted.mismatch(GITLAB_ISSUER, other_host) == "ci_config_ref_uri"
+    relative_root = replace(trusted, issuer="https://git.example.test/gitlab/")
+    claims = {
+        **GITLAB,
+        "iss": relative_root.issuer,
+        "ci_config_ref_uri": "git.example.test/gitlab/group/sub/project//.gitlab-ci.yml@refs/tags/v1",
+    }
+    assert relative_root.mismatch(relative_root.issuer, claims) is None
 
 
 @pytest.mark.parametrize(

@@ -65,12 +65,15 @@ class TrustedPublisher:
 
     GitHub: ``repository`` is ``owner/name`` and ``workflow`` the file name under ``.github/workflows/``.
     GitLab: ``repository`` is the ``namespace/project`` path and ``workflow`` the CI config path.
+    ``issuer`` is the OIDC issuer URL whose tokens it trusts ('' for a publisher registered before issuers were
+    recorded, which matches no token): the same path on another GitLab instance is somebody else's project.
     """
 
     id: str
     tenant_id: str
     project: str
     provider: PublisherProvider
+    issuer: str
     repository: str
     workflow: str
     environment: str | None
@@ -95,8 +98,10 @@ class TrustedPublisher:
             described["environment"] = self.environment
         return described
 
-    def mismatch(self, claims: Mapping[str, object]) -> str | None:
-        """``None`` when the identity token's claims match this publisher, else the first claim that differs."""
+    def mismatch(self, issuer: str, claims: Mapping[str, object]) -> str | None:
+        """``None`` when a token verified for ``issuer`` matches this publisher, else the first claim that differs."""
+        if not self.issuer or issuer != self.issuer or _claim(claims, "iss") != self.issuer:
+            return "iss"
         if self.provider is PublisherProvider.GITHUB:
             return self._github_mismatch(claims)
         return self._gitlab_mismatch(claims)
@@ -136,7 +141,7 @@ class TrustedPublisher:
         if (_claim(claims, "project_path") or "").lower() != self.repository.lower():
             return "project_path"
         uri = _claim(claims, "ci_config_ref_uri") or ""
-        _, _, path = uri.partition("/")
-        if not path.lower().startswith(f"{self.repository}//{self.workflow}@".lower()):
+        instance = self.issuer.split("://", 1)[-1].rstrip("/")
+        if not uri.lower().startswith(f"{instance}/{self.repository}//{self.workflow}@".lower()):
             return "ci_config_ref_uri"
         return self._environment_mismatch(claims, case_sensitive=True)
