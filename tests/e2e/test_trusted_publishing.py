@@ -115,7 +115,13 @@ def test_minted_token_publishes_its_project_only(oidc: Oidc, tmp_path: Path) -> 
     mints = audit_rows(oidc.registry, "oidc.mint")
     assert mints and json.loads(mints[-1]["details"])["claim.repository"] == "acme/tools"
     uploads = [row for row in audit_rows(oidc.registry, "package.upload") if "acme-tools==1.0.0" in row["target"]]
-    assert json.loads(json.loads(uploads[-1]["details"])["publisher"])["repository"] == "acme/tools"
+    details = json.loads(uploads[-1]["details"])
+    assert json.loads(details["publisher"])["repository"] == "acme/tools"
+    claims = oidc.claims()
+    kept = {name: details[f"claim.{name}"] for name in ("iss", "repository", "ref", "sha", "environment")}
+    assert kept == {name: claims[name] for name in kept}
+    assert details["claim.job_workflow_ref"] == claims["job_workflow_ref"]
+    assert details["claim.workflow_ref"] == claims["workflow_ref"]
 
 
 def test_provenance_round_trip_with_es256_minted_token(oidc: Oidc, tmp_path: Path) -> None:
@@ -142,6 +148,8 @@ def test_provenance_round_trip_with_es256_minted_token(oidc: Oidc, tmp_path: Pat
     assert provenance.json()["version"] == 1
     assert bundle["attestations"] == [attestation]
     assert bundle["publisher"]["kind"] == "GitHub" and bundle["publisher"]["workflow"] == "release.yml"
+    assert bundle["publisher"]["claims"]["sha"] == oidc.claims()["sha"]
+    assert bundle["publisher"]["claims"]["iss"] == ISSUER
     assert httpx.get(url, timeout=10).status_code == 401
 
     page = httpx.get(

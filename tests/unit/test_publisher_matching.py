@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
 from pyregistry_domain.errors import ValidationFailed
-from pyregistry_domain.publishers import PublisherProvider, TrustedPublisher, validate_publisher_fields
+from pyregistry_domain.publishers import (
+    PublisherProvider,
+    TrustedPublisher,
+    claim_details,
+    descriptor_claims,
+    validate_publisher_fields,
+)
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 GITLAB_ISSUER = "https://gitlab.com"
@@ -124,3 +131,17 @@ def test_gitlab_config_uri_must_name_the_issuers_instance() -> None:
 def test_invalid_publishers_are_refused(provider: str, repository: str, workflow: str, message: str) -> None:
     with pytest.raises(ValidationFailed, match=message):
         validate_publisher_fields(provider, repository, workflow, None)
+
+
+def test_claims_kept_with_a_minted_token_round_trip_through_its_descriptor() -> None:
+    trusted = publisher("github", "acme/tools", "release.yml", "pypi")
+    claims = trusted.matched_claims({**GITHUB, "sha": "abc123", "ref": "refs/tags/v1", "actor": "someone", "x": 1})
+    assert claims["iss"] == GITHUB_ISSUER and claims["sha"] == "abc123" and "actor" not in claims
+    described = json.dumps(trusted.descriptor(claims))
+    assert descriptor_claims(described) == claims
+    assert claim_details(descriptor_claims(described))["claim.ref"] == "refs/tags/v1"
+
+
+@pytest.mark.parametrize("described", [None, "", "not json", "[1]", '{"kind": "GitHub"}', '{"claims": [1]}'])
+def test_a_descriptor_without_claims_has_none(described: str | None) -> None:
+    assert descriptor_claims(described) == {}

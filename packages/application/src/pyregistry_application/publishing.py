@@ -13,7 +13,12 @@ from pyregistry_application.publishing_ports import IdentityTokenVerifier, JtiRe
 from pyregistry_application.tokens import TokenIssuer
 from pyregistry_domain.errors import Forbidden, InvalidToken, NotFound, ValidationFailed
 from pyregistry_domain.names import normalize_project_name, validate_project_name
-from pyregistry_domain.publishers import PublisherProvider, TrustedPublisher, validate_publisher_fields
+from pyregistry_domain.publishers import (
+    PublisherProvider,
+    TrustedPublisher,
+    claim_details,
+    validate_publisher_fields,
+)
 from pyregistry_domain.tenants import Tenant
 
 __all__ = ["MINTED_TOKEN_LIFETIME", "MintedToken", "TrustedPublishing"]
@@ -181,6 +186,7 @@ class TrustedPublishing:
         if tenant is None:
             raise NotFound("the publisher's tenant no longer exists")
         actor = f"publisher:{publisher.identity}"
+        claims = publisher.matched_claims(verified.claims)
         issued = self._tokens.issue(
             tenant_slug=tenant.slug,
             name=f"oidc {publisher.identity}"[:100],
@@ -189,7 +195,7 @@ class TrustedPublishing:
             expires_in=MINTED_TOKEN_LIFETIME,
             actor=actor,
             source_ip=source_ip,
-            minted_by_publisher=json.dumps(publisher.descriptor(), sort_keys=True),
+            minted_by_publisher=json.dumps(publisher.descriptor(claims), sort_keys=True),
         )
         self._audit.record(
             actor=actor,
@@ -201,7 +207,7 @@ class TrustedPublishing:
                 "publisher_id": publisher.id,
                 "issuer": verified.issuer,
                 "minted_id": issued.id,
-                **{f"claim.{k}": v for k, v in publisher.matched_claims(verified.claims).items()},
+                **claim_details(claims),
             },
         )
         expires = issued.expires_at or now + MINTED_TOKEN_LIFETIME

@@ -17,6 +17,7 @@ from pyregistry_domain.distributions import DistributionKind, ReleaseFile, parse
 from pyregistry_domain.errors import AlreadyExists, InvalidDistribution, InvalidName, PayloadTooLarge, ValidationFailed
 from pyregistry_domain.names import normalize_project_name, validate_project_name
 from pyregistry_domain.projects import Project, Release
+from pyregistry_domain.publishers import claim_details, descriptor_claims
 from pyregistry_domain.tokens import TokenScope
 from pyregistry_domain.versions import canonical_version, parse_version
 
@@ -204,6 +205,7 @@ class UploadDistribution:
                 "sha256": content.sha256,
                 "size": str(content.size),
                 **({"publisher": token.minted_by_publisher} if token.minted_by_publisher else {}),
+                **claim_details(descriptor_claims(token.minted_by_publisher)),
             },
         )
         for listener in self._listeners:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -10,12 +11,38 @@ from enum import StrEnum
 
 from pyregistry_domain.errors import ValidationFailed
 
-__all__ = ["PublisherProvider", "TrustedPublisher", "validate_publisher_fields"]
+__all__ = ["PublisherProvider", "TrustedPublisher", "claim_details", "descriptor_claims", "validate_publisher_fields"]
 
 _PATH_RE = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
 _FILE_RE = re.compile(r"^[A-Za-z0-9_.\-/]+\.ya?ml$")
 _ENV_RE = re.compile(r"^[^\s\x00-\x1f]{1,128}$")
 MAX_PATH_LENGTH = 200
+_GITHUB_CLAIMS = (
+    "iss",
+    "repository",
+    "repository_id",
+    "repository_owner",
+    "workflow",
+    "job_workflow_ref",
+    "workflow_ref",
+    "environment",
+    "ref",
+    "sha",
+    "run_id",
+    "run_attempt",
+)
+_GITLAB_CLAIMS = (
+    "iss",
+    "project_path",
+    "project_id",
+    "ci_config_ref_uri",
+    "environment",
+    "ref",
+    "ref_path",
+    "sha",
+    "pipeline_id",
+    "job_id",
+)
 
 
 class PublisherProvider(StrEnum):
@@ -59,6 +86,23 @@ def _claim(claims: Mapping[str, object], name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def descriptor_claims(described: str | None) -> dict[str, str]:
+    """The identity-token claims kept in a minted token's publisher descriptor (JSON); empty when there are none."""
+    try:
+        parsed = json.loads(described) if described else None
+    except ValueError:
+        return {}
+    claims = parsed.get("claims") if isinstance(parsed, dict) else None
+    if not isinstance(claims, dict):
+        return {}
+    return {str(name): value for name, value in claims.items() if isinstance(value, str)}
+
+
+def claim_details(claims: Mapping[str, str]) -> dict[str, str]:
+    """Kept claims as audit-entry details: ``claim.<name>`` keys."""
+    return {f"claim.{name}": value for name, value in claims.items()}
+
+
 @dataclass(frozen=True, slots=True)
 class TrustedPublisher:
     """A CI workflow allowed to publish one project of one tenant.
@@ -86,9 +130,12 @@ class TrustedPublisher:
         env = f"@env:{self.environment}" if self.environment else ""
         return f"{self.provider.value}:{self.repository}/{self.workflow}{env}"
 
-    def descriptor(self) -> dict[str, str]:
-        """The PEP 740 ``publisher`` object (``kind`` plus provider claims), also kept on minted tokens."""
-        described = {
+    def descriptor(self, claims: Mapping[str, str] | None = None) -> dict[str, str | dict[str, str]]:
+        """The PEP 740 ``publisher`` object, also kept on minted tokens.
+
+        ``kind`` and the publisher's fields, plus (PEP 740 ``claims``) the identity token's ``claims`` when given.
+        """
+        described: dict[str, str | dict[str, str]] = {
             "kind": "GitHub" if self.provider is PublisherProvider.GITHUB else "GitLab",
             "repository": self.repository,
             "workflow": self.workflow,
@@ -96,6 +143,8 @@ class TrustedPublisher:
         }
         if self.environment:
             described["environment"] = self.environment
+        if claims:
+            described["claims"] = dict(claims)
         return described
 
     def mismatch(self, issuer: str, claims: Mapping[str, object]) -> str | None:
@@ -107,12 +156,11 @@ class TrustedPublisher:
         return self._gitlab_mismatch(claims)
 
     def matched_claims(self, claims: Mapping[str, object]) -> dict[str, str]:
-        """The claims that were compared, for the audit trail."""
-        names = (
-            ("repository", "repository_owner", "job_workflow_ref", "workflow_ref", "environment", "ref", "sha")
-            if self.provider is PublisherProvider.GITHUB
-            else ("project_path", "ci_config_ref_uri", "environment", "ref", "sha")
-        )
+        """The claims that identify the CI run (issuer, repository, workflow, environment, ref, sha, run ids).
+
+        Kept with the minted token for the audit trail and the provenance.
+        """
+        names = _GITHUB_CLAIMS if self.provider is PublisherProvider.GITHUB else _GITLAB_CLAIMS
         return {name: value for name in names if (value := _claim(claims, name)) is not None}
 
     def _environment_mismatch(self, claims: Mapping[str, object], case_sensitive: bool) -> str | None:
