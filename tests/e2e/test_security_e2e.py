@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.admin import SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD, AdminSession, upload_file
 from tests.support.advisories import write_small_advisory_db
 from tests.support.dists import build_wheel
 from tests.support.malicious import bad_wheels, clean_wheel
@@ -227,6 +228,53 @@ def test_audit_wheel_cli_local_and_upstream(
     assert absent.returncode == 1 and "Traceback" not in absent.stderr
     assert absent.stderr.strip().splitlines()[-1].startswith("error: 'shell_hook-9.9-py3-none-any.whl' is not a file")
     assert str(published["read"]) not in fetched.stderr + absent.stderr, "credentials must not be logged"
+
+
+def test_audit_wheel_fails_when_a_scanner_cannot_run(
+    secured: RunningRegistry, published: dict[str, object], tmp_path: Path
+) -> None:
+    files = published["files"]
+    assert isinstance(files, list)
+    missing = tmp_path / "no-foxguard-here"
+    env = {**secured.env, "FOXGUARD_PATH": str(missing)}
+
+    def audit(wheel: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+        args = [pyregistry_exe(), "audit-wheel", "--project", "p", "--wheel", str(wheel), *extra]
+        return subprocess.run(args, cwd=secured.workdir, env=env, capture_output=True, text=True, timeout=120)
+
+    clean = audit(files[3])
+    assert clean.returncode == 3, clean.stdout + clean.stderr
+    assert f"scanner foxguard failed, the audit is incomplete: the foxguard executable {missing} does not exist" in (
+        clean.stderr
+    )
+    assert "error: scanner foxguard failed; pass --allow-scanner-errors" in clean.stderr
+    assert "Traceback" not in clean.stderr
+    as_json = audit(files[3], "--json")
+    assert as_json.returncode == 3
+    assert list(json.loads(as_json.stdout)["scanner_errors"]) == ["foxguard"]
+    assert audit(files[3], "--allow-scanner-errors").returncode == 0
+    bad = audit(files[2])
+    assert bad.returncode == 2, "findings at the fail severity win over scanner errors"
+    assert "scanner foxguard failed" in bad.stderr
+
+
+def test_wheel_scan_page_shows_failed_scanners_first(tmp_path: Path) -> None:
+    registry = start_registry(tmp_path / "server", {"FOXGUARD_PATH": str(tmp_path / "no-foxguard-here")})
+    try:
+        registry.create_tenant("acme")
+        wheel = clean_wheel(tmp_path / "clean")
+        upload_file(registry, "acme", registry.issue_token("acme", "publish"), wheel, "tidy-greeter", "1.0.0")
+        admin = AdminSession(registry)
+        assert admin.login(SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD).status_code == 303
+        page = admin.get(f"/admin/t/acme/packages/tidy-greeter/files/{wheel.name}/scan", timeout=120)
+        assert page.status_code == 200, page.text
+        html = page.text
+        assert html.index('id="scanner-errors"') < html.index('id="scan-summary"')
+        assert 'role="alert"' in html and "Incomplete scan: 1 scanner could not run" in html
+        assert '<li data-scanner="foxguard"><strong>foxguard</strong>: the foxguard executable' in html
+        assert "no findings, but the scan is incomplete" in html
+    finally:
+        registry.stop()
 
 
 def test_validate_dist_all_reports_damaged_and_missing_blobs(

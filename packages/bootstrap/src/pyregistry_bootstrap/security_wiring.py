@@ -55,7 +55,7 @@ def build_security(settings: Settings, services: RegistryServices) -> SecuritySe
         raise ConfigError(f"key 'security.audit_fail_severity': {exc}") from None
     advisory_path = settings.security.advisory_db_path
     database = AdvisoryDatabase(Path(advisory_path).expanduser() if advisory_path else None)
-    base_scanners: list[Scanner] = [HeuristicScanner(), AstScanner(), FoxguardScanner()]
+    base_scanners: list[Scanner] = [HeuristicScanner(), AstScanner(), FoxguardScanner(settings.security.foxguard_path)]
     audit = AuditWheel(
         SafeWheelUnpacker(),
         [*base_scanners, yara_scanner_for(settings.security.yara_rules_path)],
