@@ -107,9 +107,37 @@ def test_failing_or_slow_webhook_never_fails_the_upload(
     )
     assert simple.status_code == 200
     assert [f["filename"] for f in simple.json()["files"]] == ["slow_hook-1.0.0-py3-none-any.whl"]
-    log = secured.log_path.read_text(errors="replace")
+    log = wait_for_log(secured, "webhook refused", "webhook delivery failed")
     assert "Traceback" not in log
-    assert "webhook refused" in log and "webhook delivery failed" in log
+
+
+def wait_for_log(registry: RunningRegistry, *needles: str, timeout: float = 15) -> str:
+    """The server log once it holds every needle (webhooks are delivered after the upload has answered)."""
+    deadline = time.monotonic() + timeout
+    log = ""
+    while time.monotonic() < deadline:
+        log = registry.log_path.read_text(errors="replace")
+        if all(needle in log for needle in needles):
+            return log
+        time.sleep(0.05)
+    raise AssertionError(f"the server log never mentioned all of {needles}")
+
+
+def test_a_hanging_webhook_neither_delays_the_upload_nor_outlives_its_deadline(
+    secured: RunningRegistry, published: dict[str, object], receiver: WebhookReceiver, tmp_path: Path
+) -> None:
+    wheel = build_wheel(tmp_path, "hang-hook", "1.0.0")
+    started = time.monotonic()
+    upload_file(secured, "acme", str(published["publish"]), wheel, "hang-hook", "1.0.0")
+    answered = time.monotonic() - started
+    assert answered < 3, f"the upload waited {answered:.1f} s for the webhook"
+    title = "title='New package: hang-hook 1.0.0'"
+    log = wait_for_log(secured, title, timeout=8)
+    failure = next(line for line in log.splitlines() if title in line)
+    assert "webhook delivery failed" in failure and "no complete answer within 1 s" in failure
+    gave_up = time.monotonic() - started
+    assert gave_up < 8, "the receiver trickles its answer for 20 s: only the overall deadline stops the delivery"
+    assert "New package: hang-hook 1.0.0" in receiver.titles(PUBLISH_HOOK)
 
 
 def test_osv_api_serves_the_local_advisory_database(secured: RunningRegistry) -> None:
