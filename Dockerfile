@@ -12,6 +12,8 @@ RUN pip install --no-cache-dir uv
 WORKDIR /app
 COPY pyproject.toml uv.lock README.md LICENSE ./
 COPY packages ./packages
+# the infrastructure wheel bundles the project's own YARA rules from here (packages/infrastructure/hatch_build.py)
+COPY supplied ./supplied
 COPY compose ./compose
 RUN uv sync --frozen --no-dev
 

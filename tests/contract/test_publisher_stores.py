@@ -77,12 +77,19 @@ def remembered_jti(process: Process) -> set[tuple[str, str]]:
     return set(process.replays._seen)
 
 
+ISSUERS = {
+    PublisherProvider.GITHUB: "https://token.actions.githubusercontent.com",
+    PublisherProvider.GITLAB: "https://gitlab.com",
+}
+
+
 def make(pid: str, tenant: str = "t1", provider: PublisherProvider = PublisherProvider.GITHUB) -> TrustedPublisher:
     return TrustedPublisher(
         id=pid,
         tenant_id=tenant,
         project="acme-tools",
         provider=provider,
+        issuer=ISSUERS[provider],
         repository="acme/tools",
         workflow="release.yml",
         environment=None,
@@ -94,7 +101,36 @@ def make(pid: str, tenant: str = "t1", provider: PublisherProvider = PublisherPr
 def test_sql_adapters_use_the_migrated_tables(open_process: OpenProcess) -> None:
     registry = open_process().registry
     if isinstance(registry, SqlRegistryStore):
-        assert "0500_trusted_publishers" in registry.applied_migrations()
+        assert {"0500_trusted_publishers", "0950_publisher_issuer"} <= set(registry.applied_migrations())
+
+
+def test_publishers_keep_their_issuer_and_unbound_ones_are_bound(open_process: OpenProcess) -> None:
+    first, second = open_process(), open_process()
+    self_hosted = replace(make("p1", provider=PublisherProvider.GITLAB), issuer="https://gitlab.example.test")
+    first.publishers.add_publisher(self_hosted)
+    legacy = [replace(make("p2"), issuer=""), replace(make("p3", tenant="t2"), issuer="")]
+    legacy_gitlab = replace(make("p4", provider=PublisherProvider.GITLAB), issuer="", repository="group/other")
+    for publisher in [*legacy, legacy_gitlab]:
+        first.publishers.add_publisher(publisher)
+    assert {p.id: p.issuer for p in second.publishers.list_publishers("t1")} == {
+        "p1": "https://gitlab.example.test",
+        "p2": "",
+        "p4": "",
+    }
+    enterprise = "https://ghe.example.test/_services/token"
+    assert second.publishers.bind_unbound_publishers(PublisherProvider.GITHUB, enterprise) == 2
+    assert first.publishers.bind_unbound_publishers(PublisherProvider.GITHUB, "https://other.test") == 0
+    issuers = {p.id: p.issuer for p in first.publishers.publishers_for_provider(PublisherProvider.GITHUB)}
+    assert issuers == {"p2": enterprise, "p3": enterprise}
+    gitlab = {p.id: p.issuer for p in first.publishers.publishers_for_provider(PublisherProvider.GITLAB)}
+    assert gitlab == {"p1": "https://gitlab.example.test", "p4": ""}
+
+
+def test_one_workflow_path_is_trusted_from_one_issuer_per_project(open_process: OpenProcess) -> None:
+    publishers = open_process().publishers
+    publishers.add_publisher(make("p1", provider=PublisherProvider.GITLAB))
+    with pytest.raises(AlreadyExists):
+        publishers.add_publisher(replace(make("p2", provider=PublisherProvider.GITLAB), issuer="https://other.test"))
 
 
 def test_publishers_round_trip(open_process: OpenProcess) -> None:

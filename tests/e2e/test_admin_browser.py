@@ -5,6 +5,7 @@ wheel scan with findings. Screenshots go to test-output/screenshots/."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -24,6 +25,8 @@ from tests.support.server import BIN_DIR, RunningRegistry, clean_client_env, sta
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = shutil.which("chromium")
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+GITHUB_JWKS = GITHUB_ISSUER + "/.well-known/jwks"  # never fetched: the test registers a publisher, it does not mint
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -63,6 +66,7 @@ def featured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegist
             "PYPI_BASE_URL": upstream.url,
             "PYPI_MIRROR_EAGER_DOWNLOAD_PERCENT": "100",
             "ADVISORY_DB_PATH": str(write_small_advisory_db(tmp_path_factory.mktemp("advisories"))),
+            "OIDC_ISSUERS": json.dumps([{"provider": "github", "issuer": GITHUB_ISSUER, "jwks_url": GITHUB_JWKS}]),
         },
     )
     try:
@@ -278,6 +282,7 @@ def test_mirror_publishers_and_wheel_scan_in_chromium(
     )
     expect(page.locator("#publisher-list li")).to_have_count(1)
     expect(page.locator("#publisher-list")).to_contain_text("featco/shell-hook")
+    expect(page.locator("#publisher-list .issuer")).to_have_text(GITHUB_ISSUER)
     shot(page, "10-publisher-added")
 
     page.click("a[data-scan='shell_hook-1.0.0-py3-none-any.whl']")

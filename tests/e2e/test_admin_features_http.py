@@ -3,6 +3,7 @@ upstream index and a small advisory database: sessions, CSRF, tenant isolation, 
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -23,6 +24,13 @@ ACME_ADMIN = ("boss@acme.test", "acme-admin-password")
 GLOBEX_ADMIN = ("boss@globex.test", "globex-admin-password")
 SHELL_WHEEL = "shell_hook-1.0.0-py3-none-any.whl"
 UPSTREAM_WHEEL = "upstream_tool-1.0.0-py3-none-any.whl"
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+GITLAB_ISSUERS = ("https://gitlab.com", "https://gitlab.acme.test")
+# the JWKS URLs are never fetched here: these tests register publishers, they do not mint
+OIDC_ISSUERS = [
+    {"provider": provider, "issuer": issuer, "jwks_url": f"{issuer}/jwks"}
+    for provider, issuer in [("github", GITHUB_ISSUER), *(("gitlab", issuer) for issuer in GITLAB_ISSUERS)]
+]
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +52,7 @@ def server(upstream: FaultyUpstream, tmp_path_factory: pytest.TempPathFactory) -
             "PYPI_BASE_URL": upstream.url,
             "PYPI_MIRROR_EAGER_DOWNLOAD_PERCENT": "100",
             "ADVISORY_DB_PATH": str(write_small_advisory_db(tmp_path_factory.mktemp("advisories"))),
+            "OIDC_ISSUERS": json.dumps(OIDC_ISSUERS),
         },
     )
     try:
@@ -227,12 +236,17 @@ def test_register_list_and_remove_trusted_publishers(acme_admin: AdminSession) -
     assert added.status_code == 303
     assert added.headers["location"] == project + "#publishers"
     gitlab = {"provider": "gitlab", "repository": "acme/tools/vulnpkg", "workflow": "ci/release.yml"}
-    assert acme_admin.post(project + "/publishers", gitlab).status_code == 303
+    assert acme_admin.post(project + "/publishers", {**gitlab, "issuer": GITLAB_ISSUERS[1]}).status_code == 303
     page = acme_admin.get(project).text
     assert "Trusted publisher gitlab:acme/tools/vulnpkg/ci/release.yml added." in page
     listing = page[page.index('id="publisher-list"') :]
     assert "acme/vulnpkg" in listing and "release.yml" in listing and "pypi" in listing
     assert "acme/tools/vulnpkg" in listing and "ci/release.yml" in listing
+    issuers = re.findall(r'<code class="issuer">([^<]+)</code>', listing)
+    assert sorted(issuers) == sorted([GITHUB_ISSUER, GITLAB_ISSUERS[1]])
+    gitlab_form = page[page.index('id="add-gitlab-publisher"') :]
+    options = re.findall(r'<option value="([^"]*)"', gitlab_form[: gitlab_form.index("</form>")])
+    assert options == ["", *GITLAB_ISSUERS]
     assert len(re.findall(r'data-publisher="([^"]+)"', page)) == 2
 
     duplicate = acme_admin.post(project + "/publishers", GITHUB)
@@ -261,6 +275,11 @@ def test_register_list_and_remove_trusted_publishers(acme_admin: AdminSession) -
         ({"provider": "gitlab", "repository": "acme/x", "workflow": "/abs.yml"}, "must be a relative path"),
         ({"provider": "github", "repository": "acme/x", "workflow": "r.yml", "environment": "a b"}, "environment"),
         ({"provider": "bitbucket", "repository": "acme/x", "workflow": "r.yml"}, "is not github or gitlab"),
+        ({"provider": "gitlab", "repository": "acme/x", "workflow": "r.yml"}, "2 gitlab OIDC issuers are configured"),
+        (
+            {"provider": "github", "repository": "acme/x", "workflow": "r.yml", "issuer": "https://gitlab.com"},
+            "'https://gitlab.com' is not a configured github OIDC issuer",
+        ),
     ],
 )
 def test_invalid_publishers_show_the_error_in_the_form(

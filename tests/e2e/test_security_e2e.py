@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.admin import SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD, AdminSession, upload_file
 from tests.support.advisories import write_small_advisory_db
 from tests.support.dists import build_wheel
 from tests.support.malicious import bad_wheels, clean_wheel
@@ -106,9 +107,37 @@ def test_failing_or_slow_webhook_never_fails_the_upload(
     )
     assert simple.status_code == 200
     assert [f["filename"] for f in simple.json()["files"]] == ["slow_hook-1.0.0-py3-none-any.whl"]
-    log = secured.log_path.read_text(errors="replace")
+    log = wait_for_log(secured, "webhook refused", "webhook delivery failed")
     assert "Traceback" not in log
-    assert "webhook refused" in log and "webhook delivery failed" in log
+
+
+def wait_for_log(registry: RunningRegistry, *needles: str, timeout: float = 15) -> str:
+    """The server log once it holds every needle (webhooks are delivered after the upload has answered)."""
+    deadline = time.monotonic() + timeout
+    log = ""
+    while time.monotonic() < deadline:
+        log = registry.log_path.read_text(errors="replace")
+        if all(needle in log for needle in needles):
+            return log
+        time.sleep(0.05)
+    raise AssertionError(f"the server log never mentioned all of {needles}")
+
+
+def test_a_hanging_webhook_neither_delays_the_upload_nor_outlives_its_deadline(
+    secured: RunningRegistry, published: dict[str, object], receiver: WebhookReceiver, tmp_path: Path
+) -> None:
+    wheel = build_wheel(tmp_path, "hang-hook", "1.0.0")
+    started = time.monotonic()
+    upload_file(secured, "acme", str(published["publish"]), wheel, "hang-hook", "1.0.0")
+    answered = time.monotonic() - started
+    assert answered < 3, f"the upload waited {answered:.1f} s for the webhook"
+    title = "title='New package: hang-hook 1.0.0'"
+    log = wait_for_log(secured, title, timeout=8)
+    failure = next(line for line in log.splitlines() if title in line)
+    assert "webhook delivery failed" in failure and "no complete answer within 1 s" in failure
+    gave_up = time.monotonic() - started
+    assert gave_up < 8, "the receiver trickles its answer for 20 s: only the overall deadline stops the delivery"
+    assert "New package: hang-hook 1.0.0" in receiver.titles(PUBLISH_HOOK)
 
 
 def test_osv_api_serves_the_local_advisory_database(secured: RunningRegistry) -> None:
@@ -227,6 +256,53 @@ def test_audit_wheel_cli_local_and_upstream(
     assert absent.returncode == 1 and "Traceback" not in absent.stderr
     assert absent.stderr.strip().splitlines()[-1].startswith("error: 'shell_hook-9.9-py3-none-any.whl' is not a file")
     assert str(published["read"]) not in fetched.stderr + absent.stderr, "credentials must not be logged"
+
+
+def test_audit_wheel_fails_when_a_scanner_cannot_run(
+    secured: RunningRegistry, published: dict[str, object], tmp_path: Path
+) -> None:
+    files = published["files"]
+    assert isinstance(files, list)
+    missing = tmp_path / "no-foxguard-here"
+    env = {**secured.env, "FOXGUARD_PATH": str(missing)}
+
+    def audit(wheel: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+        args = [pyregistry_exe(), "audit-wheel", "--project", "p", "--wheel", str(wheel), *extra]
+        return subprocess.run(args, cwd=secured.workdir, env=env, capture_output=True, text=True, timeout=120)
+
+    clean = audit(files[3])
+    assert clean.returncode == 3, clean.stdout + clean.stderr
+    assert f"scanner foxguard failed, the audit is incomplete: the foxguard executable {missing} does not exist" in (
+        clean.stderr
+    )
+    assert "error: scanner foxguard failed; pass --allow-scanner-errors" in clean.stderr
+    assert "Traceback" not in clean.stderr
+    as_json = audit(files[3], "--json")
+    assert as_json.returncode == 3
+    assert list(json.loads(as_json.stdout)["scanner_errors"]) == ["foxguard"]
+    assert audit(files[3], "--allow-scanner-errors").returncode == 0
+    bad = audit(files[2])
+    assert bad.returncode == 2, "findings at the fail severity win over scanner errors"
+    assert "scanner foxguard failed" in bad.stderr
+
+
+def test_wheel_scan_page_shows_failed_scanners_first(tmp_path: Path) -> None:
+    registry = start_registry(tmp_path / "server", {"FOXGUARD_PATH": str(tmp_path / "no-foxguard-here")})
+    try:
+        registry.create_tenant("acme")
+        wheel = clean_wheel(tmp_path / "clean")
+        upload_file(registry, "acme", registry.issue_token("acme", "publish"), wheel, "tidy-greeter", "1.0.0")
+        admin = AdminSession(registry)
+        assert admin.login(SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD).status_code == 303
+        page = admin.get(f"/admin/t/acme/packages/tidy-greeter/files/{wheel.name}/scan", timeout=120)
+        assert page.status_code == 200, page.text
+        html = page.text
+        assert html.index('id="scanner-errors"') < html.index('id="scan-summary"')
+        assert 'role="alert"' in html and "Incomplete scan: 1 scanner could not run" in html
+        assert '<li data-scanner="foxguard"><strong>foxguard</strong>: the foxguard executable' in html
+        assert "no findings, but the scan is incomplete" in html
+    finally:
+        registry.stop()
 
 
 def test_validate_dist_all_reports_damaged_and_missing_blobs(

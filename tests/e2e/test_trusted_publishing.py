@@ -25,6 +25,7 @@ pytestmark = pytest.mark.e2e
 ISSUER = "https://token.actions.githubusercontent.com"
 AUDIENCE = "pyregistry-test"
 GITLAB_ISSUER = "https://gitlab.example.test"
+GITLAB_COM = "https://gitlab.com"
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Oidc:
     jwks: JwksServer
     rsa: RSAKey
     ec: ECKey
+    gitlab_com_key: ECKey
 
     def mint(self, token: str) -> httpx.Response:
         return httpx.post(f"{self.registry.base_url}/_/oidc/mint-token", json={"token": token}, timeout=30)
@@ -43,11 +45,12 @@ class Oidc:
 
 @pytest.fixture(scope="module")
 def oidc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Oidc]:
-    rsa, ec = rsa_key("k1"), ec_key("k2")
-    with serve_jwks([rsa, ec]) as jwks:
+    rsa, ec, gitlab_com_key = rsa_key("k1"), ec_key("k2"), ec_key("gitlab-com")
+    with serve_jwks([rsa, ec]) as jwks, serve_jwks([gitlab_com_key]) as gitlab_com_jwks:
         issuers = [
             {"provider": "github", "issuer": ISSUER, "jwks_url": jwks.url, "audience": AUDIENCE},
             {"provider": "gitlab", "issuer": GITLAB_ISSUER, "jwks_url": jwks.url, "audience": AUDIENCE},
+            {"provider": "gitlab", "issuer": GITLAB_COM, "jwks_url": gitlab_com_jwks.url, "audience": AUDIENCE},
         ]
         registry = start_registry(tmp_path_factory.mktemp("oidc"), {"OIDC_ISSUERS": json.dumps(issuers)})
         try:
@@ -69,8 +72,9 @@ def oidc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Oidc]:
                 "--provider", "gitlab",
                 "--repository", "group/gitlab-tools",
                 "--workflow", ".gitlab-ci.yml",
+                "--issuer", GITLAB_ISSUER,
             )  # fmt: skip
-            yield Oidc(registry=registry, jwks=jwks, rsa=rsa, ec=ec)
+            yield Oidc(registry=registry, jwks=jwks, rsa=rsa, ec=ec, gitlab_com_key=gitlab_com_key)
         finally:
             registry.stop()
 
@@ -111,7 +115,13 @@ def test_minted_token_publishes_its_project_only(oidc: Oidc, tmp_path: Path) -> 
     mints = audit_rows(oidc.registry, "oidc.mint")
     assert mints and json.loads(mints[-1]["details"])["claim.repository"] == "acme/tools"
     uploads = [row for row in audit_rows(oidc.registry, "package.upload") if "acme-tools==1.0.0" in row["target"]]
-    assert json.loads(json.loads(uploads[-1]["details"])["publisher"])["repository"] == "acme/tools"
+    details = json.loads(uploads[-1]["details"])
+    assert json.loads(details["publisher"])["repository"] == "acme/tools"
+    claims = oidc.claims()
+    kept = {name: details[f"claim.{name}"] for name in ("iss", "repository", "ref", "sha", "environment")}
+    assert kept == {name: claims[name] for name in kept}
+    assert details["claim.job_workflow_ref"] == claims["job_workflow_ref"]
+    assert details["claim.workflow_ref"] == claims["workflow_ref"]
 
 
 def test_provenance_round_trip_with_es256_minted_token(oidc: Oidc, tmp_path: Path) -> None:
@@ -138,6 +148,8 @@ def test_provenance_round_trip_with_es256_minted_token(oidc: Oidc, tmp_path: Pat
     assert provenance.json()["version"] == 1
     assert bundle["attestations"] == [attestation]
     assert bundle["publisher"]["kind"] == "GitHub" and bundle["publisher"]["workflow"] == "release.yml"
+    assert bundle["publisher"]["claims"]["sha"] == oidc.claims()["sha"]
+    assert bundle["publisher"]["claims"]["iss"] == ISSUER
     assert httpx.get(url, timeout=10).status_code == 401
 
     page = httpx.get(
@@ -240,17 +252,52 @@ def test_bad_mint_body_is_a_clear_400(oidc: Oidc) -> None:
     assert "token" in response.json()["message"]
 
 
-def test_gitlab_publisher_mints_for_its_project(oidc: Oidc) -> None:
+def gitlab_claims(issuer: str, jti: str) -> dict[str, Any]:
+    """Claims of a GitLab CI job of group/gitlab-tools on the instance behind ``issuer``."""
     now = int(time.time())
-    claims = {
-        "iss": GITLAB_ISSUER,
+    host = issuer.removeprefix("https://")
+    return {
+        "iss": issuer,
         "aud": AUDIENCE,
-        "jti": f"gl-{now}",
+        "jti": jti,
         "iat": now,
         "exp": now + 300,
         "project_path": "group/gitlab-tools",
-        "ci_config_ref_uri": "gitlab.example.test/group/gitlab-tools//.gitlab-ci.yml@refs/heads/main",
+        "ci_config_ref_uri": f"{host}/group/gitlab-tools//.gitlab-ci.yml@refs/heads/main",
+        "ref": "main",
+        "sha": "89abcdef0123456789abcdef0123456789abcdef",
     }
+
+
+def test_publisher_of_one_gitlab_instance_refuses_the_same_path_on_another(oidc: Oidc) -> None:
+    impostor = oidc.mint(sign(gitlab_claims(GITLAB_COM, f"gl-com-{time.time_ns()}"), oidc.gitlab_com_key))
+    assert impostor.status_code == 403, impostor.text
+    assert "no trusted publisher matches" in impostor.json()["message"]
+    assert "(claims that differ: iss)" in impostor.json()["message"]
+    listed = oidc.registry.cli("list-publishers", "--tenant", "acme", "--project", "gitlab-tools").stdout
+    assert listed.rstrip("\n").endswith(f"\t{GITLAB_ISSUER}")
+
+
+def test_add_publisher_needs_the_issuer_when_a_provider_has_several(oidc: Oidc) -> None:
+    args = ["add-publisher", "--tenant", "acme", "--project", "other-tools", "--provider", "gitlab"]
+    args += ["--repository", "group/other-tools", "--workflow", ".gitlab-ci.yml"]
+    ambiguous = oidc.registry.cli(*args, check=False)
+    assert ambiguous.returncode != 0
+    assert "2 gitlab OIDC issuers are configured" in ambiguous.stderr and GITLAB_COM in ambiguous.stderr
+    assert "Traceback" not in ambiguous.stderr
+    unknown = oidc.registry.cli(*args, "--issuer", "https://gitlab.evil.test", check=False)
+    assert unknown.returncode != 0
+    assert "'https://gitlab.evil.test' is not a configured gitlab OIDC issuer" in unknown.stderr
+    github = oidc.registry.cli(
+        "add-publisher", "--tenant", "acme", "--project", "other-tools", "--provider", "github",
+        "--repository", "acme/other-tools", "--workflow", "release.yml",
+    )  # fmt: skip
+    assert f"(issuer {ISSUER})" in github.stdout
+
+
+def test_gitlab_publisher_mints_for_its_project(oidc: Oidc) -> None:
+    now = int(time.time())
+    claims = gitlab_claims(GITLAB_ISSUER, f"gl-{now}")
     minted = oidc.mint(sign(claims, oidc.ec))
     assert minted.status_code == 200, minted.text
     listed = oidc.registry.cli("list-publishers", "--tenant", "acme", "--project", "gitlab-tools").stdout

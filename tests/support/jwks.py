@@ -18,11 +18,16 @@ from joserfc.jwk import ECKey, KeySet, RSAKey
 
 @dataclass
 class JwksServer:
-    """Serves ``/jwks`` from ``keys`` (public parts only) and counts requests."""
+    """Serves ``/jwks`` from ``keys`` (public parts only) and counts requests.
+
+    ``status`` other than 200 simulates an outage (an error page); ``delay_seconds`` a slow issuer.
+    """
 
     keys: list[RSAKey | ECKey]
     port: int = 0
     hits: int = 0
+    status: int = 200
+    delay_seconds: float = 0.0
     _server: ThreadingHTTPServer | None = field(default=None, repr=False)
 
     @property
@@ -41,8 +46,10 @@ def serve_jwks(keys: list[RSAKey | ECKey]) -> Iterator[JwksServer]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             state.hits += 1
-            body = json.dumps(state.document()).encode()
-            self.send_response(200 if self.path == "/jwks" else 404)
+            time.sleep(state.delay_seconds)
+            status = state.status if self.path == "/jwks" else 404
+            body = json.dumps(state.document() if status == 200 else {"error": "unavailable"}).encode()
+            self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()

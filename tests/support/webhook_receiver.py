@@ -12,9 +12,20 @@ __all__ = ["WebhookReceiver"]
 
 
 class WebhookReceiver:
-    """Collects POSTed JSON; answers 500 or stalls when the body mentions a configured word."""
+    """Collects POSTed JSON; answers 500 or stalls when the body mentions a configured word.
 
-    def __init__(self, fail_on: str = "fail-hook", stall_on: str = "slow-hook", stall_seconds: float = 5) -> None:
+    A body mentioning ``hang_on`` gets a 200 whose body trickles out one byte every half second for ``hang_seconds``:
+    every read is quick, so only an overall deadline stops a client from waiting for all of it.
+    """
+
+    def __init__(
+        self,
+        fail_on: str = "fail-hook",
+        stall_on: str = "slow-hook",
+        stall_seconds: float = 5,
+        hang_on: str = "hang-hook",
+        hang_seconds: float = 20,
+    ) -> None:
         self.received: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         receiver = self
@@ -27,10 +38,25 @@ class WebhookReceiver:
                     time.sleep(stall_seconds)
                 with receiver._lock:
                     receiver.received.append({"path": self.path, "json": json.loads(body or b"{}")})
+                if hang_on in text:
+                    self._trickle(int(hang_seconds * 2))
+                    return
                 status = 500 if fail_on in text else 204
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+
+            def _trickle(self, count: int) -> None:
+                self.send_response(200)
+                self.send_header("Content-Length", str(count))
+                self.end_headers()
+                try:
+                    for _ in range(count):
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                        time.sleep(0.5)
+                except OSError:
+                    return  # the client gave up
 
             def log_message(self, format: str, *args: object) -> None:
                 return

@@ -16,6 +16,7 @@ from pyregistry_infrastructure.vulnerabilities.osv_db import AdvisoryDatabase, L
 from pyregistry_infrastructure.vulnerabilities.pysentry_checker import PysentryChecker
 from tests.conftest import SHARED_DIR
 from tests.support.advisories import write_small_advisory_db
+from tests.support.settings import runtime_settings
 
 
 @pytest.fixture
@@ -62,13 +63,8 @@ def test_shared_advisory_db_finds_known_vulnerable_requests() -> None:
 
 
 def _settings(tmp_path: Path, advisory_db: Path) -> Settings:
-    return Settings(
-        data_dir=str(tmp_path / "data"),
-        blob_root=str(tmp_path / "blobs"),
-        database_store="memory",
-        superadmin_password="admin-password-for-tests",
-        cookie_secret="cookie-secret-for-tests-cookie-secret-for-tests",
-        security=SecuritySettings(advisory_db_path=str(advisory_db)),
+    return runtime_settings(
+        tmp_path, database_store="memory", security=SecuritySettings(advisory_db_path=str(advisory_db))
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +99,41 @@ def test_the_registry_environment_is_valid_configuration() -> None:
 def test_docker_compose_config_accepts_the_file() -> None:
     result = subprocess.run(["docker", "compose", "config", "--quiet"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def _dockerfile_copy_sources() -> set[str]:
+    sources: set[str] = set()
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        words = line.split()
+        if words and words[0].upper() == "COPY":
+            sources.update(word.rstrip("/") for word in words[1:-1] if not word.startswith("--"))
+    return sources
+
+
+def test_dockerfile_copies_every_path_the_build_needs() -> None:
+    needed = {"pyproject.toml", "uv.lock", "packages", "supplied"}
+    assert needed <= _dockerfile_copy_sources()
+    assert all((ROOT / path).exists() for path in needed)
+    ignored = {line.strip().rstrip("/") for line in (ROOT / ".dockerignore").read_text().splitlines()}
+    assert not needed & ignored
+
+
+@pytest.mark.skipif(shutil.which("uv") is None, reason="uv is not on PATH")
+def test_infrastructure_wheel_bundles_the_supplied_yara_rules(tmp_path: Path) -> None:
+    uv = shutil.which("uv")
+    assert uv is not None
+    result = subprocess.run(
+        [uv, "build", "--offline", "--wheel", str(ROOT / "packages" / "infrastructure"), "-o", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    (wheel,) = tmp_path.glob("pyregistry_infrastructure-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        bundled = {name for name in archive.namelist() if name.startswith("pyregistry_infrastructure/supplied/yara/")}
+    expected = {
+        f"pyregistry_infrastructure/supplied/yara/{rule.name}" for rule in (ROOT / "supplied/yara").glob("*.yar")
+    }
+    assert expected
+    assert expected <= bundled

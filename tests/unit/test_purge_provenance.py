@@ -18,8 +18,8 @@ from pyregistry_application.uploads import metadata_key_for
 from pyregistry_bootstrap.wiring import Runtime, build_runtime
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.users import User
-from pyregistry_infrastructure.settings import Settings, SqliteSettings
 from tests.support.dists import build_wheel
+from tests.support.settings import runtime_settings
 
 ATTESTATION = {
     "version": 1,
@@ -32,14 +32,7 @@ class Registry:
     """A runtime on SQLite and the filesystem with tenant ``acme`` and a publish token."""
 
     def __init__(self, root: Path) -> None:
-        settings = Settings(
-            data_dir=str(root / "data"),
-            blob_root=str(root / "blobs"),
-            database_store="sqlite",
-            superadmin_password="admin-password-for-tests",
-            cookie_secret="cookie-secret-for-tests-cookie-secret-for-tests",
-            sqlite=SqliteSettings(path=str(root / "data" / "registry.sqlite3")),
-        )
+        settings = runtime_settings(root)
         self.runtime: Runtime = build_runtime(settings)
         services = self.runtime.services
         self.admin: AdminServices = build_admin_services(services)

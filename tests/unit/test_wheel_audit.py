@@ -120,6 +120,51 @@ def test_metadata_direct_url_and_near_miss_dependencies(tmp_path: Path) -> None:
     assert near_miss("python-dateutils") == "python-dateutil"
 
 
+@pytest.mark.parametrize(
+    ("name", "imitated"),
+    [
+        ("reqeusts", "requests"),
+        ("requets", "requests"),
+        ("djangoo", "django"),
+        ("dajngo", "django"),
+        ("numpyy", "numpy"),
+        ("nupmy", "numpy"),
+        ("flaskk", "flask"),
+        ("certify", "certifi"),
+        ("py-yaml", "pyyaml"),
+        ("scikitlearn", "scikit-learn"),
+        ("python-dateutils", "python-dateutil"),
+    ],
+)
+def test_typosquats_of_popular_projects_are_near_misses(name: str, imitated: str) -> None:
+    assert near_miss(name) == imitated
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "scapy",  # scipy
+        "pipx",  # pip
+        "pipe",  # pip
+        "fastai",  # fastapi
+        "cattrs",  # attrs
+        "unicorn",  # uvicorn
+        "pyaml",  # pyyaml
+        "pytext",  # pytest
+        "pandoc",  # pandas
+        "grpclib",  # grpcio
+        "openapi",  # openai
+        "pytest-mock",  # pytest plugins
+        "flask-cors",
+        "fastapi-users",
+        "requests",
+        "rsa",
+    ],
+)
+def test_real_projects_next_to_popular_names_are_not_near_misses(name: str) -> None:
+    assert near_miss(name) is None
+
+
 def test_entry_point_shadowing_and_shell_script(tmp_path: Path) -> None:
     files = {
         "odd-1.0.0.dist-info/entry_points.txt": b"[console_scripts]\npip = odd:main\nodd = odd:main\n",

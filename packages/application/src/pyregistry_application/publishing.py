@@ -11,9 +11,14 @@ from pyregistry_application.audit import AuditTrail
 from pyregistry_application.ports import Clock, IdGenerator, RegistryStore
 from pyregistry_application.publishing_ports import IdentityTokenVerifier, JtiReplayStore, PublisherStore
 from pyregistry_application.tokens import TokenIssuer
-from pyregistry_domain.errors import Forbidden, InvalidToken, NotFound
+from pyregistry_domain.errors import Forbidden, InvalidToken, NotFound, ValidationFailed
 from pyregistry_domain.names import normalize_project_name, validate_project_name
-from pyregistry_domain.publishers import TrustedPublisher, validate_publisher_fields
+from pyregistry_domain.publishers import (
+    PublisherProvider,
+    TrustedPublisher,
+    claim_details,
+    validate_publisher_fields,
+)
 from pyregistry_domain.tenants import Tenant
 
 __all__ = ["MINTED_TOKEN_LIFETIME", "MintedToken", "TrustedPublishing"]
@@ -67,10 +72,14 @@ class TrustedPublishing:
         repository: str,
         workflow: str,
         environment: str | None = None,
+        issuer: str | None = None,
         actor: str,
         source_ip: str | None = None,
     ) -> TrustedPublisher:
-        """Register a publisher for a project (the project need not exist yet)."""
+        """Register a publisher for a project (the project need not exist yet).
+
+        ``issuer`` must be one of the provider's configured issuers; it may be left out when exactly one is.
+        """
         tenant = self._tenant(tenant_slug)
         normalized = normalize_project_name(validate_project_name(project.strip()))
         kind, repository, workflow, environment = validate_publisher_fields(provider, repository, workflow, environment)
@@ -79,6 +88,7 @@ class TrustedPublishing:
             tenant_id=tenant.id,
             project=normalized,
             provider=kind,
+            issuer=self._issuer_for(kind, issuer),
             repository=repository,
             workflow=workflow,
             environment=environment,
@@ -92,9 +102,44 @@ class TrustedPublishing:
             target=f"{normalized}:{publisher.identity}",
             tenant_id=tenant.id,
             source_ip=source_ip,
-            details={"publisher_id": publisher.id},
+            details={"publisher_id": publisher.id, "issuer": publisher.issuer},
         )
         return publisher
+
+    def issuers(self, provider: PublisherProvider) -> list[str]:
+        """The configured issuer URLs a publisher of ``provider`` may trust."""
+        return self._verifier.issuers(provider)
+
+    def _issuer_for(self, provider: PublisherProvider, issuer: str | None) -> str:
+        configured = self._verifier.issuers(provider)
+        wanted = (issuer or "").strip()
+        if wanted:
+            if wanted not in configured:
+                known = f"configured: {', '.join(configured)}" if configured else "none is configured"
+                raise ValidationFailed(f"issuer {wanted!r} is not a configured {provider.value} OIDC issuer ({known})")
+            return wanted
+        if len(configured) == 1:
+            return configured[0]
+        if not configured:
+            raise ValidationFailed(
+                f"no {provider.value} OIDC issuer is configured: add an [[oidc_issuers]] entry (or OIDC_ISSUERS) first"
+            )
+        raise ValidationFailed(
+            f"{len(configured)} {provider.value} OIDC issuers are configured; name the issuer this publisher's "
+            f"tokens come from (one of: {', '.join(configured)})"
+        )
+
+    def bind_unbound_publishers(self) -> dict[PublisherProvider, int]:
+        """Give publishers registered before issuers were recorded the provider's issuer, when only one is configured.
+
+        With several issuers of a provider they stay unbound (and match no token) until registered again.
+        """
+        bound = {}
+        for provider in PublisherProvider:
+            configured = self._verifier.issuers(provider)
+            if len(configured) == 1:
+                bound[provider] = self._publishers.bind_unbound_publishers(provider, configured[0])
+        return bound
 
     def list_publishers(self, tenant_slug: str, project: str | None = None) -> list[TrustedPublisher]:
         """A tenant's publishers (optionally of one project), by project then identity."""
@@ -126,9 +171,9 @@ class TrustedPublishing:
         """Verify the identity token, match exactly one publisher, and issue a 15-minute publish token."""
         verified = self._verifier.verify(identity_token)
         candidates = self._publishers.publishers_for_provider(verified.provider)
-        matches = [p for p in candidates if p.mismatch(verified.claims) is None]
+        matches = [p for p in candidates if p.mismatch(verified.issuer, verified.claims) is None]
         if not matches:
-            differing = sorted({reason for p in candidates if (reason := p.mismatch(verified.claims))})
+            differing = sorted({r for p in candidates if (r := p.mismatch(verified.issuer, verified.claims))})
             hint = f" (claims that differ: {', '.join(differing)})" if differing else ""
             raise Forbidden(f"no trusted publisher matches the token's claims{hint}")
         if len(matches) > 1:
@@ -141,6 +186,7 @@ class TrustedPublishing:
         if tenant is None:
             raise NotFound("the publisher's tenant no longer exists")
         actor = f"publisher:{publisher.identity}"
+        claims = publisher.matched_claims(verified.claims)
         issued = self._tokens.issue(
             tenant_slug=tenant.slug,
             name=f"oidc {publisher.identity}"[:100],
@@ -149,7 +195,7 @@ class TrustedPublishing:
             expires_in=MINTED_TOKEN_LIFETIME,
             actor=actor,
             source_ip=source_ip,
-            minted_by_publisher=json.dumps(publisher.descriptor(), sort_keys=True),
+            minted_by_publisher=json.dumps(publisher.descriptor(claims), sort_keys=True),
         )
         self._audit.record(
             actor=actor,
@@ -161,7 +207,7 @@ class TrustedPublishing:
                 "publisher_id": publisher.id,
                 "issuer": verified.issuer,
                 "minted_id": issued.id,
-                **{f"claim.{k}": v for k, v in publisher.matched_claims(verified.claims).items()},
+                **claim_details(claims),
             },
         )
         expires = issued.expires_at or now + MINTED_TOKEN_LIFETIME

@@ -29,11 +29,19 @@ class IdentityTokenVerifier(Protocol):
         """The ``aud`` value CI jobs must request."""
         ...
 
+    def issuers(self, provider: PublisherProvider) -> list[str]:
+        """The configured issuer URLs of ``provider``, in configuration order."""
+        ...
+
     def verify(self, token: str) -> VerifiedIdentity: ...
 
 
 class PublisherStore(Protocol):
-    """Trusted publishers per tenant and project."""
+    """Trusted publishers per tenant and project.
+
+    A publisher is unique per tenant, project, provider, repository, workflow and environment: the issuer is not
+    part of that key, so one workflow path is trusted from one issuer per project.
+    """
 
     def add_publisher(self, publisher: TrustedPublisher) -> None:
         """Raises ``AlreadyExists`` when the same publisher is registered for the project."""
@@ -42,6 +50,10 @@ class PublisherStore(Protocol):
     def list_publishers(self, tenant_id: str) -> list[TrustedPublisher]: ...
     def publishers_for_provider(self, provider: PublisherProvider) -> list[TrustedPublisher]: ...
     def remove_publisher(self, tenant_id: str, publisher_id: str) -> bool: ...
+
+    def bind_unbound_publishers(self, provider: PublisherProvider, issuer: str) -> int:
+        """Record ``issuer`` on the provider's publishers that have none (registered before issuers were); count."""
+        ...
 
 
 class JtiReplayStore(Protocol):

@@ -19,6 +19,7 @@ from pyregistry_domain.distributions import DistributionKind, ReleaseFile, parse
 from pyregistry_domain.errors import AlreadyExists, InvalidDistribution, InvalidName, PayloadTooLarge, ValidationFailed
 from pyregistry_domain.names import normalize_project_name, validate_project_name
 from pyregistry_domain.projects import Project, Release
+from pyregistry_domain.publishers import claim_details, descriptor_claims
 from pyregistry_domain.tokens import TokenScope
 from pyregistry_domain.versions import canonical_version, parse_version
 
@@ -204,6 +205,7 @@ class UploadDistribution:
                 "size": str(content.size),
                 **({"publisher": token.minted_by_publisher} if token.minted_by_publisher else {}),
                 **({"replaced_mirrored_files": str(len(replaced))} if replaced else {}),
+                **claim_details(descriptor_claims(token.minted_by_publisher)),
             },
         )
         for listener in self._listeners:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import structlog
+
 from pyregistry_application.ports import RegistryStore
 from pyregistry_application.publishing import TrustedPublishing
 from pyregistry_application.publishing_ports import JtiReplayStore, PublisherStore
@@ -17,6 +19,8 @@ from pyregistry_infrastructure.stores.sql_publishers import SqlJtiReplayStore, S
 
 __all__ = ["build_publisher_stores", "build_trusted_publishing"]
 
+_log = structlog.get_logger(__name__)
+
 
 def build_publisher_stores(store: RegistryStore) -> tuple[PublisherStore, JtiReplayStore]:
     """The publisher and jti stores on the same database as the metadata store (SQLite, PostgreSQL, SQL Server)."""
@@ -28,7 +32,10 @@ def build_publisher_stores(store: RegistryStore) -> tuple[PublisherStore, JtiRep
 
 
 def build_trusted_publishing(settings: Settings, services: RegistryServices) -> TrustedPublishing:
-    """The trusted-publishing use cases for the configured issuers (none configured: every mint is refused)."""
+    """The trusted-publishing use cases for the configured issuers (none configured: every mint is refused).
+
+    Publishers registered before issuers were recorded get their provider's issuer when only one is configured.
+    """
     issuers = [
         TrustedIssuer(
             provider=PublisherProvider(entry.provider),
@@ -40,7 +47,7 @@ def build_trusted_publishing(settings: Settings, services: RegistryServices) -> 
     ]
     verifier = JoseIdentityVerifier(issuers, JwksCache(), services.clock)
     publishers, replays = build_publisher_stores(services.store)
-    return TrustedPublishing(
+    publishing = TrustedPublishing(
         services.store,
         publishers,
         replays,
@@ -50,3 +57,7 @@ def build_trusted_publishing(settings: Settings, services: RegistryServices) -> 
         services.clock,
         services.ids,
     )
+    for provider, count in publishing.bind_unbound_publishers().items():
+        if count:
+            _log.info("oidc.publishers_bound_to_issuer", provider=provider.value, count=count)
+    return publishing

@@ -23,7 +23,7 @@ from pyregistry_infrastructure.scanning.yara_rules import YaraScanner, resolve_r
 from pyregistry_infrastructure.settings import Settings, WebhookSettings
 from pyregistry_infrastructure.upstream_wheels import UpstreamWheelFetcher
 from pyregistry_infrastructure.vulnerabilities.osv_db import AdvisoryDatabase, LocalAdvisoryChecker
-from pyregistry_infrastructure.webhooks import DiscordWebhook, NullNotifier
+from pyregistry_infrastructure.webhooks import BackgroundNotifier, DiscordWebhook, NullNotifier
 
 __all__ = ["build_security", "install_publish_webhook", "notifier_for", "yara_scanner_for"]
 
@@ -36,10 +36,13 @@ def notifier_for(webhook: WebhookSettings) -> Notifier:
 
 
 def install_publish_webhook(settings: Settings, uploads: UploadDistribution) -> None:
-    """Send ``[security.package_publish_webhook]`` messages after accepted uploads (when configured)."""
+    """Send ``[security.package_publish_webhook]`` messages after accepted uploads (when configured).
+
+    They go out from a background thread, so a slow or hanging receiver never delays the upload's answer.
+    """
     webhook = settings.security.package_publish_webhook
     if webhook.url:
-        uploads.add_listener(PublishAlerts(notifier_for(webhook)))
+        uploads.add_listener(PublishAlerts(BackgroundNotifier(notifier_for(webhook))))
 
 
 def yara_scanner_for(directory: str | Path | None) -> Scanner:
@@ -55,7 +58,7 @@ def build_security(settings: Settings, services: RegistryServices) -> SecuritySe
         raise ConfigError(f"key 'security.audit_fail_severity': {exc}") from None
     advisory_path = settings.security.advisory_db_path
     database = AdvisoryDatabase(Path(advisory_path).expanduser() if advisory_path else None)
-    base_scanners: list[Scanner] = [HeuristicScanner(), AstScanner(), FoxguardScanner()]
+    base_scanners: list[Scanner] = [HeuristicScanner(), AstScanner(), FoxguardScanner(settings.security.foxguard_path)]
     audit = AuditWheel(
         SafeWheelUnpacker(),
         [*base_scanners, yara_scanner_for(settings.security.yara_rules_path)],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -10,12 +11,38 @@ from enum import StrEnum
 
 from pyregistry_domain.errors import ValidationFailed
 
-__all__ = ["PublisherProvider", "TrustedPublisher", "validate_publisher_fields"]
+__all__ = ["PublisherProvider", "TrustedPublisher", "claim_details", "descriptor_claims", "validate_publisher_fields"]
 
 _PATH_RE = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
 _FILE_RE = re.compile(r"^[A-Za-z0-9_.\-/]+\.ya?ml$")
 _ENV_RE = re.compile(r"^[^\s\x00-\x1f]{1,128}$")
 MAX_PATH_LENGTH = 200
+_GITHUB_CLAIMS = (
+    "iss",
+    "repository",
+    "repository_id",
+    "repository_owner",
+    "workflow",
+    "job_workflow_ref",
+    "workflow_ref",
+    "environment",
+    "ref",
+    "sha",
+    "run_id",
+    "run_attempt",
+)
+_GITLAB_CLAIMS = (
+    "iss",
+    "project_path",
+    "project_id",
+    "ci_config_ref_uri",
+    "environment",
+    "ref",
+    "ref_path",
+    "sha",
+    "pipeline_id",
+    "job_id",
+)
 
 
 class PublisherProvider(StrEnum):
@@ -59,18 +86,38 @@ def _claim(claims: Mapping[str, object], name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def descriptor_claims(described: str | None) -> dict[str, str]:
+    """The identity-token claims kept in a minted token's publisher descriptor (JSON); empty when there are none."""
+    try:
+        parsed = json.loads(described) if described else None
+    except ValueError:
+        return {}
+    claims = parsed.get("claims") if isinstance(parsed, dict) else None
+    if not isinstance(claims, dict):
+        return {}
+    return {str(name): value for name, value in claims.items() if isinstance(value, str)}
+
+
+def claim_details(claims: Mapping[str, str]) -> dict[str, str]:
+    """Kept claims as audit-entry details: ``claim.<name>`` keys."""
+    return {f"claim.{name}": value for name, value in claims.items()}
+
+
 @dataclass(frozen=True, slots=True)
 class TrustedPublisher:
     """A CI workflow allowed to publish one project of one tenant.
 
     GitHub: ``repository`` is ``owner/name`` and ``workflow`` the file name under ``.github/workflows/``.
     GitLab: ``repository`` is the ``namespace/project`` path and ``workflow`` the CI config path.
+    ``issuer`` is the OIDC issuer URL whose tokens it trusts ('' for a publisher registered before issuers were
+    recorded, which matches no token): the same path on another GitLab instance is somebody else's project.
     """
 
     id: str
     tenant_id: str
     project: str
     provider: PublisherProvider
+    issuer: str
     repository: str
     workflow: str
     environment: str | None
@@ -83,9 +130,12 @@ class TrustedPublisher:
         env = f"@env:{self.environment}" if self.environment else ""
         return f"{self.provider.value}:{self.repository}/{self.workflow}{env}"
 
-    def descriptor(self) -> dict[str, str]:
-        """The PEP 740 ``publisher`` object (``kind`` plus provider claims), also kept on minted tokens."""
-        described = {
+    def descriptor(self, claims: Mapping[str, str] | None = None) -> dict[str, str | dict[str, str]]:
+        """The PEP 740 ``publisher`` object, also kept on minted tokens.
+
+        ``kind`` and the publisher's fields, plus (PEP 740 ``claims``) the identity token's ``claims`` when given.
+        """
+        described: dict[str, str | dict[str, str]] = {
             "kind": "GitHub" if self.provider is PublisherProvider.GITHUB else "GitLab",
             "repository": self.repository,
             "workflow": self.workflow,
@@ -93,21 +143,24 @@ class TrustedPublisher:
         }
         if self.environment:
             described["environment"] = self.environment
+        if claims:
+            described["claims"] = dict(claims)
         return described
 
-    def mismatch(self, claims: Mapping[str, object]) -> str | None:
-        """``None`` when the identity token's claims match this publisher, else the first claim that differs."""
+    def mismatch(self, issuer: str, claims: Mapping[str, object]) -> str | None:
+        """``None`` when a token verified for ``issuer`` matches this publisher, else the first claim that differs."""
+        if not self.issuer or issuer != self.issuer or _claim(claims, "iss") != self.issuer:
+            return "iss"
         if self.provider is PublisherProvider.GITHUB:
             return self._github_mismatch(claims)
         return self._gitlab_mismatch(claims)
 
     def matched_claims(self, claims: Mapping[str, object]) -> dict[str, str]:
-        """The claims that were compared, for the audit trail."""
-        names = (
-            ("repository", "repository_owner", "job_workflow_ref", "workflow_ref", "environment", "ref", "sha")
-            if self.provider is PublisherProvider.GITHUB
-            else ("project_path", "ci_config_ref_uri", "environment", "ref", "sha")
-        )
+        """The claims that identify the CI run (issuer, repository, workflow, environment, ref, sha, run ids).
+
+        Kept with the minted token for the audit trail and the provenance.
+        """
+        names = _GITHUB_CLAIMS if self.provider is PublisherProvider.GITHUB else _GITLAB_CLAIMS
         return {name: value for name in names if (value := _claim(claims, name)) is not None}
 
     def _environment_mismatch(self, claims: Mapping[str, object], case_sensitive: bool) -> str | None:
@@ -136,7 +189,7 @@ class TrustedPublisher:
         if (_claim(claims, "project_path") or "").lower() != self.repository.lower():
             return "project_path"
         uri = _claim(claims, "ci_config_ref_uri") or ""
-        _, _, path = uri.partition("/")
-        if not path.lower().startswith(f"{self.repository}//{self.workflow}@".lower()):
+        instance = self.issuer.split("://", 1)[-1].rstrip("/")
+        if not uri.lower().startswith(f"{instance}/{self.repository}//{self.workflow}@".lower()):
             return "ci_config_ref_uri"
         return self._environment_mismatch(claims, case_sensitive=True)

@@ -88,6 +88,7 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, str]] = {
     "PYPI_MIRROR_UPDATE_INTERVAL_SECONDS": ("pypi.mirror_update_interval_seconds", "int"),
     "PYPI_MIRROR_UPDATE_ON_STARTUP": ("pypi.mirror_update_on_startup", "bool"),
     "YARA_RULES_PATH": ("security.yara_rules_path", "str"),
+    "FOXGUARD_PATH": ("security.foxguard_path", "str"),
     "ADVISORY_DB_PATH": ("security.advisory_db_path", "str"),
     "VULNERABILITY_WEBHOOK_URL": ("security.vulnerability_webhook.url", "str"),
     "VULNERABILITY_WEBHOOK_USERNAME": ("security.vulnerability_webhook.username", "str"),

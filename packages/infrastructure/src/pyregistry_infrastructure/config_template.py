@@ -122,6 +122,7 @@ def render_config_template(storage: str = "fs") -> str:
     )
     security = _table("package security checks", {"yara_rules_path": "supplied/yara", "audit_fail_severity": "high"})
     security.add(tomlkit.comment('advisory_db_path = "/path/to/advisory-db"  # offline advisory database (optional)'))
+    security.add(tomlkit.comment('foxguard_path = "/opt/foxguard/bin/foxguard"  # default: beside python, else PATH'))
     for name, purpose in (
         ("vulnerability_webhook", "check-registry findings"),
         ("package_publish_webhook", "new packages and versions"),

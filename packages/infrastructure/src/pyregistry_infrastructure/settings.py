@@ -80,6 +80,7 @@ class WebhookSettings(_Section):
 
 class SecuritySettings(_Section):
     yara_rules_path: str | None = None
+    foxguard_path: str | None = None
     advisory_db_path: str | None = None
     audit_fail_severity: str = "high"
     vulnerability_webhook: WebhookSettings = msgspec.field(default_factory=WebhookSettings)

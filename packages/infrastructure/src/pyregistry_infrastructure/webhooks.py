@@ -1,13 +1,19 @@
-"""Discord-compatible webhooks with a bounded timeout; failures are logged, never raised."""
+"""Discord-compatible webhooks with an overall deadline, sent inline or by a background thread; failures are
+logged, never raised."""
 
 from __future__ import annotations
+
+import asyncio
+import queue
+import threading
 
 import httpx
 import structlog
 
+from pyregistry_application.security.ports import Notifier
 from pyregistry_application.security.vulnerability_model import Notification
 
-__all__ = ["DiscordWebhook", "NullNotifier"]
+__all__ = ["BackgroundNotifier", "DiscordWebhook", "NullNotifier"]
 
 _log = structlog.get_logger(__name__)
 _MAX_CONTENT = 2000
@@ -15,12 +21,16 @@ _MAX_FIELD = 1024
 
 
 class DiscordWebhook:
-    """Implements ``Notifier``: POSTs ``{"username", "content", "embeds"}`` (Discord's webhook body)."""
+    """Implements ``Notifier``: POSTs ``{"username", "content", "embeds"}`` (Discord's webhook body).
+
+    ``timeout_seconds`` bounds the whole delivery (connect, send, a slowly trickled answer), not each phase.
+    ``send`` runs its own event loop: call it from a thread that is not running one.
+    """
 
     def __init__(self, url: str, username: str = "Pyregistry", timeout_seconds: float = 10) -> None:
         self._url = url
         self._username = username
-        self._timeout = httpx.Timeout(timeout_seconds)
+        self._deadline = timeout_seconds
 
     def payload(self, notification: Notification) -> dict[str, object]:
         """The JSON body for ``notification``."""
@@ -41,9 +51,13 @@ class DiscordWebhook:
         }
 
     def send(self, notification: Notification) -> bool:
-        """Deliver once; log and return False on any failure."""
+        """Deliver once within the deadline; log and return False on any failure."""
         try:
-            response = httpx.post(self._url, json=self.payload(notification), timeout=self._timeout)
+            response = asyncio.run(self._post(self.payload(notification)))
+        except TimeoutError:
+            error = f"no complete answer within {self._deadline:g} s"
+            _log.warning("webhook delivery failed", title=notification.title, error=error)
+            return False
         except httpx.HTTPError as exc:
             _log.warning("webhook delivery failed", title=notification.title, error=str(exc) or type(exc).__name__)
             return False
@@ -52,6 +66,45 @@ class DiscordWebhook:
             return False
         _log.info("webhook delivered", title=notification.title, status=response.status_code)
         return True
+
+    async def _post(self, payload: dict[str, object]) -> httpx.Response:
+        async with asyncio.timeout(self._deadline), httpx.AsyncClient(timeout=self._deadline) as client:
+            return await client.post(self._url, json=payload)
+
+
+class BackgroundNotifier:
+    """Implements ``Notifier`` by handing notifications to one delivery thread, so the caller never waits.
+
+    Messages are delivered in order; at most ``max_pending`` wait (more are dropped and logged). The thread starts
+    with the first message, in the process that sends it, and is a daemon: messages still queued at exit are lost.
+    """
+
+    def __init__(self, notifier: Notifier, max_pending: int = 100) -> None:
+        self._notifier = notifier
+        self._pending: queue.Queue[Notification] = queue.Queue(max_pending)
+        self._lock = threading.Lock()
+        self._worker: threading.Thread | None = None
+
+    def send(self, notification: Notification) -> bool:
+        """Queue ``notification``; False (logged) when the queue is full."""
+        with self._lock:
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._deliver, name="webhook-delivery", daemon=True)
+                self._worker.start()
+        try:
+            self._pending.put_nowait(notification)
+        except queue.Full:
+            _log.warning("webhook queue full; notification dropped", title=notification.title)
+            return False
+        return True
+
+    def _deliver(self) -> None:
+        while True:
+            notification = self._pending.get()
+            try:
+                self._notifier.send(notification)
+            except Exception:
+                _log.exception("webhook delivery crashed", title=notification.title)
 
 
 class NullNotifier:

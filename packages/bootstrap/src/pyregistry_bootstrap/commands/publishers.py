@@ -35,6 +35,12 @@ _config = click.option("--config", "config_path", default=None, metavar="PATH", 
 @click.option("--repository", required=True, help="GitHub owner/name, or GitLab namespace/project path.")
 @click.option("--workflow", required=True, help="GitHub workflow file name (release.yml) or GitLab CI config path.")
 @click.option("--environment", default=None, help="Require this CI environment (optional).")
+@click.option(
+    "--issuer",
+    default=None,
+    metavar="URL",
+    help="The configured OIDC issuer its tokens come from; required when the provider has several.",
+)
 @click.pass_context
 def add_publisher(
     ctx: click.Context,
@@ -45,6 +51,7 @@ def add_publisher(
     repository: str,
     workflow: str,
     environment: str | None,
+    issuer: str | None,
 ) -> None:
     """Trust a CI workflow to mint publish tokens for one project."""
     publisher = _publishing(ctx, config_path).add_publisher(
@@ -54,9 +61,13 @@ def add_publisher(
         repository=repository,
         workflow=workflow,
         environment=environment,
+        issuer=issuer,
         actor=CLI_ACTOR,
     )
-    click.echo(f"added publisher {publisher.id}: {publisher.identity} may publish {tenant}/{publisher.project}")
+    click.echo(
+        f"added publisher {publisher.id}: {publisher.identity} (issuer {publisher.issuer})"
+        f" may publish {tenant}/{publisher.project}"
+    )
 
 
 @click.command("list-publishers")
@@ -65,9 +76,10 @@ def add_publisher(
 @click.option("--project", default=None)
 @click.pass_context
 def list_publishers(ctx: click.Context, config_path: str | None, tenant: str, project: str | None) -> None:
-    """List a tenant's trusted publishers: id, project, identity."""
+    """List a tenant's trusted publishers: id, project, identity, issuer."""
     for publisher in _publishing(ctx, config_path).list_publishers(tenant, project):
-        click.echo(f"{publisher.id}\t{publisher.project}\t{publisher.identity}")
+        issuer = publisher.issuer or "(no issuer: register it again)"
+        click.echo(f"{publisher.id}\t{publisher.project}\t{publisher.identity}\t{issuer}")
 
 
 @click.command("remove-publisher")

@@ -24,6 +24,7 @@ from pyregistry_infrastructure.vulnerabilities.pysentry_checker import PysentryC
 __all__ = ["SECURITY_COMMANDS", "audit_wheel", "check_registry", "validate_dist", "validate_dist_all"]
 
 FINDINGS_EXIT = 2
+SCANNER_ERRORS_EXIT = 3
 _config = click.option("--config", "config_path", default=None, metavar="PATH", help="TOML config file.")
 
 
@@ -45,8 +46,6 @@ def _emit_json(value: object) -> None:
 def _print_report(report: WheelAuditReport) -> None:
     click.echo(f"{report.filename} ({report.project}) sha256 {report.sha256}")
     click.echo(f"scanners: {', '.join(report.scanners)}")
-    for scanner, error in report.scanner_errors.items():
-        click.echo(f"  scanner {scanner} failed: {error}")
     if not report.findings:
         click.echo("no findings")
     for finding in report.findings:
@@ -63,11 +62,20 @@ def _print_report(report: WheelAuditReport) -> None:
 @click.option("--wheel", "wheel", required=True, help="Wheel file; downloaded from [pypi].base_url when not local.")
 @click.option("--yara-rules-path", default=None, help="YARA rules directory (wins over the configuration).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--allow-scanner-errors", is_flag=True, help="Exit 0 even when a scanner could not run (the audit is incomplete)."
+)
 @click.pass_context
 def audit_wheel(
-    ctx: click.Context, config_path: str | None, project: str, wheel: str, yara_rules_path: str | None, as_json: bool
+    ctx: click.Context,
+    config_path: str | None,
+    project: str,
+    wheel: str,
+    yara_rules_path: str | None,
+    as_json: bool,
+    allow_scanner_errors: bool,
 ) -> None:
-    """Scan a wheel; exit 2 when findings reach security.audit_fail_severity."""
+    """Scan a wheel; exit 2 when findings reach security.audit_fail_severity, 3 when a scanner failed."""
     security = _security(ctx, config_path)
     overrides = [yara_scanner_for(yara_rules_path)] if yara_rules_path else []
     path = Path(wheel)
@@ -79,10 +87,18 @@ def audit_wheel(
         _emit_json(report)
     else:
         _print_report(report)
+    for scanner, error in sorted(report.scanner_errors.items()):
+        click.echo(f"scanner {scanner} failed, the audit is incomplete: {error}", err=True)
     if report.reaches(security.audit_fail_severity):
         if not as_json:
             click.echo(f"findings at or above {security.audit_fail_severity.value}", err=True)
         sys.exit(FINDINGS_EXIT)
+    if report.scanner_errors and not allow_scanner_errors:
+        failed = ", ".join(sorted(report.scanner_errors))
+        noun = "scanners" if len(report.scanner_errors) > 1 else "scanner"
+        hint = "pass --allow-scanner-errors to accept an incomplete audit"
+        click.echo(f"error: {noun} {failed} failed; {hint}", err=True)
+        sys.exit(SCANNER_ERRORS_EXIT)
 
 
 def _print_validation(result: DistributionValidation) -> None:

@@ -17,6 +17,7 @@ from pyregistry_domain.errors import UpstreamUnavailable
 __all__ = ["JwksCache"]
 
 _log = structlog.get_logger(__name__)
+_UNAVAILABLE = "the issuer's JWKS could not be fetched"
 
 
 @dataclass(slots=True)
@@ -24,14 +25,25 @@ class _Entry:
     keys: KeySet
     kids: frozenset[str]
     fetched_at: float
+
+
+@dataclass(slots=True)
+class _Issuer:
+    """What the cache knows about one JWKS URL; ``lock`` serializes its fetches only."""
+
+    lock: threading.Lock
+    entry: _Entry | None = None
     refetched_at: float | None = None
+    failed_at: float | None = None
 
 
 class JwksCache:
     """One cached key set per JWKS URL, refreshed after ``ttl_seconds``.
 
-    A token naming a ``kid`` the cached set lacks triggers one refetch (key rotation); further unknown-kid
-    refetches of that URL wait ``refetch_interval_seconds``, so bogus kids cannot hammer the issuer.
+    A token naming a ``kid`` the cached set lacks triggers one refetch (key rotation); further fetches of that URL
+    for unknown kids wait ``refetch_interval_seconds``, and so does any fetch after a failed one (an outage answers
+    at once instead of waiting for the timeout again), so bogus kids cannot hammer the issuer. Each URL has its own
+    lock: a slow issuer delays only the tokens of that issuer, and concurrent callers share one fetch.
     """
 
     def __init__(
@@ -46,37 +58,53 @@ class JwksCache:
         self._refetch_interval = refetch_interval_seconds
         self._timeout = timeout_seconds
         self._monotonic = monotonic
-        self._entries: dict[str, _Entry] = {}
-        self._lock = threading.Lock()
+        self._issuers: dict[str, _Issuer] = {}
+        self._guard = threading.Lock()
         self.fetch_count = 0
 
     def key_set_for(self, url: str, kid: str) -> KeySet | None:
         """The key set holding ``kid``, or ``None`` when even a fresh fetch (if allowed now) lacks it."""
-        with self._lock:
+        issuer = self._issuer(url)
+        with issuer.lock:
             now = self._monotonic()
-            entry = self._entries.get(url)
+            entry = issuer.entry
             if entry is None or now - entry.fetched_at >= self._ttl:
-                entry = self._fetch(url, now)
+                if self._within_interval(issuer.failed_at, now):
+                    raise UpstreamUnavailable(_UNAVAILABLE)
+                entry = self._fetch(url, issuer, now)
+                if kid in entry.kids:
+                    return entry.keys
+                issuer.refetched_at = now
+                return None
             if kid in entry.kids:
                 return entry.keys
-            if entry.refetched_at is not None and now - entry.refetched_at < self._refetch_interval:
+            if self._within_interval(issuer.refetched_at, now) or self._within_interval(issuer.failed_at, now):
                 return None
             _log.info("oidc.jwks_refetch", url=url, reason="unknown kid")
-            entry = self._fetch(url, now)
-            entry.refetched_at = now
+            issuer.refetched_at = now
+            entry = self._fetch(url, issuer, now)
             return entry.keys if kid in entry.kids else None
 
-    def _fetch(self, url: str, now: float) -> _Entry:
-        self.fetch_count += 1
+    def _issuer(self, url: str) -> _Issuer:
+        with self._guard:
+            return self._issuers.setdefault(url, _Issuer(lock=threading.Lock()))
+
+    def _within_interval(self, moment: float | None, now: float) -> bool:
+        return moment is not None and now - moment < self._refetch_interval
+
+    def _fetch(self, url: str, issuer: _Issuer, now: float) -> _Entry:
+        with self._guard:
+            self.fetch_count += 1
         try:
             response = httpx.get(url, timeout=self._timeout, follow_redirects=False)
             response.raise_for_status()
             document = response.json()
             keys = KeySet.import_key_set(document)
         except (httpx.HTTPError, ValueError, JoseError, TypeError) as exc:
+            issuer.failed_at = now
             _log.warning("oidc.jwks_unavailable", url=url, error=type(exc).__name__)
-            raise UpstreamUnavailable("the issuer's JWKS could not be fetched") from None
+            raise UpstreamUnavailable(_UNAVAILABLE) from None
         kids = frozenset(str(key.get("kid")) for key in document.get("keys", []) if key.get("kid"))
-        entry = _Entry(keys=keys, kids=kids, fetched_at=now)
-        self._entries[url] = entry
-        return entry
+        issuer.entry = _Entry(keys=keys, kids=kids, fetched_at=now)
+        issuer.failed_at = None
+        return issuer.entry

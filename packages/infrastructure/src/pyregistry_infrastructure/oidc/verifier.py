@@ -73,6 +73,10 @@ class JoseIdentityVerifier:
         """The first issuer's audience (all issuers normally share it)."""
         return next(iter(self._issuers.values())).audience if self._issuers else DEFAULT_AUDIENCE
 
+    def issuers(self, provider: PublisherProvider) -> list[str]:
+        """The configured issuer URLs of ``provider``."""
+        return [issuer.issuer for issuer in self._issuers.values() if issuer.provider is provider]
+
     def verify(self, token: str) -> VerifiedIdentity:
         """The verified identity, or :class:`InvalidToken` naming the check that failed."""
         if not self._issuers:

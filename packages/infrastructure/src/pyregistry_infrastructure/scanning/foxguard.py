@@ -38,7 +38,9 @@ class FoxguardScanner:
     def scan(self, wheel: Path, unpacked: Path) -> list[Finding]:
         """Run both FoxGuard passes; raise ``RuntimeError`` when the tool is missing or broken."""
         if self._executable is None:
-            raise RuntimeError("the foxguard executable is not installed")
+            raise RuntimeError("the foxguard executable is not installed (beside the interpreter or on PATH)")
+        if not Path(self._executable).is_file():
+            raise RuntimeError(f"the foxguard executable {self._executable} does not exist")
         findings = self._run([str(unpacked), "-f", "json"], unpacked)
         findings.extend(self._run(["secrets", str(unpacked), "-f", "json"], unpacked))
         return findings

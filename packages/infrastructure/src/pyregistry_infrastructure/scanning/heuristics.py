@@ -15,7 +15,7 @@ from pyregistry_domain.names import normalize_project_name
 from pyregistry_infrastructure.scanning.ast_checks import scan_python_source
 from pyregistry_infrastructure.scanning.files import MAX_SCAN_BYTES, binary_kind, iter_files, relative
 
-__all__ = ["POPULAR_PROJECTS", "HeuristicScanner", "near_miss"]
+__all__ = ["KNOWN_LEGITIMATE", "POPULAR_PROJECTS", "HeuristicScanner", "near_miss"]
 
 _SCANNER = "heuristics"
 _EXTENSION_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
@@ -35,7 +35,15 @@ POPULAR_PROJECTS = (
 )  # fmt: skip
 
 
-_KNOWN_NEIGHBOURS = frozenset({"boto", "attr", "numba", "torchx", "httpie", "pytest-"})
+# Real projects whose names sit next to a popular one; they are never reported as imitations.
+KNOWN_LEGITIMATE = frozenset(
+    {
+        "attr", "boto", "cattrs", "fastai", "http", "httpie", "jinja", "numba", "panda", "pipe", "pipenv", "pipx",
+        "pyaml", "scapy", "torchx", "unicorn",
+    }
+)  # fmt: skip
+_SHORT = 5
+_MEDIUM = 7
 
 
 def _distance(a: str, b: str) -> int:
@@ -48,19 +56,50 @@ def _distance(a: str, b: str) -> int:
     return previous[-1]
 
 
+def _typo_of(candidate: str, popular: str) -> bool:
+    """One slip of the fingers: a doubled letter, a dropped letter, or two neighbouring letters swapped."""
+    if len(candidate) == len(popular) + 1:
+        return any(
+            candidate[:i] + candidate[i + 1 :] == popular and candidate[i] == candidate[i - 1]
+            for i in range(1, len(candidate))
+        )
+    if len(candidate) == len(popular) - 1:
+        return any(popular[:i] + popular[i + 1 :] == candidate for i in range(len(popular)))
+    if len(candidate) == len(popular):
+        return any(
+            popular[:i] + popular[i + 1] + popular[i] + popular[i + 2 :] == candidate for i in range(len(popular) - 1)
+        )
+    return False
+
+
+def _imitates(candidate: str, popular: str) -> bool:
+    squashed, popular_squashed = candidate.replace("-", ""), popular.replace("-", "")
+    if squashed == popular_squashed:
+        return True
+    if candidate.startswith(f"{popular}-") or candidate.endswith(f"-{popular}"):
+        return False
+    if len(popular) < _SHORT:
+        return False
+    if len(popular) < _MEDIUM:
+        return _typo_of(candidate, popular)
+    if _distance(candidate, popular) <= 2:
+        return True
+    return len(squashed) >= _MEDIUM and sorted(squashed) == sorted(popular_squashed)
+
+
 def near_miss(name: str) -> str | None:
-    """The popular project ``name`` imitates (edit distance 1-2, or the same letters reordered), if any."""
+    """The popular project ``name`` imitates, if any.
+
+    Popular names shorter than five letters have too many real neighbours to judge (pipx, pipe); five- and
+    six-letter ones match only a typo (a doubled, dropped or swapped letter: numpyy, djangoo, nupmy), because
+    their other one-letter neighbours are mostly real projects (scapy, cattrs); longer ones match within edit
+    distance 2 or as an anagram (reqeusts, python-dateutils). Known real projects, the popular ones themselves and
+    ``popular-suffix`` plugin names are never reported.
+    """
     normalized = normalize_project_name(name)
-    if normalized in POPULAR_PROJECTS or normalized in _KNOWN_NEIGHBOURS or len(normalized) < 4:
+    if normalized in POPULAR_PROJECTS or normalized in KNOWN_LEGITIMATE or len(normalized) < 4:
         return None
-    squashed = normalized.replace("-", "")
-    for popular in POPULAR_PROJECTS:
-        limit = 1 if len(popular) < 6 else 2
-        if _distance(normalized, popular) <= limit or squashed == popular.replace("-", ""):
-            return popular
-        if sorted(squashed) == sorted(popular.replace("-", "")) and len(squashed) >= 5:
-            return popular
-    return None
+    return next((popular for popular in POPULAR_PROJECTS if _imitates(normalized, popular)), None)
 
 
 def _finding(

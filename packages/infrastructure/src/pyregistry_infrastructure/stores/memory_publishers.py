@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import datetime
 
 from pyregistry_domain.errors import AlreadyExists
@@ -50,6 +51,13 @@ class MemoryPublisherStore:
                 return False
             del self._publishers[publisher_id]
             return True
+
+    def bind_unbound_publishers(self, provider: PublisherProvider, issuer: str) -> int:
+        with self._lock:
+            unbound = [p for p in self._publishers.values() if p.provider is provider and not p.issuer]
+            for publisher in unbound:
+                self._publishers[publisher.id] = replace(publisher, issuer=issuer)
+            return len(unbound)
 
 
 class MemoryJtiReplayStore:

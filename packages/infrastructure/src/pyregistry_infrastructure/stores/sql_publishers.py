@@ -1,7 +1,8 @@
 """Trusted-publisher and jti replay stores in portable SQL on a :class:`SqlRegistryStore`.
 
-The tables come from migration ``0500_trusted_publishers`` (every dialect), so the same adapters serve SQLite,
-PostgreSQL and SQL Server, and every process sharing the database sees the same publishers and used jti values.
+The tables come from migrations ``0500_trusted_publishers`` and ``0950_publisher_issuer`` (every dialect), so the
+same adapters serve SQLite, PostgreSQL and SQL Server, and every process sharing the database sees the same
+publishers and used jti values.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def _publisher(row: dict[str, Any]) -> TrustedPublisher:
         tenant_id=row["tenant_id"],
         project=row["project"],
         provider=PublisherProvider(row["provider"]),
+        issuer=row["issuer"],
         repository=row["repository"],
         workflow=row["workflow"],
         environment=row["environment"] or None,
@@ -66,13 +68,14 @@ class SqlPublisherStore:
                 if duplicate:
                     raise AlreadyExists(_duplicate(publisher))
                 conn.execute(
-                    "INSERT INTO trusted_publishers (id, tenant_id, project, provider, repository, workflow,"
-                    " environment, created_at, created_by) VALUES (?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO trusted_publishers (id, tenant_id, project, provider, issuer, repository, workflow,"
+                    " environment, created_at, created_by) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (
                         publisher.id,
                         publisher.tenant_id,
                         publisher.project,
                         publisher.provider.value,
+                        publisher.issuer,
                         publisher.repository,
                         publisher.workflow,
                         environment,
@@ -99,6 +102,13 @@ class SqlPublisherStore:
                 "DELETE FROM trusted_publishers WHERE tenant_id = ? AND id = ?", (tenant_id, publisher_id)
             )
             return int(cursor.rowcount) > 0
+
+    def bind_unbound_publishers(self, provider: PublisherProvider, issuer: str) -> int:
+        with self._store._write() as conn:
+            cursor = conn.execute(
+                "UPDATE trusted_publishers SET issuer = ? WHERE provider = ? AND issuer = ''", (issuer, provider.value)
+            )
+            return max(int(cursor.rowcount), 0)
 
 
 def _duplicate(publisher: TrustedPublisher) -> str:

@@ -31,6 +31,7 @@ class PublisherForm(msgspec.Struct, frozen=True, kw_only=True):
     repository: str = ""
     workflow: str = ""
     environment: str = ""
+    issuer: str = ""
     error: str = ""
 
 
@@ -111,6 +112,13 @@ class FeaturePanels:
         if self._services.publishing is None or self.project is None:
             return None
         return self._services.publishing.list_publishers(self.tenant.slug, self.project.normalized_name)
+
+    @cached_property
+    def publisher_issuers(self) -> dict[str, list[str]]:
+        """The configured OIDC issuer URLs per provider, offered in the "add publisher" forms."""
+        if self._services.publishing is None:
+            return {}
+        return {provider.value: self._services.publishing.issuers(provider) for provider in PublisherProvider}
 
     @cached_property
     def vulnerabilities(self) -> list[ReleaseVulnerabilities] | None:

@@ -40,7 +40,10 @@ def add_publisher(
     project: FromPath[str],
     data: Form,
 ) -> Response[Any] | Redirect:
-    """Register a GitHub or GitLab publisher; invalid input re-renders the page with the form and its error."""
+    """Register a GitHub or GitLab publisher of one configured issuer.
+
+    Invalid input re-renders the page with the form and its error.
+    """
     check_csrf(request, data)
     detail = admin_services(state).catalog.project(user, tenant, project)
     form = PublisherForm(
@@ -48,6 +51,7 @@ def add_publisher(
         repository=_field(data, "repository"),
         workflow=_field(data, "workflow"),
         environment=_field(data, "environment"),
+        issuer=_field(data, "issuer"),
     )
     try:
         publisher = publishing_of(state).add_publisher(
@@ -57,6 +61,7 @@ def add_publisher(
             repository=form.repository,
             workflow=form.workflow,
             environment=form.environment or None,
+            issuer=form.issuer or None,
             actor=user.email,
             source_ip=client_ip(request),
         )
