@@ -36,6 +36,9 @@ class FakeVerifier:
     def audience(self) -> str:
         return "pyregistry-test"
 
+    def issuers(self, provider: PublisherProvider) -> list[str]:
+        return [ISSUER]
+
     def verify(self, token: str) -> VerifiedIdentity:
         try:
             return self.identities[token]
@@ -173,7 +176,9 @@ def test_minted_token_publishes_only_its_project_for_fifteen_minutes(publishing:
     tenant, token = access.authorize("acme", minted.token, TokenScope.PUBLISH, "acme-tools")
     assert token.scopes == frozenset({TokenScope.PUBLISH}) and token.project == "acme-tools"
     assert token.name == "oidc github:Acme/Tools/release.yml@env:pypi"
-    assert json.loads(token.minted_by_publisher or "") == publisher.descriptor()
+    recorded = json.loads(token.minted_by_publisher or "")
+    assert {key: recorded[key] for key in publisher.descriptor()} == publisher.descriptor()
+    assert recorded["claims"]["ref"] == "refs/heads/main" and recorded["claims"]["sha"] == "abc123"
     with pytest.raises(Forbidden, match="limited to project 'acme-tools'"):
         access.authorize("acme", minted.token, TokenScope.PUBLISH, "other")
     with pytest.raises(Forbidden, match="lacks the 'read' scope"):
@@ -240,6 +245,7 @@ def test_a_publisher_whose_tenant_was_deleted_mints_nothing(publishing: Publishi
             tenant_id="deleted-tenant",
             project="acme-tools",
             provider=PublisherProvider.GITHUB,
+            issuer=ISSUER,
             repository="acme/tools",
             workflow="release.yml",
             environment=None,
