@@ -22,14 +22,16 @@ def run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, capture_output=True, text=True, timeout=180, env=clean_client_env(), **kwargs)  # type: ignore[call-overload]
 
 
-def twine_upload(registry: RunningRegistry, tenant: str, token: str, *files: Path) -> subprocess.CompletedProcess[str]:
+def twine_upload(
+    registry: RunningRegistry, tenant: str, token: str, *files: Path, verbose: bool = True
+) -> subprocess.CompletedProcess[str]:
     return run(
         [
             str(BIN_DIR / "twine"),
             "upload",
             "--non-interactive",
             "--disable-progress-bar",
-            "--verbose",
+            *(["--verbose"] if verbose else []),
             "--repository-url",
             registry.upload_url(tenant),
             "-u",
@@ -296,3 +298,24 @@ def test_html_project_page_links_the_core_metadata_of_wheels_only(
         else:
             assert metadata.status_code == 404
             assert "data-core-metadata" not in attributes and "data-dist-info-metadata" not in attributes
+
+
+def test_twine_without_verbose_shows_why_an_upload_was_refused(
+    registry: RunningRegistry, acme: dict[str, object]
+) -> None:
+    """twine prints only the reason phrase of a failed upload (to its console, stdout): it carries the cause."""
+    wheel = next(path for path in acme["files"] if path.name == "acme_tools-1.1.0-py3-none-any.whl")  # type: ignore[attr-defined]
+    duplicate = twine_upload(registry, "acme", str(acme["publish"]), wheel, verbose=False)
+    assert duplicate.returncode != 0
+    shown = " ".join((duplicate.stdout + duplicate.stderr).split())
+    assert "HTTPError: 400 Bad Request" in shown and "--verbose" in shown, shown
+    assert f"File already exists: '{wheel.name}' was uploaded to tenant 'acme' before" in shown, shown
+    refused = twine_upload(
+        registry, "acme", str(acme["read"]), build_wheel(wheel.parent / "new", "acme-tools", "7.0"), verbose=False
+    )
+    assert refused.returncode != 0
+    refusal = " ".join((refused.stdout + refused.stderr).split())
+    assert "403 Forbidden" in refusal and "this token lacks the 'publish' scope" in refusal, refusal
+    raw = httpx.get(f"{registry.base_url}/t/acme/simple/", auth=("__token__", "pyr_bad"))
+    assert raw.status_code == 401 and raw.reason_phrase.startswith("the token is malformed")
+    assert "x-pyregistry-reason" not in raw.headers

@@ -10,6 +10,7 @@ import pytest
 
 from pyregistry_bootstrap import server
 from pyregistry_bootstrap.asgi import CONFIG_ENV
+from pyregistry_bootstrap.reason_phrases import ReasonH11Protocol
 from pyregistry_bootstrap.wiring import build_runtime
 from pyregistry_infrastructure.config import load_settings
 
@@ -40,7 +41,7 @@ def test_uvicorn_gets_http_loop_and_no_proxy_headers(
 
     [(app, options)] = calls
     assert options["proxy_headers"] is False
-    assert (options["http"], options["loop"]) == ("h11", "asyncio")
+    assert (options["http"], options["loop"]) == (ReasonH11Protocol, "asyncio")
     assert (options["host"], options["port"]) == ("127.0.0.1", 3999)
     if workers == 1:
         assert callable(app) and "workers" not in options

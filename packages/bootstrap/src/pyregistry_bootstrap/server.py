@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import TypedDict
 
@@ -9,6 +10,7 @@ import click
 import uvicorn
 
 from pyregistry_bootstrap.asgi import CONFIG_ENV, served_app
+from pyregistry_bootstrap.reason_phrases import protocol_for
 from pyregistry_bootstrap.wiring import Runtime
 from pyregistry_infrastructure.config import LoadedSettings
 
@@ -24,7 +26,7 @@ class _UvicornOptions(TypedDict):
     server_header: bool
     log_config: None
     access_log: bool
-    http: str
+    http: type[asyncio.Protocol]
     loop: str
     timeout_graceful_shutdown: int
 
@@ -44,7 +46,8 @@ def _announce(runtime: Runtime, host: str, port: int) -> None:
 
 
 def run_server(loaded: LoadedSettings, runtime: Runtime) -> None:
-    """Serve until interrupted. Proxy headers are never trusted by uvicorn itself."""
+    """Serve until interrupted. Proxy headers are never trusted by uvicorn itself; error causes reach the status
+    line's reason phrase (see :mod:`pyregistry_bootstrap.reason_phrases`)."""
     settings = runtime.settings
     host, _, port_text = settings.bind_address.rpartition(":")
     host = host.strip("[]")
@@ -57,7 +60,7 @@ def run_server(loaded: LoadedSettings, runtime: Runtime) -> None:
         "server_header": False,
         "log_config": None,
         "access_log": False,
-        "http": settings.server.http,
+        "http": protocol_for(settings.server.http),
         "loop": settings.server.loop,
         "timeout_graceful_shutdown": 30,
     }

@@ -24,10 +24,20 @@ from pyregistry_domain.errors import (
 )
 from pyregistry_web.http_types import AnyRequest
 
-__all__ = ["EXCEPTION_HANDLERS", "error_response", "status_for"]
+__all__ = ["EXCEPTION_HANDLERS", "MAX_REASON_CHARS", "REASON_HEADER", "error_response", "reason_phrase", "status_for"]
 
 _log = structlog.get_logger(__name__)
 BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="pyregistry"'}
+REASON_HEADER = "x-pyregistry-reason"
+"""Private response header naming an error's cause; the bundled server moves it into the status line's reason
+phrase (twine shows nothing else of a failed upload) and never sends the header itself."""
+MAX_REASON_CHARS = 300
+
+
+def reason_phrase(message: str) -> str:
+    """``message`` as a status-line reason: printable ASCII only (anything else becomes ``?``), one line, capped."""
+    text = "".join(char if " " <= char <= "~" else "?" for char in message.strip()[:MAX_REASON_CHARS])
+    return text or "Error"
 
 
 def status_for(error: DomainError) -> int:
@@ -58,7 +68,9 @@ def _wants_json(request: AnyRequest) -> bool:
 def error_response(
     request: AnyRequest, status: int, message: str, headers: dict[str, str] | None = None
 ) -> Response[Any]:
-    """A plain-text (or JSON for API clients) error body with the status line repeated."""
+    """A plain-text (or JSON for API clients) error body with the status line repeated; the message is also the
+    reason phrase."""
+    headers = {**(headers or {}), REASON_HEADER: reason_phrase(message)}
     if _wants_json(request):
         return Response(
             content={"message": message, "status": status},

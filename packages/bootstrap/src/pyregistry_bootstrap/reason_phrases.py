@@ -1,0 +1,105 @@
+"""uvicorn HTTP/1.1 protocols that can put an error's cause in the status line, as PyPI does for uploads.
+
+twine prints only the reason phrase of a failed upload (``400 Bad Request ... \\n Bad Request``). ASGI has no way
+to set it, so the web layer names the cause in the private ``x-pyregistry-reason`` header; these protocols drop
+that header and write ``HTTP/1.1 400 File already exists: ...`` instead. The phrase must be 1 to
+:data:`~pyregistry_web.errors.MAX_REASON_CHARS` printable ASCII characters, otherwise the standard phrase stays.
+It relies on two uvicorn details, both covered by ``tests/e2e/test_reason_phrases.py``: the protocol takes its app
+from ``self.app``, and it writes a response's status line at the start of one transport write; were either to
+change, responses keep the standard phrase. Cost: about 2 µs per response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from pyregistry_web.errors import MAX_REASON_CHARS, REASON_HEADER
+
+__all__ = ["ReasonH11Protocol", "ReasonHttpToolsProtocol", "protocol_for"]
+
+_REASON_NAME = REASON_HEADER.encode()
+_PRINTABLE = re.compile(rb"[\x20-\x7e]{1,%d}" % MAX_REASON_CHARS)
+
+
+class _StatusLineWriter:
+    """The connection's transport; the one write after a response start that carries a reason gets it."""
+
+    def __init__(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport
+        self.pending: tuple[bytes, bytes] | None = None
+
+    def write(self, data: bytes) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None and data.startswith(pending[0]):
+            prefix, reason = pending
+            end = data.find(b"\r\n")
+            if end > 0:
+                data = b"".join((prefix, reason, data[end:]))
+        self._transport.write(data)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+def _take_reason(message: HTTPResponseStartEvent) -> tuple[HTTPResponseStartEvent, bytes | None]:
+    """``message`` without the reason header, and the reason when it is usable."""
+    headers = message.get("headers") or ()
+    for name, value in headers:
+        if name == _REASON_NAME:
+            kept = [header for header in headers if header[0] != _REASON_NAME]
+            return {**message, "headers": kept}, value if _PRINTABLE.fullmatch(value) else None
+    return message, None
+
+
+class _ReasonPhrases(asyncio.Protocol):
+    """Mixin over a uvicorn protocol (one instance per connection): wraps its transport and its app's ``send``."""
+
+    app: ASGIApp
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        status_lines = _StatusLineWriter(transport)
+        self.app = _with_reasons(self.app, status_lines)
+        super().connection_made(status_lines)  # type: ignore[arg-type]
+
+
+def _with_reasons(app: ASGIApp, status_lines: _StatusLineWriter) -> ASGIApp:
+    async def reasoned(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+
+        async def send_with_reason(message: Message) -> None:
+            if message["type"] != "http.response.start":
+                await send(message)
+                return
+            start, reason = _take_reason(message)
+            if reason is not None:
+                status_lines.pending = (b"HTTP/1.1 %d " % start["status"], reason)
+            try:
+                await send(start)
+            finally:
+                status_lines.pending = None
+
+        await app(scope, receive, send_with_reason)
+
+    return reasoned
+
+
+class ReasonH11Protocol(_ReasonPhrases, H11Protocol):
+    """uvicorn's h11 protocol with cause-carrying reason phrases."""
+
+
+class ReasonHttpToolsProtocol(_ReasonPhrases, HttpToolsProtocol):
+    """uvicorn's httptools protocol with cause-carrying reason phrases."""
+
+
+def protocol_for(http: str) -> type[asyncio.Protocol]:
+    """The protocol class for ``[server] http`` (``auto`` is httptools, as uvicorn picks when it is installed)."""
+    return ReasonH11Protocol if http == "h11" else ReasonHttpToolsProtocol
