@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.support.server import RunningRegistry, start_registry
 
@@ -24,6 +25,12 @@ def _find_shared_dir() -> Path | None:
 
 
 SHARED_DIR = _find_shared_dir()
+
+# Under CI the property and fuzz tests draw the same examples every run (a gate that fails only on a regression);
+# on a developer's machine they draw new ones each run and keep failures in `.hypothesis/`.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("explore", print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "explore"))
 
 
 @pytest.fixture(scope="module")

@@ -221,6 +221,15 @@ def test_non_normalized_project_url_redirects(registry: RunningRegistry, acme: d
     assert response.headers["location"].endswith("/t/acme/simple/widget-lib/")
 
 
+@pytest.mark.parametrize("name", ["%25%C3%80", "caf%C3%A9", "-lead", "a%20b"])
+def test_names_no_project_can_have_are_404_not_a_redirect(
+    registry: RunningRegistry, acme: dict[str, object], name: str
+) -> None:
+    response = httpx.get(f"{registry.base_url}/t/acme/simple/{name}/", auth=("__token__", str(acme["read"])))
+    assert response.status_code == 404
+    assert "no such project" in response.text
+
+
 def test_unsupported_accept_is_406(registry: RunningRegistry, acme: dict[str, object]) -> None:
     response = httpx.get(
         f"{registry.base_url}/t/acme/simple/acme-tools/",

@@ -11,7 +11,8 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 
 from pyregistry_application.services import RegistryServices
-from pyregistry_domain.names import normalize_project_name
+from pyregistry_domain.errors import InvalidName, NotFound
+from pyregistry_domain.names import normalize_project_name, validate_project_name
 from pyregistry_web.credentials import token_from_headers
 from pyregistry_web.http_types import AnyRequest
 from pyregistry_web.negotiation import SimpleFormat, choose_simple_format
@@ -81,9 +82,14 @@ def simple_index(request: AnyRequest, state: State, tenant: FromPath[str]) -> Re
 
 @get("/t/{tenant:str}/simple/{project:str}/", sync_to_thread=True, name="simple-project")
 def simple_project(request: AnyRequest, state: State, tenant: FromPath[str], project: FromPath[str]) -> Response[Any]:
-    """A project page (cached per project serial); non-normalized names redirect to the normalized URL."""
+    """A project page (cached per project serial); non-normalized names redirect to the normalized URL, and names
+    no project can have (PEP 508) are 404, so no redirect can loop."""
     services: RegistryServices = state.services
     cache: RenderedPageCache = state.page_cache
+    try:
+        validate_project_name(project)
+    except InvalidName as exc:
+        raise NotFound(f"no such project: {exc}") from None
     normalized = normalize_project_name(project)
     if normalized != project:
         return Redirect(path=f"/t/{tenant}/simple/{normalized}/", status_code=301)
