@@ -11,7 +11,7 @@ from pyregistry_domain.distributions import DistributionKind, parse_distribution
 from pyregistry_domain.errors import InvalidFilename, InvalidName, InvalidToken, InvalidVersion, ValidationFailed
 from pyregistry_domain.names import is_normalized, validate_project_name, validate_tenant_slug
 from pyregistry_domain.tenants import new_tenant
-from pyregistry_domain.tokens import ApiToken, TokenScope, generate_token_secret, parse_scopes
+from pyregistry_domain.tokens import ApiToken, TokenScope, generate_token_secret, parse_scopes, token_lifetime
 from pyregistry_domain.users import User, validate_email, validate_password
 from pyregistry_domain.versions import canonical_version, parse_version
 
@@ -81,6 +81,24 @@ def test_scopes() -> None:
         parse_scopes(["admin"])
     with pytest.raises(ValidationFailed, match="at least one scope"):
         parse_scopes([" , "])
+
+
+@pytest.mark.parametrize(
+    ("amount", "unit", "expected"),
+    [(30, "days", timedelta(days=30)), (3650, "days", timedelta(days=3650)), (520, "weeks", timedelta(weeks=520))],
+)
+def test_token_lifetimes_up_to_ten_years(amount: int, unit: str, expected: timedelta) -> None:
+    assert token_lifetime(amount, unit) == expected
+
+
+@pytest.mark.parametrize(
+    ("amount", "unit"),
+    [(0, "days"), (3651, "days"), (522, "weeks"), (99999999999, "days"), (10**30, "seconds"), (-1, "hours")],
+)
+def test_token_lifetimes_beyond_ten_years_are_refused(amount: int, unit: str) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        token_lifetime(amount, unit)
+    assert refused.value.message == "token lifetime must be more than 0 and at most 3650 days (10 years)"
 
 
 def test_token_usability() -> None:

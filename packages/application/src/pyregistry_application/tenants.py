@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.ports import Clock, IdGenerator, PasswordHasher, RegistryStore
-from pyregistry_domain.errors import AlreadyExists, NotFound
+from pyregistry_domain.errors import AlreadyExists, NotFound, ValidationFailed
 from pyregistry_domain.tenants import Tenant, new_tenant
 from pyregistry_domain.users import User, validate_email, validate_password
 
@@ -49,7 +49,9 @@ class TenantAdministration:
             email = validate_email(admin_email)
             user = self._store.get_user_by_email(email)
             if user is None:
-                password = validate_password(admin_password or "")
+                if not admin_password:
+                    raise ValidationFailed(f"the admin password is missing: {email} has no account yet, so one is needed")
+                password = validate_password(admin_password)
                 user = User(
                     id=self._ids.new_id(),
                     email=email,

@@ -9,11 +9,15 @@ from pyregistry_application.dto import IssuedToken
 from pyregistry_application.ports import Clock, IdGenerator, RegistryStore
 from pyregistry_domain.errors import NotFound, ValidationFailed
 from pyregistry_domain.names import normalize_project_name, validate_project_name
-from pyregistry_domain.tokens import MAX_TOKEN_NAME_LENGTH, ApiToken, generate_token_secret, parse_scopes
+from pyregistry_domain.tokens import (
+    MAX_TOKEN_NAME_LENGTH,
+    ApiToken,
+    check_token_lifetime,
+    generate_token_secret,
+    parse_scopes,
+)
 
 __all__ = ["TokenIssuer"]
-
-MAX_TOKEN_LIFETIME = timedelta(days=3650)
 
 
 class TokenIssuer:
@@ -46,8 +50,8 @@ class TokenIssuer:
             raise ValidationFailed(f"token name must be 1-{MAX_TOKEN_NAME_LENGTH} characters")
         parsed_scopes = parse_scopes(scopes)
         normalized_project = normalize_project_name(validate_project_name(project)) if project else None
-        if expires_in is not None and (expires_in <= timedelta(0) or expires_in > MAX_TOKEN_LIFETIME):
-            raise ValidationFailed("token expiry must be in the future and within ten years")
+        if expires_in is not None:
+            check_token_lifetime(expires_in)
         now = self._clock.now()
         generated = generate_token_secret()
         token = ApiToken(

@@ -8,19 +8,22 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pyregistry_domain.errors import Forbidden, InvalidToken, ValidationFailed
 
 __all__ = [
+    "MAX_TOKEN_LIFETIME",
     "ApiToken",
     "GeneratedSecret",
     "TokenScope",
+    "check_token_lifetime",
     "generate_token_secret",
     "hash_token_secret",
     "parse_scopes",
     "parse_token_secret",
+    "token_lifetime",
 ]
 
 TOKEN_PREFIX = "pyr_"  # noqa: S105 - a public prefix, not a secret
@@ -28,6 +31,25 @@ _KEY_ID_BYTES = 9
 _SECRET_BYTES = 32
 _TOKEN_RE = re.compile(r"^pyr_([A-Za-z0-9_-]{12})_([A-Za-z0-9_-]{43,})$")
 MAX_TOKEN_NAME_LENGTH = 100
+MAX_TOKEN_LIFETIME = timedelta(days=3650)
+_LIFETIME_RULE = "token lifetime must be more than 0 and at most 3650 days (10 years)"
+_UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400, "weeks": 604800}
+
+
+def check_token_lifetime(lifetime: timedelta) -> timedelta:
+    """``lifetime`` if it is positive and at most :data:`MAX_TOKEN_LIFETIME`, else :class:`ValidationFailed`."""
+    if lifetime <= timedelta(0) or lifetime > MAX_TOKEN_LIFETIME:
+        raise ValidationFailed(_LIFETIME_RULE)
+    return lifetime
+
+
+def token_lifetime(amount: int, unit: str) -> timedelta:
+    """``amount`` ``unit`` (seconds, minutes, hours, days or weeks) as a checked lifetime; numbers too large for a
+    ``timedelta`` get the same :class:`ValidationFailed` as any other lifetime beyond the maximum."""
+    seconds = amount * _UNIT_SECONDS[unit]
+    if not 0 < seconds <= MAX_TOKEN_LIFETIME.total_seconds():
+        raise ValidationFailed(_LIFETIME_RULE)
+    return timedelta(seconds=seconds)
 
 
 class TokenScope(StrEnum):
