@@ -50,7 +50,8 @@ class TenantAdministration:
             user = self._store.get_user_by_email(email)
             if user is None:
                 if not admin_password:
-                    raise ValidationFailed(f"the admin password is missing: {email} has no account yet, so one is needed")
+                    missing = f"the admin password is missing: {email} has no account yet, so one is needed"
+                    raise ValidationFailed(missing)
                 password = validate_password(admin_password)
                 user = User(
                     id=self._ids.new_id(),
