@@ -49,7 +49,7 @@ SPECIAL_SAMPLES = {
     "SUPERADMIN_EMAIL": "root@example.com",
     "ARTIFACT_STORAGE_BACKEND": "opendal",
     "OPENDAL_SCHEME": "fs",
-    "OPENDAL_OPTIONS": '{"root": "/srv/blobs"}',
+    "OPENDAL_OPTIONS": '{"atomic_write_dir": "/srv/tmp"}',
     "OPENDAL_ENDPOINT": "http://127.0.0.1:9000",
     "PYPI_BASE_URL": "https://mirror.example/",
     "PYPI_URL": "https://mirror.example/",
@@ -107,7 +107,7 @@ def test_each_variable_takes_effect_and_is_reported_as_its_source(variable: str)
     loaded = load_settings(None, {variable: raw})
     assert loaded.sources[dotted] == f"env:{variable}"
     current: Any = msgspec.to_builtins(loaded.settings)
-    for part in dotted.split("."):
+    for part in ("blob_root" if variable == "OPENDAL_ROOT" else dotted).split("."):
         current = current[part]
     assert current != default or variable in {"ARTIFACT_STORAGE_BACKEND", "OPENDAL_SCHEME"}
 
@@ -192,7 +192,7 @@ def test_init_config_writes_a_complete_file_that_loads_back(tmp_path: Path, stor
     assert loaded.settings.superadmin_password and len(loaded.settings.cookie_secret or "") >= 32
     expected = _leaf_keys(msgspec.to_builtins(Settings()))
     written = _leaf_keys(tomlkit.parse(text).unwrap())
-    commented = {key for key in expected if f"# {key.rsplit('.', 1)[-1]} = " in text}
+    commented = {key for key in expected if f"# {key.rsplit('.', 1)[-1]} = " in text or f"# [[{key}]]" in text}
     assert expected <= written | commented, sorted(expected - written - commented)
     assert text.count("#") > 20, "the file explains its sections"
     scheme = loaded.settings.artifact_storage.opendal
@@ -203,11 +203,25 @@ def test_init_config_writes_a_complete_file_that_loads_back(tmp_path: Path, stor
             "http://127.0.0.1:9000",
         )
     else:
-        assert scheme.scheme == "fs"
+        assert (scheme.scheme, scheme.options) == ("fs", {})
+        assert loaded.settings.blob_root == str(tmp_path / "conf" / ".pyregistry" / "blobs")
+    assert loaded.settings.oidc_issuers == []
     again = CliRunner().invoke(main, ["init-config", "--path", str(target)])
     assert again.exit_code == 1 and "--force" in again.output
     wrong = CliRunner().invoke(main, ["init-config", "--path", str(tmp_path / "conf.ini")])
     assert wrong.exit_code == 1 and "must end in .toml" in wrong.output
+
+
+def test_init_config_trusts_the_development_oidc_issuer_only_when_asked(tmp_path: Path) -> None:
+    target = tmp_path / "dev.toml"
+    result = CliRunner().invoke(main, ["init-config", "--path", str(target), "--dev-oidc-issuer"])
+    assert result.exit_code == 0, result.output
+    [issuer] = load_settings(str(target), {}).settings.oidc_issuers
+    assert (issuer.provider, issuer.issuer, issuer.jwks_url) == (
+        "github",
+        "https://issuer.pyregistry.local",
+        "http://127.0.0.1:8081/jwks.json",
+    )
 
 
 def test_config_show_masks_secrets_and_names_sources(tmp_path: Path) -> None:

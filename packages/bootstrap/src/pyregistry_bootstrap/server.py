@@ -13,8 +13,9 @@ from pyregistry_bootstrap.asgi import CONFIG_ENV, served_app
 from pyregistry_bootstrap.reason_phrases import protocol_for
 from pyregistry_bootstrap.wiring import Runtime
 from pyregistry_infrastructure.config import LoadedSettings
+from pyregistry_infrastructure.settings import Settings
 
-__all__ = ["run_server"]
+__all__ = ["run_server", "storage_description"]
 
 
 class _UvicornOptions(TypedDict):
@@ -31,16 +32,28 @@ class _UvicornOptions(TypedDict):
     timeout_graceful_shutdown: int
 
 
+def storage_description(settings: Settings) -> str:
+    """Where artifacts live: the filesystem root, or the scheme with its bucket/container and root."""
+    opendal = settings.artifact_storage.opendal
+    if opendal.scheme == "fs":
+        return f"filesystem {settings.blob_root}"
+    where = opendal.options.get("bucket") or opendal.options.get("container") or ""
+    return f"{opendal.scheme} {where}{opendal.options.get('root', '')}".rstrip()
+
+
 def _announce(runtime: Runtime, host: str, port: int) -> None:
     settings = runtime.settings
     click.echo(f"pyregistry listening on http://{host}:{port}/")
-    click.echo(f"  metadata store: {settings.database_store}; artifacts: {settings.artifact_storage.opendal.scheme}")
+    click.echo(f"  metadata store: {settings.database_store}; artifacts: {storage_description(settings)}")
     click.echo(f"  admin login: http://{host}:{port}/admin/login")
     click.echo(f"  admin email: {settings.superadmin_email}")
-    if runtime.superadmin_password_generated:
+    if runtime.superadmin_password_generated and runtime.generated_secrets_created:
         click.echo(
-            f"  admin password: {runtime.superadmin_password} (generated, kept in {runtime.generated_secrets_path})"
+            f"  admin password: {runtime.superadmin_password} (generated, kept in {runtime.generated_secrets_path};"
+            " printed only on this first start)"
         )
+    elif runtime.superadmin_password_generated:
+        click.echo(f"  admin password: generated on first start, kept in {runtime.generated_secrets_path}")
     else:
         click.echo("  admin password: as set in the configuration")
 

@@ -20,21 +20,16 @@ from pyregistry_application.uploads import UploadDistribution
 from pyregistry_bootstrap.mirror_wiring import build_mirror_service
 from pyregistry_bootstrap.publishing_wiring import build_trusted_publishing
 from pyregistry_bootstrap.security_wiring import install_publish_webhook
+from pyregistry_bootstrap.store_wiring import build_store
 from pyregistry_domain.users import User, validate_email
 from pyregistry_infrastructure.archives import ArchiveInspector
 from pyregistry_infrastructure.background import BackgroundJobs
 from pyregistry_infrastructure.config import ConfigError, ensure_generated_secrets
 from pyregistry_infrastructure.scratch import ScratchSpace
-from pyregistry_infrastructure.settings import PostgresSettings, Settings, SqlServerSettings
+from pyregistry_infrastructure.settings import Settings
 from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
-from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
-from pyregistry_infrastructure.stores.pool import PoolLimits
-from pyregistry_infrastructure.stores.postgres import PostgresRegistryStore
-from pyregistry_infrastructure.stores.schema_migrations import MigrationNotPortable
-from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore, StoreUnavailable
+from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
 from pyregistry_infrastructure.stores.sql_index_versions import SqlIndexVersions
-from pyregistry_infrastructure.stores.sqlite import SqliteRegistryStore
-from pyregistry_infrastructure.stores.sqlserver import SqlServerRegistryStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 
 __all__ = ["Runtime", "build_runtime", "build_storage", "build_store"]
@@ -55,34 +50,7 @@ class Runtime:
     scratch: ScratchSpace
     generated_secrets_path: Path | None
     background_jobs: BackgroundJobs = field(default_factory=BackgroundJobs)
-
-
-def build_store(settings: Settings) -> RegistryStore:
-    """The metadata store named by ``database_store``."""
-    kind = settings.database_store
-    if kind == "sqlite":
-        return SqliteRegistryStore(settings.sqlite.path)
-    if kind in {"memory", "in-memory"}:
-        return MemoryRegistryStore()
-    if kind in {"postgres", "postgresql"}:
-        return _build_pooled_store(settings, "postgres", PostgresRegistryStore)
-    if kind in {"sqlserver", "mssql"}:
-        return _build_pooled_store(settings, "sql_server", SqlServerRegistryStore)
-    raise ConfigError(f"key 'database_store': {kind!r} is not available in this build")
-
-
-def _build_pooled_store(
-    settings: Settings, section_name: str, factory: type[PostgresRegistryStore | SqlServerRegistryStore]
-) -> RegistryStore:
-    """A pooled SQL store from ``[postgres]`` or ``[sql_server]``; problems become one-line config errors."""
-    section: PostgresSettings | SqlServerSettings = getattr(settings, section_name)
-    try:
-        limits = PoolLimits(section.max_connections, section.min_connections, section.acquire_timeout_seconds)
-        return factory(section.connection_url, limits)
-    except (ValueError, MigrationNotPortable) as exc:
-        raise ConfigError(f"key '{section_name}': {exc}") from None
-    except StoreUnavailable as exc:
-        raise ConfigError(f"key '{section_name}.connection_url': {exc}") from None
+    generated_secrets_created: bool = False
 
 
 def build_storage(settings: Settings) -> OpenDalStorage:
@@ -90,8 +58,7 @@ def build_storage(settings: Settings) -> OpenDalStorage:
     opendal_settings = settings.artifact_storage.opendal
     options = dict(opendal_settings.options)
     if opendal_settings.scheme == "fs":
-        root = Path(options.get("root") or settings.blob_root)
-        return OpenDalStorage.filesystem(root)
+        return OpenDalStorage.filesystem(Path(settings.blob_root))
     try:
         storage = OpenDalStorage(opendal_settings.scheme, options)
         storage.check()
@@ -177,4 +144,5 @@ def build_runtime(settings: Settings, *, sync_superadmin: bool = True) -> Runtim
         spool_dir=spool_dir,
         scratch=scratch,
         generated_secrets_path=generated.path if generated else None,
+        generated_secrets_created=generated.created if generated else False,
     )

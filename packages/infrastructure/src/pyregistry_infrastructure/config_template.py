@@ -20,8 +20,18 @@ def _table(comment: str, values: dict[str, object]) -> Table:
     return table
 
 
-def render_config_template(storage: str = "fs") -> str:
-    """A complete configuration with fresh secrets; ``storage`` is ``fs`` or ``minio``."""
+_DEV_ISSUER: dict[str, object] = {
+    "provider": "github",
+    "issuer": "https://issuer.pyregistry.local",
+    "jwks_url": "http://127.0.0.1:8081/jwks.json",
+    "audience": "pyregistry",
+}
+
+
+def render_config_template(storage: str = "fs", *, dev_oidc_issuer: bool = False) -> str:
+    """A complete configuration with fresh secrets; ``storage`` is ``fs`` or ``minio``. The development OIDC
+    issuer (whose JWKS any local user able to bind 127.0.0.1:8081 could serve) is written commented out unless
+    ``dev_oidc_issuer``."""
     defaults = Settings()
     doc = tomlkit.document()
     doc.add(tomlkit.comment("pyregistry configuration. Environment variables override these keys."))
@@ -29,8 +39,9 @@ def render_config_template(storage: str = "fs") -> str:
     doc.add("bind_address", defaults.bind_address)
     doc["bind_address"].comment("HOST:PORT the HTTP server listens on")
     doc.add("blob_root", defaults.blob_root)
+    doc["blob_root"].comment("filesystem artifact storage; relative paths start at this file's directory")
     doc.add("data_dir", defaults.data_dir)
-    doc["data_dir"].comment("generated secrets and upload spool files live here")
+    doc["data_dir"].comment("generated secrets and upload spool files (relative: from this file's directory)")
     doc.add("superadmin_email", defaults.superadmin_email)
     doc.add("superadmin_password", secrets.token_urlsafe(18))
     doc["superadmin_password"].comment("change me; applied to the superadmin account on every start")
@@ -71,7 +82,7 @@ def render_config_template(storage: str = "fs") -> str:
         )
     else:
         opendal.add("scheme", "fs")
-        options = _table("filesystem storage", {"root": defaults.blob_root})
+        options = _table("filesystem storage: its root is blob_root above", {})
     opendal.add("options", options)
     storage_table.add("opendal", opendal)
     doc.add("artifact_storage", storage_table)
@@ -187,17 +198,18 @@ def render_config_template(storage: str = "fs") -> str:
             },
         ),
     )
-    issuers = tomlkit.aot()
-    issuers.append(
-        _table(
-            "development JWKS issuer (the jwks service in compose.yaml); replace for production",
-            {
-                "provider": "github",
-                "issuer": "https://issuer.pyregistry.local",
-                "jwks_url": "http://127.0.0.1:8081/jwks.json",
-                "audience": "pyregistry",
-            },
+    if dev_oidc_issuer:
+        issuers = tomlkit.aot()
+        issuers.append(
+            _table("development JWKS issuer (the jwks service in compose.yaml); never in production", _DEV_ISSUER)
         )
-    )
-    doc.add("oidc_issuers", issuers)
+        doc.add("oidc_issuers", issuers)
+    else:
+        doc.add(tomlkit.nl())
+        doc.add(tomlkit.comment("Trusted publishing: add the CI identity providers whose tokens may publish, e.g."))
+        doc.add(tomlkit.comment("[[oidc_issuers]]"))
+        doc.add(tomlkit.comment('provider = "github"'))
+        doc.add(tomlkit.comment('issuer = "https://token.actions.githubusercontent.com"'))
+        doc.add(tomlkit.comment('jwks_url = "https://token.actions.githubusercontent.com/.well-known/jwks"'))
+        doc.add(tomlkit.comment('audience = "pyregistry"'))
     return tomlkit.dumps(doc)

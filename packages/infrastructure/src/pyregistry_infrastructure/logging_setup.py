@@ -17,43 +17,13 @@ from typing import Any
 
 import structlog
 
+from pyregistry_infrastructure.log_filter import parse_filter
 from pyregistry_infrastructure.settings import LoggingSettings
 
 __all__ = ["configure_logging", "parse_filter"]
 
-_LEVELS = {
-    "trace": logging.DEBUG,
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "warn": logging.WARNING,
-    "warning": logging.WARNING,
-    "error": logging.ERROR,
-    "off": logging.CRITICAL + 10,
-}
 _TIMESTAMP_DIGITS = {"seconds": 0, "millis": 3, "micros": 6, "nanos": 6}
 _URL_LOGGING_CLIENTS = ("httpx", "httpcore")
-
-
-def _level_of(text: str) -> int:
-    level = _LEVELS.get(text.strip().lower())
-    if level is None:
-        raise ValueError(f"{text.strip()!r} is not one of {', '.join(_LEVELS)}")
-    return level
-
-
-def parse_filter(filter_text: str) -> tuple[int, dict[str, int]]:
-    """``"info,uvicorn=warning"`` -> (INFO, {"uvicorn": WARNING}); raises ValueError on unknown levels."""
-    default = logging.INFO
-    per_logger: dict[str, int] = {}
-    for part in filter_text.split(","):
-        if not part.strip():
-            continue
-        name, sep, level = part.partition("=")
-        if sep:
-            per_logger[name.strip().replace("::", ".")] = _level_of(level)
-        else:
-            default = _level_of(name)
-    return default, per_logger
 
 
 class _Timestamper:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 from contextlib import ExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from pyregistry_domain.distributions import ReleaseFile
+from pyregistry_bootstrap.commands.common import config_option, runtime
+
+if TYPE_CHECKING:
+    from pyregistry_domain.distributions import ReleaseFile
 
 __all__ = ["mirror"]
 
@@ -40,15 +43,15 @@ class _Progress:
 
 
 @click.command("mirror")
-@click.option("--config", "config_path", default=None, metavar="PATH", help="TOML config file (must end in .toml).")
+@config_option
 @click.option("--tenant", required=True, help="Tenant slug; the tenant must have mirroring enabled.")
 @click.option("--project", default=None, help="One project to mirror (default: every mirrored project).")
 @click.pass_context
 def mirror(ctx: click.Context, config_path: str | None, tenant: str, project: str | None) -> None:
     """Refresh mirrored project pages from upstream and cache the newest files."""
-    from pyregistry_bootstrap.cli import CLI_ACTOR, _runtime
+    from pyregistry_bootstrap.cli_wiring import CLI_ACTOR
 
-    services = _runtime(ctx, config_path).services
+    services = runtime(ctx, config_path).services
     if services.mirroring is None:
         raise click.ClickException("mirroring is not configured")
     with ExitStack() as stack:

@@ -2,33 +2,30 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from pyregistry_application.publishing import TrustedPublishing
-from pyregistry_bootstrap.wiring import build_runtime
-from pyregistry_domain.errors import NotFound
-from pyregistry_infrastructure.config import load_settings
-from pyregistry_infrastructure.logging_setup import configure_logging
+from pyregistry_bootstrap.cli_wiring import CLI_ACTOR
+from pyregistry_bootstrap.commands.common import config_option, runtime
+
+if TYPE_CHECKING:
+    from pyregistry_application.publishing import TrustedPublishing
 
 __all__ = ["add_publisher", "list_publishers", "remove_publisher"]
 
-CLI_ACTOR = "cli"
-
 
 def _publishing(ctx: click.Context, config_path: str | None) -> TrustedPublishing:
-    loaded = load_settings(config_path or (ctx.obj or {}).get("config_path"))
-    configure_logging(loaded.settings.logging)
-    publishing = build_runtime(loaded.settings).services.publishing
+    from pyregistry_domain.errors import NotFound
+
+    publishing = runtime(ctx, config_path).services.publishing
     if publishing is None:
         raise NotFound("trusted publishing is not wired in this build")
     return publishing
 
 
-_config = click.option("--config", "config_path", default=None, metavar="PATH", help="TOML config file.")
-
-
 @click.command("add-publisher")
-@_config
+@config_option
 @click.option("--tenant", required=True)
 @click.option("--project", required=True, help="The project the publisher may upload.")
 @click.option("--provider", required=True, type=click.Choice(["github", "gitlab"]))
@@ -71,7 +68,7 @@ def add_publisher(
 
 
 @click.command("list-publishers")
-@_config
+@config_option
 @click.option("--tenant", required=True)
 @click.option("--project", default=None)
 @click.pass_context
@@ -83,7 +80,7 @@ def list_publishers(ctx: click.Context, config_path: str | None, tenant: str, pr
 
 
 @click.command("remove-publisher")
-@_config
+@config_option
 @click.option("--tenant", required=True)
 @click.option("--id", "publisher_id", required=True)
 @click.pass_context

@@ -4,43 +4,38 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import msgspec
 
-from pyregistry_application.security.findings import WheelAuditReport
-from pyregistry_application.security.services import SecurityServices
-from pyregistry_application.security.validation import DistributionValidation, ValidationSummary, validate_local_file
-from pyregistry_application.security.vulnerability_model import VulnerabilityCheckResult
-from pyregistry_bootstrap.osv_server import serve_osv
-from pyregistry_bootstrap.security_wiring import build_security, yara_scanner_for
-from pyregistry_bootstrap.wiring import build_runtime
-from pyregistry_infrastructure.archives import ArchiveInspector
-from pyregistry_infrastructure.config import load_settings
-from pyregistry_infrastructure.logging_setup import configure_logging
-from pyregistry_infrastructure.settings import Settings
-from pyregistry_infrastructure.vulnerabilities.pysentry_checker import PysentryChecker
+from pyregistry_bootstrap.commands.common import config_option, emit_json, load, runtime
 
-__all__ = ["SECURITY_COMMANDS", "audit_wheel", "check_registry", "validate_dist", "validate_dist_all"]
+if TYPE_CHECKING:
+    from pyregistry_application.security.findings import WheelAuditReport
+    from pyregistry_application.security.services import SecurityServices
+    from pyregistry_application.security.validation import DistributionValidation, ValidationSummary
+    from pyregistry_application.security.vulnerability_model import VulnerabilityCheckResult
+    from pyregistry_infrastructure.settings import Settings
+
+__all__ = ["audit_wheel", "check_registry", "validate_dist", "validate_dist_all"]
 
 FINDINGS_EXIT = 2
 SCANNER_ERRORS_EXIT = 3
-_config = click.option("--config", "config_path", default=None, metavar="PATH", help="TOML config file.")
 
 
 def _settings(ctx: click.Context, config_path: str | None) -> Settings:
-    loaded = load_settings(config_path or (ctx.obj or {}).get("config_path"))
-    configure_logging(loaded.settings.logging)
-    return loaded.settings
+    from pyregistry_infrastructure.logging_setup import configure_logging
+
+    settings = load(ctx, config_path).settings
+    configure_logging(settings.logging)
+    return settings
 
 
 def _security(ctx: click.Context, config_path: str | None) -> SecurityServices:
-    settings = _settings(ctx, config_path)
-    return build_security(settings, build_runtime(settings, sync_superadmin=False).services)
+    from pyregistry_bootstrap.security_wiring import build_security
 
-
-def _emit_json(value: object) -> None:
-    click.echo(msgspec.json.format(msgspec.json.encode(value), indent=2).decode())
+    registry = runtime(ctx, config_path, sync_superadmin=False)
+    return build_security(registry.settings, registry.services)
 
 
 def _print_report(report: WheelAuditReport) -> None:
@@ -57,7 +52,7 @@ def _print_report(report: WheelAuditReport) -> None:
 
 
 @click.command("audit-wheel")
-@_config
+@config_option
 @click.option("--project", required=True, help="Project the wheel belongs to.")
 @click.option("--wheel", "wheel", required=True, help="Wheel file; downloaded from [pypi].base_url when not local.")
 @click.option("--yara-rules-path", default=None, help="YARA rules directory (wins over the configuration).")
@@ -76,6 +71,8 @@ def audit_wheel(
     allow_scanner_errors: bool,
 ) -> None:
     """Scan a wheel; exit 2 when findings reach security.audit_fail_severity, 3 when a scanner failed."""
+    from pyregistry_bootstrap.security_wiring import yara_scanner_for
+
     security = _security(ctx, config_path)
     overrides = [yara_scanner_for(yara_rules_path)] if yara_rules_path else []
     path = Path(wheel)
@@ -84,7 +81,7 @@ def audit_wheel(
     else:
         report = security.audit.audit_upstream(project, path.name, overrides)
     if as_json:
-        _emit_json(report)
+        emit_json(report)
     else:
         _print_report(report)
     for scanner, error in sorted(report.scanner_errors.items()):
@@ -111,17 +108,20 @@ def _print_validation(result: DistributionValidation) -> None:
 
 
 @click.command("validate-dist")
-@_config
+@config_option
 @click.option("--file", "file", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--sha256", default=None, help="Expected SHA-256 hex digest.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def validate_dist(ctx: click.Context, config_path: str | None, file: Path, sha256: str | None, as_json: bool) -> None:
     """Check a distribution's SHA-256 and read it fully; exit 1 when it is refused."""
+    from pyregistry_application.security.validation import validate_local_file
+    from pyregistry_infrastructure.archives import ArchiveInspector
+
     _settings(ctx, config_path)
     result = validate_local_file(ArchiveInspector(), file, sha256)
     if as_json:
-        _emit_json(result)
+        emit_json(result)
     else:
         _print_validation(result)
         if result.ok:
@@ -131,7 +131,7 @@ def validate_dist(ctx: click.Context, config_path: str | None, file: Path, sha25
 
 
 @click.command("validate-dist-all")
-@_config
+@config_option
 @click.option("--tenant", default=None, help="Only this tenant.")
 @click.option("--project", default=None, help="Only this project.")
 @click.option("--parallelism", type=click.IntRange(1, 64), default=None, help="Workers (default: configuration).")
@@ -152,7 +152,7 @@ def validate_dist_all(
     summary: ValidationSummary
     if as_json:
         summary = security.validation.validate_all(files, workers)
-        _emit_json(summary)
+        emit_json(summary)
     else:
         with click.progressbar(length=len(files), label="validating", file=sys.stderr) as bar:
             summary = security.validation.validate_all(files, workers, on_result=lambda _: bar.update(1))
@@ -171,7 +171,7 @@ def _print_vulnerabilities(result: VulnerabilityCheckResult) -> None:
 
 
 @click.command("check-registry")
-@_config
+@config_option
 @click.option("--tenant", default=None, help="Only this tenant.")
 @click.option("--json", "as_json", is_flag=True)
 @click.option(
@@ -184,8 +184,13 @@ def _print_vulnerabilities(result: VulnerabilityCheckResult) -> None:
 @click.pass_context
 def check_registry(ctx: click.Context, config_path: str | None, tenant: str | None, as_json: bool, engine: str) -> None:
     """Check stored versions for known vulnerabilities; exit 2 when any is found."""
-    settings = _settings(ctx, config_path)
-    security = build_security(settings, build_runtime(settings, sync_superadmin=False).services)
+    from pyregistry_bootstrap.osv_server import serve_osv
+    from pyregistry_bootstrap.security_wiring import build_security
+    from pyregistry_infrastructure.vulnerabilities.pysentry_checker import PysentryChecker
+
+    registry = runtime(ctx, config_path, sync_superadmin=False)
+    settings = registry.settings
+    security = build_security(settings, registry.services)
     if engine == "local":
         if not settings.security.advisory_db_path:
             raise click.UsageError("--engine local needs [security].advisory_db_path (ADVISORY_DB_PATH)")
@@ -196,11 +201,8 @@ def check_registry(ctx: click.Context, config_path: str | None, tenant: str | No
     else:
         result = security.check_registry.execute(PysentryChecker(), tenant)
     if as_json:
-        _emit_json(result)
+        emit_json(result)
     else:
         _print_vulnerabilities(result)
     if result.vulnerabilities:
         sys.exit(FINDINGS_EXIT)
-
-
-SECURITY_COMMANDS = [audit_wheel, validate_dist, validate_dist_all, check_registry]

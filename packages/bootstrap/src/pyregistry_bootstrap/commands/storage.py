@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import click
-import msgspec
 
-from pyregistry_application.blob_sweep import OrphanBlobSweeper
+from pyregistry_bootstrap.commands.common import config_option, emit_json, runtime
 
 __all__ = ["sweep_blobs"]
 
 
 @click.command("sweep-blobs")
-@click.option("--config", "config_path", default=None, metavar="PATH", help="TOML config file (must end in .toml).")
+@config_option
 @click.option(
     "--grace-minutes",
     type=click.IntRange(min=0),
@@ -27,13 +26,14 @@ __all__ = ["sweep_blobs"]
 def sweep_blobs(ctx: click.Context, config_path: str | None, grace_minutes: int, dry_run: bool, as_json: bool) -> None:
     """Find blobs in artifact storage that no file record refers to (left by a crash between storing and
     recording) and remove those older than the grace period."""
-    from pyregistry_bootstrap.cli import CLI_ACTOR, _runtime
+    from pyregistry_application.blob_sweep import OrphanBlobSweeper
+    from pyregistry_bootstrap.cli_wiring import CLI_ACTOR
 
-    services = _runtime(ctx, config_path).services
+    services = runtime(ctx, config_path).services
     sweeper = OrphanBlobSweeper(services.store, services.storage, services.clock, services.audit)
     report = sweeper.sweep(timedelta(minutes=grace_minutes), dry_run=dry_run, actor=CLI_ACTOR)
     if as_json:
-        click.echo(msgspec.json.encode(report).decode())
+        emit_json(report)
         return
     for orphan in report.orphans:
         age = "age unknown" if orphan.age_seconds is None else f"{orphan.age_seconds // 60} min old"

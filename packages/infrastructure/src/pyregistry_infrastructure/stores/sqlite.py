@@ -1,4 +1,4 @@
-"""SQLite RegistryStore (sqlite-utils, WAL, versioned schema), the default metadata store."""
+"""SQLite RegistryStore (WAL, versioned schema), the default metadata store."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import sqlite_utils
 
 from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
 from pyregistry_infrastructure.stores.sql_dialect import Dialect
@@ -48,23 +46,22 @@ class SqliteRegistryStore(SqlRegistryStore):
         self._connections_lock = threading.Lock()
         self.migrate()
 
-    def _db(self) -> sqlite_utils.Database:
-        db = getattr(self._local, "db", None)
-        if db is None:
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
             conn = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
-            db = sqlite_utils.Database(conn)
-            self._local.db = db
+            self._local.conn = conn
             with self._connections_lock:
                 self._connections.append(conn)
-        return db
+        return conn
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
-        yield self._db().conn
+        yield self._conn()
 
     def close(self) -> None:
         """Close every connection this store opened."""

@@ -1,0 +1,64 @@
+"""The few use cases that administrative commands need, wired over the metadata store alone.
+
+Tenant, token and release commands use the same application use cases as the admin UI, without the web,
+mirroring, publishing or security wiring, so they start quickly and import no driver they do not use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pyregistry_application.admin_access import AdminAuthorization
+from pyregistry_application.admin_releases import ReleaseAdministration
+from pyregistry_application.audit import AuditTrail
+from pyregistry_application.ports import RegistryStore
+from pyregistry_application.tenants import TenantAdministration
+from pyregistry_application.tokens import TokenIssuer
+from pyregistry_bootstrap.store_wiring import build_store, open_existing_store
+from pyregistry_domain.users import User
+from pyregistry_infrastructure.settings import Settings
+from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
+
+__all__ = ["CLI_ACTOR", "CLI_USER", "AdminCommands", "admin_commands"]
+
+CLI_ACTOR = "cli"
+CLI_USER = User(
+    id=CLI_ACTOR, email=CLI_ACTOR, password_hash="", is_superadmin=True, created_at=datetime(1970, 1, 1, tzinfo=UTC)
+)
+"""Who the command line acts as: an operator with shell access to the registry is its superadmin; the audit trail
+records the actor ``cli``."""
+
+
+@dataclass(slots=True)
+class AdminCommands:
+    """Use cases over one opened metadata store."""
+
+    settings: Settings
+    store: RegistryStore
+    tenants: TenantAdministration
+    tokens: TokenIssuer
+    authorization: AdminAuthorization
+    audit: AuditTrail
+
+    def releases(self) -> ReleaseAdministration:
+        """Yank and purge; opens the artifact storage, whose blobs a purge removes."""
+        from pyregistry_bootstrap.wiring import build_storage
+
+        return ReleaseAdministration(self.store, build_storage(self.settings), self.authorization, self.audit)
+
+
+def admin_commands(settings: Settings, *, create: bool = False) -> AdminCommands:
+    """Wire the administrative use cases; unless ``create``, the store must exist already (nothing is created)."""
+    store = build_store(settings) if create else open_existing_store(settings)
+    clock = SystemClock()
+    ids = RandomIds()
+    audit = AuditTrail(store, clock, ids)
+    return AdminCommands(
+        settings=settings,
+        store=store,
+        tenants=TenantAdministration(store, clock, ids, ScryptPasswordHasher(), audit),
+        tokens=TokenIssuer(store, clock, ids, audit),
+        authorization=AdminAuthorization(store),
+        audit=audit,
+    )

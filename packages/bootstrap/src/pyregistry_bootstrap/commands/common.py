@@ -1,0 +1,66 @@
+"""What every command shares: the ``--config`` and ``--json`` options, loading the settings, JSON output."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from pyregistry_bootstrap.cli_wiring import AdminCommands
+    from pyregistry_bootstrap.wiring import Runtime
+    from pyregistry_infrastructure.config import LoadedSettings
+
+__all__ = ["LOCATION_KEY", "admin", "config_option", "emit_json", "json_option", "load", "runtime"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+LOCATION_KEY = "location"
+"""``ctx.obj`` key under which a command notes where it looked, for error messages."""
+
+
+def config_option(func: F) -> F:
+    """``--config PATH`` on a subcommand (it wins over the group-level option)."""
+    return click.option(
+        "--config", "config_path", default=None, metavar="PATH", help="TOML config file (must end in .toml)."
+    )(func)
+
+
+def json_option(func: F) -> F:
+    """``--json``: print the result as JSON instead of text."""
+    return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
+
+
+def load(ctx: click.Context, config_path: str | None) -> LoadedSettings:
+    """The settings from ``--config`` (subcommand first, then group), the environment and the defaults."""
+    from pyregistry_bootstrap.store_wiring import store_location
+    from pyregistry_infrastructure.config import load_settings
+
+    root = ctx.find_root().ensure_object(dict)
+    loaded = load_settings(config_path or root.get("config_path"))
+    root[LOCATION_KEY] = store_location(loaded.settings)
+    return loaded
+
+
+def admin(ctx: click.Context, config_path: str | None, *, create: bool = False) -> AdminCommands:
+    """The tenant, token and release use cases over the store (which must exist unless ``create``)."""
+    from pyregistry_bootstrap.cli_wiring import admin_commands
+
+    return admin_commands(load(ctx, config_path).settings, create=create)
+
+
+def runtime(ctx: click.Context, config_path: str | None, *, sync_superadmin: bool = True) -> Runtime:
+    """Every service wired, logging configured: for commands that need storage, mirroring or security."""
+    from pyregistry_bootstrap.wiring import build_runtime
+    from pyregistry_infrastructure.logging_setup import configure_logging
+
+    settings = load(ctx, config_path).settings
+    configure_logging(settings.logging)
+    return build_runtime(settings, sync_superadmin=sync_superadmin)
+
+
+def emit_json(value: object) -> None:
+    """``value`` (msgspec Structs, lists, dicts) as indented JSON on stdout."""
+    import msgspec
+
+    click.echo(msgspec.json.format(msgspec.json.encode(value), indent=2).decode())
