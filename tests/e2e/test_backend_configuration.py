@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -55,11 +56,14 @@ def test_minio_template_configures_s3_storage_that_works(s3: S3Server, tmp_path:
     assert loaded.settings.artifact_storage.opendal.options["root"] == "/artifacts"
     created = pyregistry(tmp_path, "create-tenant", "--slug", "acme", "--display-name", "Acme", env=env)
     assert created.returncode == 0, created.stderr
+    swept = pyregistry(tmp_path, "sweep-blobs", "--dry-run", "--json", env=env)
+    assert swept.returncode == 0, swept.stderr
+    assert json.loads(swept.stdout)["examined"] == 0
 
 
 def test_missing_bucket_is_a_one_line_error(s3: S3Server, tmp_path: Path) -> None:
     env = s3.env("no-such-bucket")
-    result = pyregistry(tmp_path, "create-tenant", "--slug", "acme", "--display-name", "Acme", env=env)
+    result = pyregistry(tmp_path, "sweep-blobs", "--dry-run", env=env)
     assert_one_line_error(result, "artifact_storage.opendal", "NoSuchBucket")
 
 

@@ -53,6 +53,10 @@ def parse_duration(text: str) -> timedelta:
         raise click.BadParameter(exc.message) from None
 
 
+def _lifetime_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> timedelta | None:
+    return parse_duration(value) if value else None
+
+
 @click.command("issue-token")
 @config_option
 @click.option("--tenant", required=True)
@@ -66,7 +70,13 @@ def parse_duration(text: str) -> timedelta:
     help="What the token may do; repeat for both: --scope read --scope publish.",
 )
 @click.option("--project", default=None, help="Limit the token to one project.")
-@click.option("--expires-in", default=None, help="Lifetime such as 30d, 12h or 90m, at most 3650d (default: none).")
+@click.option(
+    "--expires-in",
+    "lifetime",
+    default=None,
+    callback=_lifetime_option,
+    help="Lifetime such as 30d, 12h or 90m, at most 3650d (default: no expiry).",
+)
 @json_option
 @click.pass_context
 def issue_token(
@@ -76,13 +86,12 @@ def issue_token(
     name: str,
     scopes: tuple[str, ...],
     project: str | None,
-    expires_in: str | None,
+    lifetime: timedelta | None,
     as_json: bool,
 ) -> None:
     """Issue an API token; the secret is printed once and never stored."""
     from pyregistry_bootstrap.cli_wiring import CLI_ACTOR
 
-    lifetime = parse_duration(expires_in) if expires_in else None
     issued = admin(ctx, config_path).tokens.issue(
         tenant_slug=tenant, name=name, scopes=list(scopes), project=project, expires_in=lifetime, actor=CLI_ACTOR
     )
