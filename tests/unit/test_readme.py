@@ -6,7 +6,7 @@ import re
 
 from tests.support.readme_blocks import README, cli_reference, command_paths, configuration_reference, render
 
-QUICKSTART_SERVE = "pip install uv && uv run --frozen pyregistry serve"
+QUICKSTART_SERVE = "pip install uv && uv run --frozen --no-dev pyregistry serve"
 QUICKSTART_TESTS = (
     "pip install uv && uv run --frozen ruff check . && uv run --frozen ruff format --check . "
     "&& uv run --frozen lint-imports && uv run --frozen pytest"
