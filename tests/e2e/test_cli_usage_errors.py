@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from pyregistry_bootstrap.cli import main
+from tests.support.postgres import postgres_schema
 from tests.support.server import pyregistry_exe
 
 pytestmark = pytest.mark.e2e
@@ -114,3 +115,25 @@ def test_every_command_loads_and_has_help() -> None:
         result = CliRunner().invoke(main, [command, "--help"])
         assert result.exit_code == 0, (command, result.output)
         assert result.output.startswith(f"Usage: main {command} ")
+
+
+def test_json_output_stays_clean_on_postgres(tmp_path: Path) -> None:
+    with postgres_schema() as database_url:
+        env = {**_env(), "DATABASE_STORE": "postgres", "DATABASE_URL": database_url}
+
+        def run(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [pyregistry_exe(), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+            )
+
+        assert run("create-tenant", "--slug", "pgco", "--display-name", "Pg Co").returncode == 0
+        issued = json.loads(run("issue-token", "--tenant", "pgco", "--name", "ci", "--scope", "read", "--json").stdout)
+        listed = run("list-tokens", "--tenant", "pgco", "--json")
+        assert [(token["id"], token["active"]) for token in json.loads(listed.stdout)] == [(issued["id"], True)]
+        tenants = json.loads(run("list-tenants", "--json").stdout)
+        assert [tenant["slug"] for tenant in tenants] == ["pgco"]
+        missing = run("yank", "--tenant", "pgco", "--project", "nothing", "--version", "1.0", "--json")
+        assert (missing.returncode, missing.stdout) == (1, "")
+        assert missing.stderr.splitlines()[-1].startswith(
+            "error: release nothing 1.0 does not exist in tenant 'pgco' in PostgreSQL database postgresql://"
+        )

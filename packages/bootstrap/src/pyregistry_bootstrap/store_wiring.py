@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from pyregistry_infrastructure.stores.postgres import PostgresRegistryStore
     from pyregistry_infrastructure.stores.sqlserver import SqlServerRegistryStore
 
-__all__ = ["build_store", "open_existing_store", "store_location"]
+__all__ = ["build_store", "open_existing_store", "store_location", "store_logs"]
 
 _SQLITE = frozenset({"sqlite"})
 _MEMORY = frozenset({"memory", "in-memory"})
@@ -42,6 +42,12 @@ def build_store(settings: Settings) -> RegistryStore:
 
         return _build_pooled_store(settings.sql_server, "sql_server", SqlServerRegistryStore)
     raise ConfigError(f"key 'database_store': {kind!r} is not available in this build")
+
+
+def store_logs(settings: Settings) -> bool:
+    """True when the store writes log lines (the pooled SQL stores); SQLite and memory stores write none, so a
+    command using only them need not configure (and import) logging."""
+    return settings.database_store in _POSTGRES | _SQL_SERVER
 
 
 def open_existing_store(settings: Settings) -> RegistryStore:

@@ -42,11 +42,18 @@ def load(ctx: click.Context, config_path: str | None) -> LoadedSettings:
     return loaded
 
 
-def admin(ctx: click.Context, config_path: str | None, *, create: bool = False) -> AdminCommands:
-    """The tenant, token and release use cases over the store (which must exist unless ``create``)."""
+def admin(ctx: click.Context, config_path: str | None, *, create: bool = False, storage: bool = False) -> AdminCommands:
+    """The tenant, token and release use cases over the store (which must exist unless ``create``); logging is
+    configured when the store or the artifact storage (``storage``: yank and purge) may write log lines."""
     from pyregistry_bootstrap.cli_wiring import admin_commands
+    from pyregistry_bootstrap.store_wiring import store_logs
 
-    return admin_commands(load(ctx, config_path).settings, create=create)
+    settings = load(ctx, config_path).settings
+    if storage or store_logs(settings):
+        from pyregistry_infrastructure.logging_setup import configure_logging
+
+        configure_logging(settings.logging)
+    return admin_commands(settings, create=create)
 
 
 def runtime(ctx: click.Context, config_path: str | None, *, sync_superadmin: bool = True) -> Runtime:

@@ -42,7 +42,9 @@ def _set_yanked(
 
     yanked = reason is not None
     shown = " ".join((reason or "").split()) or None
-    admin(ctx, config_path).releases().set_yanked(CLI_USER, tenant, project, version, yanked=yanked, reason=shown or "")
+    admin(ctx, config_path, storage=True).releases().set_yanked(
+        CLI_USER, tenant, project, version, yanked=yanked, reason=shown or ""
+    )
     return YankOutput(tenant, project, version, yanked, shown)
 
 
@@ -106,7 +108,7 @@ def purge_file(
     """Delete one file: its record, blob, core metadata and provenance."""
     from pyregistry_bootstrap.cli_wiring import CLI_USER
 
-    admin(ctx, config_path).releases().purge_file(CLI_USER, tenant, project, filename)
+    admin(ctx, config_path, storage=True).releases().purge_file(CLI_USER, tenant, project, filename)
     _report_purge(PurgeOutput(tenant, "file", filename, 1), as_json)
 
 
@@ -123,7 +125,7 @@ def purge_release(
     """Delete a release with all its files (records and blobs)."""
     from pyregistry_bootstrap.cli_wiring import CLI_USER
 
-    removed = admin(ctx, config_path).releases().purge_release(CLI_USER, tenant, project, version)
+    removed = admin(ctx, config_path, storage=True).releases().purge_release(CLI_USER, tenant, project, version)
     _report_purge(PurgeOutput(tenant, "release", f"{project}=={version}", removed), as_json)
 
 
@@ -137,5 +139,5 @@ def purge_project(ctx: click.Context, config_path: str | None, tenant: str, proj
     """Delete a project with every release and file (records and blobs)."""
     from pyregistry_bootstrap.cli_wiring import CLI_USER
 
-    removed = admin(ctx, config_path).releases().purge_project(CLI_USER, tenant, project)
+    removed = admin(ctx, config_path, storage=True).releases().purge_project(CLI_USER, tenant, project)
     _report_purge(PurgeOutput(tenant, "project", project, removed), as_json)
