@@ -195,15 +195,19 @@ def test_purge_release_removes_metadata_and_blobs(seeded: RunningRegistry, acme_
 
 
 def test_issue_and_revoke_token_from_the_ui(seeded: RunningRegistry, acme_admin: AdminSession) -> None:
-    page = acme_admin.post("/admin/t/acme/tokens", {"name": "laptop", "scope_read": "on", "expires_days": "30"})
-    assert page.status_code == 201
+    issued = acme_admin.post("/admin/t/acme/tokens", {"name": "laptop", "scope_read": "on", "expires_days": "30"})
+    assert issued.status_code == 303 and issued.headers["location"] == "/admin/t/acme/tokens"
+    page = acme_admin.get("/admin/t/acme/tokens")
+    assert page.status_code == 200
     assert page.headers["cache-control"] == "no-store"
     secret = page.text.split('id="token-secret" class="secret">')[1].split("<")[0]
     assert secret.startswith("pyr_")
+    assert f"pip install --index-url {seeded.index_url('acme', secret)} PACKAGE" in html.unescape(page.text)
     simple = seeded.base_url + "/t/acme/simple/"
     assert httpx.get(simple, auth=("__token__", secret)).status_code == 200
     listing = acme_admin.get("/admin/t/acme/tokens").text
-    assert secret not in listing
+    assert secret not in listing and 'id="issued-token"' not in listing
+    assert listing.count("<td>laptop</td>") == 1
     token_id = listing.split("/admin/t/acme/tokens/")[1].split("/revoke")[0]
     assert acme_admin.post(f"/admin/t/acme/tokens/{token_id}/revoke").status_code == 303
     assert httpx.get(simple, auth=("__token__", secret)).status_code == 401
@@ -215,6 +219,16 @@ def test_bad_form_input_gets_a_clear_error_page(acme_admin: AdminSession) -> Non
     response = acme_admin.post("/admin/t/acme/tokens", {"name": "x"})
     assert response.status_code == 400
     assert "at least one scope" in response.text
+    huge = acme_admin.post(
+        "/admin/t/acme/tokens", {"name": "forever", "scope_read": "on", "expires_days": "99999999999"}
+    )
+    assert huge.status_code == 400
+    assert (
+        '<p class="form-error" role="alert" id="issue-error">expiry must be at most 3650 days (ten years)</p>'
+        in huge.text
+    )
+    assert 'name="name" required maxlength="100" placeholder="ci-upload" value="forever"' in huge.text
+    assert "forever" not in acme_admin.get("/admin/t/acme/tokens").text.split('id="tokens"')[-1]
     assert acme_admin.get("/admin/t/acme/packages/nothing-here").status_code == 404
 
 

@@ -14,6 +14,7 @@ from pyregistry_application.dto import AuditQuery
 from pyregistry_application.services import RegistryServices
 from pyregistry_domain.errors import Forbidden, NotFound, ValidationFailed
 from pyregistry_domain.users import User
+from pyregistry_infrastructure.stores.memory_sessions import MemoryAdminSessionStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 from tests.support.dists import build_sdist, build_wheel
 from tests.unit.test_application_without_web import App
@@ -34,6 +35,7 @@ class Setup:
             tokens=self.app.tokens,
             uploads=self.app.uploads,
             index=self.app.index,
+            admin_sessions=MemoryAdminSessionStore(),
         )
         self.admin: AdminServices = build_admin_services(services)
         for slug, email in (("acme", "boss@acme.test"), ("globex", None)):

@@ -9,11 +9,15 @@ from pyregistry_application.dto import IssuedToken
 from pyregistry_application.ports import Clock, IdGenerator, RegistryStore
 from pyregistry_domain.errors import NotFound, ValidationFailed
 from pyregistry_domain.names import normalize_project_name, validate_project_name
-from pyregistry_domain.tokens import MAX_TOKEN_NAME_LENGTH, ApiToken, generate_token_secret, parse_scopes
+from pyregistry_domain.tokens import (
+    MAX_TOKEN_LIFETIME,
+    MAX_TOKEN_NAME_LENGTH,
+    ApiToken,
+    generate_token_secret,
+    parse_scopes,
+)
 
 __all__ = ["TokenIssuer"]
-
-MAX_TOKEN_LIFETIME = timedelta(days=3650)
 
 
 class TokenIssuer:

@@ -14,6 +14,7 @@ from pyregistry_application.index_versions import IndexVersions
 from pyregistry_application.ports import RegistryStore
 from pyregistry_application.provenance import ProvenanceReader
 from pyregistry_application.services import RegistryServices
+from pyregistry_application.session_ports import AdminSessionStore
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_application.tokens import TokenIssuer
 from pyregistry_application.uploads import UploadDistribution
@@ -28,16 +29,18 @@ from pyregistry_infrastructure.scratch import ScratchSpace
 from pyregistry_infrastructure.settings import PostgresSettings, Settings, SqlServerSettings
 from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
 from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.stores.memory_sessions import MemoryAdminSessionStore
 from pyregistry_infrastructure.stores.pool import PoolLimits
 from pyregistry_infrastructure.stores.postgres import PostgresRegistryStore
 from pyregistry_infrastructure.stores.schema_migrations import MigrationNotPortable
 from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore, StoreUnavailable
 from pyregistry_infrastructure.stores.sql_index_versions import SqlIndexVersions
+from pyregistry_infrastructure.stores.sql_sessions import SqlAdminSessionStore
 from pyregistry_infrastructure.stores.sqlite import SqliteRegistryStore
 from pyregistry_infrastructure.stores.sqlserver import SqlServerRegistryStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 
-__all__ = ["Runtime", "build_runtime", "build_storage", "build_store"]
+__all__ = ["Runtime", "build_runtime", "build_session_store", "build_storage", "build_store"]
 
 _log = structlog.get_logger(__name__)
 
@@ -111,6 +114,13 @@ def build_index_versions(store: RegistryStore) -> IndexVersions | None:
     return None
 
 
+def build_session_store(store: RegistryStore) -> AdminSessionStore:
+    """Admin sessions on the metadata store's own database, so every process sees a logout."""
+    if isinstance(store, SqlRegistryStore):
+        return SqlAdminSessionStore(store)
+    return MemoryAdminSessionStore()
+
+
 def _ensure_superadmin(services: RegistryServices, email: str, password: str) -> None:
     email = validate_email(email)
     user = services.store.get_user_by_email(email)
@@ -163,6 +173,7 @@ def build_runtime(settings: Settings, *, sync_superadmin: bool = True) -> Runtim
         index=PackageIndex(store, storage, access, mirror=mirroring, versions=build_index_versions(store)),
         mirroring=mirroring,
         provenance=ProvenanceReader(store, storage, access),
+        admin_sessions=build_session_store(store),
     )
     install_publish_webhook(settings, services.uploads)
     services.publishing = build_trusted_publishing(settings, services)

@@ -8,12 +8,13 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pyregistry_domain.errors import Forbidden, InvalidToken, ValidationFailed
 
 __all__ = [
+    "MAX_TOKEN_LIFETIME",
     "ApiToken",
     "GeneratedSecret",
     "TokenScope",
@@ -28,6 +29,8 @@ _KEY_ID_BYTES = 9
 _SECRET_BYTES = 32
 _TOKEN_RE = re.compile(r"^pyr_([A-Za-z0-9_-]{12})_([A-Za-z0-9_-]{43,})$")
 MAX_TOKEN_NAME_LENGTH = 100
+MAX_TOKEN_LIFETIME = timedelta(days=3650)
+"""The longest expiry a token may be issued with (ten years)."""
 
 
 class TokenScope(StrEnum):

@@ -14,6 +14,7 @@ from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, ControllerRouterHandler
 
+from pyregistry_application.admin_accounts import SESSION_LIFETIME
 from pyregistry_application.admin_services import build_admin_services
 from pyregistry_application.services import RegistryServices
 from pyregistry_web.admin import (
@@ -36,7 +37,7 @@ from pyregistry_web.options import WebOptions
 __all__ = ["SESSION_COOKIE", "admin_handlers", "admin_state"]
 
 SESSION_COOKIE = "pyregistry_session"
-SESSION_MAX_AGE = 8 * 3600
+SESSION_MAX_AGE = int(SESSION_LIFETIME.total_seconds())
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
