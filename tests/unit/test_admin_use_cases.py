@@ -211,7 +211,9 @@ def test_readme_from_body_and_from_legacy_description_header() -> None:
     assert readme is not None
     assert readme.text == "# Title\n<b>hi</b>"
     assert readme.content_type == "text/markdown"
+    with_variant = readme_from_metadata(body.replace(b"text/markdown", b"text/markdown;\n  variant=CommonMark"))
+    assert with_variant is not None and with_variant.content_type == "text/markdown; variant=CommonMark"
     header = b"Metadata-Version: 1.1\nName: x\nVersion: 1\nDescription: first line\n        |second line\n"
     legacy = readme_from_metadata(header)
-    assert legacy is not None and legacy.text == "first line\nsecond line"
+    assert legacy is not None and legacy.text == "first line\nsecond line" and legacy.content_type == ""
     assert readme_from_metadata(b"Metadata-Version: 2.1\nName: x\nVersion: 1\n") is None

@@ -1,4 +1,4 @@
-"""Assembling the admin UI: routes, session cookie, security headers, static files and shared state."""
+"""Assembling the admin UI: routes, session cookie, security headers, static files, favicon and shared state."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from pyregistry_web.admin import (
 )
 from pyregistry_web.admin.errors_html import ADMIN_EXCEPTION_HANDLERS
 from pyregistry_web.admin.extensions import UiExtensions
+from pyregistry_web.admin.favicon import favicon
 from pyregistry_web.admin.rendering import PageRenderer
 from pyregistry_web.admin.security import derive_session_key, html_security_headers
 from pyregistry_web.admin.session_user import current_user
@@ -57,7 +58,7 @@ def _session_middleware(config: CookieBackendConfig) -> Callable[[ASGIApp], ASGI
 
 
 def admin_handlers(options: WebOptions) -> list[ControllerRouterHandler]:
-    """The landing page, the static files and the ``/admin`` router with its session middleware."""
+    """The landing page, the favicon, the static files and the ``/admin`` router with its session middleware."""
     session = CookieBackendConfig(
         secret=derive_session_key(options.cookie_secret),
         key=SESSION_COOKIE,
@@ -101,4 +102,4 @@ def admin_handlers(options: WebOptions) -> list[ControllerRouterHandler]:
     static = create_static_files_router(
         path="/static", directories=[STATIC_DIR], name="static", send_as_attachment=False
     )
-    return [routes_dashboard.landing, static, admin]
+    return [routes_dashboard.landing, favicon, static, admin]
