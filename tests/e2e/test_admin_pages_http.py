@@ -31,6 +31,7 @@ READMES = {
 @pytest.fixture(scope="module")
 def seeded(registry: RunningRegistry, tmp_path_factory: pytest.TempPathFactory) -> RunningRegistry:
     registry.create_tenant("acme")
+    registry.create_tenant("globex")
     dist = tmp_path_factory.mktemp("dist")
     publish = registry.issue_token("acme", "publish", name="ci")
     for version in ("1.0.0", "2.0.0", "3.0.0rc1"):
@@ -124,3 +125,12 @@ def test_publisher_forms_are_disabled_without_an_oidc_issuer(admin: AdminSession
         " (or OIDC_ISSUERS) first</p>" in refused.text
     )
     assert 'id="no-publishers"' in refused.text
+
+
+def test_a_new_secret_waits_for_its_own_tenants_page_and_shows_once(admin: AdminSession) -> None:
+    issued = admin.post("/admin/t/acme/tokens", {"name": "wait-for-it", "scope_read": "on"})
+    assert issued.status_code == 303 and issued.headers["location"] == "/admin/t/acme/tokens"
+    assert 'id="token-secret"' not in admin.get("/admin/t/globex/tokens").text
+    shown = admin.get("/admin/t/acme/tokens").text
+    assert "Token “wait-for-it” issued" in shown and 'id="token-secret" class="secret">pyr_' in shown
+    assert 'id="token-secret"' not in admin.get("/admin/t/acme/tokens").text

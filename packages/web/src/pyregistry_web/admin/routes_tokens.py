@@ -75,14 +75,17 @@ def _render(
 
 
 def _take_issued(request: AnyRequest, tenant: Tenant) -> IssuedToken | None:
-    """The token issued just before this page was requested, removed from the session so it shows once."""
+    """The token of this tenant issued just before, removed from the session so it shows once."""
     session = session_data(request)
-    pending = session.pop(_ISSUED_KEY, None)
+    pending = session.get(_ISSUED_KEY)
     if pending is None:
         return None
-    request.set_session(session)
     issued = msgspec.convert(pending, IssuedToken)
-    return issued if issued.tenant_slug == tenant.slug else None
+    if issued.tenant_slug != tenant.slug:
+        return None
+    del session[_ISSUED_KEY]
+    request.set_session(session)
+    return issued
 
 
 @get("/t/{tenant:str}/tokens", name="admin-tokens", sync_to_thread=True)
