@@ -76,6 +76,19 @@ def featured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegist
         upstream.stop()
 
 
+DEMO_README = (
+    "Description-Content-Type: text/markdown\n\n# Demo\n\nA *demo* package.\n\n```bash\npip install demo-pkg\n```\n"
+)
+# Audit cells whose text must stay on one line (dates and action names): the texts that wrap.
+ONE_LINE_CELLS = """[...document.querySelectorAll('#audit td.nowrap, #audit code.action')].filter(cell => {
+  const range = document.createRange(); range.selectNodeContents(cell);
+  return new Set([...range.getClientRects()].map(rect => Math.round(rect.top))).size > 1;
+}).map(cell => cell.textContent)"""
+
+
+TABLE_FITS = "document.querySelector('#audit').offsetWidth <= document.querySelector('main').clientWidth"
+
+
 def log_in(page: Page, base_url: str) -> None:
     page.goto(base_url + "/admin/login")
     page.fill("input[name=email]", SUPERADMIN_EMAIL)
@@ -136,6 +149,8 @@ def test_admin_journey_in_chromium(registry: RunningRegistry, browser: Browser, 
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=registry.base_url)
     page = context.new_page()
+    missing: list[str] = []
+    page.on("response", lambda response: missing.append(response.url) if response.status >= 400 else None)
     page.goto(registry.base_url + "/admin/dashboard")
     expect(page).to_have_url(registry.base_url + "/admin/login?next=%2Fadmin%2Fdashboard")
     shot(page, "01-login")
@@ -162,12 +177,12 @@ def test_admin_journey_in_chromium(registry: RunningRegistry, browser: Browser, 
     assert copied == secret
     assert f"pip install --index-url http://__token__:{secret}@" in page.locator("#usage-lines").inner_text()
     shot(page, "03-token-issued")
+    page.reload()
+    expect(page.locator("#token-secret")).to_have_count(0)
+    expect(page.locator("#tokens tbody tr")).to_have_count(1)
 
     dist = tmp_path / "dist"
-    wheels = [
-        build_wheel(dist, "demo-pkg", version, description="\n# Demo\n\nA *demo* package.\n")
-        for version in ("1.0.0", "2.0.0")
-    ]
+    wheels = [build_wheel(dist, "demo-pkg", version, description=DEMO_README) for version in ("1.0.0", "2.0.0")]
     upload = subprocess.run(
         [
             str(BIN_DIR / "twine"),
@@ -196,8 +211,23 @@ def test_admin_journey_in_chromium(registry: RunningRegistry, browser: Browser, 
     release.locator("button:text('Yank')").click()
     expect(page.locator(".flash")).to_contain_text("Release 2.0.0 yanked")
     expect(page.locator("#release-2\\.0\\.0 .badge")).to_have_text("yanked")
-    expect(page.locator("#readme")).to_contain_text("A *demo* package.")
+    expect(page.locator("#readme h1")).to_have_text("Demo")
+    expect(page.locator("#readme em")).to_have_text("demo")
+    expect(page.locator("#readme pre")).to_contain_text("pip install demo-pkg")
+    expect(page.locator("#github-publisher-disabled")).to_contain_text("no GitHub OIDC issuer is configured")
+    expect(page.locator("#add-gitlab-publisher input[name=repository]")).to_be_disabled()
+    expect(page.locator("#add-github-publisher button")).to_be_disabled()
     shot(page, "04-release-yanked")
+
+    page.goto(registry.base_url + "/admin/t/webco/packages")
+    expect(page.locator("#projects td.version")).to_have_text("1.0.0")
+    expect(page.locator("#install-hint")).to_have_text(
+        f"pip install --index-url {registry.base_url}/t/webco/simple/ PACKAGE"
+    )
+    shot(page, "04b-packages")
+    page.goto(registry.base_url + "/admin/dashboard")
+    expect(page.locator("ul.events li").first).to_contain_text("webco")
+    shot(page, "04c-dashboard-activity")
 
     assert installed_version(registry, copied, "demo-pkg", tmp_path / "after") == "1.0.0"
     assert installed_version(registry, copied, "demo-pkg==2.0.0", tmp_path / "pinned") == "2.0.0"
@@ -212,6 +242,14 @@ def test_admin_journey_in_chromium(registry: RunningRegistry, browser: Browser, 
     expect(row).to_contain_text("reason=ships a broken build")
     assert secret not in page.content()
     shot(page, "05-audit-trail")
+    page.fill("#audit-filter input[name=action]", "")
+    page.click("#audit-filter button")
+    for width in (1280, 1024):
+        page.set_viewport_size({"width": width, "height": 900})
+        assert page.evaluate(ONE_LINE_CELLS) == [], width
+        assert page.evaluate(TABLE_FITS), width
+        shot(page, f"05-audit-trail-{width}")
+    assert missing == []
 
     phone = browser.new_context(viewport={"width": 390, "height": 844}, storage_state=context.storage_state())
     mobile = phone.new_page()

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support.admin import SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD, AdminSession, upload_file
+from tests.support.admin import SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD, AdminSession, issue_from_ui, upload_file
 from tests.support.advisories import write_small_advisory_db
 from tests.support.dists import build_wheel
 from tests.support.fault_upstream import FaultyProject, FaultyUpstream
@@ -63,11 +63,7 @@ def server(upstream: FaultyUpstream, tmp_path_factory: pytest.TempPathFactory) -
 
 def _issue(session: AdminSession, tenant: str, scope: str) -> str:
     """Issue a token from the admin UI (faster than the CLI) and read the secret shown once."""
-    page = session.post(f"/admin/t/{tenant}/tokens", {"name": f"{tenant}-{scope}", f"scope_{scope}": "on"})
-    assert page.status_code == 201, page.text
-    match = re.search(r'id="token-secret" class="secret">([^<]+)<', page.text)
-    assert match is not None
-    return match.group(1)
+    return issue_from_ui(session, tenant, {"name": f"{tenant}-{scope}", f"scope_{scope}": "on"})[0]
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import re
 import httpx
 import pytest
 
-from tests.support.admin import SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD, AdminSession, upload_file
+from tests.support.admin import SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD, AdminSession, issue_from_ui, upload_file
 from tests.support.dists import build_sdist, build_wheel
 from tests.support.server import RunningRegistry, start_registry
 
@@ -195,15 +195,15 @@ def test_purge_release_removes_metadata_and_blobs(seeded: RunningRegistry, acme_
 
 
 def test_issue_and_revoke_token_from_the_ui(seeded: RunningRegistry, acme_admin: AdminSession) -> None:
-    page = acme_admin.post("/admin/t/acme/tokens", {"name": "laptop", "scope_read": "on", "expires_days": "30"})
-    assert page.status_code == 201
-    assert page.headers["cache-control"] == "no-store"
-    secret = page.text.split('id="token-secret" class="secret">')[1].split("<")[0]
+    secret, page = issue_from_ui(acme_admin, "acme", {"name": "laptop", "scope_read": "on", "expires_days": "30"})
     assert secret.startswith("pyr_")
+    assert f"pip install --index-url {seeded.index_url('acme', secret)} PACKAGE" in html.unescape(page)
+    assert acme_admin.get("/admin/t/acme/tokens").headers["cache-control"] == "no-store"
     simple = seeded.base_url + "/t/acme/simple/"
     assert httpx.get(simple, auth=("__token__", secret)).status_code == 200
     listing = acme_admin.get("/admin/t/acme/tokens").text
-    assert secret not in listing
+    assert secret not in listing and 'id="issued-token"' not in listing
+    assert listing.count("<td>laptop</td>") == 1
     token_id = listing.split("/admin/t/acme/tokens/")[1].split("/revoke")[0]
     assert acme_admin.post(f"/admin/t/acme/tokens/{token_id}/revoke").status_code == 303
     assert httpx.get(simple, auth=("__token__", secret)).status_code == 401
@@ -215,6 +215,16 @@ def test_bad_form_input_gets_a_clear_error_page(acme_admin: AdminSession) -> Non
     response = acme_admin.post("/admin/t/acme/tokens", {"name": "x"})
     assert response.status_code == 400
     assert "at least one scope" in response.text
+    huge = acme_admin.post(
+        "/admin/t/acme/tokens", {"name": "forever", "scope_read": "on", "expires_days": "99999999999"}
+    )
+    assert huge.status_code == 400
+    assert (
+        '<p class="form-error" role="alert" id="issue-error">'
+        "token lifetime must be more than 0 and at most 3650 days (10 years)</p>" in huge.text
+    )
+    assert 'name="name" required maxlength="100" placeholder="ci-upload" value="forever"' in huge.text
+    assert "forever" not in acme_admin.get("/admin/t/acme/tokens").text.split('id="tokens"')[-1]
     assert acme_admin.get("/admin/t/acme/packages/nothing-here").status_code == 404
 
 
@@ -268,7 +278,7 @@ def test_audit_second_page_keeps_the_filter(crowded: RunningRegistry, superadmin
     assert "Page 2 of 2" in second
     rows = second.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     assert rows.count("<tr>") == 2 * CROWDED_PROJECTS - 50
-    assert rows.count("<code>package.upload</code>") == rows.count("<tr>")
+    assert rows.count('<code class="action">package.upload</code>') == rows.count("<tr>")
     assert _pager_links(second) == ["?action=package.upload&actor=token%3Acrowd-ci&page=1"]
 
 

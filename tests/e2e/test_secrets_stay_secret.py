@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.admin import SUPERADMIN_EMAIL, AdminSession
+from tests.support.admin import SUPERADMIN_EMAIL, AdminSession, issue_from_ui
 from tests.support.dists import build_wheel
 from tests.support.jwks import JwksServer, github_claims, rsa_key, serve_jwks, sign
 from tests.support.raw_upload import form_upload
@@ -102,9 +102,7 @@ def _simple(server: RunningRegistry, secret: str) -> httpx.Response:
 
 
 def _new_token(admin: AdminSession, witness: Witness, name: str) -> tuple[str, str]:
-    page = admin.post(f"/admin/t/{TENANT}/tokens", {"name": name, "scope_read": "on", "scope_publish": "on"})
-    assert page.status_code == 201, page.text
-    secret = witness.secret(page.text.split('id="token-secret" class="secret">')[1].split("<")[0])
+    secret = witness.secret(issue_from_ui(admin, TENANT, {"name": name, "scope_read": "on", "scope_publish": "on"})[0])
     listing = admin.get(f"/admin/t/{TENANT}/tokens").text
     token_id = listing.split(f"/admin/t/{TENANT}/tokens/")[1].split("/revoke")[0]
     return secret, token_id

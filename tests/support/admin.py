@@ -10,11 +10,12 @@ import httpx
 from tests.support.dists import sha256_of
 from tests.support.server import RunningRegistry
 
-__all__ = ["SUPERADMIN_EMAIL", "SUPERADMIN_PASSWORD", "AdminSession", "upload_file"]
+__all__ = ["SUPERADMIN_EMAIL", "SUPERADMIN_PASSWORD", "AdminSession", "issue_from_ui", "upload_file"]
 
 SUPERADMIN_EMAIL = "admin@pyregistry.local"
 SUPERADMIN_PASSWORD = "admin-password-for-tests"
 _CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+_SECRET_RE = re.compile(r'id="token-secret" class="secret">([^<]+)<')
 
 
 def csrf_from(html: str) -> str:
@@ -49,6 +50,18 @@ class AdminSession:
         if token:
             form["csrf_token"] = token
         return self.client.post(path, data=form)
+
+
+def issue_from_ui(session: AdminSession, tenant: str, form: dict[str, str]) -> tuple[str, str]:
+    """Issue a token with the admin form; return the secret the tokens page shows once after the redirect and that
+    page's HTML."""
+    issued = session.post(f"/admin/t/{tenant}/tokens", form)
+    assert issued.status_code == 303 and issued.headers["location"] == f"/admin/t/{tenant}/tokens", issued.text
+    page = session.get(f"/admin/t/{tenant}/tokens")
+    assert page.status_code == 200, page.text
+    match = _SECRET_RE.search(page.text)
+    assert match is not None, "the tokens page shows no new secret"
+    return match.group(1), page.text
 
 
 def upload_file(registry: RunningRegistry, tenant: str, token: str, path: Path, name: str, version: str) -> None:

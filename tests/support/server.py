@@ -105,6 +105,7 @@ class RunningRegistry:
                     return self
             except httpx.HTTPError:
                 time.sleep(0.1)
+        self.stop()
         raise RuntimeError(f"server did not start:\n{self.log_path.read_text()}")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:

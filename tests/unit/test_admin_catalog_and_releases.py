@@ -14,6 +14,7 @@ from pyregistry_application.dto import AuditQuery
 from pyregistry_application.services import RegistryServices
 from pyregistry_domain.errors import Forbidden, NotFound, ValidationFailed
 from pyregistry_domain.users import User
+from pyregistry_infrastructure.stores.memory_sessions import MemoryAdminSessionStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 from tests.support.dists import build_sdist, build_wheel
 from tests.unit.test_application_without_web import App
@@ -34,6 +35,7 @@ class Setup:
             tokens=self.app.tokens,
             uploads=self.app.uploads,
             index=self.app.index,
+            admin_sessions=MemoryAdminSessionStore(),
         )
         self.admin: AdminServices = build_admin_services(services)
         for slug, email in (("acme", "boss@acme.test"), ("globex", None)):
@@ -79,6 +81,7 @@ def test_dashboard_shows_each_user_only_their_tenants(setup: Setup) -> None:
         ("globex", 1, 1),
     ]
     assert root_view.stats is not None and root_view.recent
+    assert root_view.tenant_slugs == {row.tenant.id: row.tenant.slug for row in root_view.tenants}
     boss_view = setup.admin.catalog.dashboard(setup.boss, recent_events=3)
     assert [row.tenant.slug for row in boss_view.tenants] == ["acme"]
     assert boss_view.stats is None and 0 < len(boss_view.recent) <= 3
@@ -95,7 +98,10 @@ def test_search_is_limited_to_visible_tenants(setup: Setup) -> None:
 
 def test_project_detail_lists_releases_newest_first_with_the_readme(setup: Setup) -> None:
     tenant, projects = setup.admin.catalog.projects(setup.boss, "acme")
-    assert tenant.slug == "acme" and [project.normalized_name for project in projects] == ["widget"]
+    assert tenant.slug == "acme" and [row.project.normalized_name for row in projects] == ["widget"]
+    widget_files = setup.app.store.list_files(tenant.id, "widget")
+    assert projects[0].latest_version == "2.0"
+    assert projects[0].released_at == min(file.uploaded_at for file in widget_files if file.version == "2.0")
     detail = setup.admin.catalog.project(setup.boss, "acme", "Widget")
     assert [view.release.version for view in detail.releases] == ["2.0", "1.0"]
     assert all(len(view.files) == 1 for view in detail.releases)

@@ -16,6 +16,7 @@ from pyregistry_application.tenants import TenantAdministration
 from pyregistry_domain.errors import Forbidden, NotFound
 from pyregistry_domain.users import User
 from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.stores.memory_sessions import MemoryAdminSessionStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher
 
 
@@ -90,17 +91,19 @@ def accounts_setup() -> tuple[AdminAccounts, MemoryRegistryStore, SteppingClock,
         )
     )
     tenants = TenantAdministration(store, clock, ids, hasher, audit)
-    return AdminAccounts(store, hasher, audit, LoginThrottle(clock)), store, clock, tenants
+    accounts = AdminAccounts(store, hasher, audit, LoginThrottle(clock), MemoryAdminSessionStore(), clock)
+    return accounts, store, clock, tenants
 
 
 def test_login_checks_password_throttles_and_audits_without_secrets(accounts_setup) -> None:  # type: ignore[no-untyped-def]
     accounts, store, clock, _ = accounts_setup
     first = accounts.login("ROOT@x.test ", "right-password", "10.0.0.1").user
     assert first is not None
-    claims = accounts.session_claims(first)
+    claims = accounts.open_session(first)
     assert accounts.session_user(claims) == first
-    assert accounts.session_user({"uid": "root"}) is None
+    assert accounts.session_user({"uid": "root", "pwv": claims["pwv"]}) is None
     assert accounts.session_user({**claims, "pwv": "forged"}) is None
+    assert accounts.session_user({**claims, "sid": "made-up"}) is None
     outcomes = [accounts.login("root@x.test", f"wrong-{n}", "10.0.0.1") for n in range(4)]
     assert [outcome.user for outcome in outcomes] == [None] * 4
     assert [outcome.retry_after > 0 for outcome in outcomes] == [False, False, False, True]
@@ -115,11 +118,52 @@ def test_login_checks_password_throttles_and_audits_without_secrets(accounts_set
     assert not any("wrong-" in repr(event) or "right-password" in repr(event) for event in events)
 
 
+def _checked_guesses(store: MemoryRegistryStore) -> int:
+    return sum(event.action == "admin.login.failed" for event in store.list_audit_events(AuditQuery(limit=500)).items)
+
+
+def test_a_valid_login_between_guesses_does_not_reset_the_address_count(accounts_setup) -> None:  # type: ignore[no-untyped-def]
+    accounts, store, _, tenants = accounts_setup
+    tenants.create_tenant(
+        slug="acme",
+        display_name="Acme",
+        admin_email="mallory@acme.test",
+        admin_password="mallory-password",
+        mirroring_enabled=False,
+        actor="test",
+    )
+    statuses = []
+    for guess in range(57):
+        statuses.append(accounts.login(f"victim-{guess}@x.test", "guess", "10.0.0.9").retry_after)
+        accounts.login("mallory@acme.test", "mallory-password", "10.0.0.9")
+    assert _checked_guesses(store) == 20
+    assert statuses[:20] == [0] * 20 and all(wait > 0 for wait in statuses[20:])
+
+
+def test_one_account_is_throttled_across_addresses(accounts_setup) -> None:  # type: ignore[no-untyped-def]
+    accounts, store, _, _ = accounts_setup
+    outcomes = [accounts.login("root@x.test", "wrong", f"10.1.0.{n}") for n in range(15)]
+    assert _checked_guesses(store) == 10
+    assert [outcome.retry_after > 0 for outcome in outcomes] == [False] * 10 + [True] * 5
+
+
+def test_logout_revokes_the_session(accounts_setup) -> None:  # type: ignore[no-untyped-def]
+    accounts, _, clock, _ = accounts_setup
+    user = accounts.login("root@x.test", "right-password", None).user
+    assert user is not None
+    claims, other = accounts.open_session(user), accounts.open_session(user)
+    accounts.logout(user, claims, None)
+    assert accounts.session_user(claims) is None
+    assert accounts.session_user(other) == user
+    clock.advance(8 * 3600)
+    assert accounts.session_user(other) is None
+
+
 def test_password_change_ends_existing_sessions(accounts_setup) -> None:  # type: ignore[no-untyped-def]
     accounts, store, _, _ = accounts_setup
     user = accounts.login("root@x.test", "right-password", None).user
     assert user is not None
-    claims = accounts.session_claims(user)
+    claims = accounts.open_session(user)
     store.set_user_password("root", ScryptPasswordHasher(n=2**10).hash("another-password"))
     assert accounts.session_user(claims) is None
 
@@ -167,7 +211,9 @@ def test_readme_from_body_and_from_legacy_description_header() -> None:
     assert readme is not None
     assert readme.text == "# Title\n<b>hi</b>"
     assert readme.content_type == "text/markdown"
+    with_variant = readme_from_metadata(body.replace(b"text/markdown", b"text/markdown;\n  variant=CommonMark"))
+    assert with_variant is not None and with_variant.content_type == "text/markdown; variant=CommonMark"
     header = b"Metadata-Version: 1.1\nName: x\nVersion: 1\nDescription: first line\n        |second line\n"
     legacy = readme_from_metadata(header)
-    assert legacy is not None and legacy.text == "first line\nsecond line"
+    assert legacy is not None and legacy.text == "first line\nsecond line" and legacy.content_type == ""
     assert readme_from_metadata(b"Metadata-Version: 2.1\nName: x\nVersion: 1\n") is None

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import httpx
 import pytest
 
 from pyregistry_application.mirroring import newest_versions
-from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_infrastructure.upstream.pypi import index_url_for
 from pyregistry_infrastructure.upstream.simple_parsing import parse_project_html, parse_project_json
+from tests.support.records import sdist_record
 
 SHA = "a" * 64
 META = "b" * 64
@@ -76,24 +74,8 @@ def test_index_url_rejects_non_http() -> None:
         index_url_for("ftp://example.org/")
 
 
-def _file(version: str) -> ReleaseFile:
-    return ReleaseFile(
-        tenant_id="t",
-        project_name="demo",
-        normalized_name="demo",
-        version=version,
-        filename=f"demo-{version}.tar.gz",
-        kind=DistributionKind.SDIST,
-        sha256=SHA,
-        size=1,
-        blob_key="k",
-        uploaded_at=datetime.now(UTC),
-        uploaded_by="mirror",
-    )
-
-
 def test_newest_versions_uses_pep_440_order_and_rounds_up() -> None:
-    files = [_file(version) for version in ("1.0", "1.10", "1.9", "2.0rc1", "0.1")]
+    files = [sdist_record(version, uploaded_by="mirror") for version in ("1.0", "1.10", "1.9", "2.0rc1", "0.1")]
     assert newest_versions(files, 10) == {"2.0rc1"}
     assert newest_versions(files, 40) == {"2.0rc1", "1.10"}
     assert newest_versions(files, 0) == set()

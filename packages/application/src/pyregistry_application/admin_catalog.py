@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import msgspec
 
 from pyregistry_application.admin_access import AdminAuthorization
@@ -12,13 +14,22 @@ from pyregistry_application.uploads import metadata_key_for
 from pyregistry_domain.audit import AuditEvent
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.errors import DomainError, NotFound
+from pyregistry_domain.latest import latest_version
 from pyregistry_domain.names import normalize_project_name
 from pyregistry_domain.projects import Project, Release
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.users import User
 from pyregistry_domain.versions import Version, parse_version
 
-__all__ = ["AdminCatalog", "Dashboard", "ProjectDetail", "ReleaseView", "SearchHit", "TenantSummary"]
+__all__ = [
+    "AdminCatalog",
+    "Dashboard",
+    "ProjectDetail",
+    "ProjectSummary",
+    "ReleaseView",
+    "SearchHit",
+    "TenantSummary",
+]
 
 MAX_QUERY_LENGTH = 200
 
@@ -39,11 +50,12 @@ class TenantSummary(msgspec.Struct, frozen=True):
 
 
 class Dashboard(msgspec.Struct, frozen=True):
-    """The tenants a user may see, their counts and the latest audit events."""
+    """The tenants a user may see, their counts and the latest audit events (with the slugs of their tenants)."""
 
     tenants: list[TenantSummary]
     recent: list[AuditEvent]
     stats: RegistryStats | None
+    tenant_slugs: dict[str, str] = {}
 
 
 class SearchHit(msgspec.Struct, frozen=True):
@@ -51,6 +63,14 @@ class SearchHit(msgspec.Struct, frozen=True):
 
     tenant_slug: str
     project: Project
+
+
+class ProjectSummary(msgspec.Struct, frozen=True):
+    """One row of a tenant's package list: the current version and when it was first uploaded."""
+
+    project: Project
+    latest_version: str | None
+    released_at: datetime | None
 
 
 class ReleaseView(msgspec.Struct, frozen=True):
@@ -100,7 +120,8 @@ class AdminCatalog:
             ]
             recent = sorted(events, key=lambda event: event.occurred_at, reverse=True)[:recent_events]
             stats = None
-        return Dashboard(tenants=summaries, recent=recent, stats=stats)
+        slugs = {tenant.id: tenant.slug for tenant in tenants}
+        return Dashboard(tenants=summaries, recent=recent, stats=stats, tenant_slugs=slugs)
 
     def search(self, user: User, query: str, page: int = 1, per_page: int = 20) -> Page[SearchHit]:
         """Ranked project search across the user's tenants (name and summary)."""
@@ -112,11 +133,23 @@ class AdminCatalog:
         hits = [SearchHit(tenant_slug=tenants[project.tenant_id], project=project) for project in found.items]
         return Page(items=hits, total=found.total)
 
-    def projects(self, user: User, tenant_slug: str) -> tuple[Tenant, list[Project]]:
-        """A tenant's projects by name."""
+    def projects(self, user: User, tenant_slug: str) -> tuple[Tenant, list[ProjectSummary]]:
+        """A tenant's projects by name, each with its current version (as PyPI picks it) and that version's date."""
         tenant = self._authorization.tenant_for(user, tenant_slug)
         projects = sorted(self._store.list_projects(tenant.id), key=lambda project: project.normalized_name)
-        return tenant, projects
+        return tenant, [self._summary(project) for project in projects]
+
+    def _summary(self, project: Project) -> ProjectSummary:
+        files = self._store.list_files(project.tenant_id, project.normalized_name)
+        versions = [
+            release.version for release in self._store.list_releases(project.tenant_id, project.normalized_name)
+        ]
+        try:
+            latest = latest_version(versions, files)
+        except DomainError:
+            latest = None
+        uploads = [file.uploaded_at for file in files if file.version == latest]
+        return ProjectSummary(project=project, latest_version=latest, released_at=min(uploads) if uploads else None)
 
     def project(self, user: User, tenant_slug: str, project_name: str) -> ProjectDetail:
         """Releases (newest first) with their files, and the README read from stored core metadata."""

@@ -26,9 +26,19 @@ class AdminServices:
 
 def build_admin_services(services: RegistryServices) -> AdminServices:
     """Compose the admin use cases over the registry's ports (one login throttle per process)."""
+    if services.admin_sessions is None:
+        raise ValueError("the admin UI needs an admin session store (RegistryServices.admin_sessions)")
     authorization = AdminAuthorization(services.store)
+    accounts = AdminAccounts(
+        services.store,
+        services.hasher,
+        services.audit,
+        LoginThrottle(services.clock),
+        services.admin_sessions,
+        services.clock,
+    )
     return AdminServices(
-        accounts=AdminAccounts(services.store, services.hasher, services.audit, LoginThrottle(services.clock)),
+        accounts=accounts,
         authorization=authorization,
         catalog=AdminCatalog(services.store, services.storage, authorization),
         releases=ReleaseAdministration(services.store, services.storage, authorization, services.audit),

@@ -13,7 +13,8 @@ MAX_README_CHARS = 200_000
 
 
 class Readme(msgspec.Struct, frozen=True):
-    """The raw README text and its declared content type; callers must escape it before showing it."""
+    """The raw README text and its declared ``Description-Content-Type`` with parameters ("" when none); callers
+    must render or escape it before showing it."""
 
     text: str
     content_type: str
@@ -30,7 +31,7 @@ def readme_from_metadata(raw: bytes) -> Readme | None:
         text = _unfold_description(str(header)) if header else ""
     if not text.strip():
         return None
-    content_type = str(message.get("Description-Content-Type") or "text/plain").split(";")[0].strip().lower()
+    content_type = " ".join(str(message.get("Description-Content-Type") or "").split())
     truncated = len(text) > MAX_README_CHARS
     return Readme(text=text[:MAX_README_CHARS].strip("\n"), content_type=content_type, truncated=truncated)
 

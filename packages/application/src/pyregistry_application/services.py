@@ -11,6 +11,7 @@ from pyregistry_application.index import PackageIndex
 from pyregistry_application.ports import ArtifactStorage, Clock, IdGenerator, PasswordHasher, RegistryStore
 from pyregistry_application.provenance import ProvenanceReader
 from pyregistry_application.publishing import TrustedPublishing
+from pyregistry_application.session_ports import AdminSessionStore
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_application.tokens import TokenIssuer
 from pyregistry_application.uploads import UploadDistribution
@@ -39,3 +40,4 @@ class RegistryServices:
     mirroring: MirrorService | None = None
     publishing: TrustedPublishing | None = None
     provenance: ProvenanceReader | None = None
+    admin_sessions: AdminSessionStore | None = None

@@ -14,6 +14,7 @@ from pyregistry_application.index_versions import IndexVersions
 from pyregistry_application.ports import RegistryStore
 from pyregistry_application.provenance import ProvenanceReader
 from pyregistry_application.services import RegistryServices
+from pyregistry_application.session_ports import AdminSessionStore
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_application.tokens import TokenIssuer
 from pyregistry_application.uploads import UploadDistribution
@@ -28,11 +29,13 @@ from pyregistry_infrastructure.config import ConfigError, ensure_generated_secre
 from pyregistry_infrastructure.scratch import ScratchSpace
 from pyregistry_infrastructure.settings import Settings
 from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
+from pyregistry_infrastructure.stores.memory_sessions import MemoryAdminSessionStore
 from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
 from pyregistry_infrastructure.stores.sql_index_versions import SqlIndexVersions
+from pyregistry_infrastructure.stores.sql_sessions import SqlAdminSessionStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 
-__all__ = ["Runtime", "build_runtime", "build_storage", "build_store"]
+__all__ = ["Runtime", "build_runtime", "build_session_store", "build_storage", "build_store"]
 
 _log = structlog.get_logger(__name__)
 
@@ -76,6 +79,13 @@ def build_index_versions(store: RegistryStore) -> IndexVersions | None:
     if isinstance(store, SqlRegistryStore):
         return SqlIndexVersions(store)
     return None
+
+
+def build_session_store(store: RegistryStore) -> AdminSessionStore:
+    """Admin sessions on the metadata store's own database, so every process sees a logout."""
+    if isinstance(store, SqlRegistryStore):
+        return SqlAdminSessionStore(store)
+    return MemoryAdminSessionStore()
 
 
 def _ensure_superadmin(services: RegistryServices, email: str, password: str) -> None:
@@ -130,6 +140,7 @@ def build_runtime(settings: Settings, *, sync_superadmin: bool = True) -> Runtim
         index=PackageIndex(store, storage, access, mirror=mirroring, versions=build_index_versions(store)),
         mirroring=mirroring,
         provenance=ProvenanceReader(store, storage, access),
+        admin_sessions=build_session_store(store),
     )
     install_publish_webhook(settings, services.uploads)
     services.publishing = build_trusted_publishing(settings, services)

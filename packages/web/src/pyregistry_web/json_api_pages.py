@@ -8,7 +8,7 @@ import msgspec
 
 from pyregistry_application.index import ProjectPage
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
-from pyregistry_domain.versions import parse_version
+from pyregistry_domain.latest import latest_version
 
 __all__ = ["choose_latest_version", "render_project_json"]
 
@@ -17,19 +17,7 @@ _encoder = msgspec.json.Encoder()
 
 def choose_latest_version(page: ProjectPage) -> str | None:
     """The version PyPI would call current: newest final release with an unyanked file, else newest at all."""
-    with_files = {file.version for file in page.files}
-    candidates = [version for version in page.versions if version in with_files] or list(page.versions)
-    if not candidates:
-        return None
-    unyanked = {file.version for file in page.files if not file.yanked}
-    for pool in (
-        [v for v in candidates if v in unyanked and not parse_version(v).is_prerelease],
-        [v for v in candidates if v in unyanked],
-        candidates,
-    ):
-        if pool:
-            return max(pool, key=parse_version)
-    return None
+    return latest_version(page.versions, page.files)
 
 
 def _python_version(file: ReleaseFile) -> str:

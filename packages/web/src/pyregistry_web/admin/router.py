@@ -1,4 +1,4 @@
-"""Assembling the admin UI: routes, session cookie, security headers, static files and shared state."""
+"""Assembling the admin UI: routes, session cookie, security headers, static files, favicon and shared state."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, ControllerRouterHandler
 
+from pyregistry_application.admin_accounts import SESSION_LIFETIME
 from pyregistry_application.admin_services import build_admin_services
 from pyregistry_application.services import RegistryServices
 from pyregistry_web.admin import (
@@ -28,6 +29,7 @@ from pyregistry_web.admin import (
 )
 from pyregistry_web.admin.errors_html import ADMIN_EXCEPTION_HANDLERS
 from pyregistry_web.admin.extensions import UiExtensions
+from pyregistry_web.admin.favicon import favicon
 from pyregistry_web.admin.rendering import PageRenderer
 from pyregistry_web.admin.security import derive_session_key, html_security_headers
 from pyregistry_web.admin.session_user import current_user
@@ -36,7 +38,7 @@ from pyregistry_web.options import WebOptions
 __all__ = ["SESSION_COOKIE", "admin_handlers", "admin_state"]
 
 SESSION_COOKIE = "pyregistry_session"
-SESSION_MAX_AGE = 8 * 3600
+SESSION_MAX_AGE = int(SESSION_LIFETIME.total_seconds())
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
@@ -56,7 +58,7 @@ def _session_middleware(config: CookieBackendConfig) -> Callable[[ASGIApp], ASGI
 
 
 def admin_handlers(options: WebOptions) -> list[ControllerRouterHandler]:
-    """The landing page, the static files and the ``/admin`` router with its session middleware."""
+    """The landing page, the favicon, the static files and the ``/admin`` router with its session middleware."""
     session = CookieBackendConfig(
         secret=derive_session_key(options.cookie_secret),
         key=SESSION_COOKIE,
@@ -100,4 +102,4 @@ def admin_handlers(options: WebOptions) -> list[ControllerRouterHandler]:
     static = create_static_files_router(
         path="/static", directories=[STATIC_DIR], name="static", send_as_attachment=False
     )
-    return [routes_dashboard.landing, static, admin]
+    return [routes_dashboard.landing, favicon, static, admin]

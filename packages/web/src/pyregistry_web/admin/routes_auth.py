@@ -10,7 +10,7 @@ from litestar.params import QueryParameter
 from litestar.response import Redirect
 
 from pyregistry_domain.users import User
-from pyregistry_web.admin.security import check_csrf, new_csrf_token
+from pyregistry_web.admin.security import check_csrf, new_csrf_token, session_data
 from pyregistry_web.admin.session_user import Form, LoginRequired, admin_services, current_user, renderer
 from pyregistry_web.credentials import client_ip
 from pyregistry_web.http_types import AnyRequest
@@ -56,13 +56,13 @@ def login_submit(request: AnyRequest, state: State, data: Form) -> Response[Any]
             error, status, headers = "Wrong email or password.", 401, None
         context = {"next": target, "error": error, "email": str(data.get("email") or "")}
         return renderer(state).page(request, "admin/login.html.j2", context, status_code=status, headers=headers)
-    request.set_session({**accounts.session_claims(outcome.user), "csrf": new_csrf_token()})
+    request.set_session({**accounts.open_session(outcome.user), "csrf": new_csrf_token()})
     return Redirect(path=target, status_code=303)
 
 
 @post("/logout", name="admin-logout", sync_to_thread=True)
 def logout(request: AnyRequest, state: State, data: Form) -> Redirect:
-    """End the session."""
+    """End the session here and, through the session store, in every other server process."""
     check_csrf(request, data)
     user: User | None
     try:
@@ -70,6 +70,6 @@ def logout(request: AnyRequest, state: State, data: Form) -> Redirect:
     except LoginRequired:
         user = None
     if user is not None:
-        admin_services(state).accounts.logout(user, client_ip(request))
+        admin_services(state).accounts.logout(user, session_data(request), client_ip(request))
     request.clear_session()
     return Redirect(path="/admin/login", status_code=303)

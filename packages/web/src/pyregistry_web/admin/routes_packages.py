@@ -12,6 +12,8 @@ from litestar.response import Redirect
 
 from pyregistry_domain.users import User
 from pyregistry_web.admin.feature_panels import FeaturePanels, PublisherForm
+from pyregistry_web.admin.index_urls import tenant_index_url
+from pyregistry_web.admin.readme_html import render_readme
 from pyregistry_web.admin.rendering import flash
 from pyregistry_web.admin.security import check_csrf
 from pyregistry_web.admin.session_user import Form, admin_services, renderer
@@ -44,7 +46,12 @@ def tenant_packages(
 ) -> Response[Any]:
     """The tenant's projects."""
     found, projects = admin_services(state).catalog.projects(user, tenant)
-    context = {"tenant": found, "projects": projects, "panels": FeaturePanels(state, found)}
+    context = {
+        "tenant": found,
+        "projects": projects,
+        "panels": FeaturePanels(state, found),
+        "index_url": tenant_index_url(request, found.slug),
+    }
     return renderer(state).page(request, "admin/packages.html.j2", context, user=user)
 
 
@@ -64,6 +71,8 @@ def render_project_page(
         "detail": detail,
         "tenant": detail.tenant,
         "panels": FeaturePanels(state, detail.tenant, detail.project, publisher_form),
+        "index_url": tenant_index_url(request, detail.tenant.slug),
+        "readme_html": render_readme(detail.readme) if detail.readme else "",
     }
     if publisher_form is not None and publisher_form.error:
         context["flash"] = ["error", f"Publisher not added: {publisher_form.error}"]

@@ -1,0 +1,93 @@
+"""The admin session store behaves the same on every adapter: memory, SQLite, PostgreSQL, SQL Server.
+
+SQL adapters are opened twice on one database, as two server processes would be: a logout through one must end
+the session for the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pyregistry_application.ports import RegistryStore
+from pyregistry_application.session_ports import AdminSessionStore
+from pyregistry_bootstrap.wiring import build_session_store
+from pyregistry_domain.sessions import AdminSession, hash_session_id, new_session_id
+from pyregistry_domain.users import User
+from tests.contract.conftest import STORE_PARAMS, open_store
+
+pytestmark = pytest.mark.parametrize("store_location", STORE_PARAMS, indirect=True)
+
+NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
+OpenSessions = Callable[[], AdminSessionStore]
+
+
+@pytest.fixture
+def open_sessions(store_location: tuple[str, str]) -> Iterator[OpenSessions]:
+    """Opens the session store of another "process" on the same database (memory: the one process there is)."""
+    kind, where = store_location
+    opened: list[RegistryStore] = []
+    memory: AdminSessionStore | None = None
+
+    def factory() -> AdminSessionStore:
+        nonlocal memory
+        if memory is not None:
+            return memory
+        registry = open_store(kind, where, max_connections=4)
+        if not opened:
+            registry.add_user(User(id="u1", email="a@x.test", password_hash="h", is_superadmin=True, created_at=NOW))
+        opened.append(registry)
+        sessions = build_session_store(registry)
+        if kind == "memory":
+            memory = sessions
+        return sessions
+
+    try:
+        yield factory
+    finally:
+        for registry in opened:
+            registry.close()  # type: ignore[attr-defined]
+
+
+def _session(lifetime: timedelta = timedelta(hours=8), created: datetime = NOW) -> AdminSession:
+    return AdminSession(
+        id_hash=hash_session_id(new_session_id()), user_id="u1", created_at=created, expires_at=created + lifetime
+    )
+
+
+def test_a_session_reads_back_exactly(open_sessions: OpenSessions) -> None:
+    sessions = open_sessions()
+    session = _session()
+    sessions.add_session(session, NOW)
+    assert sessions.get_session(session.id_hash) == session
+    assert sessions.get_session(hash_session_id("never-issued")) is None
+
+
+def test_revoking_in_one_process_ends_the_session_in_another(open_sessions: OpenSessions) -> None:
+    first, second = open_sessions(), open_sessions()
+    kept, ended = _session(), _session()
+    first.add_session(kept, NOW)
+    first.add_session(ended, NOW)
+    assert second.revoke_session(ended.id_hash, NOW + timedelta(minutes=5)) is True
+    seen = first.get_session(ended.id_hash)
+    assert seen == ended.revoked(NOW + timedelta(minutes=5))
+    assert seen is not None and not seen.is_active(NOW + timedelta(minutes=6))
+    assert first.get_session(kept.id_hash) == kept
+    assert second.revoke_session(ended.id_hash, NOW + timedelta(hours=1)) is True
+    assert first.get_session(ended.id_hash) == ended.revoked(NOW + timedelta(minutes=5))
+    assert second.revoke_session(hash_session_id("never-issued"), NOW) is False
+
+
+def test_adding_a_session_drops_the_expired_ones(open_sessions: OpenSessions) -> None:
+    sessions = open_sessions()
+    old, current = _session(timedelta(hours=1)), _session()
+    sessions.add_session(old, NOW)
+    sessions.add_session(current, NOW)
+    later = NOW + timedelta(hours=2)
+    fresh = _session(created=later)
+    sessions.add_session(fresh, later)
+    assert sessions.get_session(old.id_hash) is None
+    assert sessions.get_session(current.id_hash) == current
+    assert sessions.get_session(fresh.id_hash) == fresh
