@@ -4,8 +4,10 @@ connections are capped, on both uvicorn protocols; request smuggling framings st
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.client
+import os
 import socket
 import threading
 import time
@@ -14,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.raw_upload import read_response
+from tests.support.dists import build_wheel
+from tests.support.raw_upload import form_upload, read_response
 from tests.support.server import RunningRegistry, start_registry
 
 pytestmark = pytest.mark.e2e
@@ -196,3 +199,35 @@ def test_request_smuggling_framings_are_refused_with_400(registry: RunningRegist
     assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n"), answer[:200]
     assert answer.count(b"Invalid HTTP request received.") == 1
     assert answer.count(b"HTTP/1.1 ") == 1
+
+
+def test_an_oversized_pipelined_head_never_lands_inside_a_streaming_response(
+    registry: RunningRegistry, tmp_path: Path
+) -> None:
+    """httptools reads on while a response streams: the connection is closed, no refusal is written into the body.
+    h11 stops reading until the response is complete, then refuses the buffered head with its own 400."""
+    registry.create_tenant(f"pipe-{registry.env['PYREGISTRY_HTTP']}")
+    tenant = f"pipe-{registry.env['PYREGISTRY_HTTP']}"
+    upload, read = registry.issue_token(tenant, "publish"), registry.issue_token(tenant, "read", name="reader")
+    wheel = build_wheel(tmp_path, "pipe-pkg", "1.0.0", extra_files={"pipe_pkg/blob.bin": os.urandom(16 << 20)})
+    assert form_upload(registry.upload_url(tenant), upload, wheel, "pipe-pkg", "1.0.0").status_code == 200
+    credentials = base64.b64encode(f"__token__:{read}".encode())
+    first = (
+        f"GET /t/{tenant}/files/pipe-pkg/1.0.0/{wheel.name} HTTP/1.1\r\nHost: test\r\n".encode()
+        + b"Authorization: Basic "
+        + credentials
+        + b"\r\n\r\n"
+    )
+    with _connect(registry) as sock:
+        sock.sendall(first)
+        time.sleep(1.0)
+        _send_ignoring_reset(sock, b"GET /healthz HTTP/1.1\r\nHost: test\r\nX-Big: " + b"a" * (100 * 1024))
+        answer = _until_closed(sock, timeout=30)
+    head, _, rest = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"HTTP/1.1 431" not in answer
+    if registry.env["PYREGISTRY_HTTP"] == "httptools":
+        assert len(rest) < wheel.stat().st_size
+    else:
+        assert rest[: wheel.stat().st_size] == wheel.read_bytes()
+        assert rest[wheel.stat().st_size :].startswith(b"HTTP/1.1 400 Bad Request\r\n")

@@ -117,11 +117,15 @@ class _BoundedConnection(asyncio.Protocol):
         self._head_timer = None
         if self.transport.is_closing():
             return
-        if self.cycle is not None and not self.cycle.response_complete:
+        if self._responding():
             self._head_timer = self.loop.call_later(self._limits.head_timeout_seconds, self._head_timed_out)
             return
         seconds = self._limits.head_timeout_seconds
         self._refuse(408, f"request line and headers not received within {seconds:g} seconds")
+
+    def _responding(self) -> bool:
+        """Whether a response is under way (a pipelined next head arrives while the previous answer streams)."""
+        return self.cycle is not None and not self.cycle.response_complete
 
     def _refuse(self, status: int, message: str) -> None:
         self._refused = True
@@ -131,6 +135,9 @@ class _BoundedConnection(asyncio.Protocol):
             self._head_timer = None
         peer = self.transport.get_extra_info("peername")
         _log.warning("connection.refused", status=status, reason=message, peer=str(peer))
+        if self._responding():
+            self.transport.close()
+            return
         self.transport.write(_refusal(status, message))
         if self.transport.can_write_eof():
             self.transport.write_eof()
