@@ -59,6 +59,8 @@ class _BoundedConnection(asyncio.Protocol):
     cycle: Any
     timeout_keep_alive: int
     timeout_keep_alive_task: TimerHandle | None
+    _unset_keepalive_if_required: Callable[[], None]
+    timeout_keep_alive_handler: Callable[[], None]
 
     def __init__(self, *args: Any, limits: ConnectionLimits, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -67,9 +69,6 @@ class _BoundedConnection(asyncio.Protocol):
         self._head_timer: TimerHandle | None = None
         self._linger_timer: TimerHandle | None = None
         self._refused = False
-
-    _unset_keepalive_if_required: Callable[[], None]
-    timeout_keep_alive_handler: Callable[[], None]
 
     def _awaiting_head(self) -> bool:
         raise NotImplementedError
