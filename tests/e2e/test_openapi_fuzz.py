@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 
 import httpx
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from schemathesis.schemas import APIOperation
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
+from tests.support.jwks import rsa_key, serve_jwks
 from tests.support.server import RunningRegistry, start_registry
 
 pytestmark = pytest.mark.e2e
@@ -23,14 +26,30 @@ EXAMPLES_PER_OPERATION = 20
 OPENAPI_JSON = "/_/openapi/openapi.json"
 
 
+def _segment(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+# Issue 14: hostile JSON that once got a 500 (RecursionError), sent to its operation before the generated cases.
+SEEDS: dict[str, list[bytes]] = {
+    "POST /_/oidc/mint-token": [
+        b'{"token": "x", "nested": ' + b"[" * 30_000,
+        json.dumps({"token": f"{_segment(b'{}')}.{_segment(b'[' * 5_000)}.c2ln"}).encode(),
+    ],
+}
+
+
 @pytest.fixture(scope="module")
 def fuzzed_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
-    server = start_registry(tmp_path_factory.mktemp("openapi"))
-    try:
-        server.create_tenant("acme")
-        yield server
-    finally:
-        server.stop()
+    """A server with trusted publishing on, so the mint-token operation reads its body."""
+    with serve_jwks([rsa_key("fuzz")]) as jwks:
+        issuers = [{"provider": "github", "issuer": "https://fuzz.example", "jwks_url": jwks.url, "audience": "fuzz"}]
+        server = start_registry(tmp_path_factory.mktemp("openapi"), {"OIDC_ISSUERS": json.dumps(issuers)})
+        try:
+            server.create_tenant("acme")
+            yield server
+        finally:
+            server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +96,9 @@ def _fuzz(operation: APIOperation, headers: dict[str, str], session: CountingSes
     def no_server_error(case: schemathesis.Case) -> None:
         case.call_and_validate(session=session, headers=headers, checks=[not_a_server_error], timeout=30)
 
+    for body in SEEDS.get(operation.label, []):
+        no_server_error = example(case=operation.Case(body=body, media_type="application/json"))(no_server_error)
+
     no_server_error()
     return session.responses - before
 
@@ -94,3 +116,4 @@ def test_generated_requests_get_no_server_error(openapi_schema: OpenApiSchema, r
     assert total > 0
     assert len(sent) >= 12, sent
     assert all(count >= 1 for count in sent.values()), sent
+    assert all(sent[label] > len(seeds) for label, seeds in SEEDS.items()), sent

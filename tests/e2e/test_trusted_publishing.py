@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import sqlite3
 import subprocess
@@ -176,6 +177,12 @@ def test_malformed_attestations_are_refused(oidc: Oidc, tmp_path: Path) -> None:
     assert "verification_material" in result.stdout + result.stderr
 
 
+def _segment(value: object) -> str:
+    """``value`` (a string is sent as is) as one base64url JWT segment."""
+    raw = value.encode() if isinstance(value, str) else json.dumps(value).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
 def _alg_none(claims: dict[str, Any]) -> str:
     def part(obj: dict[str, Any]) -> str:
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
@@ -213,6 +220,11 @@ REFUSALS = {
     ),
     "wrong environment": (lambda o: sign(o.claims(environment="staging"), o.rsa), 403, "environment"),
     "not a jwt": (lambda o: "not-a-jwt", 401, "malformed token"),
+    "deeply nested payload": (
+        lambda o: f"{_segment({'alg': 'RS256', 'kid': 'k1'})}.{_segment('[' * 5_000)}.c2ln",
+        401,
+        "malformed token: the payload nests arrays or objects deeper than 32 levels",
+    ),
 }
 
 
@@ -250,6 +262,43 @@ def test_bad_mint_body_is_a_clear_400(oidc: Oidc) -> None:
     response = httpx.post(f"{oidc.registry.base_url}/_/oidc/mint-token", content=b"[1,2", timeout=10)
     assert response.status_code == 400
     assert "token" in response.json()["message"]
+
+
+def test_deeply_nested_mint_body_is_a_clear_400(oidc: Oidc) -> None:
+    body = b'{"token": "x", "nested": ' + b"[" * 30_000
+    response = httpx.post(f"{oidc.registry.base_url}/_/oidc/mint-token", content=body, timeout=10)
+    assert (response.status_code, response.json()["message"]) == (
+        400,
+        "the body nests arrays or objects deeper than 32 levels",
+    )
+
+
+def test_deeply_nested_attestations_are_a_clear_400_and_store_nothing(oidc: Oidc, tmp_path: Path) -> None:
+    minted = oidc.mint(sign(oidc.claims(), oidc.rsa)).json()["token"]
+    wheel = build_wheel(tmp_path, "acme-tools", "4.0.0")
+    content = wheel.read_bytes()
+    response = httpx.post(
+        oidc.registry.upload_url("acme"),
+        auth=("__token__", minted),
+        data={
+            ":action": "file_upload",
+            "name": "acme-tools",
+            "version": "4.0.0",
+            "sha256_digest": hashlib.sha256(content).hexdigest(),
+            "attestations": "[" * 100_000 + "]" * 100_000,
+        },
+        files={"content": (wheel.name, content, "application/octet-stream")},
+        timeout=30,
+    )
+    assert response.status_code == 400, response.text
+    assert "attestations: the form field nests arrays or objects deeper than 32 levels" in response.text
+    page = httpx.get(
+        f"{oidc.registry.base_url}/t/acme/simple/acme-tools/",
+        auth=("__token__", oidc.registry.issue_token("acme", "read", name="deep-reader")),
+        headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+        timeout=10,
+    )
+    assert wheel.name not in page.text
 
 
 def gitlab_claims(issuer: str, jti: str) -> dict[str, Any]:

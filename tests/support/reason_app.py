@@ -12,7 +12,8 @@ from urllib.parse import unquote_to_bytes
 
 import uvicorn
 
-from pyregistry_bootstrap.reason_phrases import protocol_for
+from pyregistry_bootstrap.connection_limits import ConnectionLimits
+from pyregistry_bootstrap.http_protocols import protocol_for
 from pyregistry_web.errors import REASON_HEADER
 
 
@@ -39,7 +40,7 @@ if __name__ == "__main__":
         app,
         host="127.0.0.1",
         port=int(sys.argv[2]),
-        http=protocol_for(sys.argv[1]),
+        http=protocol_for(sys.argv[1], ConnectionLimits()),
         log_level="warning",
         loop="asyncio",
     )

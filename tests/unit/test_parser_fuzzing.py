@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 import pytest
 import tomlkit
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from joserfc.jwk import RSAKey
 from litestar.testing import TestClient
@@ -412,6 +412,9 @@ def _b64(value: object) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
 
 
+DEEP_SEGMENT = base64.urlsafe_b64encode(b"[" * 5_000).rstrip(b"=").decode()
+
+
 @pytest.fixture(scope="module")
 def oidc_verifier() -> Iterator[tuple[JoseIdentityVerifier, RSAKey]]:
     key = rsa_key("fuzz-key")
@@ -429,6 +432,8 @@ def oidc_verifier() -> Iterator[tuple[JoseIdentityVerifier, RSAKey]]:
     shape=st.sampled_from(["signed", "forged", "text"]),
     noise=text,
 )
+@example(claims={}, header={}, shape="text", noise=f"{DEEP_SEGMENT}.{DEEP_SEGMENT}.c2ln")
+@example(claims={}, header={}, shape="text", noise=f"{_b64({'alg': 'RS256', 'kid': 'k'})}.{DEEP_SEGMENT}.c2ln")
 def test_any_identity_token_verifies_or_raises_invalid_token(
     oidc_verifier: tuple[JoseIdentityVerifier, RSAKey],
     claims: dict[str, Any],

@@ -10,7 +10,8 @@ import pytest
 
 from pyregistry_bootstrap import server
 from pyregistry_bootstrap.asgi import CONFIG_ENV
-from pyregistry_bootstrap.reason_phrases import ReasonH11Protocol
+from pyregistry_bootstrap.connection_limits import ConnectionLimits
+from pyregistry_bootstrap.http_protocols import RegistryH11Protocol
 from pyregistry_bootstrap.wiring import build_runtime
 from pyregistry_infrastructure.config import load_settings
 
@@ -41,7 +42,9 @@ def test_uvicorn_gets_http_loop_and_no_proxy_headers(
 
     [(app, options)] = calls
     assert options["proxy_headers"] is False
-    assert (options["http"], options["loop"]) == (ReasonH11Protocol, "asyncio")
+    assert (options["http"].func, options["loop"]) == (RegistryH11Protocol, "asyncio")
+    assert options["http"].keywords == {"limits": ConnectionLimits()}
+    assert (options["timeout_keep_alive"], options["h11_max_incomplete_event_size"]) == (5, 64 * 1024)
     assert (options["host"], options["port"]) == ("127.0.0.1", 3999)
     if workers == 1:
         assert callable(app) and "workers" not in options

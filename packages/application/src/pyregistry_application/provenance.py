@@ -6,15 +6,24 @@ import json
 from typing import Any
 
 from pyregistry_application.access import TokenAccess
+from pyregistry_application.client_json import decode_client_json
 from pyregistry_application.ports import ArtifactStorage, RegistryStore
 from pyregistry_domain.errors import NotFound, ValidationFailed
 from pyregistry_domain.names import normalize_project_name
 from pyregistry_domain.tokens import ApiToken, TokenScope
 from pyregistry_domain.versions import canonical_version
 
-__all__ = ["MAX_ATTESTATIONS", "ProvenanceReader", "build_provenance", "parse_attestations", "provenance_key_for"]
+__all__ = [
+    "MAX_ATTESTATIONS",
+    "MAX_ATTESTATIONS_BYTES",
+    "ProvenanceReader",
+    "build_provenance",
+    "parse_attestations",
+    "provenance_key_for",
+]
 
 MAX_ATTESTATIONS = 16
+MAX_ATTESTATIONS_BYTES = 1024 * 1024
 
 
 def provenance_key_for(blob_key: str) -> str:
@@ -33,10 +42,13 @@ def parse_attestations(raw: str | None) -> list[dict[str, Any]] | None:
     """The ``attestations`` form field as PEP 740 attestation objects, checked for shape; ``None`` when absent."""
     if raw is None:
         return None
-    try:
-        parsed = json.loads(raw)
-    except ValueError:
-        raise ValidationFailed("attestations: the form field is not valid JSON") from None
+    parsed = decode_client_json(
+        raw,
+        object,
+        what="attestations: the form field",
+        invalid="attestations: the form field is not valid JSON",
+        max_bytes=MAX_ATTESTATIONS_BYTES,
+    )
     if not isinstance(parsed, list) or not parsed:
         raise ValidationFailed("attestations: expected a non-empty JSON array of attestation objects")
     if len(parsed) > MAX_ATTESTATIONS:

@@ -17,12 +17,10 @@ from typing import Any
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
-from uvicorn.protocols.http.h11_impl import H11Protocol
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from pyregistry_web.errors import MAX_REASON_CHARS, REASON_HEADER
 
-__all__ = ["ReasonH11Protocol", "ReasonHttpToolsProtocol", "protocol_for"]
+__all__ = ["ReasonPhrases"]
 
 _REASON_NAME = REASON_HEADER.encode()
 _PRINTABLE = re.compile(rb"[\x20-\x7e]{1,%d}" % MAX_REASON_CHARS)
@@ -58,7 +56,7 @@ def _take_reason(message: HTTPResponseStartEvent) -> tuple[HTTPResponseStartEven
     return message, None
 
 
-class _ReasonPhrases(asyncio.Protocol):
+class ReasonPhrases(asyncio.Protocol):
     """Mixin over a uvicorn protocol (one instance per connection): wraps its transport and its app's ``send``."""
 
     app: ASGIApp
@@ -90,16 +88,3 @@ def _with_reasons(app: ASGIApp, status_lines: _StatusLineWriter) -> ASGIApp:
         await app(scope, receive, send_with_reason)
 
     return reasoned
-
-
-class ReasonH11Protocol(_ReasonPhrases, H11Protocol):
-    """uvicorn's h11 protocol with cause-carrying reason phrases."""
-
-
-class ReasonHttpToolsProtocol(_ReasonPhrases, HttpToolsProtocol):
-    """uvicorn's httptools protocol with cause-carrying reason phrases."""
-
-
-def protocol_for(http: str) -> type[asyncio.Protocol]:
-    """The protocol class for ``[server] http`` (``auto`` is httptools, as uvicorn picks when it is installed)."""
-    return ReasonH11Protocol if http == "h11" else ReasonHttpToolsProtocol

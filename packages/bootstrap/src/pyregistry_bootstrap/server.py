@@ -10,12 +10,13 @@ import click
 import uvicorn
 
 from pyregistry_bootstrap.asgi import CONFIG_ENV, served_app
-from pyregistry_bootstrap.reason_phrases import protocol_for
+from pyregistry_bootstrap.connection_limits import ConnectionLimits
+from pyregistry_bootstrap.http_protocols import protocol_for
 from pyregistry_bootstrap.wiring import Runtime
 from pyregistry_infrastructure.config import LoadedSettings
-from pyregistry_infrastructure.settings import Settings
+from pyregistry_infrastructure.settings import ServerSettings, Settings
 
-__all__ = ["run_server", "storage_description"]
+__all__ = ["connection_limits", "run_server", "storage_description"]
 
 
 class _UvicornOptions(TypedDict):
@@ -30,6 +31,8 @@ class _UvicornOptions(TypedDict):
     http: type[asyncio.Protocol]
     loop: str
     timeout_graceful_shutdown: int
+    timeout_keep_alive: int
+    h11_max_incomplete_event_size: int
 
 
 def storage_description(settings: Settings) -> str:
@@ -58,9 +61,19 @@ def _announce(runtime: Runtime, host: str, port: int) -> None:
         click.echo("  admin password: as set in the configuration")
 
 
+def connection_limits(server: ServerSettings) -> ConnectionLimits:
+    """``[server]``'s per-connection limits for the HTTP protocols."""
+    return ConnectionLimits(
+        max_head_bytes=server.max_request_head_bytes,
+        head_timeout_seconds=server.request_head_timeout_seconds,
+        max_connections=server.max_connections,
+    )
+
+
 def run_server(loaded: LoadedSettings, runtime: Runtime) -> None:
     """Serve until interrupted. Proxy headers are never trusted by uvicorn itself; error causes reach the status
-    line's reason phrase (see :mod:`pyregistry_bootstrap.reason_phrases`)."""
+    line's reason phrase (see :mod:`pyregistry_bootstrap.reason_phrases`); request heads, idle connections and
+    open connections are bounded (see :mod:`pyregistry_bootstrap.connection_limits`)."""
     settings = runtime.settings
     host, _, port_text = settings.bind_address.rpartition(":")
     host = host.strip("[]")
@@ -73,9 +86,11 @@ def run_server(loaded: LoadedSettings, runtime: Runtime) -> None:
         "server_header": False,
         "log_config": None,
         "access_log": False,
-        "http": protocol_for(settings.server.http),
+        "http": protocol_for(settings.server.http, connection_limits(settings.server)),
         "loop": settings.server.loop,
         "timeout_graceful_shutdown": 30,
+        "timeout_keep_alive": settings.server.keep_alive_timeout_seconds,
+        "h11_max_incomplete_event_size": settings.server.max_request_head_bytes,
     }
     if settings.server.workers > 1:
         if loaded.path is not None:

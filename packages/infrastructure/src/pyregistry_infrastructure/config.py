@@ -118,6 +118,10 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, str]] = {
     "PYREGISTRY_HTTP": ("server.http", "str"),
     "PYREGISTRY_LOOP": ("server.loop", "str"),
     "PYREGISTRY_MAX_UPLOAD_BYTES": ("server.max_upload_bytes", "int"),
+    "PYREGISTRY_MAX_REQUEST_HEAD_BYTES": ("server.max_request_head_bytes", "int"),
+    "PYREGISTRY_REQUEST_HEAD_TIMEOUT_SECONDS": ("server.request_head_timeout_seconds", "int"),
+    "PYREGISTRY_KEEP_ALIVE_TIMEOUT_SECONDS": ("server.keep_alive_timeout_seconds", "int"),
+    "PYREGISTRY_MAX_CONNECTIONS": ("server.max_connections", "int"),
 }
 _FIRST_WINS = {
     "SQLITE_DATABASE_PATH": "SQLITE_PATH",
@@ -378,6 +382,10 @@ def _validate(settings: Settings) -> None:
         "validation.distribution_parallelism": settings.validation.distribution_parallelism,
         "server.workers": settings.server.workers,
         "server.max_upload_bytes": settings.server.max_upload_bytes,
+        "server.max_request_head_bytes": settings.server.max_request_head_bytes,
+        "server.request_head_timeout_seconds": settings.server.request_head_timeout_seconds,
+        "server.keep_alive_timeout_seconds": settings.server.keep_alive_timeout_seconds,
+        "server.max_connections": settings.server.max_connections,
     }
     for key, value in positive.items():
         if value <= 0:

@@ -58,6 +58,18 @@ def render_config_template(storage: str = "fs", *, dev_oidc_issuer: bool = False
                 "max_upload_bytes": defaults.server.max_upload_bytes,
                 "http": tomlkit.item("auto").comment("auto | httptools | h11"),
                 "loop": tomlkit.item("auto").comment("auto | uvloop | asyncio"),
+                "max_request_head_bytes": tomlkit.item(defaults.server.max_request_head_bytes).comment(
+                    "request line + headers; larger heads get 431"
+                ),
+                "request_head_timeout_seconds": tomlkit.item(defaults.server.request_head_timeout_seconds).comment(
+                    "a request head must arrive this fast (408)"
+                ),
+                "keep_alive_timeout_seconds": tomlkit.item(defaults.server.keep_alive_timeout_seconds).comment(
+                    "silent connections are closed after this"
+                ),
+                "max_connections": tomlkit.item(defaults.server.max_connections).comment(
+                    "open connections per worker process; past it 503"
+                ),
             },
         ),
     )

@@ -131,6 +131,10 @@ class ServerSettings(_Section):
     max_upload_bytes: int = 1024 * 1024 * 1024
     http: str = "auto"
     loop: str = "auto"
+    max_request_head_bytes: int = 64 * 1024
+    request_head_timeout_seconds: int = 10
+    keep_alive_timeout_seconds: int = 5
+    max_connections: int = 1000
 
 
 class Settings(_Section):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -11,9 +10,10 @@ from typing import Any
 from joserfc import jwt
 from joserfc.errors import JoseError
 
+from pyregistry_application.client_json import decode_client_json
 from pyregistry_application.ports import Clock
 from pyregistry_application.publishing_ports import VerifiedIdentity
-from pyregistry_domain.errors import InvalidToken
+from pyregistry_domain.errors import InvalidToken, ValidationFailed
 from pyregistry_domain.publishers import PublisherProvider
 from pyregistry_infrastructure.oidc.jwks import JwksCache
 
@@ -38,9 +38,17 @@ class TrustedIssuer:
 
 def _segment(part: str, what: str) -> dict[str, Any]:
     try:
-        decoded = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+        decoded = decode_client_json(
+            base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)),
+            object,
+            what=f"malformed token: the {what}",
+            invalid=f"malformed token: the {what} is not base64url JSON",
+            max_bytes=MAX_TOKEN_CHARS,
+        )
     except ValueError:
         raise InvalidToken(f"malformed token: the {what} is not base64url JSON") from None
+    except ValidationFailed as exc:
+        raise InvalidToken(exc.message) from None
     if not isinstance(decoded, dict):
         raise InvalidToken(f"malformed token: the {what} is not a JSON object")
     return decoded

@@ -28,6 +28,13 @@ def _check_key(key: str) -> str:
     return key
 
 
+def _missing(key: str) -> NotFound:
+    """The error for a blob the store records but the storage lacks: its key (tenant id, upload id) goes to the
+    log, not to the client."""
+    _log.warning("storage.blob_missing", key=key)
+    return NotFound("the file is missing from storage (the server log names the missing blob)")
+
+
 class OpenDalStorage:
     """Implements ``ArtifactStorage``. Writes go to ``.incomplete/`` and are renamed into place when the
     backend can rename (filesystem); object stores publish an object only when its upload completes.
@@ -111,7 +118,7 @@ class OpenDalStorage:
         try:
             return bytes(self._op.read(_check_key(key)))
         except opendal.exceptions.NotFound:
-            raise NotFound(f"blob {key!r} is missing from storage") from None
+            raise _missing(key) from None
 
     def iter_chunks(self, key: str, chunk_size: int = 256 * 1024) -> Iterator[bytes]:
         """Check the blob exists now (so absence raises here, not mid-response), then stream it in chunks."""
@@ -119,7 +126,7 @@ class OpenDalStorage:
             self._op.stat(_check_key(key))
             handle = self._op.open(key, "rb")
         except opendal.exceptions.NotFound:
-            raise NotFound(f"blob {key!r} is missing from storage") from None
+            raise _missing(key) from None
 
         def chunks() -> Iterator[bytes]:
             with handle:

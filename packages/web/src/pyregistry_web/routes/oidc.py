@@ -7,9 +7,10 @@ import msgspec
 from litestar import get, post
 from litestar.datastructures import State
 
+from pyregistry_application.client_json import decode_client_json
 from pyregistry_application.publishing import MintedToken, TrustedPublishing
 from pyregistry_application.services import RegistryServices
-from pyregistry_domain.errors import NotFound, ValidationFailed
+from pyregistry_domain.errors import NotFound
 from pyregistry_web.credentials import client_ip
 from pyregistry_web.http_types import AnyRequest
 from pyregistry_web.openapi_docs import MintTokenOperation, error_responses
@@ -55,9 +56,11 @@ def oidc_audience(state: State) -> Audience:
 async def oidc_mint_token(request: AnyRequest, state: State) -> MintedToken:
     """Exchange a CI identity token for a 15-minute publish token of the matching publisher's project."""
     publishing = _publishing(state)
-    body = await request.body()
-    try:
-        mint = msgspec.json.decode(body, type=MintRequest)
-    except msgspec.DecodeError:
-        raise ValidationFailed('the body must be JSON {"token": "<identity token>"}') from None
+    mint = decode_client_json(
+        await request.body(),
+        MintRequest,
+        what="the body",
+        invalid='the body must be JSON {"token": "<identity token>"}',
+        max_bytes=MAX_MINT_BODY_BYTES,
+    )
     return await anyio.to_thread.run_sync(lambda: publishing.mint(mint.token, source_ip=client_ip(request)))
