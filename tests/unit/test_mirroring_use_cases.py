@@ -174,15 +174,15 @@ def test_an_unreachable_upstream_serves_the_stale_page_but_never_invents_one(
     assert mirror.upstream.requests["tool"] == 2
 
 
-def test_a_first_download_streams_upstream_bytes_and_caches_them(mirror: Mirror) -> None:
+def test_a_first_download_is_verified_and_stored_before_it_is_served(mirror: Mirror) -> None:
     mirror.index.project_page("corp", mirror.reader, "tool")
     expected = mirror.dists[WHEEL_10].read_bytes()
     first = mirror.index.download("corp", mirror.reader, "tool", WHEEL_10, version="1.0")
-    assert first.stream is not None and first.local_path is None and first.size == len(expected)
-    assert b"".join(first.stream) == expected
     assert WHEEL_10 in mirror.cached()
+    assert first.file.cached and first.file.size == len(expected)
+    assert first.local_path is not None and first.local_path.read_bytes() == expected
     again = mirror.index.download("corp", mirror.reader, "tool", WHEEL_10, version="1.0")
-    assert again.stream is None and again.local_path is not None
+    assert again.local_path is not None
     assert again.local_path.read_bytes() == expected
     assert mirror.upstream.requests[FILES_URL + WHEEL_10] == 1
     mirror.service.wait_idle(10)
@@ -209,16 +209,13 @@ def test_corrupt_or_failed_downloads_store_nothing(mirror: Mirror) -> None:
     mirror.index.project_page("corp", mirror.reader, "tool")
     url = FILES_URL + WHEEL_10
     mirror.upstream.fail(url, "corrupt")
-    download = mirror.index.download("corp", mirror.reader, "tool", WHEEL_10, version="1.0")
-    assert download.stream is not None and download.size is not None
-    received = bytearray()
     with pytest.raises(ChecksumMismatch, match="do not match the recorded sha256"):
-        for chunk in download.stream:
-            received += chunk
-    assert 0 < len(received) < download.size, "the client never gets the whole (bad) file"
-    mirror.upstream.fail(url, "down")
+        mirror.index.download("corp", mirror.reader, "tool", WHEEL_10, version="1.0")
+    assert mirror.app.storage.stat(mirror.file(WHEEL_10).blob_key) is None, "bad bytes are never stored"
+    mirror.upstream.fail(url, "down", "truncate", "down")
     with pytest.raises(UpstreamUnavailable):
         mirror.index.download("corp", mirror.reader, "tool", WHEEL_10, version="1.0")
+    assert mirror.upstream.requests[url] == 4, "a first download is retried up to max_attempts (3)"
     with pytest.raises(NotFound, match="has no upstream location"):
         mirror.index.download("corp", mirror.reader, "tool", "tool-0.9-py3-none-any.whl", version="0.9")
     mirror.service.wait_idle(10)

@@ -23,7 +23,7 @@ _SECRET_KEYS = frozenset(
         "artifact_storage.opendal.options.session_token",
     }
 )
-_URL_KEYS = frozenset({"postgres.connection_url", "sql_server.connection_url"})
+_URL_KEYS = frozenset({"postgres.connection_url", "sql_server.connection_url", "pypi.base_url", "pypi.proxy_url"})
 _SECRET_PARAMETER_MARKERS = ("password", "passwd", "pwd", "secret", "token", "key", "credential")
 
 
