@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pyregistry_application.dto import AuditQuery
-from pyregistry_application.index import PackageIndex
+from pyregistry_application.index import FileDownload, PackageIndex
 from pyregistry_application.mirror_ports import UpstreamFile
 from pyregistry_application.mirroring import ChecksumMismatch, MirrorOptions, MirrorProjectStatus, MirrorService
 from pyregistry_application.uploads import metadata_key_for
@@ -187,6 +187,27 @@ def test_a_first_download_is_verified_and_stored_before_it_is_served(mirror: Mir
     assert mirror.upstream.requests[FILES_URL + WHEEL_10] == 1
     mirror.service.wait_idle(10)
     assert mirror.spooled() == []
+
+
+def test_a_local_upload_during_a_first_download_is_what_gets_served(mirror: Mirror, tmp_path: Path) -> None:
+    mirror.index.project_page("corp", mirror.reader, "tool")
+    mirror.service.wait_idle(10)
+    mirror.upstream.gate.clear()
+    served: list[FileDownload] = []
+    download = threading.Thread(
+        target=lambda: served.append(mirror.index.download("corp", mirror.reader, "tool", WHEEL_10, version="1.0"))
+    )
+    download.start()
+    local = build_wheel(tmp_path / "local", "Tool", "1.0", summary="our own build")
+    assert local.name == WHEEL_10
+    publisher = mirror.app.tokens.issue(tenant_slug="corp", name="ci", scopes=["publish"], actor="t").secret
+    mirror.app.upload("corp", publisher, local, "Tool", "1.0")
+    mirror.upstream.gate.set()
+    download.join(10)
+    [result] = served
+    assert (result.file.origin, result.file.sha256) == ("local", sha256_of(local))
+    assert result.local_path is not None and result.local_path.read_bytes() == local.read_bytes()
+    assert not list((tmp_path / "blobs").rglob(f"mirror/{WHEEL_10}")), "the upstream copy is not kept"
 
 
 def test_core_metadata_is_fetched_once_verified_and_cached(mirror: Mirror) -> None:

@@ -258,7 +258,7 @@ class MirrorService:
         (or the local file that took the project over meanwhile)."""
         self.cache_file(file)
         current = self._store.get_file(file.tenant_id, file.filename)
-        if current is None or not (current.cached or current.origin != MIRROR_ORIGIN):
+        if current is None:
             raise NotFound(f"file {file.filename!r} is no longer part of project {file.normalized_name!r}")
         return current
 
