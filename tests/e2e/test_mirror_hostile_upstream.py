@@ -41,7 +41,7 @@ def mirror(hostile: FaultyUpstream, tmp_path_factory: pytest.TempPathFactory) ->
         {
             "PYPI_BASE_URL": hostile.url,
             "PYPI_MIRROR_EAGER_DOWNLOAD_PERCENT": "0",
-            "PYPI_ARTIFACT_DOWNLOAD_MAX_ATTEMPTS": "1",
+            "PYPI_ARTIFACT_DOWNLOAD_MAX_ATTEMPTS": "3",
         },
     )
     try:
@@ -73,9 +73,9 @@ def _refused(mirror: tuple[RunningRegistry, str], name: str, wheel: Path, detail
         assert download.text == REFUSED
     blobs = server.workdir / ".pyregistry" / "blobs"
     assert not [path for path in blobs.rglob(wheel.name) if path.is_file()], "nothing may be cached"
-    log = server.log_path.read_text()
-    assert "mirror.upstream_location_refused" in log
-    assert detail in log
+    refusals = [line for line in server.log_path.read_text().splitlines() if detail in line]
+    assert len(refusals) == 2, "one log line per download, each naming the target (a refusal is never retried)"
+    assert all("mirror.upstream_location_refused" in line for line in refusals)
 
 
 def test_a_file_url_on_another_port_is_refused(mirror, hostile, internal, tmp_path: Path) -> None:

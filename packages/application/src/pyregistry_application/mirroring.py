@@ -19,7 +19,13 @@ import msgspec
 
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.dto import AuditQuery
-from pyregistry_application.mirror_ports import MirrorStore, UpstreamFile, UpstreamIndex, UpstreamProject
+from pyregistry_application.mirror_ports import (
+    MirrorStore,
+    UpstreamFile,
+    UpstreamIndex,
+    UpstreamLocationRefused,
+    UpstreamProject,
+)
 from pyregistry_application.ports import ArtifactStorage, Clock, RegistryStore
 from pyregistry_application.uploads import blob_key_for, metadata_key_for
 from pyregistry_domain.distributions import ReleaseFile, parse_distribution_filename
@@ -283,7 +289,7 @@ class MirrorService:
                 with self._upstream.open_file(self._url(file)) as stream:
                     self._store_verified(file, self._until_closing(stream.chunks))
                 return
-            except ChecksumMismatch:
+            except (ChecksumMismatch, UpstreamLocationRefused):
                 raise
             except UpstreamUnavailable:
                 if attempt == attempts or self._closing.is_set():

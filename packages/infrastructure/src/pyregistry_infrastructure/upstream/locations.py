@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 import structlog
 
-from pyregistry_domain.errors import UpstreamUnavailable
+from pyregistry_application.mirror_ports import UpstreamLocationRefused
 from pyregistry_infrastructure.upstream.urls import Origin, origin_of, redact
 
 __all__ = ["LOCATION_REFUSED", "LocationRefused", "UpstreamLocations", "default_file_hosts"]
@@ -21,7 +21,7 @@ _PYPI_FILE_HOSTS = {"pypi.org": ["files.pythonhosted.org"], "test.pypi.org": ["t
 Resolver = Callable[[str, int], list[str]]
 
 
-class LocationRefused(UpstreamUnavailable):
+class LocationRefused(UpstreamLocationRefused):
     """A URL the mirror will not fetch; the message is generic, the detail is logged."""
 
 
