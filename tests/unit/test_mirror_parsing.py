@@ -57,6 +57,9 @@ def test_ipv6_file_urls_keep_their_brackets_and_malformed_ones_are_skipped() -> 
         + SHA.encode()
         + b'"}},'
         b'{"filename": "demo-1.2.tar.gz", "url": "http://[::1/broken", "hashes": {"sha256": "' + SHA.encode() + b'"}},'
+        b'{"filename": "demo-1.4.tar.gz", "url": "../../files/demo\\u0000-1.4.tar.gz", "hashes": {"sha256": "'
+        + SHA.encode()
+        + b'"}},'
         b'{"filename": "demo-1.3.tar.gz", "url": "http://[::1]:99999/port", "hashes": {"sha256": "'
         + SHA.encode()
         + b'"}}]}'

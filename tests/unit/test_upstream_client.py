@@ -187,3 +187,16 @@ def test_endless_same_origin_redirects_end_with_a_502(upstream: FaultyUpstream, 
     with pytest.raises(UpstreamUnavailable, match=r"^upstream redirected more than 5 times$"):
         _download(_client(upstream.url), _file_url(upstream, "loop-file", project))
     assert upstream.hits[f"/files/loop-file/{project.wheel.name}"] == 6
+
+
+def test_a_url_httpx_cannot_send_is_a_refused_location(upstream: FaultyUpstream) -> None:
+    client = _client(upstream.url)
+    for url in (f"{upstream.origin}/files/a\x00b.whl", f"{upstream.origin}/files/a\x7fb.whl"):
+        with structlog.testing.capture_logs() as logs, pytest.raises(LocationRefused, match=f"^{LOCATION_REFUSED}$"):
+            _download(client, url)
+        assert [(log["event"], log["reason"]) for log in logs] == [
+            (
+                "mirror.upstream_location_refused",
+                f"Invalid non-printable ASCII character in URL, {url[-6]!r} at position {len(url) - 6}.",
+            )
+        ]

@@ -237,7 +237,10 @@ class HttpUpstreamIndex:
         """The response to GET ``url`` after redirects within its origin; a redirect elsewhere is refused."""
         target = url
         for _ in range(_MAX_REDIRECTS + 1):
-            request = client.build_request("GET", target, headers=headers)
+            try:
+                request = client.build_request("GET", target, headers=headers)
+            except httpx.InvalidURL as exc:
+                raise self._locations.refuse(target, str(exc)) from None
             response = client.send(request, stream=True, auth=self._auth_for(target) or httpx.USE_CLIENT_DEFAULT)
             location = response.headers.get("location")
             if not response.is_redirect or location is None:

@@ -15,11 +15,15 @@ from pyregistry_infrastructure.upstream.urls import without_credentials
 __all__ = ["parse_project_html", "parse_project_json"]
 
 _SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
+_UNSENDABLE = re.compile(r"[\x00-\x20\x7f]")
 
 
 def _clean_url(base: str, href: str) -> str | None:
     """``href`` made absolute, without fragment or credentials (credentials are re-added per request by the
-    client); ``None`` when it is malformed (such as a bad port or IPv6 literal)."""
+    client); ``None`` when it is malformed (a bad port or IPv6 literal, control characters or inner spaces)."""
+    href = href.strip()
+    if _UNSENDABLE.search(href):
+        return None
     try:
         return without_credentials(urldefrag(urljoin(base, href))[0])
     except ValueError:
