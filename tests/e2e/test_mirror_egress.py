@@ -110,3 +110,13 @@ def test_pypi_proxy_url_tunnels_every_request(tmp_path: Path, upstream, certific
     page, download = _mirror(tmp_path, upstream, {"PYPI_CA_BUNDLE": str(certificates.ca), "PYPI_PROXY_URL": proxy.url})
     _served(page, download, upstream)
     assert proxy.connected and set(proxy.connected) == {upstream.origin.removeprefix("https://")}
+
+
+def test_http_proxy_from_the_environment_forwards_a_plain_http_upstream(
+    tmp_path: Path, proxy: ConnectProxy, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    with FaultyUpstream() as plain:
+        plain.add("secure-pkg", FaultyProject(wheel=build_wheel(tmp_path_factory.mktemp("plain"), "secure-pkg", "1.0")))
+        page, download = _mirror(tmp_path, plain, {"HTTP_PROXY": proxy.url, "HTTPS_PROXY": "http://127.0.0.1:9"})
+        _served(page, download, plain)
+    assert proxy.connected and set(proxy.connected) == {plain.origin.removeprefix("http://")}

@@ -1,11 +1,13 @@
-"""A small threaded HTTP CONNECT proxy on 127.0.0.1 that records which hosts it tunnelled to."""
+"""A small threaded forward proxy on 127.0.0.1 (CONNECT tunnels and plain-http GETs) that records the hosts."""
 
 from __future__ import annotations
 
+import http.client
 import select
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 __all__ = ["ConnectProxy"]
 
@@ -13,9 +15,8 @@ _BUFFER = 64 * 1024
 
 
 class ConnectProxy:
-    """Answers ``CONNECT host:port`` by piping bytes both ways; ``connected`` lists each ``host:port`` in order.
-
-    Anything but CONNECT gets 405 (this proxy only tunnels, as egress proxies do for https).
+    """Answers ``CONNECT host:port`` by piping bytes both ways and ``GET http://host:port/path`` by forwarding it;
+    ``connected`` lists each ``host:port`` in order. A GET of a relative path gets 405 (that is not a proxy request).
     """
 
     def __init__(self) -> None:
@@ -33,9 +34,7 @@ class ConnectProxy:
                 proxy.tunnel(self)
 
             def do_GET(self) -> None:
-                self.send_response(405)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                proxy.forward(self)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -80,6 +79,31 @@ class ConnectProxy:
                 if not self._relay(readable, client, upstream):
                     break
         request.close_connection = True
+
+    def forward(self, request: BaseHTTPRequestHandler) -> None:
+        target = urlsplit(request.path)
+        if target.scheme != "http" or not target.hostname:
+            request.send_response(405)
+            request.send_header("Content-Length", "0")
+            request.end_headers()
+            return
+        with self._lock:
+            self.connected.append(target.netloc)
+        headers = {name: value for name, value in request.headers.items() if name.lower() != "proxy-connection"}
+        upstream = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=10)
+        try:
+            upstream.request("GET", target.path + (f"?{target.query}" if target.query else ""), headers=headers)
+            answer = upstream.getresponse()
+            body = answer.read()
+        finally:
+            upstream.close()
+        request.send_response(answer.status)
+        for name, value in answer.getheaders():
+            if name.lower() not in {"content-length", "transfer-encoding", "connection"}:
+                request.send_header(name, value)
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
 
     @staticmethod
     def _relay(readable: list[socket.socket], client: socket.socket, upstream: socket.socket) -> bool:
