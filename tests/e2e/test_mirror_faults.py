@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Iterator
@@ -144,17 +143,30 @@ def _fetch_fails(mirror: tuple[RunningRegistry, str], name: str, filename: str, 
     assert response.status_code >= 500, "a bad transfer was delivered as a complete 200 response"
 
 
-def test_truncated_body_is_not_cached(mirror, upstream: FaultyUpstream, tmp_path: Path) -> None:
+def test_truncated_body_is_retried_and_never_served_or_cached(mirror, upstream: FaultyUpstream, tmp_path: Path) -> None:
     project = _project(upstream, tmp_path, "truncated", file_faults=["truncate"])
     assert _page(mirror, "truncated").status_code == 200
     good = project.wheel.read_bytes()
-    _fetch_fails(mirror, "truncated", project.wheel.name, good)
     path = f"/files/truncated/{project.wheel.name}"
-    hits = upstream.hits[path]
-    retry = _download(mirror, "truncated", project.wheel.name)
-    assert upstream.hits[path] == hits + 1, "a truncated transfer must not have been cached"
-    assert retry.status_code == 200
-    assert hashlib.sha256(retry.content).hexdigest() == hashlib.sha256(good).hexdigest()
+    first = _download(mirror, "truncated", project.wheel.name)
+    assert first.status_code == 200
+    assert first.content == good, "the truncated transfer was retried before anything was served"
+    assert upstream.hits[path] == 2
+    again = _download(mirror, "truncated", project.wheel.name)
+    assert again.content == good
+    assert upstream.hits[path] == 2, "the verified file is served from the cache"
+
+
+def test_truncated_body_on_every_attempt_is_a_502(mirror, upstream: FaultyUpstream, tmp_path: Path) -> None:
+    project = _project(upstream, tmp_path, "always-truncated", file_faults=["truncate"] * 3)
+    assert _page(mirror, "always-truncated").status_code == 200
+    response = _download(mirror, "always-truncated", project.wheel.name)
+    assert response.status_code == 502
+    assert response.text == "502 upstream transfer failed\n"
+    assert upstream.hits[f"/files/always-truncated/{project.wheel.name}"] == 3
+    server, _ = mirror
+    blobs = server.workdir / ".pyregistry" / "blobs"
+    assert not [path for path in blobs.rglob(project.wheel.name) if path.is_file()], "nothing may be stored"
 
 
 def test_wrong_hash_is_never_stored_or_served(mirror, upstream: FaultyUpstream, tmp_path: Path) -> None:
@@ -167,22 +179,19 @@ def test_wrong_hash_is_never_stored_or_served(mirror, upstream: FaultyUpstream, 
     assert upstream.hits[path] == 2, "tampered bytes must not have been cached"
 
 
-def test_wrong_hash_on_a_multi_chunk_file_breaks_the_transfer(mirror, upstream: FaultyUpstream, tmp_path: Path) -> None:
+def test_wrong_hash_on_a_multi_chunk_file_is_a_502_before_any_byte(
+    mirror, upstream: FaultyUpstream, tmp_path: Path
+) -> None:
     blob = os.urandom(700_000)  # several 256 KiB streaming chunks
     wheel = build_wheel(tmp_path, "tampered-big", "1.0.0", extra_files={"tampered_big/blob.bin": blob})
     upstream.add("tampered-big", FaultyProject(wheel=wheel, serve_wrong_bytes=True))
     assert _page(mirror, "tampered-big").status_code == 200
-    server, token = mirror
-    url = f"{server.base_url}/t/corp/files/tampered-big/1.0.0/{wheel.name}"
     for attempt in (1, 2):
-        received = bytearray()
-        with pytest.raises(httpx.RemoteProtocolError), httpx.stream("GET", url, auth=("__token__", token)) as response:
-            assert response.status_code == 200
-            assert response.headers["content-length"] == str(wheel.stat().st_size)
-            for chunk in response.iter_bytes():
-                received += chunk
-        assert 256 * 1024 <= len(received) < wheel.stat().st_size, "the client must get a short, failed transfer"
+        response = _download(mirror, "tampered-big", wheel.name)
+        assert response.status_code == 502
+        assert response.text == f"502 upstream bytes of {wheel.name!r} do not match the recorded sha256\n"
         assert upstream.hits[f"/files/tampered-big/{wheel.name}"] == attempt, "tampered bytes were served from cache"
+    server, _ = mirror
     blobs = server.workdir / ".pyregistry" / "blobs"
     assert not [path for path in blobs.rglob(wheel.name) if path.is_file()], "tampered bytes were stored"
 

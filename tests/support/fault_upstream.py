@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
+import ssl
 import threading
 import time
 from collections import Counter
@@ -25,7 +27,9 @@ class FaultyProject:
     ``"truncate"`` sends half the body, ``"drip"`` sends the body 16 bytes every ``drip_seconds``,
     ``"chunked"`` sends it with chunked transfer coding (no Content-Length), ``"down"`` is a permanent 503.
     ``file_seconds`` holds every file download open that long before its body; ``yanked`` (a reason, or ``""``)
-    marks the files yanked on the page.
+    marks the files yanked on the page. ``file_location`` is a URL the page lists for the wheel instead of this
+    server's own, and ``redirect_files_to`` a base URL its file requests are redirected to (302), as a hostile
+    upstream would; ``/moved/...`` serves ``/...`` without redirecting (a same-origin redirect target).
     """
 
     wheel: Path
@@ -37,6 +41,8 @@ class FaultyProject:
     always_down: bool = False
     file_seconds: float = 0.0
     yanked: str | None = None
+    file_location: str | None = None
+    redirect_files_to: str | None = None
 
     @property
     def wheels(self) -> list[Path]:
@@ -44,11 +50,24 @@ class FaultyProject:
         return [self.wheel, *self.more_wheels]
 
 
-class FaultyUpstream:
-    """Threaded HTTP server (on ``port``, or any free one); ``hits`` counts requests per path and
-    ``most_concurrent_files`` the most file downloads it served at once."""
+class _Ipv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
 
-    def __init__(self, hang_seconds: float = 5.0, drip_seconds: float = 0.1, port: int = 0) -> None:
+
+class FaultyUpstream:
+    """Threaded HTTP server on ``host`` (``127.0.0.1``, or ``::1``) and ``port`` (or any free one), speaking https
+    with ``tls``; ``hits`` counts requests per path and ``most_concurrent_files`` the most file downloads it served
+    at once."""
+
+    def __init__(
+        self,
+        hang_seconds: float = 5.0,
+        drip_seconds: float = 0.1,
+        port: int = 0,
+        *,
+        host: str = "127.0.0.1",
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.projects: dict[str, FaultyProject] = {}
         self.hits: Counter[str] = Counter()
         self.concurrent_files = 0
@@ -67,18 +86,30 @@ class FaultyUpstream:
             def do_GET(self) -> None:
                 upstream.handle(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        server_class = _Ipv6Server if ":" in host else ThreadingHTTPServer
+        self.server = server_class((host, port), Handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.server.daemon_threads = True
+        self.origin = (
+            f"{'https' if tls else 'http'}://{f'[{host}]' if ':' in host else host}:{self.server.server_address[1]}"
+        )
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/simple/"
+        return f"{self.origin}/simple/"
 
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def __enter__(self) -> FaultyUpstream:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
 
     def add(self, name: str, project: FaultyProject) -> None:
         with self.lock:
@@ -92,6 +123,8 @@ class FaultyUpstream:
         path = request.path.split("?")[0]
         with self.lock:
             self.hits[path] += 1
+        moved = path.startswith("/moved/")
+        path = path.removeprefix("/moved")
         parts = [part for part in path.split("/") if part]
         project = self.projects.get(parts[1]) if len(parts) >= 2 else None
         if project is None:
@@ -106,6 +139,12 @@ class FaultyUpstream:
         wheel = next((wheel for wheel in project.wheels if wheel.name == parts[-1]), None)
         if wheel is None:
             self._send(request, 404, b"not found", "text/plain")
+            return
+        if project.redirect_files_to is not None and not moved:
+            request.send_response(302)
+            request.send_header("Location", project.redirect_files_to + path)
+            request.send_header("Content-Length", "0")
+            request.end_headers()
             return
         fault = "down" if project.always_down else self._next_fault(project.file_faults)
         with self.lock:
@@ -155,7 +194,8 @@ class FaultyUpstream:
             files.append(
                 {
                     "filename": wheel.name,
-                    "url": f"../../files/{name}/{wheel.name}",
+                    "url": (project.file_location if wheel == project.wheel else None)
+                    or f"../../files/{name}/{wheel.name}",
                     "hashes": {"sha256": hashlib.sha256(data).hexdigest()},
                     "requires-python": ">=3.8",
                     "size": len(data),

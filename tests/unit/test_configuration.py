@@ -53,6 +53,8 @@ SPECIAL_SAMPLES = {
     "OPENDAL_ENDPOINT": "http://127.0.0.1:9000",
     "PYPI_BASE_URL": "https://mirror.example/",
     "PYPI_URL": "https://mirror.example/",
+    "PYPI_CA_BUNDLE": ".",
+    "PYPI_PROXY_URL": "http://proxy.example:3128",
     "DATABASE_URL": "postgres://u:p@db:5432/x",
     "POSTGRES_URL": "postgres://u:p@db:5432/x",
     "SQL_SERVER_URL": "sqlserver://sa:p@db:1433/x",
@@ -126,6 +128,8 @@ def test_the_first_name_of_an_alias_pair_wins() -> None:
         ("[rate_limit]\nburst = 'many'\n", "key 'rate_limit.burst': expected int, got str"),
         ("[network_source]\napi_allowed_cidrs = ['10.0.0.0/33']\n", "'10.0.0.0/33' is not a CIDR range"),
         ("[pypi]\nbase_url = 'pypi.org'\n", "key 'pypi.base_url'"),
+        ("[pypi]\nproxy_url = 'proxy:3128'\n", "key 'pypi.proxy_url': 'proxy:3128' is not a valid http/https URL"),
+        ("[pypi]\nca_bundle = '/no/such/ca.pem'\n", "key 'pypi.ca_bundle': '/no/such/ca.pem' does not exist"),
         ("[security.vulnerability_webhook]\nurl = 'discord'\n", "key 'security.vulnerability_webhook.url'"),
         ("[[oidc_issuers]]\nprovider = 'github'\nissuer = 'https://x'\n", "missing key 'oidc_issuers[0].jwks_url'"),
         (

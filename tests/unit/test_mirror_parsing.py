@@ -45,6 +45,37 @@ def test_html_page_reads_fragments_and_data_attributes() -> None:
     assert (sdist.yanked, sdist.yanked_reason) == (True, None)
 
 
+def test_ipv6_file_urls_keep_their_brackets_and_malformed_ones_are_skipped() -> None:
+    body = (
+        b'{"files": ['
+        b'{"filename": "demo-1.0.tar.gz", "url": "../../files/demo-1.0.tar.gz", "hashes": {"sha256": "'
+        + SHA.encode()
+        + b'"}},'
+        b'{"filename": "demo-1.1.tar.gz", "url": "http://u:p@[fd00::9]:81/d.tar.gz", "hashes": {"sha256": "'
+        + SHA.encode()
+        + b'"}},'
+        b'{"filename": "demo-1.2.tar.gz", "url": "http://[::1/broken", "hashes": {"sha256": "' + SHA.encode() + b'"}},'
+        b'{"filename": "demo-1.4.tar.gz", "url": "../../files/demo\\u0000-1.4.tar.gz", "hashes": {"sha256": "'
+        + SHA.encode()
+        + b'"}},'
+        b'{"filename": "demo-1.3.tar.gz", "url": "http://[::1]:99999/port", "hashes": {"sha256": "'
+        + SHA.encode()
+        + b'"}}]}'
+    )
+    page = parse_project_json(body, "http://[::1]:8082/simple/demo/", "demo")
+    assert [file.url for file in page.files] == [
+        "http://[::1]:8082/files/demo-1.0.tar.gz",
+        "http://[fd00::9]:81/d.tar.gz",
+    ]
+    html = (
+        f'<a href="../../files/demo-1.0.tar.gz#sha256={SHA}">demo-1.0.tar.gz</a>'
+        f'<a href="http://[::1/demo-1.2.tar.gz#sha256={SHA}">demo-1.2.tar.gz</a>'
+    )
+    assert [file.url for file in parse_project_html(html, "http://[::1]:8082/simple/demo/", "demo").files] == [
+        "http://[::1]:8082/files/demo-1.0.tar.gz"
+    ]
+
+
 def test_malformed_json_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="invalid JSON"):
         parse_project_json(b"{nope", "http://up.example/simple/demo/", "demo")
@@ -58,6 +89,8 @@ def test_malformed_json_is_a_value_error() -> None:
         ("https://pypi.org/simple/", "https://pypi.org/simple/"),
         ("http://127.0.0.1:8080/t/up/", "http://127.0.0.1:8080/t/up/simple/"),
         ("http://__token__:pyr_x@127.0.0.1:8080/t/up/simple/", "http://127.0.0.1:8080/t/up/simple/"),
+        ("http://[::1]:8082", "http://[::1]:8082/simple/"),
+        ("https://u:p@[2001:db8::7]/pypi/simple/", "https://[2001:db8::7]/pypi/simple/"),
     ],
 )
 def test_index_url_for(base: str, index: str) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pyregistry_application.dto import AuditQuery
-from pyregistry_application.index import PackageIndex
+from pyregistry_application.index import FileDownload, PackageIndex
 from pyregistry_application.mirror_ports import UpstreamFile
 from pyregistry_application.mirroring import ChecksumMismatch, MirrorOptions, MirrorProjectStatus, MirrorService
 from pyregistry_application.uploads import metadata_key_for
@@ -174,19 +174,40 @@ def test_an_unreachable_upstream_serves_the_stale_page_but_never_invents_one(
     assert mirror.upstream.requests["tool"] == 2
 
 
-def test_a_first_download_streams_upstream_bytes_and_caches_them(mirror: Mirror) -> None:
+def test_a_first_download_is_verified_and_stored_before_it_is_served(mirror: Mirror) -> None:
     mirror.index.project_page("corp", mirror.reader, "tool")
     expected = mirror.dists[WHEEL_10].read_bytes()
     first = mirror.index.download("corp", mirror.reader, "tool", WHEEL_10, version="1.0")
-    assert first.stream is not None and first.local_path is None and first.size == len(expected)
-    assert b"".join(first.stream) == expected
     assert WHEEL_10 in mirror.cached()
+    assert first.file.cached and first.file.size == len(expected)
+    assert first.local_path is not None and first.local_path.read_bytes() == expected
     again = mirror.index.download("corp", mirror.reader, "tool", WHEEL_10, version="1.0")
-    assert again.stream is None and again.local_path is not None
+    assert again.local_path is not None
     assert again.local_path.read_bytes() == expected
     assert mirror.upstream.requests[FILES_URL + WHEEL_10] == 1
     mirror.service.wait_idle(10)
     assert mirror.spooled() == []
+
+
+def test_a_local_upload_during_a_first_download_is_what_gets_served(mirror: Mirror, tmp_path: Path) -> None:
+    mirror.index.project_page("corp", mirror.reader, "tool")
+    mirror.service.wait_idle(10)
+    mirror.upstream.gate.clear()
+    served: list[FileDownload] = []
+    download = threading.Thread(
+        target=lambda: served.append(mirror.index.download("corp", mirror.reader, "tool", WHEEL_10, version="1.0"))
+    )
+    download.start()
+    local = build_wheel(tmp_path / "local", "Tool", "1.0", summary="our own build")
+    assert local.name == WHEEL_10
+    publisher = mirror.app.tokens.issue(tenant_slug="corp", name="ci", scopes=["publish"], actor="t").secret
+    mirror.app.upload("corp", publisher, local, "Tool", "1.0")
+    mirror.upstream.gate.set()
+    download.join(10)
+    [result] = served
+    assert (result.file.origin, result.file.sha256) == ("local", sha256_of(local))
+    assert result.local_path is not None and result.local_path.read_bytes() == local.read_bytes()
+    assert not list((tmp_path / "blobs").rglob(f"mirror/{WHEEL_10}")), "the upstream copy is not kept"
 
 
 def test_core_metadata_is_fetched_once_verified_and_cached(mirror: Mirror) -> None:
@@ -209,16 +230,13 @@ def test_corrupt_or_failed_downloads_store_nothing(mirror: Mirror) -> None:
     mirror.index.project_page("corp", mirror.reader, "tool")
     url = FILES_URL + WHEEL_10
     mirror.upstream.fail(url, "corrupt")
-    download = mirror.index.download("corp", mirror.reader, "tool", WHEEL_10, version="1.0")
-    assert download.stream is not None and download.size is not None
-    received = bytearray()
     with pytest.raises(ChecksumMismatch, match="do not match the recorded sha256"):
-        for chunk in download.stream:
-            received += chunk
-    assert 0 < len(received) < download.size, "the client never gets the whole (bad) file"
-    mirror.upstream.fail(url, "down")
+        mirror.index.download("corp", mirror.reader, "tool", WHEEL_10, version="1.0")
+    assert mirror.app.storage.stat(mirror.file(WHEEL_10).blob_key) is None, "bad bytes are never stored"
+    mirror.upstream.fail(url, "down", "truncate", "down")
     with pytest.raises(UpstreamUnavailable):
         mirror.index.download("corp", mirror.reader, "tool", WHEEL_10, version="1.0")
+    assert mirror.upstream.requests[url] == 4, "a first download is retried up to max_attempts (3)"
     with pytest.raises(NotFound, match="has no upstream location"):
         mirror.index.download("corp", mirror.reader, "tool", "tool-0.9-py3-none-any.whl", version="0.9")
     mirror.service.wait_idle(10)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.mirroring import MirrorOptions, MirrorService
@@ -18,6 +19,7 @@ from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
 from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
 from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
+from pyregistry_infrastructure.upstream.locations import LOCATION_REFUSED, LocationRefused
 from pyregistry_infrastructure.upstream.pypi import HttpUpstreamIndex
 from tests.support.dists import build_wheel
 from tests.support.fault_upstream import FaultyProject, FaultyUpstream
@@ -159,3 +161,42 @@ def test_downloads_never_exceed_the_concurrency_cap(tmp_path: Path) -> None:
         upstream.stop()
     assert (report.files_cached, report.errors) == (6, [])
     assert upstream.most_concurrent_files == 2
+
+
+def test_redirects_are_followed_within_the_origin_only(upstream: FaultyUpstream, tmp_path: Path) -> None:
+    project = _project(upstream, tmp_path, "moved-file", redirect_files_to=f"{upstream.origin}/moved")
+    url = _file_url(upstream, "moved-file", project)
+    assert _download(_client(upstream.url), url) == project.wheel.read_bytes()
+    assert upstream.hits[f"/files/moved-file/{project.wheel.name}"] == 1
+    assert upstream.hits[f"/moved/files/moved-file/{project.wheel.name}"] == 1
+    elsewhere = FaultyUpstream()
+    try:
+        project.redirect_files_to = elsewhere.origin
+        with structlog.testing.capture_logs() as logs, pytest.raises(LocationRefused, match=f"^{LOCATION_REFUSED}$"):
+            _download(_client(upstream.url), url)
+    finally:
+        elsewhere.stop()
+    assert elsewhere.hits == {}
+    assert [(log["event"], log["url"]) for log in logs] == [
+        ("mirror.upstream_location_refused", f"{elsewhere.origin}/files/moved-file/{project.wheel.name}")
+    ]
+
+
+def test_endless_same_origin_redirects_end_with_a_502(upstream: FaultyUpstream, tmp_path: Path) -> None:
+    project = _project(upstream, tmp_path, "loop-file", redirect_files_to=upstream.origin)
+    with pytest.raises(UpstreamUnavailable, match=r"^upstream redirected more than 5 times$"):
+        _download(_client(upstream.url), _file_url(upstream, "loop-file", project))
+    assert upstream.hits[f"/files/loop-file/{project.wheel.name}"] == 6
+
+
+def test_a_url_httpx_cannot_send_is_a_refused_location(upstream: FaultyUpstream) -> None:
+    client = _client(upstream.url)
+    for url in (f"{upstream.origin}/files/a\x00b.whl", f"{upstream.origin}/files/a\x7fb.whl"):
+        with structlog.testing.capture_logs() as logs, pytest.raises(LocationRefused, match=f"^{LOCATION_REFUSED}$"):
+            _download(client, url)
+        assert [(log["event"], log["reason"]) for log in logs] == [
+            (
+                "mirror.upstream_location_refused",
+                f"Invalid non-printable ASCII character in URL, {url[-6]!r} at position {len(url) - 6}.",
+            )
+        ]

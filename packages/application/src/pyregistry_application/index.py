@@ -43,15 +43,10 @@ class ProjectPage(msgspec.Struct, frozen=True):
 
 
 class FileDownload(msgspec.Struct, frozen=True):
-    """A file about to be served: its record and where its bytes are.
-
-    ``stream`` is set for a mirrored file's first download: upstream bytes, verified and cached on the way.
-    """
+    """A stored file about to be served: its record and its local path (``None`` when storage is remote)."""
 
     file: ReleaseFile
     local_path: Path | None
-    stream: Iterator[bytes] | None = None
-    size: int | None = None
 
 
 def _same_version(stored: str, requested: str) -> bool:
@@ -130,8 +125,7 @@ class PackageIndex:
         """Locate a file of the project's ``version`` for streaming."""
         file = self._visible_file(tenant_slug, secret, project_name, filename, version)
         if file.origin != "local" and not file.cached and self._mirror is not None:
-            read_through = self._mirror.read_through(file)
-            return FileDownload(file=file, local_path=None, stream=read_through.chunks, size=read_through.size)
+            file = self._mirror.read_through(file)
         return FileDownload(file=file, local_path=self._storage.local_path(file.blob_key))
 
     def chunks(self, file: ReleaseFile) -> Iterator[bytes]:

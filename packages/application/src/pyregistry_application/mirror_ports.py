@@ -9,9 +9,22 @@ from typing import Protocol
 import msgspec
 
 from pyregistry_domain.distributions import ReleaseFile
+from pyregistry_domain.errors import UpstreamUnavailable
 from pyregistry_domain.projects import Project, Release
 
-__all__ = ["MirrorStore", "UpstreamFile", "UpstreamIndex", "UpstreamProject", "UpstreamStream"]
+__all__ = [
+    "MirrorStore",
+    "UpstreamFile",
+    "UpstreamIndex",
+    "UpstreamLocationRefused",
+    "UpstreamProject",
+    "UpstreamStream",
+]
+
+
+class UpstreamLocationRefused(UpstreamUnavailable):
+    """The upstream pointed at a URL the mirror does not fetch from (another origin, ``file://``, ...); retrying
+    cannot help."""
 
 
 class UpstreamFile(msgspec.Struct, frozen=True):

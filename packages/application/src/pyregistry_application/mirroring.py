@@ -11,7 +11,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
-from contextlib import ExitStack, suppress
+from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
 
@@ -19,7 +19,13 @@ import msgspec
 
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.dto import AuditQuery
-from pyregistry_application.mirror_ports import MirrorStore, UpstreamFile, UpstreamIndex, UpstreamProject
+from pyregistry_application.mirror_ports import (
+    MirrorStore,
+    UpstreamFile,
+    UpstreamIndex,
+    UpstreamLocationRefused,
+    UpstreamProject,
+)
 from pyregistry_application.ports import ArtifactStorage, Clock, RegistryStore
 from pyregistry_application.uploads import blob_key_for, metadata_key_for
 from pyregistry_domain.distributions import ReleaseFile, parse_distribution_filename
@@ -40,7 +46,6 @@ __all__ = [
     "MirrorRefreshRun",
     "MirrorService",
     "MirrorStatus",
-    "ReadThrough",
 ]
 
 MIRROR_ORIGIN = "mirror"
@@ -65,13 +70,6 @@ class MirrorOptions(msgspec.Struct, frozen=True):
     eager_download_percent: int = 10
     max_attempts: int = 3
     metadata_ttl_seconds: float = 3600
-
-
-class ReadThrough(msgspec.Struct, frozen=True):
-    """A first download in flight: bytes for the client, cached and verified on the way."""
-
-    size: int | None
-    chunks: Iterator[bytes]
 
 
 class MirrorRefreshReport(msgspec.Struct, frozen=True):
@@ -260,20 +258,15 @@ class MirrorService:
                 self._submit(file)
         return recorded
 
-    def read_through(self, file: ReleaseFile) -> ReadThrough:
-        """Open the upstream download now (so 404/502 surface before the response starts) and tee it to storage.
-
-        The last chunk is held back until the sha256 is verified: on a mismatch the client connection fails
-        short of the announced length, and nothing is stored.
-        """
-        stack = ExitStack()
-        try:
-            stream = stack.enter_context(self._upstream.open_file(self._url(file)))
-        except BaseException:
-            stack.close()
-            raise
-        size = stream.size or (file.size or None)
-        return ReadThrough(size=size, chunks=self._tee(file, stream.chunks, stack))
+    def read_through(self, file: ReleaseFile) -> ReleaseFile:
+        """Cache a file on its first download: fetched, verified by sha256 and stored before any byte is served,
+        so a bad or broken transfer is an error response and never part of a file. The cached record is returned
+        (or the local file that took the project over meanwhile)."""
+        self.cache_file(file)
+        current = self._store.get_file(file.tenant_id, file.filename)
+        if current is None:
+            raise NotFound(f"file {file.filename!r} is no longer part of project {file.normalized_name!r}")
+        return current
 
     def core_metadata(self, file: ReleaseFile) -> bytes:
         """The PEP 658 metadata of a mirrored file, fetched once, verified and cached."""
@@ -294,10 +287,9 @@ class MirrorService:
         for attempt in range(1, attempts + 1):
             try:
                 with self._upstream.open_file(self._url(file)) as stream:
-                    for _ in self._tee(file, self._until_closing(stream.chunks), ExitStack()):
-                        pass
+                    self._store_verified(file, self._until_closing(stream.chunks))
                 return
-            except ChecksumMismatch:
+            except (ChecksumMismatch, UpstreamLocationRefused):
                 raise
             except UpstreamUnavailable:
                 if attempt == attempts or self._closing.is_set():
@@ -630,24 +622,18 @@ class MirrorService:
             raise NotFound(f"{file.filename!r} has no upstream location")
         return file.upstream_url
 
-    def _tee(self, file: ReleaseFile, chunks: Iterator[bytes], stack: ExitStack) -> Iterator[bytes]:
+    def _store_verified(self, file: ReleaseFile, chunks: Iterator[bytes]) -> None:
+        """Spool ``chunks``, check their sha256, then move them into storage and mark the file cached."""
         self._spool_dir.mkdir(parents=True, exist_ok=True)
         spool = tempfile.NamedTemporaryFile(dir=self._spool_dir, prefix="mirror-", delete=False)  # noqa: SIM115
         spool_path = Path(spool.name)
         digest = hashlib.sha256()
         total = 0
-        held: bytes | None = None
         try:
-            with stack:
-                for chunk in chunks:
-                    if not chunk:
-                        continue
-                    digest.update(chunk)
-                    total += len(chunk)
-                    spool.write(chunk)
-                    if held is not None:
-                        yield held
-                    held = chunk
+            for chunk in chunks:
+                digest.update(chunk)
+                total += len(chunk)
+                spool.write(chunk)
             spool.close()
             if not hmac.compare_digest(digest.hexdigest(), file.sha256):
                 _log.warning("mirror.hash_mismatch file=%s size=%s", file.filename, total)
@@ -659,8 +645,6 @@ class MirrorService:
                 self._storage.delete(file.blob_key)  # a local upload took the project over during the download
             else:
                 _log.info("mirror.cached file=%s size=%s", file.filename, total)
-            if held is not None:
-                yield held
         finally:
             spool.close()
             spool_path.unlink(missing_ok=True)

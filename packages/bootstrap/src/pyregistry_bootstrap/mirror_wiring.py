@@ -16,14 +16,14 @@ from pyregistry_application.mirror_updater import MirrorUpdater
 from pyregistry_application.mirroring import MirrorOptions, MirrorService
 from pyregistry_application.ports import ArtifactStorage, Clock, RegistryStore
 from pyregistry_infrastructure.config import ConfigError
-from pyregistry_infrastructure.settings import Settings
+from pyregistry_infrastructure.settings import PypiSettings, Settings
 from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
 from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
 from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
 from pyregistry_infrastructure.stores.sql_mirror import SqlMirrorStore
 from pyregistry_infrastructure.upstream.pypi import HttpUpstreamIndex
 
-__all__ = ["build_mirror_service", "build_mirror_store", "mirror_updater_lifespan"]
+__all__ = ["build_mirror_service", "build_mirror_store", "build_upstream_index", "mirror_updater_lifespan"]
 
 _log = structlog.get_logger(__name__)
 MIRROR_SHUTDOWN_SECONDS = 5.0
@@ -37,6 +37,25 @@ def build_mirror_store(store: RegistryStore) -> MirrorStore | None:
     if isinstance(store, SqlRegistryStore):
         return SqlMirrorStore(store)
     return None
+
+
+def build_upstream_index(pypi: PypiSettings) -> HttpUpstreamIndex:
+    """The one upstream client of ``[pypi]`` (origins, CA bundle, proxy, credentials, limits), for the mirror and
+    for fetching wheels to audit."""
+    try:
+        return HttpUpstreamIndex(
+            pypi.base_url,
+            timeout_seconds=pypi.mirror_http_timeout_seconds,
+            metadata_max_bytes=pypi.mirror_metadata_max_bytes,
+            artifact_max_bytes=pypi.mirror_artifact_max_bytes,
+            max_attempts=pypi.artifact_download_max_attempts,
+            initial_backoff_millis=pypi.artifact_download_initial_backoff_millis,
+            file_hosts=pypi.file_hosts,
+            ca_bundle=pypi.ca_bundle,
+            proxy_url=pypi.proxy_url,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"key 'pypi.base_url': {exc}") from None
 
 
 def build_mirror_service(
@@ -53,17 +72,7 @@ def build_mirror_service(
         _log.warning("mirror.unavailable", store=type(store).__name__)
         return None
     pypi = settings.pypi
-    try:
-        upstream = HttpUpstreamIndex(
-            pypi.base_url,
-            timeout_seconds=pypi.mirror_http_timeout_seconds,
-            metadata_max_bytes=pypi.mirror_metadata_max_bytes,
-            artifact_max_bytes=pypi.mirror_artifact_max_bytes,
-            max_attempts=pypi.artifact_download_max_attempts,
-            initial_backoff_millis=pypi.artifact_download_initial_backoff_millis,
-        )
-    except ValueError as exc:
-        raise ConfigError(f"key 'pypi.base_url': {exc}") from None
+    upstream = build_upstream_index(pypi)
     options = MirrorOptions(
         download_concurrency=pypi.mirror_download_concurrency,
         eager_download_percent=pypi.mirror_eager_download_percent,

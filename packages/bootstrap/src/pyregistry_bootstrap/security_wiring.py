@@ -13,6 +13,7 @@ from pyregistry_application.security.validation import ValidateDistributions
 from pyregistry_application.security.vulnerabilities import CheckRegistry, ReleaseVulnerabilitySummary
 from pyregistry_application.services import RegistryServices
 from pyregistry_application.uploads import UploadDistribution
+from pyregistry_bootstrap.mirror_wiring import build_upstream_index
 from pyregistry_infrastructure.archives import ArchiveInspector
 from pyregistry_infrastructure.config import ConfigError
 from pyregistry_infrastructure.scanning.ast_checks import AstScanner
@@ -62,7 +63,7 @@ def build_security(settings: Settings, services: RegistryServices) -> SecuritySe
     audit = AuditWheel(
         SafeWheelUnpacker(),
         [*base_scanners, yara_scanner_for(settings.security.yara_rules_path)],
-        fetcher=UpstreamWheelFetcher(settings.pypi.base_url, settings.pypi.mirror_http_timeout_seconds),
+        fetcher=UpstreamWheelFetcher(build_upstream_index(settings.pypi)),
         store=services.store,
         storage=services.storage,
     )

@@ -87,6 +87,9 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, str]] = {
     "PYPI_MIRROR_UPDATE_ENABLED": ("pypi.mirror_update_enabled", "bool"),
     "PYPI_MIRROR_UPDATE_INTERVAL_SECONDS": ("pypi.mirror_update_interval_seconds", "int"),
     "PYPI_MIRROR_UPDATE_ON_STARTUP": ("pypi.mirror_update_on_startup", "bool"),
+    "PYPI_FILE_HOSTS": ("pypi.file_hosts", "list"),
+    "PYPI_CA_BUNDLE": ("pypi.ca_bundle", "str"),
+    "PYPI_PROXY_URL": ("pypi.proxy_url", "str"),
     "YARA_RULES_PATH": ("security.yara_rules_path", "str"),
     "FOXGUARD_PATH": ("security.foxguard_path", "str"),
     "ADVISORY_DB_PATH": ("security.advisory_db_path", "str"),
@@ -351,6 +354,9 @@ def _validate(settings: Settings) -> None:
     if settings.artifact_storage.backend != "opendal":
         raise ConfigError(f"key 'artifact_storage.backend': {settings.artifact_storage.backend!r} is not 'opendal'")
     _check_url("pypi.base_url", settings.pypi.base_url)
+    _check_url("pypi.proxy_url", settings.pypi.proxy_url)
+    if settings.pypi.ca_bundle is not None and not Path(settings.pypi.ca_bundle).exists():
+        raise ConfigError(f"key 'pypi.ca_bundle': {settings.pypi.ca_bundle!r} does not exist")
     _check_url("security.vulnerability_webhook.url", settings.security.vulnerability_webhook.url)
     _check_url("security.package_publish_webhook.url", settings.security.package_publish_webhook.url)
     _check_url("postgres.connection_url", settings.postgres.connection_url, frozenset({"postgres", "postgresql"}))

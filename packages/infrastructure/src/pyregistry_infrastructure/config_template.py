@@ -99,25 +99,26 @@ def render_config_template(storage: str = "fs", *, dev_oidc_issuer: bool = False
     storage_table.add("opendal", opendal)
     doc.add("artifact_storage", storage_table)
     pypi = defaults.pypi
-    doc.add(
-        "pypi",
-        _table(
-            "read-through mirroring upstream",
-            {
-                "base_url": PUBLIC_PYPI_URL,
-                "mirror_download_concurrency": pypi.mirror_download_concurrency,
-                "mirror_eager_download_percent": pypi.mirror_eager_download_percent,
-                "artifact_download_max_attempts": pypi.artifact_download_max_attempts,
-                "artifact_download_initial_backoff_millis": pypi.artifact_download_initial_backoff_millis,
-                "mirror_http_timeout_seconds": int(pypi.mirror_http_timeout_seconds),
-                "mirror_metadata_max_bytes": pypi.mirror_metadata_max_bytes,
-                "mirror_artifact_max_bytes": pypi.mirror_artifact_max_bytes,
-                "mirror_update_enabled": pypi.mirror_update_enabled,
-                "mirror_update_interval_seconds": pypi.mirror_update_interval_seconds,
-                "mirror_update_on_startup": pypi.mirror_update_on_startup,
-            },
-        ),
+    pypi_table = _table(
+        "read-through mirroring upstream",
+        {
+            "base_url": PUBLIC_PYPI_URL,
+            "mirror_download_concurrency": pypi.mirror_download_concurrency,
+            "mirror_eager_download_percent": pypi.mirror_eager_download_percent,
+            "artifact_download_max_attempts": pypi.artifact_download_max_attempts,
+            "artifact_download_initial_backoff_millis": pypi.artifact_download_initial_backoff_millis,
+            "mirror_http_timeout_seconds": int(pypi.mirror_http_timeout_seconds),
+            "mirror_metadata_max_bytes": pypi.mirror_metadata_max_bytes,
+            "mirror_artifact_max_bytes": pypi.mirror_artifact_max_bytes,
+            "mirror_update_enabled": pypi.mirror_update_enabled,
+            "mirror_update_interval_seconds": pypi.mirror_update_interval_seconds,
+            "mirror_update_on_startup": pypi.mirror_update_on_startup,
+        },
     )
+    pypi_table.add(tomlkit.comment('file_hosts = ["files.example"]  # default: files.pythonhosted.org for pypi.org'))
+    pypi_table.add(tomlkit.comment('ca_bundle = "/etc/ssl/corp-ca.pem"  # trusted besides the system store'))
+    pypi_table.add(tomlkit.comment('proxy_url = "http://proxy.internal:3128"  # default: HTTPS_PROXY and friends'))
+    doc.add("pypi", pypi_table)
     doc.add("sqlite", _table("default metadata store", {"path": defaults.sqlite.path}))
     doc.add(
         "postgres",

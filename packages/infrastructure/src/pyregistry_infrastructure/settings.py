@@ -52,6 +52,9 @@ class PypiSettings(_Section):
     mirror_update_enabled: bool = True
     mirror_update_interval_seconds: int = 3600
     mirror_update_on_startup: bool = True
+    file_hosts: list[str] | None = None
+    ca_bundle: str | None = None
+    proxy_url: str | None = None
 
 
 class SqliteSettings(_Section):

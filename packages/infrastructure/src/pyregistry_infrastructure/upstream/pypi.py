@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -15,9 +16,12 @@ import structlog
 
 from pyregistry_application.mirror_ports import UpstreamProject, UpstreamStream
 from pyregistry_domain.errors import NotFound, UpstreamUnavailable
+from pyregistry_infrastructure.upstream.egress import EgressOptions, build_http_client
+from pyregistry_infrastructure.upstream.locations import UpstreamLocations, default_file_hosts
 from pyregistry_infrastructure.upstream.simple_parsing import parse_project_html, parse_project_json
+from pyregistry_infrastructure.upstream.urls import host_port, origin_of, redact
 
-__all__ = ["HttpUpstreamIndex", "index_url_for"]
+__all__ = ["UNTRUSTED_CERTIFICATE", "HttpUpstreamIndex", "index_url_for"]
 
 _log = structlog.get_logger(__name__)
 _ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
@@ -26,6 +30,11 @@ _MAX_RETRY_AFTER_SECONDS = 60.0
 _CHUNK = 256 * 1024
 _PROGRESS_BYTES = 64 * 1024
 _CLOSED = "the mirror is shutting down"
+_MAX_REDIRECTS = 5
+UNREACHABLE = "upstream is unreachable"
+UNTRUSTED_CERTIFICATE = (
+    "upstream TLS certificate is not trusted: add its CA to pypi.ca_bundle (PYPI_CA_BUNDLE) or SSL_CERT_FILE"
+)
 
 
 def index_url_for(base_url: str) -> tuple[str, httpx.BasicAuth | None]:
@@ -36,11 +45,20 @@ def index_url_for(base_url: str) -> tuple[str, httpx.BasicAuth | None]:
     auth = None
     if parts.username or parts.password:
         auth = httpx.BasicAuth(unquote(parts.username or ""), unquote(parts.password or ""))
-    host = parts.hostname + (f":{parts.port}" if parts.port else "")
     path = parts.path.rstrip("/")
     if not path.endswith("/simple"):
         path += "/simple"
-    return urlunsplit((parts.scheme, host, path + "/", "", "")), auth
+    return urlunsplit((parts.scheme, host_port(parts), path + "/", "", "")), auth
+
+
+def _untrusted_certificate(exc: BaseException) -> bool:
+    """Whether a transport error was a failed certificate check (httpx wraps the ``ssl`` error)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -64,6 +82,9 @@ class HttpUpstreamIndex:
     file must arrive completely within it (counted from sending the request), and a distribution file must make
     progress, at least 64 KiB (or its remaining bytes) in every such period, so an upstream that drips bytes
     cannot hold a request forever. Both are checked as bytes arrive; a silent connection ends by the read timeout.
+
+    Only the upstream's origin and ``file_hosts`` are fetched (by default the file host of public PyPI), redirects
+    are followed only within one origin, and client-facing errors name no URL or low-level cause (they are logged).
     """
 
     def __init__(
@@ -75,9 +96,15 @@ class HttpUpstreamIndex:
         artifact_max_bytes: int,
         max_attempts: int,
         initial_backoff_millis: int,
+        file_hosts: Sequence[str] | None = None,
+        ca_bundle: str | None = None,
+        proxy_url: str | None = None,
     ) -> None:
         self.index_url, self._auth = index_url_for(base_url)
-        self._origin = urlsplit(self.index_url)[:2]
+        self._locations = UpstreamLocations(
+            self.index_url, default_file_hosts(self.index_url) if file_hosts is None else file_hosts
+        )
+        self._egress = EgressOptions(timeout_seconds=timeout_seconds, ca_bundle=ca_bundle, proxy_url=proxy_url)
         self._metadata_max_bytes = metadata_max_bytes
         self._artifact_max_bytes = artifact_max_bytes
         self._max_attempts = max(1, max_attempts)
@@ -127,7 +154,7 @@ class HttpUpstreamIndex:
     # internals
 
     def _auth_for(self, url: str) -> httpx.BasicAuth | None:
-        return self._auth if urlsplit(url)[:2] == self._origin else None
+        return self._auth if origin_of(url) == self._locations.origin else None
 
     @contextmanager
     def _open(self, url: str, headers: dict[str, str]) -> Iterator[tuple[httpx.Response, float]]:
@@ -148,12 +175,7 @@ class HttpUpstreamIndex:
             if self._closed.is_set():
                 raise UpstreamUnavailable(_CLOSED)
             if self._http is None:
-                self._http = httpx.Client(
-                    timeout=httpx.Timeout(self._timeout),
-                    follow_redirects=True,
-                    headers={"User-Agent": "pyregistry-mirror"},
-                    trust_env=False,
-                )
+                self._http = build_http_client(self._egress)
             self._in_flight += 1
             client = self._http
         try:
@@ -176,17 +198,21 @@ class HttpUpstreamIndex:
             raise UpstreamUnavailable(_CLOSED)
 
     def _send(self, client: httpx.Client, url: str, headers: dict[str, str]) -> tuple[httpx.Response, float]:
+        self._locations.check(url)
         delay = self._initial_backoff
         for attempt in range(1, self._max_attempts + 1):
             last = attempt == self._max_attempts
             started = time.monotonic()
             try:
-                request = client.build_request("GET", url, headers=headers)
-                response = client.send(request, stream=True, auth=self._auth_for(url) or httpx.USE_CLIENT_DEFAULT)
+                response = self._follow(client, url, headers)
             except httpx.HTTPError as exc:
+                if _untrusted_certificate(exc):
+                    _log.warning("mirror.upstream_untrusted", url=redact(url), error=str(exc))
+                    raise UpstreamUnavailable(UNTRUSTED_CERTIFICATE) from None
                 if last:
-                    raise UpstreamUnavailable(f"upstream {_redact(url)} is unreachable: {exc}") from None
-                _log.info("mirror.upstream_retry", url=_redact(url), attempt=attempt, error=str(exc))
+                    _log.warning("mirror.upstream_unreachable", url=redact(url), error=str(exc))
+                    raise UpstreamUnavailable(UNREACHABLE) from None
+                _log.info("mirror.upstream_retry", url=redact(url), attempt=attempt, error=str(exc))
                 self._pause(delay)
                 delay *= 2
                 continue
@@ -196,15 +222,36 @@ class HttpUpstreamIndex:
             retry_after = _retry_after(response)
             response.close()
             if status in {404, 410}:
-                raise NotFound(f"upstream has no {_redact(url)}")
+                raise NotFound(f"upstream has no {urlsplit(url).path}")
             if (status in _RETRY_STATUSES or status >= 500) and not last:
                 wait = min(max(delay, retry_after or 0.0), _MAX_RETRY_AFTER_SECONDS)
-                _log.info("mirror.upstream_retry", url=_redact(url), attempt=attempt, status=status, wait=wait)
+                _log.info("mirror.upstream_retry", url=redact(url), attempt=attempt, status=status, wait=wait)
                 self._pause(wait)
                 delay *= 2
                 continue
-            raise UpstreamUnavailable(f"upstream answered {status} for {_redact(url)}")
-        raise UpstreamUnavailable(f"upstream {_redact(url)} failed")  # pragma: no cover - loop always returns
+            _log.warning("mirror.upstream_refused", url=redact(url), status=status)
+            raise UpstreamUnavailable(f"upstream answered {status}")
+        raise UpstreamUnavailable(UNREACHABLE)  # pragma: no cover - loop always returns
+
+    def _follow(self, client: httpx.Client, url: str, headers: dict[str, str]) -> httpx.Response:
+        """The response to GET ``url`` after redirects within its origin; a redirect elsewhere is refused."""
+        target = url
+        for _ in range(_MAX_REDIRECTS + 1):
+            try:
+                request = client.build_request("GET", target, headers=headers)
+            except httpx.InvalidURL as exc:
+                raise self._locations.refuse(target, str(exc)) from None
+            response = client.send(request, stream=True, auth=self._auth_for(target) or httpx.USE_CLIENT_DEFAULT)
+            location = response.headers.get("location")
+            if not response.is_redirect or location is None:
+                return response
+            response.close()
+            hop = urljoin(target, location)
+            if _origin_or_none(hop) != origin_of(target):
+                raise self._locations.refuse(hop, f"cross-origin redirect from {redact(target)}")
+            target = hop
+        _log.warning("mirror.upstream_redirect_loop", url=redact(url))
+        raise UpstreamUnavailable(f"upstream redirected more than {_MAX_REDIRECTS} times")
 
     def _read_capped(self, response: httpx.Response, limit: int, what: str, started: float) -> bytes:
         return b"".join(self._iter_capped(response, limit, what, deadline=started + self._timeout))
@@ -238,7 +285,8 @@ class HttpUpstreamIndex:
                     yield bytes(buffer)
                     buffer.clear()
         except httpx.HTTPError as exc:
-            raise UpstreamUnavailable(f"upstream transfer failed: {exc}") from None
+            _log.warning("mirror.upstream_transfer_failed", url=redact(str(response.url)), error=str(exc))
+            raise UpstreamUnavailable("upstream transfer failed") from None
         if buffer:
             yield bytes(buffer)
 
@@ -250,9 +298,8 @@ def _progress_needed(expected: int | None, received: int) -> int:
     return max(1, min(_PROGRESS_BYTES, expected - received))
 
 
-def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+def _origin_or_none(url: str) -> tuple[str, str, int] | None:
+    try:
+        return origin_of(url)
+    except ValueError:
+        return None

@@ -5,24 +5,29 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import unquote, urldefrag, urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import msgspec
 
 from pyregistry_application.mirror_ports import UpstreamFile, UpstreamProject
+from pyregistry_infrastructure.upstream.urls import without_credentials
 
 __all__ = ["parse_project_html", "parse_project_json"]
 
 _SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
+_UNSENDABLE = re.compile(r"[\x00-\x20\x7f]")
 
 
-def _clean_url(url: str) -> str:
-    """Absolute URL without fragment or credentials (credentials are re-added per request by the client)."""
-    parts = urlsplit(urldefrag(url)[0])
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, ""))
+def _clean_url(base: str, href: str) -> str | None:
+    """``href`` made absolute, without fragment or credentials (credentials are re-added per request by the
+    client); ``None`` when it is malformed (a bad port or IPv6 literal, control characters or inner spaces)."""
+    href = href.strip()
+    if _UNSENDABLE.search(href):
+        return None
+    try:
+        return without_credentials(urldefrag(urljoin(base, href))[0])
+    except ValueError:
+        return None
 
 
 def _sha256(value: str | None) -> str | None:
@@ -53,7 +58,8 @@ def parse_project_json(body: bytes, page_url: str, fallback_name: str) -> Upstre
         hashes = raw_hashes if isinstance(raw_hashes, dict) else {}
         sha256 = _sha256(hashes.get("sha256"))
         filename = entry.get("filename")
-        if sha256 is None or not isinstance(filename, str):
+        url = _clean_url(page_url, entry["url"])
+        if sha256 is None or not isinstance(filename, str) or url is None:
             continue
         yanked = entry.get("yanked", False)
         metadata = entry.get("core-metadata", entry.get("dist-info-metadata"))
@@ -62,7 +68,7 @@ def parse_project_json(body: bytes, page_url: str, fallback_name: str) -> Upstre
         files.append(
             UpstreamFile(
                 filename=filename,
-                url=_clean_url(urljoin(page_url, entry["url"])),
+                url=url,
                 sha256=sha256,
                 requires_python=requires_python if isinstance(requires_python, str) and requires_python else None,
                 yanked=bool(yanked),
@@ -111,11 +117,13 @@ def parse_project_html(body: str, page_url: str, fallback_name: str) -> Upstream
         href = attrs.get("href")
         if not href:
             continue
-        absolute = urljoin(base, href)
-        _, fragment = urldefrag(absolute)
+        url = _clean_url(base, href)
+        if url is None:
+            continue
+        _, fragment = urldefrag(href)
         algorithm, _, digest = fragment.partition("=")
         sha256 = _sha256(digest) if algorithm == "sha256" else None
-        filename = unquote(urlsplit(absolute).path.rsplit("/", 1)[-1]) or text
+        filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or text
         if sha256 is None or not filename:
             continue
         yanked = "data-yanked" in attrs
@@ -123,7 +131,7 @@ def parse_project_html(body: str, page_url: str, fallback_name: str) -> Upstream
         files.append(
             UpstreamFile(
                 filename=filename,
-                url=_clean_url(absolute),
+                url=url,
                 sha256=sha256,
                 requires_python=attrs.get("data-requires-python") or None,
                 yanked=yanked,

@@ -62,11 +62,6 @@ def download_file(
     headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}
     if request.headers.get("if-none-match") == etag:
         return Response(content=b"", status_code=304, headers=headers)
-    if download.stream is not None:
-        stream_headers = {**headers, "Content-Disposition": f'attachment; filename="{record.filename}"'}
-        if download.size is not None:
-            stream_headers["Content-Length"] = str(download.size)
-        return Stream(download.stream, media_type=_content_type(record.filename), headers=stream_headers)
     if download.local_path is not None:
         return File(
             path=download.local_path,
