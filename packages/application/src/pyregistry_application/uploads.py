@@ -140,7 +140,7 @@ class UploadDistribution:
                 "Published files are immutable: upload a new version instead "
                 "(twine --skip-existing works only against PyPI; `uv publish --check-url` skips existing files)."
             )
-        metadata = self._inspector.inspect(Path(content.path), parsed.kind)
+        metadata = self._inspector.inspect(Path(content.path), parsed.kind, parsed.archive_format)
         self._check_metadata(metadata, normalized, version, content.filename)
 
         now = self._clock.now()

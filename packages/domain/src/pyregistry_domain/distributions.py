@@ -12,7 +12,7 @@ from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sd
 from pyregistry_domain.errors import InvalidFilename
 from pyregistry_domain.names import normalize_project_name
 
-__all__ = ["DistributionKind", "ParsedFilename", "ReleaseFile", "parse_distribution_filename"]
+__all__ = ["ArchiveFormat", "DistributionKind", "ParsedFilename", "ReleaseFile", "parse_distribution_filename"]
 
 _SDIST_SUFFIXES = (".tar.gz", ".zip")
 _SAFE_FILENAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]*$")
@@ -26,6 +26,13 @@ class DistributionKind(StrEnum):
     SDIST = "sdist"
 
 
+class ArchiveFormat(StrEnum):
+    """The container a filename's extension promises: wheels and ``.zip`` sdists are zip, ``.tar.gz`` is gzip tar."""
+
+    ZIP = "zip"
+    TAR_GZ = "tar.gz"
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedFilename:
     """What a distribution filename says about itself."""
@@ -34,6 +41,11 @@ class ParsedFilename:
     kind: DistributionKind
     normalized_name: str
     version: str
+
+    @property
+    def archive_format(self) -> ArchiveFormat:
+        """The archive format the extension promises."""
+        return ArchiveFormat.TAR_GZ if self.filename.endswith(".tar.gz") else ArchiveFormat.ZIP
 
 
 def parse_distribution_filename(filename: str) -> ParsedFilename:
