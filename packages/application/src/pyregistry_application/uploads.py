@@ -15,6 +15,7 @@ from pyregistry_application.audit import AuditTrail
 from pyregistry_application.dto import DistributionMetadata, SpooledUpload, UploadCommand, UploadResult
 from pyregistry_application.ports import ArtifactStorage, Clock, DistributionInspector, IdGenerator, RegistryStore
 from pyregistry_application.provenance import build_provenance, parse_attestations, provenance_key_for
+from pyregistry_application.upload_gate import UploadGate
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile, parse_distribution_filename
 from pyregistry_domain.errors import AlreadyExists, InvalidDistribution, InvalidName, PayloadTooLarge, ValidationFailed
 from pyregistry_domain.names import normalize_project_name, validate_project_name
@@ -96,6 +97,8 @@ class UploadDistribution:
         self._ids = ids
         self._max_upload_bytes = max_upload_bytes
         self._listeners = list(listeners or [])
+        self.gate = UploadGate(access, audit, store)
+        """Checks made before the body is read (the web layer calls it first)."""
 
     def add_listener(self, listener: PublishListener) -> None:
         """Call ``listener`` after every accepted upload (webhooks, cache invalidation)."""
