@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,9 +17,9 @@ import httpx
 import pytest
 
 from tests.e2e.test_core_clients import twine_upload
-from tests.support.dists import build_wheel
+from tests.support.dists import build_sdist, build_wheel
 from tests.support.raw_upload import RawUpload, multipart_envelope
-from tests.support.server import RunningRegistry
+from tests.support.server import BIN_DIR, RunningRegistry, clean_client_env, start_registry
 
 pytestmark = pytest.mark.e2e
 
@@ -153,14 +154,29 @@ def test_a_project_scoped_token_must_name_the_project_before_the_file(
     assert _refusals(registry)[-1][3]["reason"].startswith("this token is limited to project 'allowed-pkg'")
 
 
-def test_allowed_uploads_still_go_through(registry: RunningRegistry, tokens: dict[str, str], tmp_path: Path) -> None:
+def test_a_project_scoped_token_still_publishes_its_project_with_twine_and_uv(
+    registry: RunningRegistry, tokens: dict[str, str], tmp_path: Path
+) -> None:
     wheel = build_wheel(tmp_path, "allowed-pkg", "1.0.0")
+    sdist = build_sdist(tmp_path, "allowed-pkg", "1.0.0")
     result = twine_upload(registry, TENANT, tokens["other-project"], wheel)
     assert result.returncode == 0, result.stdout + result.stderr
-    stored = httpx.get(
-        f"{registry.base_url}/t/{TENANT}/files/allowed-pkg/1.0.0/{wheel.name}", auth=("__token__", tokens["publish"])
+    publish = [str(BIN_DIR / "uv"), "publish", "--publish-url", registry.upload_url(TENANT), "--username", "__token__"]
+    uv = subprocess.run(
+        [*publish, str(sdist)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=clean_client_env({"UV_PUBLISH_PASSWORD": tokens["other-project"]}),
+        check=False,
     )
-    assert stored.content == wheel.read_bytes()
+    assert uv.returncode == 0, uv.stdout + uv.stderr
+    for built in (wheel, sdist):
+        stored = httpx.get(
+            f"{registry.base_url}/t/{TENANT}/files/allowed-pkg/1.0.0/{built.name}",
+            auth=("__token__", tokens["publish"]),
+        )
+        assert stored.content == built.read_bytes()
 
 
 @pytest.mark.parametrize(
@@ -181,3 +197,17 @@ def test_twine_shows_the_early_refusal_of_a_large_file(
     output = " ".join((result.stdout + result.stderr).split())
     assert f"{status} from {registry.upload_url(TENANT)}" in output, output
     assert reason in output, output
+
+
+def test_the_early_refusal_also_closes_the_connection_on_h11(tmp_path_factory: pytest.TempPathFactory) -> None:
+    server = start_registry(tmp_path_factory.mktemp("h11"), {"PYREGISTRY_HTTP": "h11"})
+    try:
+        server.create_tenant(TENANT)
+        answer = _start_big_upload(server, server.issue_token(TENANT, "read", name="reader"))
+    finally:
+        server.stop()
+    assert answer.status == 403, answer.raw[:300]
+    assert b"403 this token lacks the 'publish' scope" in answer.raw
+    assert "connection: close" in answer.headers
+    assert answer.sent < MAX_SENT_BEFORE_ANSWER, answer.sent
+    assert answer.server_read < MAX_READ_BEFORE_ANSWER, answer.server_read
