@@ -187,3 +187,26 @@ def test_accepted_archives_extract_inside_the_target(members: list[tuple[str, st
             if path.is_symlink():  # realpath, not resolve(): a dangling link loop inside is harmless
                 resolved = os.path.realpath(path)
                 assert resolved == dest or resolved.startswith(dest + os.sep), (path, path.readlink())
+
+
+_header_value = st.text(st.characters(codec="utf-8", exclude_categories=["Cc", "Cs", "Zl", "Zp"]), min_size=1)
+
+
+@settings(max_examples=200, deadline=None)
+@example(field="Name", first="immut", second="Immut", position=0)
+@example(field="Version", first="1.0", second="2.0", position=3)
+@given(
+    field=st.sampled_from(["Metadata-Version", "Name", "Version"]),
+    first=_header_value,
+    second=_header_value,
+    position=st.integers(0, 4),
+)
+def test_a_repeated_identity_field_is_refused_wherever_it_is(
+    field: str, first: str, second: str, position: int
+) -> None:
+    lines = ["Metadata-Version: 2.1", "Name: pkg", "Version: 1.0", "Summary: s"]
+    lines = [line for line in lines if not line.startswith(f"{field}:")] + [f"{field}: {first}"]
+    lines.insert(min(position, len(lines)), f"{field}: {second}")
+    with pytest.raises(InvalidDistribution) as refused:
+        parse_core_metadata(("\n".join(lines) + "\n").encode())
+    assert refused.value.message == f"core metadata has more than one {field!r} field"
