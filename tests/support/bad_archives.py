@@ -126,7 +126,11 @@ LINK_CHAINS: dict[str, tuple[list[tuple[tarfile.TarInfo, bytes | None]], str]] =
             *_links((f"{_SDIST_ROOT}/a", "b", _SYM), (f"{_SDIST_ROOT}/b", "a", _SYM)),
             (_file(f"{_SDIST_ROOT}/a/x"), b"x"),
         ],
-        f"{_SDIST_ROOT}/a/x",
+        f"{_SDIST_ROOT}/b",
+    ),
+    "tar-chain-retargeted-link": (
+        _links((f"{_SDIST_ROOT}/a", "b/../..", _SYM), (f"{_SDIST_ROOT}/b", ".", _SYM)),
+        f"{_SDIST_ROOT}/b",
     ),
     "tar-chain-target-through-link": (
         [

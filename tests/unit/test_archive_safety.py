@@ -129,7 +129,7 @@ _PARTS = ["evil_archive-1.0.0", "d", "e", "..", ".", "x"]
 _paths = st.lists(st.sampled_from(_PARTS), min_size=1, max_size=4).map("/".join)
 _members = st.lists(
     st.tuples(_paths, st.sampled_from(["file", "sym", "hard"]), st.one_of(_paths, st.just("/etc"), st.just("."))),
-    max_size=5,
+    max_size=7,
 )
 _SEEDS = [
     [

@@ -2,8 +2,9 @@
 
 The rule is that of ``tarfile``'s ``data`` extraction filter, applied to the archive alone: every member path,
 every symbolic link target (relative to the link's directory) and every hard link target (relative to the archive
-root) must stay inside the archive root once the symbolic links of earlier members are followed. Absolute link
-targets are refused outright, and a hard link must name a file stored earlier in the archive.
+root) must stay inside the archive root once the symbolic links of earlier members are followed, and every
+symbolic link must still lead inside after each later link is added. Absolute link targets are refused outright,
+and a hard link must name a file stored earlier in the archive.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ __all__ = ["LinkTracker"]
 
 MAX_LINK_HOPS = 40
 """As many symbolic links as Linux follows in one path lookup before ``ELOOP``."""
+MAX_SYMLINKS = 256
+"""Symbolic links per archive; each new one re-checks the earlier ones, so the work stays bounded."""
 
 
 class _Escapes(Exception):
@@ -74,13 +77,31 @@ class LinkTracker:
                 raise InvalidDistribution(
                     f"archive symbolic link {name!r} replaces a directory or file stored before it"
                 )
+            if len(self._symlinks) >= MAX_SYMLINKS:
+                raise InvalidDistribution(f"archive has more than {MAX_SYMLINKS} symbolic links")
             self._symlinks[location] = member.linkname
+            self._recheck_links(name)
             return
         if resolved not in self._files:
             raise InvalidDistribution(
                 f"archive hard link {name!r} points to {member.linkname!r}, which is not a file stored before it"
             )
         self._files.add(location)
+
+    def _recheck_links(self, name: str) -> None:
+        """A new link can change where earlier links lead (``a -> b/../..``, then ``b -> .``): check them all."""
+        for location, target in self._symlinks.items():
+            directory = location.rpartition("/")[0]
+            try:
+                self._resolve(f"{directory}/{target}" if directory else target)
+            except _LinkLoop:
+                raise InvalidDistribution(
+                    f"archive symbolic link {name!r} closes a link loop through {location!r}"
+                ) from None
+            except _Escapes:
+                raise InvalidDistribution(
+                    f"archive symbolic link {name!r} makes the link {location!r} point outside the archive ({target!r})"
+                ) from None
 
     def _occupy(self, path: str) -> None:
         """Remember that ``path`` and the directories above it exist once the members so far are extracted."""
