@@ -87,6 +87,7 @@ class LinkTracker:
                 f"archive hard link {name!r} points to {member.linkname!r}, which is not a file stored before it"
             )
         self._files.add(location)
+        self._occupy(location)
 
     def _recheck_links(self, name: str) -> None:
         """A new link can change where earlier links lead (``a -> b/../..``, then ``b -> .``): check them all."""
