@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.support.bad_archives import BAD_ARCHIVES, NAME, VERSION
-from tests.support.dists import build_wheel
+from tests.support.dists import build_sdist, build_wheel
 from tests.support.raw_upload import form_upload
 from tests.support.server import RunningRegistry
 
@@ -74,3 +74,35 @@ def test_confusable_project_names_are_refused(
     assert response.status_code == 400, response.text
     assert reason in response.text
     assert _stored(registry) == before
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("zip-named-tar-gz", "the filename promises a gzip-compressed tar archive, but the content is a zip archive"),
+        ("tar-named-zip", "the filename promises a zip archive, but the content is a gzip stream"),
+        ("tar-named-whl", "the filename promises a zip archive, but the content is a gzip stream"),
+        ("metadata-name-twice", "core metadata has more than one 'Name' field"),
+        ("metadata-version-twice", "core metadata has more than one 'Version' field"),
+    ],
+)
+def test_content_that_lies_about_its_format_or_metadata_is_refused(
+    registry: RunningRegistry, token: str, tmp_path: Path, case: str, reason: str
+) -> None:
+    wheel = build_wheel(tmp_path, "liar-format", VERSION)
+    sdist = build_sdist(tmp_path, "liar-format", VERSION)
+    stem = f"liar_format-{VERSION}"
+    path, filename = {
+        "zip-named-tar-gz": (wheel, f"{stem}.tar.gz"),
+        "tar-named-zip": (sdist, f"{stem}.zip"),
+        "tar-named-whl": (sdist, wheel.name),
+        "metadata-name-twice": (build_wheel(tmp_path / "n", "liar-format", VERSION, description="Name: x"), None),
+        "metadata-version-twice": (build_wheel(tmp_path / "v", "liar-format", VERSION, description="Version: 9"), None),
+    }[case]
+    before = _stored(registry)
+    response = _upload(registry, token, path, "liar-format", filename)
+    assert response.status_code == 400, response.text
+    assert reason in response.text
+    assert _stored(registry) == before
+    index = httpx.get(f"{registry.base_url}/t/{TENANT}/simple/liar-format/", auth=("__token__", token))
+    assert index.status_code == 404

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.support.dists import WHEEL_FILE
 
-__all__ = ["BAD_ARCHIVES", "NAME", "VERSION", "BadArchive", "link_member", "sdist_with"]
+__all__ = ["BAD_ARCHIVES", "LINK_CHAINS", "NAME", "VERSION", "BadArchive", "link_member", "sdist_with"]
 
 NAME = "evil-archive"
 VERSION = "1.0.0"
@@ -55,6 +55,16 @@ def _zip_ratio_bomb(archive: zipfile.ZipFile) -> None:
     archive.writestr(f"{_MODULE}/zeros.bin", b"\0" * (24 * 1024 * 1024), compress_type=zipfile.ZIP_DEFLATED)
 
 
+def _zip_special(archive: zipfile.ZipFile) -> None:
+    info = zipfile.ZipInfo(f"{_MODULE}/pipe")
+    info.external_attr = (0o010644 << 16) | 0
+    archive.writestr(info, b"")
+
+
+def _links(*chain: tuple[str, str, bytes]) -> list[tuple[tarfile.TarInfo, bytes | None]]:
+    return [(link_member(name, target, kind), None) for name, target, kind in chain]
+
+
 def sdist_with(out: Path, extra: list[tuple[tarfile.TarInfo, bytes | None]]) -> Path:
     """An sdist of the evil-archive project with ``extra`` members added after PKG-INFO and setup.py."""
     out.mkdir(parents=True, exist_ok=True)
@@ -83,7 +93,63 @@ def _file(name: str) -> tarfile.TarInfo:
     return tarfile.TarInfo(name)
 
 
+_SYM, _HARD = tarfile.SYMTYPE, tarfile.LNKTYPE
+LINK_CHAINS: dict[str, tuple[list[tuple[tarfile.TarInfo, bytes | None]], str]] = {
+    "tar-chain-d-e-pwned": (
+        [
+            *_links((f"{_SDIST_ROOT}/d", "..", _SYM), (f"{_SDIST_ROOT}/d/e", "..", _SYM)),
+            (_file(f"{_SDIST_ROOT}/d/e/PWNED.txt"), b"pwned"),
+        ],
+        f"{_SDIST_ROOT}/d/e",
+    ),
+    "tar-chain-dot-prefix": (
+        [
+            *_links((f"./{_SDIST_ROOT}/d", "./..", _SYM), (f"./{_SDIST_ROOT}/./d/e", "../", _SYM)),
+            (_file(f"./{_SDIST_ROOT}/d/e/PWNED.txt"), b"pwned"),
+        ],
+        f"./{_SDIST_ROOT}/./d/e",
+    ),
+    "tar-chain-hardlink": (
+        _links((f"{_SDIST_ROOT}/up", "..", _SYM), (f"{_SDIST_ROOT}/hard", f"{_SDIST_ROOT}/up/../passwd", _HARD)),
+        f"{_SDIST_ROOT}/hard",
+    ),
+    "tar-chain-link-in-linked-dir": (
+        _links((f"{_SDIST_ROOT}/up", "..", _SYM), (f"{_SDIST_ROOT}/up/top", "..", _SYM)),
+        f"{_SDIST_ROOT}/up/top",
+    ),
+    "tar-chain-absolute-target": (
+        _links((f"{_SDIST_ROOT}/d", ".", _SYM), (f"{_SDIST_ROOT}/d/etc", "/etc", _SYM)),
+        f"{_SDIST_ROOT}/d/etc",
+    ),
+    "tar-chain-loop": (
+        [
+            *_links((f"{_SDIST_ROOT}/a", "b", _SYM), (f"{_SDIST_ROOT}/b", "a", _SYM)),
+            (_file(f"{_SDIST_ROOT}/a/x"), b"x"),
+        ],
+        f"{_SDIST_ROOT}/b",
+    ),
+    "tar-chain-retargeted-link": (
+        _links((f"{_SDIST_ROOT}/a", "b/../..", _SYM), (f"{_SDIST_ROOT}/b", ".", _SYM)),
+        f"{_SDIST_ROOT}/b",
+    ),
+    "tar-chain-target-through-link": (
+        [
+            *_links((f"{_SDIST_ROOT}/d", "..", _SYM), (f"{_SDIST_ROOT}/d/e", f"{_SDIST_ROOT}/d/..", _SYM)),
+            (_file(f"{_SDIST_ROOT}/d/e/PWNED.txt"), b"pwned"),
+        ],
+        f"{_SDIST_ROOT}/d/e",
+    ),
+}
+"""Link chains (most pass a per-member check) that, extracted in order, write or point outside the target."""
+
 BAD_ARCHIVES: dict[str, BadArchive] = {
+    **{
+        case: ((lambda out, members=members: sdist_with(out, members)), culprit)
+        for case, (members, culprit) in LINK_CHAINS.items()
+    },
+    "zip-special-file": (lambda out: _wheel(out, _zip_special), f"{_MODULE}/pipe"),
+    "zip-dot-prefix-dotdot": (lambda out: _wheel(out, lambda a: _member(a, "./../evil.pth")), "./../evil.pth"),
+    "zip-backslash-absolute": (lambda out: _wheel(out, lambda a: _member(a, "\\evil.pth")), "\\\\evil.pth"),
     "zip-dotdot": (lambda out: _wheel(out, lambda a: _member(a, "../../etc/cron.d/evil")), "../../etc/cron.d/evil"),
     "zip-absolute": (lambda out: _wheel(out, lambda a: _member(a, "/etc/passwd")), "/etc/passwd"),
     "zip-drive-letter": (lambda out: _wheel(out, lambda a: _member(a, "C:/Windows/evil.dll")), "C:/Windows/evil.dll"),

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pyregistry_domain.distributions import DistributionKind, parse_distribution_filename
+from pyregistry_domain.distributions import DistributionKind, distribution_identity, parse_distribution_filename
 from pyregistry_domain.errors import InvalidFilename, InvalidName, InvalidToken, InvalidVersion, ValidationFailed
 from pyregistry_domain.names import is_normalized, validate_project_name, validate_tenant_slug
 from pyregistry_domain.tenants import new_tenant
@@ -153,3 +153,23 @@ def test_distribution_filenames(filename: str, kind: DistributionKind, name: str
 def test_bad_distribution_filenames(filename: str, message: str) -> None:
     with pytest.raises(InvalidFilename, match=message):
         parse_distribution_filename(filename)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same"),
+    [
+        ("immut-1.0-py3-none-any.whl", "Immut-1.0-py3-none-any.whl", True),
+        ("immut-1.0-py3-none-any.whl", "IMMUT-1.0.0-py3-none-any.whl", True),
+        ("x-1.0-py2.py3-none-any.whl", "x-1.0-py3.py2-none-any.whl", True),
+        ("immut-1.0.tar.gz", "immut-1.0.zip", True),
+        ("immut-1.0.tar.gz", "Immut-1.0.0.tar.gz", True),
+        ("immut-1.0-py3-none-any.whl", "immut-1.0-1-py3-none-any.whl", False),
+        ("immut-1.0-1-py3-none-any.whl", "immut-1.0-2-py3-none-any.whl", False),
+        ("immut-1.0-py3-none-any.whl", "immut-1.0-cp311-cp311-manylinux_2_17_x86_64.whl", False),
+        ("immut-1.0-py3-none-any.whl", "immut-1.0.tar.gz", False),
+        ("immut-1.0.tar.gz", "immut-1.0.post1.tar.gz", False),
+        ("immut-1.0.tar.gz", "immut_extra-1.0.tar.gz", False),
+    ],
+)
+def test_distribution_identity_ignores_spelling_only(first: str, second: str, same: bool) -> None:
+    assert (distribution_identity(first) == distribution_identity(second)) is same

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyregistry_domain.errors import PayloadTooLarge, ValidationFailed
-from pyregistry_web.multipart_spool import FormSpooler
+from pyregistry_domain.errors import Forbidden, PayloadTooLarge, ValidationFailed
+from pyregistry_web.multipart_spool import FormRefused, FormSpooler
 
 BOUNDARY = b"spool-test"
 
@@ -70,4 +70,32 @@ def test_a_file_over_the_limit_stops_at_the_limit(tmp_path: Path) -> None:
         for _ in range(10):
             spooler.feed(b"z" * 512)
     spooler.discard()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_field_check_refusal_stops_the_form_before_the_file_is_spooled(tmp_path: Path) -> None:
+    def only_allowed(key: str, value: str) -> None:
+        if key == "name" and value != "allowed":
+            raise Forbidden("this token is limited to project 'allowed'")
+
+    spooler = FormSpooler(BOUNDARY, tmp_path, max_file_bytes=1 << 20, on_field=only_allowed)
+    with pytest.raises(FormRefused) as refused:
+        spooler.feed(_body({"name": "other", "version": "1.0"}, b"file bytes"))
+    assert refused.value.error.message == "this token is limited to project 'allowed'"
+    spooler.discard()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_check_sees_the_fields_sent_before_the_file(tmp_path: Path) -> None:
+    seen: list[dict[str, list[str]]] = []
+
+    def needs_name(fields: dict[str, list[str]]) -> None:
+        seen.append(dict(fields))
+        if "name" not in fields:
+            raise ValidationFailed("send the form's 'name' field before the 'content' file")
+
+    spooler = FormSpooler(BOUNDARY, tmp_path, max_file_bytes=1 << 20, before_file=needs_name)
+    with pytest.raises(FormRefused, match="send the form's 'name' field before the 'content' file"):
+        spooler.feed(_body({"version": "1.0"}, b"file bytes"))
+    assert seen == [{"version": ["1.0"]}]
     assert list(tmp_path.iterdir()) == []

@@ -43,8 +43,15 @@ class TokenAccess:
         A token never learns whether another tenant exists: both cases are :class:`Forbidden`.
         """
         token = self.authenticate(secret)
+        return self.authorize_token(token, tenant_slug, scope, normalized_project), token
+
+    def authorize_token(
+        self, token: ApiToken, tenant_slug: str, scope: TokenScope, normalized_project: str | None = None
+    ) -> Tenant:
+        """The tenant, when the authenticated ``token`` grants ``scope`` on it (and the project); else
+        :class:`Forbidden`."""
         tenant = self._store.get_tenant_by_slug(tenant_slug)
         if tenant is None or tenant.id != token.tenant_id:
             raise Forbidden("this token belongs to another tenant")
         token.check_allows(scope, tenant.id, normalized_project)
-        return tenant, token
+        return tenant

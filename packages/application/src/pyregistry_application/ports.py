@@ -9,7 +9,7 @@ from typing import Protocol
 
 from pyregistry_application.dto import AuditQuery, BlobInfo, DistributionMetadata, Page, RegistryStats
 from pyregistry_domain.audit import AuditEvent
-from pyregistry_domain.distributions import DistributionKind, ReleaseFile
+from pyregistry_domain.distributions import ArchiveFormat, DistributionKind, ReleaseFile
 from pyregistry_domain.projects import Project, Release
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import ApiToken
@@ -48,7 +48,9 @@ class PasswordHasher(Protocol):
 class DistributionInspector(Protocol):
     """Opens an archive, checks it is safe and well formed, and reads its core metadata."""
 
-    def inspect(self, path: Path, kind: DistributionKind) -> DistributionMetadata: ...
+    def inspect(self, path: Path, kind: DistributionKind, archive_format: ArchiveFormat) -> DistributionMetadata:
+        """The core metadata; :class:`InvalidDistribution` when the content is not the promised format or unsafe."""
+        ...
 
 
 class ArtifactStorage(Protocol):

@@ -15,7 +15,13 @@ from pyregistry_application.audit import AuditTrail
 from pyregistry_application.dto import DistributionMetadata, SpooledUpload, UploadCommand, UploadResult
 from pyregistry_application.ports import ArtifactStorage, Clock, DistributionInspector, IdGenerator, RegistryStore
 from pyregistry_application.provenance import build_provenance, parse_attestations, provenance_key_for
-from pyregistry_domain.distributions import DistributionKind, ReleaseFile, parse_distribution_filename
+from pyregistry_application.upload_gate import UploadGate
+from pyregistry_domain.distributions import (
+    DistributionKind,
+    ReleaseFile,
+    distribution_identity,
+    parse_distribution_filename,
+)
 from pyregistry_domain.errors import AlreadyExists, InvalidDistribution, InvalidName, PayloadTooLarge, ValidationFailed
 from pyregistry_domain.names import normalize_project_name, validate_project_name
 from pyregistry_domain.projects import Project, Release
@@ -72,6 +78,19 @@ def _check_digest(name: str, expected: str | None, actual: str) -> bool:
     return True
 
 
+def _equivalent_message(filename: str, existing: ReleaseFile) -> str:
+    if existing.kind is DistributionKind.SDIST:
+        return (
+            f"File already exists: release {existing.version} of {existing.normalized_name!r} already has the sdist "
+            f"{existing.filename!r}; a release has one sdist (.tar.gz or .zip), as on PyPI. "
+            "Files are immutable: upload a new version instead."
+        )
+    return (
+        f"File already exists: {filename!r} is the same wheel as {existing.filename!r} (same normalized name, "
+        "version, build tag and tags). Files are immutable: upload a new version, or a wheel with a higher build tag."
+    )
+
+
 class UploadDistribution:
     """Validates a twine upload completely before anything is stored, then stores it atomically."""
 
@@ -96,6 +115,8 @@ class UploadDistribution:
         self._ids = ids
         self._max_upload_bytes = max_upload_bytes
         self._listeners = list(listeners or [])
+        self.gate = UploadGate(access, audit, store)
+        """Checks made before the body is read (the web layer calls it first)."""
 
     def add_listener(self, listener: PublishListener) -> None:
         """Call ``listener`` after every accepted upload (webhooks, cache invalidation)."""
@@ -140,7 +161,9 @@ class UploadDistribution:
                 "Published files are immutable: upload a new version instead "
                 "(twine --skip-existing works only against PyPI; `uv publish --check-url` skips existing files)."
             )
-        metadata = self._inspector.inspect(Path(content.path), parsed.kind)
+        if existing_file := self._equivalent_file(tenant.id, normalized, content.filename):
+            raise AlreadyExists(_equivalent_message(content.filename, existing_file))
+        metadata = self._inspector.inspect(Path(content.path), parsed.kind, parsed.archive_format)
         self._check_metadata(metadata, normalized, version, content.filename)
 
         now = self._clock.now()
@@ -247,6 +270,14 @@ class UploadDistribution:
                     self._storage.delete(key)
                 except Exception as exc:
                     _log.warning("upload.blob_delete_failed key=%s error=%s", key, str(exc))
+
+    def _equivalent_file(self, tenant_id: str, normalized: str, filename: str) -> ReleaseFile | None:
+        """A local file that is this one under another spelling (see :class:`DistributionIdentity`), if any."""
+        identity = distribution_identity(filename)
+        for file in self._store.list_files(tenant_id, normalized):
+            if file.origin == "local" and distribution_identity(file.filename) == identity:
+                return file
+        return None
 
     def _check_content(self, content: SpooledUpload) -> None:
         if content.size == 0:

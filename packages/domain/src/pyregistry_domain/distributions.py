@@ -7,12 +7,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_version,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
 
 from pyregistry_domain.errors import InvalidFilename
 from pyregistry_domain.names import normalize_project_name
 
-__all__ = ["DistributionKind", "ParsedFilename", "ReleaseFile", "parse_distribution_filename"]
+__all__ = [
+    "ArchiveFormat",
+    "DistributionIdentity",
+    "DistributionKind",
+    "ParsedFilename",
+    "ReleaseFile",
+    "distribution_identity",
+    "parse_distribution_filename",
+]
 
 _SDIST_SUFFIXES = (".tar.gz", ".zip")
 _SAFE_FILENAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]*$")
@@ -26,6 +40,13 @@ class DistributionKind(StrEnum):
     SDIST = "sdist"
 
 
+class ArchiveFormat(StrEnum):
+    """The container a filename's extension promises: wheels and ``.zip`` sdists are zip, ``.tar.gz`` is gzip tar."""
+
+    ZIP = "zip"
+    TAR_GZ = "tar.gz"
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedFilename:
     """What a distribution filename says about itself."""
@@ -34,6 +55,11 @@ class ParsedFilename:
     kind: DistributionKind
     normalized_name: str
     version: str
+
+    @property
+    def archive_format(self) -> ArchiveFormat:
+        """The archive format the extension promises."""
+        return ArchiveFormat.TAR_GZ if self.filename.endswith(".tar.gz") else ArchiveFormat.ZIP
 
 
 def parse_distribution_filename(filename: str) -> ParsedFilename:
@@ -61,6 +87,35 @@ def parse_distribution_filename(filename: str) -> ParsedFilename:
             raise InvalidFilename(f"invalid sdist filename {filename!r}: {exc}") from None
         return ParsedFilename(filename, DistributionKind.SDIST, normalize_project_name(str(name)), str(version))
     raise InvalidFilename(f"unsupported distribution type {filename!r}: upload a .whl, .tar.gz or .zip file")
+
+
+@dataclass(frozen=True, slots=True)
+class DistributionIdentity:
+    """What makes two filenames the same file of a release, whatever their spelling.
+
+    Versions compare as PEP 440 does (``1.0`` is ``1.0.0``: ``pip install x==1.0`` would find both). A wheel is its
+    normalized name, version, build tag and set of compatibility tags: ``Immut-1.0-py3-none-any.whl`` is
+    ``immut-1.0-py3-none-any.whl``, and ``x-1.0-py2.py3-none-any.whl`` is ``x-1.0-py3.py2-none-any.whl``. As on
+    PyPI, a different build tag makes a different file (installers prefer the highest). An sdist is its normalized
+    name and version only: a release has one sdist, ``.tar.gz`` or ``.zip``.
+    """
+
+    kind: DistributionKind
+    normalized_name: str
+    version: str
+    build: tuple[int | str, ...] = ()
+    tags: frozenset[str] = frozenset()
+
+
+def distribution_identity(filename: str) -> DistributionIdentity:
+    """The identity of a distribution filename (raises :class:`InvalidFilename` like
+    :func:`parse_distribution_filename`)."""
+    parsed = parse_distribution_filename(filename)
+    version = canonicalize_version(parsed.version, strip_trailing_zero=True)
+    if parsed.kind is DistributionKind.SDIST:
+        return DistributionIdentity(parsed.kind, parsed.normalized_name, version)
+    _name, _version, build, tags = parse_wheel_filename(filename)
+    return DistributionIdentity(parsed.kind, parsed.normalized_name, version, tuple(build), frozenset(map(str, tags)))
 
 
 @dataclass(frozen=True, slots=True)

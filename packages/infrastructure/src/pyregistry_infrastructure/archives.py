@@ -15,13 +15,20 @@ from pathlib import Path
 from typing import IO
 
 from pyregistry_application.dto import DistributionMetadata
-from pyregistry_domain.distributions import DistributionKind
+from pyregistry_domain.distributions import ArchiveFormat, DistributionKind
 from pyregistry_domain.errors import InvalidDistribution
+from pyregistry_infrastructure.archive_links import LinkTracker
 
 __all__ = ["ArchiveInspector", "ArchiveLimits", "parse_core_metadata"]
 
 _CHUNK = 1024 * 1024
 _RATIO_FLOOR = 10 * 1024 * 1024
+_ZIP_MAGIC = b"PK\x03\x04"
+_GZIP_MAGIC = b"\x1f\x8b"
+_FORMAT_NAMES = {ArchiveFormat.ZIP: "a zip archive", ArchiveFormat.TAR_GZ: "a gzip-compressed tar archive"}
+_SINGLE_FIELDS = ("Metadata-Version", "Name", "Version")
+_ZIP_SYMLINK = 0o120000
+_ZIP_REGULAR_OR_DIR = (0, 0o100000, 0o040000)
 
 
 class ArchiveLimits:
@@ -50,6 +57,9 @@ def parse_core_metadata(raw: bytes) -> DistributionMetadata:
     except UnicodeDecodeError as exc:
         raise InvalidDistribution(f"core metadata is not UTF-8 text (byte {exc.start})") from None
     message = Parser(policy=compat32).parsestr(text, headersonly=True)
+    for field in _SINGLE_FIELDS:
+        if len(message.get_all(field) or []) > 1:
+            raise InvalidDistribution(f"core metadata has more than one {field!r} field")
 
     def header(key: str) -> str:
         return str(message.get(key) or "").strip()
@@ -141,18 +151,23 @@ class ArchiveInspector:
     def __init__(self, limits: ArchiveLimits | None = None) -> None:
         self._limits = limits or ArchiveLimits()
 
-    def inspect(self, path: Path, kind: DistributionKind) -> DistributionMetadata:
-        """Fully read and check the archive and return its core metadata."""
-        name = path.name if kind is DistributionKind.WHEEL else ""
-        if kind is DistributionKind.WHEEL:
-            return self._inspect_wheel(path, name)
+    def inspect(self, path: Path, kind: DistributionKind, archive_format: ArchiveFormat) -> DistributionMetadata:
+        """Check the content is the format its filename promises, fully read and check the archive, and return its
+        core metadata."""
         with path.open("rb") as handle:
             magic = handle.read(4)
-        if magic.startswith(b"PK"):
+        found = _ZIP_MAGIC if magic.startswith(_ZIP_MAGIC) else _GZIP_MAGIC if magic.startswith(_GZIP_MAGIC) else b""
+        expected = _ZIP_MAGIC if archive_format is ArchiveFormat.ZIP else _GZIP_MAGIC
+        if found != expected:
+            content = {_ZIP_MAGIC: "a zip archive", _GZIP_MAGIC: "a gzip stream"}.get(found, "neither zip nor gzip")
+            raise InvalidDistribution(
+                f"the filename promises {_FORMAT_NAMES[archive_format]}, but the content is {content}"
+            )
+        if kind is DistributionKind.WHEEL:
+            return self._inspect_wheel(path)
+        if archive_format is ArchiveFormat.ZIP:
             return self._inspect_zip_sdist(path)
-        if magic.startswith(b"\x1f\x8b"):
-            return self._inspect_tar_sdist(path)
-        raise InvalidDistribution("the file is neither a zip nor a gzip archive")
+        return self._inspect_tar_sdist(path)
 
     def verify(self, path: Path) -> int:
         """Fully read any supported archive (``.whl``, ``.zip``, ``.tar.gz``, ``.tgz``); return member count."""
@@ -183,8 +198,10 @@ class ArchiveInspector:
         for info in infos:
             _check_member_name(info.filename)
             mode = (info.external_attr >> 16) & 0o170000
-            if mode == 0o120000:
+            if mode == _ZIP_SYMLINK:
                 raise InvalidDistribution(f"archive member {info.filename!r} is a symbolic link")
+            if mode not in _ZIP_REGULAR_OR_DIR:
+                raise InvalidDistribution(f"archive member {info.filename!r} is a device, fifo or other special file")
             total += info.file_size
             if total > limits.max_total_uncompressed:
                 raise InvalidDistribution(
@@ -215,7 +232,7 @@ class ArchiveInspector:
             raise InvalidDistribution(f"{name} is larger than {self._limits.max_metadata_bytes} bytes")
         return archive.read(info)
 
-    def _inspect_wheel(self, path: Path, filename: str) -> DistributionMetadata:
+    def _inspect_wheel(self, path: Path) -> DistributionMetadata:
         with self._open_zip(path) as archive:
             self._read_zip_members(archive, path.stat().st_size)
             candidates = [
@@ -244,6 +261,7 @@ class ArchiveInspector:
     def _read_tar_members(self, path: Path) -> list[tarfile.TarInfo]:
         limits = self._limits
         members: list[tarfile.TarInfo] = []
+        links = LinkTracker()
         try:
             with gzip.open(path, "rb") as stream:
                 counted = _BoundedStream(stream, path.stat().st_size, limits)
@@ -255,6 +273,7 @@ class ArchiveInspector:
                             if len(members) > limits.max_members:
                                 raise InvalidDistribution(f"archive has more than {limits.max_members} members")
                             _check_tar_member(member)
+                            links.check(member)
                     while counted.read(_CHUNK):
                         pass
                 except tarfile.TarError as exc:

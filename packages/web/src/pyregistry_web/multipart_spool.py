@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -12,9 +13,14 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from pyregistry_application.dto import SpooledUpload
-from pyregistry_domain.errors import PayloadTooLarge, ValidationFailed
+from pyregistry_domain.errors import DomainError, PayloadTooLarge, ValidationFailed
 
-__all__ = ["FormSpooler", "boundary_from_content_type"]
+__all__ = ["FieldCheck", "FileCheck", "FormRefused", "FormSpooler", "boundary_from_content_type"]
+
+FieldCheck = Callable[[str, str], None]
+"""Called with each text field as soon as its part ends; raising a :class:`DomainError` stops the form."""
+FileCheck = Callable[[dict[str, list[str]]], None]
+"""Called with the fields so far just before the file part is spooled; raising a :class:`DomainError` stops it."""
 
 MAX_FIELD_BYTES = 8 * 1024 * 1024
 MAX_PARTS = 1000
@@ -33,10 +39,27 @@ def boundary_from_content_type(content_type: str | None) -> bytes:
     return boundary
 
 
+class FormRefused(Exception):
+    """A field or file check refused the form part-way; ``error`` says why."""
+
+    def __init__(self, error: DomainError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
 class FormSpooler:
     """Feed body chunks; text fields are collected, the ``content`` file goes to a temporary file."""
 
-    def __init__(self, boundary: bytes, spool_dir: Path, max_file_bytes: int) -> None:
+    def __init__(
+        self,
+        boundary: bytes,
+        spool_dir: Path,
+        max_file_bytes: int,
+        on_field: FieldCheck | None = None,
+        before_file: FileCheck | None = None,
+    ) -> None:
+        self._on_field = on_field
+        self._before_file = before_file
         self._spool_dir = spool_dir
         self._max_file_bytes = max_file_bytes
         self.fields: dict[str, list[str]] = {}
@@ -125,6 +148,11 @@ class FormSpooler:
     def _start_file(self) -> None:
         if self._content is not None or self._file is not None:
             raise ValidationFailed("more than one 'content' file part")
+        if self._before_file is not None:
+            try:
+                self._before_file(self.fields)
+            except DomainError as exc:
+                raise FormRefused(exc) from None
         self._spool_dir.mkdir(parents=True, exist_ok=True)
         descriptor, name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=self._spool_dir)
         self._file = os.fdopen(descriptor, "wb")
@@ -169,3 +197,8 @@ class FormSpooler:
             except UnicodeDecodeError:
                 raise ValidationFailed(f"form field {self._name!r} is not UTF-8 text") from None
             self.fields.setdefault(self._name, []).append(value)
+            if self._on_field is not None:
+                try:
+                    self._on_field(self._name, value)
+                except DomainError as exc:
+                    raise FormRefused(exc) from None
