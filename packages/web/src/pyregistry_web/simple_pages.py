@@ -61,6 +61,7 @@ def render_project(page: ProjectPage, as_json: bool) -> bytes:
 
     A mirrored file whose size is not known yet (an HTML upstream, not downloaded) has no ``size`` key, and its
     JSON page declares API version 1.0 rather than claim a size of 0; pip and uv accept such pages.
+    The legacy ``dist-info-metadata`` name appears only in HTML (PEP 714): pip 23.0.x crashes on it in JSON.
     """
     if as_json:
         files = []
@@ -77,7 +78,6 @@ def render_project(page: ProjectPage, as_json: bool) -> bytes:
                 entry["size"] = file.size
             if file.metadata_sha256:
                 entry["core-metadata"] = {"sha256": file.metadata_sha256}
-                entry["dist-info-metadata"] = {"sha256": file.metadata_sha256}
             if file.has_provenance:
                 entry["provenance"] = (
                     f"../../provenance/{quote(file.normalized_name)}/{quote(file.version)}/{quote(file.filename)}"
