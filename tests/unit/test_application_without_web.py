@@ -203,3 +203,10 @@ def test_the_listener_hears_only_tokens_allowed_on_the_tenant(app: App) -> None:
     with pytest.raises(Forbidden, match="lacks the 'publish' scope"):
         access.authorize("acme", reader.secret, TokenScope.PUBLISH)
     assert heard.names == ["reader"]
+
+
+def test_surrounding_whitespace_around_a_token_is_ignored(app: App) -> None:
+    issued = app.tokens.issue(tenant_slug="acme", name="pasted", scopes=["read"], actor="test")
+    assert app.access.authenticate(f"  {issued.secret}\n").id == issued.id
+    with pytest.raises(Unauthenticated):
+        app.access.authenticate(" \t")

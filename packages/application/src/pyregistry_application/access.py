@@ -30,7 +30,9 @@ class TokenAccess:
         self._listener = listener
 
     def authenticate(self, secret: str | None) -> ApiToken:
-        """Verify a secret: :class:`Unauthenticated` when missing, :class:`InvalidToken` when bad."""
+        """Verify a secret (surrounding whitespace ignored): :class:`Unauthenticated` when missing,
+        :class:`InvalidToken` when bad."""
+        secret = secret.strip() if secret else None
         if not secret:
             raise Unauthenticated("authentication required: use username '__token__' and an API token")
         key_id = parse_token_secret(secret)
