@@ -16,11 +16,13 @@ import pytest
 
 from tests.support.admin import upload_file
 from tests.support.dists import build_wheel
+from tests.support.poetry import poetry_env
 from tests.support.server import BIN_DIR, RunningRegistry, clean_client_env, start_registry
 
 pytestmark = pytest.mark.e2e
 
 PUBLIC_PROJECTS = [f"popular-{index:02d}" for index in range(60)]
+APP_PROJECT = '[project]\nname = "app"\nversion = "0.1.0"\nrequires-python = ">=3.11"\ndependencies = ["acme-app"]\n\n'
 
 
 class MixedIndexes:
@@ -28,6 +30,7 @@ class MixedIndexes:
 
     def __init__(self, registry: RunningRegistry, private_token: str, public_token: str) -> None:
         self.registry = registry
+        self.private_token, self.public_token = private_token, public_token
         self.private_url = registry.index_url("private", private_token)
         self.public_url = registry.index_url("public", public_token)
 
@@ -59,9 +62,13 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MixedIndexes]:
         registry.stop()
 
 
-def run(command: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str], float]:
+def run(
+    command: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], float]:
     started = time.monotonic()
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=cwd, env=clean_client_env())
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=300, cwd=cwd, env=env or clean_client_env()
+    )
     return result, time.monotonic() - started
 
 
@@ -103,6 +110,53 @@ def test_pip_install_of_61_projects_through_extra_index_url_is_never_limited(
     assert all(f"{name}-1.0.0" in result.stdout for name in PUBLIC_PROJECTS)
     assert mixed.refusals() == before
     assert seconds < 30
+
+
+def test_uv_project_with_the_private_index_first_locks_61_projects_unlimited(
+    mixed: MixedIndexes, tmp_path: Path
+) -> None:
+    """A non-explicit ``[[tool.uv.index]]`` before the default index: uv asks it first for every package."""
+    registry = mixed.registry
+    (tmp_path / "pyproject.toml").write_text(
+        APP_PROJECT + f'[[tool.uv.index]]\nname = "private"\nurl = "{registry.index_url("private")}"\n\n'
+        f'[[tool.uv.index]]\nname = "public"\nurl = "{registry.index_url("public")}"\ndefault = true\n'
+    )
+    env = clean_client_env(
+        {
+            "UV_INDEX_PRIVATE_USERNAME": "__token__",
+            "UV_INDEX_PRIVATE_PASSWORD": mixed.private_token,
+            "UV_INDEX_PUBLIC_USERNAME": "__token__",
+            "UV_INDEX_PUBLIC_PASSWORD": mixed.public_token,
+        }
+    )
+    env.pop("UV_NO_CONFIG")
+    before = mixed.refusals()
+    result, seconds = run([str(BIN_DIR / "uv"), "lock", "--python", sys.executable], tmp_path, env)
+    print(f"uv lock: {seconds:.1f} s, {mixed.refusals() - before} rate-limit refusals")
+    assert result.returncode == 0, result.stderr
+    assert f"Resolved {len(PUBLIC_PROJECTS) + 2} packages" in result.stderr
+    assert mixed.refusals() == before
+
+
+def test_poetry_with_a_supplemental_public_source_locks_61_projects_unlimited(
+    mixed: MixedIndexes, tmp_path: Path
+) -> None:
+    """Poetry asks its primary (private) source first and the supplemental one for what the primary lacks."""
+    registry = mixed.registry
+    (tmp_path / "pyproject.toml").write_text(
+        APP_PROJECT + "[tool.poetry]\npackage-mode = false\n\n"
+        f'[[tool.poetry.source]]\nname = "private"\nurl = "{registry.index_url("private")}"\npriority = "primary"\n\n'
+        f'[[tool.poetry.source]]\nname = "public"\nurl = "{registry.index_url("public")}"\n'
+        'priority = "supplemental"\n'
+    )
+    env = poetry_env(tmp_path / "poetry-home", {"private": mixed.private_token, "public": mixed.public_token})
+    before = mixed.refusals()
+    result, seconds = run([str(BIN_DIR / "poetry"), "lock"], tmp_path, env)
+    print(f"poetry lock: {seconds:.1f} s, {mixed.refusals() - before} rate-limit refusals")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lock = (tmp_path / "poetry.lock").read_text()
+    assert all(f'name = "{name}"' in lock for name in [*PUBLIC_PROJECTS, "acme-app"])
+    assert mixed.refusals() == before
 
 
 def test_missing_projects_without_valid_credentials_are_still_limited(mixed: MixedIndexes) -> None:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.support.dists import build_wheel
+from tests.support.poetry import poetry_env
 from tests.support.server import BIN_DIR, RunningRegistry, clean_client_env
 
 pytestmark = pytest.mark.e2e
@@ -47,27 +48,6 @@ def output(result: subprocess.CompletedProcess[str]) -> str:
     return " ".join((result.stdout + result.stderr).split())
 
 
-def poetry_env(home: Path, globex: Globex) -> dict[str, str]:
-    """Poetry with its own config, cache and data dirs, no keyring, a publish repository and an install source;
-    without ``VIRTUAL_ENV`` (``uv run`` sets it), so poetry makes the project's own venv."""
-    env = clean_client_env(
-        {
-            "POETRY_CONFIG_DIR": str(home / "config"),
-            "POETRY_CACHE_DIR": str(home / "cache"),
-            "POETRY_DATA_DIR": str(home / "data"),
-            "POETRY_KEYRING_ENABLED": "false",
-            "POETRY_VIRTUALENVS_IN_PROJECT": "true",
-            "POETRY_REPOSITORIES_GLOBEX_UPLOAD_URL": globex.upload_url,
-            "POETRY_HTTP_BASIC_GLOBEX_UPLOAD_USERNAME": "__token__",
-            "POETRY_HTTP_BASIC_GLOBEX_UPLOAD_PASSWORD": globex.publish,
-            "POETRY_HTTP_BASIC_GLOBEX_USERNAME": "__token__",
-            "POETRY_HTTP_BASIC_GLOBEX_PASSWORD": globex.publish,
-        }
-    )
-    env.pop("VIRTUAL_ENV", None)
-    return env
-
-
 def write_poetry_library(root: Path) -> Path:
     root.mkdir(parents=True)
     (root / "pyproject.toml").write_text(
@@ -82,7 +62,11 @@ def write_poetry_library(root: Path) -> Path:
 
 def test_poetry_publishes_skips_existing_and_installs_with_the_publish_token(globex: Globex, tmp_path: Path) -> None:
     poetry = str(BIN_DIR / "poetry")
-    env = poetry_env(tmp_path / "poetry-home", globex)
+    env = poetry_env(
+        tmp_path / "poetry-home",
+        {"globex-upload": globex.publish, "globex": globex.publish},
+        {"globex-upload": globex.upload_url},
+    )
     library = write_poetry_library(tmp_path / "lib")
     built = run([poetry, "build"], library, env)
     assert built.returncode == 0, output(built)
