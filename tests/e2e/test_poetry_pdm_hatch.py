@@ -5,6 +5,7 @@ skips existing files with each client's own option, and the duplicate-file refus
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -103,7 +104,7 @@ def pdm_env(home: Path) -> dict[str, str]:
     return clean_client_env({"PDM_HOME": str(home), "PDM_CACHE_DIR": str(home / "cache"), "PDM_CHECK_UPDATE": "false"})
 
 
-def test_pdm_publish_skips_existing_files(globex: Globex, tmp_path: Path) -> None:
+def test_pdm_publish_skips_existing_files_and_installs_with_the_publish_token(globex: Globex, tmp_path: Path) -> None:
     project = tmp_path / "pdm-project"
     build_wheel(project / "dist", "globex-pdm-lib", "1.0.0")
     (project / "pyproject.toml").write_text('[project]\nname = "globex-pdm-lib"\nversion = "1.0.0"\n')
@@ -121,6 +122,26 @@ def test_pdm_publish_skips_existing_files(globex: Globex, tmp_path: Path) -> Non
     skipped = run([*publish, "--skip-existing"], project, env)
     assert skipped.returncode == 0, output(skipped)
     assert "Skipping globex_pdm_lib-1.0.0-py3-none-any.whl because it appears to already exist" in output(skipped)
+
+    consumer = tmp_path / "consumer"
+    consumer.mkdir()
+    private_url = globex.simple_url.replace("http://", "http://__token__:${GLOBEX_TOKEN}@")
+    (consumer / "pyproject.toml").write_text(
+        '[project]\nname = "consumer"\nversion = "0.1.0"\nrequires-python = ">=3.11"\ndependencies = []\n\n'
+        "[tool.pdm]\ndistribution = false\n\n"
+        f'[[tool.pdm.source]]\nname = "pypi"\nurl = "{private_url}"\n'
+    )
+    install_env = {**env, "GLOBEX_TOKEN": globex.publish}
+    install_env.pop("VIRTUAL_ENV", None)
+    base_python = str(Path(sys.base_prefix) / "bin" / "python3")
+    created = run([str(BIN_DIR / "pdm"), "venv", "create", base_python], consumer, install_env)
+    assert created.returncode == 0, output(created)
+    added = run([str(BIN_DIR / "pdm"), "add", "globex-pdm-lib"], consumer, install_env)
+    assert added.returncode == 0, output(added)
+    script = "import globex_pdm_lib as m; print(m.VERSION)"
+    imported = run([str(consumer / ".venv" / "bin" / "python"), "-c", script], consumer, env)
+    assert imported.stdout == "1.0.0\n", output(imported)
+    assert globex.publish not in (consumer / "pyproject.toml").read_text() + (consumer / "pdm.lock").read_text()
 
 
 def test_rerunning_hatch_publish_skips_what_the_index_has(globex: Globex, tmp_path: Path) -> None:
