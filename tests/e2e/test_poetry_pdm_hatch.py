@@ -4,9 +4,11 @@ skips existing files with each client's own option, and the duplicate-file refus
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urljoin
 
 import httpx
 import pytest
@@ -166,6 +168,15 @@ def test_rerunning_hatch_publish_skips_what_the_index_has(globex: Globex, tmp_pa
     again = run(publish, tmp_path, env)
     assert again.returncode == 0, output(again)
     assert "globex_hatch_lib-1.0.0-py3-none-any.whl ... already exists" in output(again)
+
+    page_url = f"{globex.upload_url}+simple/globex-hatch-lib/"
+    redirect = httpx.get(f"{globex.upload_url}+simple/Globex_Hatch_Lib/", auth=("__token__", globex.read))
+    assert (redirect.status_code, redirect.headers["location"]) == (301, "/t/globex/legacy/+simple/globex-hatch-lib/")
+    page = httpx.get(page_url, auth=("__token__", globex.read))
+    assert page.status_code == 200
+    (href,) = re.findall(r'href="([^"]+)"', page.text)
+    download = httpx.get(urljoin(page_url, href), auth=("__token__", globex.read))
+    assert download.status_code == 200 and download.content == wheel.read_bytes()
 
 
 def test_uv_publish_check_url_works_with_the_publish_token(globex: Globex, tmp_path: Path) -> None:
