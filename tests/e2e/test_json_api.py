@@ -75,3 +75,71 @@ def test_unknown_version_project_and_credentials_are_refused(
     assert get(registry, "/t/hooli/pypi/nothing-here/json", hooli["read"]).status_code == 404
     assert httpx.get(f"{registry.base_url}/t/hooli/pypi/hooli-box/json").status_code == 401
     assert get(registry, "/t/hooli/pypi/hooli-box/json", hooli["other"]).status_code == 403
+
+
+RICH_METADATA = """Author: Gavin Belson
+Author-email: Gavin Belson <gavin@hooli.example>
+Maintainer-email: Platform <platform@hooli.example>
+License: MIT
+Keywords: compression,box
+Classifier: Programming Language :: Python :: 3
+Classifier: Operating System :: OS Independent
+Home-page: https://hooli.example/nucleus
+Project-URL: Source, https://git.hooli.example/nucleus
+Project-URL: Issues, https://git.hooli.example/nucleus/issues
+Requires-Dist: hooli-box>=1
+Requires-Dist: rich; extra == "cli"
+Provides-Extra: cli
+Description-Content-Type: text/markdown
+
+# Nucleus
+
+Middle-out compression."""
+
+
+def test_info_carries_the_uploaded_core_metadata_as_pypi_does(
+    registry: RunningRegistry, hooli: dict[str, object], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    dist = tmp_path_factory.mktemp("rich")
+    wheel = build_wheel(dist, "nucleus", "3.1", summary="middle out", description=RICH_METADATA)
+    result = twine_upload(registry, "hooli", registry.issue_token("hooli", "publish"), wheel)
+    assert result.returncode == 0, result.stdout + result.stderr
+    info = get(registry, "/t/hooli/pypi/nucleus/json", hooli["read"]).json()["info"]
+    assert {key: info[key] for key in info if key not in {"package_url", "project_url", "release_url"}} == {
+        "name": "nucleus",
+        "version": "3.1",
+        "summary": "middle out",
+        "description": "# Nucleus\n\nMiddle-out compression.",
+        "description_content_type": "text/markdown",
+        "author": "Gavin Belson",
+        "author_email": "Gavin Belson <gavin@hooli.example>",
+        "maintainer": None,
+        "maintainer_email": "Platform <platform@hooli.example>",
+        "license": "MIT",
+        "license_expression": None,
+        "license_files": None,
+        "keywords": "compression,box",
+        "classifiers": ["Programming Language :: Python :: 3", "Operating System :: OS Independent"],
+        "platform": None,
+        "home_page": "https://hooli.example/nucleus",
+        "download_url": None,
+        "project_urls": {
+            "Source": "https://git.hooli.example/nucleus",
+            "Issues": "https://git.hooli.example/nucleus/issues",
+        },
+        "requires_dist": ["hooli-box>=1", 'rich; extra == "cli"'],
+        "requires_python": ">=3.8",
+        "provides_extra": ["cli"],
+        "dynamic": None,
+        "yanked": False,
+        "yanked_reason": None,
+    }
+
+
+def test_info_of_a_release_without_optional_metadata_has_empty_fields(
+    registry: RunningRegistry, hooli: dict[str, object]
+) -> None:
+    info = get(registry, "/t/hooli/pypi/hooli-box/1.0.0/json", hooli["read"]).json()["info"]
+    assert info["summary"] == "the box"
+    assert (info["description"], info["author"], info["classifiers"], info["requires_dist"]) == (None, None, [], None)
+    assert info["project_urls"] is None and info["license"] is None

@@ -18,6 +18,7 @@ from pyregistry_application.tenants import TenantAdministration
 from pyregistry_application.tokens import TokenIssuer
 from pyregistry_application.uploads import UploadDistribution
 from pyregistry_domain.errors import AlreadyExists, Forbidden, InvalidDistribution, NotFound, Unauthenticated
+from pyregistry_domain.tokens import ApiToken, TokenScope
 from pyregistry_infrastructure.archives import ArchiveInspector
 from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
 from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
@@ -179,3 +180,33 @@ def test_token_use_is_recorded_at_most_once_a_minute(tmp_path: Path) -> None:
     clock.advance(1)
     app.index.listing("acme", issued.secret)
     assert last_used() == first_use + timedelta(seconds=60)
+
+
+class Authorizations:
+    """An ``AuthorizationListener`` that keeps the names of the tokens it was told about."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def token_authorized(self, token: ApiToken) -> None:
+        self.names.append(token.name)
+
+
+def test_the_listener_hears_only_tokens_allowed_on_the_tenant(app: App) -> None:
+    heard = Authorizations()
+    access = TokenAccess(app.store, app.clock, heard)
+    reader = app.tokens.issue(tenant_slug="acme", name="reader", scopes=["read"], actor="test")
+    other = app.tokens.issue(tenant_slug="other", name="other", scopes=["read"], actor="test")
+    access.authorize("acme", reader.secret, TokenScope.READ)
+    with pytest.raises(Forbidden, match="another tenant"):
+        access.authorize("acme", other.secret, TokenScope.READ)
+    with pytest.raises(Forbidden, match="lacks the 'publish' scope"):
+        access.authorize("acme", reader.secret, TokenScope.PUBLISH)
+    assert heard.names == ["reader"]
+
+
+def test_surrounding_whitespace_around_a_token_is_ignored(app: App) -> None:
+    issued = app.tokens.issue(tenant_slug="acme", name="pasted", scopes=["read"], actor="test")
+    assert app.access.authenticate(f"  {issued.secret}\n").id == issued.id
+    with pytest.raises(Unauthenticated):
+        app.access.authenticate(" \t")

@@ -130,6 +130,28 @@ def test_token_lifecycle_checks() -> None:
         scoped.check_allows(TokenScope.READ, "tenant-a", "other")
 
 
+def test_a_publish_token_may_read_within_its_tenant_and_project() -> None:
+    generated = generate_token_secret()
+    publisher = _token(generated.secret_hash, generated.key_id, scopes=frozenset({TokenScope.PUBLISH}), project="app")
+    assert publisher.grants(TokenScope.READ) and publisher.grants(TokenScope.PUBLISH)
+    publisher.check_allows(TokenScope.READ, "tenant-a", "app")
+    with pytest.raises(Forbidden, match="limited to project 'app'"):
+        publisher.check_allows(TokenScope.READ, "tenant-a", "other")
+    with pytest.raises(Forbidden, match="another tenant"):
+        publisher.check_allows(TokenScope.READ, "tenant-b", "app")
+    reader = _token(generated.secret_hash, generated.key_id)
+    assert not reader.grants(TokenScope.PUBLISH)
+
+
+def test_garbled_tokens_are_not_valid_and_only_foreign_strings_hear_of_the_prefix() -> None:
+    secret = generate_token_secret().secret
+    for garbled in (secret[:-44], secret + " ", secret + "\n", secret[:20] + "!" + secret[21:]):
+        with pytest.raises(InvalidToken, match=r"^not a valid token: it is cut short or altered; copy the whole"):
+            parse_token_secret(garbled)
+    with pytest.raises(InvalidToken, match=r"^not a valid token: pyregistry tokens start with 'pyr_'$"):
+        parse_token_secret("ghp_" + secret[4:])
+
+
 @given(st.text(max_size=80))
 def test_malformed_token_strings_are_refused(text: str) -> None:
     if re.fullmatch(r"pyr_[A-Za-z0-9_-]{12}_[A-Za-z0-9_-]{43,}", text):

@@ -11,6 +11,7 @@ import pytest
 
 from pyregistry_bootstrap.asgi import network_guard_options, web_options
 from pyregistry_infrastructure.settings import NetworkSourceSettings, RateLimitSettings, Settings, WebUiSettings
+from pyregistry_web.authorized_requests import RequestAuthorizationRecorder
 from pyregistry_web.network_guard import NetworkGuard, NetworkGuardOptions, NetworkSourceOptions, RateLimitOptions
 
 SECOND_NS = 1_000_000_000
@@ -93,6 +94,26 @@ def test_successful_answers_give_their_token_back_by_default() -> None:
     assert [call(guard, "/t/acme/simple/pkg/").status for _ in range(50)] == [200] * 50
     assert [call(guard, "/t/acme/simple/missing/").status for _ in range(3)] == [404, 404, 429]
     assert call(guard, "/t/acme/simple/pkg/").status == 429
+
+
+async def _authorizing_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Authorizes in a worker thread, as the sync handlers do, then answers the status named by the path."""
+    status = int(scope["path"].rstrip("/").rsplit("/", 1)[-1])
+    await asyncio.to_thread(RequestAuthorizationRecorder().token_authorized, None)  # type: ignore[arg-type]
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"answer"})
+
+
+def test_answers_to_an_authorized_token_give_their_token_back_except_refusals() -> None:
+    guard = limited(burst=2, per_minute=1, count_successful=False, app=_authorizing_app)
+    assert [call(guard, "/t/acme/simple/404/").status for _ in range(50)] == [404] * 50
+    assert [call(guard, "/t/acme/simple/403/").status for _ in range(3)] == [403, 403, 429]
+
+
+def test_authorizing_outside_a_request_is_ignored() -> None:
+    RequestAuthorizationRecorder().token_authorized(None)  # type: ignore[arg-type]
+    guard = limited(burst=1, per_minute=1, count_successful=False, app=_status_by_path)
+    assert [call(guard, "/t/acme/simple/missing/").status for _ in range(2)] == [404, 429]
 
 
 def test_a_request_that_crashes_keeps_its_token_spent() -> None:

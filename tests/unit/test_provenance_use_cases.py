@@ -127,7 +127,8 @@ def test_provenance_of_an_attested_upload_is_served_to_readers_of_the_tenant(app
     app.upload("acme", publisher.secret, plain, "Widget", "2.0")
 
     provenance = ProvenanceReader(app.store, app.storage, app.access)
-    served = json.loads(provenance.provenance("acme", reader.secret, "WIDGET", "1.0", attested.name))
+    served_bytes = provenance.provenance("acme", reader.secret, "WIDGET", "1.0", attested.name)
+    served = json.loads(served_bytes)
     assert served["attestation_bundles"] == [{"publisher": descriptor, "attestations": [ATTESTATION]}]
     [upload] = app.audit.query(AuditQuery(action="package.upload", limit=1)).items
     assert json.loads(upload.details["publisher"]) == descriptor
@@ -141,8 +142,9 @@ def test_provenance_of_an_attested_upload_is_served_to_readers_of_the_tenant(app
     ):
         with pytest.raises(NotFound, match="is not a file of"):
             provenance.provenance("acme", reader.secret, project, version, filename)
-    with pytest.raises(Forbidden, match="lacks the 'read' scope"):
-        provenance.provenance("acme", publisher.secret, "widget", "1.0", attested.name)
+    assert provenance.provenance("acme", publisher.secret, "widget", "1.0", attested.name) == served_bytes
+    with pytest.raises(Forbidden, match="limited to project 'widget'"):
+        provenance.provenance("acme", publisher.secret, "gadget", "1.0", attested.name)
     stranger = app.tokens.issue(tenant_slug="other", name="pip", scopes=["read"], actor="t")
     with pytest.raises(Forbidden, match="another tenant"):
         provenance.provenance("acme", stranger.secret, "widget", "1.0", attested.name)

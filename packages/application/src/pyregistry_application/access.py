@@ -3,26 +3,36 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Protocol
 
 from pyregistry_application.ports import Clock, RegistryStore
 from pyregistry_domain.errors import Forbidden, InvalidToken, Unauthenticated
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import ApiToken, TokenScope, parse_token_secret
 
-__all__ = ["TokenAccess"]
+__all__ = ["AuthorizationListener", "TokenAccess"]
 
 _TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+class AuthorizationListener(Protocol):
+    """Told when a request's token was verified and allowed on its tenant (the rate limit stops charging it)."""
+
+    def token_authorized(self, token: ApiToken) -> None: ...
 
 
 class TokenAccess:
     """Turns a presented secret into a verified token allowed to act on a tenant."""
 
-    def __init__(self, store: RegistryStore, clock: Clock) -> None:
+    def __init__(self, store: RegistryStore, clock: Clock, listener: AuthorizationListener | None = None) -> None:
         self._store = store
         self._clock = clock
+        self._listener = listener
 
     def authenticate(self, secret: str | None) -> ApiToken:
-        """Verify a secret: :class:`Unauthenticated` when missing, :class:`InvalidToken` when bad."""
+        """Verify a secret (surrounding whitespace ignored): :class:`Unauthenticated` when missing,
+        :class:`InvalidToken` when bad."""
+        secret = secret.strip() if secret else None
         if not secret:
             raise Unauthenticated("authentication required: use username '__token__' and an API token")
         key_id = parse_token_secret(secret)
@@ -54,4 +64,6 @@ class TokenAccess:
         if tenant is None or tenant.id != token.tenant_id:
             raise Forbidden("this token belongs to another tenant")
         token.check_allows(scope, tenant.id, normalized_project)
+        if self._listener is not None:
+            self._listener.token_authorized(token)
         return tenant

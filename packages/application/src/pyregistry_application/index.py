@@ -11,9 +11,10 @@ import msgspec
 from pyregistry_application.access import TokenAccess
 from pyregistry_application.index_versions import IndexVersions, PageStamp, StoreIndexVersions
 from pyregistry_application.ports import ArtifactStorage, RegistryStore
+from pyregistry_application.release_metadata import ReleaseInfo, release_info_from_metadata
 from pyregistry_application.uploads import metadata_key_for
-from pyregistry_domain.distributions import ReleaseFile
-from pyregistry_domain.errors import InvalidVersion, NotFound
+from pyregistry_domain.distributions import DistributionKind, ReleaseFile
+from pyregistry_domain.errors import DomainError, InvalidVersion, NotFound
 from pyregistry_domain.names import normalize_project_name
 from pyregistry_domain.projects import Project
 from pyregistry_domain.tenants import Tenant
@@ -142,6 +143,19 @@ class PackageIndex:
         if file.metadata_sha256 is None:
             raise NotFound(f"{filename!r} has no separate core metadata")
         return self._storage.read_bytes(metadata_key_for(file.blob_key))
+
+    def release_info(self, page: ProjectPage, version: str) -> ReleaseInfo | None:
+        """The stored core metadata of ``version`` (a wheel's when it has one, else an sdist's PKG-INFO), as the
+        JSON API shows it; ``None`` for a mirrored release or when no stored metadata can be read."""
+        local = [file for file in page.files if file.version == version and file.origin == "local"]
+        local.sort(key=lambda file: file.kind is not DistributionKind.WHEEL)
+        for file in local:
+            try:
+                raw = self._storage.read_bytes(metadata_key_for(file.blob_key))
+            except DomainError:
+                continue
+            return release_info_from_metadata(raw)
+        return None
 
     def _visible_file(
         self, tenant_slug: str, secret: str | None, project_name: str, filename: str, version: str

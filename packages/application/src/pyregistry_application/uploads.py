@@ -158,8 +158,8 @@ class UploadDistribution:
         if clash is not None and not mirrored:  # a mirrored file goes when this upload takes its project over
             raise AlreadyExists(
                 f"File already exists: {content.filename!r} was uploaded to tenant {tenant.slug!r} before. "
-                "Published files are immutable: upload a new version instead "
-                "(twine --skip-existing works only against PyPI; `uv publish --check-url` skips existing files)."
+                "Files are immutable: upload a new version, or skip existing files with uv publish --check-url, "
+                "poetry publish --skip-existing, pdm publish --skip-existing or hatch publish."
             )
         if existing_file := self._equivalent_file(tenant.id, normalized, content.filename):
             raise AlreadyExists(_equivalent_message(content.filename, existing_file))

@@ -34,6 +34,7 @@ from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
 from pyregistry_infrastructure.stores.sql_index_versions import SqlIndexVersions
 from pyregistry_infrastructure.stores.sql_sessions import SqlAdminSessionStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
+from pyregistry_web.authorized_requests import RequestAuthorizationRecorder
 
 __all__ = ["Runtime", "build_runtime", "build_session_store", "build_storage", "build_store"]
 
@@ -122,7 +123,7 @@ def build_runtime(settings: Settings, *, sync_superadmin: bool = True) -> Runtim
     ids = RandomIds()
     hasher = ScryptPasswordHasher()
     audit = AuditTrail(store, clock, ids)
-    access = TokenAccess(store, clock)
+    access = TokenAccess(store, clock, RequestAuthorizationRecorder())
     mirroring = build_mirror_service(settings, store, storage, clock, audit, scratch.subdirectory("mirror"))
     services = RegistryServices(
         store=store,

@@ -102,11 +102,14 @@ def generate_token_secret() -> GeneratedSecret:
 
 
 def parse_token_secret(secret: str) -> str:
-    """Return the key id of a well-formed token secret, or raise :class:`InvalidToken`."""
-    match = _TOKEN_RE.match(secret)
-    if match is None:
-        raise InvalidToken("the token is malformed: pyregistry tokens start with 'pyr_'")
-    return match.group(1)
+    """Return the key id of a well-formed token secret, or raise :class:`InvalidToken`: a garbled ``pyr_``
+    secret is "not a valid token"; only a secret without the prefix is told what the prefix is."""
+    match = _TOKEN_RE.fullmatch(secret)
+    if match is not None:
+        return match.group(1)
+    if secret.startswith(TOKEN_PREFIX):
+        raise InvalidToken("not a valid token: it is cut short or altered; copy the whole pyr_... secret again")
+    raise InvalidToken("not a valid token: pyregistry tokens start with 'pyr_'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,11 +149,16 @@ class ApiToken:
         if self.expires_at is not None and now >= self.expires_at:
             raise InvalidToken("the token has expired")
 
+    def grants(self, scope: TokenScope) -> bool:
+        """True when the token has ``scope``; a token that may publish may also read (as on PyPI-like
+        registries), always within its own tenant and project."""
+        return scope in self.scopes or (scope is TokenScope.READ and TokenScope.PUBLISH in self.scopes)
+
     def check_allows(self, scope: TokenScope, tenant_id: str, normalized_project: str | None = None) -> None:
         """Raise :class:`Forbidden` unless the token grants ``scope`` on this tenant (and project)."""
         if tenant_id != self.tenant_id:
             raise Forbidden("this token belongs to another tenant")
-        if scope not in self.scopes:
+        if not self.grants(scope):
             raise Forbidden(f"this token lacks the '{scope.value}' scope")
         if self.project is not None and normalized_project is not None and self.project != normalized_project:
             raise Forbidden(f"this token is limited to project '{self.project}'")

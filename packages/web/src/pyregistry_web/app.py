@@ -23,7 +23,7 @@ from pyregistry_web.routes.files import download_file
 from pyregistry_web.routes.json_api import project_json, release_json
 from pyregistry_web.routes.oidc import oidc_audience, oidc_mint_token
 from pyregistry_web.routes.provenance import file_provenance
-from pyregistry_web.routes.simple import simple_index, simple_project
+from pyregistry_web.routes.simple import legacy_simple_project, simple_index, simple_project
 from pyregistry_web.routes.upload import legacy_upload
 
 __all__ = ["OPENAPI_PATH", "create_app", "openapi_config"]
@@ -82,6 +82,7 @@ def create_app(
             health,
             simple_index,
             simple_project,
+            legacy_simple_project,
             download_file,
             project_json,
             release_json,

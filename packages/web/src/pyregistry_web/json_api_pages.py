@@ -7,6 +7,7 @@ from urllib.parse import quote
 import msgspec
 
 from pyregistry_application.index import ProjectPage
+from pyregistry_application.release_metadata import ReleaseInfo
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.latest import latest_version
 
@@ -46,8 +47,33 @@ def _file_json(file: ReleaseFile, base: str) -> dict[str, object]:
     }
 
 
-def render_project_json(page: ProjectPage, tenant_url: str, version: str) -> bytes:
-    """The JSON document for ``version`` of the project; ``tenant_url`` is the absolute ``.../t/<tenant>`` URL."""
+def _metadata_info(metadata: ReleaseInfo) -> dict[str, object]:
+    """PyPI's ``info`` fields taken from core metadata (lists empty as ``null``, as PyPI answers)."""
+    return {
+        "author": metadata.author,
+        "author_email": metadata.author_email,
+        "classifiers": list(metadata.classifiers),
+        "description": metadata.description,
+        "description_content_type": metadata.description_content_type,
+        "download_url": metadata.download_url,
+        "dynamic": list(metadata.dynamic) or None,
+        "home_page": metadata.home_page,
+        "keywords": metadata.keywords,
+        "license": metadata.license,
+        "license_expression": metadata.license_expression,
+        "license_files": list(metadata.license_files) or None,
+        "maintainer": metadata.maintainer,
+        "maintainer_email": metadata.maintainer_email,
+        "platform": metadata.platform,
+        "project_urls": metadata.project_urls or None,
+        "provides_extra": list(metadata.provides_extra) or None,
+        "requires_dist": list(metadata.requires_dist) or None,
+    }
+
+
+def render_project_json(page: ProjectPage, tenant_url: str, version: str, metadata: ReleaseInfo | None) -> bytes:
+    """The JSON document for ``version`` of the project; ``tenant_url`` is the absolute ``.../t/<tenant>`` URL and
+    ``metadata`` the version's stored core metadata (``None`` for a mirrored release: those fields are empty)."""
     project = page.project
     files_of_version = [file for file in page.files if file.version == version]
     releases: dict[str, list[dict[str, object]]] = {listed: [] for listed in page.versions}
@@ -55,9 +81,10 @@ def render_project_json(page: ProjectPage, tenant_url: str, version: str) -> byt
         releases.setdefault(file.version, []).append(_file_json(file, tenant_url))
     name = quote(project.normalized_name)
     info = {
+        **_metadata_info(metadata or ReleaseInfo()),
         "name": project.name,
         "version": version,
-        "summary": project.summary,
+        "summary": metadata.summary if metadata is not None else project.summary,
         "requires_python": next((f.requires_python for f in files_of_version if f.requires_python), None),
         "yanked": bool(files_of_version) and all(file.yanked for file in files_of_version),
         "yanked_reason": next((f.yanked_reason for f in files_of_version if f.yanked_reason), None),

@@ -13,6 +13,7 @@ import structlog
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from pyregistry_web.authorized_requests import release_tracking, track_authorization
 from pyregistry_web.client_address import IPAddress, client_address
 from pyregistry_web.token_bucket import TokenBucketLimiter
 
@@ -29,6 +30,7 @@ __all__ = [
 
 _log = structlog.get_logger("pyregistry_web.network_guard")
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+_REFUSED_AUTH = frozenset({401, 403})
 
 
 class RateLimitOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -39,8 +41,9 @@ class RateLimitOptions(msgspec.Struct, frozen=True, kw_only=True):
     max_tracked_clients: int = 10_000
     trust_proxy_headers: bool = False
     count_successful_requests: bool = False
-    """False: a request answered below 400 gives its token back, so only failing requests (bad or missing
-    tokens, unknown projects, refused mints) are limited and installers are never slowed down."""
+    """False: a request answered below 400, or answered to a token authorized on the tenant (a 404 for a public
+    dependency asked of the private index), gives its token back, so only requests without valid credentials and
+    refused authentication (bad or missing tokens, another tenant's token, refused mints) are limited."""
 
 
 class NetworkSourceOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -185,6 +188,7 @@ class NetworkGuard:
         await self.app(scope, receive, send)
 
     async def _refund_on_success(self, scope: Scope, receive: Receive, send: Send, key: object) -> None:
+        """Give the token back for an answer below 400, or any answer to an authorized token but 401/403."""
         status = 500
 
         async def watch(message: Message) -> None:
@@ -193,10 +197,13 @@ class NetworkGuard:
                 status = int(message["status"])
             await send(message)
 
+        mark, tracking = track_authorization()
         try:
             await self.app(scope, receive, watch)
         finally:
-            if status < 400 and self._limiter is not None:
+            release_tracking(tracking)
+            normal_answer = status < 400 or (mark.authorized and status not in _REFUSED_AUTH)
+            if normal_answer and self._limiter is not None:
                 self._limiter.give_back(key)
 
 

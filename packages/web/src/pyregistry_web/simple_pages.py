@@ -18,12 +18,8 @@ SIZELESS_API_VERSION = "1.0"
 _encoder = msgspec.json.Encoder()
 
 
-def _file_path(file: ReleaseFile) -> str:
-    return f"../../files/{quote(file.normalized_name)}/{quote(file.version)}/{quote(file.filename)}"
-
-
-def _file_url(file: ReleaseFile) -> str:
-    return f"{_file_path(file)}#sha256={file.sha256}"
+def _file_path(file: ReleaseFile, up: str, kind: str = "files") -> str:
+    return f"{up}{kind}/{quote(file.normalized_name)}/{quote(file.version)}/{quote(file.filename)}"
 
 
 def _upload_time(file: ReleaseFile) -> str:
@@ -56,18 +52,20 @@ def _yanked_json(file: ReleaseFile) -> bool | str:
     return file.yanked_reason or True
 
 
-def render_project(page: ProjectPage, as_json: bool) -> bytes:
+def render_project(page: ProjectPage, as_json: bool, up: str = "../../") -> bytes:
     """A project page with hashes, requires-python, yanked, core metadata, size and upload time.
 
     A mirrored file whose size is not known yet (an HTML upstream, not downloaded) has no ``size`` key, and its
     JSON page declares API version 1.0 rather than claim a size of 0; pip and uv accept such pages.
+    The legacy ``dist-info-metadata`` name appears only in HTML (PEP 714): pip 23.0.x crashes on it in JSON.
+    ``up`` leads from the page's URL to the tenant root, where ``files/`` and ``provenance/`` are.
     """
     if as_json:
         files = []
         for file in page.files:
             entry: dict[str, object] = {
                 "filename": file.filename,
-                "url": _file_path(file),
+                "url": _file_path(file, up),
                 "hashes": {"sha256": file.sha256},
                 "requires-python": file.requires_python,
                 "yanked": _yanked_json(file),
@@ -77,11 +75,8 @@ def render_project(page: ProjectPage, as_json: bool) -> bytes:
                 entry["size"] = file.size
             if file.metadata_sha256:
                 entry["core-metadata"] = {"sha256": file.metadata_sha256}
-                entry["dist-info-metadata"] = {"sha256": file.metadata_sha256}
             if file.has_provenance:
-                entry["provenance"] = (
-                    f"../../provenance/{quote(file.normalized_name)}/{quote(file.version)}/{quote(file.filename)}"
-                )
+                entry["provenance"] = _file_path(file, up, "provenance")
             files.append(entry)
         sizes_known = all(file.size_known for file in page.files)
         return _encoder.encode(
@@ -94,7 +89,7 @@ def render_project(page: ProjectPage, as_json: bool) -> bytes:
         )
     anchors = []
     for file in page.files:
-        attributes = [f'href="{escape(_file_url(file))}"']
+        attributes = [f'href="{escape(_file_path(file, up))}#sha256={file.sha256}"']
         if file.requires_python:
             attributes.append(f'data-requires-python="{escape(file.requires_python)}"')
         if file.yanked:
@@ -103,8 +98,7 @@ def render_project(page: ProjectPage, as_json: bool) -> bytes:
             attributes.append(f'data-core-metadata="sha256={file.metadata_sha256}"')
             attributes.append(f'data-dist-info-metadata="sha256={file.metadata_sha256}"')
         if file.has_provenance:
-            provenance = f"../../provenance/{quote(file.normalized_name)}/{quote(file.version)}/{quote(file.filename)}"
-            attributes.append(f'data-provenance="{escape(provenance)}"')
+            attributes.append(f'data-provenance="{escape(_file_path(file, up, "provenance"))}"')
         anchors.append(f"    <a {' '.join(attributes)}>{escape(file.filename)}</a><br>\n")
     name = escape(page.project.normalized_name)
     return (

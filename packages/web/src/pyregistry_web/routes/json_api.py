@@ -38,7 +38,7 @@ def _answer(request: AnyRequest, state: State, tenant: str, project: str, versio
     if chosen is None:
         raise NotFoundException(detail=f"project {page.project.name!r} has no version {version or ''}".rstrip())
     tenant_url = f"{str(request.base_url).rstrip('/')}/t/{page.tenant.slug}"
-    body = render_project_json(page, tenant_url, chosen)
+    body = render_project_json(page, tenant_url, chosen, services.index.release_info(page, chosen))
     return Response(content=body, media_type="application/json", headers=_HEADERS)
 
 

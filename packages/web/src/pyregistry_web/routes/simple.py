@@ -19,7 +19,7 @@ from pyregistry_web.negotiation import SimpleFormat, choose_simple_format
 from pyregistry_web.page_cache import RenderedPageCache
 from pyregistry_web.simple_pages import render_listing, render_project
 
-__all__ = ["simple_index", "simple_project"]
+__all__ = ["legacy_simple_project", "simple_index", "simple_project"]
 
 _VARY = {"Vary": "Accept, Authorization"}
 
@@ -80,10 +80,8 @@ def simple_index(request: AnyRequest, state: State, tenant: FromPath[str]) -> Re
     return _respond(body, fmt, etag)
 
 
-@get("/t/{tenant:str}/simple/{project:str}/", sync_to_thread=True, name="simple-project")
-def simple_project(request: AnyRequest, state: State, tenant: FromPath[str], project: FromPath[str]) -> Response[Any]:
-    """A project page (cached per project serial); non-normalized names redirect to the normalized URL, and names
-    no project can have (PEP 508) are 404, so no redirect can loop."""
+def _project_page(request: AnyRequest, state: State, tenant: str, project: str, base: str) -> Response[Any]:
+    """The project page at ``/t/{tenant}/{base}/{project}/``, its links relative to that URL."""
     services: RegistryServices = state.services
     cache: RenderedPageCache = state.page_cache
     try:
@@ -92,16 +90,33 @@ def simple_project(request: AnyRequest, state: State, tenant: FromPath[str], pro
         raise NotFound(f"no such project: {exc}") from None
     normalized = normalize_project_name(project)
     if normalized != project:
-        return Redirect(path=f"/t/{tenant}/simple/{normalized}/", status_code=301)
+        return Redirect(path=f"/t/{tenant}/{base}/{normalized}/", status_code=301)
     fmt = _format(request)
     secret = token_from_headers(request.headers.get("authorization"))
     stamp = services.index.project_stamp(tenant, secret, project)
     etag = _etag(stamp.tenant_id, project, stamp.version, fmt)
     if etag is not None and _client_has(request, etag):
         return _not_modified(etag)
+    up = "../" * (base.count("/") + 2)
     body = cache.get_or_render(
-        (stamp.tenant_id, project, fmt.name),
+        (stamp.tenant_id, project, f"{fmt.name} {base}"),
         stamp.version,
-        lambda: render_project(services.index.project_page(tenant, secret, project), fmt is SimpleFormat.JSON),
+        lambda: render_project(services.index.project_page(tenant, secret, project), fmt is SimpleFormat.JSON, up),
     )
     return _respond(body, fmt, etag)
+
+
+@get("/t/{tenant:str}/simple/{project:str}/", sync_to_thread=True, name="simple-project")
+def simple_project(request: AnyRequest, state: State, tenant: FromPath[str], project: FromPath[str]) -> Response[Any]:
+    """A project page (cached per project serial); non-normalized names redirect to the normalized URL, and names
+    no project can have (PEP 508) are 404, so no redirect can loop."""
+    return _project_page(request, state, tenant, project, "simple")
+
+
+@get("/t/{tenant:str}/legacy/+simple/{project:str}/", sync_to_thread=True, name="legacy-simple-project")
+def legacy_simple_project(
+    request: AnyRequest, state: State, tenant: FromPath[str], project: FromPath[str]
+) -> Response[Any]:
+    """The project page under the upload URL, where ``hatch publish`` looks (``<repository>/+simple/<project>/``,
+    as on devpi) to skip files the index already has; the same page, so re-running ``hatch publish`` is a no-op."""
+    return _project_page(request, state, tenant, project, "legacy/+simple")
