@@ -51,7 +51,7 @@ class ProjectStatus:
 
     @property
     def is_active(self) -> bool:
-        """Active with no reason: nothing to advertise or store."""
+        """The default status: uploads accepted, files offered, nothing for installers to warn about."""
         return self.kind is ProjectStatusKind.ACTIVE
 
     @property
@@ -70,7 +70,9 @@ class ProjectStatus:
     def check_upload(self, project: str) -> None:
         """Raise :class:`ValidationFailed` (HTTP 400, as PyPI answers) when the project takes no uploads."""
         if not self.accepts_uploads:
-            raise ValidationFailed(f"project {project!r} is {self.kind.value} and does not accept uploads{self._because()}")
+            raise ValidationFailed(
+                f"project {project!r} is {self.kind.value} and does not accept uploads{self._because()}"
+            )
 
     def check_download(self, project: str) -> None:
         """Raise :class:`Forbidden` when the project offers no files."""

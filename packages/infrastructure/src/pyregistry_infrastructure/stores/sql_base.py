@@ -475,7 +475,9 @@ class SqlRegistryStore(ABC):
         return ACTIVE if row is None else ProjectStatus(ProjectStatusKind(row["status"]), row["reason"])
 
     def list_project_statuses(self, tenant_id: str) -> dict[str, ProjectStatus]:
-        rows = self._rows("SELECT normalized_name, status, reason FROM project_statuses WHERE tenant_id = ?", (tenant_id,))
+        rows = self._rows(
+            "SELECT normalized_name, status, reason FROM project_statuses WHERE tenant_id = ?", (tenant_id,)
+        )
         return {row["normalized_name"]: ProjectStatus(ProjectStatusKind(row["status"]), row["reason"]) for row in rows}
 
     def set_project_status(self, tenant_id: str, normalized_name: str, status: ProjectStatus, when: datetime) -> None:
