@@ -136,8 +136,9 @@ class PackageIndex:
         status = self._store.get_project_status(tenant.id, normalized)
         if project.origin != "local" and self._malware is not None:
             status = self._quarantine_if_all_malware(tenant, normalized, versions, status)
-            files = [file for file in files if self._malware.blocking(normalized, file.version) is None]
-            versions = [version for version in versions if self._malware.blocking(normalized, version) is None]
+            blocked = {version for version in versions if self._malware.blocking(normalized, version) is not None}
+            files = [file for file in files if file.version not in blocked]
+            versions = [version for version in versions if version not in blocked]
         if not status.offers_files:
             files, versions = [], []
         return ProjectPage(tenant=tenant, project=project, files=files, versions=versions, status=status)
