@@ -134,9 +134,10 @@ class PackageIndex:
             {release.version for release in self._store.list_releases(tenant.id, normalized)}, key=parse_version
         )
         status = self._store.get_project_status(tenant.id, normalized)
-        if project.origin != "local" and self._malware is not None:
-            status = self._quarantine_if_all_malware(tenant, normalized, versions, status)
-            blocked = {version for version in versions if self._malware.blocking(normalized, version) is not None}
+        malware = self._malware
+        if project.origin != "local" and malware is not None:
+            status = self._quarantine_if_all_malware(malware, tenant, normalized, versions, status)
+            blocked = {version for version in versions if malware.blocking(normalized, version) is not None}
             files = [file for file in files if file.version not in blocked]
             versions = [version for version in versions if version not in blocked]
         if not status.offers_files:
@@ -144,11 +145,10 @@ class PackageIndex:
         return ProjectPage(tenant=tenant, project=project, files=files, versions=versions, status=status)
 
     def _quarantine_if_all_malware(
-        self, tenant: Tenant, normalized: str, versions: list[str], status: ProjectStatus
+        self, malware: MalwareBlocklist, tenant: Tenant, normalized: str, versions: list[str], status: ProjectStatus
     ) -> ProjectStatus:
         """Quarantine a mirrored project every version of which a malware advisory blocks (once, audited)."""
-        assert self._malware is not None
-        advisory = self._malware.whole_project(normalized, versions)
+        advisory = malware.whole_project(normalized, versions)
         if advisory is None or status.kind is ProjectStatusKind.QUARANTINED:
             return status
         quarantined = ProjectStatus(ProjectStatusKind.QUARANTINED, advisory.id)
