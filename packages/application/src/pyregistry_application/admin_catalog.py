@@ -10,12 +10,15 @@ from pyregistry_application.admin_access import AdminAuthorization
 from pyregistry_application.dto import AuditQuery, Page, RegistryStats
 from pyregistry_application.ports import ArtifactStorage, RegistryStore
 from pyregistry_application.readme_extraction import Readme, readme_from_metadata
+from pyregistry_application.security.malware import MalwareBlocklist
+from pyregistry_application.security.vulnerability_model import Advisory
 from pyregistry_application.uploads import metadata_key_for
 from pyregistry_domain.audit import AuditEvent
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.errors import DomainError, NotFound
 from pyregistry_domain.latest import latest_version
 from pyregistry_domain.names import normalize_project_name
+from pyregistry_domain.project_status import ACTIVE, ProjectStatus
 from pyregistry_domain.projects import Project, Release
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.users import User
@@ -71,6 +74,7 @@ class ProjectSummary(msgspec.Struct, frozen=True):
     project: Project
     latest_version: str | None
     released_at: datetime | None
+    status: ProjectStatus = ACTIVE
 
 
 class ReleaseView(msgspec.Struct, frozen=True):
@@ -87,14 +91,24 @@ class ProjectDetail(msgspec.Struct, frozen=True):
     project: Project
     releases: list[ReleaseView]
     readme: Readme | None
+    status: ProjectStatus = ACTIVE
+    malware: list[Advisory] = msgspec.field(default_factory=list)
+    """Known-malware advisories naming the project (they block the versions they affect)."""
 
 
 class AdminCatalog:
     """Read-only queries of the admin UI, always limited to the tenants the user may see."""
 
-    def __init__(self, store: RegistryStore, storage: ArtifactStorage, authorization: AdminAuthorization) -> None:
+    def __init__(
+        self,
+        store: RegistryStore,
+        storage: ArtifactStorage,
+        authorization: AdminAuthorization,
+        malware: MalwareBlocklist | None = None,
+    ) -> None:
         self._store = store
         self._storage = storage
+        self._malware = malware
         self._authorization = authorization
 
     def dashboard(self, user: User, recent_events: int = 10) -> Dashboard:
@@ -137,9 +151,10 @@ class AdminCatalog:
         """A tenant's projects by name, each with its current version (as PyPI picks it) and that version's date."""
         tenant = self._authorization.tenant_for(user, tenant_slug)
         projects = sorted(self._store.list_projects(tenant.id), key=lambda project: project.normalized_name)
-        return tenant, [self._summary(project) for project in projects]
+        statuses = self._store.list_project_statuses(tenant.id)
+        return tenant, [self._summary(project, statuses.get(project.normalized_name, ACTIVE)) for project in projects]
 
-    def _summary(self, project: Project) -> ProjectSummary:
+    def _summary(self, project: Project, status: ProjectStatus) -> ProjectSummary:
         files = self._store.list_files(project.tenant_id, project.normalized_name)
         versions = [
             release.version for release in self._store.list_releases(project.tenant_id, project.normalized_name)
@@ -149,7 +164,9 @@ class AdminCatalog:
         except DomainError:
             latest = None
         uploads = [file.uploaded_at for file in files if file.version == latest]
-        return ProjectSummary(project=project, latest_version=latest, released_at=min(uploads) if uploads else None)
+        return ProjectSummary(
+            project=project, latest_version=latest, released_at=min(uploads) if uploads else None, status=status
+        )
 
     def project(self, user: User, tenant_slug: str, project_name: str) -> ProjectDetail:
         """Releases (newest first) with their files, and the README read from stored core metadata."""
@@ -171,7 +188,14 @@ class AdminCatalog:
             )
             for release in releases
         ]
-        return ProjectDetail(tenant=tenant, project=project, releases=views, readme=self._readme(views))
+        return ProjectDetail(
+            tenant=tenant,
+            project=project,
+            releases=views,
+            readme=self._readme(views),
+            status=self._store.get_project_status(tenant.id, normalized),
+            malware=self._malware.advisories(normalized) if self._malware is not None else [],
+        )
 
     def _readme(self, releases: list[ReleaseView]) -> Readme | None:
         for view in releases:

@@ -9,6 +9,8 @@ from pyregistry_application.admin_accounts import AdminAccounts
 from pyregistry_application.admin_catalog import AdminCatalog
 from pyregistry_application.admin_releases import ReleaseAdministration
 from pyregistry_application.login_throttle import LoginThrottle
+from pyregistry_application.project_status import ProjectStatusAdministration, ProjectStatusRecorder
+from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_application.services import RegistryServices
 
 __all__ = ["AdminServices", "build_admin_services"]
@@ -22,6 +24,7 @@ class AdminServices:
     authorization: AdminAuthorization
     catalog: AdminCatalog
     releases: ReleaseAdministration
+    statuses: ProjectStatusAdministration
 
 
 def build_admin_services(services: RegistryServices) -> AdminServices:
@@ -37,9 +40,12 @@ def build_admin_services(services: RegistryServices) -> AdminServices:
         services.admin_sessions,
         services.clock,
     )
+    malware = MalwareBlocklist(services.advisories) if services.advisories is not None else None
+    recorder = services.statuses or ProjectStatusRecorder(services.store, services.audit, services.clock)
     return AdminServices(
         accounts=accounts,
         authorization=authorization,
-        catalog=AdminCatalog(services.store, services.storage, authorization),
+        catalog=AdminCatalog(services.store, services.storage, authorization, malware),
         releases=ReleaseAdministration(services.store, services.storage, authorization, services.audit),
+        statuses=ProjectStatusAdministration(services.store, authorization, recorder),
     )

@@ -11,11 +11,14 @@ import msgspec
 from pyregistry_application.access import TokenAccess
 from pyregistry_application.index_versions import IndexVersions, PageStamp, StoreIndexVersions
 from pyregistry_application.ports import ArtifactStorage, RegistryStore
+from pyregistry_application.project_status import ProjectStatusRecorder
 from pyregistry_application.release_metadata import ReleaseInfo, release_info_from_metadata
+from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_application.uploads import metadata_key_for
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.errors import DomainError, InvalidVersion, NotFound
 from pyregistry_domain.names import normalize_project_name
+from pyregistry_domain.project_status import ACTIVE, ProjectStatus, ProjectStatusKind
 from pyregistry_domain.projects import Project
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import TokenScope
@@ -24,7 +27,10 @@ from pyregistry_domain.versions import canonical_version, parse_version
 if TYPE_CHECKING:
     from pyregistry_application.mirroring import MirrorService
 
-__all__ = ["FileDownload", "PackageIndex", "PageStamp", "ProjectListing", "ProjectPage"]
+__all__ = ["MALWARE_ACTOR", "FileDownload", "PackageIndex", "PageStamp", "ProjectListing", "ProjectPage"]
+
+MALWARE_ACTOR = "system:malware-advisories"
+"""The audit actor of a quarantine set because a malware advisory covers every version of a mirrored project."""
 
 
 class ProjectListing(msgspec.Struct, frozen=True):
@@ -35,12 +41,13 @@ class ProjectListing(msgspec.Struct, frozen=True):
 
 
 class ProjectPage(msgspec.Struct, frozen=True):
-    """A project's files and versions, oldest version first."""
+    """A project's files and versions, oldest version first, and its PEP 792 status."""
 
     tenant: Tenant
     project: Project
     files: list[ReleaseFile]
     versions: list[str]
+    status: ProjectStatus = ACTIVE
 
 
 class FileDownload(msgspec.Struct, frozen=True):
@@ -74,12 +81,16 @@ class PackageIndex:
         access: TokenAccess,
         mirror: MirrorService | None = None,
         versions: IndexVersions | None = None,
+        malware: MalwareBlocklist | None = None,
+        statuses: ProjectStatusRecorder | None = None,
     ) -> None:
         self._store = store
         self._storage = storage
         self._access = access
         self._mirror = mirror
         self._versions = versions or StoreIndexVersions(store)
+        self._malware = malware
+        self._statuses = statuses
 
     def listing_stamp(self, tenant_slug: str, secret: str | None) -> PageStamp:
         """Authorize like :meth:`listing`, then stamp the current version of the root index."""
@@ -118,7 +129,30 @@ class PackageIndex:
         versions = sorted(
             {release.version for release in self._store.list_releases(tenant.id, normalized)}, key=parse_version
         )
-        return ProjectPage(tenant=tenant, project=project, files=files, versions=versions)
+        status = self._store.get_project_status(tenant.id, normalized)
+        malware = self._malware
+        if project.origin != "local" and malware is not None:
+            status = self._quarantine_if_all_malware(malware, tenant, normalized, versions, status)
+            blocked = {version for version in versions if malware.blocking(normalized, version) is not None}
+            files = [file for file in files if file.version not in blocked]
+            versions = [version for version in versions if version not in blocked]
+        if not status.offers_files:
+            files, versions = [], []
+        return ProjectPage(tenant=tenant, project=project, files=files, versions=versions, status=status)
+
+    def _quarantine_if_all_malware(
+        self, malware: MalwareBlocklist, tenant: Tenant, normalized: str, versions: list[str], status: ProjectStatus
+    ) -> ProjectStatus:
+        """Quarantine a mirrored project every version of which a malware advisory blocks (once, audited)."""
+        advisory = malware.whole_project(normalized, versions)
+        if advisory is None or status.kind is ProjectStatusKind.QUARANTINED:
+            return status
+        quarantined = ProjectStatus(ProjectStatusKind.QUARANTINED, advisory.id)
+        if self._statuses is not None:
+            self._statuses.change(
+                tenant.id, normalized, quarantined, actor=MALWARE_ACTOR, details={"advisory": advisory.id}
+            )
+        return quarantined
 
     def download(
         self, tenant_slug: str, secret: str | None, project_name: str, filename: str, *, version: str
@@ -173,6 +207,9 @@ class PackageIndex:
             raise NotFound(
                 f"file {filename!r} belongs to version {file.version} of project {normalized!r}, not {version!r}"
             )
+        self._store.get_project_status(tenant.id, normalized).check_download(normalized)
+        if file.origin != "local" and self._malware is not None:
+            self._malware.refuse_download(normalized, file.version, filename)
         return file
 
     def _mirrored_project(self, tenant: Tenant, normalized: str, recorded: Project | None) -> Project:

@@ -27,6 +27,7 @@ from pyregistry_application.mirror_ports import (
     UpstreamProject,
 )
 from pyregistry_application.ports import ArtifactStorage, Clock, RegistryStore
+from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_application.uploads import blob_key_for, metadata_key_for
 from pyregistry_domain.distributions import ReleaseFile, parse_distribution_filename
 from pyregistry_domain.errors import InvalidFilename, NotFound, UpstreamUnavailable
@@ -195,8 +196,10 @@ class MirrorService:
         audit: AuditTrail,
         spool_dir: Path,
         options: MirrorOptions,
+        malware: MalwareBlocklist | None = None,
     ) -> None:
         self._store = store
+        self._malware = malware
         self._mirror_store = mirror_store
         self._storage = storage
         self._upstream = upstream
@@ -299,10 +302,20 @@ class MirrorService:
     # refresh, called by the CLI, the admin UI and the background updater
 
     def eager_files(self, tenant: Tenant, normalized: str) -> list[ReleaseFile]:
-        """Uncached files of the newest ``eager_download_percent`` % of versions."""
+        """Uncached files of the newest ``eager_download_percent`` % of versions; never a file of a quarantined
+        project or of a version a known-malware advisory blocks (their bytes stay upstream)."""
+        if not self._store.get_project_status(tenant.id, normalized).offers_files:
+            return []
         files = self._store.list_files(tenant.id, normalized)
         wanted = newest_versions(files, self._options.eager_download_percent)
-        return [f for f in files if f.origin == MIRROR_ORIGIN and not f.cached and f.version in wanted]
+        return [
+            f
+            for f in files
+            if f.origin == MIRROR_ORIGIN
+            and not f.cached
+            and f.version in wanted
+            and (self._malware is None or self._malware.blocking(normalized, f.version) is None)
+        ]
 
     def refresh(
         self,

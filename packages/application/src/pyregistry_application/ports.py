@@ -10,6 +10,7 @@ from typing import Protocol
 from pyregistry_application.dto import AuditQuery, BlobInfo, DistributionMetadata, Page, RegistryStats
 from pyregistry_domain.audit import AuditEvent
 from pyregistry_domain.distributions import ArchiveFormat, DistributionKind, ReleaseFile
+from pyregistry_domain.project_status import ProjectStatus
 from pyregistry_domain.projects import Project, Release
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import ApiToken
@@ -142,6 +143,18 @@ class RegistryStore(Protocol):
     def delete_file(self, tenant_id: str, filename: str) -> ReleaseFile | None: ...
     def delete_release(self, tenant_id: str, normalized_name: str, version: str) -> list[ReleaseFile]: ...
     def delete_project(self, tenant_id: str, normalized_name: str) -> list[ReleaseFile]: ...
+    def get_project_status(self, tenant_id: str, normalized_name: str) -> ProjectStatus:
+        """The project's PEP 792 status; ``ACTIVE`` when none was set."""
+        ...
+
+    def list_project_statuses(self, tenant_id: str) -> dict[str, ProjectStatus]:
+        """Every status other than plain active in the tenant, by normalized name."""
+        ...
+
+    def set_project_status(self, tenant_id: str, normalized_name: str, status: ProjectStatus, when: datetime) -> None:
+        """Record the status (kept across mirror refreshes and purges) and bump the project's serial."""
+        ...
+
     def search_projects(self, tenant_ids: list[str], query: str, limit: int, offset: int) -> Page[Project]: ...
     def stats(self) -> RegistryStats: ...
 

@@ -9,8 +9,10 @@ from pyregistry_application.access import TokenAccess
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.index import PackageIndex
 from pyregistry_application.ports import ArtifactStorage, Clock, IdGenerator, PasswordHasher, RegistryStore
+from pyregistry_application.project_status import ProjectStatusRecorder
 from pyregistry_application.provenance import ProvenanceReader
 from pyregistry_application.publishing import TrustedPublishing
+from pyregistry_application.security.ports import VulnerabilitySource
 from pyregistry_application.session_ports import AdminSessionStore
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_application.tokens import TokenIssuer
@@ -41,3 +43,5 @@ class RegistryServices:
     publishing: TrustedPublishing | None = None
     provenance: ProvenanceReader | None = None
     admin_sessions: AdminSessionStore | None = None
+    advisories: VulnerabilitySource | None = None
+    statuses: ProjectStatusRecorder | None = None

@@ -15,6 +15,7 @@ from pyregistry_application.audit import AuditTrail
 from pyregistry_application.dto import DistributionMetadata, SpooledUpload, UploadCommand, UploadResult
 from pyregistry_application.ports import ArtifactStorage, Clock, DistributionInspector, IdGenerator, RegistryStore
 from pyregistry_application.provenance import build_provenance, parse_attestations, provenance_key_for
+from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_application.upload_gate import UploadGate
 from pyregistry_domain.distributions import (
     DistributionKind,
@@ -105,6 +106,7 @@ class UploadDistribution:
         ids: IdGenerator,
         max_upload_bytes: int,
         listeners: list[PublishListener] | None = None,
+        malware: MalwareBlocklist | None = None,
     ) -> None:
         self._store = store
         self._storage = storage
@@ -117,6 +119,7 @@ class UploadDistribution:
         self._listeners = list(listeners or [])
         self.gate = UploadGate(access, audit, store)
         """Checks made before the body is read (the web layer calls it first)."""
+        self._malware = malware
 
     def add_listener(self, listener: PublishListener) -> None:
         """Call ``listener`` after every accepted upload (webhooks, cache invalidation)."""
@@ -134,6 +137,9 @@ class UploadDistribution:
         tenant, token = self._access.authorize(
             command.tenant_slug, command.token_secret, TokenScope.PUBLISH, normalized
         )
+        self._store.get_project_status(tenant.id, normalized).check_upload(normalized)
+        if self._malware is not None:
+            self._malware.refuse_upload(normalized, version)
 
         content = command.content
         if content is None:

@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "remove-publisher": "publishers:remove_publisher",
     "revoke-token": "tokens:revoke_token",
     "serve": "setup:serve",
+    "set-project-status": "project_status:set_project_status",
     "sweep-blobs": "storage:sweep_blobs",
     "unyank": "releases:unyank",
     "validate-dist": "security:validate_dist",

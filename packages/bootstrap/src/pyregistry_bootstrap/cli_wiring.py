@@ -13,6 +13,7 @@ from pyregistry_application.admin_access import AdminAuthorization
 from pyregistry_application.admin_releases import ReleaseAdministration
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.ports import RegistryStore
+from pyregistry_application.project_status import ProjectStatusAdministration, ProjectStatusRecorder
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_application.tokens import TokenIssuer
 from pyregistry_bootstrap.store_wiring import build_store, open_existing_store
@@ -40,6 +41,7 @@ class AdminCommands:
     tokens: TokenIssuer
     authorization: AdminAuthorization
     audit: AuditTrail
+    statuses: ProjectStatusAdministration
 
     def releases(self) -> ReleaseAdministration:
         """Yank and purge; opens the artifact storage, whose blobs a purge removes."""
@@ -61,4 +63,7 @@ def admin_commands(settings: Settings, *, create: bool = False) -> AdminCommands
         tokens=TokenIssuer(store, clock, ids, audit),
         authorization=AdminAuthorization(store),
         audit=audit,
+        statuses=ProjectStatusAdministration(
+            store, AdminAuthorization(store), ProjectStatusRecorder(store, audit, clock)
+        ),
     )

@@ -15,6 +15,7 @@ from pyregistry_application.mirror_ports import MirrorStore
 from pyregistry_application.mirror_updater import MirrorUpdater
 from pyregistry_application.mirroring import MirrorOptions, MirrorService
 from pyregistry_application.ports import ArtifactStorage, Clock, RegistryStore
+from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_infrastructure.config import ConfigError
 from pyregistry_infrastructure.settings import PypiSettings, Settings
 from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
@@ -65,6 +66,7 @@ def build_mirror_service(
     clock: Clock,
     audit: AuditTrail,
     spool_dir: Path,
+    malware: MalwareBlocklist | None = None,
 ) -> MirrorService | None:
     """The mirroring use case for ``[pypi]``; ``None`` (mirroring off, logged) when the store has no adapter."""
     mirror_store = build_mirror_store(store)
@@ -79,7 +81,7 @@ def build_mirror_service(
         max_attempts=pypi.artifact_download_max_attempts,
         metadata_ttl_seconds=pypi.mirror_update_interval_seconds,
     )
-    return MirrorService(store, mirror_store, storage, upstream, clock, audit, spool_dir, options)
+    return MirrorService(store, mirror_store, storage, upstream, clock, audit, spool_dir, options, malware)
 
 
 def mirror_updater_lifespan(

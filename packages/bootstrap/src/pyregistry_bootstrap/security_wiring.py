@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pyregistry_application.security.audit import AuditWheel
 from pyregistry_application.security.findings import Severity
+from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_application.security.notifications import PublishAlerts, VulnerabilityAlerts
 from pyregistry_application.security.ports import Notifier, Scanner
 from pyregistry_application.security.services import SecurityServices
@@ -26,7 +27,7 @@ from pyregistry_infrastructure.upstream_wheels import UpstreamWheelFetcher
 from pyregistry_infrastructure.vulnerabilities.osv_db import AdvisoryDatabase, LocalAdvisoryChecker
 from pyregistry_infrastructure.webhooks import BackgroundNotifier, DiscordWebhook, NullNotifier
 
-__all__ = ["build_security", "install_publish_webhook", "notifier_for", "yara_scanner_for"]
+__all__ = ["advisory_database", "build_security", "install_publish_webhook", "notifier_for", "yara_scanner_for"]
 
 
 def notifier_for(webhook: WebhookSettings) -> Notifier:
@@ -51,14 +52,19 @@ def yara_scanner_for(directory: str | Path | None) -> Scanner:
     return YaraScanner(resolve_rules_dir(directory))
 
 
+def advisory_database(settings: Settings) -> AdvisoryDatabase:
+    """The OSV advisory directory ``[security].advisory_db_path`` (PyPA and ``MAL-`` records), loaded lazily."""
+    advisory_path = settings.security.advisory_db_path
+    return AdvisoryDatabase(Path(advisory_path).expanduser() if advisory_path else None)
+
+
 def build_security(settings: Settings, services: RegistryServices) -> SecurityServices:
     """Every security use case wired to its adapters; rule compilation and DB loading are lazy."""
     try:
         fail_severity = Severity.parse(settings.security.audit_fail_severity)
     except ValueError as exc:
         raise ConfigError(f"key 'security.audit_fail_severity': {exc}") from None
-    advisory_path = settings.security.advisory_db_path
-    database = AdvisoryDatabase(Path(advisory_path).expanduser() if advisory_path else None)
+    database = services.advisories or advisory_database(settings)
     base_scanners: list[Scanner] = [HeuristicScanner(), AstScanner(), FoxguardScanner(settings.security.foxguard_path)]
     audit = AuditWheel(
         SafeWheelUnpacker(),
@@ -71,7 +77,9 @@ def build_security(settings: Settings, services: RegistryServices) -> SecuritySe
         audit=audit,
         validation=ValidateDistributions(ArchiveInspector(), services.store, services.storage),
         check_registry=CheckRegistry(
-            services.store, VulnerabilityAlerts(notifier_for(settings.security.vulnerability_webhook))
+            services.store,
+            VulnerabilityAlerts(notifier_for(settings.security.vulnerability_webhook)),
+            MalwareBlocklist(database),
         ),
         release_vulnerabilities=ReleaseVulnerabilitySummary(services.store, database),
         advisories=database,

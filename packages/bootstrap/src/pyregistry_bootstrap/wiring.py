@@ -12,7 +12,9 @@ from pyregistry_application.audit import AuditTrail
 from pyregistry_application.index import PackageIndex
 from pyregistry_application.index_versions import IndexVersions
 from pyregistry_application.ports import RegistryStore
+from pyregistry_application.project_status import ProjectStatusRecorder
 from pyregistry_application.provenance import ProvenanceReader
+from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_application.services import RegistryServices
 from pyregistry_application.session_ports import AdminSessionStore
 from pyregistry_application.tenants import TenantAdministration
@@ -20,7 +22,7 @@ from pyregistry_application.tokens import TokenIssuer
 from pyregistry_application.uploads import UploadDistribution
 from pyregistry_bootstrap.mirror_wiring import build_mirror_service
 from pyregistry_bootstrap.publishing_wiring import build_trusted_publishing
-from pyregistry_bootstrap.security_wiring import install_publish_webhook
+from pyregistry_bootstrap.security_wiring import advisory_database, install_publish_webhook
 from pyregistry_bootstrap.store_wiring import build_store
 from pyregistry_domain.users import User, validate_email
 from pyregistry_infrastructure.archives import ArchiveInspector
@@ -124,7 +126,12 @@ def build_runtime(settings: Settings, *, sync_superadmin: bool = True) -> Runtim
     hasher = ScryptPasswordHasher()
     audit = AuditTrail(store, clock, ids)
     access = TokenAccess(store, clock, RequestAuthorizationRecorder())
-    mirroring = build_mirror_service(settings, store, storage, clock, audit, scratch.subdirectory("mirror"))
+    advisories = advisory_database(settings)
+    malware = MalwareBlocklist(advisories)
+    mirroring = build_mirror_service(
+        settings, store, storage, clock, audit, scratch.subdirectory("mirror"), malware=malware
+    )
+    statuses = ProjectStatusRecorder(store, audit, clock)
     services = RegistryServices(
         store=store,
         storage=storage,
@@ -136,12 +143,30 @@ def build_runtime(settings: Settings, *, sync_superadmin: bool = True) -> Runtim
         tenants=TenantAdministration(store, clock, ids, hasher, audit),
         tokens=TokenIssuer(store, clock, ids, audit),
         uploads=UploadDistribution(
-            store, storage, ArchiveInspector(), access, audit, clock, ids, settings.server.max_upload_bytes
+            store,
+            storage,
+            ArchiveInspector(),
+            access,
+            audit,
+            clock,
+            ids,
+            settings.server.max_upload_bytes,
+            malware=malware,
         ),
-        index=PackageIndex(store, storage, access, mirror=mirroring, versions=build_index_versions(store)),
+        index=PackageIndex(
+            store,
+            storage,
+            access,
+            mirror=mirroring,
+            versions=build_index_versions(store),
+            malware=malware,
+            statuses=statuses,
+        ),
         mirroring=mirroring,
         provenance=ProvenanceReader(store, storage, access),
         admin_sessions=build_session_store(store),
+        advisories=advisories,
+        statuses=statuses,
     )
     install_publish_webhook(settings, services.uploads)
     services.publishing = build_trusted_publishing(settings, services)

@@ -1,4 +1,4 @@
-"""Render PEP 503/691/700 project lists and project pages (HTML and JSON)."""
+"""Render PEP 503/691/700/792 project lists and project pages (HTML and JSON)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ import msgspec
 
 from pyregistry_application.index import ProjectListing, ProjectPage
 from pyregistry_domain.distributions import ReleaseFile
+from pyregistry_domain.project_status import ProjectStatus
 
-__all__ = ["render_listing", "render_project"]
+__all__ = ["project_status_json", "project_status_meta", "render_listing", "render_project"]
 
-API_VERSION = "1.1"
+API_VERSION = "1.4"
+"""PEP 792 project status markers need 1.4; the keys of 1.2 (PEP 708) and 1.3 (PEP 740) are optional."""
 SIZELESS_API_VERSION = "1.0"
-"""Declared by a JSON project page listing a file of unknown size: PEP 700 (1.1) makes ``size`` required."""
+"""Declared by a JSON project page listing a file of unknown size: PEP 700 (1.1) makes ``size`` required.
+A page whose project has a status other than active still declares 1.4, so installers read the marker."""
 _encoder = msgspec.json.Encoder()
 
 
@@ -52,6 +55,25 @@ def _yanked_json(file: ReleaseFile) -> bool | str:
     return file.yanked_reason or True
 
 
+def project_status_json(status: ProjectStatus) -> dict[str, str]:
+    """The PEP 792 ``project-status`` object: ``status``, and ``reason`` when one was given."""
+    return {"status": status.kind.value, **({"reason": status.reason} if status.reason else {})}
+
+
+def project_status_meta(status: ProjectStatus) -> str:
+    """The PEP 792 ``pypi:project-status`` (and ``-reason``) meta tags of an HTML project page."""
+    tags = f'    <meta name="pypi:project-status" content="{status.kind.value}">\n'
+    if status.reason:
+        tags += f'    <meta name="pypi:project-status-reason" content="{escape(status.reason)}">\n'
+    return tags
+
+
+def _project_api_version(page: ProjectPage) -> str:
+    if page.status.is_active and not all(file.size_known for file in page.files):
+        return SIZELESS_API_VERSION
+    return API_VERSION
+
+
 def render_project(page: ProjectPage, as_json: bool, up: str = "../../") -> bytes:
     """A project page with hashes, requires-python, yanked, core metadata, size and upload time.
 
@@ -78,11 +100,11 @@ def render_project(page: ProjectPage, as_json: bool, up: str = "../../") -> byte
             if file.has_provenance:
                 entry["provenance"] = _file_path(file, up, "provenance")
             files.append(entry)
-        sizes_known = all(file.size_known for file in page.files)
         return _encoder.encode(
             {
-                "meta": {"api-version": API_VERSION if sizes_known else SIZELESS_API_VERSION},
+                "meta": {"api-version": _project_api_version(page)},
                 "name": page.project.normalized_name,
+                "project-status": project_status_json(page.status),
                 "versions": page.versions,
                 "files": files,
             }
@@ -104,6 +126,7 @@ def render_project(page: ProjectPage, as_json: bool, up: str = "../../") -> byte
     return (
         "<!DOCTYPE html>\n<html>\n  <head>\n"
         f'    <meta name="pypi:repository-version" content="{API_VERSION}">\n'
+        f"{project_status_meta(page.status)}"
         f"    <title>Links for {name}</title>\n  </head>\n  <body>\n"
         f"    <h1>Links for {name}</h1>\n{''.join(anchors)}  </body>\n</html>\n"
     ).encode()

@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections import defaultdict
 
 from pyregistry_application.ports import RegistryStore
+from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_application.security.notifications import VulnerabilityAlerts
 from pyregistry_application.security.ports import VulnerabilityChecker, VulnerabilitySource
 from pyregistry_application.security.vulnerability_model import (
+    MalwareMatch,
     PackageVersion,
     ReleaseVulnerabilities,
     VulnerabilityCheckResult,
 )
 from pyregistry_domain.errors import NotFound
 from pyregistry_domain.names import normalize_project_name
+from pyregistry_domain.tenants import Tenant
 
 __all__ = ["CheckRegistry", "ReleaseVulnerabilitySummary"]
 
@@ -49,19 +52,25 @@ class ReleaseVulnerabilitySummary:
 class CheckRegistry:
     """Checks every stored version for known vulnerabilities and alerts once per vulnerable package."""
 
-    def __init__(self, store: RegistryStore, alerts: VulnerabilityAlerts | None = None) -> None:
+    def __init__(
+        self, store: RegistryStore, alerts: VulnerabilityAlerts | None = None, malware: MalwareBlocklist | None = None
+    ) -> None:
         self._store = store
         self._alerts = alerts
+        self._malware = malware
 
-    def stored_versions(self, tenant_slug: str | None = None) -> list[PackageVersion]:
-        """Every (tenant, project, version) held locally."""
+    def _tenants(self, tenant_slug: str | None) -> list[Tenant]:
         tenants = self._store.list_tenants()
         if tenant_slug is not None:
             tenants = [t for t in tenants if t.slug == tenant_slug]
             if not tenants:
                 raise NotFound(f"tenant {tenant_slug!r} not found")
+        return tenants
+
+    def stored_versions(self, tenant_slug: str | None = None) -> list[PackageVersion]:
+        """Every (tenant, project, version) held locally."""
         versions: list[PackageVersion] = []
-        for tenant in tenants:
+        for tenant in self._tenants(tenant_slug):
             for project in self._store.list_projects(tenant.id):
                 if project.origin != "local":
                     continue
@@ -82,4 +91,33 @@ class CheckRegistry:
                 grouped[(vulnerability.tenant_slug, vulnerability.project)].append(vulnerability)
             for items in grouped.values():
                 self._alerts.vulnerable_package(items)
-        return VulnerabilityCheckResult(checked=len(versions), vulnerabilities=found, source=checker.name)
+        return VulnerabilityCheckResult(
+            checked=len(versions), vulnerabilities=found, source=checker.name, malware=self.malware_matches(tenant_slug)
+        )
+
+    def malware_matches(self, tenant_slug: str | None = None) -> list[MalwareMatch]:
+        """Known-malware versions held: every local release, and mirrored versions with a cached file."""
+        if self._malware is None:
+            return []
+        matches: list[MalwareMatch] = []
+        for tenant in self._tenants(tenant_slug):
+            for project in self._store.list_projects(tenant.id):
+                name = project.normalized_name
+                if project.origin == "local":
+                    held = {release.version for release in self._store.list_releases(tenant.id, name)}
+                else:
+                    held = {file.version for file in self._store.list_files(tenant.id, name) if file.cached}
+                for version in sorted(held):
+                    advisory = self._malware.blocking(name, version)
+                    if advisory is not None:
+                        matches.append(
+                            MalwareMatch(
+                                tenant_slug=tenant.slug,
+                                project=name,
+                                version=version,
+                                origin=project.origin,
+                                advisory_id=advisory.id,
+                                summary=advisory.summary,
+                            )
+                        )
+        return matches

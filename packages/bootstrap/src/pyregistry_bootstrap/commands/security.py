@@ -167,7 +167,14 @@ def validate_dist_all(
 def _print_vulnerabilities(result: VulnerabilityCheckResult) -> None:
     for item in result.vulnerabilities:
         click.echo(f"{item.tenant_slug}/{item.project} {item.version}: {item.advisory_id} ({item.remedy})")
-    click.echo(f"checked {result.checked} versions with {result.source}: {len(result.vulnerabilities)} vulnerabilities")
+    for match in result.malware:
+        click.echo(
+            f"{match.tenant_slug}/{match.project} {match.version} ({match.origin}): known malware {match.advisory_id}"
+        )
+    click.echo(
+        f"checked {result.checked} versions with {result.source}: {len(result.vulnerabilities)} vulnerabilities, "
+        f"{len(result.malware)} known-malware versions"
+    )
 
 
 @click.command("check-registry")
@@ -183,7 +190,7 @@ def _print_vulnerabilities(result: VulnerabilityCheckResult) -> None:
 )
 @click.pass_context
 def check_registry(ctx: click.Context, config_path: str | None, tenant: str | None, as_json: bool, engine: str) -> None:
-    """Check stored versions for known vulnerabilities; exit 2 when any is found."""
+    """Check stored versions for known vulnerabilities and cached or stored known malware; exit 2 when any is found."""
     from pyregistry_bootstrap.osv_server import serve_osv
     from pyregistry_bootstrap.security_wiring import build_security
     from pyregistry_infrastructure.vulnerabilities.pysentry_checker import PysentryChecker
@@ -204,5 +211,5 @@ def check_registry(ctx: click.Context, config_path: str | None, tenant: str | No
         emit_json(result)
     else:
         _print_vulnerabilities(result)
-    if result.vulnerabilities:
+    if result.vulnerabilities or result.malware:
         sys.exit(FINDINGS_EXIT)

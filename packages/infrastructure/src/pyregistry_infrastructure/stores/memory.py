@@ -10,6 +10,7 @@ from pyregistry_application.dto import AuditQuery, Page, RegistryStats
 from pyregistry_domain.audit import AuditEvent
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.errors import AlreadyExists, NotFound
+from pyregistry_domain.project_status import ACTIVE, ProjectStatus
 from pyregistry_domain.projects import Project, Release
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import ApiToken
@@ -31,6 +32,7 @@ class MemoryRegistryStore:
         self._releases: dict[tuple[str, str, str], Release] = {}
         self._files: dict[tuple[str, str], ReleaseFile] = {}
         self._audit: list[AuditEvent] = []
+        self._statuses: dict[tuple[str, str], ProjectStatus] = {}
         self._serial = 0
 
     def close(self) -> None:
@@ -238,6 +240,22 @@ class MemoryRegistryStore:
                 del self._releases[key]
             self._projects.pop((tenant_id, normalized_name), None)
             return removed
+
+    def get_project_status(self, tenant_id: str, normalized_name: str) -> ProjectStatus:
+        with self._lock:
+            return self._statuses.get((tenant_id, normalized_name), ACTIVE)
+
+    def list_project_statuses(self, tenant_id: str) -> dict[str, ProjectStatus]:
+        with self._lock:
+            return {name: status for (tenant, name), status in self._statuses.items() if tenant == tenant_id}
+
+    def set_project_status(self, tenant_id: str, normalized_name: str, status: ProjectStatus, when: datetime) -> None:
+        with self._lock:
+            if status == ACTIVE:
+                self._statuses.pop((tenant_id, normalized_name), None)
+            else:
+                self._statuses[(tenant_id, normalized_name)] = status
+            self._bump(tenant_id, normalized_name)
 
     def search_projects(self, tenant_ids: list[str], query: str, limit: int, offset: int) -> Page[Project]:
         with self._lock:

@@ -23,6 +23,7 @@ from pyregistry_application.dto import AuditQuery, Page, RegistryStats
 from pyregistry_domain.audit import AuditEvent
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.errors import AlreadyExists, NotFound, ServiceUnavailable
+from pyregistry_domain.project_status import ACTIVE, ProjectStatus, ProjectStatusKind
 from pyregistry_domain.projects import Project, Release
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import ApiToken
@@ -465,6 +466,33 @@ class SqlRegistryStore(ABC):
                 "DELETE FROM projects WHERE tenant_id = ? AND normalized_name = ?", (tenant_id, normalized_name)
             )
         return [file_from_row(row) for row in rows]
+
+    def get_project_status(self, tenant_id: str, normalized_name: str) -> ProjectStatus:
+        row = self._row(
+            "SELECT status, reason FROM project_statuses WHERE tenant_id = ? AND normalized_name = ?",
+            (tenant_id, normalized_name),
+        )
+        return ACTIVE if row is None else ProjectStatus(ProjectStatusKind(row["status"]), row["reason"])
+
+    def list_project_statuses(self, tenant_id: str) -> dict[str, ProjectStatus]:
+        rows = self._rows(
+            "SELECT normalized_name, status, reason FROM project_statuses WHERE tenant_id = ?", (tenant_id,)
+        )
+        return {row["normalized_name"]: ProjectStatus(ProjectStatusKind(row["status"]), row["reason"]) for row in rows}
+
+    def set_project_status(self, tenant_id: str, normalized_name: str, status: ProjectStatus, when: datetime) -> None:
+        with self._write() as conn:
+            self._lock_catalogue(conn)
+            conn.execute(
+                "DELETE FROM project_statuses WHERE tenant_id = ? AND normalized_name = ?", (tenant_id, normalized_name)
+            )
+            if status != ACTIVE:
+                conn.execute(
+                    """INSERT INTO project_statuses (tenant_id, normalized_name, status, reason, changed_at)
+                    VALUES (?, ?, ?, ?, ?)""",
+                    (tenant_id, normalized_name, status.kind.value, status.reason, dump_time(when)),
+                )
+            self._bump(conn, tenant_id, normalized_name)
 
     def search_projects(self, tenant_ids: list[str], query: str, limit: int, offset: int) -> Page[Project]:
         if not tenant_ids:

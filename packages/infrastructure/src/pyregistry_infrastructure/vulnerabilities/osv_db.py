@@ -11,6 +11,7 @@ import structlog
 import yaml
 from packaging.version import InvalidVersion, Version
 
+from pyregistry_application.security.ports import VulnerabilitySource
 from pyregistry_application.security.vulnerability_model import Advisory, PackageVersion, PackageVulnerability
 from pyregistry_domain.names import normalize_project_name
 
@@ -119,6 +120,18 @@ def _affected_text(record: dict[str, Any]) -> list[str]:
     return described
 
 
+def _affects_every_version(record: dict[str, Any]) -> bool:
+    """A PyPI range introduced at ``0`` with no ``fixed`` or ``last_affected`` event (OpenSSF malware records)."""
+    for entry in _pypi_entries(record):
+        for affected_range in entry.get("ranges") or []:
+            events = affected_range.get("events") or []
+            opens_at_zero = any(str(event.get("introduced")) == "0" for event in events)
+            closes = any("fixed" in event or "last_affected" in event for event in events)
+            if affected_range.get("type") in ("ECOSYSTEM", "SEMVER") and opens_at_zero and not closes:
+                return True
+    return False
+
+
 def advisory_from_record(record: dict[str, Any]) -> Advisory:
     """The application's view of one OSV document."""
     summary = str(record.get("summary") or "").strip()
@@ -132,6 +145,7 @@ def advisory_from_record(record: dict[str, Any]) -> Advisory:
         fixed_versions=_fixed_versions(record),
         record=record,
         affected=_affected_text(record),
+        every_version=_affects_every_version(record),
     )
 
 
@@ -210,7 +224,7 @@ class LocalAdvisoryChecker:
 
     name = "local-advisory-db"
 
-    def __init__(self, database: AdvisoryDatabase) -> None:
+    def __init__(self, database: VulnerabilitySource) -> None:
         self._database = database
 
     def check(self, packages: list[PackageVersion]) -> list[PackageVulnerability]:

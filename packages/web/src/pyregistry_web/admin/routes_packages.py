@@ -26,6 +26,7 @@ __all__ = [
     "purge_project",
     "purge_release",
     "render_project_page",
+    "set_project_status",
     "tenant_packages",
     "unyank_release",
     "yank_release",
@@ -85,6 +86,28 @@ def project_page(
 ) -> Response[Any]:
     """Releases with files, sizes, hashes, upload time, uploader, yanked state, the README and feature panels."""
     return render_project_page(request, state, user, tenant, project)
+
+
+@post(_PROJECT + "/status", name="admin-project-status", sync_to_thread=True)
+def set_project_status(
+    request: AnyRequest,
+    state: State,
+    user: NamedDependency[User],
+    tenant: FromPath[str],
+    project: FromPath[str],
+    data: Form,
+) -> Redirect:
+    """Set the project's PEP 792 status with a reason."""
+    check_csrf(request, data)
+    status = admin_services(state).statuses.set_status(
+        user,
+        tenant,
+        project,
+        str(data.get("status") or ""),
+        str(data.get("reason") or ""),
+        source_ip=client_ip(request),
+    )
+    return _back_to_project(request, tenant, project, f"Project status set to {status.kind.value}.")
 
 
 @post(_PROJECT + "/releases/{version:str}/yank", name="admin-yank", sync_to_thread=True)
