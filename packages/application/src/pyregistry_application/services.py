@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from pyregistry_application.access import TokenAccess
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.index import PackageIndex
+from pyregistry_application.limit_counters import LimitCounters
 from pyregistry_application.ports import ArtifactStorage, Clock, IdGenerator, PasswordHasher, RegistryStore
 from pyregistry_application.provenance import ProvenanceReader
 from pyregistry_application.publishing import TrustedPublishing
@@ -41,3 +42,4 @@ class RegistryServices:
     publishing: TrustedPublishing | None = None
     provenance: ProvenanceReader | None = None
     admin_sessions: AdminSessionStore | None = None
+    limit_counters: LimitCounters | None = None

@@ -18,6 +18,7 @@ from pyregistry_application.session_ports import AdminSessionStore
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_application.tokens import TokenIssuer
 from pyregistry_application.uploads import UploadDistribution
+from pyregistry_bootstrap.limits_wiring import build_limit_counters
 from pyregistry_bootstrap.mirror_wiring import build_mirror_service
 from pyregistry_bootstrap.publishing_wiring import build_trusted_publishing
 from pyregistry_bootstrap.security_wiring import install_publish_webhook
@@ -142,6 +143,7 @@ def build_runtime(settings: Settings, *, sync_superadmin: bool = True) -> Runtim
         mirroring=mirroring,
         provenance=ProvenanceReader(store, storage, access),
         admin_sessions=build_session_store(store),
+        limit_counters=build_limit_counters(settings),
     )
     install_publish_webhook(settings, services.uploads)
     services.publishing = build_trusted_publishing(settings, services)
