@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
+from pyregistry_application.limit_counters import BucketDecision, BucketLimits
 from pyregistry_bootstrap.asgi import network_guard_options, web_options
 from pyregistry_infrastructure.settings import NetworkSourceSettings, RateLimitSettings, Settings, WebUiSettings
 from pyregistry_infrastructure.shared_state.memory import MemoryLimitCounters
@@ -250,15 +251,29 @@ def test_bootstrap_marks_cookies_secure_when_configured_or_a_proxy_is_trusted(tm
     assert options(rate_limit=RateLimitSettings(trust_proxy_headers=True)) == (False, True)
 
 
+class CountingCounters(RedisLimitCounters):
+    """The Redis adapter, counting the calls that reach it."""
+
+    takes = 0
+
+    def take_token(self, key: str, limits: BucketLimits) -> BucketDecision:
+        self.takes += 1
+        return super().take_token(key, limits)
+
+
 def test_rate_limit_fails_open_with_one_error_line_per_interval_when_the_store_is_down() -> None:
-    moments = iter([0.0, 1.0, 2.0, 61.0])
-    options = NetworkGuardOptions(
-        rate_limit=RateLimitOptions(requests_per_minute=1, burst=1, count_successful_requests=True)
-    )
-    down = RedisLimitCounters(f"redis://127.0.0.1:{free_port()}/0", timeout_seconds=0.5)
-    guard = NetworkGuard(_inner_app, options, down, blocking_counters=True, monotonic=lambda: next(moments))  # type: ignore[arg-type]
+    now = [0.0]
+    options = NetworkGuardOptions(rate_limit=RateLimitOptions(requests_per_minute=1, burst=1))
+    down = CountingCounters(f"redis://127.0.0.1:{free_port()}/0", timeout_seconds=0.5)
+    guard = NetworkGuard(_inner_app, options, down, blocking_counters=True, monotonic=lambda: now[0])  # type: ignore[arg-type]
+    statuses, takes = [], []
     with capture_logs() as logs:
-        assert [call(guard, "/t/acme/simple/").status for _ in range(4)] == [200, 200, 200, 200]
+        for moment in (0.0, 1.0, 4.0, 6.0, 7.0, 61.0):
+            now[0] = moment
+            statuses.append(call(guard, "/t/acme/simple/").status)
+            takes.append(down.takes)
+    assert statuses == [200] * 6
+    assert takes == [1, 1, 1, 2, 2, 3]  # after a failure the store is left alone for 5 s
     errors = [entry for entry in logs if entry["event"] == "rate_limit.unavailable"]
     assert [entry["log_level"] for entry in errors] == ["error", "error"]  # at 0 s and again after the 60 s interval
     assert errors[0]["behaviour"] == "requests pass unlimited (fail open)"

@@ -34,6 +34,8 @@ _log = structlog.get_logger("pyregistry_web.network_guard")
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _REFUSED_AUTH = frozenset({401, 403})
 _T = TypeVar("_T")
+_STORE_RETRY_SECONDS = 5.0
+"""After the counters' store failed, requests pass without asking it for this long (no timeout per request)."""
 
 
 class RateLimitOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -141,8 +143,8 @@ class NetworkGuard:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """``counters`` hold the buckets (required with a rate limit); ``blocking_counters`` runs their calls in a
-        worker thread (a network store). When they are unavailable requests pass (fail open) and an error line is
-        logged at most once per ``unavailable_log_interval_seconds``."""
+        worker thread (a network store). When they are unavailable requests pass (fail open), the store is left
+        alone for a few seconds, and an error line is logged at most once per ``unavailable_log_interval_seconds``."""
         self.app = app
         source = options.network_source
         self._allowed = {
@@ -163,6 +165,7 @@ class NetworkGuard:
         self._log_interval = unavailable_log_interval_seconds
         self._monotonic = monotonic
         self._next_unavailable_log = -math.inf
+        self._store_down_until = -math.inf
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -204,6 +207,8 @@ class NetworkGuard:
 
     async def _take(self, key: str) -> BucketDecision:
         """Spend a token of ``key``'s bucket; when the counters are unavailable the request passes (fail open)."""
+        if self._monotonic() < self._store_down_until:
+            return BucketDecision(allowed=True)
         try:
             return await self._call(lambda counters, limits: counters.take_token(key, limits))
         except LimitCountersUnavailable as exc:
@@ -211,6 +216,8 @@ class NetworkGuard:
             return BucketDecision(allowed=True)
 
     async def _give_back(self, key: str) -> None:
+        if self._monotonic() < self._store_down_until:
+            return
         try:
             await self._call(lambda counters, limits: counters.give_back_token(key, limits))
         except LimitCountersUnavailable as exc:
@@ -225,7 +232,9 @@ class NetworkGuard:
         return operation(counters, limits)
 
     def _unavailable(self, exc: LimitCountersUnavailable) -> None:
+        """Log (at most once per interval) and stop asking the store for a few seconds."""
         now = self._monotonic()
+        self._store_down_until = now + _STORE_RETRY_SECONDS
         if now >= self._next_unavailable_log:
             self._next_unavailable_log = now + self._log_interval
             _log.error("rate_limit.unavailable", reason=str(exc), behaviour="requests pass unlimited (fail open)")

@@ -98,11 +98,16 @@ class RedisLimitCounters:
 
     def __init__(self, url: str, *, prefix: str = "pyregistry:limits:", timeout_seconds: float = 1.0) -> None:
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
         self._location = mask_url(url)
         self._prefix = prefix
         self._client: redis.Redis = redis.Redis.from_url(
-            url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds
+            url,
+            socket_timeout=timeout_seconds,
+            socket_connect_timeout=timeout_seconds,
+            retry=Retry(NoBackoff(), 1),  # one immediate retry (a pooled connection Redis closed), then give up
         )
         self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
         self._take = self._client.register_script(_TAKE)
