@@ -76,6 +76,11 @@ _CLEAR = "DELETE FROM pyregistry_limit_counters WHERE key = ANY(%s)"
 _SWEEP = "DELETE FROM pyregistry_limit_counters WHERE expires_ms <= %s"
 
 
+def _relax_durability(conn: psycopg.Connection) -> None:
+    """Counters need no flush to disk per request: a crash may lose the last few milliseconds of counts."""
+    conn.execute("SET synchronous_commit = off")
+
+
 class PostgresLimitCounters:
     """Buckets and failure counts as rows of ``pyregistry_limit_counters`` (created on first use).
 
@@ -92,6 +97,7 @@ class PostgresLimitCounters:
             max_size=max_connections,
             timeout=timeout_seconds,
             kwargs={"autocommit": True, "connect_timeout": max(1, round(timeout_seconds))},
+            configure=_relax_durability,
             open=False,
         )
         self._opened = False
