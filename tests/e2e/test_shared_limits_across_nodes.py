@@ -33,7 +33,7 @@ def _shared_backend(kind: str, root: Path) -> Iterator[dict[str, str]]:
     sqlite = {**shared, "SQLITE_PATH": str(root / "registry.sqlite3")}
     if kind == "redis":
         with redis_prefix() as prefix:
-            yield {**sqlite, "SHARED_STATE_REDIS_URL": REDIS_URL, "SHARED_STATE_KEY_PREFIX": prefix}
+            yield {**sqlite, "SHARED_STATE_REDIS_URL": REDIS_URL, "SHARED_STATE_REDIS_PREFIX": prefix}
         return
     yield {**sqlite, "SHARED_STATE_BACKEND": "memory"}
 

@@ -36,7 +36,7 @@ def build_limit_counters(settings: Settings) -> LimitCounters:
         from pyregistry_infrastructure.shared_state.redis_counters import RedisLimitCounters
 
         _log.info("shared_state.selected", backend="redis", location=mask_url(shared.redis_url))
-        return RedisLimitCounters(shared.redis_url, prefix=shared.key_prefix, timeout_seconds=shared.timeout_seconds)
+        return RedisLimitCounters(shared.redis_url, prefix=shared.redis_prefix, timeout_seconds=shared.timeout_seconds)
     if backend == "postgres":
         from pyregistry_infrastructure.shared_state.postgres_counters import PostgresLimitCounters
 

@@ -110,7 +110,7 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, str]] = {
     "NETWORK_SOURCE_TRUST_PROXY_HEADERS": ("network_source.trust_proxy_headers", "bool"),
     "SHARED_STATE_BACKEND": ("shared_state.backend", "str"),
     "SHARED_STATE_REDIS_URL": ("shared_state.redis_url", "str"),
-    "SHARED_STATE_KEY_PREFIX": ("shared_state.key_prefix", "str"),
+    "SHARED_STATE_REDIS_PREFIX": ("shared_state.redis_prefix", "str"),
     "SHARED_STATE_TIMEOUT_SECONDS": ("shared_state.timeout_seconds", "float"),
     "WEB_UI_SHOW_INDEX_STATS": ("web_ui.show_index_stats", "bool"),
     "WEB_UI_SECURE_COOKIES": ("web_ui.secure_cookies", "bool"),

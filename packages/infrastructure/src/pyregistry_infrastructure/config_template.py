@@ -179,7 +179,7 @@ def render_config_template(storage: str = "fs", *, dev_oidc_issuer: bool = False
         "database_store is postgres, else memory (this process only)",
         {
             "backend": "auto",
-            "key_prefix": "pyregistry:limits:",
+            "redis_prefix": "pyregistry:limits:",
             "timeout_seconds": 1.0,
             "unavailable_log_interval_seconds": 60,
         },

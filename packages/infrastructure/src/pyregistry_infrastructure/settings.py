@@ -103,7 +103,7 @@ class RateLimitSettings(_Section):
 class SharedStateSettings(_Section):
     backend: str = "auto"
     redis_url: str | None = None
-    key_prefix: str = "pyregistry:limits:"
+    redis_prefix: str = "pyregistry:limits:"
     timeout_seconds: float = 1.0
     unavailable_log_interval_seconds: float = 60
 
