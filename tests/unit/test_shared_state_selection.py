@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pyregistry_bootstrap.limits_wiring import build_limit_counters, shared_state_backend
+from pyregistry_infrastructure.config import load_settings
+from pyregistry_infrastructure.config_report import describe_settings
 from pyregistry_infrastructure.settings import Settings, SharedStateSettings
 from pyregistry_infrastructure.shared_state.memory import MemoryLimitCounters
 from pyregistry_infrastructure.shared_state.postgres_counters import PostgresLimitCounters
@@ -40,3 +42,10 @@ def test_each_backend_builds_its_adapter_without_connecting() -> None:
     assert isinstance(postgres, PostgresLimitCounters)
     redis_counters.close()
     postgres.close()
+
+
+def test_config_show_masks_the_redis_password_but_not_the_prefix() -> None:
+    loaded = load_settings(None, {"SHARED_STATE_REDIS_URL": "redis://:hunter2@cache:6379/0"})
+    shown = {line.key: line.value for line in describe_settings(loaded)}
+    assert shown["shared_state.redis_url"] == '"redis://:********@cache:6379/0"'
+    assert shown["shared_state.redis_prefix"] == '"pyregistry:limits:"'
