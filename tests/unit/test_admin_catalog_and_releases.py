@@ -14,6 +14,7 @@ from pyregistry_application.dto import AuditQuery
 from pyregistry_application.services import RegistryServices
 from pyregistry_domain.errors import Forbidden, NotFound, ValidationFailed
 from pyregistry_domain.users import User
+from pyregistry_infrastructure.shared_state.memory import MemoryLimitCounters
 from pyregistry_infrastructure.stores.memory_sessions import MemoryAdminSessionStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 from tests.support.dists import build_sdist, build_wheel
@@ -36,6 +37,7 @@ class Setup:
             uploads=self.app.uploads,
             index=self.app.index,
             admin_sessions=MemoryAdminSessionStore(),
+            limit_counters=MemoryLimitCounters(),
         )
         self.admin: AdminServices = build_admin_services(services)
         for slug, email in (("acme", "boss@acme.test"), ("globex", None)):

@@ -10,11 +10,13 @@ from pyregistry_application.admin_access import AdminAuthorization
 from pyregistry_application.admin_accounts import AdminAccounts
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.dto import AuditQuery
+from pyregistry_application.limit_counters import ThrottlePolicy
 from pyregistry_application.login_throttle import LoginThrottle
 from pyregistry_application.readme_extraction import readme_from_metadata
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_domain.errors import Forbidden, NotFound
 from pyregistry_domain.users import User
+from pyregistry_infrastructure.shared_state.memory import MemoryLimitCounters
 from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
 from pyregistry_infrastructure.stores.memory_sessions import MemoryAdminSessionStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher
@@ -32,48 +34,53 @@ class SteppingClock:
     def advance(self, seconds: float) -> None:
         self.moment += timedelta(seconds=seconds)
 
+    def millis(self) -> int:
+        return int(self.moment.timestamp() * 1000)
+
 
 KEYS = {"account:a@b.test|10.0.0.1": 3}
 
 
+def _throttle(clock: SteppingClock, **policy: int) -> LoginThrottle:
+    return LoginThrottle(MemoryLimitCounters(clock_ms=clock.millis), ThrottlePolicy(**policy))
+
+
 def test_throttle_allows_free_failures_then_doubles_the_wait() -> None:
     clock = SteppingClock()
-    throttle = LoginThrottle(clock, base_delay=timedelta(seconds=2), max_delay=timedelta(seconds=10))
-    for _ in range(2):
-        throttle.failed(KEYS)
-        assert throttle.retry_after(KEYS) == 0
-    throttle.failed(KEYS)
-    assert throttle.retry_after(KEYS) == 2
+    throttle = _throttle(clock, base_delay_ms=2_000, max_delay_ms=10_000)
+    assert [throttle.reserve(KEYS) for _ in range(4)] == [0, 0, 0, 2]  # the throttled fourth records nothing
     clock.advance(2)
-    assert throttle.retry_after(KEYS) == 0
-    throttle.failed(KEYS)
-    assert throttle.retry_after(KEYS) == 4
-    for _ in range(5):
-        throttle.failed(KEYS)
-    assert throttle.retry_after(KEYS) == 10
+    assert [throttle.reserve(KEYS) for _ in range(2)] == [0, 4]
+    clock.advance(4)
+    assert throttle.reserve(KEYS) == 0
+    clock.advance(8)
+    assert [throttle.reserve(KEYS) for _ in range(2)] == [0, 10]
     throttle.succeeded(KEYS)
-    assert throttle.retry_after(KEYS) == 0
+    assert throttle.reserve(KEYS) == 0
+
+
+def test_throttle_refund_takes_back_one_reserved_failure() -> None:
+    throttle = _throttle(SteppingClock())
+    assert [throttle.reserve(KEYS) for _ in range(3)] == [0, 0, 0]
+    throttle.refund(KEYS)
+    assert [throttle.reserve(KEYS) for _ in range(2)] == [0, 2]
 
 
 def test_throttle_wait_stays_at_the_maximum_after_very_many_failures() -> None:
     clock = SteppingClock()
-    throttle = LoginThrottle(clock, max_delay=timedelta(minutes=5))
+    throttle = _throttle(clock, max_delay_ms=300_000)
     for _ in range(200):  # a persistent guesser, waiting out every delay inside the window
-        throttle.failed(KEYS)
+        assert throttle.reserve(KEYS) == 0
         clock.advance(300)
-    assert throttle.retry_after(KEYS) == 0
-    throttle.failed(KEYS)
-    assert throttle.retry_after(KEYS) == 300
+    assert [throttle.reserve(KEYS) for _ in range(2)] == [0, 300]
 
 
 def test_throttle_forgets_failures_after_the_window() -> None:
     clock = SteppingClock()
-    throttle = LoginThrottle(clock, window=timedelta(minutes=1))
-    for _ in range(5):
-        throttle.failed(KEYS)
-    assert throttle.retry_after(KEYS) > 0
+    throttle = _throttle(clock, window_ms=60_000)
+    assert [throttle.reserve(KEYS) > 0 for _ in range(5)] == [False, False, False, True, True]
     clock.advance(61)
-    assert throttle.retry_after(KEYS) == 0
+    assert throttle.reserve(KEYS) == 0
 
 
 @pytest.fixture
@@ -91,7 +98,7 @@ def accounts_setup() -> tuple[AdminAccounts, MemoryRegistryStore, SteppingClock,
         )
     )
     tenants = TenantAdministration(store, clock, ids, hasher, audit)
-    accounts = AdminAccounts(store, hasher, audit, LoginThrottle(clock), MemoryAdminSessionStore(), clock)
+    accounts = AdminAccounts(store, hasher, audit, _throttle(clock), MemoryAdminSessionStore(), clock)
     return accounts, store, clock, tenants
 
 

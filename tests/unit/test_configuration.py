@@ -66,6 +66,8 @@ SPECIAL_SAMPLES = {
     "LOG_FORMAT": "json",
     "PYREGISTRY_HTTP": "h11",
     "PYREGISTRY_LOOP": "asyncio",
+    "SHARED_STATE_BACKEND": "memory",
+    "SHARED_STATE_REDIS_URL": "redis://:secret@cache:6379/0",
     "OIDC_ISSUERS": '[{"provider": "gitlab", "issuer": "https://gitlab.example", "jwks_url": "https://gitlab.example/jwks"}]',
 }
 
@@ -145,6 +147,13 @@ def test_the_first_name_of_an_alias_pair_wins() -> None:
         ("[server]\nloop = 'trio'\n", "key 'server.loop': 'trio' is not one of auto, uvloop, asyncio"),
         ("[artifact_storage.opendal]\nscheme = 's3'\n", "options.bucket': required"),
         ("[validation]\ndistribution_parallelism = 0\n", "must be greater than zero"),
+        (
+            "[shared_state]\nbackend = 'memcached'\n",
+            "key 'shared_state.backend': 'memcached' is not one of auto, memory, redis, postgres",
+        ),
+        ("[shared_state]\nbackend = 'redis'\n", "key 'shared_state.redis_url': required when shared_state.backend"),
+        ("[shared_state]\nredis_url = 'http://cache:6379'\n", "key 'shared_state.redis_url': 'http://cache:6379'"),
+        ("[shared_state]\ntimeout_seconds = 0\n", "key 'shared_state': timeout_seconds and"),
         ("this is = not toml [\n", "not valid TOML"),
     ],
 )

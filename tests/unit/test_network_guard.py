@@ -8,16 +8,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
+from pyregistry_application.limit_counters import BucketDecision, BucketLimits
 from pyregistry_bootstrap.asgi import network_guard_options, web_options
 from pyregistry_infrastructure.settings import NetworkSourceSettings, RateLimitSettings, Settings, WebUiSettings
+from pyregistry_infrastructure.shared_state.memory import MemoryLimitCounters
+from pyregistry_infrastructure.shared_state.redis_counters import RedisLimitCounters
 from pyregistry_web.authorized_requests import RequestAuthorizationRecorder
 from pyregistry_web.network_guard import NetworkGuard, NetworkGuardOptions, NetworkSourceOptions, RateLimitOptions
-
-SECOND_NS = 1_000_000_000
+from tests.support.server import free_port
 
 
 class Clock:
+    """A monotonic millisecond clock the test advances by hand."""
+
     def __init__(self) -> None:
         self.now = 0
 
@@ -76,7 +81,7 @@ def limited(
             count_successful_requests=count_successful,
         )
     )
-    return NetworkGuard(app, options, clock=clock or Clock())
+    return NetworkGuard(app, options, MemoryLimitCounters(clock_ms=clock or Clock()))
 
 
 async def _status_by_path(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -133,7 +138,7 @@ def test_api_burst_then_429_with_rounded_up_retry_after() -> None:
     assert refused.headers["content-type"].startswith("text/plain")
     assert refused.body.decode().startswith("429 too many requests from 127.0.0.1")
     assert "40 per minute with bursts of 2" in refused.body.decode()
-    clock.now += int(1.5 * SECOND_NS)
+    clock.now += 1500
     assert call(guard, "/t/acme/simple/").status == 200
 
 
@@ -197,7 +202,8 @@ def test_lifespan_and_other_scopes_pass_through() -> None:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         seen.append(scope["type"])
 
-    guard = NetworkGuard(app, NetworkGuardOptions(rate_limit=RateLimitOptions(requests_per_minute=1, burst=1)))  # type: ignore[arg-type]
+    options = NetworkGuardOptions(rate_limit=RateLimitOptions(requests_per_minute=1, burst=1))
+    guard = NetworkGuard(app, options, MemoryLimitCounters())  # type: ignore[arg-type]
 
     async def nothing() -> dict[str, Any]:
         return {}
@@ -224,7 +230,6 @@ def test_bootstrap_maps_settings_to_guard_options() -> None:
     assert options.rate_limit == RateLimitOptions(
         requests_per_minute=30,
         burst=7,
-        max_tracked_clients=50,
         trust_proxy_headers=True,
         count_successful_requests=True,
     )
@@ -244,3 +249,34 @@ def test_bootstrap_marks_cookies_secure_when_configured_or_a_proxy_is_trusted(tm
     assert options(web_ui=WebUiSettings(secure_cookies=True)) == (True, False)
     assert options(network_source=NetworkSourceSettings(trust_proxy_headers=True)) == (False, True)
     assert options(rate_limit=RateLimitSettings(trust_proxy_headers=True)) == (False, True)
+
+
+class CountingCounters(RedisLimitCounters):
+    """The Redis adapter, counting the calls that reach it."""
+
+    takes = 0
+
+    def take_token(self, key: str, limits: BucketLimits) -> BucketDecision:
+        self.takes += 1
+        return super().take_token(key, limits)
+
+
+def test_rate_limit_fails_open_with_one_error_line_per_interval_when_the_store_is_down() -> None:
+    now = [0.0]
+    options = NetworkGuardOptions(rate_limit=RateLimitOptions(requests_per_minute=1, burst=1))
+    down = CountingCounters(f"redis://127.0.0.1:{free_port()}/0", timeout_seconds=0.5)
+    guard = NetworkGuard(_inner_app, options, down, blocking_counters=True, monotonic=lambda: now[0])  # type: ignore[arg-type]
+    statuses, takes = [], []
+    with capture_logs() as logs:
+        for moment in (0.0, 1.0, 4.0, 6.0, 7.0, 61.0):
+            now[0] = moment
+            statuses.append(call(guard, "/t/acme/simple/").status)
+            takes.append(down.takes)
+    assert statuses == [200] * 6
+    assert takes == [1, 1, 1, 2, 2, 3]  # after a failure the store is left alone for 5 s
+    errors = [entry for entry in logs if entry["event"] == "rate_limit.unavailable"]
+    assert [entry["log_level"] for entry in errors] == ["error", "error"]  # at 0 s and again after the 60 s interval
+    assert errors[0]["behaviour"] == "requests pass unlimited (fail open)"
+    assert errors[0]["reason"].startswith("Redis at redis://127.0.0.1:")
+    assert "Connection refused" in errors[0]["reason"]
+    down.close()

@@ -11,6 +11,7 @@ from datetime import timedelta
 import msgspec
 
 from pyregistry_application.audit import AuditTrail
+from pyregistry_application.limit_counters import LimitCountersUnavailable
 from pyregistry_application.login_throttle import LoginThrottle
 from pyregistry_application.ports import Clock, PasswordHasher, RegistryStore
 from pyregistry_application.session_ports import AdminSessionStore
@@ -41,10 +42,15 @@ def _throttle_keys(email: str, source_ip: str | None) -> tuple[dict[str, int], d
 
 
 class LoginOutcome(msgspec.Struct, frozen=True):
-    """The logged-in user, or why not: ``retry_after`` > 0 means the attempt was throttled and not checked."""
+    """The logged-in user, or why not: ``retry_after`` > 0 means the attempt was throttled and not checked.
+
+    ``throttle_unavailable`` names why the throttle's counters could not be reached: without a user the attempt
+    was refused unchecked (the throttle fails closed); with one, the password was right but its counts stay.
+    """
 
     user: User | None
     retry_after: int = 0
+    throttle_unavailable: str = ""
 
 
 class AdminAccounts:
@@ -77,7 +83,13 @@ class AdminAccounts:
         """Check the credentials unless throttled; unknown accounts cost the same time as wrong passwords."""
         email = email.strip().lower()[:320]
         account_keys, address_keys = _throttle_keys(email, source_ip)
-        wait = self._throttle.reserve({**account_keys, **address_keys})
+        try:
+            wait = self._throttle.reserve({**account_keys, **address_keys})
+        except LimitCountersUnavailable as exc:
+            self._audit.record(
+                actor=email or "anonymous", action="admin.login.unavailable", target="admin-ui", source_ip=source_ip
+            )
+            return LoginOutcome(user=None, throttle_unavailable=str(exc))
         if wait > 0:
             self._audit.record(
                 actor=email or "anonymous", action="admin.login.throttled", target="admin-ui", source_ip=source_ip
@@ -94,9 +106,12 @@ class AdminAccounts:
                 actor=email or "anonymous", action="admin.login.failed", target="admin-ui", source_ip=source_ip
             )
             return LoginOutcome(user=None)
-        self._throttle.succeeded(account_keys)
-        self._throttle.refund(address_keys)
         self._audit.record(actor=user.email, action="admin.login", target="admin-ui", source_ip=source_ip)
+        try:
+            self._throttle.succeeded(account_keys)
+            self._throttle.refund(address_keys)
+        except LimitCountersUnavailable as exc:
+            return LoginOutcome(user=user, throttle_unavailable=str(exc))
         return LoginOutcome(user=user)
 
     def logout(self, user: User, session: Mapping[str, object], source_ip: str | None) -> None:

@@ -28,15 +28,17 @@ class AdminServices:
 
 
 def build_admin_services(services: RegistryServices) -> AdminServices:
-    """Compose the admin use cases over the registry's ports (one login throttle per process)."""
+    """Compose the admin use cases over the registry's ports (the login throttle on the shared limit counters)."""
     if services.admin_sessions is None:
         raise ValueError("the admin UI needs an admin session store (RegistryServices.admin_sessions)")
+    if services.limit_counters is None:
+        raise ValueError("the admin UI needs limit counters for its login throttle (RegistryServices.limit_counters)")
     authorization = AdminAuthorization(services.store)
     accounts = AdminAccounts(
         services.store,
         services.hasher,
         services.audit,
-        LoginThrottle(services.clock),
+        LoginThrottle(services.limit_counters),
         services.admin_sessions,
         services.clock,
     )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from pyregistry_application.access import TokenAccess
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.index import PackageIndex
+from pyregistry_application.limit_counters import LimitCounters
 from pyregistry_application.ports import ArtifactStorage, Clock, IdGenerator, PasswordHasher, RegistryStore
 from pyregistry_application.project_status import ProjectStatusRecorder
 from pyregistry_application.provenance import ProvenanceReader
@@ -45,3 +46,4 @@ class RegistryServices:
     admin_sessions: AdminSessionStore | None = None
     advisories: VulnerabilitySource | None = None
     statuses: ProjectStatusRecorder | None = None
+    limit_counters: LimitCounters | None = None

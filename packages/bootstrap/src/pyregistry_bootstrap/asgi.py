@@ -16,6 +16,7 @@ from pyregistry_bootstrap.wiring import Runtime, build_runtime
 from pyregistry_infrastructure.config import load_settings
 from pyregistry_infrastructure.logging_setup import configure_logging
 from pyregistry_infrastructure.settings import Settings
+from pyregistry_infrastructure.shared_state.memory import MemoryLimitCounters
 from pyregistry_web.admin.features import feature_extensions
 from pyregistry_web.app import create_app
 from pyregistry_web.network_guard import NetworkGuard, NetworkGuardOptions, NetworkSourceOptions, RateLimitOptions
@@ -95,7 +96,6 @@ def network_guard_options(settings: Settings) -> NetworkGuardOptions:
         rate_limit=RateLimitOptions(
             requests_per_minute=limits.requests_per_minute,
             burst=limits.burst,
-            max_tracked_clients=limits.max_tracked_clients,
             trust_proxy_headers=limits.trust_proxy_headers,
             count_successful_requests=limits.count_successful_requests,
         )
@@ -112,7 +112,14 @@ def network_guard_options(settings: Settings) -> NetworkGuardOptions:
 def served_app(runtime: Runtime) -> ASGIApp:
     """What uvicorn serves: source-network checks and rate limits in front of the app, and outermost the
     request-id middleware, so every request (even a refused or unrouted one) is logged with its id."""
-    guarded = NetworkGuard(app_from_runtime(runtime), network_guard_options(runtime.settings))
+    counters = runtime.services.limit_counters
+    guarded = NetworkGuard(
+        app_from_runtime(runtime),
+        network_guard_options(runtime.settings),
+        counters,
+        blocking_counters=not isinstance(counters, MemoryLimitCounters),
+        unavailable_log_interval_seconds=runtime.settings.shared_state.unavailable_log_interval_seconds,
+    )
     return RequestContextMiddleware(guarded)
 
 

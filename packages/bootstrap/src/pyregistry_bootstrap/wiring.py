@@ -20,6 +20,7 @@ from pyregistry_application.session_ports import AdminSessionStore
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_application.tokens import TokenIssuer
 from pyregistry_application.uploads import UploadDistribution
+from pyregistry_bootstrap.limits_wiring import build_limit_counters
 from pyregistry_bootstrap.mirror_wiring import build_mirror_service
 from pyregistry_bootstrap.publishing_wiring import build_trusted_publishing
 from pyregistry_bootstrap.security_wiring import advisory_database, install_publish_webhook
@@ -167,6 +168,7 @@ def build_runtime(settings: Settings, *, sync_superadmin: bool = True) -> Runtim
         admin_sessions=build_session_store(store),
         advisories=advisories,
         statuses=statuses,
+        limit_counters=build_limit_counters(settings),
     )
     install_publish_webhook(settings, services.uploads)
     services.publishing = build_trusted_publishing(settings, services)

@@ -108,6 +108,10 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, str]] = {
     "NETWORK_SOURCE_WEB_UI_ALLOWED_CIDRS": ("network_source.web_ui_allowed_cidrs", "list"),
     "NETWORK_SOURCE_API_ALLOWED_CIDRS": ("network_source.api_allowed_cidrs", "list"),
     "NETWORK_SOURCE_TRUST_PROXY_HEADERS": ("network_source.trust_proxy_headers", "bool"),
+    "SHARED_STATE_BACKEND": ("shared_state.backend", "str"),
+    "SHARED_STATE_REDIS_URL": ("shared_state.redis_url", "str"),
+    "SHARED_STATE_REDIS_PREFIX": ("shared_state.redis_prefix", "str"),
+    "SHARED_STATE_TIMEOUT_SECONDS": ("shared_state.timeout_seconds", "float"),
     "WEB_UI_SHOW_INDEX_STATS": ("web_ui.show_index_stats", "bool"),
     "WEB_UI_SECURE_COOKIES": ("web_ui.secure_cookies", "bool"),
     "VALIDATION_DISTRIBUTION_PARALLELISM": ("validation.distribution_parallelism", "int"),
@@ -343,6 +347,19 @@ def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
         raise ConfigError(f"key {key!r}: {value!r} is not one of {', '.join(choices)}")
 
 
+SHARED_STATE_BACKENDS = ("auto", "memory", "redis", "postgres")
+
+
+def _check_shared_state(settings: Settings) -> None:
+    shared = settings.shared_state
+    _check_choice("shared_state.backend", shared.backend, SHARED_STATE_BACKENDS)
+    _check_url("shared_state.redis_url", shared.redis_url, frozenset({"redis", "rediss"}))
+    if shared.backend == "redis" and shared.redis_url is None:
+        raise ConfigError("key 'shared_state.redis_url': required when shared_state.backend is 'redis'")
+    if shared.timeout_seconds <= 0 or shared.unavailable_log_interval_seconds <= 0:
+        raise ConfigError("key 'shared_state': timeout_seconds and unavailable_log_interval_seconds must be > 0")
+
+
 def _validate(settings: Settings) -> None:
     host, _, port = settings.bind_address.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -362,6 +379,7 @@ def _validate(settings: Settings) -> None:
     _check_url("postgres.connection_url", settings.postgres.connection_url, frozenset({"postgres", "postgresql"}))
     _check_url("sql_server.connection_url", settings.sql_server.connection_url, frozenset({"sqlserver", "mssql"}))
     _check_choice("logging.format", settings.logging.format, LOG_FORMATS)
+    _check_shared_state(settings)
     try:
         parse_filter(settings.logging.filter)
     except ValueError as exc:

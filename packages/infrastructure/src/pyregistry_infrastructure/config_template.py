@@ -174,6 +174,18 @@ def render_config_template(storage: str = "fs", *, dev_oidc_issuer: bool = False
             },
         ),
     )
+    shared_state = _table(
+        "rate-limit buckets and login throttles: auto = redis when redis_url is set, else postgres when "
+        "database_store is postgres, else memory (this process only)",
+        {
+            "backend": "auto",
+            "redis_prefix": "pyregistry:limits:",
+            "timeout_seconds": 1.0,
+            "unavailable_log_interval_seconds": 60,
+        },
+    )
+    shared_state.add(tomlkit.comment('redis_url = "redis://127.0.0.1:6379/0"'))
+    doc.add("shared_state", shared_state)
     doc.add(
         "network_source",
         _table(

@@ -16,6 +16,7 @@ __all__ = [
     "SecuritySettings",
     "ServerSettings",
     "Settings",
+    "SharedStateSettings",
     "SqlServerSettings",
     "SqliteSettings",
     "ValidationSettings",
@@ -99,6 +100,14 @@ class RateLimitSettings(_Section):
     count_successful_requests: bool = False
 
 
+class SharedStateSettings(_Section):
+    backend: str = "auto"
+    redis_url: str | None = None
+    redis_prefix: str = "pyregistry:limits:"
+    timeout_seconds: float = 1.0
+    unavailable_log_interval_seconds: float = 60
+
+
 class NetworkSourceSettings(_Section):
     web_ui_allowed_cidrs: list[str] = msgspec.field(default_factory=list)
     api_allowed_cidrs: list[str] = msgspec.field(default_factory=list)
@@ -159,6 +168,7 @@ class Settings(_Section):
     security: SecuritySettings = msgspec.field(default_factory=SecuritySettings)
     rate_limit: RateLimitSettings = msgspec.field(default_factory=RateLimitSettings)
     network_source: NetworkSourceSettings = msgspec.field(default_factory=NetworkSourceSettings)
+    shared_state: SharedStateSettings = msgspec.field(default_factory=SharedStateSettings)
     web_ui: WebUiSettings = msgspec.field(default_factory=WebUiSettings)
     validation: ValidationSettings = msgspec.field(default_factory=ValidationSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)

@@ -7,15 +7,17 @@ import ipaddress
 import math
 import time
 from collections.abc import Callable, Iterable
+from typing import TypeVar
 
+import anyio.to_thread
 import msgspec
 import structlog
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from pyregistry_application.limit_counters import BucketDecision, BucketLimits, LimitCounters, LimitCountersUnavailable
 from pyregistry_web.authorized_requests import release_tracking, track_authorization
 from pyregistry_web.client_address import IPAddress, client_address
-from pyregistry_web.token_bucket import TokenBucketLimiter
 
 __all__ = [
     "AllowedNetworks",
@@ -31,6 +33,9 @@ __all__ = [
 _log = structlog.get_logger("pyregistry_web.network_guard")
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _REFUSED_AUTH = frozenset({401, 403})
+_T = TypeVar("_T")
+_STORE_RETRY_SECONDS = 5.0
+"""After the counters' store failed, requests pass without asking it for this long (no timeout per request)."""
 
 
 class RateLimitOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,7 +43,6 @@ class RateLimitOptions(msgspec.Struct, frozen=True, kw_only=True):
 
     requests_per_minute: int
     burst: int
-    max_tracked_clients: int = 10_000
     trust_proxy_headers: bool = False
     count_successful_requests: bool = False
     """False: a request answered below 400, or answered to a token authorized on the tenant (a 404 for a public
@@ -129,8 +133,18 @@ class NetworkGuard:
     Paths in no zone (health checks) pass untouched."""
 
     def __init__(
-        self, app: ASGIApp, options: NetworkGuardOptions, *, clock: Callable[[], int] = time.monotonic_ns
+        self,
+        app: ASGIApp,
+        options: NetworkGuardOptions,
+        counters: LimitCounters | None = None,
+        *,
+        blocking_counters: bool = False,
+        unavailable_log_interval_seconds: float = 60,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``counters`` hold the buckets (required with a rate limit); ``blocking_counters`` runs their calls in a
+        worker thread (a network store). When they are unavailable requests pass (fail open), the store is left
+        alone for a few seconds, and an error line is logged at most once per ``unavailable_log_interval_seconds``."""
         self.app = app
         source = options.network_source
         self._allowed = {
@@ -139,16 +153,19 @@ class NetworkGuard:
         }
         self._source_trusts_proxy = source.trust_proxy_headers
         self._rate_limit = options.rate_limit
-        self._limiter = (
-            TokenBucketLimiter(
-                options.rate_limit.requests_per_minute,
-                options.rate_limit.burst,
-                options.rate_limit.max_tracked_clients,
-                clock=clock,
-            )
+        if options.rate_limit is not None and counters is None:
+            raise ValueError("a rate limit needs limit counters")
+        self._counters = counters
+        self._limits = (
+            BucketLimits(options.rate_limit.requests_per_minute, options.rate_limit.burst)
             if options.rate_limit is not None
             else None
         )
+        self._blocking = blocking_counters
+        self._log_interval = unavailable_log_interval_seconds
+        self._monotonic = monotonic
+        self._next_unavailable_log = -math.inf
+        self._store_down_until = -math.inf
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -167,11 +184,12 @@ class NetworkGuard:
                 message = f"the {zone.value} does not accept requests from {_describe(source)}"
                 await _refuse(scope, send, 403, message, ())
                 return
-        if zone is Zone.API and self._limiter is not None and self._rate_limit is not None:
+        if zone is Zone.API and self._rate_limit is not None:
             trusts_proxy = self._rate_limit.trust_proxy_headers
             same_view = allowed and trusts_proxy == self._source_trusts_proxy
             client = source if same_view else client_address(scope, trust_proxy_headers=trusts_proxy)
-            decision = self._limiter.take(client if client is not None else "unknown")
+            key = str(client) if client is not None else "unknown"
+            decision = await self._take(key)
             if not decision.allowed:
                 retry_after = max(1, math.ceil(decision.retry_after_seconds))
                 _log.warning("request.refused", reason="rate_limited", client=str(client), retry_after=retry_after)
@@ -183,11 +201,45 @@ class NetworkGuard:
                 await _refuse(scope, send, 429, message, ((b"retry-after", str(retry_after).encode()),))
                 return
             if not self._rate_limit.count_successful_requests:
-                await self._refund_on_success(scope, receive, send, client if client is not None else "unknown")
+                await self._refund_on_success(scope, receive, send, key)
                 return
         await self.app(scope, receive, send)
 
-    async def _refund_on_success(self, scope: Scope, receive: Receive, send: Send, key: object) -> None:
+    async def _take(self, key: str) -> BucketDecision:
+        """Spend a token of ``key``'s bucket; when the counters are unavailable the request passes (fail open)."""
+        if self._monotonic() < self._store_down_until:
+            return BucketDecision(allowed=True)
+        try:
+            return await self._call(lambda counters, limits: counters.take_token(key, limits))
+        except LimitCountersUnavailable as exc:
+            self._unavailable(exc)
+            return BucketDecision(allowed=True)
+
+    async def _give_back(self, key: str) -> None:
+        if self._monotonic() < self._store_down_until:
+            return
+        try:
+            await self._call(lambda counters, limits: counters.give_back_token(key, limits))
+        except LimitCountersUnavailable as exc:
+            self._unavailable(exc)
+
+    async def _call(self, operation: Callable[[LimitCounters, BucketLimits], _T]) -> _T:
+        counters, limits = self._counters, self._limits
+        if counters is None or limits is None:
+            raise LimitCountersUnavailable("no limit counters")
+        if self._blocking:
+            return await anyio.to_thread.run_sync(operation, counters, limits)
+        return operation(counters, limits)
+
+    def _unavailable(self, exc: LimitCountersUnavailable) -> None:
+        """Log (at most once per interval) and stop asking the store for a few seconds."""
+        now = self._monotonic()
+        self._store_down_until = now + _STORE_RETRY_SECONDS
+        if now >= self._next_unavailable_log:
+            self._next_unavailable_log = now + self._log_interval
+            _log.error("rate_limit.unavailable", reason=str(exc), behaviour="requests pass unlimited (fail open)")
+
+    async def _refund_on_success(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
         """Give the token back for an answer below 400, or any answer to an authorized token but 401/403."""
         status = 500
 
@@ -203,8 +255,8 @@ class NetworkGuard:
         finally:
             release_tracking(tracking)
             normal_answer = status < 400 or (mark.authorized and status not in _REFUSED_AUTH)
-            if normal_answer and self._limiter is not None:
-                self._limiter.give_back(key)
+            if normal_answer:
+                await self._give_back(key)
 
 
 def _wants_json(scope: Scope) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import structlog
 from litestar import Response, get, post
 from litestar.datastructures import State
 from litestar.params import QueryParameter
@@ -14,6 +15,8 @@ from pyregistry_web.admin.security import check_csrf, new_csrf_token, session_da
 from pyregistry_web.admin.session_user import Form, LoginRequired, admin_services, current_user, renderer
 from pyregistry_web.credentials import client_ip
 from pyregistry_web.http_types import AnyRequest
+
+_log = structlog.get_logger(__name__)
 
 __all__ = ["admin_root", "login_page", "login_submit", "logout"]
 
@@ -48,8 +51,17 @@ def login_submit(request: AnyRequest, state: State, data: Form) -> Response[Any]
     target = _safe_next(str(data.get("next") or ""))
     accounts = admin_services(state).accounts
     outcome = accounts.login(str(data.get("email") or ""), str(data.get("password") or ""), client_ip(request))
+    if outcome.throttle_unavailable:
+        _log.error(
+            "admin.login.throttle_unavailable",
+            reason=outcome.throttle_unavailable,
+            behaviour="login refused (fail closed)" if outcome.user is None else "login allowed, counts kept",
+        )
     if outcome.user is None:
-        if outcome.retry_after:
+        if outcome.throttle_unavailable:
+            error = "Login temporarily unavailable. Try again shortly."
+            status, headers = 503, {"Retry-After": "30"}
+        elif outcome.retry_after:
             error = f"Too many failed logins. Try again in {outcome.retry_after} seconds."
             status, headers = 429, {"Retry-After": str(outcome.retry_after)}
         else:

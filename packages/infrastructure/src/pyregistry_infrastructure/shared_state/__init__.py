@@ -1,0 +1,1 @@
+"""Limit counters shared by the nodes of a deployment: in-process, Redis or PostgreSQL."""
