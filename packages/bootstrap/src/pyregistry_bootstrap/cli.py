@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "check-registry": "security:check_registry",
     "config": "config:config_group",
     "create-tenant": "tenants:create_tenant",
+    "import": "importing:import_command",
     "init-config": "setup:init_config",
     "issue-token": "tokens:issue_token",
     "list-publishers": "publishers:list_publishers",
