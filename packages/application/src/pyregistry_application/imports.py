@@ -49,6 +49,7 @@ class ImportReport(msgspec.Struct, frozen=True):
     imported: int
     present: int
     yanked_releases: int
+    seconds: float
     conflicts: list[ImportOutcome]
     refused: list[ImportOutcome]
 
@@ -93,6 +94,7 @@ class RegistryImport:
         tenant = self._store.get_tenant_by_slug(tenant_slug)
         if tenant is None:
             raise NotFound(f"tenant {tenant_slug!r} not found")
+        started = self._clock.now()
         files = list(source.list_files())
         if on_total is not None:
             on_total(len(files))
@@ -114,6 +116,7 @@ class RegistryImport:
             imported=sum(1 for outcome in outcomes if outcome.status == "imported"),
             present=sum(1 for outcome in outcomes if outcome.status == "present"),
             yanked_releases=self._apply_yanks(tenant.id, files),
+            seconds=round((self._clock.now() - started).total_seconds(), 3),
             conflicts=[outcome for outcome in outcomes if outcome.status == "conflict"],
             refused=[outcome for outcome in outcomes if outcome.status == "refused"],
         )

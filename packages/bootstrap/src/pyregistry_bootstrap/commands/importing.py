@@ -107,7 +107,7 @@ def import_command(
         click.echo(
             f"imported {report.imported} of {report.offered} file(s) from {report.source} into {report.tenant}: "
             f"{report.present} already present, {len(report.conflicts)} conflict(s), {len(report.refused)} refused, "
-            f"{report.yanked_releases} release(s) yanked"
+            f"{report.yanked_releases} release(s) yanked, in {report.seconds:.1f} s"
         )
     if report.conflicts or report.refused:
         sys.exit(1)

@@ -81,7 +81,7 @@ class IndexSource:
     def _get(self, url: str) -> httpx.Response:
         auth = self._auth if origin_of(url) == self._origin else None
         try:
-            response = self._client.get(url, auth=auth) if auth else self._client.get(url)
+            response = self._client.get(url, auth=auth)
         except httpx.HTTPError as exc:
             raise UpstreamUnavailable(f"{without_credentials(url)}: {exc}") from None
         if response.status_code != httpx.codes.OK:
@@ -115,7 +115,7 @@ class IndexSource:
         with tempfile.TemporaryDirectory(dir=scratch) as folder:
             target = Path(folder) / file.filename
             try:
-                with self._client.stream("GET", file.location, **({"auth": auth} if auth else {})) as response:
+                with self._client.stream("GET", file.location, auth=auth) as response:
                     if response.status_code != httpx.codes.OK:
                         raise UpstreamUnavailable(f"{file.location} answered HTTP {response.status_code}")
                     with target.open("wb") as out:
