@@ -66,7 +66,7 @@ def _source(location: str, username: str | None, password: str | None) -> Import
 @click.option("--tenant", required=True, help="Tenant slug to import into.")
 @click.option("--username", default=None, help="User name for the source index (or put it in the URL).")
 @click.option("--password", default=None, envvar="PYREGISTRY_IMPORT_PASSWORD", help="Password or token for it.")
-@click.option("--parallelism", type=click.IntRange(1, 64), default=4, show_default=True, help="Files at a time.")
+@click.option("--parallelism", type=click.IntRange(1, 64), default=8, show_default=True, help="Files at a time.")
 @json_option
 @click.argument("source")
 @click.pass_context
