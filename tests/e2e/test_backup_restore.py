@@ -167,3 +167,30 @@ def test_verify_lists_missing_corrupted_and_orphaned_blobs(source: Source, tmp_p
     text = cli(workdir, source.registry.env, "verify")
     assert text.returncode == 1
     assert text.stdout.rstrip().endswith("verified 4 file record(s) and 7 blob(s): 3 problem(s)")
+
+
+def test_reference_backup_restores_onto_the_storage_that_holds_its_blobs(source: Source, tmp_path: Path) -> None:
+    backup = tmp_path / "reference"
+    made = source.registry.cli("backup", "--to", str(backup), "--blobs", "reference", "--json")
+    assert (json.loads(made.stdout)["blobs"], json.loads(made.stdout)["blob_count"]) == ("reference", 8)
+    assert not (backup / "blobs").exists()
+    first_key = json.loads((backup / "blobs.jsonl").read_text().splitlines()[0])["key"]
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    refused = cli(elsewhere, source.registry.env, "restore", "--from", str(backup))
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines()[-1].startswith(
+        f"error: a reference backup needs its blobs in the target storage: {first_key} is missing from the target "
+        "storage; "
+    )
+    assert cli(elsewhere, source.registry.env, "list-tenants", "--json").stdout.strip() == "[]"
+
+    same_storage = {**source.registry.env, "BLOB_ROOT": str(source.registry.workdir / ".pyregistry" / "blobs")}
+    workdir = tmp_path / "metadata-only"
+    workdir.mkdir()
+    restored = cli(workdir, same_storage, "restore", "--from", str(backup), "--json")
+    assert restored.returncode == 0, restored.stderr
+    assert (json.loads(restored.stdout)["blob_count"], json.loads(restored.stdout)["blobs_copied"]) == (8, False)
+    verified = cli(workdir, same_storage, "verify")
+    assert verified.stdout.splitlines()[-1] == "verified 4 file record(s) and 8 blob(s): ok"

@@ -17,6 +17,8 @@ from typing import Literal
 
 import msgspec
 
+from pyregistry_application.admin_releases import MAX_YANK_REASON_LENGTH
+from pyregistry_application.audit import AuditTrail
 from pyregistry_application.dto import SpooledUpload
 from pyregistry_application.import_ports import ImportSource, SourceFile
 from pyregistry_application.ports import Clock, RegistryStore
@@ -75,10 +77,11 @@ def _spool(path: Path, filename: str) -> SpooledUpload:
 class RegistryImport:
     """Imports every file of an :class:`ImportSource` into one tenant, ``parallelism`` files at a time."""
 
-    def __init__(self, store: RegistryStore, uploads: UploadDistribution, clock: Clock) -> None:
+    def __init__(self, store: RegistryStore, uploads: UploadDistribution, clock: Clock, audit: AuditTrail) -> None:
         self._store = store
         self._uploads = uploads
         self._clock = clock
+        self._audit = audit
 
     def run(
         self,
@@ -115,7 +118,7 @@ class RegistryImport:
             offered=len(files),
             imported=sum(1 for outcome in outcomes if outcome.status == "imported"),
             present=sum(1 for outcome in outcomes if outcome.status == "present"),
-            yanked_releases=self._apply_yanks(tenant.id, files),
+            yanked_releases=self._apply_yanks(tenant.id, files, actor),
             seconds=round((self._clock.now() - started).total_seconds(), 3),
             conflicts=[outcome for outcome in outcomes if outcome.status == "conflict"],
             refused=[outcome for outcome in outcomes if outcome.status == "refused"],
@@ -162,7 +165,7 @@ class RegistryImport:
         detail = f"the tenant already has {filename} with sha256 {existing.sha256}; the source's is {sha256}"
         return ImportOutcome(filename, "conflict", detail)
 
-    def _apply_yanks(self, tenant_id: str, files: list[SourceFile]) -> int:
+    def _apply_yanks(self, tenant_id: str, files: list[SourceFile], actor: str) -> int:
         releases: dict[tuple[str, str], list[SourceFile]] = {}
         for file in files:
             try:
@@ -177,7 +180,15 @@ class RegistryImport:
                 continue
             current = {release.version: release for release in self._store.list_releases(tenant_id, name)}
             if version in current and not current[version].yanked:
-                reason = next((file.yanked_reason for file in release_files if file.yanked_reason), None)
+                given = next((file.yanked_reason for file in release_files if file.yanked_reason), "")
+                reason = " ".join(given.split())[:MAX_YANK_REASON_LENGTH] or None
                 self._store.set_release_yanked(tenant_id, name, version, True, reason)
+                self._audit.record(
+                    actor=actor,
+                    action="release.yank",
+                    target=f"{name}=={version}",
+                    tenant_id=tenant_id,
+                    details={"reason": reason or ""},
+                )
                 yanked += 1
         return yanked

@@ -87,7 +87,7 @@ def import_command(
 
     run = runtime(ctx, config_path, sync_superadmin=False)
     origin = _source(source, username, password)
-    service = RegistryImport(run.services.store, run.services.uploads, run.services.clock)
+    service = RegistryImport(run.services.store, run.services.uploads, run.services.clock, run.services.audit)
     with ExitStack() as stack:
         stack.callback(origin.close)
         progress = _Progress(stack)
