@@ -163,7 +163,7 @@ class RegistryBackup:
 
     def _blobs(self, directory: Path, files: list[Row], mode: BlobMode, progress: Progress) -> list[BlobEntry]:
         entries: list[BlobEntry] = []
-        for row in files:
+        for number, row in enumerate(files, start=1):
             for blob in recorded_blobs(
                 filename=str(row["filename"]),
                 blob_key=str(row["blob_key"]),
@@ -178,8 +178,8 @@ class RegistryBackup:
                         raise NotFound(f"blob {blob.key} of {blob.label} is missing from artifact storage")
                     continue
                 entries.append(self._copy(directory, blob.key, mode))
-            if len(entries) % 500 == 0:
-                progress(f"blobs: {len(entries)}")
+            if number % 500 == 0:
+                progress(f"blobs: {len(entries)} of {number}/{len(files)} file(s)")
         progress(f"blobs: {len(entries)} ({mode})")
         return entries
 
