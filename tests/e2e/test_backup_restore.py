@@ -194,3 +194,15 @@ def test_reference_backup_restores_onto_the_storage_that_holds_its_blobs(source:
     assert (json.loads(restored.stdout)["blob_count"], json.loads(restored.stdout)["blobs_copied"]) == (8, False)
     verified = cli(workdir, same_storage, "verify")
     assert verified.stdout.splitlines()[-1] == "verified 4 file record(s) and 8 blob(s): ok"
+
+
+def test_backup_refuses_a_used_directory_and_the_in_memory_store(source: Source, tmp_path: Path) -> None:
+    used = source.registry.cli("backup", "--to", str(source.backup), check=False)
+    assert used.returncode == 1
+    assert used.stderr.splitlines()[-1] == f"error: {source.backup} is not empty: back up into a new or empty directory"
+    memory = cli(tmp_path, {**source.registry.env, "DATABASE_STORE": "memory"}, "backup", "--to", str(tmp_path / "b"))
+    assert memory.returncode == 1
+    assert memory.stderr.splitlines()[-1] == (
+        "error: key 'database_store': 'memory' keeps nothing on disk; backup and restore need sqlite, postgres or "
+        "sqlserver"
+    )
