@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import pty
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +19,7 @@ from tests.e2e.test_core_clients import twine_upload
 from tests.e2e.test_mirror_pypiserver_upstream import pypiserver  # noqa: F401 - the fixture
 from tests.support.dists import build_sdist, build_wheel, sha256_of
 from tests.support.pip_target import pip_install_into
-from tests.support.server import RunningRegistry, start_registry
+from tests.support.server import RunningRegistry, pyregistry_exe, start_registry
 
 pytestmark = pytest.mark.e2e
 JSON = {"Accept": "application/vnd.pypi.simple.v1+json"}
@@ -171,3 +174,32 @@ def test_unknown_tenant_and_missing_source_are_one_line_errors(registry: Running
     nowhere = registry.cli("import", "--tenant", "dirs", str(tmp_path / "absent"), check=False)
     assert nowhere.returncode == 2
     assert f"{tmp_path / 'absent'} is neither a directory nor an http(s) index URL" in nowhere.stderr
+
+
+def test_progress_is_a_bar_on_a_terminal(registry: RunningRegistry, tmp_path: Path) -> None:
+    registry.create_tenant("tty")
+    for number in range(3):
+        build_wheel(tmp_path / "packages", f"tty-pkg-{number}", "1.0.0")
+    controller, terminal = pty.openpty()
+    try:
+        result = subprocess.run(
+            [pyregistry_exe(), "import", "--tenant", "tty", str(tmp_path / "packages")],
+            cwd=registry.workdir,
+            env=registry.env,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        os.close(terminal)
+        shown = b""
+        with contextlib.suppress(OSError):  # EIO once the terminal's last writer is gone
+            while chunk := os.read(controller, 4096):
+                shown += chunk
+    finally:
+        os.close(controller)
+    assert result.returncode == 0, shown.decode(errors="replace")
+    assert "importing files" in shown.decode() and "3/3" in shown.decode()
+    assert "[1/3]" not in shown.decode()  # no per-file lines on a terminal
+    assert result.stdout.startswith("imported 3 of 3 file(s)")
