@@ -76,7 +76,7 @@ def backup(ctx: click.Context, config_path: str | None, directory: Path, blobs: 
 @click.pass_context
 def restore(ctx: click.Context, config_path: str | None, directory: Path, as_json: bool) -> None:
     """Load a backup into an EMPTY deployment (any backend), checking each blob's sha256 as it is copied."""
-    from pyregistry_application.backups import RegistryRestore
+    from pyregistry_application.restores import RegistryRestore
     from pyregistry_bootstrap.cli_wiring import metadata_archive
     from pyregistry_bootstrap.store_wiring import build_store
     from pyregistry_bootstrap.wiring import build_storage
