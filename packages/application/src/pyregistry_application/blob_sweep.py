@@ -8,13 +8,10 @@ from datetime import timedelta
 import msgspec
 
 from pyregistry_application.audit import AuditTrail
+from pyregistry_application.blob_records import referenced_keys, registry_keys
 from pyregistry_application.ports import ArtifactStorage, Clock, RegistryStore
-from pyregistry_application.provenance import provenance_key_for
-from pyregistry_application.uploads import metadata_key_for
 
 __all__ = ["BlobSweepReport", "OrphanBlob", "OrphanBlobSweeper"]
-
-_KEY_SEPARATORS = 3
 
 
 class OrphanBlob(msgspec.Struct, frozen=True):
@@ -51,22 +48,6 @@ class OrphanBlobSweeper:
         self._clock = clock
         self._audit = audit
 
-    def _registry_keys(self, tenant_ids: list[str]) -> list[str]:
-        return [
-            key
-            for tenant_id in tenant_ids
-            for key in self._storage.list_keys(f"{tenant_id}/")
-            if key.count("/") == _KEY_SEPARATORS
-        ]
-
-    def _referenced_keys(self, tenant_ids: list[str]) -> set[str]:
-        keys: set[str] = set()
-        for tenant_id in tenant_ids:
-            for project in self._store.list_projects(tenant_id):
-                for file in self._store.list_files(tenant_id, project.normalized_name):
-                    keys.update((file.blob_key, metadata_key_for(file.blob_key), provenance_key_for(file.blob_key)))
-        return keys
-
     def _orphans(self, keys: list[str], referenced: set[str]) -> Iterator[OrphanBlob]:
         now = self._clock.now()
         for key in keys:
@@ -81,8 +62,8 @@ class OrphanBlobSweeper:
     def sweep(self, grace: timedelta, *, dry_run: bool, actor: str) -> BlobSweepReport:
         """Remove (or with ``dry_run`` only list) orphaned blobs older than ``grace``."""
         tenant_ids = [tenant.id for tenant in self._store.list_tenants()]
-        referenced = self._referenced_keys(tenant_ids)
-        listed = self._registry_keys(tenant_ids)
+        referenced = referenced_keys(self._store, tenant_ids)
+        listed = registry_keys(self._storage, tenant_ids)
         orphans = list(self._orphans(listed, referenced))
         old_enough = [
             orphan

@@ -8,7 +8,11 @@ import hmac
 import logging
 import re
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+import msgspec
 
 from pyregistry_application.access import TokenAccess
 from pyregistry_application.audit import AuditTrail
@@ -19,6 +23,7 @@ from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_application.upload_gate import UploadGate
 from pyregistry_domain.distributions import (
     DistributionKind,
+    ParsedFilename,
     ReleaseFile,
     distribution_identity,
     parse_distribution_filename,
@@ -27,7 +32,8 @@ from pyregistry_domain.errors import AlreadyExists, InvalidDistribution, Invalid
 from pyregistry_domain.names import normalize_project_name, validate_project_name
 from pyregistry_domain.projects import Project, Release
 from pyregistry_domain.publishers import claim_details, descriptor_claims
-from pyregistry_domain.tokens import TokenScope
+from pyregistry_domain.tenants import Tenant
+from pyregistry_domain.tokens import ApiToken, TokenScope
 from pyregistry_domain.versions import canonical_version, parse_version
 
 __all__ = ["PublishListener", "UploadDistribution", "blob_key_for", "metadata_key_for"]
@@ -90,6 +96,19 @@ def _equivalent_message(filename: str, existing: ReleaseFile) -> str:
         f"File already exists: {filename!r} is the same wheel as {existing.filename!r} (same normalized name, "
         "version, build tag and tags). Files are immutable: upload a new version, or a wheel with a higher build tag."
     )
+
+
+class _Acceptance(msgspec.Struct, frozen=True):
+    """Who brings a file and how it is recorded: a twine upload or an import from another registry."""
+
+    uploader: str
+    uploaded_at: datetime
+    requires_python: str | None
+    source_ip: str | None
+    action: str
+    details: dict[str, str]
+    attestations: list[dict[str, Any]] | None = None
+    token: ApiToken | None = None
 
 
 class UploadDistribution:
@@ -159,6 +178,51 @@ class UploadDistribution:
         self._check_content(content)
         self._check_digests(fields, content)
         attestations = parse_attestations(_single(fields, "attestations"))
+        return self._accept(
+            tenant,
+            content,
+            _Acceptance(
+                uploader=f"token:{token.name}",
+                uploaded_at=self._clock.now(),
+                requires_python=_single(fields, "requires_python"),
+                source_ip=command.source_ip,
+                action="package.upload",
+                details={
+                    "token_id": token.id,
+                    **({"publisher": token.minted_by_publisher} if token.minted_by_publisher else {}),
+                    **claim_details(descriptor_claims(token.minted_by_publisher)),
+                },
+                attestations=attestations,
+                token=token,
+            ),
+        )
+
+    def import_file(self, tenant: Tenant, content: SpooledUpload, *, uploaded_at: datetime, actor: str) -> UploadResult:
+        """Accept a file brought from another registry exactly as an upload (same checks, same records), keeping
+        its original upload time; audited as ``package.import`` by ``actor``."""
+        parsed = parse_distribution_filename(content.filename)
+        self._check_content(content)
+        return self._accept(
+            tenant,
+            content,
+            _Acceptance(
+                uploader=actor,
+                uploaded_at=uploaded_at,
+                requires_python=None,
+                source_ip=None,
+                action="package.import",
+                details={},
+            ),
+            parsed=parsed,
+        )
+
+    def _accept(
+        self, tenant: Tenant, content: SpooledUpload, how: _Acceptance, parsed: ParsedFilename | None = None
+    ) -> UploadResult:
+        """The checks every accepted file goes through, then the blobs, the records, the audit entry, listeners."""
+        parsed = parsed or parse_distribution_filename(content.filename)
+        normalized = parsed.normalized_name
+        version = canonical_version(parsed.version)
         clash = self._store.get_file(tenant.id, content.filename)
         mirrored = clash is not None and clash.origin != "local" and clash.normalized_name == normalized
         if clash is not None and not mirrored:  # a mirrored file goes when this upload takes its project over
@@ -172,7 +236,7 @@ class UploadDistribution:
         metadata = self._inspector.inspect(Path(content.path), parsed.kind, parsed.archive_format)
         self._check_metadata(metadata, normalized, version, content.filename)
 
-        now = self._clock.now()
+        now = how.uploaded_at
         existing = self._store.get_project(tenant.id, normalized)
         if existing is not None and existing.origin != "local":
             existing = None  # a mirrored project: this upload replaces it, with its releases and files
@@ -180,11 +244,12 @@ class UploadDistribution:
         if existing is not None:
             existing_release = {release.version for release in self._store.list_releases(tenant.id, normalized)}
         blob_key = blob_key_for(tenant.id, normalized, self._ids.new_id(), content.filename)
-        provenance = build_provenance(attestations, token) if attestations is not None else None
+        provenance = None
+        if how.attestations is not None and how.token is not None:
+            provenance = build_provenance(how.attestations, how.token)
         metadata_sha256 = None
         if parsed.kind is DistributionKind.WHEEL:
             metadata_sha256 = hashlib.sha256(metadata.raw).hexdigest()
-        uploader = f"token:{token.name}"
         project = Project(
             tenant_id=tenant.id,
             name=existing.name if existing is not None else metadata.name,
@@ -205,10 +270,10 @@ class UploadDistribution:
             size=content.size,
             blob_key=blob_key,
             uploaded_at=now,
-            uploaded_by=uploader,
-            requires_python=metadata.requires_python or _single(fields, "requires_python"),
+            uploaded_by=how.uploader,
+            requires_python=metadata.requires_python or how.requires_python,
             metadata_sha256=metadata_sha256,
-            has_provenance=attestations is not None,
+            has_provenance=provenance is not None,
         )
         replaced = self._store_blobs_and_commit(project, release, file, Path(content.path), metadata.raw, provenance)
         self._delete_blobs(replaced)
@@ -223,18 +288,16 @@ class UploadDistribution:
             new_release=version not in existing_release,
         )
         self._audit.record(
-            actor=uploader,
-            action="package.upload",
+            actor=how.uploader,
+            action=how.action,
             target=f"{normalized}=={version}/{content.filename}",
             tenant_id=tenant.id,
-            source_ip=command.source_ip,
+            source_ip=how.source_ip,
             details={
-                "token_id": token.id,
+                **how.details,
                 "sha256": content.sha256,
                 "size": str(content.size),
-                **({"publisher": token.minted_by_publisher} if token.minted_by_publisher else {}),
                 **({"replaced_mirrored_files": str(len(replaced))} if replaced else {}),
-                **claim_details(descriptor_claims(token.minted_by_publisher)),
             },
         )
         for listener in self._listeners:

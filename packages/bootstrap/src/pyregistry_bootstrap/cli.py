@@ -18,9 +18,11 @@ __all__ = ["COMMANDS", "main"]
 COMMANDS: dict[str, str] = {
     "add-publisher": "publishers:add_publisher",
     "audit-wheel": "security:audit_wheel",
+    "backup": "backup:backup",
     "check-registry": "security:check_registry",
     "config": "config:config_group",
     "create-tenant": "tenants:create_tenant",
+    "import": "importing:import_command",
     "init-config": "setup:init_config",
     "issue-token": "tokens:issue_token",
     "list-publishers": "publishers:list_publishers",
@@ -31,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "purge-project": "releases:purge_project",
     "purge-release": "releases:purge_release",
     "remove-publisher": "publishers:remove_publisher",
+    "restore": "backup:restore",
     "revoke-token": "tokens:revoke_token",
     "serve": "setup:serve",
     "set-project-status": "project_status:set_project_status",
@@ -38,6 +41,7 @@ COMMANDS: dict[str, str] = {
     "unyank": "releases:unyank",
     "validate-dist": "security:validate_dist",
     "validate-dist-all": "security:validate_dist_all",
+    "verify": "backup:verify",
     "yank": "releases:yank",
 }
 """Command name -> ``module:attribute`` under ``pyregistry_bootstrap.commands``."""

@@ -12,16 +12,18 @@ from datetime import UTC, datetime
 from pyregistry_application.admin_access import AdminAuthorization
 from pyregistry_application.admin_releases import ReleaseAdministration
 from pyregistry_application.audit import AuditTrail
+from pyregistry_application.backup_ports import MetadataArchive
 from pyregistry_application.ports import RegistryStore
 from pyregistry_application.project_status import ProjectStatusAdministration, ProjectStatusRecorder
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_application.tokens import TokenIssuer
 from pyregistry_bootstrap.store_wiring import build_store, open_existing_store
 from pyregistry_domain.users import User
+from pyregistry_infrastructure.config import ConfigError
 from pyregistry_infrastructure.settings import Settings
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 
-__all__ = ["CLI_ACTOR", "CLI_USER", "AdminCommands", "admin_commands"]
+__all__ = ["CLI_ACTOR", "CLI_USER", "AdminCommands", "admin_commands", "metadata_archive"]
 
 CLI_ACTOR = "cli"
 CLI_USER = User(
@@ -67,3 +69,16 @@ def admin_commands(settings: Settings, *, create: bool = False) -> AdminCommands
             store, AdminAuthorization(store), ProjectStatusRecorder(store, audit, clock)
         ),
     )
+
+
+def metadata_archive(settings: Settings, store: RegistryStore) -> MetadataArchive:
+    """Table export and load over the configured SQL store; the in-memory store holds nothing worth backing up."""
+    from pyregistry_infrastructure.stores.sql_archive import SqlMetadataArchive
+    from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
+
+    if not isinstance(store, SqlRegistryStore):
+        raise ConfigError(
+            f"key 'database_store': {settings.database_store!r} keeps nothing on disk; backup and restore need "
+            "sqlite, postgres or sqlserver"
+        )
+    return SqlMetadataArchive(store)

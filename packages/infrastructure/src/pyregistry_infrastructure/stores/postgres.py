@@ -30,6 +30,7 @@ POSTGRES = Dialect(
     migrations_table_sql="CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)",
     integrity_errors=(psycopg.IntegrityError,),
     unique_violation=lambda error: isinstance(error, pg_errors.UniqueViolation),
+    snapshot_begin_sql="BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 )
 
 

@@ -22,11 +22,12 @@ from pyregistry_infrastructure.stores.schema_translation import (
     KeyColumns,
     TranslationError,
     collect_key_columns,
+    table_columns,
     to_postgres,
     to_sqlserver,
 )
 
-__all__ = ["MigrationNotPortable", "load_migrations", "split_statements"]
+__all__ = ["MigrationNotPortable", "load_migrations", "portable_tables", "split_statements"]
 
 _SQLITE_ONLY = re.compile(r"AUTOINCREMENT|INSERT\s+OR\s|WITHOUT\s+ROWID|PRAGMA|datetime\(|strftime\(", re.IGNORECASE)
 
@@ -85,6 +86,11 @@ def load_migrations(dialect: str = "sqlite") -> list[tuple[str, str]]:
         )
         for migration_id in sorted(portable.keys() | own.keys())
     ]
+
+
+def portable_tables() -> dict[str, list[str]]:
+    """Every table of the schema in creation order (parents before the tables referencing them), with columns."""
+    return table_columns(statement for _, script in load_migrations("sqlite") for statement in split_statements(script))
 
 
 def split_statements(script: str) -> list[str]:

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["KeyColumns", "TranslationError", "collect_key_columns", "to_postgres", "to_sqlserver"]
+__all__ = ["KeyColumns", "TranslationError", "collect_key_columns", "table_columns", "to_postgres", "to_sqlserver"]
 
 _CREATE_TABLE = re.compile(r"^\s*CREATE\s+TABLE\s+(IF\s+NOT\s+EXISTS\s+)?(\w+)\s*\((.*)\)\s*$", re.I | re.S)
 _ALTER_ADD = re.compile(r"^\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+(?:COLUMN\s+)?(.*)$", re.I | re.S)
@@ -130,6 +130,21 @@ def collect_key_columns(statements: Iterable[str]) -> KeyColumns:
         elif index := _CREATE_INDEX.match(code):
             found.keys.update((index.group(4).lower(), column) for column in _names(index.group(5)))
     return found
+
+
+def table_columns(statements: Iterable[str]) -> dict[str, list[str]]:
+    """Every table the statements create, in creation order, with its columns (``ADD COLUMN`` included)."""
+    tables: dict[str, list[str]] = {}
+    for statement in statements:
+        code = _strip_comments(statement)
+        if table := _CREATE_TABLE.match(code):
+            items = _split_top_level(table.group(3))
+            tables[table.group(2).lower()] = [
+                item.split()[0].lower() for item in items if not _TABLE_CONSTRAINT.match(item)
+            ]
+        elif alter := _ALTER_ADD.match(code):
+            tables.setdefault(alter.group(1).lower(), []).append(alter.group(2).split()[0].lower())
+    return tables
 
 
 def _strip_comments(statement: str) -> str:

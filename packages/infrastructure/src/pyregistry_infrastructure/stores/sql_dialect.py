@@ -29,6 +29,10 @@ class Dialect:
     migrations_table_sql: str
     integrity_errors: tuple[type[BaseException], ...]
     unique_violation: Callable[[BaseException], bool]
+    snapshot_begin_sql: str = "BEGIN"
+    """Starts a read transaction that sees one consistent snapshot for all its statements (backups)."""
+    snapshot_end_sql: str | None = None
+    """Run after that transaction ends, to restore the connection's usual isolation level."""
 
     def sql(self, text: str, has_params: bool) -> str:
         """``text`` with ``?`` placeholders rewritten for the driver (``%`` escaped when parameters are bound)."""

@@ -29,6 +29,7 @@ SQLITE = Dialect(
     migrations_table_sql="CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)",
     integrity_errors=(sqlite3.IntegrityError,),
     unique_violation=_sqlite_unique,
+    snapshot_begin_sql="BEGIN DEFERRED",  # a WAL read transaction sees one snapshot until it ends
 )
 
 

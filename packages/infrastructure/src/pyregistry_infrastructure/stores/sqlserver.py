@@ -36,6 +36,8 @@ SQLSERVER = Dialect(
     ),
     integrity_errors=(pymssql.IntegrityError,),
     unique_violation=lambda error: bool(error.args) and error.args[0] in _UNIQUE_ERRORS,
+    snapshot_begin_sql="SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; BEGIN TRANSACTION",
+    snapshot_end_sql="SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
 )
 
 

@@ -12,7 +12,7 @@ import msgspec
 from pyregistry_application.mirror_ports import UpstreamFile, UpstreamProject
 from pyregistry_infrastructure.upstream.urls import without_credentials
 
-__all__ = ["parse_project_html", "parse_project_json"]
+__all__ = ["parse_project_html", "parse_project_json", "parse_root_html"]
 
 _SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 _UNSENDABLE = re.compile(r"[\x00-\x20\x7f]")
@@ -140,3 +140,12 @@ def parse_project_html(body: str, page_url: str, fallback_name: str) -> Upstream
             )
         )
     return UpstreamProject(name=fallback_name, files=files)
+
+
+def parse_root_html(body: str, page_url: str) -> list[tuple[str, str]]:
+    """``(project name, absolute page URL)`` for every link of a PEP 503 root page."""
+    collector = _AnchorCollector()
+    collector.feed(body)
+    collector.close()
+    base = urljoin(page_url, collector.base) if collector.base else page_url
+    return [(text, urljoin(base, href)) for attrs, text in collector.anchors if (href := attrs.get("href")) and text]
