@@ -13,6 +13,7 @@ from pyregistry_application.admin_access import AdminAuthorization
 from pyregistry_application.admin_releases import ReleaseAdministration
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.ports import RegistryStore
+from pyregistry_application.tenant_people import TenantPeople
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_application.tokens import TokenIssuer
 from pyregistry_bootstrap.store_wiring import build_store, open_existing_store
@@ -38,6 +39,7 @@ class AdminCommands:
     store: RegistryStore
     tenants: TenantAdministration
     tokens: TokenIssuer
+    people: TenantPeople
     authorization: AdminAuthorization
     audit: AuditTrail
 
@@ -54,11 +56,13 @@ def admin_commands(settings: Settings, *, create: bool = False) -> AdminCommands
     clock = SystemClock()
     ids = RandomIds()
     audit = AuditTrail(store, clock, ids)
+    hasher = ScryptPasswordHasher()
     return AdminCommands(
         settings=settings,
         store=store,
-        tenants=TenantAdministration(store, clock, ids, ScryptPasswordHasher(), audit),
+        tenants=TenantAdministration(store, clock, ids, hasher, audit),
         tokens=TokenIssuer(store, clock, ids, audit),
+        people=TenantPeople(store, clock, ids, hasher, audit),
         authorization=AdminAuthorization(store),
         audit=audit,
     )

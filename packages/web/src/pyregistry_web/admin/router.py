@@ -23,6 +23,7 @@ from pyregistry_web.admin import (
     routes_dashboard,
     routes_mirror,
     routes_packages,
+    routes_people,
     routes_publishers,
     routes_scan,
     routes_tokens,
@@ -31,6 +32,7 @@ from pyregistry_web.admin.errors_html import ADMIN_EXCEPTION_HANDLERS
 from pyregistry_web.admin.extensions import UiExtensions
 from pyregistry_web.admin.favicon import favicon
 from pyregistry_web.admin.rendering import PageRenderer
+from pyregistry_web.admin.route_access import declared_rule, enforce_route_rule
 from pyregistry_web.admin.security import derive_session_key, html_security_headers
 from pyregistry_web.admin.session_user import current_user
 from pyregistry_web.options import WebOptions
@@ -72,6 +74,7 @@ def admin_handlers(options: WebOptions) -> list[ControllerRouterHandler]:
         routes_auth,
         routes_dashboard,
         routes_packages,
+        routes_people,
         routes_tokens,
         routes_audit,
         routes_mirror,
@@ -84,6 +87,9 @@ def admin_handlers(options: WebOptions) -> list[ControllerRouterHandler]:
         for name in module.__all__
         if name != "landing" and isinstance(handler := getattr(module, name), HTTPRouteHandler)
     ]
+    undeclared = sorted(handler.handler_name for handler in handlers if declared_rule(handler) is None)
+    if undeclared:
+        raise ValueError(f"admin routes without a declared permission (opt=needs(...)): {', '.join(undeclared)}")
     admin = Router(
         path="/admin",
         route_handlers=handlers,
@@ -96,6 +102,7 @@ def admin_handlers(options: WebOptions) -> list[ControllerRouterHandler]:
             _session_middleware(session),
         ],
         dependencies={"user": Provide(current_user, sync_to_thread=True)},
+        guards=[enforce_route_rule],
         exception_handlers=ADMIN_EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         include_in_schema=False,
     )

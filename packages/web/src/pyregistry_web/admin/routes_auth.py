@@ -10,6 +10,7 @@ from litestar.params import QueryParameter
 from litestar.response import Redirect
 
 from pyregistry_domain.users import User
+from pyregistry_web.admin.route_access import Access, needs
 from pyregistry_web.admin.security import check_csrf, new_csrf_token, session_data
 from pyregistry_web.admin.session_user import Form, LoginRequired, admin_services, current_user, renderer
 from pyregistry_web.credentials import client_ip
@@ -27,13 +28,13 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-@get("/", name="admin-root")
+@get("/", name="admin-root", opt=needs(Access.PUBLIC))
 async def admin_root() -> Redirect:
     """``/admin/`` goes to the dashboard (or, without a session, to the login page)."""
     return Redirect(path=_DEFAULT_TARGET, status_code=303)
 
 
-@get("/login", name="admin-login", sync_to_thread=False)
+@get("/login", name="admin-login", opt=needs(Access.PUBLIC), sync_to_thread=False)
 def login_page(
     request: AnyRequest, state: State, next_path: Annotated[str | None, QueryParameter(name="next")] = None
 ) -> Response[Any]:
@@ -41,7 +42,7 @@ def login_page(
     return renderer(state).page(request, "admin/login.html.j2", {"next": _safe_next(next_path), "error": None})
 
 
-@post("/login", name="admin-login-submit", sync_to_thread=True)
+@post("/login", name="admin-login-submit", opt=needs(Access.PUBLIC), sync_to_thread=True)
 def login_submit(request: AnyRequest, state: State, data: Form) -> Response[Any]:
     """Check the credentials; failures re-render the form (401), throttled attempts get 429 + Retry-After."""
     check_csrf(request, data)
@@ -60,7 +61,7 @@ def login_submit(request: AnyRequest, state: State, data: Form) -> Response[Any]
     return Redirect(path=target, status_code=303)
 
 
-@post("/logout", name="admin-logout", sync_to_thread=True)
+@post("/logout", name="admin-logout", opt=needs(Access.PUBLIC), sync_to_thread=True)
 def logout(request: AnyRequest, state: State, data: Form) -> Redirect:
     """End the session here and, through the session store, in every other server process."""
     check_csrf(request, data)
