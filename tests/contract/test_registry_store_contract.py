@@ -139,9 +139,7 @@ def test_tenant_roles_are_per_user_and_tenant(store: RegistryStore) -> None:
         ("zoe@example.test", TenantRole.ADMIN),
     ]
     globex = store.list_tenant_members("t-globex")
-    assert [(member.email, member.role_in("t-globex")) for member in globex] == [
-        ("amy@example.test", TenantRole.ADMIN)
-    ]
+    assert [(member.email, member.role_in("t-globex")) for member in globex] == [("amy@example.test", TenantRole.ADMIN)]
     assert store.list_tenant_members("missing") == []
 
     assert store.remove_tenant_role("u-amy", "t-acme") is True

@@ -45,8 +45,11 @@ def declared_rule(handler: BaseRouteHandler) -> RouteRule | None:
 
 def enforce_route_rule(connection: AnyConnection, handler: BaseRouteHandler) -> None:
     """Guard (Litestar runs it in a worker thread): a redirect to the login page without a session, 403 (404 for
-    the superadmin and an unknown tenant) without the permission. Every admin route passes here first."""
+    the superadmin and an unknown tenant) without the permission. Every admin route passes here first; so does
+    Litestar's automatic ``OPTIONS`` answer, which only lists a path's methods and is open to everyone."""
     rule = declared_rule(handler)
+    if rule is None and handler.http_methods == {"OPTIONS"}:
+        return
     if rule is None:
         raise LookupError(f"admin route {handler.handler_name} declares no permission")
     if rule is Access.PUBLIC:

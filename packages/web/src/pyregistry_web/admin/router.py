@@ -37,7 +37,7 @@ from pyregistry_web.admin.security import derive_session_key, html_security_head
 from pyregistry_web.admin.session_user import current_user
 from pyregistry_web.options import WebOptions
 
-__all__ = ["SESSION_COOKIE", "admin_handlers", "admin_state"]
+__all__ = ["SESSION_COOKIE", "admin_handlers", "admin_state", "require_declared_rules"]
 
 SESSION_COOKIE = "pyregistry_session"
 SESSION_MAX_AGE = int(SESSION_LIFETIME.total_seconds())
@@ -57,6 +57,13 @@ def _session_middleware(config: CookieBackendConfig) -> Callable[[ASGIApp], ASGI
         return config.middleware(app)
 
     return factory
+
+
+def require_declared_rules(handlers: list[HTTPRouteHandler]) -> None:
+    """Refuse admin routes that do not say what they need (``opt=needs(...)``)."""
+    undeclared = sorted(handler.handler_name for handler in handlers if declared_rule(handler) is None)
+    if undeclared:
+        raise ValueError(f"admin routes without a declared permission (opt=needs(...)): {', '.join(undeclared)}")
 
 
 def admin_handlers(options: WebOptions) -> list[ControllerRouterHandler]:
@@ -87,9 +94,7 @@ def admin_handlers(options: WebOptions) -> list[ControllerRouterHandler]:
         for name in module.__all__
         if name != "landing" and isinstance(handler := getattr(module, name), HTTPRouteHandler)
     ]
-    undeclared = sorted(handler.handler_name for handler in handlers if declared_rule(handler) is None)
-    if undeclared:
-        raise ValueError(f"admin routes without a declared permission (opt=needs(...)): {', '.join(undeclared)}")
+    require_declared_rules(handlers)
     admin = Router(
         path="/admin",
         route_handlers=handlers,
