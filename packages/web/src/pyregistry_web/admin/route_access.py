@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from litestar.handlers import BaseRouteHandler
+from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 
 from pyregistry_domain.roles import Permission
 from pyregistry_web.admin.session_user import admin_services, current_user
@@ -48,7 +48,7 @@ def enforce_route_rule(connection: AnyConnection, handler: BaseRouteHandler) -> 
     the superadmin and an unknown tenant) without the permission. Every admin route passes here first; so does
     Litestar's automatic ``OPTIONS`` answer, which only lists a path's methods and is open to everyone."""
     rule = declared_rule(handler)
-    if rule is None and handler.http_methods == {"OPTIONS"}:
+    if rule is None and isinstance(handler, HTTPRouteHandler) and handler.http_methods == {"OPTIONS"}:
         return
     if rule is None:
         raise LookupError(f"admin route {handler.handler_name} declares no permission")
