@@ -72,6 +72,10 @@ ROUTES: dict[str, Probe] = {
         "public",
     ),
     "admin-logout": Probe(EVERYONE, "POST", "/admin/logout", {"csrf_token": "wrong"}, 403, "CSRF token", "public"),
+    "admin-oidc-start": Probe(EVERYONE, "GET", "/admin/oidc/corp/start", {}, 403, "is not configured", "public"),
+    "admin-oidc-callback": Probe(
+        EVERYONE, "GET", "/admin/oidc/corp/callback?state=s&code=c", {}, 403, "is not configured", "public"
+    ),
     "admin-dashboard": Probe(SIGNED_IN, "GET", "/admin/dashboard", {}, 200, "<h1>Dashboard", "signed-in"),
     "admin-search": Probe(SIGNED_IN, "GET", "/admin/search?q=rocket", {}, 200, 'name="q"', "signed-in"),
     "admin-create-tenant": Probe(SUPERADMIN, "POST", "/admin/tenants", {"slug": ""}, 400, "slug", "superadmin"),

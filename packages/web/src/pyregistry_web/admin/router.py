@@ -22,6 +22,7 @@ from pyregistry_web.admin import (
     routes_auth,
     routes_dashboard,
     routes_mirror,
+    routes_oidc,
     routes_packages,
     routes_people,
     routes_publishers,
@@ -79,6 +80,7 @@ def admin_handlers(options: WebOptions) -> list[ControllerRouterHandler]:
     )
     modules = (
         routes_auth,
+        routes_oidc,
         routes_dashboard,
         routes_packages,
         routes_people,
