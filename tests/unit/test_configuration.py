@@ -65,7 +65,10 @@ SPECIAL_SAMPLES = {
     "PYREGISTRY_HTTP": "h11",
     "PYREGISTRY_LOOP": "asyncio",
     "OIDC_ISSUERS": '[{"provider": "gitlab", "issuer": "https://gitlab.example", "jwks_url": "https://gitlab.example/jwks"}]',
+    "WEB_UI_OIDC_PROVIDERS": '[{"name": "corp", "issuer": "https://sso.example", "client_id": "pyregistry"}]',
 }
+COMPANIONS = {"WEB_UI_LOCAL_PASSWORDS": {"WEB_UI_OIDC_PROVIDERS": SPECIAL_SAMPLES["WEB_UI_OIDC_PROVIDERS"]}}
+"""Variables that only make sense beside another (no local passwords needs a provider to sign in with)."""
 
 
 @pytest.fixture(autouse=True)
@@ -104,7 +107,7 @@ def test_each_variable_takes_effect_and_is_reported_as_its_source(variable: str)
     raw = SPECIAL_SAMPLES.get(variable, VALID_SAMPLES.get(kind, "value"))
     if kind == "bool":
         raw = "false" if default else "true"
-    loaded = load_settings(None, {variable: raw})
+    loaded = load_settings(None, {variable: raw, **COMPANIONS.get(variable, {})})
     assert loaded.sources[dotted] == f"env:{variable}"
     current: Any = msgspec.to_builtins(loaded.settings)
     for part in ("blob_root" if variable == "OPENDAL_ROOT" else dotted).split("."):
