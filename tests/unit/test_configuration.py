@@ -145,6 +145,23 @@ def test_the_first_name_of_an_alias_pair_wins() -> None:
         ("[artifact_storage.opendal]\nscheme = 's3'\n", "options.bucket': required"),
         ("[validation]\ndistribution_parallelism = 0\n", "must be greater than zero"),
         ("this is = not toml [\n", "not valid TOML"),
+        (
+            "[web_ui]\nlocal_passwords = false\n",
+            "key 'web_ui.local_passwords': false needs at least one [[web_ui.oidc_providers]] to sign in with",
+        ),
+        (
+            "[[web_ui.oidc_providers]]\nname = 'Corp SSO'\nissuer = 'https://sso.example'\nclient_id = 'p'\n",
+            "key 'web_ui.oidc_providers[0].name': 'Corp SSO' must be unique, lower-case letters, digits and -",
+        ),
+        (
+            "[[web_ui.oidc_providers]]\nname = 'corp'\nissuer = 'sso.example'\nclient_id = 'p'\n",
+            "key 'web_ui.oidc_providers[0].issuer': 'sso.example' is not a valid http/https URL",
+        ),
+        (
+            "[[web_ui.oidc_providers]]\nname = 'corp'\nissuer = 'https://sso.example'\nclient_id = 'p'\n"
+            "group_roles = [{ group = 'g', tenant = 'acme', role = 'owner' }]\n",
+            "key 'web_ui.oidc_providers[0].group_roles[0].role': 'owner' is not admin, maintainer or auditor",
+        ),
     ],
 )
 def test_file_errors_name_the_key_and_the_problem(tmp_path: Path, text: str, message: str) -> None:
