@@ -263,3 +263,29 @@ def test_foreign_issuer_id_tokens_are_refused(providers: Providers) -> None:
     assert wrong_audience.value.message == "wrong audience: the token must be requested for audience 'someone-else'"
     claims = verified_claims(genuine, corp, jwks, now=time.time(), leeway=60, require_kid=False)
     assert (claims["sub"], claims["email"], claims["groups"]) == ("alice", "alice@corp.test", ["acme-devs"])
+
+
+def test_leaving_the_group_ends_the_roles_of_open_sessions_at_the_next_sign_in(
+    page: Page, browser: Browser, registry_with_sso: RunningRegistry, providers: Providers
+) -> None:
+    providers.corp.set_claims("carol", {"email": "carol@corp.test", "groups": ["acme-devs"]})
+    _to_provider(page, registry_with_sso)
+    page.fill("input[name=sub]", "carol")
+    page.click("button:text-is('Authorize')")
+    page.wait_for_url(registry_with_sso.base_url + "/admin/t/acme/packages")
+
+    providers.corp.set_claims("carol", {"email": "carol@corp.test", "groups": ["kitchen"]})
+    other = browser.new_context()
+    try:
+        second = other.new_page()
+        _to_provider(second, registry_with_sso)
+        second.fill("input[name=sub]", "carol")
+        second.click("button:text-is('Authorize')")
+        second.wait_for_load_state()
+        assert _message(second) == "sign-in refused: you are in no group that maps to a tenant role"
+    finally:
+        other.close()
+    page.goto(registry_with_sso.base_url + "/admin/t/acme/packages")
+    assert _message(page) == "you have no role in this tenant"
+    revoked = _audit(registry_with_sso, "role.revoke")
+    assert "user:carol@corp.test" in revoked and "oidc:corp" in revoked and "role=maintainer" in revoked

@@ -103,9 +103,9 @@ def test_roles_follow_the_groups_at_every_sign_in(
         _complete(sign_in)
     assert refused.value.message == "sign-in refused: you are in no group that maps to a tenant role"
     stored = store.get_user_by_email("amy@corp.test")
-    assert stored is not None and dict(stored.roles) == {"t-acme": TenantRole.MAINTAINER}
+    assert stored is not None and dict(stored.roles) == {}
     actions = [event.action for event in store.list_audit_events(AuditQuery(limit=10)).items]
-    assert actions == ["admin.login.refused", "admin.login.oidc", "role.grant"]
+    assert actions == ["admin.login.refused", "role.revoke", "admin.login.oidc", "role.grant"]
 
 
 @pytest.mark.parametrize(

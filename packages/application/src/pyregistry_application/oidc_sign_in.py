@@ -155,6 +155,8 @@ class OidcSignIn:
         user = self._store.get_user_by_email(email)
         if user is None or not user.is_superadmin:
             if not roles:
+                if user is not None:
+                    self._sync_roles(user, email, roles, name, source_ip)
                 self._refuse(name, email, "you are in no group that maps to a tenant role", source_ip)
             user = self._sync_roles(user, email, roles, name, source_ip)
         self._audit.record(
