@@ -174,3 +174,28 @@ def test_people_page_adds_people_whose_roles_are_enforced(roleco: RunningRegistr
     assert any(f" {ADMIN[0]} " in row and "user:max@roles.test" in row and "role=maintainer" in row for row in grants)
     [revoke] = [row for row in _audit_rows(boss, "role.revoke") if "user:max@roles.test" in row]
     assert f" {ADMIN[0]} " in revoke and "role=maintainer" in revoke
+
+
+def test_revoke_sessions_signs_someone_out_everywhere(roleco: RunningRegistry) -> None:
+    roleco.cli(
+        "grant-role", "--tenant", "roleco", "--email", "sam@roles.test", "--role", "auditor",
+        "--password", "sam-password-1",
+    )  # fmt: skip
+    laptop, phone = (_login(roleco, "sam@roles.test", "sam-password-1") for _ in range(2))
+    boss = _login(roleco, *ADMIN)
+    assert laptop.get(PROJECT).status_code == 200 and phone.get(PROJECT).status_code == 200
+
+    assert _json(roleco, "revoke-sessions", "--email", "Sam@roles.test") == {"email": "sam@roles.test", "revoked": 2}
+    for session in (laptop, phone):
+        gone = session.get(PROJECT)
+        assert gone.status_code == 303 and gone.headers["location"].startswith("/admin/login?next=")
+    assert boss.get(PROJECT).status_code == 200
+    again = roleco.cli("revoke-sessions", "--email", "sam@roles.test")
+    assert again.stdout == "revoked 0 admin sessions of sam@roles.test\n"
+    unknown = roleco.cli("revoke-sessions", "--email", "ghost@roles.test", check=False)
+    assert unknown.returncode == 1 and unknown.stderr.startswith("error: there is no account 'ghost@roles.test'")
+    revoked = _login(roleco, "sam@roles.test", "sam-password-1")
+    assert revoked.get(PROJECT).status_code == 200
+    superadmin = _login(roleco, "admin@pyregistry.local", "admin-password-for-tests")
+    audit = superadmin.get("/admin/audit?action=admin.sessions.revoke").text
+    assert "user:sam@roles.test" in audit and "sessions=2" in audit and "sessions=0" in audit

@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "purge-release": "releases:purge_release",
     "remove-publisher": "publishers:remove_publisher",
     "revoke-role": "people:revoke_role",
+    "revoke-sessions": "people:revoke_sessions",
     "revoke-token": "tokens:revoke_token",
     "serve": "setup:serve",
     "sweep-blobs": "storage:sweep_blobs",

@@ -13,6 +13,7 @@ from pyregistry_application.admin_access import AdminAuthorization
 from pyregistry_application.admin_releases import ReleaseAdministration
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.ports import RegistryStore
+from pyregistry_application.session_revocation import SessionRevocation
 from pyregistry_application.tenant_people import TenantPeople
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_application.tokens import TokenIssuer
@@ -42,6 +43,12 @@ class AdminCommands:
     people: TenantPeople
     authorization: AdminAuthorization
     audit: AuditTrail
+
+    def sessions(self) -> SessionRevocation:
+        """Revoking admin sessions, on the metadata store's own session table."""
+        from pyregistry_bootstrap.wiring import build_session_store
+
+        return SessionRevocation(self.store, build_session_store(self.store), SystemClock(), self.audit)
 
     def releases(self) -> ReleaseAdministration:
         """Yank and purge; opens the artifact storage, whose blobs a purge removes."""

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import click
+import msgspec
 
 from pyregistry_bootstrap.commands.common import admin, config_option, emit_json, json_option
 
-__all__ = ["grant_role", "list_people", "revoke_role"]
+__all__ = ["grant_role", "list_people", "revoke_role", "revoke_sessions"]
+
+
+class RevokedSessions(msgspec.Struct, frozen=True):
+    """``revoke-sessions --json``."""
+
+    email: str
+    revoked: int
+
 
 _ROLES = click.Choice(["admin", "maintainer", "auditor"])
 
@@ -71,3 +80,19 @@ def list_people(ctx: click.Context, config_path: str | None, tenant: str, as_jso
         return
     for member in members:
         click.echo(f"{member.email}\t{member.role}")
+
+
+@click.command("revoke-sessions")
+@config_option
+@click.option("--email", required=True)
+@json_option
+@click.pass_context
+def revoke_sessions(ctx: click.Context, config_path: str | None, email: str, as_json: bool) -> None:
+    """Sign someone out everywhere: every admin session of the account ends at once."""
+    from pyregistry_bootstrap.cli_wiring import CLI_ACTOR
+
+    count = admin(ctx, config_path).sessions().revoke(email, actor=CLI_ACTOR)
+    if as_json:
+        emit_json(RevokedSessions(email=email.strip().lower(), revoked=count))
+        return
+    click.echo(f"revoked {count} admin session{'' if count == 1 else 's'} of {email.strip().lower()}")
