@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from litestar import get
 
+from pyregistry_domain.roles import Permission
 from pyregistry_web.admin.route_access import Access, needs
 from pyregistry_web.admin.router import require_declared_rules
 from pyregistry_web.admin.security import derive_session_key, html_security_headers
@@ -72,3 +73,16 @@ def test_admin_routes_must_declare_what_they_need() -> None:
         require_declared_rules([declared, forgotten])
     assert str(refused.value).startswith("admin routes without a declared permission (opt=needs(...)): ")
     assert str(refused.value).endswith("forgotten")
+
+    @get("/t/{tenant:str}/things", opt=needs(Permission.VIEW))
+    async def scoped() -> str:
+        return "ok"
+
+    @get("/things", name="unscoped", opt=needs(Permission.VIEW))
+    async def unscoped() -> str:
+        return "no"
+
+    require_declared_rules([scoped])
+    with pytest.raises(ValueError) as tenantless:
+        require_declared_rules([scoped, unscoped])
+    assert str(tenantless.value) == "admin routes with a tenant permission but no {tenant} in the path: unscoped"

@@ -17,6 +17,7 @@ from litestar.types import ASGIApp, ControllerRouterHandler
 from pyregistry_application.admin_accounts import SESSION_LIFETIME
 from pyregistry_application.admin_services import build_admin_services
 from pyregistry_application.services import RegistryServices
+from pyregistry_domain.roles import Permission
 from pyregistry_web.admin import (
     routes_audit,
     routes_auth,
@@ -61,10 +62,20 @@ def _session_middleware(config: CookieBackendConfig) -> Callable[[ASGIApp], ASGI
 
 
 def require_declared_rules(handlers: list[HTTPRouteHandler]) -> None:
-    """Refuse admin routes that do not say what they need (``opt=needs(...)``)."""
+    """Refuse admin routes that do not say what they need (``opt=needs(...)``), and tenant permissions on paths
+    without the ``{tenant}`` the guard checks them in."""
     undeclared = sorted(handler.handler_name for handler in handlers if declared_rule(handler) is None)
     if undeclared:
         raise ValueError(f"admin routes without a declared permission (opt=needs(...)): {', '.join(undeclared)}")
+    tenantless = sorted(
+        handler.handler_name
+        for handler in handlers
+        if isinstance(declared_rule(handler), Permission) and not all("{tenant:" in path for path in handler.paths)
+    )
+    if tenantless:
+        raise ValueError(
+            f"admin routes with a tenant permission but no {{tenant}} in the path: {', '.join(tenantless)}"
+        )
 
 
 def admin_handlers(options: WebOptions) -> list[ControllerRouterHandler]:
