@@ -18,6 +18,7 @@ from pyregistry_domain.errors import InvalidToken
 from pyregistry_infrastructure.oidc.jwks import JwksCache
 from pyregistry_infrastructure.oidc.signed_tokens import ExpectedIssuer, verified_claims
 from tests.support.admin import SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD, AdminSession
+from tests.support.issuer_proxy import foreign_issuer_proxy
 from tests.support.oidc_mock import MockProvider, running_provider
 from tests.support.server import RunningRegistry, start_registry
 
@@ -41,9 +42,10 @@ GROUP_ROLES = [
 
 
 class Providers:
-    def __init__(self, corp: MockProvider, stale: MockProvider) -> None:
+    def __init__(self, corp: MockProvider, stale: MockProvider, posing: str) -> None:
         self.corp = corp
         self.stale = stale
+        self.posing = MockProvider(issuer=posing)
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +54,9 @@ def providers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Providers]:
     with (
         running_provider(logs, [ALICE, BOB]) as corp,
         running_provider(logs, [ALICE], token_max_age=-600) as stale,
+        foreign_issuer_proxy(corp.issuer) as posing,
     ):
-        yield Providers(corp, stale)
+        yield Providers(corp, stale, posing)
 
 
 def _provider_config(name: str, provider: MockProvider) -> dict[str, object]:
@@ -69,7 +72,11 @@ def _provider_config(name: str, provider: MockProvider) -> dict[str, object]:
 
 @pytest.fixture(scope="module")
 def registry_with_sso(providers: Providers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
-    config = [_provider_config("corp", providers.corp), _provider_config("stale", providers.stale)]
+    config = [
+        _provider_config("corp", providers.corp),
+        _provider_config("stale", providers.stale),
+        _provider_config("posing", providers.posing),
+    ]
     server = start_registry(tmp_path_factory.mktemp("sso"), {"WEB_UI_OIDC_PROVIDERS": json.dumps(config)})
     try:
         server.create_tenant("acme")
@@ -222,6 +229,14 @@ def test_expired_id_token_is_refused(page: Page, registry_with_sso: RunningRegis
     page.wait_for_load_state()
     assert _message(page) == "sign-in refused: the token has expired (exp)"
     assert "the token has expired (exp)" in _audit(registry_with_sso, "admin.login.refused")
+
+
+def test_id_token_of_another_issuer_is_refused(page: Page, registry_with_sso: RunningRegistry) -> None:
+    """The "posing" provider's discovery names its own address, but its ID tokens come from the corp issuer."""
+    _to_provider(page, registry_with_sso, "posing")
+    page.click("button[name=sub][value=alice]")
+    page.wait_for_load_state()
+    assert _message(page) == "sign-in refused: issuer mismatch"
 
 
 def test_local_passwords_can_be_turned_off(providers: Providers, tmp_path: Path, page: Page) -> None:
