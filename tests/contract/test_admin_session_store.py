@@ -38,6 +38,7 @@ def open_sessions(store_location: tuple[str, str]) -> Iterator[OpenSessions]:
         registry = open_store(kind, where, max_connections=4)
         if not opened:
             registry.add_user(User(id="u1", email="a@x.test", password_hash="h", is_superadmin=True, created_at=NOW))
+            registry.add_user(User(id="u2", email="b@x.test", password_hash="h", is_superadmin=False, created_at=NOW))
         opened.append(registry)
         sessions = build_session_store(registry)
         if kind == "memory":
@@ -51,9 +52,9 @@ def open_sessions(store_location: tuple[str, str]) -> Iterator[OpenSessions]:
             registry.close()  # type: ignore[attr-defined]
 
 
-def _session(lifetime: timedelta = timedelta(hours=8), created: datetime = NOW) -> AdminSession:
+def _session(lifetime: timedelta = timedelta(hours=8), created: datetime = NOW, user_id: str = "u1") -> AdminSession:
     return AdminSession(
-        id_hash=hash_session_id(new_session_id()), user_id="u1", created_at=created, expires_at=created + lifetime
+        id_hash=hash_session_id(new_session_id()), user_id=user_id, created_at=created, expires_at=created + lifetime
     )
 
 
@@ -91,3 +92,18 @@ def test_adding_a_session_drops_the_expired_ones(open_sessions: OpenSessions) ->
     assert sessions.get_session(old.id_hash) is None
     assert sessions.get_session(current.id_hash) == current
     assert sessions.get_session(fresh.id_hash) == fresh
+
+
+def test_revoking_a_users_sessions_ends_all_of_theirs_only(open_sessions: OpenSessions) -> None:
+    first, second = open_sessions(), open_sessions()
+    mine = [_session(), _session(timedelta(hours=2))]
+    short, theirs = _session(timedelta(minutes=30)), _session(user_id="u2")
+    for session in (*mine, short, theirs):
+        first.add_session(session, NOW)
+    when = NOW + timedelta(hours=1)
+    assert second.revoke_user_sessions("u1", when) == 2
+    assert [first.get_session(session.id_hash) for session in mine] == [session.revoked(when) for session in mine]
+    assert first.get_session(short.id_hash) == short
+    assert first.get_session(theirs.id_hash) == theirs
+    assert second.revoke_user_sessions("u1", when) == 0
+    assert second.revoke_user_sessions("nobody", when) == 0

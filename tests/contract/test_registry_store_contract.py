@@ -15,6 +15,7 @@ from pyregistry_domain.audit import AuditEvent
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.errors import AlreadyExists, NotFound
 from pyregistry_domain.projects import Project, Release
+from pyregistry_domain.roles import TenantRole
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import ApiToken, TokenScope
 from pyregistry_domain.users import User
@@ -87,7 +88,7 @@ def test_tenants_round_trip_and_unique_slug(store: RegistryStore) -> None:
         store.set_tenant_mirroring("missing", True)
 
 
-def test_users_passwords_and_tenant_admins(store: RegistryStore) -> None:
+def test_users_passwords_and_tenant_roles(store: RegistryStore) -> None:
     store.add_tenant(tenant("acme"))
     store.add_tenant(tenant("globex"))
     user = User(
@@ -96,7 +97,7 @@ def test_users_passwords_and_tenant_admins(store: RegistryStore) -> None:
         password_hash="h1",
         is_superadmin=False,
         created_at=T0,
-        tenant_ids=frozenset({"t-acme"}),
+        roles={"t-acme": TenantRole.ADMIN},
     )
     store.add_user(user)
     assert store.get_user("u1") == user
@@ -104,15 +105,51 @@ def test_users_passwords_and_tenant_admins(store: RegistryStore) -> None:
     with pytest.raises(AlreadyExists):
         store.add_user(replace(user, id="u2"))
     store.set_user_password("u1", "h2")
-    store.grant_tenant_admin("u1", "t-globex")
-    store.grant_tenant_admin("u1", "t-globex")
+    store.set_tenant_role("u1", "t-globex", TenantRole.AUDITOR)
+    store.set_tenant_role("u1", "t-globex", TenantRole.AUDITOR)
     loaded = store.get_user("u1")
     assert loaded is not None and loaded.password_hash == "h2"
-    assert loaded.tenant_ids == {"t-acme", "t-globex"}
+    assert dict(loaded.roles) == {"t-acme": TenantRole.ADMIN, "t-globex": TenantRole.AUDITOR}
     with pytest.raises(NotFound):
         store.set_user_password("missing", "h")
     with pytest.raises(NotFound):
-        store.grant_tenant_admin("u1", "missing-tenant")
+        store.set_tenant_role("u1", "missing-tenant", TenantRole.ADMIN)
+    with pytest.raises(NotFound):
+        store.set_tenant_role("missing-user", "t-acme", TenantRole.ADMIN)
+
+
+def _person(store: RegistryStore, user_id: str, email: str) -> None:
+    store.add_user(User(id=user_id, email=email, password_hash="h", is_superadmin=False, created_at=T0))
+
+
+def test_tenant_roles_are_per_user_and_tenant(store: RegistryStore) -> None:
+    store.add_tenant(tenant("acme"))
+    store.add_tenant(tenant("globex"))
+    _person(store, "u-zoe", "zoe@example.test")
+    _person(store, "u-amy", "amy@example.test")
+    _person(store, "u-bob", "bob@example.test")
+    store.set_tenant_role("u-zoe", "t-acme", TenantRole.MAINTAINER)
+    store.set_tenant_role("u-amy", "t-acme", TenantRole.AUDITOR)
+    store.set_tenant_role("u-amy", "t-globex", TenantRole.ADMIN)
+    store.set_tenant_role("u-zoe", "t-acme", TenantRole.ADMIN)
+
+    acme = store.list_tenant_members("t-acme")
+    assert [(member.email, member.role_in("t-acme")) for member in acme] == [
+        ("amy@example.test", TenantRole.AUDITOR),
+        ("zoe@example.test", TenantRole.ADMIN),
+    ]
+    globex = store.list_tenant_members("t-globex")
+    assert [(member.email, member.role_in("t-globex")) for member in globex] == [("amy@example.test", TenantRole.ADMIN)]
+    assert store.list_tenant_members("missing") == []
+
+    assert store.remove_tenant_role("u-amy", "t-acme") is True
+    assert store.remove_tenant_role("u-amy", "t-acme") is False
+    assert store.remove_tenant_role("u-bob", "t-acme") is False
+    amy = store.get_user("u-amy")
+    assert amy is not None and dict(amy.roles) == {"t-globex": TenantRole.ADMIN}
+    assert [member.email for member in store.list_tenant_members("t-acme")] == ["zoe@example.test"]
+    bob = store.get_user("u-bob")
+    assert bob is not None and dict(bob.roles) == {}
 
 
 def test_tokens_revoke_and_touch(store: RegistryStore) -> None:

@@ -166,7 +166,7 @@ def test_other_tenants_get_403(acme_admin: AdminSession) -> None:
     for path, data in actions:
         response = acme_admin.post(path, data)
         assert response.status_code == 403, path
-        assert "not an admin of this tenant" in response.text
+        assert "you have no role in this tenant" in response.text
     scan = acme_admin.get("/admin/t/globex/packages/secretsauce/files/secretsauce-1.0-py3-none-any.whl/scan")
     assert scan.status_code == 403
 

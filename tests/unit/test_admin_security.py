@@ -5,6 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+from litestar import get
+
+from pyregistry_domain.roles import Permission
+from pyregistry_web.admin.route_access import Access, needs
+from pyregistry_web.admin.router import require_declared_rules
 from pyregistry_web.admin.security import derive_session_key, html_security_headers
 
 
@@ -51,3 +57,32 @@ def test_secure_cookie_when_configured_or_when_a_trusted_proxy_says_https() -> N
     assert _run("http", (b"forwarded", b"proto=https"), trust_forwarded_proto=True)[b"set-cookie"].endswith(b"Secure")
     assert _run("http", proxied)[b"set-cookie"] == b"s=1; HttpOnly"
     assert _run("http", trust_forwarded_proto=True)[b"set-cookie"] == b"s=1; HttpOnly"
+
+
+def test_admin_routes_must_declare_what_they_need() -> None:
+    @get("/declared", opt=needs(Access.SIGNED_IN))
+    async def declared() -> str:
+        return "ok"
+
+    @get("/forgotten", name="forgotten")
+    async def forgotten() -> str:
+        return "no"
+
+    require_declared_rules([declared])
+    with pytest.raises(ValueError) as refused:
+        require_declared_rules([declared, forgotten])
+    assert str(refused.value).startswith("admin routes without a declared permission (opt=needs(...)): ")
+    assert str(refused.value).endswith("forgotten")
+
+    @get("/t/{tenant:str}/things", opt=needs(Permission.VIEW))
+    async def scoped() -> str:
+        return "ok"
+
+    @get("/things", name="unscoped", opt=needs(Permission.VIEW))
+    async def unscoped() -> str:
+        return "no"
+
+    require_declared_rules([scoped])
+    with pytest.raises(ValueError) as tenantless:
+        require_declared_rules([scoped, unscoped])
+    assert str(tenantless.value) == "admin routes with a tenant permission but no {tenant} in the path: unscoped"

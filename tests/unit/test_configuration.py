@@ -69,7 +69,10 @@ SPECIAL_SAMPLES = {
     "SHARED_STATE_BACKEND": "memory",
     "SHARED_STATE_REDIS_URL": "redis://:secret@cache:6379/0",
     "OIDC_ISSUERS": '[{"provider": "gitlab", "issuer": "https://gitlab.example", "jwks_url": "https://gitlab.example/jwks"}]',
+    "WEB_UI_OIDC_PROVIDERS": '[{"name": "corp", "issuer": "https://sso.example", "client_id": "pyregistry"}]',
 }
+COMPANIONS = {"WEB_UI_LOCAL_PASSWORDS": {"WEB_UI_OIDC_PROVIDERS": SPECIAL_SAMPLES["WEB_UI_OIDC_PROVIDERS"]}}
+"""Variables that only make sense beside another (no local passwords needs a provider to sign in with)."""
 
 
 @pytest.fixture(autouse=True)
@@ -108,7 +111,7 @@ def test_each_variable_takes_effect_and_is_reported_as_its_source(variable: str)
     raw = SPECIAL_SAMPLES.get(variable, VALID_SAMPLES.get(kind, "value"))
     if kind == "bool":
         raw = "false" if default else "true"
-    loaded = load_settings(None, {variable: raw})
+    loaded = load_settings(None, {variable: raw, **COMPANIONS.get(variable, {})})
     assert loaded.sources[dotted] == f"env:{variable}"
     current: Any = msgspec.to_builtins(loaded.settings)
     for part in ("blob_root" if variable == "OPENDAL_ROOT" else dotted).split("."):
@@ -155,6 +158,23 @@ def test_the_first_name_of_an_alias_pair_wins() -> None:
         ("[shared_state]\nredis_url = 'http://cache:6379'\n", "key 'shared_state.redis_url': 'http://cache:6379'"),
         ("[shared_state]\ntimeout_seconds = 0\n", "key 'shared_state': timeout_seconds and"),
         ("this is = not toml [\n", "not valid TOML"),
+        (
+            "[web_ui]\nlocal_passwords = false\n",
+            "key 'web_ui.local_passwords': false needs at least one [[web_ui.oidc_providers]] to sign in with",
+        ),
+        (
+            "[[web_ui.oidc_providers]]\nname = 'Corp SSO'\nissuer = 'https://sso.example'\nclient_id = 'p'\n",
+            "key 'web_ui.oidc_providers[0].name': 'Corp SSO' must be unique, lower-case letters, digits and -",
+        ),
+        (
+            "[[web_ui.oidc_providers]]\nname = 'corp'\nissuer = 'sso.example'\nclient_id = 'p'\n",
+            "key 'web_ui.oidc_providers[0].issuer': 'sso.example' is not a valid http/https URL",
+        ),
+        (
+            "[[web_ui.oidc_providers]]\nname = 'corp'\nissuer = 'https://sso.example'\nclient_id = 'p'\n"
+            "group_roles = [{ group = 'g', tenant = 'acme', role = 'owner' }]\n",
+            "key 'web_ui.oidc_providers[0].group_roles[0].role': 'owner' is not admin, maintainer or auditor",
+        ),
     ],
 )
 def test_file_errors_name_the_key_and_the_problem(tmp_path: Path, text: str, message: str) -> None:

@@ -10,6 +10,7 @@ import pytest
 from pyregistry_domain.distributions import DistributionKind, distribution_identity, parse_distribution_filename
 from pyregistry_domain.errors import InvalidFilename, InvalidName, InvalidToken, InvalidVersion, ValidationFailed
 from pyregistry_domain.names import is_normalized, validate_project_name, validate_tenant_slug
+from pyregistry_domain.roles import Permission, TenantRole, parse_role
 from pyregistry_domain.tenants import new_tenant
 from pyregistry_domain.tokens import ApiToken, TokenScope, generate_token_secret, parse_scopes, token_lifetime
 from pyregistry_domain.users import User, validate_email, validate_password
@@ -61,10 +62,48 @@ def test_users() -> None:
     with pytest.raises(ValidationFailed, match="at least 8"):
         validate_password("short")
     admin = User(
-        id="u", email="a@b.c", password_hash="h", is_superadmin=False, created_at=NOW, tenant_ids=frozenset({"t"})
+        id="u", email="a@b.c", password_hash="h", is_superadmin=False, created_at=NOW, roles={"t": TenantRole.ADMIN}
     )
-    assert admin.can_manage("t") and not admin.can_manage("x")
-    assert replace(admin, is_superadmin=True).can_manage("x")
+    assert admin.can_see("t") and not admin.can_see("x")
+    assert admin.tenant_ids == {"t"} and admin.role_in("t") is TenantRole.ADMIN and admin.role_in("x") is None
+    assert replace(admin, is_superadmin=True).can_see("x")
+    assert replace(admin, is_superadmin=True).may("x", Permission.MANAGE_PEOPLE)
+
+
+ALLOWED_BY_ROLE = {
+    TenantRole.ADMIN: set(Permission),
+    TenantRole.MAINTAINER: {
+        Permission.VIEW,
+        Permission.YANK,
+        Permission.MANAGE_TOKENS,
+        Permission.MANAGE_PUBLISHERS,
+        Permission.REFRESH_MIRROR,
+    },
+    TenantRole.AUDITOR: {Permission.VIEW},
+}
+
+
+@pytest.mark.parametrize("role", list(TenantRole))
+@pytest.mark.parametrize("permission", list(Permission))
+def test_role_permission_table_per_tenant(role: TenantRole, permission: Permission) -> None:
+    user = User(
+        id="u",
+        email="a@b.c",
+        password_hash="h",
+        is_superadmin=False,
+        created_at=NOW,
+        roles={"t1": role, "t2": TenantRole.AUDITOR},
+    )
+    assert user.may("t1", permission) is (permission in ALLOWED_BY_ROLE[role])
+    assert user.may("t2", permission) is (permission is Permission.VIEW)
+    assert user.may("t3", permission) is False
+
+
+def test_parse_role() -> None:
+    assert parse_role(" Maintainer ") is TenantRole.MAINTAINER
+    with pytest.raises(ValidationFailed) as refused:
+        parse_role("owner")
+    assert refused.value.message == "unknown role 'owner': choose one of admin, maintainer, auditor"
 
 
 def test_tenant_display_names() -> None:

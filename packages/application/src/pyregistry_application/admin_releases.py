@@ -10,6 +10,7 @@ from pyregistry_application.uploads import metadata_key_for
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.errors import NotFound, ValidationFailed
 from pyregistry_domain.names import normalize_project_name
+from pyregistry_domain.roles import Permission
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.users import User
 
@@ -41,7 +42,7 @@ class ReleaseAdministration:
         source_ip: str | None = None,
     ) -> None:
         """Yank (pip then skips the release unless pinned with ``==``) or unyank a release."""
-        tenant = self._authorization.tenant_for(user, tenant_slug)
+        tenant = self._authorization.tenant_for(user, tenant_slug, Permission.YANK)
         normalized = normalize_project_name(project)
         reason = " ".join(reason.split())
         if len(reason) > MAX_YANK_REASON_LENGTH:
@@ -62,7 +63,7 @@ class ReleaseAdministration:
         self, user: User, tenant_slug: str, project: str, filename: str, *, source_ip: str | None = None
     ) -> None:
         """Delete one file's record, blob, core-metadata blob and provenance object."""
-        tenant = self._authorization.tenant_for(user, tenant_slug)
+        tenant = self._authorization.tenant_for(user, tenant_slug, Permission.PURGE)
         normalized = normalize_project_name(project)
         existing = self._store.get_file(tenant.id, filename)
         if existing is None or existing.normalized_name != normalized:
@@ -74,7 +75,7 @@ class ReleaseAdministration:
         self, user: User, tenant_slug: str, project: str, version: str, *, source_ip: str | None = None
     ) -> int:
         """Delete a release with all its files; return how many files went."""
-        tenant = self._authorization.tenant_for(user, tenant_slug)
+        tenant = self._authorization.tenant_for(user, tenant_slug, Permission.PURGE)
         normalized = normalize_project_name(project)
         if not any(release.version == version for release in self._store.list_releases(tenant.id, normalized)):
             raise NotFound(f"release {normalized} {version} does not exist in tenant {tenant.slug!r}")
@@ -84,7 +85,7 @@ class ReleaseAdministration:
 
     def purge_project(self, user: User, tenant_slug: str, project: str, *, source_ip: str | None = None) -> int:
         """Delete a project with every release and file; return how many files went."""
-        tenant = self._authorization.tenant_for(user, tenant_slug)
+        tenant = self._authorization.tenant_for(user, tenant_slug, Permission.PURGE)
         normalized = normalize_project_name(project)
         if self._store.get_project(tenant.id, normalized) is None:
             raise NotFound(f"project {normalized!r} does not exist in tenant {tenant.slug!r}")

@@ -12,19 +12,26 @@ from pyregistry_application.login_throttle import LoginThrottle
 from pyregistry_application.project_status import ProjectStatusAdministration, ProjectStatusRecorder
 from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_application.services import RegistryServices
+from pyregistry_application.tenant_people import TenantPeople
 
-__all__ = ["AdminServices", "build_admin_services"]
+__all__ = ["AdminServices", "build_admin_services", "tenant_people"]
 
 
 @dataclass(slots=True)
 class AdminServices:
-    """Login, tenant isolation, read queries and release administration for the admin UI."""
+    """Login, tenant isolation and roles, read queries, release administration and people for the admin UI."""
 
     accounts: AdminAccounts
     authorization: AdminAuthorization
     catalog: AdminCatalog
     releases: ReleaseAdministration
     statuses: ProjectStatusAdministration
+    people: TenantPeople
+
+
+def tenant_people(services: RegistryServices) -> TenantPeople:
+    """Granting and revoking tenant roles over the registry's ports."""
+    return TenantPeople(services.store, services.clock, services.ids, services.hasher, services.audit)
 
 
 def build_admin_services(services: RegistryServices) -> AdminServices:
@@ -50,4 +57,5 @@ def build_admin_services(services: RegistryServices) -> AdminServices:
         catalog=AdminCatalog(services.store, services.storage, authorization, malware),
         releases=ReleaseAdministration(services.store, services.storage, authorization, services.audit),
         statuses=ProjectStatusAdministration(services.store, authorization, recorder),
+        people=tenant_people(services),
     )

@@ -12,6 +12,7 @@ from pyregistry_domain.audit import AuditEvent
 from pyregistry_domain.distributions import ArchiveFormat, DistributionKind, ReleaseFile
 from pyregistry_domain.project_status import ProjectStatus
 from pyregistry_domain.projects import Project, Release
+from pyregistry_domain.roles import TenantRole
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import ApiToken
 from pyregistry_domain.users import User
@@ -113,7 +114,17 @@ class RegistryStore(Protocol):
     def get_user(self, user_id: str) -> User | None: ...
     def get_user_by_email(self, email: str) -> User | None: ...
     def set_user_password(self, user_id: str, password_hash: str) -> None: ...
-    def grant_tenant_admin(self, user_id: str, tenant_id: str) -> None: ...
+    def set_tenant_role(self, user_id: str, tenant_id: str, role: TenantRole) -> None:
+        """Give the user that role in the tenant, replacing any other; ``NotFound`` for an unknown user or tenant."""
+        ...
+
+    def remove_tenant_role(self, user_id: str, tenant_id: str) -> bool:
+        """Take the user's role in the tenant away; ``False`` when there was none."""
+        ...
+
+    def list_tenant_members(self, tenant_id: str) -> list[User]:
+        """Every user with a role in the tenant, by email."""
+        ...
 
     # tokens
     def add_token(self, token: ApiToken) -> None: ...

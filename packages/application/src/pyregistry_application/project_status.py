@@ -8,6 +8,7 @@ from pyregistry_application.ports import Clock, RegistryStore
 from pyregistry_domain.errors import NotFound
 from pyregistry_domain.names import normalize_project_name
 from pyregistry_domain.project_status import ProjectStatus
+from pyregistry_domain.roles import Permission
 from pyregistry_domain.users import User
 
 __all__ = ["ProjectStatusAdministration", "ProjectStatusRecorder"]
@@ -64,7 +65,7 @@ class ProjectStatusAdministration:
         self, user: User, tenant_slug: str, project: str, status: str, reason: str = "", *, source_ip: str | None = None
     ) -> ProjectStatus:
         """Validate and record the status; :class:`NotFound` when the tenant has no such project."""
-        tenant = self._authorization.tenant_for(user, tenant_slug)
+        tenant = self._authorization.tenant_for(user, tenant_slug, Permission.SET_PROJECT_STATUS)
         normalized = normalize_project_name(project)
         parsed = ProjectStatus.parse(status, reason)
         if self._store.get_project(tenant.id, normalized) is None:

@@ -22,3 +22,7 @@ class AdminSessionStore(Protocol):
     def revoke_session(self, id_hash: str, when: datetime) -> bool:
         """Mark the session revoked; ``False`` when there is no such session."""
         ...
+
+    def revoke_user_sessions(self, user_id: str, when: datetime) -> int:
+        """Revoke every session of the user still active at ``when``; return how many."""
+        ...

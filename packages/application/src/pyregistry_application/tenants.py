@@ -5,6 +5,7 @@ from __future__ import annotations
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.ports import Clock, IdGenerator, PasswordHasher, RegistryStore
 from pyregistry_domain.errors import AlreadyExists, NotFound, ValidationFailed
+from pyregistry_domain.roles import TenantRole
 from pyregistry_domain.tenants import Tenant, new_tenant
 from pyregistry_domain.users import User, validate_email, validate_password
 
@@ -64,7 +65,7 @@ class TenantAdministration:
         if user is not None:
             if self._store.get_user(user.id) is None:
                 self._store.add_user(user)
-            self._store.grant_tenant_admin(user.id, tenant.id)
+            self._store.set_tenant_role(user.id, tenant.id, TenantRole.ADMIN)
         details = {"display_name": tenant.display_name, "mirroring": str(mirroring_enabled).lower()}
         if user is not None:
             details["admin"] = user.email

@@ -12,6 +12,7 @@ from litestar.types import ASGIApp
 
 from pyregistry_bootstrap.mirror_wiring import mirror_updater_lifespan
 from pyregistry_bootstrap.security_wiring import build_security
+from pyregistry_bootstrap.sign_in_wiring import build_sign_in
 from pyregistry_bootstrap.wiring import Runtime, build_runtime
 from pyregistry_infrastructure.config import load_settings
 from pyregistry_infrastructure.logging_setup import configure_logging
@@ -58,6 +59,7 @@ def web_options(settings: Settings, *, spool_dir: Path, cookie_secret: str) -> W
         show_index_stats=settings.web_ui.show_index_stats,
         cookie_secret=cookie_secret,
         secure_cookies=settings.web_ui.secure_cookies,
+        local_passwords=settings.web_ui.local_passwords,
         trust_forwarded_proto=settings.network_source.trust_proxy_headers or settings.rate_limit.trust_proxy_headers,
     )
 
@@ -79,6 +81,7 @@ def app_from_runtime(runtime: Runtime) -> Litestar:
         lifespan=lifespan,
         extra_state={
             "security": security,
+            "oidc_sign_in": build_sign_in(settings, runtime.services),
             "ui_extensions": feature_extensions(
                 mirroring=runtime.services.mirroring is not None,
                 publishing=runtime.services.publishing is not None,

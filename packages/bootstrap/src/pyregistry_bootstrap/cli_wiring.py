@@ -15,6 +15,8 @@ from pyregistry_application.audit import AuditTrail
 from pyregistry_application.backup_ports import MetadataArchive
 from pyregistry_application.ports import RegistryStore
 from pyregistry_application.project_status import ProjectStatusAdministration, ProjectStatusRecorder
+from pyregistry_application.session_revocation import SessionRevocation
+from pyregistry_application.tenant_people import TenantPeople
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_application.tokens import TokenIssuer
 from pyregistry_bootstrap.store_wiring import build_store, open_existing_store
@@ -41,9 +43,16 @@ class AdminCommands:
     store: RegistryStore
     tenants: TenantAdministration
     tokens: TokenIssuer
+    people: TenantPeople
     authorization: AdminAuthorization
     audit: AuditTrail
     statuses: ProjectStatusAdministration
+
+    def sessions(self) -> SessionRevocation:
+        """Revoking admin sessions, on the metadata store's own session table."""
+        from pyregistry_bootstrap.wiring import build_session_store
+
+        return SessionRevocation(self.store, build_session_store(self.store), SystemClock(), self.audit)
 
     def releases(self) -> ReleaseAdministration:
         """Yank and purge; opens the artifact storage, whose blobs a purge removes."""
@@ -58,11 +67,13 @@ def admin_commands(settings: Settings, *, create: bool = False) -> AdminCommands
     clock = SystemClock()
     ids = RandomIds()
     audit = AuditTrail(store, clock, ids)
+    hasher = ScryptPasswordHasher()
     return AdminCommands(
         settings=settings,
         store=store,
-        tenants=TenantAdministration(store, clock, ids, ScryptPasswordHasher(), audit),
+        tenants=TenantAdministration(store, clock, ids, hasher, audit),
         tokens=TokenIssuer(store, clock, ids, audit),
+        people=TenantPeople(store, clock, ids, hasher, audit),
         authorization=AdminAuthorization(store),
         audit=audit,
         statuses=ProjectStatusAdministration(

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 
 from pyregistry_domain.errors import ValidationFailed
+from pyregistry_domain.roles import ROLE_PERMISSIONS, Permission, TenantRole
 
 __all__ = ["User", "validate_email", "validate_password"]
 
@@ -16,18 +19,33 @@ MIN_PASSWORD_LENGTH = 8
 
 @dataclass(frozen=True, slots=True)
 class User:
-    """A person who logs into the admin UI; tenant admins see only their tenants."""
+    """A person who logs into the admin UI with a role per tenant; others see only the tenants they have a role in."""
 
     id: str
     email: str
     password_hash: str
     is_superadmin: bool
     created_at: datetime
-    tenant_ids: frozenset[str] = frozenset()
+    roles: Mapping[str, TenantRole] = field(default_factory=lambda: MappingProxyType({}))
+    """Tenant id -> role."""
 
-    def can_manage(self, tenant_id: str) -> bool:
-        """True for the superadmin and for admins of that tenant."""
-        return self.is_superadmin or tenant_id in self.tenant_ids
+    @property
+    def tenant_ids(self) -> frozenset[str]:
+        """The tenants the user has a role in."""
+        return frozenset(self.roles)
+
+    def role_in(self, tenant_id: str) -> TenantRole | None:
+        """The user's role in that tenant (``None`` for none; the superadmin needs none)."""
+        return self.roles.get(tenant_id)
+
+    def can_see(self, tenant_id: str) -> bool:
+        """True for the superadmin and for anyone with a role in that tenant."""
+        return self.is_superadmin or tenant_id in self.roles
+
+    def may(self, tenant_id: str, permission: Permission) -> bool:
+        """True when the superadmin, or when the role in that tenant allows ``permission``."""
+        role = self.roles.get(tenant_id)
+        return self.is_superadmin or (role is not None and permission in ROLE_PERMISSIONS[role])
 
 
 def validate_email(email: str) -> str:

@@ -114,6 +114,8 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, str]] = {
     "SHARED_STATE_TIMEOUT_SECONDS": ("shared_state.timeout_seconds", "float"),
     "WEB_UI_SHOW_INDEX_STATS": ("web_ui.show_index_stats", "bool"),
     "WEB_UI_SECURE_COOKIES": ("web_ui.secure_cookies", "bool"),
+    "WEB_UI_LOCAL_PASSWORDS": ("web_ui.local_passwords", "bool"),
+    "WEB_UI_OIDC_PROVIDERS": ("web_ui.oidc_providers", "json"),
     "VALIDATION_DISTRIBUTION_PARALLELISM": ("validation.distribution_parallelism", "int"),
     "LOG_FILTER": ("logging.filter", "str"),
     "LOG_MODULE_PATH": ("logging.module_path", "bool"),
@@ -421,6 +423,27 @@ def _validate(settings: Settings) -> None:
             raise ConfigError(f"key 'oidc_issuers[{position}].provider': {issuer.provider!r} is not github or gitlab")
         _check_url(f"oidc_issuers[{position}].issuer", issuer.issuer)
         _check_url(f"oidc_issuers[{position}].jwks_url", issuer.jwks_url)
+    _validate_sign_in(settings)
+
+
+def _validate_sign_in(settings: Settings) -> None:
+    names: set[str] = set()
+    for position, provider in enumerate(settings.web_ui.oidc_providers):
+        key = f"web_ui.oidc_providers[{position}]"
+        if not _PROVIDER_NAME.match(provider.name) or provider.name in names:
+            raise ConfigError(f"key '{key}.name': {provider.name!r} must be unique, lower-case letters, digits and -")
+        names.add(provider.name)
+        _check_url(f"{key}.issuer", provider.issuer)
+        for index, mapping in enumerate(provider.group_roles):
+            if mapping.role not in {"admin", "maintainer", "auditor"}:
+                refused = f"{mapping.role!r} is not admin, maintainer or auditor"
+                raise ConfigError(f"key '{key}.group_roles[{index}].role': {refused}")
+    if not settings.web_ui.local_passwords and not names:
+        needed = "false needs at least one [[web_ui.oidc_providers]] to sign in with"
+        raise ConfigError(f"key 'web_ui.local_passwords': {needed}")
+
+
+_PROVIDER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 
 class GeneratedSecrets(msgspec.Struct, frozen=True):

@@ -12,6 +12,19 @@ from pyregistry_infrastructure.settings import PUBLIC_PYPI_URL, Settings
 __all__ = ["render_config_template"]
 
 
+_SIGN_IN_EXAMPLE = (
+    "Admin sign-in with OpenID Connect (Keycloak, Okta, Entra ID, Google, ...); roles come from the group claim:",
+    "[[web_ui.oidc_providers]]",
+    'name = "corp"                      # in the callback URL: <base>/admin/oidc/corp/callback',
+    'display_name = "Corp SSO"',
+    'issuer = "https://sso.example.com/realms/corp"',
+    'client_id = "pyregistry"',
+    'client_secret = "..."',
+    'group_claim = "groups"',
+    'group_roles = [{ group = "acme-devs", tenant = "acme", role = "maintainer" }]',
+)
+
+
 def _table(comment: str, values: dict[str, object]) -> Table:
     table = tomlkit.table()
     table.comment(comment)
@@ -206,9 +219,13 @@ def render_config_template(storage: str = "fs", *, dev_oidc_issuer: bool = False
                 "secure_cookies": tomlkit.item(False).comment(
                     "true when browsers use https (TLS ends at a proxy): the session cookie is always Secure"
                 ),
+                "local_passwords": tomlkit.item(True).comment("false: sign in only through [[web_ui.oidc_providers]]"),
             },
         ),
     )
+    doc.add(tomlkit.nl())
+    for line in _SIGN_IN_EXAMPLE:
+        doc.add(tomlkit.comment(line))
     doc.add("validation", _table("validate-dist-all", {"distribution_parallelism": 4}))
     doc.add(
         "logging",

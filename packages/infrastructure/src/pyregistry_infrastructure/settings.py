@@ -114,9 +114,28 @@ class NetworkSourceSettings(_Section):
     trust_proxy_headers: bool = False
 
 
+class OidcGroupRoleSettings(_Section):
+    group: str
+    tenant: str
+    role: str
+
+
+class OidcProviderSettings(_Section):
+    name: str
+    issuer: str
+    client_id: str
+    client_secret: str = ""
+    display_name: str = ""
+    scopes: list[str] = msgspec.field(default_factory=lambda: ["openid", "email", "profile"])
+    group_claim: str = "groups"
+    group_roles: list[OidcGroupRoleSettings] = msgspec.field(default_factory=list)
+
+
 class WebUiSettings(_Section):
     show_index_stats: bool = True
     secure_cookies: bool = False
+    local_passwords: bool = True
+    oidc_providers: list[OidcProviderSettings] = msgspec.field(default_factory=list)
 
 
 class ValidationSettings(_Section):

@@ -17,6 +17,8 @@ class WebOptions(msgspec.Struct, frozen=True, kw_only=True):
     show_index_stats: bool = True
     cookie_secret: str = ""
     secure_cookies: bool = False
+    local_passwords: bool = True
+    """Whether the login form takes passwords (off: sign-in only through the configured OIDC providers)."""
     """Mark the admin session cookie ``Secure`` on every response (TLS ends at a proxy in front)."""
     trust_forwarded_proto: bool = False
     """A trusted reverse proxy's ``X-Forwarded-Proto: https`` / ``Forwarded: proto=https`` also makes it ``Secure``."""

@@ -85,6 +85,19 @@ class JwksCache:
             entry = self._fetch(url, issuer, now)
             return entry.keys if kid in entry.kids else None
 
+    def current_key_set(self, url: str) -> KeySet:
+        """The cached key set of ``url`` (fetched when missing or older than the TTL), for tokens without a ``kid``
+        that an issuer with a single key may send."""
+        issuer = self._issuer(url)
+        with issuer.lock:
+            now = self._monotonic()
+            entry = issuer.entry
+            if entry is None or now - entry.fetched_at >= self._ttl:
+                if self._within_interval(issuer.failed_at, now):
+                    raise UpstreamUnavailable(_UNAVAILABLE)
+                entry = self._fetch(url, issuer, now)
+            return entry.keys
+
     def _issuer(self, url: str) -> _Issuer:
         with self._guard:
             return self._issuers.setdefault(url, _Issuer(lock=threading.Lock()))

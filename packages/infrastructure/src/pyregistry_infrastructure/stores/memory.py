@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 from datetime import datetime
+from types import MappingProxyType
 
 from pyregistry_application.dto import AuditQuery, Page, RegistryStats
 from pyregistry_domain.audit import AuditEvent
@@ -12,6 +13,7 @@ from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.errors import AlreadyExists, NotFound
 from pyregistry_domain.project_status import ACTIVE, ProjectStatus
 from pyregistry_domain.projects import Project, Release
+from pyregistry_domain.roles import TenantRole
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import ApiToken
 from pyregistry_domain.users import User
@@ -86,12 +88,25 @@ class MemoryRegistryStore:
                 raise NotFound(f"user {user_id!r} does not exist")
             self._users[user_id] = replace(user, password_hash=password_hash)
 
-    def grant_tenant_admin(self, user_id: str, tenant_id: str) -> None:
+    def set_tenant_role(self, user_id: str, tenant_id: str, role: TenantRole) -> None:
         with self._lock:
             user = self._users.get(user_id)
             if user is None or tenant_id not in self._tenants:
                 raise NotFound("user or tenant does not exist")
-            self._users[user_id] = replace(user, tenant_ids=user.tenant_ids | {tenant_id})
+            self._users[user_id] = replace(user, roles=MappingProxyType({**user.roles, tenant_id: role}))
+
+    def remove_tenant_role(self, user_id: str, tenant_id: str) -> bool:
+        with self._lock:
+            user = self._users.get(user_id)
+            if user is None or tenant_id not in user.roles:
+                return False
+            kept = {tenant: role for tenant, role in user.roles.items() if tenant != tenant_id}
+            self._users[user_id] = replace(user, roles=MappingProxyType(kept))
+            return True
+
+    def list_tenant_members(self, tenant_id: str) -> list[User]:
+        with self._lock:
+            return sorted((user for user in self._users.values() if tenant_id in user.roles), key=lambda u: u.email)
 
     # tokens
 

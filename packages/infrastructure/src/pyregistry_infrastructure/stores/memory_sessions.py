@@ -34,3 +34,12 @@ class MemoryAdminSessionStore:
             if session.revoked_at is None:
                 self._sessions[id_hash] = session.revoked(when)
             return True
+
+    def revoke_user_sessions(self, user_id: str, when: datetime) -> int:
+        with self._lock:
+            ended = [
+                key for key, session in self._sessions.items() if session.user_id == user_id and session.is_active(when)
+            ]
+            for key in ended:
+                self._sessions[key] = self._sessions[key].revoked(when)
+            return len(ended)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 from pyregistry_domain.audit import AuditEvent
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.projects import Project, Release
+from pyregistry_domain.roles import TenantRole
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import ApiToken, TokenScope
 from pyregistry_domain.users import User
@@ -61,14 +63,14 @@ def tenant_from_row(row: Row) -> Tenant:
     )
 
 
-def user_from_row(row: Row, tenant_ids: frozenset[str]) -> User:
+def user_from_row(row: Row, roles: Mapping[str, str]) -> User:
     return User(
         id=row["id"],
         email=row["email"],
         password_hash=row["password_hash"],
         is_superadmin=bool(row["is_superadmin"]),
         created_at=_required_time(row["created_at"]),
-        tenant_ids=tenant_ids,
+        roles=MappingProxyType({tenant_id: TenantRole(role) for tenant_id, role in roles.items()}),
     )
 
 

@@ -25,6 +25,7 @@ from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.errors import AlreadyExists, NotFound, ServiceUnavailable
 from pyregistry_domain.project_status import ACTIVE, ProjectStatus, ProjectStatusKind
 from pyregistry_domain.projects import Project, Release
+from pyregistry_domain.roles import TenantRole
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import ApiToken
 from pyregistry_domain.users import User
@@ -223,10 +224,8 @@ class SqlRegistryStore(ABC):
     def _user(self, row: dict[str, Any] | None) -> User | None:
         if row is None:
             return None
-        tenants = frozenset(
-            r["tenant_id"] for r in self._rows("SELECT tenant_id FROM tenant_admins WHERE user_id = ?", (row["id"],))
-        )
-        return user_from_row(row, tenants)
+        roles = self._rows("SELECT tenant_id, role FROM tenant_admins WHERE user_id = ?", (row["id"],))
+        return user_from_row(row, {r["tenant_id"]: r["role"] for r in roles})
 
     def add_user(self, user: User) -> None:
         try:
@@ -235,8 +234,10 @@ class SqlRegistryStore(ABC):
                     "INSERT INTO users (id, email, password_hash, is_superadmin, created_at) VALUES (?,?,?,?,?)",
                     (user.id, user.email, user.password_hash, int(user.is_superadmin), dump_time(user.created_at)),
                 )
-                for tenant_id in user.tenant_ids:
-                    conn.execute("INSERT INTO tenant_admins (user_id, tenant_id) VALUES (?, ?)", (user.id, tenant_id))
+                conn.executemany(
+                    "INSERT INTO tenant_admins (user_id, tenant_id, role) VALUES (?, ?, ?)",
+                    [(user.id, tenant_id, role.value) for tenant_id, role in user.roles.items()],
+                )
         except self.dialect.integrity_errors:
             raise AlreadyExists(f"user {user.email!r} already exists") from None
 
@@ -252,15 +253,29 @@ class SqlRegistryStore(ABC):
             if cursor.rowcount == 0:
                 raise NotFound(f"user {user_id!r} does not exist")
 
-    def grant_tenant_admin(self, user_id: str, tenant_id: str) -> None:
+    def set_tenant_role(self, user_id: str, tenant_id: str, role: TenantRole) -> None:
         try:
             with self._write() as conn:
+                conn.execute("DELETE FROM tenant_admins WHERE user_id = ? AND tenant_id = ?", (user_id, tenant_id))
                 conn.execute(
-                    self.dialect.insert_ignore("tenant_admins", ("user_id", "tenant_id"), ("user_id", "tenant_id")),
-                    (user_id, tenant_id),
+                    "INSERT INTO tenant_admins (user_id, tenant_id, role) VALUES (?, ?, ?)",
+                    (user_id, tenant_id, role.value),
                 )
         except self.dialect.integrity_errors:
             raise NotFound("user or tenant does not exist") from None
+
+    def remove_tenant_role(self, user_id: str, tenant_id: str) -> bool:
+        with self._write() as conn:
+            cursor = conn.execute("DELETE FROM tenant_admins WHERE user_id = ? AND tenant_id = ?", (user_id, tenant_id))
+            return bool(cursor.rowcount)
+
+    def list_tenant_members(self, tenant_id: str) -> list[User]:
+        rows = self._rows(
+            "SELECT users.* FROM users JOIN tenant_admins ON tenant_admins.user_id = users.id "
+            "WHERE tenant_admins.tenant_id = ? ORDER BY users.email",
+            (tenant_id,),
+        )
+        return [user for row in rows if (user := self._user(row)) is not None]
 
     # tokens
 

@@ -60,3 +60,12 @@ class SqlAdminSessionStore:
             )
             found = conn.query("SELECT id_hash FROM admin_sessions WHERE id_hash = ?", (id_hash,))
             return bool(found)
+
+    def revoke_user_sessions(self, user_id: str, when: datetime) -> int:
+        moment = dump_time(when)
+        with self._store._write() as conn:
+            cursor = conn.execute(
+                "UPDATE admin_sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?",
+                (moment, user_id, moment),
+            )
+            return int(cursor.rowcount)

@@ -8,6 +8,8 @@ from typing import Any
 import jinja2
 from litestar import MediaType, Response
 
+from pyregistry_domain.roles import Permission
+from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.users import User
 from pyregistry_web.admin.extensions import UiExtensions
 from pyregistry_web.admin.security import CSRF_FIELD, csrf_token, session_data
@@ -33,6 +35,11 @@ def _when_exact(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else ""
 
 
+def _may(user: User | None, tenant: Tenant, permission: str) -> bool:
+    """Template helper: whether the page's user may do ``permission`` (a :class:`Permission` value) in ``tenant``."""
+    return user is not None and user.may(tenant.id, Permission(permission))
+
+
 def flash(request: AnyRequest, message: str, kind: str = "ok") -> None:
     """Queue a one-time message for the next page this session renders."""
     session = session_data(request)
@@ -54,6 +61,7 @@ class PageRenderer:
         self._env.filters["when_exact"] = _when_exact
         self._env.globals["slot"] = extensions.for_slot
         self._env.globals["csrf_field"] = CSRF_FIELD
+        self._env.globals["may"] = _may
 
     def page(
         self,

@@ -17,12 +17,15 @@ from litestar.types import ASGIApp, ControllerRouterHandler
 from pyregistry_application.admin_accounts import SESSION_LIFETIME
 from pyregistry_application.admin_services import build_admin_services
 from pyregistry_application.services import RegistryServices
+from pyregistry_domain.roles import Permission
 from pyregistry_web.admin import (
     routes_audit,
     routes_auth,
     routes_dashboard,
     routes_mirror,
+    routes_oidc,
     routes_packages,
+    routes_people,
     routes_publishers,
     routes_scan,
     routes_tokens,
@@ -31,11 +34,12 @@ from pyregistry_web.admin.errors_html import ADMIN_EXCEPTION_HANDLERS
 from pyregistry_web.admin.extensions import UiExtensions
 from pyregistry_web.admin.favicon import favicon
 from pyregistry_web.admin.rendering import PageRenderer
+from pyregistry_web.admin.route_access import declared_rule, enforce_route_rule
 from pyregistry_web.admin.security import derive_session_key, html_security_headers
 from pyregistry_web.admin.session_user import current_user
 from pyregistry_web.options import WebOptions
 
-__all__ = ["SESSION_COOKIE", "admin_handlers", "admin_state"]
+__all__ = ["SESSION_COOKIE", "admin_handlers", "admin_state", "require_declared_rules"]
 
 SESSION_COOKIE = "pyregistry_session"
 SESSION_MAX_AGE = int(SESSION_LIFETIME.total_seconds())
@@ -57,6 +61,23 @@ def _session_middleware(config: CookieBackendConfig) -> Callable[[ASGIApp], ASGI
     return factory
 
 
+def require_declared_rules(handlers: list[HTTPRouteHandler]) -> None:
+    """Refuse admin routes that do not say what they need (``opt=needs(...)``), and tenant permissions on paths
+    without the ``{tenant}`` the guard checks them in."""
+    undeclared = sorted(handler.handler_name for handler in handlers if declared_rule(handler) is None)
+    if undeclared:
+        raise ValueError(f"admin routes without a declared permission (opt=needs(...)): {', '.join(undeclared)}")
+    tenantless = sorted(
+        handler.handler_name
+        for handler in handlers
+        if isinstance(declared_rule(handler), Permission) and not all("{tenant:" in path for path in handler.paths)
+    )
+    if tenantless:
+        raise ValueError(
+            f"admin routes with a tenant permission but no {{tenant}} in the path: {', '.join(tenantless)}"
+        )
+
+
 def admin_handlers(options: WebOptions) -> list[ControllerRouterHandler]:
     """The landing page, the favicon, the static files and the ``/admin`` router with its session middleware."""
     session = CookieBackendConfig(
@@ -70,8 +91,10 @@ def admin_handlers(options: WebOptions) -> list[ControllerRouterHandler]:
     )
     modules = (
         routes_auth,
+        routes_oidc,
         routes_dashboard,
         routes_packages,
+        routes_people,
         routes_tokens,
         routes_audit,
         routes_mirror,
@@ -84,6 +107,7 @@ def admin_handlers(options: WebOptions) -> list[ControllerRouterHandler]:
         for name in module.__all__
         if name != "landing" and isinstance(handler := getattr(module, name), HTTPRouteHandler)
     ]
+    require_declared_rules(handlers)
     admin = Router(
         path="/admin",
         route_handlers=handlers,
@@ -96,6 +120,7 @@ def admin_handlers(options: WebOptions) -> list[ControllerRouterHandler]:
             _session_middleware(session),
         ],
         dependencies={"user": Provide(current_user, sync_to_thread=True)},
+        guards=[enforce_route_rule],
         exception_handlers=ADMIN_EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         include_in_schema=False,
     )

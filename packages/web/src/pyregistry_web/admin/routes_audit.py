@@ -11,9 +11,11 @@ from litestar.params import FromPath, FromQuery
 
 from pyregistry_application.dto import AuditQuery
 from pyregistry_application.services import RegistryServices
+from pyregistry_domain.roles import Permission
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.users import User
 from pyregistry_web.admin.paging import Pager
+from pyregistry_web.admin.route_access import Access, needs
 from pyregistry_web.admin.session_user import admin_services, renderer
 from pyregistry_web.http_types import AnyRequest
 
@@ -50,7 +52,7 @@ def _render(
     return renderer(state).page(request, "admin/audit.html.j2", context, user=user)
 
 
-@get("/audit", name="admin-audit", sync_to_thread=True)
+@get("/audit", name="admin-audit", opt=needs(Access.SUPERADMIN), sync_to_thread=True)
 def global_audit(
     request: AnyRequest,
     state: State,
@@ -64,7 +66,7 @@ def global_audit(
     return _render(request, state, user, None, action, actor, page)
 
 
-@get("/t/{tenant:str}/audit", name="admin-tenant-audit", sync_to_thread=True)
+@get("/t/{tenant:str}/audit", name="admin-tenant-audit", opt=needs(Permission.VIEW), sync_to_thread=True)
 def tenant_audit(
     request: AnyRequest,
     state: State,

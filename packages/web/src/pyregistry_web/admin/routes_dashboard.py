@@ -15,6 +15,7 @@ from pyregistry_domain.users import User
 from pyregistry_web.admin.feature_panels import FeaturePanels
 from pyregistry_web.admin.paging import Pager
 from pyregistry_web.admin.rendering import flash
+from pyregistry_web.admin.route_access import Access, needs
 from pyregistry_web.admin.security import check_csrf, html_security_headers
 from pyregistry_web.admin.session_user import Form, admin_services, renderer
 from pyregistry_web.credentials import client_ip
@@ -33,7 +34,7 @@ def landing(request: AnyRequest, state: State) -> Response[Any]:
     return renderer(state).page(request, "landing.html.j2", {"stats": stats})
 
 
-@get("/dashboard", name="admin-dashboard", sync_to_thread=True)
+@get("/dashboard", name="admin-dashboard", opt=needs(Access.SIGNED_IN), sync_to_thread=True)
 def dashboard(request: AnyRequest, state: State, user: NamedDependency[User]) -> Response[Any]:
     """Tenants the user may see, counts and recent activity."""
     data = admin_services(state).catalog.dashboard(user)
@@ -41,7 +42,7 @@ def dashboard(request: AnyRequest, state: State, user: NamedDependency[User]) ->
     return renderer(state).page(request, "admin/dashboard.html.j2", context, user=user)
 
 
-@post("/tenants", name="admin-create-tenant", sync_to_thread=True)
+@post("/tenants", name="admin-create-tenant", opt=needs(Access.SUPERADMIN), sync_to_thread=True)
 def create_tenant(request: AnyRequest, state: State, user: NamedDependency[User], data: Form) -> Redirect:
     """Superadmin: create a tenant, optionally with its first admin account."""
     check_csrf(request, data)
@@ -61,7 +62,7 @@ def create_tenant(request: AnyRequest, state: State, user: NamedDependency[User]
     return Redirect(path=f"/admin/t/{tenant.slug}/packages", status_code=303)
 
 
-@get("/search", name="admin-search", sync_to_thread=True)
+@get("/search", name="admin-search", opt=needs(Access.SIGNED_IN), sync_to_thread=True)
 def search(
     request: AnyRequest, state: State, user: NamedDependency[User], q: FromQuery[str] = "", page: FromQuery[int] = 1
 ) -> Response[Any]:

@@ -9,9 +9,11 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 
 from pyregistry_domain.names import normalize_project_name
+from pyregistry_domain.roles import Permission
 from pyregistry_domain.users import User
 from pyregistry_web.admin.feature_panels import mirroring_of
 from pyregistry_web.admin.rendering import flash
+from pyregistry_web.admin.route_access import needs
 from pyregistry_web.admin.security import check_csrf
 from pyregistry_web.admin.session_user import Form, admin_services
 from pyregistry_web.credentials import client_ip
@@ -34,7 +36,12 @@ def _request_refresh(request: AnyRequest, state: State, user: User, tenant: str,
     return f"Mirror refresh started for {what}. Reload this page to follow its progress."
 
 
-@post("/t/{tenant:str}/mirror/refresh", name="admin-mirror-refresh", sync_to_thread=True)
+@post(
+    "/t/{tenant:str}/mirror/refresh",
+    name="admin-mirror-refresh",
+    opt=needs(Permission.REFRESH_MIRROR),
+    sync_to_thread=True,
+)
 def refresh_tenant_mirror(
     request: AnyRequest, state: State, user: NamedDependency[User], tenant: FromPath[str], data: Form
 ) -> Redirect:
@@ -46,7 +53,12 @@ def refresh_tenant_mirror(
     return Redirect(path=f"/admin/t/{tenant}/packages#mirroring", status_code=303)
 
 
-@post("/t/{tenant:str}/packages/{project:str}/mirror/refresh", name="admin-mirror-refresh-project", sync_to_thread=True)
+@post(
+    "/t/{tenant:str}/packages/{project:str}/mirror/refresh",
+    name="admin-mirror-refresh-project",
+    opt=needs(Permission.REFRESH_MIRROR),
+    sync_to_thread=True,
+)
 def refresh_project_mirror(
     request: AnyRequest,
     state: State,

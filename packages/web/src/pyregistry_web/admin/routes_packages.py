@@ -10,11 +10,13 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect
 
+from pyregistry_domain.roles import Permission
 from pyregistry_domain.users import User
 from pyregistry_web.admin.feature_panels import FeaturePanels, PublisherForm
 from pyregistry_web.admin.index_urls import tenant_index_url
 from pyregistry_web.admin.readme_html import render_readme
 from pyregistry_web.admin.rendering import flash
+from pyregistry_web.admin.route_access import needs
 from pyregistry_web.admin.security import check_csrf
 from pyregistry_web.admin.session_user import Form, admin_services, renderer
 from pyregistry_web.credentials import client_ip
@@ -41,7 +43,7 @@ def _back_to_project(request: AnyRequest, tenant: str, project: str, message: st
     return Redirect(path=f"/admin/t/{tenant}/packages/{project}", status_code=303)
 
 
-@get("/t/{tenant:str}/packages", name="admin-packages", sync_to_thread=True)
+@get("/t/{tenant:str}/packages", name="admin-packages", opt=needs(Permission.VIEW), sync_to_thread=True)
 def tenant_packages(
     request: AnyRequest, state: State, user: NamedDependency[User], tenant: FromPath[str]
 ) -> Response[Any]:
@@ -80,7 +82,7 @@ def render_project_page(
     return renderer(state).page(request, "admin/project.html.j2", context, user=user, status_code=status_code)
 
 
-@get(_PROJECT, name="admin-project", sync_to_thread=True)
+@get(_PROJECT, name="admin-project", opt=needs(Permission.VIEW), sync_to_thread=True)
 def project_page(
     request: AnyRequest, state: State, user: NamedDependency[User], tenant: FromPath[str], project: FromPath[str]
 ) -> Response[Any]:
@@ -88,7 +90,7 @@ def project_page(
     return render_project_page(request, state, user, tenant, project)
 
 
-@post(_PROJECT + "/status", name="admin-project-status", sync_to_thread=True)
+@post(_PROJECT + "/status", name="admin-project-status", opt=needs(Permission.SET_PROJECT_STATUS), sync_to_thread=True)
 def set_project_status(
     request: AnyRequest,
     state: State,
@@ -110,7 +112,7 @@ def set_project_status(
     return _back_to_project(request, tenant, project, f"Project status set to {status.kind.value}.")
 
 
-@post(_PROJECT + "/releases/{version:str}/yank", name="admin-yank", sync_to_thread=True)
+@post(_PROJECT + "/releases/{version:str}/yank", name="admin-yank", opt=needs(Permission.YANK), sync_to_thread=True)
 def yank_release(
     request: AnyRequest,
     state: State,
@@ -129,7 +131,7 @@ def yank_release(
     return _back_to_project(request, tenant, project, f"Release {version} yanked: pip skips it unless pinned with ==.")
 
 
-@post(_PROJECT + "/releases/{version:str}/unyank", name="admin-unyank", sync_to_thread=True)
+@post(_PROJECT + "/releases/{version:str}/unyank", name="admin-unyank", opt=needs(Permission.YANK), sync_to_thread=True)
 def unyank_release(
     request: AnyRequest,
     state: State,
@@ -147,7 +149,12 @@ def unyank_release(
     return _back_to_project(request, tenant, project, f"Release {version} is no longer yanked.")
 
 
-@post(_PROJECT + "/releases/{version:str}/purge", name="admin-purge-release", sync_to_thread=True)
+@post(
+    _PROJECT + "/releases/{version:str}/purge",
+    name="admin-purge-release",
+    opt=needs(Permission.PURGE),
+    sync_to_thread=True,
+)
 def purge_release(
     request: AnyRequest,
     state: State,
@@ -163,7 +170,9 @@ def purge_release(
     return _back_to_project(request, tenant, project, f"Release {version} purged ({count} files).")
 
 
-@post(_PROJECT + "/files/{filename:str}/purge", name="admin-purge-file", sync_to_thread=True)
+@post(
+    _PROJECT + "/files/{filename:str}/purge", name="admin-purge-file", opt=needs(Permission.PURGE), sync_to_thread=True
+)
 def purge_file(
     request: AnyRequest,
     state: State,
@@ -179,7 +188,7 @@ def purge_file(
     return _back_to_project(request, tenant, project, f"File {filename} purged.")
 
 
-@post(_PROJECT + "/purge", name="admin-purge-project", sync_to_thread=True)
+@post(_PROJECT + "/purge", name="admin-purge-project", opt=needs(Permission.PURGE), sync_to_thread=True)
 def purge_project(
     request: AnyRequest,
     state: State,

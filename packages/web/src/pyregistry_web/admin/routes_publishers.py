@@ -12,9 +12,11 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 
 from pyregistry_domain.errors import AlreadyExists, NotFound, ValidationFailed
+from pyregistry_domain.roles import Permission
 from pyregistry_domain.users import User
 from pyregistry_web.admin.feature_panels import PublisherForm, publishing_of
 from pyregistry_web.admin.rendering import flash
+from pyregistry_web.admin.route_access import needs
 from pyregistry_web.admin.routes_packages import render_project_page
 from pyregistry_web.admin.security import check_csrf
 from pyregistry_web.admin.session_user import Form, admin_services
@@ -31,7 +33,7 @@ def _field(data: dict[str, Any], name: str) -> str:
     return str(data.get(name) or "").strip()[:_MAX_FIELD]
 
 
-@post(_PUBLISHERS, name="admin-add-publisher", sync_to_thread=True)
+@post(_PUBLISHERS, name="admin-add-publisher", opt=needs(Permission.MANAGE_PUBLISHERS), sync_to_thread=True)
 def add_publisher(
     request: AnyRequest,
     state: State,
@@ -75,7 +77,12 @@ def add_publisher(
     )
 
 
-@post(_PUBLISHERS + "/{publisher_id:str}/remove", name="admin-remove-publisher", sync_to_thread=True)
+@post(
+    _PUBLISHERS + "/{publisher_id:str}/remove",
+    name="admin-remove-publisher",
+    opt=needs(Permission.MANAGE_PUBLISHERS),
+    sync_to_thread=True,
+)
 def remove_publisher(
     request: AnyRequest,
     state: State,

@@ -11,8 +11,10 @@ from litestar.params import FromPath
 
 from pyregistry_application.security.findings import Finding, Severity
 from pyregistry_domain.errors import NotFound
+from pyregistry_domain.roles import Permission
 from pyregistry_domain.users import User
 from pyregistry_web.admin.feature_panels import security_of
+from pyregistry_web.admin.route_access import needs
 from pyregistry_web.admin.session_user import admin_services, renderer
 from pyregistry_web.http_types import AnyRequest
 
@@ -25,7 +27,12 @@ def _by_severity(findings: list[Finding]) -> list[tuple[Severity, list[Finding]]
     return [(severity, group) for severity in order if (group := [f for f in findings if f.severity is severity])]
 
 
-@get("/t/{tenant:str}/packages/{project:str}/files/{filename:str}/scan", name="admin-wheel-scan", sync_to_thread=True)
+@get(
+    "/t/{tenant:str}/packages/{project:str}/files/{filename:str}/scan",
+    name="admin-wheel-scan",
+    opt=needs(Permission.VIEW),
+    sync_to_thread=True,
+)
 def wheel_scan(
     request: AnyRequest,
     state: State,

@@ -15,11 +15,13 @@ from litestar.response import Redirect
 from pyregistry_application.dto import IssuedToken
 from pyregistry_application.services import RegistryServices
 from pyregistry_domain.errors import ValidationFailed
+from pyregistry_domain.roles import Permission
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import token_lifetime
 from pyregistry_domain.users import User
 from pyregistry_web.admin.index_urls import tenant_index_url
 from pyregistry_web.admin.rendering import flash
+from pyregistry_web.admin.route_access import needs
 from pyregistry_web.admin.security import check_csrf, session_data
 from pyregistry_web.admin.session_user import Form, admin_services, renderer
 from pyregistry_web.credentials import client_ip
@@ -86,14 +88,14 @@ def _take_issued(request: AnyRequest, tenant: Tenant) -> IssuedToken | None:
     return issued
 
 
-@get("/t/{tenant:str}/tokens", name="admin-tokens", sync_to_thread=True)
+@get("/t/{tenant:str}/tokens", name="admin-tokens", opt=needs(Permission.MANAGE_TOKENS), sync_to_thread=True)
 def tokens_page(request: AnyRequest, state: State, user: NamedDependency[User], tenant: FromPath[str]) -> Response[Any]:
     """The tenant's tokens and the form to issue one; right after issuing, the new secret (once)."""
     found = admin_services(state).authorization.tenant_for(user, tenant)
     return _render(request, state, user, found, issued=_take_issued(request, found))
 
 
-@post("/t/{tenant:str}/tokens", name="admin-issue-token", sync_to_thread=True)
+@post("/t/{tenant:str}/tokens", name="admin-issue-token", opt=needs(Permission.MANAGE_TOKENS), sync_to_thread=True)
 def issue_token(
     request: AnyRequest, state: State, user: NamedDependency[User], tenant: FromPath[str], data: Form
 ) -> Response[Any]:
@@ -123,7 +125,12 @@ def issue_token(
     return Redirect(path=f"/admin/t/{found.slug}/tokens", status_code=303)
 
 
-@post("/t/{tenant:str}/tokens/{token_id:str}/revoke", name="admin-revoke-token", sync_to_thread=True)
+@post(
+    "/t/{tenant:str}/tokens/{token_id:str}/revoke",
+    name="admin-revoke-token",
+    opt=needs(Permission.MANAGE_TOKENS),
+    sync_to_thread=True,
+)
 def revoke_token(
     request: AnyRequest,
     state: State,
@@ -141,7 +148,7 @@ def revoke_token(
     return Redirect(path=f"/admin/t/{found.slug}/tokens", status_code=303)
 
 
-@post("/t/{tenant:str}/mirroring", name="admin-mirroring", sync_to_thread=True)
+@post("/t/{tenant:str}/mirroring", name="admin-mirroring", opt=needs(Permission.MANAGE_SETTINGS), sync_to_thread=True)
 def set_mirroring(
     request: AnyRequest, state: State, user: NamedDependency[User], tenant: FromPath[str], data: Form
 ) -> Redirect:

@@ -13,7 +13,7 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from pyregistry_web.client_address import forwarded_https
-from pyregistry_web.http_types import AnyRequest
+from pyregistry_web.http_types import AnyConnection, AnyRequest
 
 __all__ = [
     "CSP",
@@ -54,7 +54,7 @@ def new_csrf_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def session_data(request: AnyRequest) -> dict[str, Any]:
+def session_data(request: AnyConnection) -> dict[str, Any]:
     """A copy of the request's session values (empty when the request has no session yet)."""
     session = request.scope.get("session")
     return dict(session) if isinstance(session, dict) else {}

@@ -15,9 +15,11 @@ from pyregistry_application.admin_services import AdminServices
 from pyregistry_domain.users import User
 from pyregistry_web.admin.rendering import PageRenderer
 from pyregistry_web.admin.security import session_data
-from pyregistry_web.http_types import AnyRequest
+from pyregistry_web.http_types import AnyConnection, AnyRequest
 
 __all__ = ["Form", "LoginRequired", "admin_services", "current_user", "redirect_to_login", "renderer"]
+
+_USER_KEY = "admin_user"
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -36,11 +38,15 @@ def renderer(state: State) -> PageRenderer:
     return state.admin_pages  # type: ignore[no-any-return]
 
 
-def current_user(request: AnyRequest, state: State) -> User:
-    """Dependency: the session's user, or :class:`LoginRequired`."""
+def current_user(request: AnyConnection, state: State) -> User:
+    """Dependency: the session's user (looked up once per request), or :class:`LoginRequired`."""
+    found = request.state.get(_USER_KEY)
+    if isinstance(found, User):
+        return found
     user = admin_services(state).accounts.session_user(session_data(request))
     if user is None:
         raise LoginRequired
+    request.state[_USER_KEY] = user
     return user
 
 
