@@ -10,6 +10,7 @@ import msgspec
 
 from pyregistry_application.access import TokenAccess
 from pyregistry_application.index_versions import IndexVersions, PageStamp, StoreIndexVersions
+from pyregistry_application.metrics_ports import DownloadSource, Metrics, NoMetrics
 from pyregistry_application.ports import ArtifactStorage, RegistryStore
 from pyregistry_application.uploads import metadata_key_for
 from pyregistry_domain.distributions import ReleaseFile
@@ -78,12 +79,14 @@ class PackageIndex:
         access: TokenAccess,
         mirror: MirrorService | None = None,
         versions: IndexVersions | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         self._storage = storage
         self._access = access
         self._mirror = mirror
         self._versions = versions or StoreIndexVersions(store)
+        self._metrics: Metrics = metrics or NoMetrics()
 
     def listing_stamp(self, tenant_slug: str, secret: str | None) -> PageStamp:
         """Authorize like :meth:`listing`, then stamp the current version of the root index."""
@@ -131,7 +134,9 @@ class PackageIndex:
         file = self._visible_file(tenant_slug, secret, project_name, filename, version)
         if file.origin != "local" and not file.cached and self._mirror is not None:
             read_through = self._mirror.read_through(file)
+            self._metrics.download_served(DownloadSource.UPSTREAM)
             return FileDownload(file=file, local_path=None, stream=read_through.chunks, size=read_through.size)
+        self._metrics.download_served(DownloadSource.LOCAL if file.origin == "local" else DownloadSource.MIRROR_CACHE)
         return FileDownload(file=file, local_path=self._storage.local_path(file.blob_key))
 
     def chunks(self, file: ReleaseFile) -> Iterator[bytes]:

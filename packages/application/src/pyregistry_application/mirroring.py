@@ -19,6 +19,7 @@ import msgspec
 
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.dto import AuditQuery
+from pyregistry_application.metrics_ports import Metrics, NoMetrics
 from pyregistry_application.mirror_ports import MirrorStore, UpstreamFile, UpstreamIndex, UpstreamProject
 from pyregistry_application.ports import ArtifactStorage, Clock, RegistryStore
 from pyregistry_application.uploads import blob_key_for, metadata_key_for
@@ -52,6 +53,8 @@ _log = logging.getLogger(__name__)
 FileProgress = Callable[[ReleaseFile], None]
 StopRequested = Callable[[], bool]
 _SHUTTING_DOWN = "the mirror is shutting down"
+DOWNLOAD_JOB = "mirror_download"
+REFRESH_JOB = "mirror_refresh"
 
 
 class ChecksumMismatch(UpstreamUnavailable):
@@ -197,6 +200,7 @@ class MirrorService:
         audit: AuditTrail,
         spool_dir: Path,
         options: MirrorOptions,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         self._mirror_store = mirror_store
@@ -206,6 +210,7 @@ class MirrorService:
         self._audit = audit
         self._spool_dir = spool_dir
         self._options = options
+        self._metrics: Metrics = metrics or NoMetrics()
         self._executor = ThreadPoolExecutor(
             max_workers=max(1, options.download_concurrency), thread_name_prefix="mirror-download"
         )
@@ -369,6 +374,7 @@ class MirrorService:
                 tenant_id=tenant.id,
                 details={**details, "stopped": "yes"} if stopped else details,
             )
+            self._metrics.mirror_refreshed(errors=len(errors), stopped=stopped)
             run = MirrorRefreshRun(
                 project=names[0] if project else None,
                 finished_at=event.occurred_at,
@@ -553,7 +559,8 @@ class MirrorService:
     def _refresh_quietly(self, tenant: Tenant, project: str | None, actor: str) -> None:
         """The background refresh; it holds the running mark ``refresh_in_background`` set."""
         try:
-            self.refresh(tenant.slug, project, actor=actor)
+            with self._metrics.job_running(REFRESH_JOB):
+                self.refresh(tenant.slug, project, actor=actor)
         except Exception as exc:
             _log.exception("mirror.refresh_failed tenant=%s project=%s", tenant.slug, project)
             with self._lock:
@@ -600,16 +607,24 @@ class MirrorService:
                 return existing
             try:
                 # the submitter's context variables (a request's id) label the download's log lines
-                future = self._executor.submit(contextvars.copy_context().run, self._cache_logged, file)
+                future = self._executor.submit(contextvars.copy_context().run, self._run_download, file)
             except RuntimeError:
                 failed: Future[None] = Future()
                 failed.set_exception(UpstreamUnavailable(_SHUTTING_DOWN))
                 return failed
             self._pending[key] = future
-        future.add_done_callback(lambda _: self._forget(key))
+            self._metrics.job_queued(DOWNLOAD_JOB)
+        future.add_done_callback(lambda done: self._forget(key, done))
         return future
 
-    def _forget(self, key: tuple[str, str]) -> None:
+    def _run_download(self, file: ReleaseFile) -> None:
+        self._metrics.job_queued(DOWNLOAD_JOB, -1)
+        with self._metrics.job_running(DOWNLOAD_JOB):
+            self._cache_logged(file)
+
+    def _forget(self, key: tuple[str, str], done: Future[None]) -> None:
+        if done.cancelled():
+            self._metrics.job_queued(DOWNLOAD_JOB, -1)
         with self._lock:
             self._pending.pop(key, None)
             if not self._pending:

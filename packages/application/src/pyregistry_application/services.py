@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pyregistry_application.access import TokenAccess
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.index import PackageIndex
+from pyregistry_application.metrics_ports import Metrics, NoMetrics
 from pyregistry_application.ports import ArtifactStorage, Clock, IdGenerator, PasswordHasher, RegistryStore
 from pyregistry_application.provenance import ProvenanceReader
 from pyregistry_application.publishing import TrustedPublishing
+from pyregistry_application.readiness import Readiness
 from pyregistry_application.session_ports import AdminSessionStore
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_application.tokens import TokenIssuer
@@ -41,3 +43,5 @@ class RegistryServices:
     publishing: TrustedPublishing | None = None
     provenance: ProvenanceReader | None = None
     admin_sessions: AdminSessionStore | None = None
+    metrics: Metrics = field(default_factory=NoMetrics)
+    readiness: Readiness | None = None

@@ -11,6 +11,7 @@ from litestar import Litestar
 from litestar.types import ASGIApp
 
 from pyregistry_bootstrap.mirror_wiring import mirror_updater_lifespan
+from pyregistry_bootstrap.observability_wiring import metrics_access, metrics_lifespan, route_resolver
 from pyregistry_bootstrap.security_wiring import build_security
 from pyregistry_bootstrap.wiring import Runtime, build_runtime
 from pyregistry_infrastructure.config import load_settings
@@ -21,6 +22,7 @@ from pyregistry_web.app import create_app
 from pyregistry_web.network_guard import NetworkGuard, NetworkGuardOptions, NetworkSourceOptions, RateLimitOptions
 from pyregistry_web.options import WebOptions
 from pyregistry_web.request_context import RequestContextMiddleware
+from pyregistry_web.request_metrics import RequestMetricsMiddleware
 from pyregistry_web.routes.osv import OSV_HANDLERS
 from pyregistry_web.routes.security import SECURITY_HANDLERS
 
@@ -71,6 +73,8 @@ def app_from_runtime(runtime: Runtime) -> Litestar:
     lifespan = [lambda _app: _scratch_lifespan(runtime), lambda _app: runtime.background_jobs.running()]
     if runtime.services.mirroring is not None:
         lifespan.append(mirror_updater_lifespan(settings, runtime.services.mirroring))
+    if runtime.prometheus is not None:
+        lifespan.append(metrics_lifespan(runtime.prometheus))
     return create_app(
         runtime.services,
         options,
@@ -84,6 +88,8 @@ def app_from_runtime(runtime: Runtime) -> Litestar:
                 security=True,
             ),
         },
+        metrics_exposition=runtime.prometheus,
+        metrics_access=metrics_access(settings),
     )
 
 
@@ -111,8 +117,12 @@ def network_guard_options(settings: Settings) -> NetworkGuardOptions:
 
 def served_app(runtime: Runtime) -> ASGIApp:
     """What uvicorn serves: source-network checks and rate limits in front of the app, and outermost the
-    request-id middleware, so every request (even a refused or unrouted one) is logged with its id."""
-    guarded = NetworkGuard(app_from_runtime(runtime), network_guard_options(runtime.settings))
+    request-id middleware, so every request (even a refused or unrouted one) is logged with its id; request
+    metrics (when exported) sit between the two, so refused requests are counted too."""
+    app = app_from_runtime(runtime)
+    guarded: ASGIApp = NetworkGuard(app, network_guard_options(runtime.settings), metrics=runtime.services.metrics)
+    if runtime.prometheus is not None:
+        guarded = RequestMetricsMiddleware(guarded, runtime.prometheus, route_resolver(app))
     return RequestContextMiddleware(guarded)
 
 
@@ -120,4 +130,4 @@ def app_from_environment() -> ASGIApp:
     """uvicorn ``--factory`` entry: read the config named by ``PYREGISTRY_CONFIG`` (or the defaults)."""
     loaded = load_settings(os.environ.get(CONFIG_ENV) or None)
     configure_logging(loaded.settings.logging)
-    return served_app(build_runtime(loaded.settings, sync_superadmin=False))
+    return served_app(build_runtime(loaded.settings, sync_superadmin=False, export_metrics=True))

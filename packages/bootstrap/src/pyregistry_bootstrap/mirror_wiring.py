@@ -11,6 +11,7 @@ import structlog
 from litestar import Litestar
 
 from pyregistry_application.audit import AuditTrail
+from pyregistry_application.metrics_ports import Metrics
 from pyregistry_application.mirror_ports import MirrorStore
 from pyregistry_application.mirror_updater import MirrorUpdater
 from pyregistry_application.mirroring import MirrorOptions, MirrorService
@@ -46,6 +47,8 @@ def build_mirror_service(
     clock: Clock,
     audit: AuditTrail,
     spool_dir: Path,
+    *,
+    metrics: Metrics | None = None,
 ) -> MirrorService | None:
     """The mirroring use case for ``[pypi]``; ``None`` (mirroring off, logged) when the store has no adapter."""
     mirror_store = build_mirror_store(store)
@@ -70,7 +73,7 @@ def build_mirror_service(
         max_attempts=pypi.artifact_download_max_attempts,
         metadata_ttl_seconds=pypi.mirror_update_interval_seconds,
     )
-    return MirrorService(store, mirror_store, storage, upstream, clock, audit, spool_dir, options)
+    return MirrorService(store, mirror_store, storage, upstream, clock, audit, spool_dir, options, metrics)
 
 
 def mirror_updater_lifespan(

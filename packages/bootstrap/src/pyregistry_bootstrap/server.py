@@ -10,6 +10,7 @@ import click
 import uvicorn
 
 from pyregistry_bootstrap.asgi import CONFIG_ENV, served_app
+from pyregistry_bootstrap.observability_wiring import prepare_worker_metrics
 from pyregistry_bootstrap.reason_phrases import protocol_for
 from pyregistry_bootstrap.wiring import Runtime
 from pyregistry_infrastructure.config import LoadedSettings
@@ -80,6 +81,7 @@ def run_server(loaded: LoadedSettings, runtime: Runtime) -> None:
     if settings.server.workers > 1:
         if loaded.path is not None:
             os.environ[CONFIG_ENV] = str(loaded.path.resolve())
+        prepare_worker_metrics(settings)
         uvicorn.run(
             "pyregistry_bootstrap.asgi:app_from_environment", factory=True, workers=settings.server.workers, **common
         )

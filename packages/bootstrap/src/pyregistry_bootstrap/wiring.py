@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -11,6 +12,7 @@ from pyregistry_application.access import TokenAccess
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.index import PackageIndex
 from pyregistry_application.index_versions import IndexVersions
+from pyregistry_application.metrics_ports import Metrics, NoMetrics
 from pyregistry_application.ports import RegistryStore
 from pyregistry_application.provenance import ProvenanceReader
 from pyregistry_application.services import RegistryServices
@@ -19,6 +21,7 @@ from pyregistry_application.tenants import TenantAdministration
 from pyregistry_application.tokens import TokenIssuer
 from pyregistry_application.uploads import UploadDistribution
 from pyregistry_bootstrap.mirror_wiring import build_mirror_service
+from pyregistry_bootstrap.observability_wiring import build_metrics, build_readiness
 from pyregistry_bootstrap.publishing_wiring import build_trusted_publishing
 from pyregistry_bootstrap.security_wiring import install_publish_webhook
 from pyregistry_bootstrap.store_wiring import build_store
@@ -37,6 +40,9 @@ from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, Sy
 
 __all__ = ["Runtime", "build_runtime", "build_session_store", "build_storage", "build_store"]
 
+if TYPE_CHECKING:
+    from pyregistry_infrastructure.prometheus_metrics import PrometheusMetrics
+
 _log = structlog.get_logger(__name__)
 
 
@@ -54,6 +60,7 @@ class Runtime:
     generated_secrets_path: Path | None
     background_jobs: BackgroundJobs = field(default_factory=BackgroundJobs)
     generated_secrets_created: bool = False
+    prometheus: PrometheusMetrics | None = None
 
 
 def build_storage(settings: Settings) -> OpenDalStorage:
@@ -105,8 +112,9 @@ def _ensure_superadmin(services: RegistryServices, email: str, password: str) ->
         services.store.set_user_password(user.id, services.hasher.hash(password))
 
 
-def build_runtime(settings: Settings, *, sync_superadmin: bool = True) -> Runtime:
-    """Wire every adapter; prepare the data directory and the superadmin account."""
+def build_runtime(settings: Settings, *, sync_superadmin: bool = True, export_metrics: bool = False) -> Runtime:
+    """Wire every adapter; prepare the data directory and the superadmin account. ``export_metrics`` (the server)
+    counts into Prometheus metrics when ``metrics.enabled``; commands count nothing."""
     data_dir = Path(settings.data_dir)
     generated = None
     if settings.superadmin_password is None or settings.cookie_secret is None:
@@ -123,7 +131,11 @@ def build_runtime(settings: Settings, *, sync_superadmin: bool = True) -> Runtim
     hasher = ScryptPasswordHasher()
     audit = AuditTrail(store, clock, ids)
     access = TokenAccess(store, clock)
-    mirroring = build_mirror_service(settings, store, storage, clock, audit, scratch.subdirectory("mirror"))
+    prometheus = build_metrics(settings, store) if export_metrics else None
+    metrics: Metrics = prometheus or NoMetrics()
+    mirroring = build_mirror_service(
+        settings, store, storage, clock, audit, scratch.subdirectory("mirror"), metrics=metrics
+    )
     services = RegistryServices(
         store=store,
         storage=storage,
@@ -137,12 +149,17 @@ def build_runtime(settings: Settings, *, sync_superadmin: bool = True) -> Runtim
         uploads=UploadDistribution(
             store, storage, ArchiveInspector(), access, audit, clock, ids, settings.server.max_upload_bytes
         ),
-        index=PackageIndex(store, storage, access, mirror=mirroring, versions=build_index_versions(store)),
+        index=PackageIndex(
+            store, storage, access, mirror=mirroring, versions=build_index_versions(store), metrics=metrics
+        ),
         mirroring=mirroring,
         provenance=ProvenanceReader(store, storage, access),
         admin_sessions=build_session_store(store),
+        metrics=metrics,
+        readiness=build_readiness(store, storage),
     )
-    install_publish_webhook(settings, services.uploads)
+    services.uploads.add_listener(lambda result: metrics.upload_stored(result.size))
+    install_publish_webhook(settings, services.uploads, metrics)
     services.publishing = build_trusted_publishing(settings, services)
     if sync_superadmin:
         _ensure_superadmin(services, settings.superadmin_email, password)
@@ -156,4 +173,6 @@ def build_runtime(settings: Settings, *, sync_superadmin: bool = True) -> Runtim
         scratch=scratch,
         generated_secrets_path=generated.path if generated else None,
         generated_secrets_created=generated.created if generated else False,
+        background_jobs=BackgroundJobs(metrics=metrics),
+        prometheus=prometheus,
     )

@@ -114,6 +114,9 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, str]] = {
     "LOG_TIMESTAMP": ("logging.timestamp", "str"),
     "LOG_FORMAT": ("logging.format", "str"),
     "OIDC_ISSUERS": ("oidc_issuers", "json"),
+    "METRICS_ENABLED": ("metrics.enabled", "bool"),
+    "METRICS_TOKEN": ("metrics.token", "str"),
+    "TRACING_ENABLED": ("tracing.enabled", "bool"),
     "PYREGISTRY_WORKERS": ("server.workers", "int"),
     "PYREGISTRY_HTTP": ("server.http", "str"),
     "PYREGISTRY_LOOP": ("server.loop", "str"),
@@ -359,6 +362,9 @@ def _validate(settings: Settings) -> None:
     _check_choice("logging.timestamp", settings.logging.timestamp, LOG_TIMESTAMPS)
     _check_choice("server.http", settings.server.http, SERVER_HTTP)
     _check_choice("server.loop", settings.server.loop, SERVER_LOOPS)
+    token = settings.metrics.token
+    if token is not None and (len(token) < 16 or not token.isprintable() or " " in token):
+        raise ConfigError("key 'metrics.token': must be at least 16 printable characters without spaces")
     if settings.artifact_storage.opendal.scheme == "s3" and not settings.artifact_storage.opendal.options.get("bucket"):
         raise ConfigError("key 'artifact_storage.opendal.options.bucket': required when scheme is 's3'")
     endpoint = settings.artifact_storage.opendal.options.get("endpoint")

@@ -50,7 +50,7 @@ def serve(ctx: click.Context, config_path: str | None) -> None:
 
     loaded = load(ctx, config_path)
     configure_logging(loaded.settings.logging)
-    runtime = build_runtime(loaded.settings)
+    runtime = build_runtime(loaded.settings, export_metrics=loaded.settings.server.workers == 1)
     sample = sample_recorded_blobs(runtime.services.store, runtime.services.storage)
     if sample.none_present:
         raise ConfigError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -49,6 +50,14 @@ class OpenDalStorage:
 
     def check(self) -> None:
         """Fail now (with the backend's error) when the storage is unreachable or misconfigured, e.g. no bucket."""
+        self._op.check()
+
+    def check_ready(self) -> None:
+        """Raise unless the storage answers now: the local root is a directory that can be listed (opendal would
+        quietly recreate a removed one), or the backend's own check passes."""
+        if self._local_root is not None:
+            with os.scandir(self._local_root):
+                return
         self._op.check()
 
     @classmethod

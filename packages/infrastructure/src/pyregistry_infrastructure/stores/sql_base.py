@@ -169,6 +169,10 @@ class SqlRegistryStore(ABC):
                     (migration_id, dump_time(datetime.now(UTC))),
                 )
 
+    def ping(self) -> None:
+        """Raise unless a connection answers a query on this store's own schema."""
+        self._rows("SELECT COUNT(*) AS n FROM schema_migrations")
+
     def applied_migrations(self) -> list[str]:
         """Ids of applied migrations, in name order."""
         return sorted(row["id"] for row in self._rows("SELECT id FROM schema_migrations"))
