@@ -11,7 +11,13 @@ from litestar import Litestar
 from litestar.types import ASGIApp
 
 from pyregistry_bootstrap.mirror_wiring import mirror_updater_lifespan
-from pyregistry_bootstrap.observability_wiring import metrics_access, metrics_lifespan, route_resolver
+from pyregistry_bootstrap.observability_wiring import (
+    build_tracer,
+    metrics_access,
+    metrics_lifespan,
+    route_resolver,
+    tracing_lifespan,
+)
 from pyregistry_bootstrap.security_wiring import build_security
 from pyregistry_bootstrap.wiring import Runtime, build_runtime
 from pyregistry_infrastructure.config import load_settings
@@ -23,6 +29,7 @@ from pyregistry_web.network_guard import NetworkGuard, NetworkGuardOptions, Netw
 from pyregistry_web.options import WebOptions
 from pyregistry_web.request_context import RequestContextMiddleware
 from pyregistry_web.request_metrics import RequestMetricsMiddleware
+from pyregistry_web.request_tracing import RequestTracingMiddleware
 from pyregistry_web.routes.osv import OSV_HANDLERS
 from pyregistry_web.routes.security import SECURITY_HANDLERS
 
@@ -75,6 +82,8 @@ def app_from_runtime(runtime: Runtime) -> Litestar:
         lifespan.append(mirror_updater_lifespan(settings, runtime.services.mirroring))
     if runtime.prometheus is not None:
         lifespan.append(metrics_lifespan(runtime.prometheus))
+    if runtime.tracer is not None:
+        lifespan.append(tracing_lifespan(runtime.tracer))
     return create_app(
         runtime.services,
         options,
@@ -123,6 +132,8 @@ def served_app(runtime: Runtime) -> ASGIApp:
     guarded: ASGIApp = NetworkGuard(app, network_guard_options(runtime.settings), metrics=runtime.services.metrics)
     if runtime.prometheus is not None:
         guarded = RequestMetricsMiddleware(guarded, runtime.prometheus, route_resolver(app))
+    if runtime.tracer is not None:
+        guarded = RequestTracingMiddleware(guarded, runtime.tracer)
     return RequestContextMiddleware(guarded)
 
 
@@ -130,4 +141,7 @@ def app_from_environment() -> ASGIApp:
     """uvicorn ``--factory`` entry: read the config named by ``PYREGISTRY_CONFIG`` (or the defaults)."""
     loaded = load_settings(os.environ.get(CONFIG_ENV) or None)
     configure_logging(loaded.settings.logging)
-    return served_app(build_runtime(loaded.settings, sync_superadmin=False, export_metrics=True))
+    settings = loaded.settings
+    return served_app(
+        build_runtime(settings, sync_superadmin=False, export_metrics=True, tracer=build_tracer(settings))
+    )

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import structlog
 from litestar import Litestar
@@ -23,6 +24,9 @@ from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
 from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
 from pyregistry_infrastructure.stores.sql_mirror import SqlMirrorStore
 from pyregistry_infrastructure.upstream.pypi import HttpUpstreamIndex
+
+if TYPE_CHECKING:
+    from pyregistry_infrastructure.otel_tracing import OpenTelemetryTracer
 
 __all__ = ["build_mirror_service", "build_mirror_store", "mirror_updater_lifespan"]
 
@@ -49,6 +53,7 @@ def build_mirror_service(
     spool_dir: Path,
     *,
     metrics: Metrics | None = None,
+    tracer: OpenTelemetryTracer | None = None,
 ) -> MirrorService | None:
     """The mirroring use case for ``[pypi]``; ``None`` (mirroring off, logged) when the store has no adapter."""
     mirror_store = build_mirror_store(store)
@@ -73,6 +78,10 @@ def build_mirror_service(
         max_attempts=pypi.artifact_download_max_attempts,
         metadata_ttl_seconds=pypi.mirror_update_interval_seconds,
     )
+    if tracer is not None:
+        from pyregistry_infrastructure.otel_tracing import TracedCalls
+
+        upstream = cast(HttpUpstreamIndex, TracedCalls(upstream, "upstream", tracer))
     return MirrorService(store, mirror_store, storage, upstream, clock, audit, spool_dir, options, metrics)
 
 

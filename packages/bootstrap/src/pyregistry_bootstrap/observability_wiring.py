@@ -15,22 +15,29 @@ from litestar.utils import normalize_path
 
 from pyregistry_application.ports import ArtifactStorage, RegistryStore
 from pyregistry_application.readiness import Readiness, ReadinessProbe
+from pyregistry_infrastructure.config import ConfigError
 from pyregistry_infrastructure.readiness_probes import CallableProbe
 from pyregistry_infrastructure.settings import Settings
+from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
+from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
 from pyregistry_web.request_metrics import RouteResolver
 from pyregistry_web.routes.operations import MetricsAccess
 
 if TYPE_CHECKING:
+    from pyregistry_infrastructure.otel_tracing import OpenTelemetryTracer
     from pyregistry_infrastructure.prometheus_metrics import PrometheusMetrics
 
 __all__ = [
     "POOL_SAMPLE_SECONDS",
     "build_metrics",
     "build_readiness",
+    "build_tracer",
     "metrics_access",
     "metrics_lifespan",
     "prepare_worker_metrics",
     "route_resolver",
+    "trace_adapters",
+    "tracing_lifespan",
 ]
 
 POOL_SAMPLE_SECONDS = 10.0
@@ -44,6 +51,46 @@ def build_metrics(settings: Settings, store: RegistryStore) -> PrometheusMetrics
     from pyregistry_infrastructure.prometheus_metrics import PrometheusMetrics
 
     return PrometheusMetrics(getattr(store, "pool_stats", None))
+
+
+def build_tracer(settings: Settings) -> OpenTelemetryTracer | None:
+    """The OpenTelemetry tracer when ``tracing.enabled`` (the SDK is imported only then)."""
+    if not settings.tracing.enabled:
+        return None
+    try:
+        from pyregistry_infrastructure.otel_tracing import OpenTelemetryTracer, tracer_provider
+    except ImportError as exc:
+        raise ConfigError(
+            f"key 'tracing.enabled': the OpenTelemetry SDK is not installed ({exc.name}); install the "
+            "'pyregistry-infrastructure[tracing]' extra"
+        ) from None
+    try:
+        return OpenTelemetryTracer(tracer_provider())
+    except ValueError as exc:
+        raise ConfigError(f"key 'tracing.enabled': {exc}") from None
+
+
+def trace_adapters(tracer: OpenTelemetryTracer, store: RegistryStore, storage: ArtifactStorage) -> None:
+    """Open child spans for every database statement or transaction and every storage backend call."""
+    from pyregistry_infrastructure.otel_tracing import TracedCalls
+
+    if isinstance(store, SqlRegistryStore):
+        store.tracer = tracer
+    if isinstance(storage, OpenDalStorage):
+        storage.wrap_operator(lambda operator: TracedCalls(operator, "storage", tracer))
+
+
+def tracing_lifespan(tracer: OpenTelemetryTracer) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """Export buffered spans when the server stops."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(tracer.shutdown)
+
+    return lifespan
 
 
 def prepare_worker_metrics(settings: Settings) -> None:

@@ -21,7 +21,7 @@ from pyregistry_application.tenants import TenantAdministration
 from pyregistry_application.tokens import TokenIssuer
 from pyregistry_application.uploads import UploadDistribution
 from pyregistry_bootstrap.mirror_wiring import build_mirror_service
-from pyregistry_bootstrap.observability_wiring import build_metrics, build_readiness
+from pyregistry_bootstrap.observability_wiring import build_metrics, build_readiness, trace_adapters
 from pyregistry_bootstrap.publishing_wiring import build_trusted_publishing
 from pyregistry_bootstrap.security_wiring import install_publish_webhook
 from pyregistry_bootstrap.store_wiring import build_store
@@ -41,6 +41,7 @@ from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, Sy
 __all__ = ["Runtime", "build_runtime", "build_session_store", "build_storage", "build_store"]
 
 if TYPE_CHECKING:
+    from pyregistry_infrastructure.otel_tracing import OpenTelemetryTracer
     from pyregistry_infrastructure.prometheus_metrics import PrometheusMetrics
 
 _log = structlog.get_logger(__name__)
@@ -61,6 +62,7 @@ class Runtime:
     background_jobs: BackgroundJobs = field(default_factory=BackgroundJobs)
     generated_secrets_created: bool = False
     prometheus: PrometheusMetrics | None = None
+    tracer: OpenTelemetryTracer | None = None
 
 
 def build_storage(settings: Settings) -> OpenDalStorage:
@@ -112,9 +114,16 @@ def _ensure_superadmin(services: RegistryServices, email: str, password: str) ->
         services.store.set_user_password(user.id, services.hasher.hash(password))
 
 
-def build_runtime(settings: Settings, *, sync_superadmin: bool = True, export_metrics: bool = False) -> Runtime:
+def build_runtime(
+    settings: Settings,
+    *,
+    sync_superadmin: bool = True,
+    export_metrics: bool = False,
+    tracer: OpenTelemetryTracer | None = None,
+) -> Runtime:
     """Wire every adapter; prepare the data directory and the superadmin account. ``export_metrics`` (the server)
-    counts into Prometheus metrics when ``metrics.enabled``; commands count nothing."""
+    counts into Prometheus metrics when ``metrics.enabled``; commands count nothing. With ``tracer`` the database,
+    storage and upstream calls open spans."""
     data_dir = Path(settings.data_dir)
     generated = None
     if settings.superadmin_password is None or settings.cookie_secret is None:
@@ -126,6 +135,8 @@ def build_runtime(settings: Settings, *, sync_superadmin: bool = True, export_me
 
     store = build_store(settings)
     storage = build_storage(settings)
+    if tracer is not None:
+        trace_adapters(tracer, store, storage)
     clock = SystemClock()
     ids = RandomIds()
     hasher = ScryptPasswordHasher()
@@ -134,7 +145,7 @@ def build_runtime(settings: Settings, *, sync_superadmin: bool = True, export_me
     prometheus = build_metrics(settings, store) if export_metrics else None
     metrics: Metrics = prometheus or NoMetrics()
     mirroring = build_mirror_service(
-        settings, store, storage, clock, audit, scratch.subdirectory("mirror"), metrics=metrics
+        settings, store, storage, clock, audit, scratch.subdirectory("mirror"), metrics=metrics, tracer=tracer
     )
     services = RegistryServices(
         store=store,
@@ -175,4 +186,5 @@ def build_runtime(settings: Settings, *, sync_superadmin: bool = True, export_me
         generated_secrets_created=generated.created if generated else False,
         background_jobs=BackgroundJobs(metrics=metrics),
         prometheus=prometheus,
+        tracer=tracer,
     )

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pyregistry_application.dto import AuditQuery, Page, RegistryStats
+from pyregistry_application.tracing_ports import NoTracer, Tracer
 from pyregistry_domain.audit import AuditEvent
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.errors import AlreadyExists, NotFound, ServiceUnavailable
@@ -121,6 +122,8 @@ class SqlRegistryStore(ABC):
     """Implements ``RegistryStore`` over any :class:`Dialect`; subclasses only connect."""
 
     dialect: Dialect
+    tracer: Tracer = NoTracer()
+    """Opens a ``db.query`` / ``db.transaction`` span around each statement or transaction (set by bootstrap)."""
 
     @abstractmethod
     def _connection(self) -> AbstractContextManager[Any]:
@@ -133,7 +136,7 @@ class SqlRegistryStore(ABC):
     @contextmanager
     def _write(self) -> Iterator[SqlConnection]:
         """One transaction: committed when the block ends, rolled back when it raises."""
-        with self._connection() as raw:
+        with self.tracer.span("db.transaction", {"db.system": self.dialect.name}), self._connection() as raw:
             conn = SqlConnection(raw, self.dialect)
             conn.execute(self.dialect.begin_sql)
             try:
@@ -144,7 +147,7 @@ class SqlRegistryStore(ABC):
             conn.execute("COMMIT")
 
     def _rows(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
-        with self._connection() as raw:
+        with self.tracer.span("db.query", {"db.system": self.dialect.name}), self._connection() as raw:
             return SqlConnection(raw, self.dialect).query(sql, params)
 
     def _row(self, sql: str, params: Params = ()) -> dict[str, Any] | None:
