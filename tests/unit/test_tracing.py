@@ -4,6 +4,8 @@ database and storage spans as its children, upstream calls wrapped the same way;
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -125,3 +127,25 @@ def test_tracing_is_off_by_default_and_the_exporter_name_is_checked(monkeypatch:
     settings = runtime_settings(Path("/nonexistent"), tracing=TracingSettings(enabled=True))
     with pytest.raises(ConfigError, match="OTEL_TRACES_EXPORTER='zipkin' is not one of otlp, console, none"):
         build_tracer(settings)
+
+
+def test_serving_without_tracing_imports_no_opentelemetry_sdk(tmp_path: Path) -> None:
+    """(Litestar itself imports the small ``opentelemetry`` API package whenever it is installed.)"""
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from pyregistry_bootstrap.asgi import served_app\n"
+        "from pyregistry_bootstrap.observability_wiring import build_tracer\n"
+        "from pyregistry_bootstrap.wiring import build_runtime\n"
+        "from tests.support.settings import runtime_settings\n"
+        f"settings = runtime_settings(Path({str(tmp_path)!r}))\n"
+        "served_app(build_runtime(settings, export_metrics=True, tracer=build_tracer(settings)))\n"
+        "wanted = ('opentelemetry.sdk', 'opentelemetry.exporter', 'prometheus_client')\n"
+        "print(sorted({name for name in sys.modules if name in wanted}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[2]
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "['prometheus_client']"

@@ -125,6 +125,9 @@ class PrometheusMetrics:
             multiprocess_mode="livesum",
         )
         self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._page_cache_hit = self._page_cache.labels("hit")
+        self._page_cache_miss = self._page_cache.labels("miss")
+        self._download_children = {source: self._downloads.labels(source.value) for source in DownloadSource}
 
     def request_served(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count the request and observe its latency."""
@@ -147,7 +150,7 @@ class PrometheusMetrics:
 
     def download_served(self, source: DownloadSource) -> None:
         """Count a download by source."""
-        self._downloads.labels(source.value).inc()
+        self._download_children[source].inc()
 
     def mirror_refreshed(self, *, errors: int, stopped: bool) -> None:
         """Count a refresh by outcome and its errors."""
@@ -158,7 +161,7 @@ class PrometheusMetrics:
 
     def page_cache_lookup(self, *, hit: bool) -> None:
         """Count a cache hit or miss."""
-        self._page_cache.labels("hit" if hit else "miss").inc()
+        (self._page_cache_hit if hit else self._page_cache_miss).inc()
 
     def job_queued(self, kind: str, delta: int = 1) -> None:
         """Move the queued gauge of ``kind``."""
