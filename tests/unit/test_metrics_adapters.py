@@ -9,11 +9,13 @@ from pathlib import Path
 
 from litestar.testing import TestClient
 
+from pyregistry_application.readiness import Readiness, ReadinessReport
 from pyregistry_application.security.vulnerability_model import Notification
 from pyregistry_bootstrap.asgi import served_app
 from pyregistry_bootstrap.wiring import build_runtime
 from pyregistry_infrastructure.background import BackgroundJobs
 from pyregistry_infrastructure.prometheus_metrics import PrometheusMetrics
+from pyregistry_infrastructure.readiness_probes import CallableProbe
 from pyregistry_infrastructure.stores.pool import PoolLimits
 from pyregistry_infrastructure.stores.postgres import PostgresRegistryStore
 from pyregistry_infrastructure.webhooks import BackgroundNotifier, NullNotifier
@@ -99,3 +101,13 @@ def test_undelivered_webhooks_are_counted_as_failed_jobs() -> None:
 
     assert scraped.get("pyregistry_background_jobs_finished_total", kind="webhook", outcome="failed") == 1
     assert scraped.get("pyregistry_background_jobs_queued", kind="webhook") == 0
+
+
+def test_readiness_names_each_probe_that_raised_and_keeps_its_error_for_the_log() -> None:
+    def gone() -> None:
+        raise OSError("no such directory: /srv/blobs")
+
+    report, errors = Readiness([CallableProbe("database", lambda: None), CallableProbe("storage", gone)]).check()
+
+    assert report == ReadinessReport(ready=False, checked=["database", "storage"], failed=["storage"])
+    assert [str(error) for error in errors.values()] == ["no such directory: /srv/blobs"]

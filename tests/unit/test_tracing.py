@@ -20,7 +20,12 @@ from pyregistry_bootstrap.observability_wiring import build_tracer
 from pyregistry_bootstrap.wiring import Runtime, build_runtime
 from pyregistry_domain.errors import NotFound
 from pyregistry_infrastructure.config import ConfigError
-from pyregistry_infrastructure.otel_tracing import OpenTelemetryTracer, TracedCalls, tracer_provider
+from pyregistry_infrastructure.otel_tracing import (
+    OpenTelemetryTracer,
+    TracedCalls,
+    exporter_from_environment,
+    tracer_provider,
+)
 from pyregistry_infrastructure.settings import TracingSettings
 from tests.support.dists import build_wheel
 from tests.support.memory_upstream import MemoryUpstream
@@ -149,3 +154,33 @@ def test_serving_without_tracing_imports_no_opentelemetry_sdk(tmp_path: Path) ->
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "['prometheus_client']"
+
+
+@pytest.mark.parametrize(
+    ("name", "exporter_type"),
+    [("none", None), ("console", "ConsoleSpanExporter"), ("otlp", "OTLPSpanExporter"), (None, "OTLPSpanExporter")],
+)
+def test_the_exporter_follows_otel_traces_exporter(
+    monkeypatch: pytest.MonkeyPatch, name: str | None, exporter_type: str | None
+) -> None:
+    if name is None:
+        monkeypatch.delenv("OTEL_TRACES_EXPORTER", raising=False)
+    else:
+        monkeypatch.setenv("OTEL_TRACES_EXPORTER", name)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
+    exporter = exporter_from_environment()
+
+    assert (type(exporter).__name__ if exporter is not None else None) == exporter_type
+    provider = tracer_provider()
+    try:
+        assert provider.resource.attributes["service.name"] == "pyregistry"
+    finally:
+        provider.shutdown()
+
+
+def test_otel_service_name_names_the_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "none")
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "registry-eu")
+    provider = tracer_provider()
+
+    assert provider.resource.attributes["service.name"] == "registry-eu"
