@@ -3,9 +3,11 @@ background download jobs (queued, running, finished)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from pyregistry_application.index import PackageIndex
+from pyregistry_application.mirror_updater import MirrorUpdater
 from pyregistry_application.mirroring import MirrorOptions, MirrorService
 from pyregistry_infrastructure.prometheus_metrics import PrometheusMetrics
 from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
@@ -94,3 +96,20 @@ def test_a_failed_background_download_is_counted_as_failed(tmp_path: Path) -> No
     assert len(report.errors) == 1
     assert samples.get("pyregistry_background_jobs_finished_total", kind="mirror_download", outcome="failed") == 1
     assert samples.get("pyregistry_mirror_refreshes_total", outcome="errors") == 1
+
+
+def test_each_updater_pass_is_a_finished_background_job(tmp_path: Path) -> None:
+    mirror = MeteredMirror(tmp_path)
+    mirror.service.refresh("corp", "tool", actor="t")
+    updater = MirrorUpdater(mirror.service, interval_seconds=60, on_startup=True)
+    updater.start()
+    deadline = time.monotonic() + 10
+    while updater.runs == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert updater.stop(5)
+    samples = mirror.samples()
+
+    assert updater.runs == 1
+    assert samples.get("pyregistry_background_jobs_finished_total", kind="mirror_update", outcome="ok") == 1
+    assert samples.get("pyregistry_background_jobs_running", kind="mirror_update") == 0
+    assert samples.get("pyregistry_mirror_refreshes_total", outcome="ok") == 2

@@ -222,6 +222,11 @@ class MirrorService:
         self._last_error: dict[str, str] = {}
         self._last_run: dict[str, MirrorRefreshRun] = {}
 
+    @property
+    def metrics(self) -> Metrics:
+        """Where mirroring counts its refreshes and background jobs (the updater counts its passes there too)."""
+        return self._metrics
+
     # read side, called by PackageIndex
 
     def project(self, tenant: Tenant, normalized: str, recorded: Project | None) -> Project:
