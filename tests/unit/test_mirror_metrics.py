@@ -113,3 +113,24 @@ def test_each_updater_pass_is_a_finished_background_job(tmp_path: Path) -> None:
     assert samples.get("pyregistry_background_jobs_finished_total", kind="mirror_update", outcome="ok") == 1
     assert samples.get("pyregistry_background_jobs_running", kind="mirror_update") == 0
     assert samples.get("pyregistry_mirror_refreshes_total", outcome="ok") == 2
+
+
+def test_a_download_waiting_on_upstream_shows_as_running_until_it_ends(tmp_path: Path) -> None:
+    mirror = MeteredMirror(tmp_path)
+    mirror.upstream.gate.clear()
+    try:
+        mirror.index.project_page("corp", mirror.reader, "tool")  # queues the eager download of 2.0
+        deadline = time.monotonic() + 10
+        while mirror.samples().get("pyregistry_background_jobs_running", kind="mirror_download") != 1:
+            assert time.monotonic() < deadline, "the download never started"
+            time.sleep(0.01)
+        waiting = mirror.samples()
+    finally:
+        mirror.upstream.gate.set()
+    mirror.service.wait_idle(10)
+    done = mirror.samples()
+
+    assert waiting.get("pyregistry_background_jobs_queued", kind="mirror_download") == 0
+    assert waiting.get("pyregistry_background_jobs_finished_total", kind="mirror_download", outcome="ok") == 0
+    assert done.get("pyregistry_background_jobs_running", kind="mirror_download") == 0
+    assert done.get("pyregistry_background_jobs_finished_total", kind="mirror_download", outcome="ok") == 1

@@ -610,15 +610,16 @@ class MirrorService:
             existing = self._pending.get(key)
             if existing is not None:
                 return existing
+            self._metrics.job_queued(DOWNLOAD_JOB)  # before submitting, so the worker's decrement never comes first
             try:
                 # the submitter's context variables (a request's id) label the download's log lines
                 future = self._executor.submit(contextvars.copy_context().run, self._run_download, file)
             except RuntimeError:
+                self._metrics.job_queued(DOWNLOAD_JOB, -1)
                 failed: Future[None] = Future()
                 failed.set_exception(UpstreamUnavailable(_SHUTTING_DOWN))
                 return failed
             self._pending[key] = future
-            self._metrics.job_queued(DOWNLOAD_JOB)
         future.add_done_callback(lambda done: self._forget(key, done))
         return future
 
