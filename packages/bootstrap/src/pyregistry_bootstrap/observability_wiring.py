@@ -1,4 +1,4 @@
-"""Metrics and readiness wiring: the Prometheus adapter, its multi-worker directory, the readiness probes."""
+"""Observability wiring: the Prometheus adapter and its multi-worker directory, the readiness probes, tracing."""
 
 from __future__ import annotations
 
