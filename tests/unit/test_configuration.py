@@ -45,6 +45,7 @@ VALID_SAMPLES = {
 }
 SPECIAL_SAMPLES = {
     "BIND_ADDRESS": "0.0.0.0:8080",
+    "METRICS_TOKEN": "scrape-token-0123456789",
     "DATABASE_STORE": "memory",
     "SUPERADMIN_EMAIL": "root@example.com",
     "ARTIFACT_STORAGE_BACKEND": "opendal",

@@ -12,8 +12,10 @@ from pyregistry_bootstrap import server
 from pyregistry_bootstrap.asgi import CONFIG_ENV
 from pyregistry_bootstrap.connection_limits import ConnectionLimits
 from pyregistry_bootstrap.http_protocols import RegistryH11Protocol
+from pyregistry_bootstrap.server import WORKER_HEALTHCHECK_SECONDS
 from pyregistry_bootstrap.wiring import build_runtime
 from pyregistry_infrastructure.config import load_settings
+from pyregistry_infrastructure.prometheus_metrics import MULTIPROC_ENV
 
 
 @pytest.mark.parametrize("workers", [1, 3])
@@ -23,6 +25,7 @@ def test_uvicorn_gets_http_loop_and_no_proxy_headers(
     calls: list[tuple[Any, dict[str, Any]]] = []
     monkeypatch.setattr(server.uvicorn, "run", lambda app, **options: calls.append((app, options)))
     monkeypatch.delenv(CONFIG_ENV, raising=False)
+    monkeypatch.setenv(MULTIPROC_ENV, "")  # restored (unset) afterwards; run_server sets it for several workers
     environ = {
         "DATABASE_STORE": "memory",
         "DATA_DIR": str(tmp_path / "data"),
@@ -52,3 +55,6 @@ def test_uvicorn_gets_http_loop_and_no_proxy_headers(
         assert app == "pyregistry_bootstrap.asgi:app_from_environment"
         assert options["workers"] == workers and options["factory"] is True
         assert os.environ[CONFIG_ENV] == str(config.resolve())
+        assert options["timeout_worker_healthcheck"] == WORKER_HEALTHCHECK_SECONDS
+        assert os.environ[MULTIPROC_ENV] == str(tmp_path / "data" / "metrics")
+        assert (tmp_path / "data" / "metrics").is_dir()

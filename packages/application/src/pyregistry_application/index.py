@@ -10,6 +10,7 @@ import msgspec
 
 from pyregistry_application.access import TokenAccess
 from pyregistry_application.index_versions import IndexVersions, PageStamp, StoreIndexVersions
+from pyregistry_application.metrics_ports import DownloadSource, Metrics, NoMetrics
 from pyregistry_application.ports import ArtifactStorage, RegistryStore
 from pyregistry_application.project_status import ProjectStatusRecorder
 from pyregistry_application.release_metadata import ReleaseInfo, release_info_from_metadata
@@ -83,6 +84,7 @@ class PackageIndex:
         versions: IndexVersions | None = None,
         malware: MalwareBlocklist | None = None,
         statuses: ProjectStatusRecorder | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         self._storage = storage
@@ -91,6 +93,7 @@ class PackageIndex:
         self._versions = versions or StoreIndexVersions(store)
         self._malware = malware
         self._statuses = statuses
+        self._metrics: Metrics = metrics or NoMetrics()
 
     def listing_stamp(self, tenant_slug: str, secret: str | None) -> PageStamp:
         """Authorize like :meth:`listing`, then stamp the current version of the root index."""
@@ -161,6 +164,11 @@ class PackageIndex:
         file = self._visible_file(tenant_slug, secret, project_name, filename, version)
         if file.origin != "local" and not file.cached and self._mirror is not None:
             file = self._mirror.read_through(file)
+            self._metrics.download_served(DownloadSource.UPSTREAM)
+        else:
+            self._metrics.download_served(
+                DownloadSource.LOCAL if file.origin == "local" else DownloadSource.MIRROR_CACHE
+            )
         return FileDownload(file=file, local_path=self._storage.local_path(file.blob_key))
 
     def chunks(self, file: ReleaseFile) -> Iterator[bytes]:

@@ -10,6 +10,7 @@ from pyregistry_application.mirroring import MirrorService
 __all__ = ["MirrorUpdater"]
 
 _log = logging.getLogger(__name__)
+UPDATE_JOB = "mirror_update"
 
 
 class MirrorUpdater:
@@ -52,7 +53,8 @@ class MirrorUpdater:
             return
         while not self._stopping.is_set():
             try:
-                reports = self._mirror.refresh_all(should_stop=self._stopping.is_set)
+                with self._mirror.metrics.job_running(UPDATE_JOB):
+                    reports = self._mirror.refresh_all(should_stop=self._stopping.is_set)
                 self.runs += 1
                 _log.info(
                     "mirror.updater_pass tenants=%s files_cached=%s stopped=%s",

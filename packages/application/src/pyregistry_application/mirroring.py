@@ -19,6 +19,7 @@ import msgspec
 
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.dto import AuditQuery
+from pyregistry_application.metrics_ports import Metrics, NoMetrics
 from pyregistry_application.mirror_ports import (
     MirrorStore,
     UpstreamFile,
@@ -58,6 +59,8 @@ _log = logging.getLogger(__name__)
 FileProgress = Callable[[ReleaseFile], None]
 StopRequested = Callable[[], bool]
 _SHUTTING_DOWN = "the mirror is shutting down"
+DOWNLOAD_JOB = "mirror_download"
+REFRESH_JOB = "mirror_refresh"
 
 
 class ChecksumMismatch(UpstreamUnavailable):
@@ -197,6 +200,7 @@ class MirrorService:
         spool_dir: Path,
         options: MirrorOptions,
         malware: MalwareBlocklist | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         self._malware = malware
@@ -207,6 +211,7 @@ class MirrorService:
         self._audit = audit
         self._spool_dir = spool_dir
         self._options = options
+        self._metrics: Metrics = metrics or NoMetrics()
         self._executor = ThreadPoolExecutor(
             max_workers=max(1, options.download_concurrency), thread_name_prefix="mirror-download"
         )
@@ -217,6 +222,11 @@ class MirrorService:
         self._refreshing: dict[str, int] = {}
         self._last_error: dict[str, str] = {}
         self._last_run: dict[str, MirrorRefreshRun] = {}
+
+    @property
+    def metrics(self) -> Metrics:
+        """Where mirroring counts its refreshes and background jobs (the updater counts its passes there too)."""
+        return self._metrics
 
     # read side, called by PackageIndex
 
@@ -374,6 +384,7 @@ class MirrorService:
                 tenant_id=tenant.id,
                 details={**details, "stopped": "yes"} if stopped else details,
             )
+            self._metrics.mirror_refreshed(errors=len(errors), stopped=stopped)
             run = MirrorRefreshRun(
                 project=names[0] if project else None,
                 finished_at=event.occurred_at,
@@ -558,7 +569,8 @@ class MirrorService:
     def _refresh_quietly(self, tenant: Tenant, project: str | None, actor: str) -> None:
         """The background refresh; it holds the running mark ``refresh_in_background`` set."""
         try:
-            self.refresh(tenant.slug, project, actor=actor)
+            with self._metrics.job_running(REFRESH_JOB):
+                self.refresh(tenant.slug, project, actor=actor)
         except Exception as exc:
             _log.exception("mirror.refresh_failed tenant=%s project=%s", tenant.slug, project)
             with self._lock:
@@ -603,18 +615,27 @@ class MirrorService:
             existing = self._pending.get(key)
             if existing is not None:
                 return existing
+            self._metrics.job_queued(DOWNLOAD_JOB)  # before submitting, so the worker's decrement never comes first
             try:
                 # the submitter's context variables (a request's id) label the download's log lines
-                future = self._executor.submit(contextvars.copy_context().run, self._cache_logged, file)
+                future = self._executor.submit(contextvars.copy_context().run, self._run_download, file)
             except RuntimeError:
+                self._metrics.job_queued(DOWNLOAD_JOB, -1)
                 failed: Future[None] = Future()
                 failed.set_exception(UpstreamUnavailable(_SHUTTING_DOWN))
                 return failed
             self._pending[key] = future
-        future.add_done_callback(lambda _: self._forget(key))
+        future.add_done_callback(lambda done: self._forget(key, done))
         return future
 
-    def _forget(self, key: tuple[str, str]) -> None:
+    def _run_download(self, file: ReleaseFile) -> None:
+        self._metrics.job_queued(DOWNLOAD_JOB, -1)
+        with self._metrics.job_running(DOWNLOAD_JOB):
+            self._cache_logged(file)
+
+    def _forget(self, key: tuple[str, str], done: Future[None]) -> None:
+        if done.cancelled():
+            self._metrics.job_queued(DOWNLOAD_JOB, -1)
         with self._lock:
             self._pending.pop(key, None)
             if not self._pending:

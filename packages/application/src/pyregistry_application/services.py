@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pyregistry_application.access import TokenAccess
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.index import PackageIndex
 from pyregistry_application.limit_counters import LimitCounters
+from pyregistry_application.metrics_ports import Metrics, NoMetrics
 from pyregistry_application.ports import ArtifactStorage, Clock, IdGenerator, PasswordHasher, RegistryStore
 from pyregistry_application.project_status import ProjectStatusRecorder
 from pyregistry_application.provenance import ProvenanceReader
 from pyregistry_application.publishing import TrustedPublishing
+from pyregistry_application.readiness import Readiness
 from pyregistry_application.security.ports import VulnerabilitySource
 from pyregistry_application.session_ports import AdminSessionStore
 from pyregistry_application.tenants import TenantAdministration
@@ -47,3 +49,5 @@ class RegistryServices:
     advisories: VulnerabilitySource | None = None
     statuses: ProjectStatusRecorder | None = None
     limit_counters: LimitCounters | None = None
+    metrics: Metrics = field(default_factory=NoMetrics)
+    readiness: Readiness | None = None

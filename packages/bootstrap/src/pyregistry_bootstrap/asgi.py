@@ -11,6 +11,13 @@ from litestar import Litestar
 from litestar.types import ASGIApp
 
 from pyregistry_bootstrap.mirror_wiring import mirror_updater_lifespan
+from pyregistry_bootstrap.observability_wiring import (
+    build_tracer,
+    metrics_access,
+    metrics_lifespan,
+    route_resolver,
+    tracing_lifespan,
+)
 from pyregistry_bootstrap.security_wiring import build_security
 from pyregistry_bootstrap.sign_in_wiring import build_sign_in
 from pyregistry_bootstrap.wiring import Runtime, build_runtime
@@ -23,6 +30,8 @@ from pyregistry_web.app import create_app
 from pyregistry_web.network_guard import NetworkGuard, NetworkGuardOptions, NetworkSourceOptions, RateLimitOptions
 from pyregistry_web.options import WebOptions
 from pyregistry_web.request_context import RequestContextMiddleware
+from pyregistry_web.request_metrics import RequestMetricsMiddleware
+from pyregistry_web.request_tracing import RequestTracingMiddleware
 from pyregistry_web.routes.osv import OSV_HANDLERS
 from pyregistry_web.routes.security import SECURITY_HANDLERS
 
@@ -74,6 +83,10 @@ def app_from_runtime(runtime: Runtime) -> Litestar:
     lifespan = [lambda _app: _scratch_lifespan(runtime), lambda _app: runtime.background_jobs.running()]
     if runtime.services.mirroring is not None:
         lifespan.append(mirror_updater_lifespan(settings, runtime.services.mirroring))
+    if runtime.prometheus is not None:
+        lifespan.append(metrics_lifespan(runtime.prometheus))
+    if runtime.tracer is not None:
+        lifespan.append(tracing_lifespan(runtime.tracer))
     return create_app(
         runtime.services,
         options,
@@ -88,6 +101,8 @@ def app_from_runtime(runtime: Runtime) -> Litestar:
                 security=True,
             ),
         },
+        metrics_exposition=runtime.prometheus,
+        metrics_access=metrics_access(settings),
     )
 
 
@@ -114,15 +129,22 @@ def network_guard_options(settings: Settings) -> NetworkGuardOptions:
 
 def served_app(runtime: Runtime) -> ASGIApp:
     """What uvicorn serves: source-network checks and rate limits in front of the app, and outermost the
-    request-id middleware, so every request (even a refused or unrouted one) is logged with its id."""
+    request-id middleware, so every request (even a refused or unrouted one) is logged with its id; request
+    metrics (when exported) sit between the two, so refused requests are counted too."""
+    app = app_from_runtime(runtime)
     counters = runtime.services.limit_counters
-    guarded = NetworkGuard(
-        app_from_runtime(runtime),
+    guarded: ASGIApp = NetworkGuard(
+        app,
         network_guard_options(runtime.settings),
         counters,
         blocking_counters=not isinstance(counters, MemoryLimitCounters),
         unavailable_log_interval_seconds=runtime.settings.shared_state.unavailable_log_interval_seconds,
+        metrics=runtime.services.metrics,
     )
+    if runtime.prometheus is not None:
+        guarded = RequestMetricsMiddleware(guarded, runtime.prometheus, route_resolver(app))
+    if runtime.tracer is not None:
+        guarded = RequestTracingMiddleware(guarded, runtime.tracer)
     return RequestContextMiddleware(guarded)
 
 
@@ -130,4 +152,7 @@ def app_from_environment() -> ASGIApp:
     """uvicorn ``--factory`` entry: read the config named by ``PYREGISTRY_CONFIG`` (or the defaults)."""
     loaded = load_settings(os.environ.get(CONFIG_ENV) or None)
     configure_logging(loaded.settings.logging)
-    return served_app(build_runtime(loaded.settings, sync_superadmin=False))
+    settings = loaded.settings
+    return served_app(
+        build_runtime(settings, sync_superadmin=False, export_metrics=True, tracer=build_tracer(settings))
+    )

@@ -6,11 +6,13 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import structlog
 from litestar import Litestar
 
 from pyregistry_application.audit import AuditTrail
+from pyregistry_application.metrics_ports import Metrics
 from pyregistry_application.mirror_ports import MirrorStore
 from pyregistry_application.mirror_updater import MirrorUpdater
 from pyregistry_application.mirroring import MirrorOptions, MirrorService
@@ -23,6 +25,9 @@ from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
 from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
 from pyregistry_infrastructure.stores.sql_mirror import SqlMirrorStore
 from pyregistry_infrastructure.upstream.pypi import HttpUpstreamIndex
+
+if TYPE_CHECKING:
+    from pyregistry_infrastructure.otel_tracing import OpenTelemetryTracer
 
 __all__ = ["build_mirror_service", "build_mirror_store", "build_upstream_index", "mirror_updater_lifespan"]
 
@@ -66,7 +71,10 @@ def build_mirror_service(
     clock: Clock,
     audit: AuditTrail,
     spool_dir: Path,
+    *,
     malware: MalwareBlocklist | None = None,
+    metrics: Metrics | None = None,
+    tracer: OpenTelemetryTracer | None = None,
 ) -> MirrorService | None:
     """The mirroring use case for ``[pypi]``; ``None`` (mirroring off, logged) when the store has no adapter."""
     mirror_store = build_mirror_store(store)
@@ -81,7 +89,11 @@ def build_mirror_service(
         max_attempts=pypi.artifact_download_max_attempts,
         metadata_ttl_seconds=pypi.mirror_update_interval_seconds,
     )
-    return MirrorService(store, mirror_store, storage, upstream, clock, audit, spool_dir, options, malware)
+    if tracer is not None:
+        from pyregistry_infrastructure.otel_tracing import TracedCalls
+
+        upstream = cast(HttpUpstreamIndex, TracedCalls(upstream, "upstream", tracer))
+    return MirrorService(store, mirror_store, storage, upstream, clock, audit, spool_dir, options, malware, metrics)
 
 
 def mirror_updater_lifespan(

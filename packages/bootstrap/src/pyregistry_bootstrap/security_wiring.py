@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pyregistry_application.metrics_ports import Metrics
 from pyregistry_application.security.audit import AuditWheel
 from pyregistry_application.security.findings import Severity
 from pyregistry_application.security.malware import MalwareBlocklist
@@ -37,14 +38,14 @@ def notifier_for(webhook: WebhookSettings) -> Notifier:
     return DiscordWebhook(webhook.url, webhook.username, webhook.timeout_seconds)
 
 
-def install_publish_webhook(settings: Settings, uploads: UploadDistribution) -> None:
+def install_publish_webhook(settings: Settings, uploads: UploadDistribution, metrics: Metrics | None = None) -> None:
     """Send ``[security.package_publish_webhook]`` messages after accepted uploads (when configured).
 
     They go out from a background thread, so a slow or hanging receiver never delays the upload's answer.
     """
     webhook = settings.security.package_publish_webhook
     if webhook.url:
-        uploads.add_listener(PublishAlerts(BackgroundNotifier(notifier_for(webhook))))
+        uploads.add_listener(PublishAlerts(BackgroundNotifier(notifier_for(webhook), metrics=metrics)))
 
 
 def yara_scanner_for(directory: str | Path | None) -> Scanner:

@@ -12,11 +12,16 @@ import uvicorn
 from pyregistry_bootstrap.asgi import CONFIG_ENV, served_app
 from pyregistry_bootstrap.connection_limits import ConnectionLimits
 from pyregistry_bootstrap.http_protocols import protocol_for
+from pyregistry_bootstrap.observability_wiring import prepare_worker_metrics
 from pyregistry_bootstrap.wiring import Runtime
 from pyregistry_infrastructure.config import LoadedSettings
 from pyregistry_infrastructure.settings import ServerSettings, Settings
 
-__all__ = ["connection_limits", "run_server", "storage_description"]
+__all__ = ["WORKER_HEALTHCHECK_SECONDS", "connection_limits", "run_server", "storage_description"]
+
+WORKER_HEALTHCHECK_SECONDS = 30
+"""How long uvicorn's supervisor waits for a worker's health-check answer before killing it as hung. Its default
+(5 s) kills workers that are still starting (importing, wiring the runtime) on a busy host, over and over."""
 
 
 class _UvicornOptions(TypedDict):
@@ -95,8 +100,13 @@ def run_server(loaded: LoadedSettings, runtime: Runtime) -> None:
     if settings.server.workers > 1:
         if loaded.path is not None:
             os.environ[CONFIG_ENV] = str(loaded.path.resolve())
+        prepare_worker_metrics(settings)
         uvicorn.run(
-            "pyregistry_bootstrap.asgi:app_from_environment", factory=True, workers=settings.server.workers, **common
+            "pyregistry_bootstrap.asgi:app_from_environment",
+            factory=True,
+            workers=settings.server.workers,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+            **common,
         )
         return
     uvicorn.run(served_app(runtime), **common)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -11,6 +12,7 @@ from pyregistry_application.access import TokenAccess
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.index import PackageIndex
 from pyregistry_application.index_versions import IndexVersions
+from pyregistry_application.metrics_ports import Metrics, NoMetrics
 from pyregistry_application.ports import RegistryStore
 from pyregistry_application.project_status import ProjectStatusRecorder
 from pyregistry_application.provenance import ProvenanceReader
@@ -22,6 +24,7 @@ from pyregistry_application.tokens import TokenIssuer
 from pyregistry_application.uploads import UploadDistribution
 from pyregistry_bootstrap.limits_wiring import build_limit_counters
 from pyregistry_bootstrap.mirror_wiring import build_mirror_service
+from pyregistry_bootstrap.observability_wiring import build_metrics, build_readiness, trace_adapters
 from pyregistry_bootstrap.publishing_wiring import build_trusted_publishing
 from pyregistry_bootstrap.security_wiring import advisory_database, install_publish_webhook
 from pyregistry_bootstrap.store_wiring import build_store
@@ -41,6 +44,10 @@ from pyregistry_web.authorized_requests import RequestAuthorizationRecorder
 
 __all__ = ["Runtime", "build_runtime", "build_session_store", "build_storage", "build_store"]
 
+if TYPE_CHECKING:
+    from pyregistry_infrastructure.otel_tracing import OpenTelemetryTracer
+    from pyregistry_infrastructure.prometheus_metrics import PrometheusMetrics
+
 _log = structlog.get_logger(__name__)
 
 
@@ -58,6 +65,8 @@ class Runtime:
     generated_secrets_path: Path | None
     background_jobs: BackgroundJobs = field(default_factory=BackgroundJobs)
     generated_secrets_created: bool = False
+    prometheus: PrometheusMetrics | None = None
+    tracer: OpenTelemetryTracer | None = None
 
 
 def build_storage(settings: Settings) -> OpenDalStorage:
@@ -109,8 +118,16 @@ def _ensure_superadmin(services: RegistryServices, email: str, password: str) ->
         services.store.set_user_password(user.id, services.hasher.hash(password))
 
 
-def build_runtime(settings: Settings, *, sync_superadmin: bool = True) -> Runtime:
-    """Wire every adapter; prepare the data directory and the superadmin account."""
+def build_runtime(
+    settings: Settings,
+    *,
+    sync_superadmin: bool = True,
+    export_metrics: bool = False,
+    tracer: OpenTelemetryTracer | None = None,
+) -> Runtime:
+    """Wire every adapter; prepare the data directory and the superadmin account. ``export_metrics`` (the server)
+    counts into Prometheus metrics when ``metrics.enabled``; commands count nothing. With ``tracer`` the database,
+    storage and upstream calls open spans."""
     data_dir = Path(settings.data_dir)
     generated = None
     if settings.superadmin_password is None or settings.cookie_secret is None:
@@ -122,6 +139,8 @@ def build_runtime(settings: Settings, *, sync_superadmin: bool = True) -> Runtim
 
     store = build_store(settings)
     storage = build_storage(settings)
+    if tracer is not None:
+        trace_adapters(tracer, store, storage)
     clock = SystemClock()
     ids = RandomIds()
     hasher = ScryptPasswordHasher()
@@ -129,8 +148,18 @@ def build_runtime(settings: Settings, *, sync_superadmin: bool = True) -> Runtim
     access = TokenAccess(store, clock, RequestAuthorizationRecorder())
     advisories = advisory_database(settings)
     malware = MalwareBlocklist(advisories)
+    prometheus = build_metrics(settings, store) if export_metrics else None
+    metrics: Metrics = prometheus or NoMetrics()
     mirroring = build_mirror_service(
-        settings, store, storage, clock, audit, scratch.subdirectory("mirror"), malware=malware
+        settings,
+        store,
+        storage,
+        clock,
+        audit,
+        scratch.subdirectory("mirror"),
+        malware=malware,
+        metrics=metrics,
+        tracer=tracer,
     )
     statuses = ProjectStatusRecorder(store, audit, clock)
     services = RegistryServices(
@@ -162,6 +191,7 @@ def build_runtime(settings: Settings, *, sync_superadmin: bool = True) -> Runtim
             versions=build_index_versions(store),
             malware=malware,
             statuses=statuses,
+            metrics=metrics,
         ),
         mirroring=mirroring,
         provenance=ProvenanceReader(store, storage, access),
@@ -169,8 +199,11 @@ def build_runtime(settings: Settings, *, sync_superadmin: bool = True) -> Runtim
         advisories=advisories,
         statuses=statuses,
         limit_counters=build_limit_counters(settings),
+        metrics=metrics,
+        readiness=build_readiness(store, storage),
     )
-    install_publish_webhook(settings, services.uploads)
+    services.uploads.add_listener(lambda result: metrics.upload_stored(result.size))
+    install_publish_webhook(settings, services.uploads, metrics)
     services.publishing = build_trusted_publishing(settings, services)
     if sync_superadmin:
         _ensure_superadmin(services, settings.superadmin_email, password)
@@ -184,4 +217,7 @@ def build_runtime(settings: Settings, *, sync_superadmin: bool = True) -> Runtim
         scratch=scratch,
         generated_secrets_path=generated.path if generated else None,
         generated_secrets_created=generated.created if generated else False,
+        background_jobs=BackgroundJobs(metrics=metrics),
+        prometheus=prometheus,
+        tracer=tracer,
     )

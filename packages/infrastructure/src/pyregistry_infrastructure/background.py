@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from pyregistry_application.metrics_ports import Metrics, NoMetrics
+
 __all__ = ["BackgroundJobs", "Job"]
 
 _log = structlog.get_logger(__name__)
@@ -37,6 +39,7 @@ class BackgroundJobs:
     grace_seconds: float = 20.0
     jobs: list[Job] = field(default_factory=list)
     runs: dict[str, int] = field(default_factory=dict)
+    metrics: Metrics = field(default_factory=NoMetrics)
 
     def add(
         self,
@@ -54,12 +57,13 @@ class BackgroundJobs:
 
     async def _run_once(self, job: Job) -> None:
         try:
-            if job.blocking:
-                await asyncio.to_thread(job.run)
-            else:
-                result = job.run()
-                if result is not None:
-                    await result
+            with self.metrics.job_running(job.name):
+                if job.blocking:
+                    await asyncio.to_thread(job.run)
+                else:
+                    result = job.run()
+                    if result is not None:
+                        await result
         except Exception:
             _log.exception("background.job_failed", job=job.name)
         finally:

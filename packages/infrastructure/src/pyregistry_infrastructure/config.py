@@ -123,6 +123,9 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, str]] = {
     "LOG_TIMESTAMP": ("logging.timestamp", "str"),
     "LOG_FORMAT": ("logging.format", "str"),
     "OIDC_ISSUERS": ("oidc_issuers", "json"),
+    "METRICS_ENABLED": ("metrics.enabled", "bool"),
+    "METRICS_TOKEN": ("metrics.token", "str"),
+    "TRACING_ENABLED": ("tracing.enabled", "bool"),
     "PYREGISTRY_WORKERS": ("server.workers", "int"),
     "PYREGISTRY_HTTP": ("server.http", "str"),
     "PYREGISTRY_LOOP": ("server.loop", "str"),
@@ -304,6 +307,8 @@ def _resolve_paths(settings: Settings, sources: dict[str, str], config_path: Pat
         section, _, name = key.rpartition(".")
         holder = getattr(settings, section) if section else settings
         value = getattr(holder, name)
+        if "\x00" in value:
+            raise ConfigError(f"key {key!r} ({source_of(key, sources)}): a path cannot contain a NUL character")
         if value == ":memory:" or Path(value).is_absolute():
             continue
         from_env = source_of(key, sources).startswith("env:")
@@ -389,6 +394,9 @@ def _validate(settings: Settings) -> None:
     _check_choice("logging.timestamp", settings.logging.timestamp, LOG_TIMESTAMPS)
     _check_choice("server.http", settings.server.http, SERVER_HTTP)
     _check_choice("server.loop", settings.server.loop, SERVER_LOOPS)
+    token = settings.metrics.token
+    if token is not None and (len(token) < 16 or not token.isprintable() or " " in token):
+        raise ConfigError("key 'metrics.token': must be at least 16 printable characters without spaces")
     if settings.artifact_storage.opendal.scheme == "s3" and not settings.artifact_storage.opendal.options.get("bucket"):
         raise ConfigError("key 'artifact_storage.opendal.options.bucket': required when scheme is 's3'")
     endpoint = settings.artifact_storage.opendal.options.get("endpoint")

@@ -240,6 +240,15 @@ def render_config_template(storage: str = "fs", *, dev_oidc_issuer: bool = False
             },
         ),
     )
+    metrics = _table(
+        "Prometheus /metrics; without a token only loopback (or api_allowed_cidrs) may scrape", {"enabled": True}
+    )
+    metrics.add(tomlkit.comment('token = "a long random string"  # then scrape with Authorization: Bearer <token>'))
+    doc.add("metrics", metrics)
+    doc.add(
+        "tracing",
+        _table("OpenTelemetry traces, exported as the OTEL_* environment variables say", {"enabled": False}),
+    )
     if dev_oidc_issuer:
         issuers = tomlkit.aot()
         issuers.append(

@@ -7,6 +7,7 @@ import msgspec
 __all__ = [
     "ArtifactStorageSettings",
     "LoggingSettings",
+    "MetricsSettings",
     "NetworkSourceSettings",
     "OidcIssuerSettings",
     "OpenDalSettings",
@@ -19,6 +20,7 @@ __all__ = [
     "SharedStateSettings",
     "SqlServerSettings",
     "SqliteSettings",
+    "TracingSettings",
     "ValidationSettings",
     "WebUiSettings",
     "WebhookSettings",
@@ -150,6 +152,15 @@ class LoggingSettings(_Section):
     format: str = "console"
 
 
+class MetricsSettings(_Section):
+    enabled: bool = True
+    token: str | None = None
+
+
+class TracingSettings(_Section):
+    enabled: bool = False
+
+
 class OidcIssuerSettings(_Section):
     provider: str
     issuer: str
@@ -191,4 +202,6 @@ class Settings(_Section):
     web_ui: WebUiSettings = msgspec.field(default_factory=WebUiSettings)
     validation: ValidationSettings = msgspec.field(default_factory=ValidationSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
+    metrics: MetricsSettings = msgspec.field(default_factory=MetricsSettings)
+    tracing: TracingSettings = msgspec.field(default_factory=TracingSettings)
     oidc_issuers: list[OidcIssuerSettings] = msgspec.field(default_factory=list)

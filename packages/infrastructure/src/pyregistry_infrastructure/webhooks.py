@@ -10,6 +10,7 @@ import threading
 import httpx
 import structlog
 
+from pyregistry_application.metrics_ports import Metrics, NoMetrics
 from pyregistry_application.security.ports import Notifier
 from pyregistry_application.security.vulnerability_model import Notification
 
@@ -18,6 +19,11 @@ __all__ = ["BackgroundNotifier", "DiscordWebhook", "NullNotifier"]
 _log = structlog.get_logger(__name__)
 _MAX_CONTENT = 2000
 _MAX_FIELD = 1024
+WEBHOOK_JOB = "webhook"
+
+
+class _NotDelivered(Exception):
+    """The notifier reported (and logged) a failed delivery."""
 
 
 class DiscordWebhook:
@@ -79,8 +85,9 @@ class BackgroundNotifier:
     with the first message, in the process that sends it, and is a daemon: messages still queued at exit are lost.
     """
 
-    def __init__(self, notifier: Notifier, max_pending: int = 100) -> None:
+    def __init__(self, notifier: Notifier, max_pending: int = 100, metrics: Metrics | None = None) -> None:
         self._notifier = notifier
+        self._metrics: Metrics = metrics or NoMetrics()
         self._pending: queue.Queue[Notification] = queue.Queue(max_pending)
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
@@ -91,9 +98,11 @@ class BackgroundNotifier:
             if self._worker is None or not self._worker.is_alive():
                 self._worker = threading.Thread(target=self._deliver, name="webhook-delivery", daemon=True)
                 self._worker.start()
+        self._metrics.job_queued(WEBHOOK_JOB)
         try:
             self._pending.put_nowait(notification)
         except queue.Full:
+            self._metrics.job_queued(WEBHOOK_JOB, -1)
             _log.warning("webhook queue full; notification dropped", title=notification.title)
             return False
         return True
@@ -101,8 +110,13 @@ class BackgroundNotifier:
     def _deliver(self) -> None:
         while True:
             notification = self._pending.get()
+            self._metrics.job_queued(WEBHOOK_JOB, -1)
             try:
-                self._notifier.send(notification)
+                with self._metrics.job_running(WEBHOOK_JOB):
+                    if not self._notifier.send(notification):
+                        raise _NotDelivered
+            except _NotDelivered:
+                continue
             except Exception:
                 _log.exception("webhook delivery crashed", title=notification.title)
 

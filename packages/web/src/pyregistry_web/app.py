@@ -14,6 +14,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.types import ControllerRouterHandler, Middleware
 
+from pyregistry_application.metrics_ports import MetricsExposition
 from pyregistry_application.services import RegistryServices
 from pyregistry_web.admin.router import admin_handlers, admin_state
 from pyregistry_web.errors import EXCEPTION_HANDLERS
@@ -22,6 +23,7 @@ from pyregistry_web.page_cache import RenderedPageCache
 from pyregistry_web.routes.files import download_file
 from pyregistry_web.routes.json_api import project_json, release_json
 from pyregistry_web.routes.oidc import oidc_audience, oidc_mint_token
+from pyregistry_web.routes.operations import MetricsAccess, metrics_endpoint, readiness
 from pyregistry_web.routes.provenance import file_provenance
 from pyregistry_web.routes.simple import legacy_simple_project, simple_index, simple_project
 from pyregistry_web.routes.upload import legacy_upload
@@ -66,13 +68,17 @@ def create_app(
     middleware: Sequence[Middleware] = (),
     lifespan: Sequence[Callable[[Litestar], AbstractAsyncContextManager[Any]]] = (),
     extra_state: dict[str, Any] | None = None,
+    metrics_exposition: MetricsExposition | None = None,
+    metrics_access: MetricsAccess | None = None,
 ) -> Litestar:
-    """Build the ASGI app around already-wired use cases."""
+    """Build the ASGI app around already-wired use cases; ``/metrics`` exists only with ``metrics_exposition``."""
     state = State(
         {
             "services": services,
             "web_options": options,
-            "page_cache": RenderedPageCache(options.page_cache_bytes),
+            "page_cache": RenderedPageCache(options.page_cache_bytes, services.metrics),
+            "metrics_exposition": metrics_exposition,
+            "metrics_access": metrics_access or MetricsAccess(),
             **(extra_state or {}),
         }
     )
@@ -80,6 +86,8 @@ def create_app(
     return Litestar(
         route_handlers=[
             health,
+            readiness,
+            *([metrics_endpoint] if metrics_exposition is not None else []),
             simple_index,
             simple_project,
             legacy_simple_project,

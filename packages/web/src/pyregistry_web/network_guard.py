@@ -16,6 +16,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from pyregistry_application.limit_counters import BucketDecision, BucketLimits, LimitCounters, LimitCountersUnavailable
+from pyregistry_application.metrics_ports import Metrics, NoMetrics
 from pyregistry_web.authorized_requests import release_tracking, track_authorization
 from pyregistry_web.client_address import IPAddress, client_address
 
@@ -73,11 +74,11 @@ class Zone(enum.Enum):
 
 
 def zone_for(path: str) -> Zone | None:
-    """``/``, ``/admin…`` and ``/static/…`` are the web UI; ``/t/…`` and ``/_/…`` (OIDC, OSV, security, OpenAPI)
-    are the API; anything else (``/healthz``, unknown paths) is in no zone."""
+    """``/``, ``/admin…`` and ``/static/…`` are the web UI; ``/t/…``, ``/_/…`` (OIDC, OSV, security, OpenAPI) and
+    ``/metrics`` are the API; anything else (``/healthz``, ``/readyz``, unknown paths) is in no zone."""
     while "//" in path:
         path = path.replace("//", "/")
-    if path.startswith(("/t/", "/_/")):
+    if path.startswith(("/t/", "/_/")) or path == "/metrics":
         return Zone.API
     if path == "/" or path == "/admin" or path.startswith(("/admin/", "/static/")):
         return Zone.WEB_UI
@@ -141,11 +142,13 @@ class NetworkGuard:
         blocking_counters: bool = False,
         unavailable_log_interval_seconds: float = 60,
         monotonic: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
     ) -> None:
         """``counters`` hold the buckets (required with a rate limit); ``blocking_counters`` runs their calls in a
         worker thread (a network store). When they are unavailable requests pass (fail open), the store is left
         alone for a few seconds, and an error line is logged at most once per ``unavailable_log_interval_seconds``."""
         self.app = app
+        self._metrics: Metrics = metrics or NoMetrics()
         source = options.network_source
         self._allowed = {
             Zone.WEB_UI: AllowedNetworks(parse_cidrs(source.web_ui_allowed_cidrs)),
@@ -181,6 +184,7 @@ class NetworkGuard:
             source = client_address(scope, trust_proxy_headers=self._source_trusts_proxy)
             if not allowed.allows(source):
                 _log.warning("request.refused", reason="source_network", zone=zone.name.lower(), client=str(source))
+                self._metrics.request_refused("source_network")
                 message = f"the {zone.value} does not accept requests from {_describe(source)}"
                 await _refuse(scope, send, 403, message, ())
                 return
@@ -193,6 +197,7 @@ class NetworkGuard:
             if not decision.allowed:
                 retry_after = max(1, math.ceil(decision.retry_after_seconds))
                 _log.warning("request.refused", reason="rate_limited", client=str(client), retry_after=retry_after)
+                self._metrics.request_refused("rate_limited")
                 message = (
                     f"too many requests from {_describe(client)}: the limit is "
                     f"{self._rate_limit.requests_per_minute} per minute with bursts of {self._rate_limit.burst}; "

@@ -6,6 +6,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
+from pyregistry_application.metrics_ports import Metrics, NoMetrics
+
 __all__ = ["PageKey", "RenderedPageCache"]
 
 PageKey = tuple[str, str, str]
@@ -19,8 +21,9 @@ class RenderedPageCache:
     database, even when another process changed it. ``max_bytes`` bounds the memory held (0 disables caching).
     """
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, metrics: Metrics | None = None) -> None:
         self._max_bytes = max_bytes
+        self._metrics: Metrics = metrics or NoMetrics()
         self._entries: OrderedDict[PageKey, tuple[str, bytes]] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
@@ -32,10 +35,14 @@ class RenderedPageCache:
         if version is not None:
             with self._lock:
                 entry = self._entries.get(key)
-                if entry is not None and entry[0] == version:
+                cached = entry[1] if entry is not None and entry[0] == version else None
+                if cached is not None:
                     self._entries.move_to_end(key)
                     self.hits += 1
-                    return entry[1]
+            if cached is not None:
+                self._metrics.page_cache_lookup(hit=True)
+                return cached
+        self._metrics.page_cache_lookup(hit=False)
         body = render()
         with self._lock:
             self.misses += 1

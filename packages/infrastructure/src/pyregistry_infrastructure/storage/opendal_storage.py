@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import opendal
 import structlog
@@ -56,6 +58,18 @@ class OpenDalStorage:
 
     def check(self) -> None:
         """Fail now (with the backend's error) when the storage is unreachable or misconfigured, e.g. no bucket."""
+        self._op.check()
+
+    def wrap_operator(self, wrap: Callable[[opendal.Operator], Any]) -> None:
+        """Put ``wrap(operator)`` in front of every backend call (tracing spans)."""
+        self._op = wrap(self._op)
+
+    def check_ready(self) -> None:
+        """Raise unless the storage answers now: the local root is a directory that can be listed (opendal would
+        quietly recreate a removed one), or the backend's own check passes."""
+        if self._local_root is not None:
+            with os.scandir(self._local_root):
+                return
         self._op.check()
 
     @classmethod

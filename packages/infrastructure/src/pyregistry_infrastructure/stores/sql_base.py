@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pyregistry_application.dto import AuditQuery, Page, RegistryStats
+from pyregistry_application.tracing_ports import NoTracer, Tracer
 from pyregistry_domain.audit import AuditEvent
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.errors import AlreadyExists, NotFound, ServiceUnavailable
@@ -123,6 +124,8 @@ class SqlRegistryStore(ABC):
     """Implements ``RegistryStore`` over any :class:`Dialect`; subclasses only connect."""
 
     dialect: Dialect
+    tracer: Tracer = NoTracer()
+    """Opens a ``db.query`` / ``db.transaction`` span around each statement or transaction (set by bootstrap)."""
 
     @abstractmethod
     def _connection(self) -> AbstractContextManager[Any]:
@@ -135,7 +138,7 @@ class SqlRegistryStore(ABC):
     @contextmanager
     def _write(self) -> Iterator[SqlConnection]:
         """One transaction: committed when the block ends, rolled back when it raises."""
-        with self._connection() as raw:
+        with self.tracer.span("db.transaction", {"db.system": self.dialect.name}), self._connection() as raw:
             conn = SqlConnection(raw, self.dialect)
             conn.execute(self.dialect.begin_sql)
             try:
@@ -146,7 +149,7 @@ class SqlRegistryStore(ABC):
             conn.execute("COMMIT")
 
     def _rows(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
-        with self._connection() as raw:
+        with self.tracer.span("db.query", {"db.system": self.dialect.name}), self._connection() as raw:
             return SqlConnection(raw, self.dialect).query(sql, params)
 
     def _row(self, sql: str, params: Params = ()) -> dict[str, Any] | None:
@@ -170,6 +173,10 @@ class SqlRegistryStore(ABC):
                     "INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)",
                     (migration_id, dump_time(datetime.now(UTC))),
                 )
+
+    def ping(self) -> None:
+        """Raise unless a connection answers a query on this store's own schema."""
+        self._rows("SELECT COUNT(*) AS n FROM schema_migrations")
 
     def applied_migrations(self) -> list[str]:
         """Ids of applied migrations, in name order."""
