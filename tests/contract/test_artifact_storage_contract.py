@@ -87,6 +87,7 @@ print(json.dumps({"growth_kib": after - before, "sha256": digest.hexdigest()}))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scheme", ["fs", "s3"])
 def test_large_files_stream_without_whole_file_buffers(
     scheme: str, tmp_path: Path, request: pytest.FixtureRequest
