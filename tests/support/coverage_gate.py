@@ -17,13 +17,15 @@ import coverage
 
 __all__ = ["FILE_LINE_MINIMUM", "MINIMUMS", "PackageCoverage", "files_below", "main", "package_coverage"]
 
-# (line %, branch %) per package: what the whole suite measured, rounded down, so a drop fails CI.
+# (line %, branch %) per package: what the whole suite measured on 2026-12-05 (domain 99.5/97.9, application
+# 98.3/96.2, web 96.6/88.1, infrastructure 94.2/86.4, bootstrap 94.0/78.2), less a point or two for timing-dependent
+# paths, so a real drop fails CI. Raise them as coverage grows.
 MINIMUMS: dict[str, tuple[float, float]] = {
-    "domain": (95.0, 90.0),
-    "application": (90.0, 80.0),
-    "web": (85.0, 70.0),
-    "infrastructure": (85.0, 70.0),
-    "bootstrap": (80.0, 60.0),
+    "domain": (99.0, 97.0),
+    "application": (97.0, 95.0),
+    "web": (95.0, 86.0),
+    "infrastructure": (93.0, 85.0),
+    "bootstrap": (92.0, 76.0),
 }
 # Every file of the inner packages (no I/O, so no excuse) keeps at least this line coverage.
 FILE_LINE_MINIMUM = 90.0
