@@ -107,7 +107,8 @@ class RunningRegistry:
                     return self
             except httpx.HTTPError:
                 time.sleep(0.1)
-        raise RuntimeError(f"server did not start:\n{self.log_path.read_text()}")
+        self.stop()  # never leave a server that did not answer running after the test
+        raise RuntimeError(f"server did not start within {START_SECONDS} s:\n{self.log_path.read_text()}")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process is None:
