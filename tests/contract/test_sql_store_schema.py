@@ -37,6 +37,7 @@ def test_migrations_apply_once_and_reopen_is_a_no_op(store_location: tuple[str, 
     second.close()
 
 
+@pytest.mark.slow
 def test_processes_starting_together_migrate_once(store_location: tuple[str, str]) -> None:
     kind, where = store_location
     processes = [

@@ -20,9 +20,10 @@ from tests.support.advisories import write_small_advisory_db
 from tests.support.dists import build_wheel
 from tests.support.fault_upstream import FaultyProject, FaultyUpstream
 from tests.support.malicious import bad_wheels
+from tests.support.required import require
 from tests.support.server import BIN_DIR, RunningRegistry, clean_client_env, start_registry
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 CHROMIUM = shutil.which("chromium")
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
@@ -38,8 +39,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
-if CHROMIUM is None:
-    pytest.skip("Debian chromium is not installed (bash .ci/run installs it)", allow_module_level=True)
+require(CHROMIUM is not None, "Debian chromium is not installed (bash .ci/run installs it)", module=True)
 
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
 

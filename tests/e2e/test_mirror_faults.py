@@ -101,9 +101,10 @@ def test_429_honours_retry_after(mirror, upstream: FaultyUpstream, tmp_path: Pat
     assert elapsed >= 1.0, f"Retry-After: 1 was not honoured ({elapsed:.2f}s)"
 
 
-def test_upstream_404_is_404(mirror) -> None:
+def test_upstream_404_is_404(mirror, upstream: FaultyUpstream) -> None:
     response = _page(mirror, "does-not-exist-upstream")
-    assert response.status_code == 404
+    message = f"upstream has no {upstream.url}does-not-exist-upstream/"
+    assert (response.status_code, response.json()) == (404, {"message": message, "status": 404})
 
 
 def test_upstream_hanging_past_timeout_is_502(mirror, upstream: FaultyUpstream, tmp_path: Path) -> None:
@@ -111,7 +112,8 @@ def test_upstream_hanging_past_timeout_is_502(mirror, upstream: FaultyUpstream, 
     started = time.monotonic()
     response = _page(mirror, "hangs")
     elapsed = time.monotonic() - started
-    assert response.status_code == 502
+    message = f"upstream {upstream.url}hangs/ is unreachable: timed out"
+    assert (response.status_code, response.json()) == (502, {"message": message, "status": 502})
     assert upstream.hits["/simple/hangs/"] == 3
     assert elapsed < 3 * (TIMEOUT_SECONDS + 2), f"timeouts were not applied ({elapsed:.1f}s)"
 

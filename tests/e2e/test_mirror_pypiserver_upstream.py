@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.support.dists import build_wheel, sha256_of
+from tests.support.required import require
 from tests.support.server import BIN_DIR, RunningRegistry, clean_client_env, free_port, start_registry
 
 pytestmark = pytest.mark.e2e
@@ -21,8 +22,7 @@ PYPI_SERVER = Path(sys.executable).parent / "pypi-server"
 
 @pytest.fixture(scope="module")
 def pypiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[Path]]]:
-    if not PYPI_SERVER.exists():
-        pytest.skip("pypiserver is not installed in this environment (dev dependency)")
+    require(PYPI_SERVER.exists(), "pypiserver is not installed in this environment (dev dependency)")
     packages = tmp_path_factory.mktemp("packages")
     wheels = [build_wheel(packages, "served-lib", version) for version in ("0.1.0", "0.2.0", "1.0.0")]
     port = free_port()

@@ -142,11 +142,16 @@ def test_local_project_shadows_upstream(setup: Setup) -> None:
 def test_tenant_without_mirroring_does_not_see_upstream(setup: Setup) -> None:
     token = setup.mirror.issue_token("plain", "read", name="plain-reader")
     response = httpx.get(f"{setup.mirror.base_url}/t/plain/simple/mirrored-lib/", auth=("__token__", token), timeout=30)
-    assert response.status_code == 404
+    assert (response.status_code, response.text) == (
+        404,
+        "404 project 'mirrored-lib' does not exist in tenant 'plain'\n",
+    )
 
 
 def test_unknown_upstream_project_is_404(setup: Setup) -> None:
-    assert setup.get("/t/corp/simple/no-such-project/").status_code == 404
+    response = setup.get("/t/corp/simple/no-such-project/")
+    missing = f"upstream has no http://127.0.0.1:{setup.upstream.port}/t/up/simple/no-such-project/"
+    assert (response.status_code, response.text) == (404, f"404 {missing}\n")
 
 
 def test_cli_mirror_caches_project_with_progress(setup: Setup) -> None:

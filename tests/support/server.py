@@ -17,6 +17,8 @@ import httpx
 __all__ = ["RunningRegistry", "clean_client_env", "free_port", "pyregistry_exe", "start_registry"]
 
 BIN_DIR = Path(sys.executable).parent
+START_SECONDS = 90
+"""How long a server may take to answer ``/healthz``: generous, for xdist workers and coverage on a busy machine."""
 
 
 def pyregistry_exe() -> str:
@@ -96,17 +98,17 @@ class RunningRegistry:
         self.process = subprocess.Popen(
             [pyregistry_exe(), "serve"], cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.log_path.read_text()}")
             try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.base_url}/healthz", timeout=5).status_code == 200:
                     return self
             except httpx.HTTPError:
                 time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"server did not start:\n{self.log_path.read_text()}")
+        self.stop()  # never leave a server that did not answer running after the test
+        raise RuntimeError(f"server did not start within {START_SECONDS} s:\n{self.log_path.read_text()}")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process is None:

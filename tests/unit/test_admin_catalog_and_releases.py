@@ -1,12 +1,10 @@
-"""Admin read queries and release administration on the in-memory store (runs once the admin UI is merged)."""
+"""Admin read queries and release administration on the in-memory store."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("pyregistry_application.admin_catalog", reason="the admin UI use cases (#3) are not merged here")
 
 from pyregistry_application.admin_releases import MAX_YANK_REASON_LENGTH
 from pyregistry_application.admin_services import AdminServices, build_admin_services

@@ -11,7 +11,6 @@ import pytest
 
 from pyregistry_application.dto import AuditQuery, UploadCommand, UploadResult
 from pyregistry_application.mirroring import MIRROR_ORIGIN
-from pyregistry_application.services import RegistryServices
 from pyregistry_application.uploads import blob_key_for, metadata_key_for
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.errors import (
@@ -26,7 +25,7 @@ from pyregistry_domain.projects import Project, Release
 from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
 from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
 from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
-from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
+from pyregistry_infrastructure.system import SystemClock
 from tests.support.dists import build_sdist, build_wheel
 from tests.unit.test_application_without_web import App
 
@@ -272,18 +271,23 @@ def test_a_failed_upload_leaves_no_blob_and_no_record(
     assert app.store.list_files(app.tenants.get("acme").id, "demo") == []
 
 
-def test_services_container_holds_the_use_cases(app: App) -> None:
-    services = RegistryServices(
-        store=app.store,
-        storage=app.storage,
-        clock=SystemClock(),
-        ids=RandomIds(),
-        hasher=ScryptPasswordHasher(n=2**10),
-        audit=app.audit,
-        access=app.access,
-        tenants=app.tenants,
-        tokens=app.tokens,
-        uploads=app.uploads,
-        index=app.index,
+def test_upload_refuses_a_known_filename_before_reading_the_file(app: App, tmp_path: Path) -> None:
+    secret = app.tokens.issue(tenant_slug="acme", name="ci", scopes=["publish"], actor="t").secret
+    wheel = build_wheel(tmp_path / "dist", "demo", "1.0")
+    app.upload("acme", secret, wheel, "demo", "1.0")
+    blobs = sorted(app.storage.list_keys())
+    events = app.store.list_audit_events(AuditQuery()).total
+    impostor = tmp_path / "impostor" / wheel.name
+    impostor.parent.mkdir()
+    impostor.write_bytes(b"not a zip archive at all")
+    message = (
+        "File already exists: 'demo-1.0-py3-none-any.whl' was uploaded to tenant 'acme' before. "
+        "Published files are immutable: upload a new version instead "
+        "(twine --skip-existing works only against PyPI; `uv publish --check-url` skips existing files)."
     )
-    assert services.tenants.get("acme").slug == "acme"
+    for again in (wheel, impostor):
+        with pytest.raises(AlreadyExists) as refused:
+            app.upload("acme", secret, again, "demo", "1.0")
+        assert refused.value.message == message
+    assert sorted(app.storage.list_keys()) == blobs
+    assert app.store.list_audit_events(AuditQuery()).total == events

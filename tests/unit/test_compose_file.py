@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.required import require
+
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED_HOST_PORTS = {
     "pyregistry": {3000},
@@ -118,9 +120,9 @@ def test_dockerfile_copies_every_path_the_build_needs() -> None:
     assert not needed & ignored
 
 
-@pytest.mark.skipif(shutil.which("uv") is None, reason="uv is not on PATH")
 def test_infrastructure_wheel_bundles_the_supplied_yara_rules(tmp_path: Path) -> None:
     uv = shutil.which("uv")
+    require(uv is not None, "uv is not on PATH")
     assert uv is not None
     result = subprocess.run(
         [uv, "build", "--offline", "--wheel", str(ROOT / "packages" / "infrastructure"), "-o", str(tmp_path)],

@@ -92,6 +92,7 @@ def test_an_outage_is_retried_only_after_the_refetch_interval() -> None:
         assert jwks.hits == 4
 
 
+@pytest.mark.slow
 def test_a_slow_issuer_delays_only_its_own_tokens() -> None:
     with serve_jwks([rsa_key("slow")]) as slow, serve_jwks([rsa_key("fast")]) as fast:
         slow.delay_seconds = 1.5

@@ -9,7 +9,8 @@ from tests.support.readme_blocks import README, cli_reference, command_paths, co
 QUICKSTART_SERVE = "pip install uv && uv run --frozen --no-dev pyregistry serve"
 QUICKSTART_TESTS = (
     "pip install uv && uv run --frozen ruff check . && uv run --frozen ruff format --check . "
-    "&& uv run --frozen lint-imports && uv run --frozen pytest"
+    "&& uv run --frozen lint-imports && uv run --frozen mypy --strict packages/*/src "
+    "&& uv run --frozen pytest -n auto --cov && uv run --frozen python -m tests.support.coverage_gate"
 )
 
 
@@ -36,3 +37,9 @@ def test_quickstart_commands_are_unchanged() -> None:
     text = README.read_text()
     assert f"```bash\n{QUICKSTART_SERVE}\n```" in text
     assert f"```bash\n{QUICKSTART_TESTS}\n```" in text
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    script = (README.parent / ".ci" / "run").read_text().splitlines()
+    commands = [line for line in script if line.startswith("uv run --frozen ")]
+    assert " && ".join(["pip install uv", *commands]) == QUICKSTART_TESTS

@@ -10,6 +10,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from pyregistry_infrastructure.scratch import LOCK_SUFFIX, ScratchSpace
 from pyregistry_infrastructure.storage.opendal_storage import INCOMPLETE_PREFIX, OpenDalStorage
 
@@ -77,6 +79,7 @@ def test_own_directory_survives_sweeps_and_is_released(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_many_processes_sweeping_at_once_never_delete_a_live_file(tmp_path: Path) -> None:
     script = (
         "import sys; from pathlib import Path; from pyregistry_infrastructure.scratch import ScratchSpace;"

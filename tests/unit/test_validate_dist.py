@@ -15,6 +15,8 @@ import pytest
 from tests.support.dists import build_sdist, build_wheel, sha256_of
 from tests.support.server import pyregistry_exe
 
+pytestmark = pytest.mark.slow  # every test runs the CLI in a subprocess
+
 
 def validate(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "PYREGISTRY_CONFIG"}

@@ -208,6 +208,7 @@ def test_compiled_rules_are_cached_per_directory(tmp_path: Path) -> None:
     SHARED_DIR is None or not (SHARED_DIR / "signature-base" / "yara").is_dir(),
     reason="signature-base rules not available (shared/signature-base absent)",
 )
+@pytest.mark.slow
 def test_signature_base_rules_compile_and_scan(tmp_path: Path) -> None:
     assert SHARED_DIR is not None
     directory = SHARED_DIR / "signature-base" / "yara"

@@ -122,7 +122,8 @@ class MemoryRegistryStore:
 
     def list_tokens(self, tenant_id: str) -> list[ApiToken]:
         with self._lock:
-            return [token for token in self._tokens.values() if token.tenant_id == tenant_id]
+            found = [token for token in self._tokens.values() if token.tenant_id == tenant_id]
+            return sorted(found, key=lambda token: token.created_at, reverse=True)
 
     def revoke_token(self, tenant_id: str, token_id: str, when: datetime) -> bool:
         with self._lock:
@@ -155,7 +156,8 @@ class MemoryRegistryStore:
 
     def list_projects(self, tenant_id: str) -> list[Project]:
         with self._lock:
-            return [project for (tid, _), project in self._projects.items() if tid == tenant_id]
+            found = [project for (tid, _), project in self._projects.items() if tid == tenant_id]
+            return sorted(found, key=lambda project: project.normalized_name)
 
     def add_release_file(self, project: Project, release: Release, file: ReleaseFile) -> list[ReleaseFile]:
         with self._lock:
