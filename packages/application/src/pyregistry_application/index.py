@@ -113,6 +113,8 @@ class PackageIndex:
         files = self._store.list_files(tenant.id, normalized)
         if project.origin == "local":
             files = [file for file in files if file.origin == "local"]
+        elif self._mirror is not None:
+            files = self._mirror.servable(tenant.id, files)
         files.sort(key=_sort_key)
         versions = sorted(
             {release.version for release in self._store.list_releases(tenant.id, normalized)}, key=parse_version

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import logging
 import math
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ from pyregistry_application.mirror_ports import (
     UpstreamLocationRefused,
     UpstreamProject,
 )
+from pyregistry_application.mirror_scanning import ScanBeforeServe
 from pyregistry_application.ports import ArtifactStorage, Clock, RegistryStore
 from pyregistry_application.uploads import blob_key_for, metadata_key_for
 from pyregistry_domain.distributions import ReleaseFile, parse_distribution_filename
@@ -195,6 +197,7 @@ class MirrorService:
         audit: AuditTrail,
         spool_dir: Path,
         options: MirrorOptions,
+        gate: ScanBeforeServe | None = None,
     ) -> None:
         self._store = store
         self._mirror_store = mirror_store
@@ -204,6 +207,7 @@ class MirrorService:
         self._audit = audit
         self._spool_dir = spool_dir
         self._options = options
+        self._gate = gate
         self._executor = ThreadPoolExecutor(
             max_workers=max(1, options.download_concurrency), thread_name_prefix="mirror-download"
         )
@@ -258,10 +262,24 @@ class MirrorService:
                 self._submit(file)
         return recorded
 
+    @property
+    def gate(self) -> ScanBeforeServe | None:
+        """Scan before serve, when it is configured."""
+        return self._gate
+
+    def servable(self, tenant_id: str, files: list[ReleaseFile]) -> list[ReleaseFile]:
+        """``files`` without the quarantined ones (pages offer only what a download would serve)."""
+        if self._gate is None:
+            return files
+        hidden = self._gate.quarantined(tenant_id, files)
+        return [file for file in files if file.filename not in hidden]
+
     def read_through(self, file: ReleaseFile) -> ReleaseFile:
-        """Cache a file on its first download: fetched, verified by sha256 and stored before any byte is served,
-        so a bad or broken transfer is an error response and never part of a file. The cached record is returned
-        (or the local file that took the project over meanwhile)."""
+        """Cache a file on its first download: fetched, verified by sha256, scanned and stored before any byte is
+        served, so a bad or broken transfer or a quarantined file is an error response and never part of a file.
+        The cached record is returned (or the local file that took the project over meanwhile)."""
+        if self._gate is not None:
+            self._gate.refuse_if_quarantined(file)
         self.cache_file(file)
         current = self._store.get_file(file.tenant_id, file.filename)
         if current is None:
@@ -623,10 +641,11 @@ class MirrorService:
         return file.upstream_url
 
     def _store_verified(self, file: ReleaseFile, chunks: Iterator[bytes]) -> None:
-        """Spool ``chunks``, check their sha256, then move them into storage and mark the file cached."""
+        """Spool ``chunks``, check their sha256 and scan them, then move them into storage and mark the file cached."""
         self._spool_dir.mkdir(parents=True, exist_ok=True)
-        spool = tempfile.NamedTemporaryFile(dir=self._spool_dir, prefix="mirror-", delete=False)  # noqa: SIM115
-        spool_path = Path(spool.name)
+        spool_dir = Path(tempfile.mkdtemp(dir=self._spool_dir, prefix="mirror-"))
+        spool_path = spool_dir / Path(file.filename).name  # the scanners see the real filename
+        spool = spool_path.open("wb")
         digest = hashlib.sha256()
         total = 0
         try:
@@ -638,6 +657,8 @@ class MirrorService:
             if not hmac.compare_digest(digest.hexdigest(), file.sha256):
                 _log.warning("mirror.hash_mismatch file=%s size=%s", file.filename, total)
                 raise ChecksumMismatch(f"upstream bytes of {file.filename!r} do not match the recorded sha256")
+            if self._gate is not None:
+                self._gate.check(file, spool_path)
             self._storage.put_file(file.blob_key, spool_path)
             self._mirror_store.mark_cached(file.tenant_id, file.filename, total)
             current = self._store.get_file(file.tenant_id, file.filename)
@@ -647,4 +668,4 @@ class MirrorService:
                 _log.info("mirror.cached file=%s size=%s", file.filename, total)
         finally:
             spool.close()
-            spool_path.unlink(missing_ok=True)
+            shutil.rmtree(spool_dir, ignore_errors=True)

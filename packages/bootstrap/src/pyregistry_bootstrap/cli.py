@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "purge-file": "releases:purge_file",
     "purge-project": "releases:purge_project",
     "purge-release": "releases:purge_release",
+    "release-file": "quarantine:release_file",
     "remove-publisher": "publishers:remove_publisher",
     "revoke-token": "tokens:revoke_token",
     "serve": "setup:serve",

@@ -15,6 +15,7 @@ from pyregistry_application.mirror_ports import MirrorStore
 from pyregistry_application.mirror_updater import MirrorUpdater
 from pyregistry_application.mirroring import MirrorOptions, MirrorService
 from pyregistry_application.ports import ArtifactStorage, Clock, RegistryStore
+from pyregistry_bootstrap.scan_wiring import build_scan_gate
 from pyregistry_infrastructure.config import ConfigError
 from pyregistry_infrastructure.settings import PypiSettings, Settings
 from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
@@ -79,7 +80,8 @@ def build_mirror_service(
         max_attempts=pypi.artifact_download_max_attempts,
         metadata_ttl_seconds=pypi.mirror_update_interval_seconds,
     )
-    return MirrorService(store, mirror_store, storage, upstream, clock, audit, spool_dir, options)
+    gate = build_scan_gate(settings.security, store, audit, clock)
+    return MirrorService(store, mirror_store, storage, upstream, clock, audit, spool_dir, options, gate)
 
 
 def mirror_updater_lifespan(
