@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import io
 import sqlite3
 import subprocess
 import sys
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -198,3 +200,63 @@ def test_clean_wheel_installs_and_is_scanned_once_across_tenants(
     assert _scan_rows(registry, sha256_of(wheel)) == [(wheel.name, None)]
     scans = [line for line in registry.log_path.read_text().splitlines() if "mirror.scanned" in line]
     assert len([line for line in scans if wheel.name in line]) == 1, scans
+
+
+def _evil_sdist(out: Path, name: str) -> Path:
+    top = f"{name.replace('-', '_')}-1.0.0"
+    target = out / f"{top}.tar.gz"
+    out.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(target, "w:gz") as archive:
+        for path, data in (
+            (f"{top}/PKG-INFO", b"Metadata-Version: 2.1\nName: x\nVersion: 1.0.0\n"),
+            (f"{top}/setup.py", f"PAYLOAD = {MARKER.decode()!r}\n".encode()),
+        ):
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return target
+
+
+def test_an_sdist_is_scanned_and_quarantined_too(
+    registry: RunningRegistry, upstream: FaultyUpstream, tmp_path: Path
+) -> None:
+    sdist = _evil_sdist(tmp_path / "dist", "dropper-src")
+    upstream.add("dropper-src", FaultyProject(wheel=sdist))
+    token = registry.issue_token("corp", "read")
+    assert _page_files(registry, token, "dropper-src") == [sdist.name]
+    url = f"{registry.base_url}/t/corp/files/dropper-src/1.0.0/{sdist.name}"
+    response = httpx.get(url, auth=("__token__", token), timeout=60)
+    assert response.status_code == 403
+    assert response.text == (
+        f"403 {sdist.name} is quarantined: security scan finding yara/pyregistry_test_dropper (critical); "
+        "an admin can release it\n"
+    )
+    assert _page_files(registry, token, "dropper-src") == []
+
+
+def test_a_scanner_that_cannot_run_refuses_the_file_and_keeps_no_verdict(
+    upstream: FaultyUpstream, tmp_path: Path
+) -> None:
+    wheel = build_wheel(tmp_path / "dist", "unscanned-lib", "1.0.0")
+    upstream.add("unscanned-lib", FaultyProject(wheel=wheel))
+    missing = tmp_path / "no-such-foxguard"
+    env = {"PYPI_BASE_URL": upstream.url, "PYPI_MIRROR_EAGER_DOWNLOAD_PERCENT": "0", "FOXGUARD_PATH": str(missing)}
+    server = start_registry(tmp_path / "server", env)
+    try:
+        server.create_tenant("corp", "--enable-mirroring")
+        token = server.issue_token("corp", "read")
+        assert _page_files(server, token, "unscanned-lib") == [wheel.name]
+        url = f"{server.base_url}/t/corp/files/unscanned-lib/1.0.0/{wheel.name}"
+        for attempt in (1, 2):
+            response = httpx.get(url, auth=("__token__", token), timeout=60)
+            assert response.status_code == 503
+            assert response.text == (
+                f"503 the security scan of {wheel.name} could not run (foxguard: the foxguard executable {missing} "
+                "does not exist); it is not served\n"
+            )
+            assert upstream.hits[f"/files/unscanned-lib/{wheel.name}"] == attempt, "nothing was cached as clean"
+        assert _scan_rows(server, sha256_of(wheel)) == []
+        blobs = server.workdir / ".pyregistry" / "blobs"
+        assert not [path for path in blobs.rglob(wheel.name) if path.is_file()]
+    finally:
+        server.stop()
