@@ -18,57 +18,25 @@ from tests.support.admin import SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD, AdminSess
 from tests.support.byte_relay import ByteRelay
 from tests.support.dists import build_wheel, sha256_of
 from tests.support.fault_upstream import FaultyProject, FaultyUpstream
+from tests.support.malicious import DROPPER_MARKER, dropper_source, dropper_wheel
+from tests.support.scan_mirror import scanning_mirror
 from tests.support.server import RunningRegistry, clean_client_env, start_registry
 
 pytestmark = pytest.mark.e2e
 
-MARKER = b"PYREGISTRY-TEST-DROPPER-7f3a9c"
-RULE = f"""
-rule pyregistry_test_dropper {{
-    meta:
-        description = "test marker of a dropper"
-        severity = "critical"
-    strings:
-        $marker = "{MARKER.decode()}"
-    condition:
-        $marker
-}}
-"""
 JSON = {"Accept": "application/vnd.pypi.simple.v1+json"}
 
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[FaultyUpstream]:
-    server = FaultyUpstream()
-    try:
+    with FaultyUpstream() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
 def registry(upstream: FaultyUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
-    rules = tmp_path_factory.mktemp("rules")
-    (rules / "dropper.yar").write_text(RULE)
-    server = start_registry(
-        tmp_path_factory.mktemp("scan"),
-        {
-            "PYPI_BASE_URL": upstream.url,
-            "PYPI_MIRROR_EAGER_DOWNLOAD_PERCENT": "0",
-            "YARA_RULES_PATH": str(rules),
-        },
-    )
-    try:
-        server.create_tenant("corp", "--enable-mirroring")
-        server.create_tenant("other", "--enable-mirroring")
+    with scanning_mirror(tmp_path_factory, upstream, {}, "corp", "other") as server:
         yield server
-    finally:
-        server.stop()
-
-
-def _evil_wheel(out: Path, name: str) -> Path:
-    source = f"PAYLOAD = {MARKER.decode()!r}\n"
-    return build_wheel(out, name, "1.0.0", module_source=source)
 
 
 def _pip_install(index_url: str, target: Path, name: str) -> subprocess.CompletedProcess[str]:
@@ -105,7 +73,7 @@ def _audit_actions(registry: RunningRegistry, action: str) -> list[tuple[str, st
 def test_quarantined_wheel_is_refused_to_pip_without_a_byte_and_installs_after_release(
     registry: RunningRegistry, upstream: FaultyUpstream, tmp_path: Path
 ) -> None:
-    wheel = _evil_wheel(tmp_path / "dist", "dropper-lib")
+    wheel = dropper_wheel(tmp_path / "dist", "dropper-lib")
     upstream.add("dropper-lib", FaultyProject(wheel=wheel))
     token = registry.issue_token("corp", "read")
     with ByteRelay(registry.port) as relay:
@@ -115,7 +83,7 @@ def test_quarantined_wheel_is_refused_to_pip_without_a_byte_and_installs_after_r
     assert "403" in refused.stdout + refused.stderr
     assert "yara/" in refused.stdout + refused.stderr and "pyregistry_test_dropper" in refused.stdout + refused.stderr
     assert b"PK\x03\x04" not in received, "a zip member header reached the client"
-    assert MARKER not in received
+    assert DROPPER_MARKER not in received
     assert not (tmp_path / "site" / "dropper_lib").exists()
     assert upstream.hits[f"/files/dropper-lib/{wheel.name}"] == 1
 
@@ -147,9 +115,7 @@ def test_quarantined_wheel_is_refused_to_pip_without_a_byte_and_installs_after_r
     assert _page_files(registry, token, "dropper-lib") == [wheel.name]
     installed = _pip_install(registry.index_url("corp", token), tmp_path / "site", "dropper-lib")
     assert installed.returncode == 0, installed.stdout + installed.stderr
-    assert (
-        tmp_path / "site" / "dropper_lib" / "__init__.py"
-    ).read_bytes() == f"PAYLOAD = {MARKER.decode()!r}\n".encode()
+    assert (tmp_path / "site" / "dropper_lib" / "__init__.py").read_bytes() == dropper_source()
     assert len(_scan_rows(registry, sha256_of(wheel))) == 1
 
     other = registry.issue_token("other", "read")
@@ -159,7 +125,7 @@ def test_quarantined_wheel_is_refused_to_pip_without_a_byte_and_installs_after_r
 def test_admin_ui_release_button_serves_a_quarantined_file(
     registry: RunningRegistry, upstream: FaultyUpstream, tmp_path: Path
 ) -> None:
-    wheel = _evil_wheel(tmp_path / "dist", "dropper-ui")
+    wheel = dropper_wheel(tmp_path / "dist", "dropper-ui")
     upstream.add("dropper-ui", FaultyProject(wheel=wheel))
     token = registry.issue_token("corp", "read")
     url = f"{registry.base_url}/t/corp/files/dropper-ui/1.0.0/{wheel.name}"
@@ -209,7 +175,7 @@ def _evil_sdist(out: Path, name: str) -> Path:
     with tarfile.open(target, "w:gz") as archive:
         for path, data in (
             (f"{top}/PKG-INFO", b"Metadata-Version: 2.1\nName: x\nVersion: 1.0.0\n"),
-            (f"{top}/setup.py", f"PAYLOAD = {MARKER.decode()!r}\n".encode()),
+            (f"{top}/setup.py", dropper_source()),
         ):
             info = tarfile.TarInfo(path)
             info.size = len(data)

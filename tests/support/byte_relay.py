@@ -13,12 +13,12 @@ _BUFFER = 64 * 1024
 
 
 class ByteRelay:
-    """Accepts connections on ``port`` and pipes each one to ``127.0.0.1:target_port``; ``received`` holds the
-    concatenated server-to-client bytes of every connection (headers included)."""
+    """Accepts connections on ``port`` and pipes each one to ``127.0.0.1:target_port``, recording what the server
+    sent on each connection (headers included)."""
 
     def __init__(self, target_port: int) -> None:
         self._target_port = target_port
-        self._received = bytearray()
+        self._connections: list[bytearray] = []
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.2)
@@ -30,9 +30,30 @@ class ByteRelay:
 
     @property
     def received(self) -> bytes:
-        """Every byte the server sent so far."""
+        """Every byte the server sent so far, connection after connection."""
         with self._lock:
-            return bytes(self._received)
+            return b"".join(bytes(sent) for sent in self._connections)
+
+    def response_bodies(self) -> list[tuple[int, bytes]]:
+        """``(status, body bytes the client got)`` of every HTTP/1.1 response, in order; a response cut short
+        (its connection closed before ``Content-Length`` bytes) has the part that arrived."""
+        with self._lock:
+            streams = [bytes(sent) for sent in self._connections]
+        responses: list[tuple[int, bytes]] = []
+        for stream in streams:
+            position = 0
+            while position < len(stream):
+                head_end = stream.find(b"\r\n\r\n", position)
+                if head_end < 0:
+                    break
+                head = stream[position:head_end].decode("latin-1").split("\r\n")
+                length = next(
+                    (int(line.split(":", 1)[1]) for line in head[1:] if line.lower().startswith("content-length:")), 0
+                )
+                body = stream[head_end + 4 : head_end + 4 + length]
+                responses.append((int(head[0].split()[1]), body))
+                position = head_end + 4 + length
+        return responses
 
     def index_url(self, tenant: str, token: str) -> str:
         """The tenant's simple index through the relay."""
@@ -60,12 +81,15 @@ class ByteRelay:
             except OSError:
                 return
             server = socket.create_connection(("127.0.0.1", self._target_port))
-            for source, sink, record in ((client, server, False), (server, client, True)):
+            sent = bytearray()
+            with self._lock:
+                self._connections.append(sent)
+            for source, sink, record in ((client, server, None), (server, client, sent)):
                 thread = threading.Thread(target=self._pipe, args=(source, sink, record), daemon=True)
                 thread.start()
                 self._threads.append(thread)
 
-    def _pipe(self, source: socket.socket, sink: socket.socket, record: bool) -> None:
+    def _pipe(self, source: socket.socket, sink: socket.socket, record: bytearray | None) -> None:
         source.settimeout(0.5)
         try:
             while not self._stopping.is_set():
@@ -75,9 +99,9 @@ class ByteRelay:
                     continue
                 if not data:
                     break
-                if record:
+                if record is not None:
                     with self._lock:
-                        self._received.extend(data)
+                        record.extend(data)
                 sink.sendall(data)
         except OSError:
             return

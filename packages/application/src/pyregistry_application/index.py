@@ -43,10 +43,12 @@ class ProjectPage(msgspec.Struct, frozen=True):
 
 
 class FileDownload(msgspec.Struct, frozen=True):
-    """A stored file about to be served: its record and its local path (``None`` when storage is remote)."""
+    """A file about to be served: its record and its local path (``None`` when storage is remote), or the
+    ``stream`` of a large mirrored file's first download (its tail held until it is verified)."""
 
     file: ReleaseFile
     local_path: Path | None
+    stream: Iterator[bytes] | None = None
 
 
 def _same_version(stored: str, requested: str) -> bool:
@@ -127,6 +129,8 @@ class PackageIndex:
         """Locate a file of the project's ``version`` for streaming."""
         file = self._visible_file(tenant_slug, secret, project_name, filename, version)
         if file.origin != "local" and not file.cached and self._mirror is not None:
+            if self._mirror.streams(file):
+                return FileDownload(file=file, local_path=None, stream=self._mirror.stream_through(file))
             file = self._mirror.read_through(file)
         return FileDownload(file=file, local_path=self._storage.local_path(file.blob_key))
 

@@ -7,8 +7,6 @@ import hashlib
 import hmac
 import logging
 import math
-import shutil
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
@@ -28,6 +26,7 @@ from pyregistry_application.mirror_ports import (
     UpstreamProject,
 )
 from pyregistry_application.mirror_scanning import ScanBeforeServe
+from pyregistry_application.mirror_spool import DownloadSpool
 from pyregistry_application.ports import ArtifactStorage, Clock, RegistryStore
 from pyregistry_application.uploads import blob_key_for, metadata_key_for
 from pyregistry_domain.distributions import ReleaseFile, parse_distribution_filename
@@ -59,6 +58,8 @@ _log = logging.getLogger(__name__)
 FileProgress = Callable[[ReleaseFile], None]
 StopRequested = Callable[[], bool]
 _SHUTTING_DOWN = "the mirror is shutting down"
+HELD_TAIL_BYTES = 64 * 1024
+"""What a streamed first download holds back until the file is verified and scanned."""
 
 
 class ChecksumMismatch(UpstreamUnavailable):
@@ -66,12 +67,14 @@ class ChecksumMismatch(UpstreamUnavailable):
 
 
 class MirrorOptions(msgspec.Struct, frozen=True):
-    """Tuning from ``[pypi]``; ``metadata_ttl_seconds`` is how long a recorded page is served without asking."""
+    """Tuning from ``[pypi]``; ``metadata_ttl_seconds`` is how long a recorded page is served without asking,
+    ``verify_whole_max_bytes`` the largest first download that is verified whole before its first byte is sent."""
 
     download_concurrency: int = 4
     eager_download_percent: int = 10
     max_attempts: int = 3
     metadata_ttl_seconds: float = 3600
+    verify_whole_max_bytes: int = 32 * 1024 * 1024
 
 
 class MirrorRefreshReport(msgspec.Struct, frozen=True):
@@ -285,6 +288,22 @@ class MirrorService:
         if current is None:
             raise NotFound(f"file {file.filename!r} is no longer part of project {file.normalized_name!r}")
         return current
+
+    def streams(self, file: ReleaseFile) -> bool:
+        """True when a first download of ``file`` is streamed with a held tail rather than verified whole first:
+        its upstream size is above ``verify_whole_max_bytes``."""
+        return file.size > self._options.verify_whole_max_bytes
+
+    def stream_through(self, file: ReleaseFile) -> Iterator[bytes]:
+        """A first download of a large file: bytes reach the client as they arrive from upstream, except the last
+        ``HELD_TAIL_BYTES``, released once the whole file matches its sha256, passed the scan and is stored. On a
+        mismatch or a quarantine the stream raises without the tail, so the client never has a complete file and
+        nothing is cached. Quarantine and upstream errors before the first byte raise here (an error response)."""
+        if self._gate is not None:
+            self._gate.refuse_if_quarantined(file)
+        chunks = self._held_tail(file)
+        next(chunks)
+        return chunks
 
     def core_metadata(self, file: ReleaseFile) -> bytes:
         """The PEP 658 metadata of a mirrored file, fetched once, verified and cached."""
@@ -641,31 +660,60 @@ class MirrorService:
         return file.upstream_url
 
     def _store_verified(self, file: ReleaseFile, chunks: Iterator[bytes]) -> None:
-        """Spool ``chunks``, check their sha256 and scan them, then move them into storage and mark the file cached."""
-        self._spool_dir.mkdir(parents=True, exist_ok=True)
-        spool_dir = Path(tempfile.mkdtemp(dir=self._spool_dir, prefix="mirror-"))
-        spool_path = spool_dir / Path(file.filename).name  # the scanners see the real filename
-        spool = spool_path.open("wb")
-        digest = hashlib.sha256()
-        total = 0
-        try:
+        """Spool ``chunks``, then verify, scan and store them (:meth:`_commit`)."""
+        with DownloadSpool(self._spool_dir, file.filename) as spool:
             for chunk in chunks:
-                digest.update(chunk)
-                total += len(chunk)
                 spool.write(chunk)
-            spool.close()
-            if not hmac.compare_digest(digest.hexdigest(), file.sha256):
-                _log.warning("mirror.hash_mismatch file=%s size=%s", file.filename, total)
-                raise ChecksumMismatch(f"upstream bytes of {file.filename!r} do not match the recorded sha256")
-            if self._gate is not None:
-                self._gate.check(file, spool_path)
-            self._storage.put_file(file.blob_key, spool_path)
-            self._mirror_store.mark_cached(file.tenant_id, file.filename, total)
-            current = self._store.get_file(file.tenant_id, file.filename)
-            if current is None or current.blob_key != file.blob_key:
-                self._storage.delete(file.blob_key)  # a local upload took the project over during the download
-            else:
-                _log.info("mirror.cached file=%s size=%s", file.filename, total)
-        finally:
-            spool.close()
-            shutil.rmtree(spool_dir, ignore_errors=True)
+            self._commit(file, spool)
+
+    def _held_tail(self, file: ReleaseFile) -> Iterator[bytes]:
+        """Upstream bytes passed on as they arrive except the last ``HELD_TAIL_BYTES``, released only once the whole
+        file is verified, scanned and stored. It first yields ``b""`` once the upstream download is open. A failure
+        after bytes were sent raises mid-stream, so the client's transfer breaks short of a complete file."""
+        attempts = max(1, self._options.max_attempts)
+        opened = False
+        sent = 0
+        held = bytearray()
+        with DownloadSpool(self._spool_dir, file.filename) as spool:
+            for attempt in range(1, attempts + 1):
+                spool.restart()
+                held.clear()
+                try:
+                    with self._upstream.open_file(self._url(file)) as stream:
+                        if not opened:
+                            opened = True
+                            yield b""
+                        for chunk in self._until_closing(stream.chunks):
+                            spool.write(chunk)
+                            if spool.total > file.size:
+                                raise ChecksumMismatch(f"upstream sent more bytes of {file.filename!r} than recorded")
+                            held += chunk
+                            if len(held) > HELD_TAIL_BYTES:
+                                release = bytes(held[:-HELD_TAIL_BYTES])
+                                del held[:-HELD_TAIL_BYTES]
+                                sent += len(release)
+                                yield release
+                    break
+                except (ChecksumMismatch, UpstreamLocationRefused):
+                    raise
+                except UpstreamUnavailable:
+                    if sent or attempt == attempts or self._closing.is_set():
+                        raise
+                    _log.info("mirror.retry_download file=%s attempt=%s", file.filename, attempt)
+            self._commit(file, spool)
+        yield bytes(held)
+
+    def _commit(self, file: ReleaseFile, spool: DownloadSpool) -> None:
+        """Check the spooled bytes' sha256 and scan them, then move them into storage and mark the file cached."""
+        if not spool.finish(file.sha256):
+            _log.warning("mirror.hash_mismatch file=%s size=%s", file.filename, spool.total)
+            raise ChecksumMismatch(f"upstream bytes of {file.filename!r} do not match the recorded sha256")
+        if self._gate is not None:
+            self._gate.check(file, spool.path)
+        self._storage.put_file(file.blob_key, spool.path)
+        self._mirror_store.mark_cached(file.tenant_id, file.filename, spool.total)
+        current = self._store.get_file(file.tenant_id, file.filename)
+        if current is None or current.blob_key != file.blob_key:
+            self._storage.delete(file.blob_key)  # a local upload took the project over during the download
+        else:
+            _log.info("mirror.cached file=%s size=%s", file.filename, spool.total)

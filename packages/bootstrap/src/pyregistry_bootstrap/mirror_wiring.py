@@ -79,6 +79,7 @@ def build_mirror_service(
         eager_download_percent=pypi.mirror_eager_download_percent,
         max_attempts=pypi.artifact_download_max_attempts,
         metadata_ttl_seconds=pypi.mirror_update_interval_seconds,
+        verify_whole_max_bytes=pypi.mirror_verify_whole_max_bytes,
     )
     gate = build_scan_gate(settings.security, store, audit, clock)
     return MirrorService(store, mirror_store, storage, upstream, clock, audit, spool_dir, options, gate)
