@@ -5,6 +5,7 @@ never reaches the client whole."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -52,9 +53,9 @@ def _large_wheel(out: Path, name: str, size: int) -> Path:
     return build_wheel(out, name, "1.0.0", extra_files={f"{name.replace('-', '_')}/blob.bin": blob})
 
 
-def _pip_install(index_url: str, target: Path, name: str) -> subprocess.CompletedProcess[str]:
-    """pip with its default 15 s read timeout and no retries, so a stalled transfer fails."""
-    command = [sys.executable, "-m", "pip", "install", "--no-deps", "--retries", "0", "--target", str(target)]
+def _pip_install(index_url: str, target: Path, name: str, *options: str) -> subprocess.CompletedProcess[str]:
+    """pip with its default 15 s read timeout and no connection retries, so a stalled transfer fails."""
+    command = [sys.executable, "-m", "pip", "install", "--no-deps", "--retries", "0", *options, "--target", str(target)]
     return subprocess.run(
         [*command, "--index-url", index_url, name], capture_output=True, text=True, timeout=300, env=clean_client_env()
     )
@@ -150,3 +151,28 @@ def test_a_failure_before_the_first_byte_is_retried_and_a_truncation_after_it_br
     assert complete.content == wheel.read_bytes()
     assert upstream.hits[f"/files/flaky-big/{wheel.name}"] == 3
     assert len(_stored(registry, wheel.name)) == 1
+
+
+def test_a_scan_slower_than_the_read_timeout_keeps_pip_alive_with_held_bytes(
+    upstream: FaultyUpstream, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    foxguard = shutil.which("foxguard", path=str(Path(sys.executable).parent)) or shutil.which("foxguard")
+    if foxguard is None:
+        pytest.skip("the foxguard executable is not installed")
+    slow = tmp_path / "slow-foxguard"
+    slow.write_text(f'#!/bin/sh\nsleep 9\nexec "{foxguard}" "$@"\n')  # run twice per scan: about 18 s
+    slow.chmod(0o755)
+    wheel = _large_wheel(tmp_path / "dist", "slow-scan", 300_000)
+    upstream.add("slow-scan", FaultyProject(wheel=wheel))
+    env = {"PYPI_MIRROR_VERIFY_WHOLE_MAX_BYTES": str(THRESHOLD), "FOXGUARD_PATH": str(slow)}
+    with scanning_mirror(tmp_path_factory, upstream, env, "corp") as server:
+        token = server.issue_token("corp", "read")
+        started = time.monotonic()
+        installed = _pip_install(
+            server.index_url("corp", token), tmp_path / "site", "slow-scan", "--resume-retries", "0"
+        )
+        elapsed = time.monotonic() - started
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert (tmp_path / "site" / "slow_scan" / "blob.bin").stat().st_size == 300_000
+    assert elapsed > 17, f"the scan should outlast pip's 15 s read timeout ({elapsed:.1f}s)"
+    assert upstream.hits[f"/files/slow-scan/{wheel.name}"] == 1

@@ -60,6 +60,35 @@ StopRequested = Callable[[], bool]
 _SHUTTING_DOWN = "the mirror is shutting down"
 HELD_TAIL_BYTES = 64 * 1024
 """What a streamed first download holds back until the file is verified and scanned."""
+HEARTBEAT_SECONDS = 5.0
+"""While a streamed file is verified and scanned, one held byte is sent this often, so clients' read timeouts
+(pip and uv: 15 s or more between bytes) never run out."""
+HELD_MIN_BYTES = 1024
+"""Heartbeats never release these last bytes: the client cannot have a complete file before the verdict."""
+
+
+def _in_background(work: Callable[..., None], *args: object) -> Future[None]:
+    """Run ``work(*args)`` on a daemon thread (in the caller's context variables); its outcome is the future's."""
+    outcome: Future[None] = Future()
+    context = contextvars.copy_context()
+
+    def run() -> None:
+        try:
+            context.run(work, *args)
+        except BaseException as exc:
+            outcome.set_exception(exc)
+        else:
+            outcome.set_result(None)
+
+    threading.Thread(target=run, name="mirror-verify", daemon=True).start()
+    return outcome
+
+
+def _finished(future: Future[None], timeout: float | None) -> bool:
+    """True once ``future`` is done, waiting up to ``timeout`` seconds (``None``: until it is)."""
+    with suppress(Exception):
+        future.exception(timeout=timeout)
+    return future.done()
 
 
 class ChecksumMismatch(UpstreamUnavailable):
@@ -74,7 +103,7 @@ class MirrorOptions(msgspec.Struct, frozen=True):
     eager_download_percent: int = 10
     max_attempts: int = 3
     metadata_ttl_seconds: float = 3600
-    verify_whole_max_bytes: int = 32 * 1024 * 1024
+    verify_whole_max_bytes: int = 1024 * 1024
 
 
 class MirrorRefreshReport(msgspec.Struct, frozen=True):
@@ -668,8 +697,9 @@ class MirrorService:
 
     def _held_tail(self, file: ReleaseFile) -> Iterator[bytes]:
         """Upstream bytes passed on as they arrive except the last ``HELD_TAIL_BYTES``, released only once the whole
-        file is verified, scanned and stored. It first yields ``b""`` once the upstream download is open. A failure
-        after bytes were sent raises mid-stream, so the client's transfer breaks short of a complete file."""
+        file is verified, scanned and stored; during that check one held byte goes out every ``HEARTBEAT_SECONDS``.
+        It first yields ``b""`` once the upstream download is open. A failure after bytes were sent raises
+        mid-stream, so the client's transfer breaks short of a complete file."""
         attempts = max(1, self._options.max_attempts)
         opened = False
         sent = 0
@@ -700,7 +730,16 @@ class MirrorService:
                     if sent or attempt == attempts or self._closing.is_set():
                         raise
                     _log.info("mirror.retry_download file=%s attempt=%s", file.filename, attempt)
-            self._commit(file, spool)
+            verified = _in_background(self._commit, file, spool)
+            try:
+                while not _finished(verified, HEARTBEAT_SECONDS):
+                    if len(held) > HELD_MIN_BYTES:
+                        beat = bytes(held[:1])
+                        del held[:1]
+                        yield beat
+            finally:
+                _finished(verified, None)  # the spool is removed only after the verification used it
+            verified.result()
         yield bytes(held)
 
     def _commit(self, file: ReleaseFile, spool: DownloadSpool) -> None:

@@ -55,7 +55,7 @@ class PypiSettings(_Section):
     file_hosts: list[str] | None = None
     ca_bundle: str | None = None
     proxy_url: str | None = None
-    mirror_verify_whole_max_bytes: int = 32 * 1024 * 1024
+    mirror_verify_whole_max_bytes: int = 1024 * 1024
 
 
 class SqliteSettings(_Section):
