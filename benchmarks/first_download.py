@@ -96,7 +96,8 @@ def _scan_cost(root: Path, upstream: FaultyUpstream) -> None:
                 size = pairs[0][1].stat().st_size / MIB
                 print(
                     f"{label:>6} wheel ({size:4.1f} MiB), scan {'on ' if scan == 'true' else 'off'}: first download "
-                    f"{_median([run[1] for run in runs[1:]]):5.2f} s (cold {runs[0][1]:5.2f} s), cached "
+                    f"first byte {_median([run[0] for run in runs[1:]]):5.2f} s, "
+                    f"complete {_median([run[1] for run in runs[1:]]):5.2f} s (cold {runs[0][1]:5.2f} s), cached "
                     f"{_median([run[2] for run in runs]):5.3f} s",
                     flush=True,
                 )

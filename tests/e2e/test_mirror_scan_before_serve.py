@@ -96,6 +96,9 @@ def test_quarantined_wheel_is_refused_to_pip_without_a_byte_and_installs_after_r
         "an admin can release it\n"
     )
     assert upstream.hits[f"/files/dropper-lib/{wheel.name}"] == 1, "a quarantined file is refused without upstream"
+    metadata = httpx.get(download.url.copy_with(path=download.url.path + ".metadata"), auth=("__token__", token))
+    assert metadata.status_code == 403
+    assert "is quarantined" in metadata.text
     assert _page_files(registry, token, "dropper-lib") == []
     html = httpx.get(f"{registry.base_url}/t/corp/simple/dropper-lib/", auth=("__token__", token), timeout=60)
     assert wheel.name not in html.text

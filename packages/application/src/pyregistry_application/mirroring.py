@@ -335,7 +335,10 @@ class MirrorService:
         return chunks
 
     def core_metadata(self, file: ReleaseFile) -> bytes:
-        """The PEP 658 metadata of a mirrored file, fetched once, verified and cached."""
+        """The PEP 658 metadata of a mirrored file, fetched once, verified and cached (refused while the file is
+        quarantined)."""
+        if self._gate is not None and not file.cached:
+            self._gate.refuse_if_quarantined(file)
         key = metadata_key_for(file.blob_key)
         if self._storage.stat(key) is not None:
             return self._storage.read_bytes(key)
