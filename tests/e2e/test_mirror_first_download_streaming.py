@@ -176,3 +176,24 @@ def test_a_scan_slower_than_the_read_timeout_keeps_pip_alive_with_held_bytes(
     assert (tmp_path / "site" / "slow_scan" / "blob.bin").stat().st_size == 300_000
     assert elapsed > 17, f"the scan should outlast pip's 15 s read timeout ({elapsed:.1f}s)"
     assert upstream.hits[f"/files/slow-scan/{wheel.name}"] == 1
+
+
+def test_uv_gets_a_broken_transfer_for_a_wrong_hash_large_file_then_installs_the_fixed_one(
+    registry: RunningRegistry, upstream: FaultyUpstream, token: str, tmp_path: Path
+) -> None:
+    wheel = _large_wheel(tmp_path / "dist", "tampered-uv", 500_000)
+    project = FaultyProject(wheel=wheel, serve_wrong_bytes=True)
+    upstream.add("tampered-uv", project)
+    uv = [str(Path(sys.executable).parent / "uv"), "pip", "install", "--no-cache", "--python", sys.executable]
+    command = [*uv, "--target", str(tmp_path / "site"), "--index-url", registry.index_url("corp", token), "tampered-uv"]
+    broken = subprocess.run(command, capture_output=True, text=True, timeout=180, env=clean_client_env())
+    assert broken.returncode != 0
+    assert "error: Failed to download `tampered-uv==1.0.0`" in broken.stderr
+    assert "end of file before message length reached" in broken.stderr, "uv saw a broken transfer, not a file"
+    assert not (tmp_path / "site" / "tampered_uv").exists()
+    assert _stored(registry, wheel.name) == []
+    project.serve_wrong_bytes = False
+    fixed = subprocess.run(command, capture_output=True, text=True, timeout=180, env=clean_client_env())
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert (tmp_path / "site" / "tampered_uv" / "blob.bin").stat().st_size == 500_000
+    assert len(_stored(registry, wheel.name)) == 1
