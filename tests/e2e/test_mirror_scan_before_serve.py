@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tarfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -229,3 +230,19 @@ def test_a_scanner_that_cannot_run_refuses_the_file_and_keeps_no_verdict(
         assert not [path for path in blobs.rglob(wheel.name) if path.is_file()]
     finally:
         server.stop()
+
+
+def test_concurrent_first_downloads_scan_the_file_once(
+    registry: RunningRegistry, upstream: FaultyUpstream, tmp_path: Path
+) -> None:
+    wheel = build_wheel(tmp_path / "dist", "busy-lib", "1.0.0")
+    upstream.add("busy-lib", FaultyProject(wheel=wheel, file_seconds=0.5))
+    token = registry.issue_token("corp", "read")
+    assert _page_files(registry, token, "busy-lib") == [wheel.name]
+    url = f"{registry.base_url}/t/corp/files/busy-lib/1.0.0/{wheel.name}"
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        responses = list(pool.map(lambda _: httpx.get(url, auth=("__token__", token), timeout=60), range(4)))
+    assert [response.status_code for response in responses] == [200] * 4
+    assert all(response.content == wheel.read_bytes() for response in responses)
+    scans = [line for line in registry.log_path.read_text().splitlines() if "mirror.scanned" in line]
+    assert len([line for line in scans if wheel.name in line]) == 1, scans
