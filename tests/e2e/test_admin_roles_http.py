@@ -93,6 +93,9 @@ ROUTES: dict[str, Probe] = {
     "admin-project-status": Probe(
         ADMINS, "POST", f"{P}/status", {"status": "bogus"}, 400, "unknown project status", "projects.status"
     ),
+    "admin-mirror-release-file": Probe(
+        ADMINS, "POST", f"{P}/files/none.whl/release", {}, 400, "a reason is required", "mirror.release"
+    ),
     "admin-purge-release": Probe(
         ADMINS, "POST", f"{P}/releases/9.9/purge", {}, 404, "release rocket 9.9 does not exist", "releases.purge"
     ),

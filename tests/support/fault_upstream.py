@@ -24,7 +24,7 @@ class FaultyProject:
 
     ``page_faults``/``file_faults`` are consumed one per request (``None`` = answer normally):
     an int is that HTTP status, ``"429"`` adds ``Retry-After: 1``, ``"hang"`` sleeps past the timeout,
-    ``"truncate"`` sends half the body, ``"drip"`` sends the body 16 bytes every ``drip_seconds``,
+    ``"truncate"`` sends half the body, ``"drip"`` sends the body ``drip_bytes`` every ``drip_seconds``,
     ``"chunked"`` sends it with chunked transfer coding (no Content-Length), ``"down"`` is a permanent 503.
     ``file_seconds`` holds every file download open that long before its body; ``yanked`` (a reason, or ``""``)
     marks the files yanked on the page. ``file_location`` is a URL the page lists for the wheel instead of this
@@ -64,6 +64,7 @@ class FaultyUpstream:
         hang_seconds: float = 5.0,
         drip_seconds: float = 0.1,
         port: int = 0,
+        drip_bytes: int = 16,
         *,
         host: str = "127.0.0.1",
         tls: ssl.SSLContext | None = None,
@@ -74,6 +75,7 @@ class FaultyUpstream:
         self.most_concurrent_files = 0
         self.hang_seconds = hang_seconds
         self.drip_seconds = drip_seconds
+        self.drip_bytes = drip_bytes
         self.lock = threading.Lock()
         upstream = self
 
@@ -233,8 +235,8 @@ class FaultyUpstream:
             if not drip:
                 request.wfile.write(body)
                 return
-            for start in range(0, len(body), 16):
-                request.wfile.write(body[start : start + 16])
+            for start in range(0, len(body), self.drip_bytes):
+                request.wfile.write(body[start : start + self.drip_bytes])
                 request.wfile.flush()
                 time.sleep(self.drip_seconds)
         except OSError:

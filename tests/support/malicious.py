@@ -7,9 +7,43 @@ from pathlib import Path
 
 from tests.support.dists import build_wheel
 
-__all__ = ["EICAR", "bad_wheels", "clean_wheel", "elf_with_url"]
+__all__ = [
+    "DROPPER_MARKER",
+    "DROPPER_RULE",
+    "EICAR",
+    "bad_wheels",
+    "clean_wheel",
+    "dropper_source",
+    "dropper_wheel",
+    "elf_with_url",
+]
 
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+DROPPER_MARKER = b"PYREGISTRY-TEST-DROPPER-7f3a9c"
+DROPPER_RULE = f"""
+rule pyregistry_test_dropper {{
+    meta:
+        description = "test marker of a dropper"
+        severity = "critical"
+    strings:
+        $marker = "{DROPPER_MARKER.decode()}"
+    condition:
+        $marker
+}}
+"""
+"""A YARA rule of the tests' own (critical) that matches :data:`DROPPER_MARKER`; rule id
+``yara/pyregistry_test_dropper``."""
+
+
+def dropper_source() -> bytes:
+    """The module source of :func:`dropper_wheel`."""
+    return f"PAYLOAD = {DROPPER_MARKER.decode()!r}\n".encode()
+
+
+def dropper_wheel(out: Path, name: str, extra_files: dict[str, bytes] | None = None) -> Path:
+    """A wheel 1.0.0 whose module holds :data:`DROPPER_MARKER` (plus ``extra_files``)."""
+    return build_wheel(out, name, "1.0.0", module_source=dropper_source().decode(), extra_files=extra_files)
 
 
 def elf_with_url(url: bytes = b"http://collector.example.net/upload") -> bytes:

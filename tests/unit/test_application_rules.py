@@ -282,8 +282,8 @@ def test_upload_refuses_a_known_filename_before_reading_the_file(app: App, tmp_p
     impostor.write_bytes(b"not a zip archive at all")
     message = (
         "File already exists: 'demo-1.0-py3-none-any.whl' was uploaded to tenant 'acme' before. "
-        "Published files are immutable: upload a new version instead "
-        "(twine --skip-existing works only against PyPI; `uv publish --check-url` skips existing files)."
+        "Files are immutable: upload a new version, or skip existing files with uv publish --check-url, "
+        "poetry publish --skip-existing, pdm publish --skip-existing or hatch publish."
     )
     for again in (wheel, impostor):
         with pytest.raises(AlreadyExists) as refused:

@@ -52,8 +52,9 @@ def page(*files: ReleaseFile) -> ProjectPage:
 def test_json_project_page_carries_every_file_attribute() -> None:
     document = json.loads(render_project(page(SDIST, WHEEL), as_json=True))
     assert document == {
-        "meta": {"api-version": "1.1"},
+        "meta": {"api-version": "1.4"},
         "name": "acme-tools",
+        "project-status": {"status": "active"},
         "versions": ["0.9", "1.0"],
         "files": [
             {
@@ -74,7 +75,6 @@ def test_json_project_page_carries_every_file_attribute() -> None:
                 "upload-time": "2026-05-06T07:08:09.123456Z",
                 "size": 1234,
                 "core-metadata": {"sha256": "cd" * 32},
-                "dist-info-metadata": {"sha256": "cd" * 32},
             },
         ],
     }
@@ -97,7 +97,8 @@ def test_html_project_page_escapes_and_marks_yanked_hashes_and_metadata() -> Non
     html = render_project(page(SDIST, replace(WHEEL, has_provenance=True)), as_json=False).decode()
     assert html == (
         "<!DOCTYPE html>\n<html>\n  <head>\n"
-        '    <meta name="pypi:repository-version" content="1.1">\n'
+        '    <meta name="pypi:repository-version" content="1.4">\n'
+        '    <meta name="pypi:project-status" content="active">\n'
         "    <title>Links for acme-tools</title>\n  </head>\n  <body>\n"
         "    <h1>Links for acme-tools</h1>\n"
         f'    <a href="{SDIST_URL}#sha256={"ef" * 32}" data-yanked="broken &lt;build&gt; &amp; more">'
@@ -119,12 +120,12 @@ def test_listing_in_html_and_json() -> None:
     other = replace(PROJECT, name="<Odd>&Name", normalized_name="odd-name")
     listing = ProjectListing(tenant=TENANT, projects=[PROJECT, other])
     assert json.loads(render_listing(listing, as_json=True)) == {
-        "meta": {"api-version": "1.1"},
+        "meta": {"api-version": "1.4"},
         "projects": [{"name": "Acme_Tools"}, {"name": "<Odd>&Name"}],
     }
     assert render_listing(listing, as_json=False).decode() == (
         "<!DOCTYPE html>\n<html>\n  <head>\n"
-        '    <meta name="pypi:repository-version" content="1.1">\n'
+        '    <meta name="pypi:repository-version" content="1.4">\n'
         "    <title>Simple index of acme</title>\n  </head>\n  <body>\n"
         '    <a href="acme-tools/">Acme_Tools</a>\n'
         '    <a href="odd-name/">&lt;Odd&gt;&amp;Name</a>\n'

@@ -52,10 +52,12 @@ class ProjectPage(msgspec.Struct, frozen=True):
 
 
 class FileDownload(msgspec.Struct, frozen=True):
-    """A stored file about to be served: its record and its local path (``None`` when storage is remote)."""
+    """A file about to be served: its record and its local path (``None`` when storage is remote), or the
+    ``stream`` of a large mirrored file's first download (its tail held until it is verified)."""
 
     file: ReleaseFile
     local_path: Path | None
+    stream: Iterator[bytes] | None = None
 
 
 def _same_version(stored: str, requested: str) -> bool:
@@ -128,6 +130,8 @@ class PackageIndex:
         files = self._store.list_files(tenant.id, normalized)
         if project.origin == "local":
             files = [file for file in files if file.origin == "local"]
+        elif self._mirror is not None:
+            files = self._mirror.servable(tenant.id, files)
         files.sort(key=_sort_key)
         versions = sorted(
             {release.version for release in self._store.list_releases(tenant.id, normalized)}, key=parse_version
@@ -163,8 +167,10 @@ class PackageIndex:
         """Locate a file of the project's ``version`` for streaming."""
         file = self._visible_file(tenant_slug, secret, project_name, filename, version)
         if file.origin != "local" and not file.cached and self._mirror is not None:
-            file = self._mirror.read_through(file)
             self._metrics.download_served(DownloadSource.UPSTREAM)
+            if self._mirror.streams(file):
+                return FileDownload(file=file, local_path=None, stream=self._mirror.stream_through(file))
+            file = self._mirror.read_through(file)
         else:
             self._metrics.download_served(
                 DownloadSource.LOCAL if file.origin == "local" else DownloadSource.MIRROR_CACHE

@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import logging
 import math
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
@@ -27,6 +26,8 @@ from pyregistry_application.mirror_ports import (
     UpstreamLocationRefused,
     UpstreamProject,
 )
+from pyregistry_application.mirror_scanning import ScanBeforeServe
+from pyregistry_application.mirror_spool import DownloadSpool
 from pyregistry_application.ports import ArtifactStorage, Clock, RegistryStore
 from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_application.uploads import blob_key_for, metadata_key_for
@@ -61,6 +62,37 @@ StopRequested = Callable[[], bool]
 _SHUTTING_DOWN = "the mirror is shutting down"
 DOWNLOAD_JOB = "mirror_download"
 REFRESH_JOB = "mirror_refresh"
+HELD_TAIL_BYTES = 64 * 1024
+"""What a streamed first download holds back until the file is verified and scanned."""
+HEARTBEAT_SECONDS = 5.0
+"""While a streamed file is verified and scanned, one held byte is sent this often, so clients' read timeouts
+(pip and uv: 15 s or more between bytes) never run out."""
+HELD_MIN_BYTES = 1024
+"""Heartbeats never release these last bytes: the client cannot have a complete file before the verdict."""
+
+
+def _in_background(work: Callable[..., None], *args: object) -> Future[None]:
+    """Run ``work(*args)`` on a daemon thread (in the caller's context variables); its outcome is the future's."""
+    outcome: Future[None] = Future()
+    context = contextvars.copy_context()
+
+    def run() -> None:
+        try:
+            context.run(work, *args)
+        except BaseException as exc:
+            outcome.set_exception(exc)
+        else:
+            outcome.set_result(None)
+
+    threading.Thread(target=run, name="mirror-verify", daemon=True).start()
+    return outcome
+
+
+def _finished(future: Future[None], timeout: float | None) -> bool:
+    """True once ``future`` is done, waiting up to ``timeout`` seconds (``None``: until it is)."""
+    with suppress(Exception):
+        future.exception(timeout=timeout)
+    return future.done()
 
 
 class ChecksumMismatch(UpstreamUnavailable):
@@ -68,12 +100,14 @@ class ChecksumMismatch(UpstreamUnavailable):
 
 
 class MirrorOptions(msgspec.Struct, frozen=True):
-    """Tuning from ``[pypi]``; ``metadata_ttl_seconds`` is how long a recorded page is served without asking."""
+    """Tuning from ``[pypi]``; ``metadata_ttl_seconds`` is how long a recorded page is served without asking,
+    ``verify_whole_max_bytes`` the largest first download that is verified whole before its first byte is sent."""
 
     download_concurrency: int = 4
     eager_download_percent: int = 10
     max_attempts: int = 3
     metadata_ttl_seconds: float = 3600
+    verify_whole_max_bytes: int = 1024 * 1024
 
 
 class MirrorRefreshReport(msgspec.Struct, frozen=True):
@@ -201,6 +235,7 @@ class MirrorService:
         options: MirrorOptions,
         malware: MalwareBlocklist | None = None,
         metrics: Metrics | None = None,
+        gate: ScanBeforeServe | None = None,
     ) -> None:
         self._store = store
         self._malware = malware
@@ -212,6 +247,7 @@ class MirrorService:
         self._spool_dir = spool_dir
         self._options = options
         self._metrics: Metrics = metrics or NoMetrics()
+        self._gate = gate
         self._executor = ThreadPoolExecutor(
             max_workers=max(1, options.download_concurrency), thread_name_prefix="mirror-download"
         )
@@ -271,18 +307,51 @@ class MirrorService:
                 self._submit(file)
         return recorded
 
+    @property
+    def gate(self) -> ScanBeforeServe | None:
+        """Scan before serve, when it is configured."""
+        return self._gate
+
+    def servable(self, tenant_id: str, files: list[ReleaseFile]) -> list[ReleaseFile]:
+        """``files`` without the quarantined ones (pages offer only what a download would serve)."""
+        if self._gate is None:
+            return files
+        hidden = self._gate.quarantined(tenant_id, files)
+        return [file for file in files if file.filename not in hidden]
+
     def read_through(self, file: ReleaseFile) -> ReleaseFile:
-        """Cache a file on its first download: fetched, verified by sha256 and stored before any byte is served,
-        so a bad or broken transfer is an error response and never part of a file. The cached record is returned
-        (or the local file that took the project over meanwhile)."""
+        """Cache a file on its first download: fetched, verified by sha256, scanned and stored before any byte is
+        served, so a bad or broken transfer or a quarantined file is an error response and never part of a file.
+        The cached record is returned (or the local file that took the project over meanwhile)."""
+        if self._gate is not None:
+            self._gate.refuse_if_quarantined(file)
         self.cache_file(file)
         current = self._store.get_file(file.tenant_id, file.filename)
         if current is None:
             raise NotFound(f"file {file.filename!r} is no longer part of project {file.normalized_name!r}")
         return current
 
+    def streams(self, file: ReleaseFile) -> bool:
+        """True when a first download of ``file`` is streamed with a held tail rather than verified whole first:
+        its upstream size is above ``verify_whole_max_bytes``."""
+        return file.size > self._options.verify_whole_max_bytes
+
+    def stream_through(self, file: ReleaseFile) -> Iterator[bytes]:
+        """A first download of a large file: bytes reach the client as they arrive from upstream, except the last
+        ``HELD_TAIL_BYTES``, released once the whole file matches its sha256, passed the scan and is stored. On a
+        mismatch or a quarantine the stream raises without the tail, so the client never has a complete file and
+        nothing is cached. Quarantine and upstream errors before the first byte raise here (an error response)."""
+        if self._gate is not None:
+            self._gate.refuse_if_quarantined(file)
+        chunks = self._held_tail(file)
+        next(chunks)
+        return chunks
+
     def core_metadata(self, file: ReleaseFile) -> bytes:
-        """The PEP 658 metadata of a mirrored file, fetched once, verified and cached."""
+        """The PEP 658 metadata of a mirrored file, fetched once, verified and cached (refused while the file is
+        quarantined)."""
+        if self._gate is not None and not file.cached:
+            self._gate.refuse_if_quarantined(file)
         key = metadata_key_for(file.blob_key)
         if self._storage.stat(key) is not None:
             return self._storage.read_bytes(key)
@@ -657,28 +726,70 @@ class MirrorService:
         return file.upstream_url
 
     def _store_verified(self, file: ReleaseFile, chunks: Iterator[bytes]) -> None:
-        """Spool ``chunks``, check their sha256, then move them into storage and mark the file cached."""
-        self._spool_dir.mkdir(parents=True, exist_ok=True)
-        spool = tempfile.NamedTemporaryFile(dir=self._spool_dir, prefix="mirror-", delete=False)  # noqa: SIM115
-        spool_path = Path(spool.name)
-        digest = hashlib.sha256()
-        total = 0
-        try:
+        """Spool ``chunks``, then verify, scan and store them (:meth:`_commit`)."""
+        with DownloadSpool(self._spool_dir, file.filename) as spool:
             for chunk in chunks:
-                digest.update(chunk)
-                total += len(chunk)
                 spool.write(chunk)
-            spool.close()
-            if not hmac.compare_digest(digest.hexdigest(), file.sha256):
-                _log.warning("mirror.hash_mismatch file=%s size=%s", file.filename, total)
-                raise ChecksumMismatch(f"upstream bytes of {file.filename!r} do not match the recorded sha256")
-            self._storage.put_file(file.blob_key, spool_path)
-            self._mirror_store.mark_cached(file.tenant_id, file.filename, total)
-            current = self._store.get_file(file.tenant_id, file.filename)
-            if current is None or current.blob_key != file.blob_key:
-                self._storage.delete(file.blob_key)  # a local upload took the project over during the download
-            else:
-                _log.info("mirror.cached file=%s size=%s", file.filename, total)
-        finally:
-            spool.close()
-            spool_path.unlink(missing_ok=True)
+            self._commit(file, spool)
+
+    def _held_tail(self, file: ReleaseFile) -> Iterator[bytes]:
+        """Upstream bytes passed on as they arrive except the last ``HELD_TAIL_BYTES``, released only once the whole
+        file is verified, scanned and stored; during that check one held byte goes out every ``HEARTBEAT_SECONDS``.
+        It first yields ``b""`` once the upstream download is open. A failure after bytes were sent raises
+        mid-stream, so the client's transfer breaks short of a complete file."""
+        attempts = max(1, self._options.max_attempts)
+        opened = False
+        sent = 0
+        held = bytearray()
+        with DownloadSpool(self._spool_dir, file.filename) as spool:
+            for attempt in range(1, attempts + 1):
+                spool.restart()
+                held.clear()
+                try:
+                    with self._upstream.open_file(self._url(file)) as stream:
+                        if not opened:
+                            opened = True
+                            yield b""
+                        for chunk in self._until_closing(stream.chunks):
+                            spool.write(chunk)
+                            if spool.total > file.size:
+                                raise ChecksumMismatch(f"upstream sent more bytes of {file.filename!r} than recorded")
+                            held += chunk
+                            if len(held) > HELD_TAIL_BYTES:
+                                release = bytes(held[:-HELD_TAIL_BYTES])
+                                del held[:-HELD_TAIL_BYTES]
+                                sent += len(release)
+                                yield release
+                    break
+                except (ChecksumMismatch, UpstreamLocationRefused):
+                    raise
+                except UpstreamUnavailable:
+                    if sent or attempt == attempts or self._closing.is_set():
+                        raise
+                    _log.info("mirror.retry_download file=%s attempt=%s", file.filename, attempt)
+            verified = _in_background(self._commit, file, spool)
+            try:
+                while not _finished(verified, HEARTBEAT_SECONDS):
+                    if len(held) > HELD_MIN_BYTES:
+                        beat = bytes(held[:1])
+                        del held[:1]
+                        yield beat
+            finally:
+                _finished(verified, None)  # the spool is removed only after the verification used it
+            verified.result()
+        yield bytes(held)
+
+    def _commit(self, file: ReleaseFile, spool: DownloadSpool) -> None:
+        """Check the spooled bytes' sha256 and scan them, then move them into storage and mark the file cached."""
+        if not spool.finish(file.sha256):
+            _log.warning("mirror.hash_mismatch file=%s size=%s", file.filename, spool.total)
+            raise ChecksumMismatch(f"upstream bytes of {file.filename!r} do not match the recorded sha256")
+        if self._gate is not None:
+            self._gate.check(file, spool.path)
+        self._storage.put_file(file.blob_key, spool.path)
+        self._mirror_store.mark_cached(file.tenant_id, file.filename, spool.total)
+        current = self._store.get_file(file.tenant_id, file.filename)
+        if current is None or current.blob_key != file.blob_key:
+            self._storage.delete(file.blob_key)  # a local upload took the project over during the download
+        else:
+            _log.info("mirror.cached file=%s size=%s", file.filename, spool.total)

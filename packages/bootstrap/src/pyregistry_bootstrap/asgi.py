@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -27,6 +28,7 @@ from pyregistry_infrastructure.settings import Settings
 from pyregistry_infrastructure.shared_state.memory import MemoryLimitCounters
 from pyregistry_web.admin.features import feature_extensions
 from pyregistry_web.app import create_app
+from pyregistry_web.download_abort import AbortedDownloadFilter
 from pyregistry_web.network_guard import NetworkGuard, NetworkGuardOptions, NetworkSourceOptions, RateLimitOptions
 from pyregistry_web.options import WebOptions
 from pyregistry_web.request_context import RequestContextMiddleware
@@ -130,7 +132,11 @@ def network_guard_options(settings: Settings) -> NetworkGuardOptions:
 def served_app(runtime: Runtime) -> ASGIApp:
     """What uvicorn serves: source-network checks and rate limits in front of the app, and outermost the
     request-id middleware, so every request (even a refused or unrouted one) is logged with its id; request
-    metrics (when exported) sit between the two, so refused requests are counted too."""
+    metrics (when exported) sit between the two, so refused requests are counted too. A download aborted on purpose
+    is logged in one line, without the server's traceback."""
+    server_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(known, AbortedDownloadFilter) for known in server_log.filters):
+        server_log.addFilter(AbortedDownloadFilter())
     app = app_from_runtime(runtime)
     counters = runtime.services.limit_counters
     guarded: ASGIApp = NetworkGuard(

@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "purge-file": "releases:purge_file",
     "purge-project": "releases:purge_project",
     "purge-release": "releases:purge_release",
+    "release-file": "quarantine:release_file",
     "remove-publisher": "publishers:remove_publisher",
     "restore": "backup:restore",
     "revoke-role": "people:revoke_role",

@@ -13,6 +13,7 @@ from pyregistry_application.admin_access import AdminAuthorization
 from pyregistry_application.admin_releases import ReleaseAdministration
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.backup_ports import MetadataArchive
+from pyregistry_application.mirror_scanning import ScanBeforeServe
 from pyregistry_application.ports import RegistryStore
 from pyregistry_application.project_status import ProjectStatusAdministration, ProjectStatusRecorder
 from pyregistry_application.session_revocation import SessionRevocation
@@ -59,6 +60,12 @@ class AdminCommands:
         from pyregistry_bootstrap.wiring import build_storage
 
         return ReleaseAdministration(self.store, build_storage(self.settings), self.authorization, self.audit)
+
+    def scan_gate(self) -> ScanBeforeServe | None:
+        """Scan before serve over this store (``None`` when ``security.mirror_scan_enabled`` is off)."""
+        from pyregistry_bootstrap.scan_wiring import build_scan_gate
+
+        return build_scan_gate(self.settings.security, self.store, self.audit, SystemClock())
 
 
 def admin_commands(settings: Settings, *, create: bool = False) -> AdminCommands:

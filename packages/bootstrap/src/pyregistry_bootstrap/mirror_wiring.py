@@ -18,6 +18,7 @@ from pyregistry_application.mirror_updater import MirrorUpdater
 from pyregistry_application.mirroring import MirrorOptions, MirrorService
 from pyregistry_application.ports import ArtifactStorage, Clock, RegistryStore
 from pyregistry_application.security.malware import MalwareBlocklist
+from pyregistry_bootstrap.scan_wiring import build_scan_gate
 from pyregistry_infrastructure.config import ConfigError
 from pyregistry_infrastructure.settings import PypiSettings, Settings
 from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
@@ -88,12 +89,16 @@ def build_mirror_service(
         eager_download_percent=pypi.mirror_eager_download_percent,
         max_attempts=pypi.artifact_download_max_attempts,
         metadata_ttl_seconds=pypi.mirror_update_interval_seconds,
+        verify_whole_max_bytes=pypi.mirror_verify_whole_max_bytes,
     )
+    gate = build_scan_gate(settings.security, store, audit, clock)
     if tracer is not None:
         from pyregistry_infrastructure.otel_tracing import TracedCalls
 
         upstream = cast(HttpUpstreamIndex, TracedCalls(upstream, "upstream", tracer))
-    return MirrorService(store, mirror_store, storage, upstream, clock, audit, spool_dir, options, malware, metrics)
+    return MirrorService(
+        store, mirror_store, storage, upstream, clock, audit, spool_dir, options, malware, metrics, gate
+    )
 
 
 def mirror_updater_lifespan(

@@ -9,20 +9,17 @@ from pyregistry_application.security.audit import AuditWheel
 from pyregistry_application.security.findings import Severity
 from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_application.security.notifications import PublishAlerts, VulnerabilityAlerts
-from pyregistry_application.security.ports import Notifier, Scanner
+from pyregistry_application.security.ports import Notifier
 from pyregistry_application.security.services import SecurityServices
 from pyregistry_application.security.validation import ValidateDistributions
 from pyregistry_application.security.vulnerabilities import CheckRegistry, ReleaseVulnerabilitySummary
 from pyregistry_application.services import RegistryServices
 from pyregistry_application.uploads import UploadDistribution
 from pyregistry_bootstrap.mirror_wiring import build_upstream_index
+from pyregistry_bootstrap.scan_wiring import build_scanners, yara_scanner_for
 from pyregistry_infrastructure.archives import ArchiveInspector
 from pyregistry_infrastructure.config import ConfigError
-from pyregistry_infrastructure.scanning.ast_checks import AstScanner
-from pyregistry_infrastructure.scanning.foxguard import FoxguardScanner
-from pyregistry_infrastructure.scanning.heuristics import HeuristicScanner
 from pyregistry_infrastructure.scanning.unpack import SafeWheelUnpacker
-from pyregistry_infrastructure.scanning.yara_rules import YaraScanner, resolve_rules_dir
 from pyregistry_infrastructure.settings import Settings, WebhookSettings
 from pyregistry_infrastructure.upstream_wheels import UpstreamWheelFetcher
 from pyregistry_infrastructure.vulnerabilities.osv_db import AdvisoryDatabase, LocalAdvisoryChecker
@@ -48,11 +45,6 @@ def install_publish_webhook(settings: Settings, uploads: UploadDistribution, met
         uploads.add_listener(PublishAlerts(BackgroundNotifier(notifier_for(webhook), metrics=metrics)))
 
 
-def yara_scanner_for(directory: str | Path | None) -> Scanner:
-    """A YARA scanner over ``directory`` (the supplied rules when it is unusable)."""
-    return YaraScanner(resolve_rules_dir(directory))
-
-
 def advisory_database(settings: Settings) -> AdvisoryDatabase:
     """The OSV advisory directory ``[security].advisory_db_path`` (PyPA and ``MAL-`` records), loaded lazily."""
     advisory_path = settings.security.advisory_db_path
@@ -66,10 +58,9 @@ def build_security(settings: Settings, services: RegistryServices) -> SecuritySe
     except ValueError as exc:
         raise ConfigError(f"key 'security.audit_fail_severity': {exc}") from None
     database = services.advisories or advisory_database(settings)
-    base_scanners: list[Scanner] = [HeuristicScanner(), AstScanner(), FoxguardScanner(settings.security.foxguard_path)]
     audit = AuditWheel(
         SafeWheelUnpacker(),
-        [*base_scanners, yara_scanner_for(settings.security.yara_rules_path)],
+        build_scanners(settings.security),
         fetcher=UpstreamWheelFetcher(build_upstream_index(settings.pypi)),
         store=services.store,
         storage=services.storage,

@@ -30,6 +30,8 @@ class Permission(StrEnum):
     REFRESH_MIRROR = "mirror.refresh"
     SET_PROJECT_STATUS = "projects.status"
     """Archive, quarantine or deprecate a project (PEP 792)."""
+    RELEASE_QUARANTINED = "mirror.release"
+    """Serve a mirrored file that scan before serve quarantined."""
     MANAGE_SETTINGS = "tenant.settings"
     """Tenant settings such as the mirroring switch."""
     MANAGE_PEOPLE = "tenant.people"

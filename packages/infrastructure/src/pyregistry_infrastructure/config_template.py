@@ -126,6 +126,7 @@ def render_config_template(storage: str = "fs", *, dev_oidc_issuer: bool = False
             "mirror_update_enabled": pypi.mirror_update_enabled,
             "mirror_update_interval_seconds": pypi.mirror_update_interval_seconds,
             "mirror_update_on_startup": pypi.mirror_update_on_startup,
+            "mirror_verify_whole_max_bytes": pypi.mirror_verify_whole_max_bytes,
         },
     )
     pypi_table.add(tomlkit.comment('file_hosts = ["files.example"]  # default: files.pythonhosted.org for pypi.org'))
@@ -157,7 +158,15 @@ def render_config_template(storage: str = "fs", *, dev_oidc_issuer: bool = False
             },
         ),
     )
-    security = _table("package security checks", {"yara_rules_path": "supplied/yara", "audit_fail_severity": "high"})
+    security = _table(
+        "package security checks",
+        {
+            "yara_rules_path": "supplied/yara",
+            "audit_fail_severity": "high",
+            "mirror_scan_enabled": defaults.security.mirror_scan_enabled,
+            "mirror_block_severity": defaults.security.mirror_block_severity,
+        },
+    )
     security.add(tomlkit.comment('advisory_db_path = "/path/to/advisory-db"  # offline advisory database (optional)'))
     security.add(tomlkit.comment('foxguard_path = "/opt/foxguard/bin/foxguard"  # default: beside python, else PATH'))
     for name, purpose in (

@@ -58,6 +58,7 @@ class PypiSettings(_Section):
     file_hosts: list[str] | None = None
     ca_bundle: str | None = None
     proxy_url: str | None = None
+    mirror_verify_whole_max_bytes: int = 1024 * 1024
 
 
 class SqliteSettings(_Section):
@@ -89,6 +90,8 @@ class SecuritySettings(_Section):
     foxguard_path: str | None = None
     advisory_db_path: str | None = None
     audit_fail_severity: str = "high"
+    mirror_scan_enabled: bool = True
+    mirror_block_severity: str = "critical"
     vulnerability_webhook: WebhookSettings = msgspec.field(default_factory=WebhookSettings)
     package_publish_webhook: WebhookSettings = msgspec.field(default_factory=WebhookSettings)
 

@@ -40,6 +40,10 @@ class AuditWheel:
         """Audit a local wheel file; ``overrides`` replace the configured scanners of the same name."""
         if not wheel.name.endswith(".whl"):
             raise ValidationFailed(f"{wheel.name!r} is not a wheel (.whl)")
+        return self.audit_archive(project, wheel, overrides)
+
+    def audit_archive(self, project: str, archive: Path, overrides: Sequence[Scanner] = ()) -> WheelAuditReport:
+        """Audit a wheel or an sdist (``.tar.gz``, ``.zip``); ``InvalidDistribution`` when it is unsafe to unpack."""
         replaced = {scanner.name: scanner for scanner in overrides}
         scanners = [replaced.pop(scanner.name, scanner) for scanner in self._scanners] + list(replaced.values())
         findings: list[Finding] = []
@@ -47,17 +51,17 @@ class AuditWheel:
         with tempfile.TemporaryDirectory(prefix="pyregistry-audit-") as tmp:
             unpacked = Path(tmp) / "unpacked"
             unpacked.mkdir()
-            self._unpacker.unpack(wheel, unpacked)
+            self._unpacker.unpack(archive, unpacked)
             for scanner in scanners:
                 try:
-                    findings.extend(scanner.scan(wheel, unpacked))
+                    findings.extend(scanner.scan(archive, unpacked))
                 except Exception as exc:
-                    _log.warning("scanner %s failed on %s: %s", scanner.name, wheel.name, exc)
+                    _log.warning("scanner %s failed on %s: %s", scanner.name, archive.name, exc)
                     errors[scanner.name] = str(exc) or type(exc).__name__
         return WheelAuditReport(
             project=project,
-            filename=wheel.name,
-            sha256=file_sha256(wheel),
+            filename=archive.name,
+            sha256=file_sha256(archive),
             findings=sort_findings(findings),
             scanners=[scanner.name for scanner in scanners],
             scanner_errors=errors,

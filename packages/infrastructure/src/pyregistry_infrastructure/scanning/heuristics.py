@@ -154,6 +154,8 @@ class HeuristicScanner:
 
     @staticmethod
     def _executable_bits(wheel: Path) -> list[Finding]:
+        if not zipfile.is_zipfile(wheel):
+            return []  # an sdist: tar modes are not a packaging signal
         with zipfile.ZipFile(wheel) as archive:
             return [
                 _finding("FILE-EXECUTABLE-BIT", Severity.LOW, info.filename, "file has the executable permission bit")

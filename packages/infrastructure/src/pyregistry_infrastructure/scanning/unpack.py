@@ -1,7 +1,8 @@
-"""Safe wheel extraction for the scanners."""
+"""Safe wheel (and sdist) extraction for the scanners."""
 
 from __future__ import annotations
 
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -12,7 +13,8 @@ __all__ = ["SafeWheelUnpacker"]
 
 
 class SafeWheelUnpacker:
-    """Implements ``WheelUnpacker``: full safety check with ``ArchiveInspector.verify``, then extraction."""
+    """Implements ``WheelUnpacker`` for wheels and ``.tar.gz`` sdists: full safety check with
+    ``ArchiveInspector.verify``, then extraction."""
 
     def __init__(self, inspector: ArchiveInspector | None = None) -> None:
         self._inspector = inspector or ArchiveInspector()
@@ -20,6 +22,11 @@ class SafeWheelUnpacker:
     def unpack(self, wheel: Path, target: Path) -> None:
         """Refuse traversal, links, bombs and corrupt data before anything is written."""
         self._inspector.verify(wheel)
+        with wheel.open("rb") as handle:
+            gzipped = handle.read(2) == b"\x1f\x8b"
+        if gzipped:
+            self._untar(wheel, target)
+            return
         try:
             with zipfile.ZipFile(wheel) as archive:
                 for info in archive.infolist():
@@ -29,3 +36,12 @@ class SafeWheelUnpacker:
                     archive.extract(info, target)
         except zipfile.BadZipFile as exc:
             raise InvalidDistribution(f"the wheel is not a readable zip file: {exc}") from None
+
+    @staticmethod
+    def _untar(archive: Path, target: Path) -> None:
+        """An sdist: the ``data`` filter refuses absolute paths, traversal, links out of the root and devices."""
+        try:
+            with tarfile.open(archive, "r:gz") as tar:
+                tar.extractall(target, filter="data")
+        except (tarfile.TarError, OSError) as exc:
+            raise InvalidDistribution(f"the sdist cannot be unpacked safely: {exc}") from None

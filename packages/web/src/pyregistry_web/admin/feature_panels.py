@@ -18,6 +18,7 @@ from pyregistry_domain.tenants import Tenant
 if TYPE_CHECKING:
     from pyregistry_application.mirroring import MirrorProjectStatus, MirrorService, MirrorStatus
     from pyregistry_application.publishing import TrustedPublishing
+    from pyregistry_application.scan_ports import ScanResult
     from pyregistry_application.security.services import SecurityServices
     from pyregistry_application.security.vulnerability_model import Advisory, ReleaseVulnerabilities
 
@@ -105,6 +106,15 @@ class FeaturePanels:
             return 0, 0, 0
         rows = status.projects
         return len(rows), sum(row.files for row in rows), sum(row.cached_files for row in rows)
+
+    @cached_property
+    def quarantined(self) -> dict[str, ScanResult]:
+        """The page project's quarantined mirrored files, by filename, with the verdict that blocks them."""
+        mirroring = self._services.mirroring
+        if mirroring is None or mirroring.gate is None or self.project is None:
+            return {}
+        files = self._services.store.list_files(self.tenant.id, self.project.normalized_name)
+        return mirroring.gate.quarantined(self.tenant.id, files)
 
     @cached_property
     def publishers(self) -> list[TrustedPublisher] | None:

@@ -1,4 +1,4 @@
-"""Requesting a mirror cache refresh for a whole tenant or one mirrored project."""
+"""Requesting a mirror cache refresh for a whole tenant or one mirrored project; releasing a quarantined file."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect
 
+from pyregistry_domain.errors import NotFound
 from pyregistry_domain.names import normalize_project_name
 from pyregistry_domain.roles import Permission
 from pyregistry_domain.users import User
@@ -19,7 +20,7 @@ from pyregistry_web.admin.session_user import Form, admin_services
 from pyregistry_web.credentials import client_ip
 from pyregistry_web.http_types import AnyRequest
 
-__all__ = ["refresh_project_mirror", "refresh_tenant_mirror"]
+__all__ = ["refresh_project_mirror", "refresh_tenant_mirror", "release_quarantined_file"]
 
 _BUSY = "A mirror refresh of this tenant is already running; its result will show here when it finishes."
 
@@ -72,3 +73,37 @@ def refresh_project_mirror(
     normalized = normalize_project_name(project)
     flash(request, _request_refresh(request, state, user, tenant, normalized))
     return Redirect(path=f"/admin/t/{tenant}/packages/{normalized}#mirror-cache", status_code=303)
+
+
+@post(
+    "/t/{tenant:str}/packages/{project:str}/files/{filename:str}/release",
+    name="admin-mirror-release-file",
+    opt=needs(Permission.RELEASE_QUARANTINED),
+    sync_to_thread=True,
+)
+def release_quarantined_file(
+    request: AnyRequest,
+    state: State,
+    user: NamedDependency[User],
+    tenant: FromPath[str],
+    project: FromPath[str],
+    filename: FromPath[str],
+    data: Form,
+) -> Redirect:
+    """Serve a file that scan before serve quarantined, with the admin's reason (audited)."""
+    check_csrf(request, data)
+    found = admin_services(state).authorization.tenant_for(user, tenant, Permission.RELEASE_QUARANTINED)
+    gate = mirroring_of(state).gate
+    if gate is None:
+        raise NotFound("scan before serve is off in this deployment")
+    normalized = normalize_project_name(project)
+    gate.release(
+        found.slug,
+        normalized,
+        filename,
+        actor=user.email,
+        reason=str(data.get("reason") or ""),
+        source_ip=client_ip(request),
+    )
+    flash(request, f"File {filename} released: it is offered and served again.")
+    return Redirect(path=f"/admin/t/{tenant}/packages/{normalized}", status_code=303)

@@ -12,6 +12,7 @@ from litestar.response import File, Stream
 
 from pyregistry_application.services import RegistryServices
 from pyregistry_web.credentials import token_from_headers
+from pyregistry_web.download_abort import abort_on_refusal
 from pyregistry_web.http_types import AnyRequest
 
 __all__ = ["download_file"]
@@ -73,7 +74,7 @@ def download_file(
             chunk_size=FILE_CHUNK_BYTES,
         )
     return Stream(
-        services.index.chunks(record),
+        services.index.chunks(record) if download.stream is None else abort_on_refusal(download.stream, filename),
         media_type=_content_type(record.filename),
         headers={
             **headers,

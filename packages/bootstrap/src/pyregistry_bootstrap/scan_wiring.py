@@ -1,0 +1,61 @@
+"""Wiring of the wheel scanners, shared by the security commands and the mirror's scan before serve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pyregistry_application.audit import AuditTrail
+from pyregistry_application.mirror_scanning import ScanBeforeServe
+from pyregistry_application.ports import Clock, RegistryStore
+from pyregistry_application.scan_ports import ScanResultStore
+from pyregistry_application.security.audit import AuditWheel
+from pyregistry_application.security.findings import Severity
+from pyregistry_application.security.ports import Scanner
+from pyregistry_infrastructure.config import ConfigError
+from pyregistry_infrastructure.scanning.ast_checks import AstScanner
+from pyregistry_infrastructure.scanning.foxguard import FoxguardScanner
+from pyregistry_infrastructure.scanning.heuristics import HeuristicScanner
+from pyregistry_infrastructure.scanning.unpack import SafeWheelUnpacker
+from pyregistry_infrastructure.scanning.yara_rules import YaraScanner, resolve_rules_dir
+from pyregistry_infrastructure.settings import SecuritySettings
+from pyregistry_infrastructure.stores.memory_scans import MemoryScanResultStore
+from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
+from pyregistry_infrastructure.stores.sql_scans import SqlScanResultStore
+
+__all__ = ["build_scan_gate", "build_scan_results", "build_scanners", "yara_scanner_for"]
+
+
+def yara_scanner_for(directory: str | Path | None) -> Scanner:
+    """A YARA scanner over ``directory`` (the supplied rules when it is unusable)."""
+    return YaraScanner(resolve_rules_dir(directory))
+
+
+def build_scanners(security: SecuritySettings) -> list[Scanner]:
+    """Every configured scanner: heuristics, AST checks, FoxGuard and YARA (rules compile on first use)."""
+    return [
+        HeuristicScanner(),
+        AstScanner(),
+        FoxguardScanner(security.foxguard_path),
+        yara_scanner_for(security.yara_rules_path),
+    ]
+
+
+def build_scan_results(store: RegistryStore) -> ScanResultStore:
+    """Scan verdicts on the metadata store's own database, so every process scans a file once."""
+    if isinstance(store, SqlRegistryStore):
+        return SqlScanResultStore(store)
+    return MemoryScanResultStore()
+
+
+def build_scan_gate(
+    security: SecuritySettings, store: RegistryStore, trail: AuditTrail, clock: Clock
+) -> ScanBeforeServe | None:
+    """Scan before serve for mirrored files; ``None`` when ``security.mirror_scan_enabled`` is off."""
+    if not security.mirror_scan_enabled:
+        return None
+    try:
+        block = Severity.parse(security.mirror_block_severity)
+    except ValueError as exc:
+        raise ConfigError(f"key 'security.mirror_block_severity': {exc}") from None
+    audit = AuditWheel(SafeWheelUnpacker(), build_scanners(security))
+    return ScanBeforeServe(audit, build_scan_results(store), store, trail, clock, block)
