@@ -103,7 +103,7 @@ def test_429_honours_retry_after(mirror, upstream: FaultyUpstream, tmp_path: Pat
 
 def test_upstream_404_is_404(mirror, upstream: FaultyUpstream) -> None:
     response = _page(mirror, "does-not-exist-upstream")
-    message = f"upstream has no {upstream.url}does-not-exist-upstream/"
+    message = "upstream has no /simple/does-not-exist-upstream/"
     assert (response.status_code, response.json()) == (404, {"message": message, "status": 404})
 
 
@@ -112,7 +112,7 @@ def test_upstream_hanging_past_timeout_is_502(mirror, upstream: FaultyUpstream, 
     started = time.monotonic()
     response = _page(mirror, "hangs")
     elapsed = time.monotonic() - started
-    message = f"upstream {upstream.url}hangs/ is unreachable: timed out"
+    message = "upstream is unreachable"
     assert (response.status_code, response.json()) == (502, {"message": message, "status": 502})
     assert upstream.hits["/simple/hangs/"] == 3
     assert elapsed < 3 * (TIMEOUT_SECONDS + 2), f"timeouts were not applied ({elapsed:.1f}s)"

@@ -161,11 +161,13 @@ def render_config_template(storage: str = "fs", *, dev_oidc_issuer: bool = False
     security = _table(
         "package security checks",
         {
-            "yara_rules_path": "supplied/yara",
             "audit_fail_severity": "high",
             "mirror_scan_enabled": defaults.security.mirror_scan_enabled,
             "mirror_block_severity": defaults.security.mirror_block_severity,
         },
+    )
+    security.add(
+        tomlkit.comment('yara_rules_path = "/etc/pyregistry/yara"  # default: the rules bundled in the package')
     )
     security.add(tomlkit.comment('advisory_db_path = "/path/to/advisory-db"  # offline advisory database (optional)'))
     security.add(tomlkit.comment('foxguard_path = "/opt/foxguard/bin/foxguard"  # default: beside python, else PATH'))
