@@ -43,11 +43,17 @@ class ProjectPage(msgspec.Struct, frozen=True):
     versions: list[str]
 
 
+SMALL_FILE_BYTES = 1024 * 1024
+"""Files up to this size are read whole where the request is handled: one read costs less than streaming."""
+
+
 class FileDownload(msgspec.Struct, frozen=True):
-    """A stored file about to be served: its record and its local path (``None`` when storage is remote)."""
+    """A stored file about to be served: its bytes when small, else its local path (``None`` when storage is
+    remote, then it is streamed with :meth:`IndexService.chunks`)."""
 
     file: ReleaseFile
     local_path: Path | None
+    content: bytes | None = None
 
 
 def _same_version(stored: str, requested: str) -> bool:
@@ -127,6 +133,8 @@ class PackageIndex:
         file = self._visible_file(tenant_slug, secret, project_name, filename, version)
         if file.origin != "local" and not file.cached and self._mirror is not None:
             file = self._mirror.read_through(file)
+        if file.size <= SMALL_FILE_BYTES:
+            return FileDownload(file=file, local_path=None, content=self._storage.read_bytes(file.blob_key))
         return FileDownload(file=file, local_path=self._storage.local_path(file.blob_key))
 
     def chunks(self, file: ReleaseFile) -> Iterator[bytes]:

@@ -43,8 +43,8 @@ def download_file(
     version: FromPath[str],
     filename: FromPath[str],
 ) -> Response[Any]:
-    """Stream a distribution file (or its ``.metadata``) with Content-Length and a strong ETag; 404 when the file
-    is not part of ``version``."""
+    """Send a distribution file (or its ``.metadata``) with Content-Length and a strong ETag; 404 when the file
+    is not part of ``version``. Small files are read whole in this handler's thread; large ones are streamed."""
     services: RegistryServices = state.services
     secret = token_from_headers(request.headers.get("authorization"))
     if filename.endswith(_METADATA_SUFFIX):
@@ -62,6 +62,12 @@ def download_file(
     headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}
     if request.headers.get("if-none-match") == etag:
         return Response(content=b"", status_code=304, headers=headers)
+    if download.content is not None:
+        return Response(
+            content=download.content,
+            media_type=_content_type(record.filename),
+            headers={**headers, "Content-Disposition": f'attachment; filename="{record.filename}"'},
+        )
     if download.local_path is not None:
         return File(
             path=download.local_path,
