@@ -181,6 +181,7 @@ def test_a_first_download_is_verified_and_stored_before_it_is_served(mirror: Mir
     assert WHEEL_10 in mirror.cached()
     assert first.file.cached and first.file.size == len(expected)
     assert first.local_path is not None and first.local_path.read_bytes() == expected
+    assert first.content == expected, "a small file is read whole for the response"
     again = mirror.index.download("corp", mirror.reader, "tool", WHEEL_10, version="1.0")
     assert again.local_path is not None
     assert again.local_path.read_bytes() == expected

@@ -48,8 +48,8 @@ SMALL_FILE_BYTES = 1024 * 1024
 
 
 class FileDownload(msgspec.Struct, frozen=True):
-    """A stored file about to be served: its bytes when small, else its local path (``None`` when storage is
-    remote, then it is streamed with :meth:`IndexService.chunks`)."""
+    """A stored file about to be served: its local path (``None`` when storage is remote, then it is streamed
+    with :meth:`PackageIndex.chunks`) and, when it is small, its bytes."""
 
     file: ReleaseFile
     local_path: Path | None
@@ -133,9 +133,8 @@ class PackageIndex:
         file = self._visible_file(tenant_slug, secret, project_name, filename, version)
         if file.origin != "local" and not file.cached and self._mirror is not None:
             file = self._mirror.read_through(file)
-        if file.size <= SMALL_FILE_BYTES:
-            return FileDownload(file=file, local_path=None, content=self._storage.read_bytes(file.blob_key))
-        return FileDownload(file=file, local_path=self._storage.local_path(file.blob_key))
+        content = self._storage.read_bytes(file.blob_key) if file.size <= SMALL_FILE_BYTES else None
+        return FileDownload(file=file, local_path=self._storage.local_path(file.blob_key), content=content)
 
     def chunks(self, file: ReleaseFile) -> Iterator[bytes]:
         """The file's bytes, streamed from storage."""
