@@ -386,7 +386,6 @@ def _validate(settings: Settings) -> None:
         "rate_limit.burst": settings.rate_limit.burst,
         "rate_limit.max_tracked_clients": settings.rate_limit.max_tracked_clients,
         "validation.distribution_parallelism": settings.validation.distribution_parallelism,
-        "server.workers": settings.server.workers,
         "server.max_upload_bytes": settings.server.max_upload_bytes,
         "server.max_request_head_bytes": settings.server.max_request_head_bytes,
         "server.request_head_timeout_seconds": settings.server.request_head_timeout_seconds,
@@ -398,6 +397,8 @@ def _validate(settings: Settings) -> None:
             raise ConfigError(f"key {key!r}: must be greater than zero, got {value}")
     if not 0 <= settings.pypi.mirror_eager_download_percent <= 100:
         raise ConfigError("key 'pypi.mirror_eager_download_percent': must be between 0 and 100")
+    if settings.server.workers < 0:
+        raise ConfigError(f"key 'server.workers': must be 0 (one per CPU) or more, got {settings.server.workers}")
     for position, issuer in enumerate(settings.oidc_issuers):
         if issuer.provider not in {"github", "gitlab"}:
             raise ConfigError(f"key 'oidc_issuers[{position}].provider': {issuer.provider!r} is not github or gitlab")

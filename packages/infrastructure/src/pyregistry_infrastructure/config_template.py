@@ -54,7 +54,7 @@ def render_config_template(storage: str = "fs", *, dev_oidc_issuer: bool = False
         _table(
             "HTTP server",
             {
-                "workers": 1,
+                "workers": tomlkit.item(0).comment("0 = one per CPU (1 with the memory store)"),
                 "max_upload_bytes": defaults.server.max_upload_bytes,
                 "http": tomlkit.item("auto").comment("auto | httptools | h11"),
                 "loop": tomlkit.item("auto").comment("auto | uvloop | asyncio"),

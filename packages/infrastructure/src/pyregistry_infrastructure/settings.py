@@ -130,7 +130,8 @@ class OidcIssuerSettings(_Section):
 
 
 class ServerSettings(_Section):
-    workers: int = 1
+    workers: int = 0
+    """Worker processes; 0 picks one per usable CPU (one with the in-memory store, which a process cannot share)."""
     max_upload_bytes: int = 1024 * 1024 * 1024
     http: str = "auto"
     loop: str = "auto"
