@@ -31,32 +31,16 @@ from compare_peers import (
     start_pyregistry,
     versions,
 )
-from corpus import build_corpus
-from servers import free_port, start_server
+from corpus import ROOT, build_corpus
+
+sys.path.insert(0, str(ROOT))
+from tests.support.nginx import nginx_serving
 
 PATHS = ("/healthz", "project page", "root index", "small file")
 _FLOOR = {"pypiserver": "/health", "devpi": "/+api"}
 _RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
-_NGINX_CONF = """daemon off;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    sendfile on;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    default_type application/octet-stream;
-    server {{
-        listen 127.0.0.1:{port};
-        root {root};
+_STATIC_SERVER = """        root {root};
         location / {{ try_files $uri $uri/index.html =404; }}
-    }}
-}}
 """
 
 
@@ -120,16 +104,8 @@ def nginx_static(work: Path, source: Row) -> Iterator[Row]:
         saved.parent.mkdir(parents=True, exist_ok=True)
         saved.write_bytes(body)
         paths[label] = path
-    port = free_port()
-    conf = prefix / "nginx.conf"
-    conf.write_text(_NGINX_CONF.format(prefix=prefix, port=port, root=root))
-    server = start_server(
-        "nginx", ["nginx", "-e", "stderr", "-p", str(prefix), "-c", str(conf)], port, "/healthz", cwd=prefix
-    )
-    try:
-        yield Row(name="nginx-static", port=port, paths=paths)
-    finally:
-        server.stop()
+    with nginx_serving(work, _STATIC_SERVER.format(root=root)) as base:
+        yield Row(name="nginx-static", port=int(base.rsplit(":", 1)[1]), paths=paths)
 
 
 def print_table(rows: list[Row]) -> str:

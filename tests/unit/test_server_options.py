@@ -80,3 +80,13 @@ def test_a_negative_worker_count_is_refused(tmp_path: Path) -> None:
     config.write_text("[server]\nworkers = -1\n")
     with pytest.raises(ConfigError, match=r"^key 'server.workers': must be 0 \(one per CPU\) or more, got -1$"):
         load_settings(str(config), {})
+
+
+@pytest.mark.parametrize("prefix", ["_blobs/", "/_blobs", "/a b/"])
+def test_an_accel_redirect_prefix_must_be_a_path_between_slashes(tmp_path: Path, prefix: str) -> None:
+    config = tmp_path / "pyregistry.toml"
+    config.write_text("")
+    message = f"key 'server.accel_redirect_prefix': {prefix!r} must be a path starting and ending with '/'"
+    with pytest.raises(ConfigError) as refused:
+        load_settings(str(config), {"PYREGISTRY_ACCEL_REDIRECT_PREFIX": prefix})
+    assert str(refused.value) == message

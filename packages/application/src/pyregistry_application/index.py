@@ -127,13 +127,20 @@ class PackageIndex:
         return ProjectPage(tenant=tenant, project=project, files=files, versions=versions)
 
     def download(
-        self, tenant_slug: str, secret: str | None, project_name: str, filename: str, *, version: str
+        self,
+        tenant_slug: str,
+        secret: str | None,
+        project_name: str,
+        filename: str,
+        *,
+        version: str,
+        read_small: bool = True,
     ) -> FileDownload:
-        """Locate a file of the project's ``version`` for streaming."""
+        """Locate a file of the project's ``version`` for streaming; with ``read_small``, read it if it is small."""
         file = self._visible_file(tenant_slug, secret, project_name, filename, version)
         if file.origin != "local" and not file.cached and self._mirror is not None:
             file = self._mirror.read_through(file)
-        content = self._storage.read_bytes(file.blob_key) if file.size <= SMALL_FILE_BYTES else None
+        content = self._storage.read_bytes(file.blob_key) if read_small and file.size <= SMALL_FILE_BYTES else None
         return FileDownload(file=file, local_path=self._storage.local_path(file.blob_key), content=content)
 
     def chunks(self, file: ReleaseFile) -> Iterator[bytes]:

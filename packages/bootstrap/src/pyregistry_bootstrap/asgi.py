@@ -58,6 +58,7 @@ def web_options(settings: Settings, *, spool_dir: Path, cookie_secret: str) -> W
         cookie_secret=cookie_secret,
         secure_cookies=settings.web_ui.secure_cookies,
         trust_forwarded_proto=settings.network_source.trust_proxy_headers or settings.rate_limit.trust_proxy_headers,
+        accel_redirect_prefix=settings.server.accel_redirect_prefix,
     )
 
 

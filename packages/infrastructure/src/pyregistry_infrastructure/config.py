@@ -118,6 +118,7 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, str]] = {
     "LOG_FORMAT": ("logging.format", "str"),
     "OIDC_ISSUERS": ("oidc_issuers", "json"),
     "PYREGISTRY_WORKERS": ("server.workers", "int"),
+    "PYREGISTRY_ACCEL_REDIRECT_PREFIX": ("server.accel_redirect_prefix", "str"),
     "PYREGISTRY_HTTP": ("server.http", "str"),
     "PYREGISTRY_LOOP": ("server.loop", "str"),
     "PYREGISTRY_MAX_UPLOAD_BYTES": ("server.max_upload_bytes", "int"),
@@ -397,6 +398,9 @@ def _validate(settings: Settings) -> None:
             raise ConfigError(f"key {key!r}: must be greater than zero, got {value}")
     if not 0 <= settings.pypi.mirror_eager_download_percent <= 100:
         raise ConfigError("key 'pypi.mirror_eager_download_percent': must be between 0 and 100")
+    accel = settings.server.accel_redirect_prefix
+    if accel and not (accel.startswith("/") and accel.endswith("/") and accel.isascii() and " " not in accel):
+        raise ConfigError(f"key 'server.accel_redirect_prefix': {accel!r} must be a path starting and ending with '/'")
     if settings.server.workers < 0:
         raise ConfigError(f"key 'server.workers': must be 0 (one per CPU) or more, got {settings.server.workers}")
     for position, issuer in enumerate(settings.oidc_issuers):

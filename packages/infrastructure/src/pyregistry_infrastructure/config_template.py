@@ -70,6 +70,9 @@ def render_config_template(storage: str = "fs", *, dev_oidc_issuer: bool = False
                 "max_connections": tomlkit.item(defaults.server.max_connections).comment(
                     "open connections per worker process; past it 503"
                 ),
+                "accel_redirect_prefix": tomlkit.item("").comment(
+                    "behind nginx: downloads answer X-Accel-Redirect to this internal location, e.g. /_blobs/"
+                ),
             },
         ),
     )

@@ -139,6 +139,7 @@ class ServerSettings(_Section):
     request_head_timeout_seconds: int = 10
     keep_alive_timeout_seconds: int = 5
     max_connections: int = 1000
+    accel_redirect_prefix: str = ""
 
 
 class Settings(_Section):

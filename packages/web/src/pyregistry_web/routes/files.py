@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Response, get
 from litestar.datastructures import State
@@ -56,12 +57,23 @@ def download_file(
         if request.headers.get("if-none-match") == metadata_etag:
             return Response(content=b"", status_code=304, headers=metadata_headers)
         return Response(content=body, media_type="text/plain; charset=utf-8", headers=metadata_headers)
-    download = services.index.download(tenant, secret, project, filename, version=version)
+    accel_prefix = state.web_options.accel_redirect_prefix
+    download = services.index.download(tenant, secret, project, filename, version=version, read_small=not accel_prefix)
     record = download.file
     etag = f'"{record.sha256}"'
     headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}
     if request.headers.get("if-none-match") == etag:
         return Response(content=b"", status_code=304, headers=headers)
+    if accel_prefix and download.local_path is not None:
+        return Response(
+            content=b"",
+            media_type=_content_type(record.filename),
+            headers={
+                **headers,
+                "Content-Disposition": f'attachment; filename="{record.filename}"',
+                "X-Accel-Redirect": accel_prefix + quote(record.blob_key),
+            },
+        )
     if download.content is not None:
         return Response(
             content=download.content,
