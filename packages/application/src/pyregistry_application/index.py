@@ -143,6 +143,10 @@ class PackageIndex:
         content = self._storage.read_bytes(file.blob_key) if read_small and file.size <= SMALL_FILE_BYTES else None
         return FileDownload(file=file, local_path=self._storage.local_path(file.blob_key), content=content)
 
+    def presigned_url(self, file: ReleaseFile, seconds: int) -> str | None:
+        """A short-lived URL the storage itself serves ``file`` from, when it can sign one (object stores)."""
+        return self._storage.presigned_read_url(file.blob_key, seconds)
+
     def chunks(self, file: ReleaseFile) -> Iterator[bytes]:
         """The file's bytes, streamed from storage."""
         return self._storage.iter_chunks(file.blob_key)

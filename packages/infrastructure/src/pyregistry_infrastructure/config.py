@@ -62,6 +62,7 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, str]] = {
     "SQL_SERVER_MIN_CONNECTIONS": ("sql_server.min_connections", "int"),
     "SQL_SERVER_ACQUIRE_TIMEOUT_SECONDS": ("sql_server.acquire_timeout_seconds", "float"),
     "ARTIFACT_STORAGE_BACKEND": ("artifact_storage.backend", "str"),
+    "ARTIFACT_STORAGE_PRESIGNED_REDIRECTS": ("artifact_storage.presigned_redirects", "bool"),
     "OPENDAL_SCHEME": ("artifact_storage.opendal.scheme", "str"),
     "OPENDAL_OPTIONS": ("artifact_storage.opendal.options", "json"),
     "OPENDAL_ROOT": ("artifact_storage.opendal.options.root", "str"),

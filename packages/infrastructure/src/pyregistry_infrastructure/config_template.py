@@ -78,6 +78,10 @@ def render_config_template(storage: str = "fs", *, dev_oidc_issuer: bool = False
     )
     storage_table = tomlkit.table()
     storage_table.add("backend", "opendal")
+    storage_table.add(
+        "presigned_redirects",
+        tomlkit.item(False).comment("object stores: downloads redirect to a 60 s presigned URL (pip and uv follow)"),
+    )
     opendal = tomlkit.table()
     if storage == "minio":
         opendal.add("scheme", "s3")

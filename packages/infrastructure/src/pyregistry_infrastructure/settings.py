@@ -37,6 +37,7 @@ class OpenDalSettings(_Section):
 
 class ArtifactStorageSettings(_Section):
     backend: str = "opendal"
+    presigned_redirects: bool = False
     opendal: OpenDalSettings = msgspec.field(default_factory=OpenDalSettings)
 
 

@@ -9,11 +9,12 @@ from urllib.parse import quote
 from litestar import Response, get
 from litestar.datastructures import State
 from litestar.params import FromPath
-from litestar.response import File, Stream
+from litestar.response import File, Redirect, Stream
 
 from pyregistry_application.services import RegistryServices
 from pyregistry_web.credentials import token_from_headers
 from pyregistry_web.http_types import AnyRequest
+from pyregistry_web.options import WebOptions
 
 __all__ = ["download_file"]
 
@@ -57,8 +58,11 @@ def download_file(
         if request.headers.get("if-none-match") == metadata_etag:
             return Response(content=b"", status_code=304, headers=metadata_headers)
         return Response(content=body, media_type="text/plain; charset=utf-8", headers=metadata_headers)
-    accel_prefix = state.web_options.accel_redirect_prefix
-    download = services.index.download(tenant, secret, project, filename, version=version, read_small=not accel_prefix)
+    options: WebOptions = state.web_options
+    accel_prefix, presign_seconds = options.accel_redirect_prefix, options.presigned_redirect_seconds
+    download = services.index.download(
+        tenant, secret, project, filename, version=version, read_small=not (accel_prefix or presign_seconds)
+    )
     record = download.file
     etag = f'"{record.sha256}"'
     headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}
@@ -74,6 +78,10 @@ def download_file(
                 "X-Accel-Redirect": accel_prefix + quote(record.blob_key),
             },
         )
+    if presign_seconds and download.local_path is None:
+        url = services.index.presigned_url(record, presign_seconds)
+        if url is not None:
+            return Redirect(url, status_code=302, headers={"Cache-Control": "private, no-store"})
     if download.content is not None:
         return Response(
             content=download.content,
