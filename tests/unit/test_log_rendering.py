@@ -85,3 +85,28 @@ def test_structlog_and_stdlib_lines_share_the_stream_levels_and_context() -> Non
     ]
     assert [event["module"] for event in events] == ["<string>", "<string>", "<string>"]
     assert events[0]["status"] == 200
+
+
+_RECONFIGURED = """
+import io, sys, structlog
+from pyregistry_infrastructure.logging_setup import configure_logging
+from pyregistry_infrastructure.settings import LoggingSettings
+log = structlog.get_logger("pyregistry_web.requests")
+first = io.StringIO()
+sys.stderr = first
+configure_logging(LoggingSettings(format="console"))
+log.info("one")
+first.close()
+log.info("into a closed stream")
+sys.stderr = sys.__stderr__
+configure_logging(LoggingSettings(format="json"))
+log.info("two")
+"""
+
+
+def test_a_reconfiguration_applies_to_existing_loggers_and_a_closed_stream_fails_nobody() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _RECONFIGURED], capture_output=True, text=True, timeout=60, check=True
+    )
+    [line] = result.stderr.splitlines()
+    assert json.loads(line)["event"] == "two"

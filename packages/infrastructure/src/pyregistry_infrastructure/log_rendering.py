@@ -132,6 +132,8 @@ class _DirectLogger:
         try:
             handler.stream.write(line + "\n")
             handler.flush()
+        except (ValueError, OSError):
+            return  # a closed or broken stream never fails the caller (stdlib handlers behave the same)
         finally:
             handler.release()
 

@@ -75,7 +75,7 @@ def configure_logging(settings: LoggingSettings) -> None:
         processors=[structlog.stdlib.filter_by_level, *shared, exceptions, renderer],
         wrapper_class=structlog.stdlib.BoundLogger,
         logger_factory=DirectLoggerFactory(handler),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=False,
     )
 
 
