@@ -68,26 +68,19 @@ def download_file(
     headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}
     if request.headers.get("if-none-match") == etag:
         return Response(content=b"", status_code=304, headers=headers)
+    attachment = {**headers, "Content-Disposition": f'attachment; filename="{record.filename}"'}
     if accel_prefix and download.local_path is not None:
         return Response(
             content=b"",
             media_type=_content_type(record.filename),
-            headers={
-                **headers,
-                "Content-Disposition": f'attachment; filename="{record.filename}"',
-                "X-Accel-Redirect": accel_prefix + quote(record.blob_key),
-            },
+            headers={**attachment, "X-Accel-Redirect": accel_prefix + quote(record.blob_key)},
         )
     if presign_seconds and download.local_path is None:
         url = services.index.presigned_url(record, presign_seconds)
         if url is not None:
             return Redirect(url, status_code=302, headers={"Cache-Control": "private, no-store"})
     if download.content is not None:
-        return Response(
-            content=download.content,
-            media_type=_content_type(record.filename),
-            headers={**headers, "Content-Disposition": f'attachment; filename="{record.filename}"'},
-        )
+        return Response(content=download.content, media_type=_content_type(record.filename), headers=attachment)
     if download.local_path is not None:
         return File(
             path=download.local_path,
@@ -101,9 +94,5 @@ def download_file(
     return Stream(
         services.index.chunks(record),
         media_type=_content_type(record.filename),
-        headers={
-            **headers,
-            "Content-Length": str(record.size),
-            "Content-Disposition": f'attachment; filename="{record.filename}"',
-        },
+        headers={**attachment, "Content-Length": str(record.size)},
     )
