@@ -34,7 +34,7 @@ from compare_peers import (
 from corpus import ROOT, build_corpus
 
 sys.path.insert(0, str(ROOT))
-from tests.support.nginx import nginx_serving
+from tests.support.nginx import nginx_serving, running_nginx
 
 PATHS = ("/healthz", "project page", "root index", "small file")
 _FLOOR = {"pypiserver": "/health", "devpi": "/+api"}
@@ -154,6 +154,11 @@ def main() -> None:
         metavar="LABEL:KEY=VALUE,...",
         help="also run this tree with extra environment as a row, e.g. 'quiet:LOG_FILTER=warning'",
     )
+    parser.add_argument(
+        "--accel",
+        action="store_true",
+        help="also run pyregistry behind nginx with X-Accel-Redirect downloads (pages proxied through nginx)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian: apt-get install -y wrk nginx-light)")
@@ -176,6 +181,15 @@ def main() -> None:
             other = start_pyregistry(work, corpus, wide=False, extra_env=extra)[0]
             stack.callback(other.server.stop)
             rows.append(row_for(other, f"pyregistry {label}"))
+        if args.accel:
+            accel_env = {"PYREGISTRY_ACCEL_REDIRECT_PREFIX": "/_blobs/"}
+            accel = start_pyregistry(work, corpus, wide=False, extra_env=accel_env)[0]
+            stack.callback(accel.server.stop)
+            blobs = work / "pyregistry" / ".pyregistry" / "blobs"
+            front = stack.enter_context(running_nginx(work / "accel", accel.server.port, "/_blobs/", blobs))
+            row = row_for(accel, "pyregistry+nginx-accel")
+            row.port = int(front.rsplit(":", 1)[1])
+            rows.append(row)
         if not args.skip_pypiserver:
             peer = start_pypiserver(work, [corpus.small], "pypiserver")
             stack.callback(peer.server.stop)
@@ -190,7 +204,8 @@ def main() -> None:
         for repeat in range(args.repeats):
             for label in PATHS:
                 for row in rows:
-                    rate = wrk(row.port, row.paths[label], row.headers, args.connections, args.seconds)
+                    headers = row.headers if label != "/healthz" else {**row.headers, "Accept": "*/*"}
+                    rate = wrk(row.port, row.paths[label], headers, args.connections, args.seconds)
                     row.results.setdefault(label, []).append(rate)
             print(f"repetition {repeat + 1}/{args.repeats} done", file=sys.stderr)
         load = os.getloadavg()
