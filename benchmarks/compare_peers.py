@@ -77,7 +77,9 @@ def _client_env() -> dict[str, str]:
 # starting and loading each server
 
 
-def start_pyregistry(work: Path, corpus: Corpus, wide: bool) -> tuple[Target, Target | None]:
+def start_pyregistry(
+    work: Path, corpus: Corpus, wide: bool, extra_env: dict[str, str] | None = None
+) -> tuple[Target, Target | None]:
     """pyregistry, 1 uvicorn worker (uvloop + httptools), SQLite + filesystem; bulk-loaded once."""
     home = work / "pyregistry"
     tokens_file = home / "tokens.json"
@@ -99,9 +101,10 @@ def start_pyregistry(work: Path, corpus: Corpus, wide: bool) -> tuple[Target, Ta
         "RATE_LIMIT_ENABLED": "false",
         "PYPI_MIRROR_UPDATE_ENABLED": "false",
         "PYREGISTRY_WORKERS": "1",
+        **(extra_env or {}),
     }
     server = start_server("pyregistry", [str(BIN / "pyregistry"), "serve"], port, "/healthz", cwd=home, env=env)
-    slug = f"up{int(time.time())}"
+    slug = f"up{int(time.time())}p{port}"
     cli = [str(BIN / "pyregistry")]
     subprocess.run(
         [*cli, "create-tenant", "--slug", slug, "--display-name", slug],

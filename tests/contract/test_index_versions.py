@@ -10,11 +10,13 @@ import pytest
 
 from pyregistry_application.index_versions import IndexVersions, StoreIndexVersions
 from pyregistry_application.ports import RegistryStore
+from pyregistry_bootstrap.mirror_wiring import build_mirror_store
 from pyregistry_bootstrap.wiring import build_index_versions
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.projects import Project, Release
 from pyregistry_domain.tenants import Tenant
 from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
 from pyregistry_infrastructure.stores.sql_index_versions import SqlIndexVersions
 from pyregistry_web.page_cache import RenderedPageCache
 from tests.contract.conftest import STORE_PARAMS, open_store
@@ -79,6 +81,7 @@ def second_process(
 
 def test_every_change_gives_the_root_index_a_new_version(backend: tuple[RegistryStore, IndexVersions]) -> None:
     store, versions = backend
+    other_tenant = versions.listing_version("t2")
     seen = [versions.listing_version("t1")]
     _publish(store, "alpha", "1.0")
     seen.append(versions.listing_version("t1"))
@@ -88,8 +91,29 @@ def test_every_change_gives_the_root_index_a_new_version(backend: tuple[Registry
     seen.append(versions.listing_version("t1"))
     store.delete_project("t1", "beta")
     seen.append(versions.listing_version("t1"))
+    store.set_release_yanked("t1", "alpha", "1.0", True, "broken")
+    seen.append(versions.listing_version("t1"))
+    store.delete_file("t1", "alpha-2.0-py3-none-any.whl")
+    seen.append(versions.listing_version("t1"))
     assert len(set(seen)) == len(seen), seen
-    assert versions.listing_version("t2") == "0-0"
+    assert versions.listing_version("t2") == other_tenant
+
+
+def test_mirror_refreshes_and_takeovers_give_the_root_index_a_new_version(
+    backend: tuple[RegistryStore, IndexVersions],
+) -> None:
+    store, versions = backend
+    mirror = build_mirror_store(store)
+    assert mirror is not None
+    project = Project("t1", "Demo", "demo", NOW, origin="mirror", mirrored_at=NOW)
+    seen = [versions.listing_version("t1")]
+    mirror.record_mirrored_project(project, [Release("t1", "demo", "1.0", NOW)], [])
+    seen.append(versions.listing_version("t1"))
+    mirror.record_mirrored_project(project, [Release("t1", "demo", "2.0", NOW)], [])
+    seen.append(versions.listing_version("t1"))
+    _publish(store, "demo", "3.0")
+    seen.append(versions.listing_version("t1"))
+    assert len(set(seen)) == len(seen), seen
 
 
 def test_uploads_yanks_and_deletions_bump_the_project_serial(backend: tuple[RegistryStore, IndexVersions]) -> None:
@@ -141,3 +165,29 @@ def test_a_change_through_one_process_invalidates_the_other_process_page_cache(
     _publish(writer, "beta", "1.0")
     assert listing() != first_listing
     assert renders == ["alpha", "/", "alpha", "/"]
+
+
+def test_the_listing_version_is_one_keyed_row_written_with_the_change(
+    store_location: tuple[str, str], backend: tuple[RegistryStore, IndexVersions]
+) -> None:
+    """SQL stores keep the root-index version in ``tenant_listings`` (one row per tenant, read by key, so the check
+    costs the same at any project count), and an upgraded database starts from its projects' highest serial."""
+    store, versions = backend
+    if store_location[0] == "memory":
+        pytest.skip("the memory store derives the version from its projects")
+    assert isinstance(store, SqlRegistryStore)
+    for name in ("alpha", "beta", "gamma"):
+        _publish(store, name, "1.0")
+    top = store._row("SELECT MAX(serial) AS top FROM projects WHERE tenant_id = ?", ("t1",))
+    rows = store._rows("SELECT tenant_id, serial FROM tenant_listings")
+    assert top is not None
+    assert [(row["tenant_id"], int(row["serial"])) for row in rows] == [("t1", int(top["top"]))]
+    assert versions.listing_version("t1") == str(top["top"])
+
+    with store._write() as conn:
+        conn.execute("DELETE FROM tenant_listings")
+        conn.execute("DELETE FROM schema_migrations WHERE id = ?", ("1300_tenant_listings",))
+        conn.execute("DROP TABLE tenant_listings")
+    store.migrate()
+    assert versions.listing_version("t1") == str(top["top"])
+    assert versions.listing_version("t2") == "0"

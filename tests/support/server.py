@@ -134,6 +134,7 @@ def start_registry(workdir: Path, env: Mapping[str, str] | None = None) -> Runni
             "SUPERADMIN_PASSWORD": "admin-password-for-tests",
             "COOKIE_SECRET": "cookie-secret-for-tests-cookie-secret-for-tests",
             "RATE_LIMIT_ENABLED": "false",
+            "PYREGISTRY_WORKERS": "1",
             "PYPI_MIRROR_UPDATE_ENABLED": "false",
         }
     )

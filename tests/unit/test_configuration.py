@@ -44,6 +44,7 @@ VALID_SAMPLES = {
     "list": "10.0.0.0/8, 192.168.0.0/16",
 }
 SPECIAL_SAMPLES = {
+    "PYREGISTRY_ACCEL_REDIRECT_PREFIX": "/_blobs/",
     "BIND_ADDRESS": "0.0.0.0:8080",
     "METRICS_TOKEN": "scrape-token-0123456789",
     "DATABASE_STORE": "memory",

@@ -181,6 +181,10 @@ def test_a_first_download_is_verified_and_stored_before_it_is_served(mirror: Mir
     assert WHEEL_10 in mirror.cached()
     assert first.file.cached and first.file.size == len(expected)
     assert first.local_path is not None and first.local_path.read_bytes() == expected
+    assert first.content == expected, "a small file is read whole for the response"
+    unread = mirror.index.download("corp", mirror.reader, "tool", WHEEL_10, version="1.0", read_small=False)
+    assert (unread.content, unread.local_path) == (None, first.local_path)
+    assert mirror.index.presigned_url(first.file, 60) is None, "filesystem storage signs no URLs"
     again = mirror.index.download("corp", mirror.reader, "tool", WHEEL_10, version="1.0")
     assert again.local_path is not None
     assert again.local_path.read_bytes() == expected

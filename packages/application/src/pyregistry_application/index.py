@@ -51,12 +51,18 @@ class ProjectPage(msgspec.Struct, frozen=True):
     status: ProjectStatus = ACTIVE
 
 
+SMALL_FILE_BYTES = 1024 * 1024
+"""Files up to this size are read whole where the request is handled: one read costs less than streaming."""
+
+
 class FileDownload(msgspec.Struct, frozen=True):
-    """A file about to be served: its record and its local path (``None`` when storage is remote), or the
-    ``stream`` of a large mirrored file's first download (its tail held until it is verified)."""
+    """A file about to be served: its record and its local path (``None`` when storage is remote, then it is
+    streamed with :meth:`PackageIndex.chunks`), its bytes when it is small, or the ``stream`` of a large mirrored
+    file's first download (its tail held until it is verified)."""
 
     file: ReleaseFile
     local_path: Path | None
+    content: bytes | None = None
     stream: Iterator[bytes] | None = None
 
 
@@ -162,9 +168,16 @@ class PackageIndex:
         return quarantined
 
     def download(
-        self, tenant_slug: str, secret: str | None, project_name: str, filename: str, *, version: str
+        self,
+        tenant_slug: str,
+        secret: str | None,
+        project_name: str,
+        filename: str,
+        *,
+        version: str,
+        read_small: bool = True,
     ) -> FileDownload:
-        """Locate a file of the project's ``version`` for streaming."""
+        """Locate a file of the project's ``version`` for streaming; with ``read_small``, read it if it is small."""
         file = self._visible_file(tenant_slug, secret, project_name, filename, version)
         if file.origin != "local" and not file.cached and self._mirror is not None:
             self._metrics.download_served(DownloadSource.UPSTREAM)
@@ -175,7 +188,12 @@ class PackageIndex:
             self._metrics.download_served(
                 DownloadSource.LOCAL if file.origin == "local" else DownloadSource.MIRROR_CACHE
             )
-        return FileDownload(file=file, local_path=self._storage.local_path(file.blob_key))
+        content = self._storage.read_bytes(file.blob_key) if read_small and file.size <= SMALL_FILE_BYTES else None
+        return FileDownload(file=file, local_path=self._storage.local_path(file.blob_key), content=content)
+
+    def presigned_url(self, file: ReleaseFile, seconds: int) -> str | None:
+        """A short-lived URL the storage itself serves ``file`` from, when it can sign one (object stores)."""
+        return self._storage.presigned_read_url(file.blob_key, seconds)
 
     def chunks(self, file: ReleaseFile) -> Iterator[bytes]:
         """The file's bytes, streamed from storage."""

@@ -94,6 +94,10 @@ class ArtifactStorage(Protocol):
         """A local filesystem path for the blob when the backend has one (for zero-copy serving)."""
         ...
 
+    def presigned_read_url(self, key: str, seconds: int) -> str | None:
+        """A URL that lets anyone GET the blob for ``seconds``, or ``None`` when the backend cannot sign one."""
+        ...
+
     def remove_incomplete(self) -> int:
         """Delete temporary blobs left by interrupted writes; return how many."""
         ...

@@ -47,6 +47,8 @@ __all__ = [
 ]
 
 CONFIG_ENV = "PYREGISTRY_CONFIG"
+PRESIGNED_SECONDS = 60
+"""How long a presigned download URL stays valid (``[artifact_storage] presigned_redirects``)."""
 
 
 def _scratch_lifespan(runtime: Runtime) -> contextlib.AbstractAsyncContextManager[None]:
@@ -72,6 +74,8 @@ def web_options(settings: Settings, *, spool_dir: Path, cookie_secret: str) -> W
         secure_cookies=settings.web_ui.secure_cookies,
         local_passwords=settings.web_ui.local_passwords,
         trust_forwarded_proto=settings.network_source.trust_proxy_headers or settings.rate_limit.trust_proxy_headers,
+        accel_redirect_prefix=settings.server.accel_redirect_prefix,
+        presigned_redirect_seconds=PRESIGNED_SECONDS if settings.artifact_storage.presigned_redirects else 0,
     )
 
 

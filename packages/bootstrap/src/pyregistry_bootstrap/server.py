@@ -17,7 +17,7 @@ from pyregistry_bootstrap.wiring import Runtime
 from pyregistry_infrastructure.config import LoadedSettings
 from pyregistry_infrastructure.settings import ServerSettings, Settings
 
-__all__ = ["WORKER_HEALTHCHECK_SECONDS", "connection_limits", "run_server", "storage_description"]
+__all__ = ["WORKER_HEALTHCHECK_SECONDS", "connection_limits", "run_server", "storage_description", "worker_count"]
 
 WORKER_HEALTHCHECK_SECONDS = 30
 """How long uvicorn's supervisor waits for a worker's health-check answer before killing it as hung. Its default
@@ -53,6 +53,7 @@ def _announce(runtime: Runtime, host: str, port: int) -> None:
     settings = runtime.settings
     click.echo(f"pyregistry listening on http://{host}:{port}/")
     click.echo(f"  metadata store: {settings.database_store}; artifacts: {storage_description(settings)}")
+    click.echo(f"  worker processes: {worker_count(settings)}")
     click.echo(f"  admin login: http://{host}:{port}/admin/login")
     click.echo(f"  admin email: {settings.superadmin_email}")
     if runtime.superadmin_password_generated and runtime.generated_secrets_created:
@@ -64,6 +65,16 @@ def _announce(runtime: Runtime, host: str, port: int) -> None:
         click.echo(f"  admin password: generated on first start, kept in {runtime.generated_secrets_path}")
     else:
         click.echo("  admin password: as set in the configuration")
+
+
+def worker_count(settings: Settings) -> int:
+    """``server.workers``, or with 0 one per CPU this process may run on; one with the in-memory store, whose
+    data a second process would not see."""
+    if settings.server.workers > 0:
+        return settings.server.workers
+    if settings.database_store == "memory":
+        return 1
+    return max(1, len(os.sched_getaffinity(0)))
 
 
 def connection_limits(server: ServerSettings) -> ConnectionLimits:
@@ -97,14 +108,15 @@ def run_server(loaded: LoadedSettings, runtime: Runtime) -> None:
         "timeout_keep_alive": settings.server.keep_alive_timeout_seconds,
         "h11_max_incomplete_event_size": settings.server.max_request_head_bytes,
     }
-    if settings.server.workers > 1:
+    workers = worker_count(settings)
+    if workers > 1:
         if loaded.path is not None:
             os.environ[CONFIG_ENV] = str(loaded.path.resolve())
         prepare_worker_metrics(settings)
         uvicorn.run(
             "pyregistry_bootstrap.asgi:app_from_environment",
             factory=True,
-            workers=settings.server.workers,
+            workers=workers,
             timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
             **common,
         )

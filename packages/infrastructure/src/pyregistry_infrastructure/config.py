@@ -62,6 +62,7 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, str]] = {
     "SQL_SERVER_MIN_CONNECTIONS": ("sql_server.min_connections", "int"),
     "SQL_SERVER_ACQUIRE_TIMEOUT_SECONDS": ("sql_server.acquire_timeout_seconds", "float"),
     "ARTIFACT_STORAGE_BACKEND": ("artifact_storage.backend", "str"),
+    "ARTIFACT_STORAGE_PRESIGNED_REDIRECTS": ("artifact_storage.presigned_redirects", "bool"),
     "OPENDAL_SCHEME": ("artifact_storage.opendal.scheme", "str"),
     "OPENDAL_OPTIONS": ("artifact_storage.opendal.options", "json"),
     "OPENDAL_ROOT": ("artifact_storage.opendal.options.root", "str"),
@@ -130,6 +131,7 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, str]] = {
     "METRICS_TOKEN": ("metrics.token", "str"),
     "TRACING_ENABLED": ("tracing.enabled", "bool"),
     "PYREGISTRY_WORKERS": ("server.workers", "int"),
+    "PYREGISTRY_ACCEL_REDIRECT_PREFIX": ("server.accel_redirect_prefix", "str"),
     "PYREGISTRY_HTTP": ("server.http", "str"),
     "PYREGISTRY_LOOP": ("server.loop", "str"),
     "PYREGISTRY_MAX_UPLOAD_BYTES": ("server.max_upload_bytes", "int"),
@@ -417,7 +419,6 @@ def _validate(settings: Settings) -> None:
         "rate_limit.burst": settings.rate_limit.burst,
         "rate_limit.max_tracked_clients": settings.rate_limit.max_tracked_clients,
         "validation.distribution_parallelism": settings.validation.distribution_parallelism,
-        "server.workers": settings.server.workers,
         "server.max_upload_bytes": settings.server.max_upload_bytes,
         "server.max_request_head_bytes": settings.server.max_request_head_bytes,
         "server.request_head_timeout_seconds": settings.server.request_head_timeout_seconds,
@@ -429,6 +430,11 @@ def _validate(settings: Settings) -> None:
             raise ConfigError(f"key {key!r}: must be greater than zero, got {value}")
     if not 0 <= settings.pypi.mirror_eager_download_percent <= 100:
         raise ConfigError("key 'pypi.mirror_eager_download_percent': must be between 0 and 100")
+    accel = settings.server.accel_redirect_prefix
+    if accel and not (accel.startswith("/") and accel.endswith("/") and accel.isascii() and " " not in accel):
+        raise ConfigError(f"key 'server.accel_redirect_prefix': {accel!r} must be a path starting and ending with '/'")
+    if settings.server.workers < 0:
+        raise ConfigError(f"key 'server.workers': must be 0 (one per CPU) or more, got {settings.server.workers}")
     for position, issuer in enumerate(settings.oidc_issuers):
         if issuer.provider not in {"github", "gitlab"}:
             raise ConfigError(f"key 'oidc_issuers[{position}].provider': {issuer.provider!r} is not github or gitlab")

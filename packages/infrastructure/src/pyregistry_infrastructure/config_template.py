@@ -67,7 +67,7 @@ def render_config_template(storage: str = "fs", *, dev_oidc_issuer: bool = False
         _table(
             "HTTP server",
             {
-                "workers": 1,
+                "workers": tomlkit.item(0).comment("0 = one per CPU (1 with the memory store)"),
                 "max_upload_bytes": defaults.server.max_upload_bytes,
                 "http": tomlkit.item("auto").comment("auto | httptools | h11"),
                 "loop": tomlkit.item("auto").comment("auto | uvloop | asyncio"),
@@ -83,11 +83,18 @@ def render_config_template(storage: str = "fs", *, dev_oidc_issuer: bool = False
                 "max_connections": tomlkit.item(defaults.server.max_connections).comment(
                     "open connections per worker process; past it 503"
                 ),
+                "accel_redirect_prefix": tomlkit.item("").comment(
+                    "behind nginx: downloads answer X-Accel-Redirect to this internal location, e.g. /_blobs/"
+                ),
             },
         ),
     )
     storage_table = tomlkit.table()
     storage_table.add("backend", "opendal")
+    storage_table.add(
+        "presigned_redirects",
+        tomlkit.item(False).comment("object stores: downloads redirect to a 60 s presigned URL (pip and uv follow)"),
+    )
     opendal = tomlkit.table()
     if storage == "minio":
         opendal.add("scheme", "s3")

@@ -12,33 +12,23 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import MutableMapping
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
 from pyregistry_infrastructure.log_filter import parse_filter
+from pyregistry_infrastructure.log_rendering import (
+    CallerModule,
+    DirectLoggerFactory,
+    LeanConsoleRenderer,
+    LeanJsonRenderer,
+    Timestamper,
+)
 from pyregistry_infrastructure.settings import LoggingSettings
 
 __all__ = ["configure_logging", "parse_filter"]
 
-_TIMESTAMP_DIGITS = {"seconds": 0, "millis": 3, "micros": 6, "nanos": 6}
 _URL_LOGGING_CLIENTS = ("httpx", "httpcore")
-
-
-class _Timestamper:
-    """UTC ISO-8601 timestamps with the configured precision."""
-
-    def __init__(self, precision: str) -> None:
-        self._digits = _TIMESTAMP_DIGITS.get(precision, 0)
-
-    def __call__(self, logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-        now = datetime.now(UTC)
-        text = now.strftime("%Y-%m-%dT%H:%M:%S")
-        if self._digits:
-            text += "." + f"{now.microsecond:06d}"[: self._digits]
-        event["timestamp"] = text + "Z"
-        return event
 
 
 def _shared_processors(settings: LoggingSettings) -> list[structlog.typing.Processor]:
@@ -47,11 +37,11 @@ def _shared_processors(settings: LoggingSettings) -> list[structlog.typing.Proce
         structlog.stdlib.add_log_level,
     ]
     if settings.timestamp != "off":
-        processors.append(_Timestamper(settings.timestamp))
+        processors.append(Timestamper(settings.timestamp))
     if settings.target:
         processors.append(structlog.stdlib.add_logger_name)
     if settings.module_path:
-        processors.append(structlog.processors.CallsiteParameterAdder({structlog.processors.CallsiteParameter.MODULE}))
+        processors.append(CallerModule())
     return processors
 
 
@@ -61,17 +51,16 @@ def configure_logging(settings: LoggingSettings) -> None:
     shared = _shared_processors(settings)
     renderer: structlog.typing.Processor
     if settings.format == "json":
-        renderer = structlog.processors.JSONRenderer()
+        renderer = LeanJsonRenderer()
     else:
         # plain tracebacks: the default rich ones print every frame's locals, secrets and auth headers included
-        renderer = structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
+        renderer = LeanConsoleRenderer(
+            structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
+        )
+    exceptions = structlog.processors.format_exc_info if settings.format == "json" else _keep
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info if settings.format == "json" else _keep,
-            renderer,
-        ],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, exceptions, renderer],
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
@@ -83,13 +72,9 @@ def configure_logging(settings: LoggingSettings) -> None:
     for name, level in per_logger.items():
         logging.getLogger(name).setLevel(level)
     structlog.configure(
-        processors=[
-            structlog.stdlib.filter_by_level,
-            *shared,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
+        processors=[structlog.stdlib.filter_by_level, *shared, exceptions, renderer],
         wrapper_class=structlog.stdlib.BoundLogger,
-        logger_factory=structlog.stdlib.LoggerFactory(),
+        logger_factory=DirectLoggerFactory(handler),
         cache_logger_on_first_use=False,
     )
 

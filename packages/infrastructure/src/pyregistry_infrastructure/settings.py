@@ -40,6 +40,7 @@ class OpenDalSettings(_Section):
 
 class ArtifactStorageSettings(_Section):
     backend: str = "opendal"
+    presigned_redirects: bool = False
     opendal: OpenDalSettings = msgspec.field(default_factory=OpenDalSettings)
 
 
@@ -172,7 +173,8 @@ class OidcIssuerSettings(_Section):
 
 
 class ServerSettings(_Section):
-    workers: int = 1
+    workers: int = 0
+    """Worker processes; 0 picks one per usable CPU (one with the in-memory store, which a process cannot share)."""
     max_upload_bytes: int = 1024 * 1024 * 1024
     http: str = "auto"
     loop: str = "auto"
@@ -180,6 +182,7 @@ class ServerSettings(_Section):
     request_head_timeout_seconds: int = 10
     keep_alive_timeout_seconds: int = 5
     max_connections: int = 1000
+    accel_redirect_prefix: str = ""
 
 
 class Settings(_Section):

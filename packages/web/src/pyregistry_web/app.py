@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from functools import partial
 from importlib import metadata
 from typing import Any
 
@@ -17,9 +18,11 @@ from litestar.types import ControllerRouterHandler, Middleware
 from pyregistry_application.metrics_ports import MetricsExposition
 from pyregistry_application.services import RegistryServices
 from pyregistry_web.admin.router import admin_handlers, admin_state
+from pyregistry_web.cached_pages import rebuild_pages
 from pyregistry_web.errors import EXCEPTION_HANDLERS
 from pyregistry_web.options import WebOptions
 from pyregistry_web.page_cache import RenderedPageCache
+from pyregistry_web.page_rebuilder import PageRebuilder
 from pyregistry_web.routes.files import download_file
 from pyregistry_web.routes.json_api import project_json, release_json
 from pyregistry_web.routes.oidc import oidc_audience, oidc_mint_token
@@ -72,11 +75,13 @@ def create_app(
     metrics_access: MetricsAccess | None = None,
 ) -> Litestar:
     """Build the ASGI app around already-wired use cases; ``/metrics`` exists only with ``metrics_exposition``."""
+    cache = RenderedPageCache(options.page_cache_bytes, services.metrics)
     state = State(
         {
             "services": services,
             "web_options": options,
-            "page_cache": RenderedPageCache(options.page_cache_bytes, services.metrics),
+            "page_cache": cache,
+            "page_rebuilder": PageRebuilder(partial(rebuild_pages, services, cache)),
             "metrics_exposition": metrics_exposition,
             "metrics_access": metrics_access or MetricsAccess(),
             **(extra_state or {}),

@@ -23,3 +23,8 @@ class WebOptions(msgspec.Struct, frozen=True, kw_only=True):
     trust_forwarded_proto: bool = False
     """A trusted reverse proxy's ``X-Forwarded-Proto: https`` / ``Forwarded: proto=https`` also makes it ``Secure``."""
     page_cache_bytes: int = 64 * 1024 * 1024
+    presigned_redirect_seconds: int = 0
+    """When positive, downloads from an object store redirect (302) to a presigned URL valid this long."""
+    accel_redirect_prefix: str = ""
+    """When set (e.g. ``/_blobs/``), downloads of files on local disk answer ``X-Accel-Redirect: PREFIX<blob key>``
+    and an empty body: an nginx in front, with an ``internal`` location for the prefix, sends the bytes."""

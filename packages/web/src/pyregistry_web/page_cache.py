@@ -14,11 +14,20 @@ PageKey = tuple[str, str, str]
 """``(tenant id, project name or "" for the root index, format)``."""
 
 
+class _Flight:
+    """The render lock of one page key and how many threads hold or wait for it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.waiting = 0
+
+
 class RenderedPageCache:
     """Maps a page key to ``(version, body)``; a body is served only for the exact version it was rendered at.
 
     The version is read from the store on every request, so the cache can never serve a page older than the
     database, even when another process changed it. ``max_bytes`` bounds the memory held (0 disables caching).
+    Concurrent readers of a missing or stale page share one render: the first renders, the others wait for it.
     """
 
     def __init__(self, max_bytes: int, metrics: Metrics | None = None) -> None:
@@ -27,28 +36,62 @@ class RenderedPageCache:
         self._entries: OrderedDict[PageKey, tuple[str, bytes]] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
+        self._flights: dict[PageKey, _Flight] = {}
         self.hits = 0
         self.misses = 0
 
     def get_or_render(self, key: PageKey, version: str | None, render: Callable[[], bytes]) -> bytes:
-        """The cached body for ``version``, or ``render()`` (kept for next time unless ``version`` is None)."""
-        if version is not None:
+        """The cached body for ``version``, or ``render()`` (kept for next time unless ``version`` is None).
+
+        While one thread renders ``key``, other threads asking for it wait and then reuse that body when it was
+        rendered at the version they need."""
+        if version is None:
             with self._lock:
-                entry = self._entries.get(key)
-                cached = entry[1] if entry is not None and entry[0] == version else None
-                if cached is not None:
-                    self._entries.move_to_end(key)
-                    self.hits += 1
-            if cached is not None:
-                self._metrics.page_cache_lookup(hit=True)
-                return cached
+                self.misses += 1
+            self._metrics.page_cache_lookup(hit=False)
+            return render()
+        cached = self._lookup(key, version)
+        if cached is not None:
+            self._metrics.page_cache_lookup(hit=True)
+            return cached
         self._metrics.page_cache_lookup(hit=False)
-        body = render()
+        flight = self._join(key)
+        try:
+            with flight.lock:
+                cached = self._lookup(key, version)
+                if cached is not None:
+                    return cached
+                body = render()
+                with self._lock:
+                    self.misses += 1
+                    if len(body) <= self._max_bytes:
+                        self._store(key, version, body)
+                return body
+        finally:
+            self._leave(key, flight)
+
+    def _lookup(self, key: PageKey, version: str) -> bytes | None:
         with self._lock:
-            self.misses += 1
-            if version is not None and len(body) <= self._max_bytes:
-                self._store(key, version, body)
-        return body
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != version:
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry[1]
+
+    def _join(self, key: PageKey) -> _Flight:
+        with self._lock:
+            flight = self._flights.get(key)
+            if flight is None:
+                flight = self._flights[key] = _Flight()
+            flight.waiting += 1
+            return flight
+
+    def _leave(self, key: PageKey, flight: _Flight) -> None:
+        with self._lock:
+            flight.waiting -= 1
+            if flight.waiting == 0:
+                del self._flights[key]
 
     def _store(self, key: PageKey, version: str, body: bytes) -> None:
         old = self._entries.pop(key, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator
@@ -35,6 +36,11 @@ def _missing(key: str) -> NotFound:
     log, not to the client."""
     _log.warning("storage.blob_missing", key=key)
     return NotFound("the file is missing from storage (the server log names the missing blob)")
+
+
+async def _presign_read(operator: opendal.AsyncOperator, key: str, seconds: int) -> str:
+    request = await operator.presign_read(key, seconds)
+    return str(request.url)
 
 
 class OpenDalStorage:
@@ -184,6 +190,12 @@ class OpenDalStorage:
             return None
         path = self._local_root / _check_key(key)
         return path if path.is_file() else None
+
+    def presigned_read_url(self, key: str, seconds: int) -> str | None:
+        """A presigned GET URL on object stores; ``None`` on the filesystem. Signing is local (no request)."""
+        if self._local_root is not None or not self._op.capability().presign_read:
+            return None
+        return asyncio.run(_presign_read(self._op.to_async_operator(), _check_key(key), seconds))
 
     def remove_incomplete(self, older_than: timedelta = timedelta(hours=1)) -> int:
         """Delete interrupted writes: a dead process's at once (local filesystem), others once older than

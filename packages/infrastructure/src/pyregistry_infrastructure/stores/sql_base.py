@@ -59,6 +59,7 @@ _FILE_SELECT = (
 JOIN releases r ON r.tenant_id = f.tenant_id AND r.normalized_name = f.normalized_name AND r.version = f.version
 """
 )
+_LISTING = {"serial": "{new}.serial"}
 _PROJECT_COLUMNS = ("tenant_id", "normalized_name", "name", "summary", "origin", "serial", "created_at", "mirrored_at")
 _PROJECT_UPDATES = {
     "name": "{new}.name",
@@ -186,9 +187,21 @@ class SqlRegistryStore(ABC):
         return int(conn.execute(self.dialect.next_serial_sql).fetchone()[0])
 
     def _bump(self, conn: SqlConnection, tenant_id: str, normalized_name: str) -> None:
+        serial = self._next_serial(conn)
         conn.execute(
             "UPDATE projects SET serial = ? WHERE tenant_id = ? AND normalized_name = ?",
-            (self._next_serial(conn), tenant_id, normalized_name),
+            (serial, tenant_id, normalized_name),
+        )
+        self._listing_changed(conn, tenant_id, serial)
+
+    def _listing_changed(self, conn: SqlConnection, tenant_id: str, serial: int) -> None:
+        """Record ``serial`` as the tenant's root-index version (read by ``SqlIndexVersions``), in this write."""
+        conn.execute(
+            self.dialect.upsert("tenant_listings", ("tenant_id", "serial"), ("tenant_id",), _LISTING),
+            (
+                tenant_id,
+                serial,
+            ),
         )
 
     # tenants
@@ -364,6 +377,7 @@ class SqlRegistryStore(ABC):
                         dump_time(project.mirrored_at),
                     ),
                 )
+                self._listing_changed(conn, project.tenant_id, serial)
                 conn.execute(
                     self.dialect.insert_ignore(
                         "releases", _RELEASE_COLUMNS, ("tenant_id", "normalized_name", "version")
@@ -448,10 +462,10 @@ class SqlRegistryStore(ABC):
             self._bump(conn, tenant_id, normalized_name)
             return True
 
-    def _lock_catalogue(self, conn: SqlConnection) -> None:
+    def _lock_catalogue(self, conn: SqlConnection) -> int:
         """Take the serial-counter row lock that every catalogue write takes first, so reads made inside the
-        transaction cannot be invalidated by a concurrent upload before the write commits."""
-        self._next_serial(conn)
+        transaction cannot be invalidated by a concurrent upload before the write commits; return the serial."""
+        return self._next_serial(conn)
 
     def delete_file(self, tenant_id: str, filename: str) -> ReleaseFile | None:
         with self._write() as conn:
@@ -480,13 +494,14 @@ class SqlRegistryStore(ABC):
 
     def delete_project(self, tenant_id: str, normalized_name: str) -> list[ReleaseFile]:
         with self._write() as conn:
-            self._lock_catalogue(conn)
+            serial = self._lock_catalogue(conn)
             rows = conn.query(
                 _FILE_SELECT + " WHERE f.tenant_id = ? AND f.normalized_name = ?", (tenant_id, normalized_name)
             )
             conn.execute(
                 "DELETE FROM projects WHERE tenant_id = ? AND normalized_name = ?", (tenant_id, normalized_name)
             )
+            self._listing_changed(conn, tenant_id, serial)
         return [file_from_row(row) for row in rows]
 
     def get_project_status(self, tenant_id: str, normalized_name: str) -> ProjectStatus:

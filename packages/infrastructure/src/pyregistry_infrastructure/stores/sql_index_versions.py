@@ -1,4 +1,4 @@
-"""Index version stamps read from any SQL registry store with two index-only queries."""
+"""Index version stamps read from any SQL registry store, each with one lookup by key."""
 
 from __future__ import annotations
 
@@ -11,20 +11,17 @@ class SqlIndexVersions:
     """Implements ``IndexVersions`` on the registry's database (SQLite, PostgreSQL or SQL Server).
 
     Every call reads the database, so a page cached by one process is invalidated by a change made through
-    another process sharing it. Both queries are answered from the ``(tenant_id, serial)`` index and the
-    primary key of ``projects``.
+    another process sharing it. Both queries read one row by primary key (``tenant_listings``, ``projects``),
+    so their cost does not grow with the number of projects.
     """
 
     def __init__(self, store: SqlRegistryStore) -> None:
         self._store = store
 
     def listing_version(self, tenant_id: str) -> str:
-        """Project count and highest serial of the tenant (serials only grow, so the pair never repeats)."""
-        row = self._store._row(
-            "SELECT COUNT(*) AS n, COALESCE(MAX(serial), 0) AS top FROM projects WHERE tenant_id = ?", (tenant_id,)
-        )
-        assert row is not None
-        return f"{int(row['n'])}-{int(row['top'])}"
+        """The serial of the tenant's last project change (added, changed or removed; serials only grow)."""
+        row = self._store._row("SELECT serial FROM tenant_listings WHERE tenant_id = ?", (tenant_id,))
+        return "0" if row is None else str(int(row["serial"]))
 
     def project_serial(self, tenant_id: str, normalized_name: str) -> tuple[int, str] | None:
         """The project's serial and origin, or ``None``."""

@@ -52,6 +52,7 @@ class SqlMirrorStore:
                     WHERE tenant_id = ? AND normalized_name = ?""",
                     (project.name, serial, dump_time(project.mirrored_at), *key),
                 )
+            self._store._listing_changed(conn, project.tenant_id, serial)
             versions = {
                 r[0]
                 for r in _all(conn, "SELECT version FROM releases WHERE tenant_id = ? AND normalized_name = ?", key)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Response, get
 from litestar.datastructures import State
 from litestar.params import FromPath
-from litestar.response import File, Stream
+from litestar.response import File, Redirect, Stream
 
 from pyregistry_application.services import RegistryServices
 from pyregistry_web.credentials import token_from_headers
 from pyregistry_web.download_abort import abort_on_refusal
 from pyregistry_web.http_types import AnyRequest
+from pyregistry_web.options import WebOptions
 
 __all__ = ["download_file"]
 
@@ -44,8 +46,8 @@ def download_file(
     version: FromPath[str],
     filename: FromPath[str],
 ) -> Response[Any]:
-    """Stream a distribution file (or its ``.metadata``) with Content-Length and a strong ETag; 404 when the file
-    is not part of ``version``."""
+    """Send a distribution file (or its ``.metadata``) with Content-Length and a strong ETag; 404 when the file
+    is not part of ``version``. Small files are read whole in this handler's thread; large ones are streamed."""
     services: RegistryServices = state.services
     secret = token_from_headers(request.headers.get("authorization"))
     if filename.endswith(_METADATA_SUFFIX):
@@ -57,12 +59,29 @@ def download_file(
         if request.headers.get("if-none-match") == metadata_etag:
             return Response(content=b"", status_code=304, headers=metadata_headers)
         return Response(content=body, media_type="text/plain; charset=utf-8", headers=metadata_headers)
-    download = services.index.download(tenant, secret, project, filename, version=version)
+    options: WebOptions = state.web_options
+    accel_prefix, presign_seconds = options.accel_redirect_prefix, options.presigned_redirect_seconds
+    download = services.index.download(
+        tenant, secret, project, filename, version=version, read_small=not (accel_prefix or presign_seconds)
+    )
     record = download.file
     etag = f'"{record.sha256}"'
     headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}
     if request.headers.get("if-none-match") == etag:
         return Response(content=b"", status_code=304, headers=headers)
+    attachment = {**headers, "Content-Disposition": f'attachment; filename="{record.filename}"'}
+    if accel_prefix and download.local_path is not None:
+        return Response(
+            content=b"",
+            media_type=_content_type(record.filename),
+            headers={**attachment, "X-Accel-Redirect": accel_prefix + quote(record.blob_key)},
+        )
+    if presign_seconds and download.local_path is None and download.stream is None:
+        url = services.index.presigned_url(record, presign_seconds)
+        if url is not None:
+            return Redirect(url, status_code=302, headers={"Cache-Control": "private, no-store"})
+    if download.content is not None:
+        return Response(content=download.content, media_type=_content_type(record.filename), headers=attachment)
     if download.local_path is not None:
         return File(
             path=download.local_path,
@@ -76,9 +95,5 @@ def download_file(
     return Stream(
         services.index.chunks(record) if download.stream is None else abort_on_refusal(download.stream, filename),
         media_type=_content_type(record.filename),
-        headers={
-            **headers,
-            "Content-Length": str(record.size),
-            "Content-Disposition": f'attachment; filename="{record.filename}"',
-        },
+        headers={**attachment, "Content-Length": str(record.size)},
     )

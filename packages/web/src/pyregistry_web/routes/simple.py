@@ -13,11 +13,11 @@ from litestar.response import Redirect
 from pyregistry_application.services import RegistryServices
 from pyregistry_domain.errors import InvalidName, NotFound
 from pyregistry_domain.names import normalize_project_name, validate_project_name
+from pyregistry_web.cached_pages import PROJECT_BASE, listing_body, project_body
 from pyregistry_web.credentials import token_from_headers
 from pyregistry_web.http_types import AnyRequest
 from pyregistry_web.negotiation import SimpleFormat, choose_simple_format
 from pyregistry_web.page_cache import RenderedPageCache
-from pyregistry_web.simple_pages import render_listing, render_project
 
 __all__ = ["legacy_simple_project", "simple_index", "simple_project"]
 
@@ -72,12 +72,7 @@ def simple_index(request: AnyRequest, state: State, tenant: FromPath[str]) -> Re
     etag = _etag(stamp.tenant_id, "", stamp.version, fmt)
     if etag is not None and _client_has(request, etag):
         return _not_modified(etag)
-    body = cache.get_or_render(
-        (stamp.tenant_id, "", fmt.name),
-        stamp.version,
-        lambda: render_listing(services.index.listing(tenant, secret), fmt is SimpleFormat.JSON),
-    )
-    return _respond(body, fmt, etag)
+    return _respond(listing_body(services, cache, tenant, secret, stamp, fmt), fmt, etag)
 
 
 def _project_page(request: AnyRequest, state: State, tenant: str, project: str, base: str) -> Response[Any]:
@@ -97,20 +92,14 @@ def _project_page(request: AnyRequest, state: State, tenant: str, project: str, 
     etag = _etag(stamp.tenant_id, project, stamp.version, fmt)
     if etag is not None and _client_has(request, etag):
         return _not_modified(etag)
-    up = "../" * (base.count("/") + 2)
-    body = cache.get_or_render(
-        (stamp.tenant_id, project, f"{fmt.name} {base}"),
-        stamp.version,
-        lambda: render_project(services.index.project_page(tenant, secret, project), fmt is SimpleFormat.JSON, up),
-    )
-    return _respond(body, fmt, etag)
+    return _respond(project_body(services, cache, tenant, secret, project, stamp, fmt, base), fmt, etag)
 
 
 @get("/t/{tenant:str}/simple/{project:str}/", sync_to_thread=True, name="simple-project")
 def simple_project(request: AnyRequest, state: State, tenant: FromPath[str], project: FromPath[str]) -> Response[Any]:
     """A project page (cached per project serial); non-normalized names redirect to the normalized URL, and names
     no project can have (PEP 508) are 404, so no redirect can loop."""
-    return _project_page(request, state, tenant, project, "simple")
+    return _project_page(request, state, tenant, project, PROJECT_BASE)
 
 
 @get("/t/{tenant:str}/legacy/+simple/{project:str}/", sync_to_thread=True, name="legacy-simple-project")

@@ -14,11 +14,13 @@ from pyregistry_application.dto import UploadCommand
 from pyregistry_application.services import RegistryServices
 from pyregistry_application.upload_gate import UploadPermit
 from pyregistry_domain.errors import AlreadyExists, DomainError
+from pyregistry_domain.names import normalize_project_name
 from pyregistry_web.credentials import client_ip, token_from_headers
 from pyregistry_web.errors import BASIC_CHALLENGE, error_response, status_for
 from pyregistry_web.http_types import AnyRequest
 from pyregistry_web.multipart_spool import FieldCheck, FormRefused, FormSpooler, boundary_from_content_type
 from pyregistry_web.options import WebOptions
+from pyregistry_web.page_rebuilder import PageRebuilder
 
 __all__ = ["legacy_upload"]
 
@@ -101,6 +103,8 @@ async def legacy_upload(request: AnyRequest, state: State, tenant: FromPath[str]
     finally:
         spooler.discard()
     _log.info("upload.stored", tenant=tenant, filename=result.filename, size=result.size)
+    rebuilder: PageRebuilder = state.page_rebuilder
+    rebuilder.schedule(tenant, secret, normalize_project_name(result.project))
     return Response(
         content=f"OK: stored {result.filename} ({result.size} bytes, sha256 {result.sha256})\n",
         media_type=MediaType.TEXT,

@@ -1,0 +1,63 @@
+"""Pages rebuilt after a change, off the request path, so the next reader finds them cached."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import structlog
+
+from pyregistry_domain.errors import DomainError
+
+__all__ = ["PageRebuilder", "Rebuild"]
+
+_log = structlog.get_logger(__name__)
+
+Rebuild = Callable[[str, str | None, str], None]
+"""``(tenant slug, token secret, normalized project name)``: renders that tenant's changed pages."""
+
+
+class PageRebuilder:
+    """Runs ``rebuild`` for each scheduled project on one background thread, started when work arrives.
+
+    Requests for a project already waiting are merged (the latest credentials win), so a burst of uploads to one
+    project costs one rebuild. A rebuild the credentials may not make (e.g. a token limited to one project cannot
+    read the root index) or that fails is logged and dropped: readers then render on demand.
+    """
+
+    def __init__(self, rebuild: Rebuild) -> None:
+        self._rebuild = rebuild
+        self._pending: dict[tuple[str, str], str | None] = {}
+        self._lock = threading.Lock()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._worker: threading.Thread | None = None
+
+    def schedule(self, tenant: str, secret: str | None, project: str) -> None:
+        """Rebuild ``project``'s pages (and the tenant's root index) soon."""
+        with self._lock:
+            self._pending[(tenant, project)] = secret
+            self._idle.clear()
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._run, name="page-rebuilder", daemon=True)
+                self._worker.start()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until nothing is pending or running; ``False`` on timeout."""
+        return self._idle.wait(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if not self._pending:
+                    self._worker = None
+                    self._idle.set()
+                    return
+                (tenant, project), secret = self._pending.popitem()
+            try:
+                self._rebuild(tenant, secret, project)
+                _log.debug("pages.rebuilt", tenant=tenant, project=project)
+            except DomainError as exc:
+                _log.debug("pages.rebuild_skipped", tenant=tenant, project=project, reason=exc.message)
+            except Exception as exc:
+                _log.warning("pages.rebuild_failed", tenant=tenant, project=project, error=str(exc))
