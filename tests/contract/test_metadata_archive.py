@@ -65,5 +65,11 @@ def test_export_loads_into_an_empty_sqlite_store_unchanged(store_location: tuple
     loaded = target.load((table, iter(rows)) for table, rows in snapshot.items())
     assert loaded == {table: len(rows) for table, rows in snapshot.items()}
     assert exported(target) == snapshot
-    assert target.non_empty_tables() == {"tenants": 1, "projects": 1, "releases": 2, "release_files": 2}
+    assert target.non_empty_tables() == {
+        "tenants": 1,
+        "projects": 1,
+        "releases": 2,
+        "release_files": 2,
+        "tenant_listings": 1,
+    }
     source.close()

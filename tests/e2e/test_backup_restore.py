@@ -102,7 +102,7 @@ def test_move_from_sqlite_and_filesystem_to_postgres_and_s3(source: Source, tmp_
         assert again.returncode == 1
         error = again.stderr.splitlines()[-1]
         assert error.startswith("error: the target metadata store is not empty: tenants (1 rows), ")
-        assert error.endswith("audit_events (8 rows); restore into an empty deployment")
+        assert error.endswith("audit_events (8 rows), tenant_listings (1 rows); restore into an empty deployment")
 
         verified = cli(workdir, env, "verify", "--json")
         assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -70,7 +70,9 @@ def test_twine_upload_and_pip_install_are_counted_exactly(server: RunningRegistr
     }
     latency = "pyregistry_http_request_duration_seconds_count"
     assert after.delta(before, latency, method="POST", route="/t/{tenant}/legacy") == 1
-    assert after.delta(before, "pyregistry_page_cache_lookups_total", result="miss") == 1
+    lookups = "pyregistry_page_cache_lookups_total"
+    # pip read the project page once: a miss, or a hit when the rebuild after the upload (not counted) came first
+    assert after.delta(before, lookups, result="miss") + after.delta(before, lookups, result="hit") == 1
 
 
 def test_refused_requests_are_counted_under_their_status(server: RunningRegistry) -> None:

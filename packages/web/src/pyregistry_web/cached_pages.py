@@ -21,12 +21,15 @@ def listing_body(
     secret: str | None,
     stamp: PageStamp,
     fmt: SimpleFormat,
+    *,
+    counted: bool = True,
 ) -> bytes:
-    """The root index at ``stamp``, rendered once per version and format."""
+    """The root index at ``stamp``, rendered once per version and format (``counted``: a reader's lookup)."""
     return cache.get_or_render(
         (stamp.tenant_id, "", fmt.name),
         stamp.version,
         lambda: render_listing(services.index.listing(tenant, secret), fmt is SimpleFormat.JSON),
+        counted=counted,
     )
 
 
@@ -39,13 +42,17 @@ def project_body(
     stamp: PageStamp,
     fmt: SimpleFormat,
     base: str = PROJECT_BASE,
+    *,
+    counted: bool = True,
 ) -> bytes:
-    """A project page at ``stamp`` under ``/t/{tenant}/{base}/``, its links relative to that URL."""
+    """A project page at ``stamp`` under ``/t/{tenant}/{base}/``, its links relative to that URL (``counted``: a
+    reader's lookup)."""
     up = "../" * (base.count("/") + 2)
     return cache.get_or_render(
         (stamp.tenant_id, project, f"{fmt.name} {base}"),
         stamp.version,
         lambda: render_project(services.index.project_page(tenant, secret, project), fmt is SimpleFormat.JSON, up),
+        counted=counted,
     )
 
 
@@ -56,5 +63,5 @@ def rebuild_pages(
     listing = services.index.listing_stamp(tenant, secret)
     page = services.index.project_stamp(tenant, secret, project)
     for fmt in SimpleFormat:
-        listing_body(services, cache, tenant, secret, listing, fmt)
-        project_body(services, cache, tenant, secret, project, page, fmt)
+        listing_body(services, cache, tenant, secret, listing, fmt, counted=False)
+        project_body(services, cache, tenant, secret, project, page, fmt, counted=False)

@@ -40,21 +40,25 @@ class RenderedPageCache:
         self.hits = 0
         self.misses = 0
 
-    def get_or_render(self, key: PageKey, version: str | None, render: Callable[[], bytes]) -> bytes:
+    def get_or_render(
+        self, key: PageKey, version: str | None, render: Callable[[], bytes], *, counted: bool = True
+    ) -> bytes:
         """The cached body for ``version``, or ``render()`` (kept for next time unless ``version`` is None).
+        ``counted``: a reader's lookup, exported as a page-cache hit or miss (a background rebuild is not).
 
         While one thread renders ``key``, other threads asking for it wait and then reuse that body when it was
         rendered at the version they need."""
         if version is None:
             with self._lock:
                 self.misses += 1
-            self._metrics.page_cache_lookup(hit=False)
+            if counted:
+                self._metrics.page_cache_lookup(hit=False)
             return render()
         cached = self._lookup(key, version)
+        if counted:
+            self._metrics.page_cache_lookup(hit=cached is not None)
         if cached is not None:
-            self._metrics.page_cache_lookup(hit=True)
             return cached
-        self._metrics.page_cache_lookup(hit=False)
         flight = self._join(key)
         try:
             with flight.lock:

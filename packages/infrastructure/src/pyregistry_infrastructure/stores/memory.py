@@ -195,7 +195,8 @@ class MemoryRegistryStore:
 
     def list_releases(self, tenant_id: str, normalized_name: str) -> list[Release]:
         with self._lock:
-            return [r for (tid, name, _), r in self._releases.items() if tid == tenant_id and name == normalized_name]
+            found = [r for (tid, name, _), r in self._releases.items() if tid == tenant_id and name == normalized_name]
+        return sorted(found, key=lambda release: (release.created_at, release.version))
 
     def _with_release(self, file: ReleaseFile) -> ReleaseFile:
         release = self._releases.get((file.tenant_id, file.normalized_name, file.version))
@@ -231,14 +232,15 @@ class MemoryRegistryStore:
     def delete_file(self, tenant_id: str, filename: str) -> ReleaseFile | None:
         with self._lock:
             file = self._files.pop((tenant_id, filename), None)
-            if file is not None:
-                self._bump(tenant_id, file.normalized_name)
-            return file
+            if file is None:
+                return None
+            self._bump(tenant_id, file.normalized_name)
+            return self._with_release(file)
 
     def delete_release(self, tenant_id: str, normalized_name: str, version: str) -> list[ReleaseFile]:
         with self._lock:
             removed = [
-                self._files.pop(key)
+                self._with_release(self._files.pop(key))
                 for key, file in list(self._files.items())
                 if key[0] == tenant_id and file.normalized_name == normalized_name and file.version == version
             ]
@@ -249,7 +251,7 @@ class MemoryRegistryStore:
     def delete_project(self, tenant_id: str, normalized_name: str) -> list[ReleaseFile]:
         with self._lock:
             removed = [
-                self._files.pop(key)
+                self._with_release(self._files.pop(key))
                 for key, file in list(self._files.items())
                 if key[0] == tenant_id and file.normalized_name == normalized_name
             ]

@@ -195,7 +195,10 @@ class SqlRegistryStore(ABC):
         self._listing_changed(conn, tenant_id, serial)
 
     def _listing_changed(self, conn: SqlConnection, tenant_id: str, serial: int) -> None:
-        """Record ``serial`` as the tenant's root-index version (read by ``SqlIndexVersions``), in this write."""
+        """Record ``serial`` as the tenant's root-index version (read by ``SqlIndexVersions``), in this write; a
+        write naming no existing tenant changes no listing."""
+        if not conn.query("SELECT 1 FROM tenants WHERE id = ?", (tenant_id,)):
+            return
         conn.execute(
             self.dialect.upsert("tenant_listings", ("tenant_id", "serial"), ("tenant_id",), _LISTING),
             (
@@ -433,7 +436,8 @@ class SqlRegistryStore(ABC):
 
     def list_releases(self, tenant_id: str, normalized_name: str) -> list[Release]:
         rows = self._rows(
-            "SELECT * FROM releases WHERE tenant_id = ? AND normalized_name = ?", (tenant_id, normalized_name)
+            "SELECT * FROM releases WHERE tenant_id = ? AND normalized_name = ? ORDER BY created_at, version",
+            (tenant_id, normalized_name),
         )
         return [release_from_row(row) for row in rows]
 
@@ -498,10 +502,14 @@ class SqlRegistryStore(ABC):
             rows = conn.query(
                 _FILE_SELECT + " WHERE f.tenant_id = ? AND f.normalized_name = ?", (tenant_id, normalized_name)
             )
-            conn.execute(
-                "DELETE FROM projects WHERE tenant_id = ? AND normalized_name = ?", (tenant_id, normalized_name)
+            existed = conn.query(
+                "SELECT 1 FROM projects WHERE tenant_id = ? AND normalized_name = ?", (tenant_id, normalized_name)
             )
-            self._listing_changed(conn, tenant_id, serial)
+            if existed:
+                conn.execute(
+                    "DELETE FROM projects WHERE tenant_id = ? AND normalized_name = ?", (tenant_id, normalized_name)
+                )
+                self._listing_changed(conn, tenant_id, serial)
         return [file_from_row(row) for row in rows]
 
     def get_project_status(self, tenant_id: str, normalized_name: str) -> ProjectStatus:
