@@ -189,7 +189,10 @@ def test_uv_gets_a_broken_transfer_for_a_wrong_hash_large_file_then_installs_the
     broken = subprocess.run(command, capture_output=True, text=True, timeout=180, env=clean_client_env())
     assert broken.returncode != 0
     assert "error: Failed to download `tampered-uv==1.0.0`" in broken.stderr
-    assert "end of file before message length reached" in broken.stderr, "uv saw a broken transfer, not a file"
+    # The server drops the connection without the held tail; once in three CI runs uv instead waited for the
+    # tail until its own read timeout. Either way uv never had the whole file (the lines below check that).
+    cut_short = ("end of file before message length reached", "operation timed out")
+    assert any(cause in broken.stderr for cause in cut_short), "uv saw a broken transfer, not a file"
     assert not (tmp_path / "site" / "tampered_uv").exists()
     assert _stored(registry, wheel.name) == []
     project.serve_wrong_bytes = False
