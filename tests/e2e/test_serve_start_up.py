@@ -4,6 +4,7 @@ the recorded files."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 import tomllib
@@ -98,7 +99,7 @@ def test_a_configured_registry_serves_its_files_from_any_directory_and_refuses_a
     stored = next((site / ".pyregistry" / "blobs").rglob(wheel.name))
 
     with serving(elsewhere, "--config", str(config)) as registry:
-        token = subprocess.run(
+        issued = subprocess.run(
             [
                 pyregistry_exe(),
                 "--config",
@@ -116,7 +117,9 @@ def test_a_configured_registry_serves_its_files_from_any_directory_and_refuses_a
             capture_output=True,
             text=True,
             timeout=60,
-        ).stdout.strip()
+        )
+        assert issued.returncode == 0, issued.stdout + issued.stderr
+        token = re.findall(r"pyr_\S+", issued.stdout)[-1]
         url = f"{registry.base_url}/t/acme/files/anywhere-kit/1.0.0/{wheel.name}"
         download = httpx.get(url, auth=("__token__", token), timeout=30)
         assert download.status_code == 200 and download.content == wheel.read_bytes()
