@@ -119,3 +119,31 @@ def test_an_unreadable_blob_list_is_refused(target, tmp_path: Path) -> None:
     with pytest.raises(ValidationFailed) as refused:
         restore.run(backup)
     assert refused.value.message.startswith(f"{backup / 'blobs.jsonl'} cannot be read: ")
+
+
+def test_a_reference_backup_needs_its_blobs_in_the_target_storage(target, tmp_path: Path) -> None:
+    restore, store, _ = target
+    backup = _backup(tmp_path / "backup", store, blobs="reference")
+    (backup / "blobs.jsonl").write_text(
+        '{"key": "t-acme/demo/1.0/demo.whl", "sha256": "' + "ab" * 32 + '", "size": 3}\n'
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        restore.run(backup)
+    assert refused.value.message == (
+        "a reference backup needs its blobs in the target storage: "
+        "t-acme/demo/1.0/demo.whl is missing from the target storage"
+    )
+
+
+def test_a_missing_table_file_or_a_garbled_row_is_refused_and_loads_nothing(target, tmp_path: Path) -> None:
+    restore, store, _ = target
+    backup = _backup(tmp_path / "backup", store, tables={"tenants": 1})
+    with pytest.raises(ValidationFailed) as missing:
+        restore.run(backup)
+    assert missing.value.message == f"{backup / 'metadata' / 'tenants.jsonl'} is missing from the backup"
+    (backup / "metadata").mkdir()
+    (backup / "metadata" / "tenants.jsonl").write_text("{broken\n")
+    with pytest.raises(ValidationFailed) as garbled:
+        restore.run(backup)
+    assert garbled.value.message.startswith(f"{backup / 'metadata' / 'tenants.jsonl'} line 1 is not a valid row: ")
+    assert store.list_tenants() == []
