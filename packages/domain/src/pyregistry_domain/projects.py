@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
-__all__ = ["Project", "Release"]
+__all__ = ["Project", "ProjectOrigin", "Release"]
+
+
+class ProjectOrigin(StrEnum):
+    """Where a project's files come from: uploaded to this registry, or read through from the upstream index."""
+
+    LOCAL = "local"
+    MIRROR = "mirror"
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,7 +25,7 @@ class Project:
     normalized_name: str
     created_at: datetime
     summary: str | None = None
-    origin: str = "local"
+    origin: str = ProjectOrigin.LOCAL
     serial: int = 0
     mirrored_at: datetime | None = None
 
