@@ -29,6 +29,15 @@ class Project:
     serial: int = 0
     mirrored_at: datetime | None = None
 
+    @property
+    def is_mirrored(self) -> bool:
+        """True when the project's files are read through from the upstream index."""
+        return self.origin == ProjectOrigin.MIRROR
+
+    def is_taken_over_by(self, incoming_origin: str) -> bool:
+        """A local upload takes a mirrored project over: the mirrored copy, its releases and files give way."""
+        return self.is_mirrored and incoming_origin == ProjectOrigin.LOCAL
+
 
 @dataclass(frozen=True, slots=True)
 class Release:
