@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from pyregistry_application.ports import ArtifactStorage, RegistryStore
-from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
-from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
-from pyregistry_infrastructure.stores.pool import PoolLimits
-from pyregistry_infrastructure.stores.postgres import PostgresRegistryStore
-from pyregistry_infrastructure.stores.sqlite import SqliteRegistryStore
-from pyregistry_infrastructure.stores.sqlserver import SqlServerRegistryStore
+from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
+from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.metadata_stores.pool import PoolLimits
+from pyregistry_infrastructure.metadata_stores.postgres import PostgresRegistryStore
+from pyregistry_infrastructure.metadata_stores.sqlite import SqliteRegistryStore
+from pyregistry_infrastructure.metadata_stores.sqlserver import SqlServerRegistryStore
 from tests.support.postgres import postgres_schema
 from tests.support.s3 import S3Server, running_s3_server
 from tests.support.sqlserver import sqlserver_database

@@ -16,7 +16,7 @@ import pytest
 
 from pyregistry_application.ports import ArtifactStorage
 from pyregistry_domain.errors import NotFound
-from pyregistry_infrastructure.storage.opendal_storage import INCOMPLETE_PREFIX, OpenDalStorage
+from pyregistry_infrastructure.blob_storage.opendal_storage import INCOMPLETE_PREFIX, OpenDalStorage
 from tests.support.s3 import S3Server
 
 
@@ -76,7 +76,7 @@ def test_unsafe_keys_are_refused(storage: ArtifactStorage) -> None:
 _STREAM_PROBE = """
 import hashlib, json, resource, sys
 from pathlib import Path
-from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
+from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
 scheme, options, source = sys.argv[1], json.loads(sys.argv[2]), Path(sys.argv[3])
 storage = OpenDalStorage.filesystem(Path(options["root"])) if scheme == "fs" else OpenDalStorage(scheme, options)
 storage.put_bytes("warm/up", b"x")

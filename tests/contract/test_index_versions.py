@@ -15,9 +15,9 @@ from pyregistry_bootstrap.wiring import build_index_versions
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.projects import Project, Release
 from pyregistry_domain.tenants import Tenant
-from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
-from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
-from pyregistry_infrastructure.stores.sql_index_versions import SqlIndexVersions
+from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
+from pyregistry_infrastructure.metadata_stores.sql_index_versions import SqlIndexVersions
 from pyregistry_web.page_cache import RenderedPageCache
 from tests.contract.conftest import STORE_PARAMS, open_store
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from pyregistry_application.backup_ports import Row
-from pyregistry_infrastructure.stores.sql_archive import SKIPPED_TABLES, SqlMetadataArchive
-from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
-from pyregistry_infrastructure.stores.sqlite import SqliteRegistryStore
+from pyregistry_infrastructure.metadata_stores.sql_archive import SKIPPED_TABLES, SqlMetadataArchive
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
+from pyregistry_infrastructure.metadata_stores.sqlite import SqliteRegistryStore
 from tests.contract.conftest import SQL_STORE_PARAMS, open_store
 from tests.contract.test_registry_store_contract import T0, publish, tenant
 

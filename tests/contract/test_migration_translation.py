@@ -9,8 +9,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from pyregistry_infrastructure.stores.schema_migrations import split_statements
-from pyregistry_infrastructure.stores.schema_translation import (
+from pyregistry_infrastructure.metadata_stores.schema_migrations import split_statements
+from pyregistry_infrastructure.metadata_stores.schema_translation import (
     TranslationError,
     collect_key_columns,
     to_postgres,

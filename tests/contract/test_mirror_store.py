@@ -14,9 +14,9 @@ from pyregistry_bootstrap.mirror_wiring import build_mirror_store
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.projects import Project, Release
 from pyregistry_domain.tenants import Tenant
-from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
-from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
-from pyregistry_infrastructure.stores.sql_mirror import SqlMirrorStore
+from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.metadata_stores.memory_mirror import MemoryMirrorStore
+from pyregistry_infrastructure.metadata_stores.sql_mirror import SqlMirrorStore
 from tests.contract.conftest import STORE_PARAMS
 
 pytestmark = pytest.mark.parametrize("store_location", STORE_PARAMS, indirect=True)

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from pyregistry_infrastructure.stores.pool import PoolLimits
-from pyregistry_infrastructure.stores.postgres import PostgresRegistryStore
-from pyregistry_infrastructure.stores.sql_base import StoreUnavailable
+from pyregistry_infrastructure.metadata_stores.pool import PoolLimits
+from pyregistry_infrastructure.metadata_stores.postgres import PostgresRegistryStore
+from pyregistry_infrastructure.metadata_stores.sql_base import StoreUnavailable
 from tests.support.postgres import postgres_schema
 from tests.support.server import free_port
 

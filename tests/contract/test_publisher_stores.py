@@ -19,9 +19,9 @@ from pyregistry_bootstrap.publishing_wiring import build_publisher_stores
 from pyregistry_domain.errors import AlreadyExists
 from pyregistry_domain.publishers import PublisherProvider, TrustedPublisher
 from pyregistry_domain.tenants import Tenant
-from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
-from pyregistry_infrastructure.stores.memory_publishers import MemoryJtiReplayStore
-from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
+from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.metadata_stores.memory_publishers import MemoryJtiReplayStore
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
 from tests.contract.conftest import STORE_PARAMS, open_store
 
 pytestmark = pytest.mark.parametrize("store_location", STORE_PARAMS, indirect=True)

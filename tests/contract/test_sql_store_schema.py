@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from pyregistry_infrastructure.stores.schema_migrations import load_migrations
-from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
+from pyregistry_infrastructure.metadata_stores.schema_migrations import load_migrations
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
 from tests.contract.conftest import SQL_STORE_PARAMS, open_store
 
 pytestmark = pytest.mark.parametrize("store_location", SQL_STORE_PARAMS, indirect=True)

@@ -25,10 +25,10 @@ from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.projects import Project, Release
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import ApiToken, TokenScope
-from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
-from pyregistry_infrastructure.stores.pool import PoolLimits
-from pyregistry_infrastructure.stores.postgres import PostgresRegistryStore
-from pyregistry_infrastructure.stores.sqlite import SqliteRegistryStore
+from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.metadata_stores.pool import PoolLimits
+from pyregistry_infrastructure.metadata_stores.postgres import PostgresRegistryStore
+from pyregistry_infrastructure.metadata_stores.sqlite import SqliteRegistryStore
 from tests.support.postgres import postgres_schema, require_postgres
 
 pytestmark = pytest.mark.postgres

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from joserfc.jwk import RSAKey
 
-from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
+from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
 from tests.e2e.test_core_clients import run, twine_upload
 from tests.support.dists import build_sdist, build_wheel
 from tests.support.jwks import github_claims, rsa_key, serve_jwks, sign

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pymssql
 import pytest
 
-from pyregistry_infrastructure.stores.sqlserver import parse_sqlserver_url
+from pyregistry_infrastructure.metadata_stores.sqlserver import parse_sqlserver_url
 
 __all__ = ["MSSQL_URL", "sqlserver_database"]
 

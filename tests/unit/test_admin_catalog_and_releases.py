@@ -12,8 +12,8 @@ from pyregistry_application.dto import AuditQuery
 from pyregistry_application.services import RegistryServices
 from pyregistry_domain.errors import Forbidden, NotFound, ValidationFailed
 from pyregistry_domain.users import User
+from pyregistry_infrastructure.metadata_stores.memory_sessions import MemoryAdminSessionStore
 from pyregistry_infrastructure.shared_state.memory import MemoryLimitCounters
-from pyregistry_infrastructure.stores.memory_sessions import MemoryAdminSessionStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 from tests.support.dists import build_sdist, build_wheel
 from tests.unit.test_application_without_web import App

@@ -16,9 +16,9 @@ from pyregistry_application.readme_extraction import readme_from_metadata
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_domain.errors import Forbidden, NotFound
 from pyregistry_domain.users import User
+from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.metadata_stores.memory_sessions import MemoryAdminSessionStore
 from pyregistry_infrastructure.shared_state.memory import MemoryLimitCounters
-from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
-from pyregistry_infrastructure.stores.memory_sessions import MemoryAdminSessionStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher
 
 

@@ -22,9 +22,9 @@ from pyregistry_domain.errors import (
     ValidationFailed,
 )
 from pyregistry_domain.projects import Project, Release
-from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
-from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
-from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
+from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
+from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.metadata_stores.memory_mirror import MemoryMirrorStore
 from pyregistry_infrastructure.system import SystemClock
 from tests.support.dists import build_sdist, build_wheel
 from tests.unit.test_application_without_web import App

@@ -20,8 +20,8 @@ from pyregistry_application.uploads import UploadDistribution
 from pyregistry_domain.errors import AlreadyExists, Forbidden, InvalidDistribution, NotFound, Unauthenticated
 from pyregistry_domain.tokens import ApiToken, TokenScope
 from pyregistry_infrastructure.archives import ArchiveInspector
-from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
-from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
+from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 from tests.support.dists import build_wheel
 from tests.unit.test_admin_use_cases import SteppingClock

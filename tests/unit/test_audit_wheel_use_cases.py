@@ -18,9 +18,9 @@ from pyregistry_application.security.findings import Finding, Severity
 from pyregistry_application.security.ports import Scanner, WheelFetcher
 from pyregistry_domain.errors import NotFound, ValidationFailed
 from pyregistry_domain.projects import Release
+from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
 from pyregistry_infrastructure.scanning.ast_checks import AstScanner
 from pyregistry_infrastructure.scanning.unpack import SafeWheelUnpacker
-from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
 from tests.support.dists import build_wheel, sha256_of
 from tests.unit.test_application_without_web import App
 

@@ -20,7 +20,7 @@ from pyregistry_application.security.validation import (
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.errors import NotFound
 from pyregistry_infrastructure.archives import ArchiveInspector
-from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
+from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
 from tests.support.dists import build_sdist, build_wheel, sha256_of
 from tests.unit.test_application_without_web import App
 

@@ -14,10 +14,10 @@ from pyregistry_application.security.vulnerability_model import Notification
 from pyregistry_bootstrap.asgi import served_app
 from pyregistry_bootstrap.wiring import build_runtime
 from pyregistry_infrastructure.background import BackgroundJobs
+from pyregistry_infrastructure.metadata_stores.pool import PoolLimits
+from pyregistry_infrastructure.metadata_stores.postgres import PostgresRegistryStore
 from pyregistry_infrastructure.prometheus_metrics import PrometheusMetrics
 from pyregistry_infrastructure.readiness_probes import CallableProbe
-from pyregistry_infrastructure.stores.pool import PoolLimits
-from pyregistry_infrastructure.stores.postgres import PostgresRegistryStore
 from pyregistry_infrastructure.webhooks import BackgroundNotifier, NullNotifier
 from tests.support.metrics_scrape import Samples
 from tests.support.postgres import postgres_schema

@@ -9,8 +9,8 @@ from pathlib import Path
 from pyregistry_application.index import PackageIndex
 from pyregistry_application.mirror_updater import MirrorUpdater
 from pyregistry_application.mirroring import MirrorOptions, MirrorService
+from pyregistry_infrastructure.metadata_stores.memory_mirror import MemoryMirrorStore
 from pyregistry_infrastructure.prometheus_metrics import PrometheusMetrics
-from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
 from tests.support.dists import build_wheel
 from tests.support.memory_upstream import MemoryUpstream
 from tests.support.metrics_scrape import Samples

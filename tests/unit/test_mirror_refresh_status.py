@@ -18,9 +18,9 @@ from pyregistry_application.tenants import TenantAdministration
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.errors import NotFound, UpstreamUnavailable
 from pyregistry_domain.projects import Project, Release
-from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
-from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
-from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
+from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
+from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.metadata_stores.memory_mirror import MemoryMirrorStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 
 

@@ -21,7 +21,7 @@ from pyregistry_application.mirroring import REFRESH_ACTION, MirrorRefreshReport
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.errors import UpstreamUnavailable
-from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 from tests.unit.test_mirror_refresh_status import GatedUpstream, _mirror
 

@@ -20,7 +20,7 @@ from pyregistry_application.mirroring import ChecksumMismatch, MirrorOptions, Mi
 from pyregistry_application.uploads import metadata_key_for
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.errors import NotFound, UpstreamUnavailable
-from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
+from pyregistry_infrastructure.metadata_stores.memory_mirror import MemoryMirrorStore
 from tests.support.dists import build_sdist, build_wheel, sha256_of
 from tests.support.memory_upstream import FILES_URL, MemoryUpstream
 from tests.unit.test_admin_use_cases import SteppingClock

@@ -16,7 +16,7 @@ from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_bootstrap.cli_wiring import CLI_USER
 from pyregistry_domain.errors import Forbidden, NotFound, ValidationFailed
 from pyregistry_domain.project_status import ProjectStatus, ProjectStatusKind
-from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
+from pyregistry_infrastructure.metadata_stores.memory_mirror import MemoryMirrorStore
 from pyregistry_infrastructure.vulnerabilities.osv_db import AdvisoryDatabase
 from tests.support.dists import build_wheel
 from tests.support.malware_advisories import write_malware_advisory

@@ -11,9 +11,9 @@ import pytest
 from pyregistry_bootstrap.wiring import Runtime, build_runtime
 from pyregistry_domain.errors import ValidationFailed
 from pyregistry_domain.publishers import PublisherProvider, TrustedPublisher
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
+from pyregistry_infrastructure.metadata_stores.sql_publishers import SqlPublisherStore
 from pyregistry_infrastructure.settings import OidcIssuerSettings
-from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
-from pyregistry_infrastructure.stores.sql_publishers import SqlPublisherStore
 from tests.support.settings import runtime_settings
 
 GITHUB = "https://token.actions.githubusercontent.com"

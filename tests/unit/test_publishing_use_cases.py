@@ -19,7 +19,7 @@ from pyregistry_domain.audit import AuditEvent
 from pyregistry_domain.errors import AlreadyExists, Forbidden, InvalidName, InvalidToken, NotFound, ValidationFailed
 from pyregistry_domain.publishers import PublisherProvider, TrustedPublisher
 from pyregistry_domain.tokens import TokenScope
-from pyregistry_infrastructure.stores.memory_publishers import MemoryJtiReplayStore, MemoryPublisherStore
+from pyregistry_infrastructure.metadata_stores.memory_publishers import MemoryJtiReplayStore, MemoryPublisherStore
 from tests.unit.test_admin_use_cases import SteppingClock
 from tests.unit.test_application_without_web import App
 from tests.unit.test_publisher_matching import GITHUB

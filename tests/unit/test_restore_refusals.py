@@ -12,9 +12,9 @@ import pytest
 from pyregistry_application.backup_format import FORMAT, FORMAT_VERSION, BackupManifest
 from pyregistry_application.restores import RegistryRestore
 from pyregistry_domain.errors import Conflict, ValidationFailed
-from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
-from pyregistry_infrastructure.stores.sql_archive import SqlMetadataArchive
-from pyregistry_infrastructure.stores.sqlite import SqliteRegistryStore
+from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
+from pyregistry_infrastructure.metadata_stores.sql_archive import SqlMetadataArchive
+from pyregistry_infrastructure.metadata_stores.sqlite import SqliteRegistryStore
 from tests.contract.test_registry_store_contract import tenant
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from pyregistry_infrastructure.blob_storage.opendal_storage import INCOMPLETE_PREFIX, OpenDalStorage
 from pyregistry_infrastructure.scratch import LOCK_SUFFIX, ScratchSpace
-from pyregistry_infrastructure.storage.opendal_storage import INCOMPLETE_PREFIX, OpenDalStorage
 
 _HOLDER = """
 import sys, time
@@ -100,7 +100,7 @@ def test_storage_removes_a_dead_writers_incomplete_blobs_at_once(tmp_path: Path)
     root = tmp_path / "blobs"
     script = (
         "import os, sys\nfrom pathlib import Path\n"
-        "from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage\n"
+        "from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage\n"
         "def chunks():\n    yield b'x' * 1024 * 1024\n    yield b'y' * 1024 * 1024\n    os.kill(os.getpid(), 9)\n"
         "OpenDalStorage.filesystem(Path(sys.argv[1])).put_stream('t/p/blob', chunks())\n"
     )

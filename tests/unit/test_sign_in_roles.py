@@ -17,7 +17,7 @@ from pyregistry_domain.group_roles import GroupRole, roles_from_groups
 from pyregistry_domain.roles import TenantRole
 from pyregistry_domain.tenants import new_tenant
 from pyregistry_domain.users import User
-from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
 from pyregistry_infrastructure.system import RandomIds, SystemClock
 
 MAPPING = [

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from pyregistry_infrastructure.stores.pool import BlockingPool, PoolExhausted
-from pyregistry_infrastructure.stores.postgres import POSTGRES
-from pyregistry_infrastructure.stores.schema_migrations import load_migrations, split_statements
-from pyregistry_infrastructure.stores.sql_base import SqlConnection, redact_url
-from pyregistry_infrastructure.stores.sqlite import SQLITE, SqliteRegistryStore
-from pyregistry_infrastructure.stores.sqlserver import SQLSERVER, parse_sqlserver_url
+from pyregistry_infrastructure.metadata_stores.pool import BlockingPool, PoolExhausted
+from pyregistry_infrastructure.metadata_stores.postgres import POSTGRES
+from pyregistry_infrastructure.metadata_stores.schema_migrations import load_migrations, split_statements
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlConnection, redact_url
+from pyregistry_infrastructure.metadata_stores.sqlite import SQLITE, SqliteRegistryStore
+from pyregistry_infrastructure.metadata_stores.sqlserver import SQLSERVER, parse_sqlserver_url
 
 
 def test_placeholders_are_rewritten_only_for_format_drivers() -> None:

@@ -16,8 +16,8 @@ from pyregistry_domain.roles import Permission, TenantRole
 from pyregistry_domain.sessions import AdminSession
 from pyregistry_domain.tenants import new_tenant
 from pyregistry_domain.users import User
-from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
-from pyregistry_infrastructure.stores.memory_sessions import MemoryAdminSessionStore
+from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.metadata_stores.memory_sessions import MemoryAdminSessionStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 
 CLOCK = SystemClock()

@@ -15,9 +15,9 @@ from pyregistry_application.audit import AuditTrail
 from pyregistry_application.mirroring import MirrorOptions, MirrorService
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_domain.errors import UpstreamUnavailable
-from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
-from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
-from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
+from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
+from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.metadata_stores.memory_mirror import MemoryMirrorStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 from pyregistry_infrastructure.upstream.locations import LOCATION_REFUSED, LocationRefused
 from pyregistry_infrastructure.upstream.pypi import HttpUpstreamIndex

@@ -91,8 +91,8 @@ def admin_commands(settings: Settings, *, create: bool = False) -> AdminCommands
 
 def metadata_archive(settings: Settings, store: RegistryStore) -> MetadataArchive:
     """Table export and load over the configured SQL store; the in-memory store holds nothing worth backing up."""
-    from pyregistry_infrastructure.stores.sql_archive import SqlMetadataArchive
-    from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
+    from pyregistry_infrastructure.metadata_stores.sql_archive import SqlMetadataArchive
+    from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
 
     if not isinstance(store, SqlRegistryStore):
         raise ConfigError(

@@ -20,11 +20,11 @@ from pyregistry_application.ports import ArtifactStorage, Clock, RegistryStore
 from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_bootstrap.scan_wiring import build_scan_gate
 from pyregistry_infrastructure.config import ConfigError
+from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.metadata_stores.memory_mirror import MemoryMirrorStore
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
+from pyregistry_infrastructure.metadata_stores.sql_mirror import SqlMirrorStore
 from pyregistry_infrastructure.settings import PypiSettings, Settings
-from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
-from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
-from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
-from pyregistry_infrastructure.stores.sql_mirror import SqlMirrorStore
 from pyregistry_infrastructure.upstream.pypi import HttpUpstreamIndex
 
 if TYPE_CHECKING:

@@ -15,11 +15,11 @@ from litestar.utils import normalize_path
 
 from pyregistry_application.ports import ArtifactStorage, RegistryStore
 from pyregistry_application.readiness import Readiness, ReadinessProbe
+from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
 from pyregistry_infrastructure.config import ConfigError
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
 from pyregistry_infrastructure.readiness_probes import CallableProbe
 from pyregistry_infrastructure.settings import Settings
-from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
-from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
 from pyregistry_web.request_metrics import RouteResolver
 from pyregistry_web.routes.operations import MetricsAccess
 

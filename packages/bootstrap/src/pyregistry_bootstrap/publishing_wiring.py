@@ -9,13 +9,13 @@ from pyregistry_application.publishing import TrustedPublishing
 from pyregistry_application.publishing_ports import JtiReplayStore, PublisherStore
 from pyregistry_application.services import RegistryServices
 from pyregistry_domain.publishers import PublisherProvider
+from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.metadata_stores.memory_publishers import MemoryJtiReplayStore, MemoryPublisherStore
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
+from pyregistry_infrastructure.metadata_stores.sql_publishers import SqlJtiReplayStore, SqlPublisherStore
 from pyregistry_infrastructure.oidc.jwks import JwksCache
 from pyregistry_infrastructure.oidc.verifier import JoseIdentityVerifier, TrustedIssuer
 from pyregistry_infrastructure.settings import Settings
-from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
-from pyregistry_infrastructure.stores.memory_publishers import MemoryJtiReplayStore, MemoryPublisherStore
-from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
-from pyregistry_infrastructure.stores.sql_publishers import SqlJtiReplayStore, SqlPublisherStore
 
 __all__ = ["build_publisher_stores", "build_trusted_publishing"]
 

@@ -12,15 +12,15 @@ from pyregistry_application.security.audit import AuditWheel
 from pyregistry_application.security.findings import Severity
 from pyregistry_application.security.ports import Scanner
 from pyregistry_infrastructure.config import ConfigError
+from pyregistry_infrastructure.metadata_stores.memory_scans import MemoryScanResultStore
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
+from pyregistry_infrastructure.metadata_stores.sql_scans import SqlScanResultStore
 from pyregistry_infrastructure.scanning.ast_checks import AstScanner
 from pyregistry_infrastructure.scanning.foxguard import FoxguardScanner
 from pyregistry_infrastructure.scanning.heuristics import HeuristicScanner
 from pyregistry_infrastructure.scanning.unpack import SafeWheelUnpacker
 from pyregistry_infrastructure.scanning.yara_rules import YaraScanner, resolve_rules_dir
 from pyregistry_infrastructure.settings import SecuritySettings
-from pyregistry_infrastructure.stores.memory_scans import MemoryScanResultStore
-from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
-from pyregistry_infrastructure.stores.sql_scans import SqlScanResultStore
 
 __all__ = ["build_scan_gate", "build_scan_results", "build_scanners", "yara_scanner_for"]
 

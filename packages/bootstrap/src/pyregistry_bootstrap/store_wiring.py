@@ -11,8 +11,8 @@ from pyregistry_infrastructure.secret_masking import mask_url
 from pyregistry_infrastructure.settings import PostgresSettings, Settings, SqlServerSettings
 
 if TYPE_CHECKING:
-    from pyregistry_infrastructure.stores.postgres import PostgresRegistryStore
-    from pyregistry_infrastructure.stores.sqlserver import SqlServerRegistryStore
+    from pyregistry_infrastructure.metadata_stores.postgres import PostgresRegistryStore
+    from pyregistry_infrastructure.metadata_stores.sqlserver import SqlServerRegistryStore
 
 __all__ = ["build_store", "open_existing_store", "store_location", "store_logs"]
 
@@ -26,19 +26,19 @@ def build_store(settings: Settings) -> RegistryStore:
     """The metadata store named by ``database_store``, created (with its directory) when it does not exist."""
     kind = settings.database_store
     if kind in _SQLITE:
-        from pyregistry_infrastructure.stores.sqlite import SqliteRegistryStore
+        from pyregistry_infrastructure.metadata_stores.sqlite import SqliteRegistryStore
 
         return SqliteRegistryStore(settings.sqlite.path)
     if kind in _MEMORY:
-        from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
+        from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
 
         return MemoryRegistryStore()
     if kind in _POSTGRES:
-        from pyregistry_infrastructure.stores.postgres import PostgresRegistryStore
+        from pyregistry_infrastructure.metadata_stores.postgres import PostgresRegistryStore
 
         return _build_pooled_store(settings.postgres, "postgres", PostgresRegistryStore)
     if kind in _SQL_SERVER:
-        from pyregistry_infrastructure.stores.sqlserver import SqlServerRegistryStore
+        from pyregistry_infrastructure.metadata_stores.sqlserver import SqlServerRegistryStore
 
         return _build_pooled_store(settings.sql_server, "sql_server", SqlServerRegistryStore)
     raise ConfigError(f"key 'database_store': {kind!r} is not available in this build")
@@ -78,9 +78,9 @@ def _build_pooled_store(
     factory: type[PostgresRegistryStore | SqlServerRegistryStore],
 ) -> RegistryStore:
     """A pooled SQL store from ``[postgres]`` or ``[sql_server]``; problems become one-line config errors."""
-    from pyregistry_infrastructure.stores.pool import PoolLimits
-    from pyregistry_infrastructure.stores.schema_migrations import MigrationNotPortable
-    from pyregistry_infrastructure.stores.sql_base import StoreUnavailable
+    from pyregistry_infrastructure.metadata_stores.pool import PoolLimits
+    from pyregistry_infrastructure.metadata_stores.schema_migrations import MigrationNotPortable
+    from pyregistry_infrastructure.metadata_stores.sql_base import StoreUnavailable
 
     try:
         limits = PoolLimits(section.max_connections, section.min_connections, section.acquire_timeout_seconds)

@@ -15,8 +15,8 @@ from typing import Any
 
 from pyregistry_application.backup_ports import Row, TableRows
 from pyregistry_domain.errors import ValidationFailed
-from pyregistry_infrastructure.stores.schema_migrations import portable_tables
-from pyregistry_infrastructure.stores.sql_base import SqlConnection, SqlRegistryStore
+from pyregistry_infrastructure.metadata_stores.schema_migrations import portable_tables
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlConnection, SqlRegistryStore
 
 __all__ = ["SKIPPED_TABLES", "SqlMetadataArchive"]
 

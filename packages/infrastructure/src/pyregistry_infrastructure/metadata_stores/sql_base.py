@@ -30,7 +30,7 @@ from pyregistry_domain.roles import TenantRole
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import ApiToken
 from pyregistry_domain.users import User
-from pyregistry_infrastructure.stores.rows import (
+from pyregistry_infrastructure.metadata_stores.rows import (
     audit_from_row,
     dump_time,
     file_from_row,
@@ -40,9 +40,9 @@ from pyregistry_infrastructure.stores.rows import (
     token_from_row,
     user_from_row,
 )
-from pyregistry_infrastructure.stores.schema_migrations import load_migrations, split_statements
-from pyregistry_infrastructure.stores.search import rank_projects
-from pyregistry_infrastructure.stores.sql_dialect import Dialect
+from pyregistry_infrastructure.metadata_stores.schema_migrations import load_migrations, split_statements
+from pyregistry_infrastructure.metadata_stores.search import rank_projects
+from pyregistry_infrastructure.metadata_stores.sql_dialect import Dialect
 
 __all__ = ["SqlConnection", "SqlRegistryStore", "StoreUnavailable", "redact_url"]
 

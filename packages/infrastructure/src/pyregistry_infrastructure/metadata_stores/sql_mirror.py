@@ -11,8 +11,8 @@ from typing import Any
 
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.projects import Project, Release
-from pyregistry_infrastructure.stores.rows import dump_time
-from pyregistry_infrastructure.stores.sql_base import SqlConnection, SqlRegistryStore
+from pyregistry_infrastructure.metadata_stores.rows import dump_time
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlConnection, SqlRegistryStore
 
 __all__ = ["SqlMirrorStore"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
 
 __all__ = ["SqlIndexVersions"]
 

@@ -18,7 +18,7 @@ import re
 from importlib import resources
 from importlib.abc import Traversable
 
-from pyregistry_infrastructure.stores.schema_translation import (
+from pyregistry_infrastructure.metadata_stores.schema_translation import (
     KeyColumns,
     TranslationError,
     collect_key_columns,
@@ -37,7 +37,7 @@ class MigrationNotPortable(Exception):
 
 
 def _folder(dialect: str) -> Traversable:
-    return resources.files("pyregistry_infrastructure.stores") / "migrations" / dialect
+    return resources.files("pyregistry_infrastructure.metadata_stores") / "migrations" / dialect
 
 
 def _scripts(dialect: str) -> dict[str, str]:

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from pyregistry_infrastructure.stores.schema_migrations import load_migrations
+from pyregistry_infrastructure.metadata_stores.schema_migrations import load_migrations
 
 __all__ = ["load_migrations"]

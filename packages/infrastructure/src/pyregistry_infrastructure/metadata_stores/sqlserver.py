@@ -11,9 +11,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pymssql
 import structlog
 
-from pyregistry_infrastructure.stores.pool import BlockingPool, PoolExhausted, PoolLimits
-from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore, StoreUnavailable, redact_url
-from pyregistry_infrastructure.stores.sql_dialect import Dialect
+from pyregistry_infrastructure.metadata_stores.pool import BlockingPool, PoolExhausted, PoolLimits
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore, StoreUnavailable, redact_url
+from pyregistry_infrastructure.metadata_stores.sql_dialect import Dialect
 
 __all__ = ["SQLSERVER", "SqlServerRegistryStore", "SqlServerTarget", "parse_sqlserver_url"]
 

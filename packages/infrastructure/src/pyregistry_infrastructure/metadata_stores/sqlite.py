@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
-from pyregistry_infrastructure.stores.sql_dialect import Dialect
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
+from pyregistry_infrastructure.metadata_stores.sql_dialect import Dialect
 
 __all__ = ["SQLITE", "SqliteRegistryStore"]
 

@@ -10,9 +10,9 @@ import psycopg_pool
 import structlog
 from psycopg import errors as pg_errors
 
-from pyregistry_infrastructure.stores.pool import PoolLimits
-from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore, StoreUnavailable, redact_url
-from pyregistry_infrastructure.stores.sql_dialect import Dialect
+from pyregistry_infrastructure.metadata_stores.pool import PoolLimits
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore, StoreUnavailable, redact_url
+from pyregistry_infrastructure.metadata_stores.sql_dialect import Dialect
 
 __all__ = ["POSTGRES", "PostgresRegistryStore"]
 

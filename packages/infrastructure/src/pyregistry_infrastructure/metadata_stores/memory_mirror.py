@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.projects import Project, Release
-from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
 
 __all__ = ["MemoryMirrorStore"]
 

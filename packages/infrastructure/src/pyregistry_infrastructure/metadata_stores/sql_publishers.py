@@ -12,8 +12,8 @@ from typing import Any
 
 from pyregistry_domain.errors import AlreadyExists
 from pyregistry_domain.publishers import PublisherProvider, TrustedPublisher
-from pyregistry_infrastructure.stores.rows import dump_time, load_time
-from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
+from pyregistry_infrastructure.metadata_stores.rows import dump_time, load_time
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
 
 __all__ = ["SqlJtiReplayStore", "SqlPublisherStore"]
 

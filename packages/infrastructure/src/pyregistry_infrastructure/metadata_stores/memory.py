@@ -17,7 +17,7 @@ from pyregistry_domain.roles import TenantRole
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import ApiToken
 from pyregistry_domain.users import User
-from pyregistry_infrastructure.stores.search import rank_projects
+from pyregistry_infrastructure.metadata_stores.search import rank_projects
 
 __all__ = ["MemoryRegistryStore"]
 

@@ -10,8 +10,8 @@ from collections.abc import Collection, Iterator
 from typing import Any
 
 from pyregistry_application.scan_ports import FileRelease, ScanResult
-from pyregistry_infrastructure.stores.rows import dump_time, load_time
-from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
+from pyregistry_infrastructure.metadata_stores.rows import dump_time, load_time
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
 
 __all__ = ["SqlScanResultStore"]
 
