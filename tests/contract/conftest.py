@@ -1,4 +1,4 @@
-"""Adapters for the contract suites: every RegistryStore and every ArtifactStorage backend."""
+"""Adapters for the contract suites: every MetadataBackend and every ArtifactStorage backend."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from pyregistry_application.ports import ArtifactStorage, RegistryStore
+from pyregistry_application.metadata_backend import MetadataBackend
+from pyregistry_application.ports import ArtifactStorage
 from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
-from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.metadata_stores.memory_backend import memory_backend
 from pyregistry_infrastructure.metadata_stores.pool import PoolLimits
-from pyregistry_infrastructure.metadata_stores.postgres import PostgresRegistryStore
-from pyregistry_infrastructure.metadata_stores.sqlite import SqliteRegistryStore
-from pyregistry_infrastructure.metadata_stores.sqlserver import SqlServerRegistryStore
+from pyregistry_infrastructure.metadata_stores.postgres import PostgresDatabase
+from pyregistry_infrastructure.metadata_stores.sql_backend import sql_backend
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase
+from pyregistry_infrastructure.metadata_stores.sqlite import SqliteDatabase
+from pyregistry_infrastructure.metadata_stores.sqlserver import SqlServerDatabase
 from tests.support.postgres import postgres_schema
 from tests.support.s3 import S3Server, running_s3_server
 from tests.support.sqlserver import sqlserver_database
@@ -46,21 +49,27 @@ def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[t
         yield kind, ""
 
 
-def open_store(kind: str, where: str, max_connections: int = 8, min_connections: int = 1) -> RegistryStore:
-    """A store of ``kind`` on ``where`` (pool sizes apply to PostgreSQL and SQL Server)."""
+def open_database(kind: str, where: str, max_connections: int = 8, min_connections: int = 1) -> SqlDatabase:
+    """The SQL database of ``kind`` on ``where`` (pool sizes apply to PostgreSQL and SQL Server)."""
     limits = PoolLimits(max_connections=max_connections, min_connections=min_connections)
     if kind == "postgres":
-        return PostgresRegistryStore(where, limits)
+        return PostgresDatabase(where, limits)
     if kind == "sqlserver":
-        return SqlServerRegistryStore(where, limits)
-    if kind == "sqlite":
-        return SqliteRegistryStore(where)
-    return MemoryRegistryStore()
+        return SqlServerDatabase(where, limits)
+    assert kind == "sqlite", kind
+    return SqliteDatabase(where)
+
+
+def open_store(kind: str, where: str, max_connections: int = 8, min_connections: int = 1) -> MetadataBackend:
+    """The metadata backend of ``kind`` on ``where``, built as bootstrap builds it."""
+    if kind == "memory":
+        return memory_backend()
+    return sql_backend(open_database(kind, where, max_connections, min_connections))
 
 
 @pytest.fixture
-def store(store_location: tuple[str, str]) -> Iterator[RegistryStore]:
-    """One RegistryStore adapter on a fresh database."""
+def store(store_location: tuple[str, str]) -> Iterator[MetadataBackend]:
+    """One MetadataBackend adapter on a fresh database."""
     opened = open_store(*store_location)
     try:
         yield opened

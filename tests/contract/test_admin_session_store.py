@@ -11,9 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pyregistry_application.ports import RegistryStore
+from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.session_ports import AdminSessionStore
-from pyregistry_bootstrap.wiring import build_session_store
 from pyregistry_domain.sessions import AdminSession, hash_session_id, new_session_id
 from pyregistry_domain.users import User
 from tests.contract.conftest import STORE_PARAMS, open_store
@@ -28,7 +27,7 @@ OpenSessions = Callable[[], AdminSessionStore]
 def open_sessions(store_location: tuple[str, str]) -> Iterator[OpenSessions]:
     """Opens the session store of another "process" on the same database (memory: the one process there is)."""
     kind, where = store_location
-    opened: list[RegistryStore] = []
+    opened: list[MetadataBackend] = []
     memory: AdminSessionStore | None = None
 
     def factory() -> AdminSessionStore:
@@ -37,10 +36,14 @@ def open_sessions(store_location: tuple[str, str]) -> Iterator[OpenSessions]:
             return memory
         registry = open_store(kind, where, max_connections=4)
         if not opened:
-            registry.add_user(User(id="u1", email="a@x.test", password_hash="h", is_superadmin=True, created_at=NOW))
-            registry.add_user(User(id="u2", email="b@x.test", password_hash="h", is_superadmin=False, created_at=NOW))
+            registry.users.add_user(
+                User(id="u1", email="a@x.test", password_hash="h", is_superadmin=True, created_at=NOW)
+            )
+            registry.users.add_user(
+                User(id="u2", email="b@x.test", password_hash="h", is_superadmin=False, created_at=NOW)
+            )
         opened.append(registry)
-        sessions = build_session_store(registry)
+        sessions = registry.sessions
         if kind == "memory":
             memory = sessions
         return sessions
@@ -49,7 +52,7 @@ def open_sessions(store_location: tuple[str, str]) -> Iterator[OpenSessions]:
         yield factory
     finally:
         for registry in opened:
-            registry.close()  # type: ignore[attr-defined]
+            registry.close()
 
 
 def _session(lifetime: timedelta = timedelta(hours=8), created: datetime = NOW, user_id: str = "u1") -> AdminSession:

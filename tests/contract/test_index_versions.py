@@ -9,34 +9,27 @@ from datetime import UTC, datetime
 import pytest
 
 from pyregistry_application.index_versions import IndexVersions, StoreIndexVersions
-from pyregistry_application.ports import RegistryStore
-from pyregistry_bootstrap.mirror_wiring import build_mirror_store
-from pyregistry_bootstrap.wiring import build_index_versions
+from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.projects import Project, Release
 from pyregistry_domain.tenants import Tenant
-from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
-from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
 from pyregistry_infrastructure.metadata_stores.sql_index_versions import SqlIndexVersions
 from pyregistry_web.page_cache import RenderedPageCache
-from tests.contract.conftest import STORE_PARAMS, open_store
+from tests.contract.conftest import STORE_PARAMS, open_database, open_store
 
 pytestmark = pytest.mark.parametrize("store_location", STORE_PARAMS, indirect=True)
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def versions_for(store: RegistryStore) -> IndexVersions:
-    """The adapter the wiring picks: the SQL query on SQL stores, derived from the store otherwise."""
-    versions = build_index_versions(store)
-    if isinstance(store, MemoryRegistryStore):
-        assert versions is None
-        return StoreIndexVersions(store)
-    assert isinstance(versions, SqlIndexVersions)
-    return versions
+def versions_for(store: MetadataBackend) -> IndexVersions:
+    """The backend's port: the SQL query on SQL backends, derived from the catalogue on the memory one."""
+    expected = StoreIndexVersions if store.name == "memory" else SqlIndexVersions
+    assert isinstance(store.index_versions, expected)
+    return store.index_versions
 
 
-def _publish(store: RegistryStore, name: str, version: str) -> None:
+def _publish(store: MetadataBackend, name: str, version: str) -> None:
     project = Project(tenant_id="t1", name=name, normalized_name=name, created_at=NOW)
     release = Release(tenant_id="t1", normalized_name=name, version=version, created_at=NOW)
     filename = f"{name}-{version}-py3-none-any.whl"
@@ -53,20 +46,20 @@ def _publish(store: RegistryStore, name: str, version: str) -> None:
         uploaded_at=NOW,
         uploaded_by="token:test",
     )
-    store.add_release_file(project, release, file)
+    store.catalogue.add_release_file(project, release, file)
 
 
 @pytest.fixture
-def backend(store: RegistryStore) -> tuple[RegistryStore, IndexVersions]:
-    store.add_tenant(Tenant(id="t1", slug="one", display_name="One", mirroring_enabled=False, created_at=NOW))
-    store.add_tenant(Tenant(id="t2", slug="two", display_name="Two", mirroring_enabled=False, created_at=NOW))
+def backend(store: MetadataBackend) -> tuple[MetadataBackend, IndexVersions]:
+    store.tenants.add_tenant(Tenant(id="t1", slug="one", display_name="One", mirroring_enabled=False, created_at=NOW))
+    store.tenants.add_tenant(Tenant(id="t2", slug="two", display_name="Two", mirroring_enabled=False, created_at=NOW))
     return store, versions_for(store)
 
 
 @pytest.fixture
 def second_process(
-    store_location: tuple[str, str], backend: tuple[RegistryStore, IndexVersions]
-) -> Iterator[tuple[RegistryStore, IndexVersions]]:
+    store_location: tuple[str, str], backend: tuple[MetadataBackend, IndexVersions]
+) -> Iterator[tuple[MetadataBackend, IndexVersions]]:
     """Another store with its version query on the same database (memory: the same store)."""
     kind, where = store_location
     if kind == "memory":
@@ -76,10 +69,10 @@ def second_process(
     try:
         yield other, versions_for(other)
     finally:
-        other.close()  # type: ignore[attr-defined]
+        other.close()
 
 
-def test_every_change_gives_the_root_index_a_new_version(backend: tuple[RegistryStore, IndexVersions]) -> None:
+def test_every_change_gives_the_root_index_a_new_version(backend: tuple[MetadataBackend, IndexVersions]) -> None:
     store, versions = backend
     other_tenant = versions.listing_version("t2")
     seen = [versions.listing_version("t1")]
@@ -89,22 +82,21 @@ def test_every_change_gives_the_root_index_a_new_version(backend: tuple[Registry
     seen.append(versions.listing_version("t1"))
     _publish(store, "alpha", "2.0")
     seen.append(versions.listing_version("t1"))
-    store.delete_project("t1", "beta")
+    store.catalogue.delete_project("t1", "beta")
     seen.append(versions.listing_version("t1"))
-    store.set_release_yanked("t1", "alpha", "1.0", True, "broken")
+    store.catalogue.set_release_yanked("t1", "alpha", "1.0", True, "broken")
     seen.append(versions.listing_version("t1"))
-    store.delete_file("t1", "alpha-2.0-py3-none-any.whl")
+    store.catalogue.delete_file("t1", "alpha-2.0-py3-none-any.whl")
     seen.append(versions.listing_version("t1"))
     assert len(set(seen)) == len(seen), seen
     assert versions.listing_version("t2") == other_tenant
 
 
 def test_mirror_refreshes_and_takeovers_give_the_root_index_a_new_version(
-    backend: tuple[RegistryStore, IndexVersions],
+    backend: tuple[MetadataBackend, IndexVersions],
 ) -> None:
     store, versions = backend
-    mirror = build_mirror_store(store)
-    assert mirror is not None
+    mirror = store.mirror
     project = Project("t1", "Demo", "demo", NOW, origin="mirror", mirrored_at=NOW)
     seen = [versions.listing_version("t1")]
     mirror.record_mirrored_project(project, [Release("t1", "demo", "1.0", NOW)], [])
@@ -116,16 +108,16 @@ def test_mirror_refreshes_and_takeovers_give_the_root_index_a_new_version(
     assert len(set(seen)) == len(seen), seen
 
 
-def test_uploads_yanks_and_deletions_bump_the_project_serial(backend: tuple[RegistryStore, IndexVersions]) -> None:
+def test_uploads_yanks_and_deletions_bump_the_project_serial(backend: tuple[MetadataBackend, IndexVersions]) -> None:
     store, versions = backend
     assert versions.project_serial("t1", "alpha") is None
     _publish(store, "alpha", "1.0")
     first = versions.project_serial("t1", "alpha")
     _publish(store, "alpha", "1.1")
     second = versions.project_serial("t1", "alpha")
-    store.set_release_yanked("t1", "alpha", "1.0", True, "broken")
+    store.catalogue.set_release_yanked("t1", "alpha", "1.0", True, "broken")
     third = versions.project_serial("t1", "alpha")
-    store.delete_file("t1", "alpha-1.1-py3-none-any.whl")
+    store.catalogue.delete_file("t1", "alpha-1.1-py3-none-any.whl")
     fourth = versions.project_serial("t1", "alpha")
     serials = [found[0] for found in (first, second, third, fourth) if found is not None]
     assert len(serials) == 4
@@ -135,7 +127,7 @@ def test_uploads_yanks_and_deletions_bump_the_project_serial(backend: tuple[Regi
 
 
 def test_a_change_through_one_process_invalidates_the_other_process_page_cache(
-    backend: tuple[RegistryStore, IndexVersions], second_process: tuple[RegistryStore, IndexVersions]
+    backend: tuple[MetadataBackend, IndexVersions], second_process: tuple[MetadataBackend, IndexVersions]
 ) -> None:
     writer, _ = backend
     _, reader_versions = second_process
@@ -168,26 +160,26 @@ def test_a_change_through_one_process_invalidates_the_other_process_page_cache(
 
 
 def test_the_listing_version_is_one_keyed_row_written_with_the_change(
-    store_location: tuple[str, str], backend: tuple[RegistryStore, IndexVersions]
+    store_location: tuple[str, str], backend: tuple[MetadataBackend, IndexVersions]
 ) -> None:
     """SQL stores keep the root-index version in ``tenant_listings`` (one row per tenant, read by key, so the check
     costs the same at any project count), and an upgraded database starts from its projects' highest serial."""
     store, versions = backend
     if store_location[0] == "memory":
         pytest.skip("the memory store derives the version from its projects")
-    assert isinstance(store, SqlRegistryStore)
+    database = open_database(*store_location, max_connections=2)
     for name in ("alpha", "beta", "gamma"):
         _publish(store, name, "1.0")
-    top = store._row("SELECT MAX(serial) AS top FROM projects WHERE tenant_id = ?", ("t1",))
-    rows = store._rows("SELECT tenant_id, serial FROM tenant_listings")
+    top = database.row("SELECT MAX(serial) AS top FROM projects WHERE tenant_id = ?", ("t1",))
+    rows = database.rows("SELECT tenant_id, serial FROM tenant_listings")
     assert top is not None
     assert [(row["tenant_id"], int(row["serial"])) for row in rows] == [("t1", int(top["top"]))]
     assert versions.listing_version("t1") == str(top["top"])
 
-    with store._write() as conn:
+    with database.write() as conn:
         conn.execute("DELETE FROM tenant_listings")
         conn.execute("DELETE FROM schema_migrations WHERE id = ?", ("1300_tenant_listings",))
         conn.execute("DROP TABLE tenant_listings")
-    store.migrate()
+    database.migrate()
     assert versions.listing_version("t1") == str(top["top"])
     assert versions.listing_version("t2") == "0"

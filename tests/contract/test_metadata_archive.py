@@ -8,9 +8,10 @@ import pytest
 
 from pyregistry_application.backup_ports import Row
 from pyregistry_infrastructure.metadata_stores.sql_archive import SKIPPED_TABLES, SqlMetadataArchive
-from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
-from pyregistry_infrastructure.metadata_stores.sqlite import SqliteRegistryStore
-from tests.contract.conftest import SQL_STORE_PARAMS, open_store
+from pyregistry_infrastructure.metadata_stores.sql_backend import sql_backend
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase
+from pyregistry_infrastructure.metadata_stores.sqlite import SqliteDatabase
+from tests.contract.conftest import SQL_STORE_PARAMS, open_database
 from tests.contract.test_registry_store_contract import T0, publish, tenant
 
 pytestmark = pytest.mark.parametrize("store_location", SQL_STORE_PARAMS, indirect=True)
@@ -22,10 +23,8 @@ _CATALOG = {
 }
 
 
-def sql_store(kind: str, where: str) -> SqlRegistryStore:
-    store = open_store(kind, where, max_connections=2, min_connections=1)
-    assert isinstance(store, SqlRegistryStore)
-    return store
+def sql_store(kind: str, where: str) -> SqlDatabase:
+    return open_database(kind, where, max_connections=2, min_connections=1)
 
 
 def exported(archive: SqlMetadataArchive) -> dict[str, list[Row]]:
@@ -36,19 +35,20 @@ def exported(archive: SqlMetadataArchive) -> dict[str, list[Row]]:
 def test_every_table_is_exported_or_deliberately_left_out(store_location: tuple[str, str]) -> None:
     kind, where = store_location
     store = sql_store(kind, where)
-    in_database = {str(row["name"]).lower() for row in store._rows(_CATALOG[kind])}
+    in_database = {str(row["name"]).lower() for row in store.rows(_CATALOG[kind])}
     assert set(exported(SqlMetadataArchive(store))) | SKIPPED_TABLES == in_database
     store.close()
 
 
 def test_export_loads_into_an_empty_sqlite_store_unchanged(store_location: tuple[str, str], tmp_path: Path) -> None:
     kind, where = store_location
-    source = sql_store(kind, where)
-    source.add_tenant(tenant("acme"))
+    database = sql_store(kind, where)
+    source = sql_backend(database)
+    source.tenants.add_tenant(tenant("acme"))
     publish(source, "t-acme", "Demo", "1.0")
     publish(source, "t-acme", "Demo", "1.1")
-    source.set_release_yanked("t-acme", "demo", "1.1", True, "broken")
-    snapshot = exported(SqlMetadataArchive(source))
+    source.catalogue.set_release_yanked("t-acme", "demo", "1.1", True, "broken")
+    snapshot = exported(SqlMetadataArchive(database))
     assert [row["version"] for row in snapshot["release_files"]] == ["1.0", "1.1"]
     assert snapshot["tenants"] == [
         {
@@ -60,7 +60,7 @@ def test_export_loads_into_an_empty_sqlite_store_unchanged(store_location: tuple
         }
     ]
 
-    target = SqlMetadataArchive(SqliteRegistryStore(tmp_path / "target.sqlite3"))
+    target = SqlMetadataArchive(SqliteDatabase(tmp_path / "target.sqlite3"))
     assert target.non_empty_tables() == {}
     loaded = target.load((table, iter(rows)) for table, rows in snapshot.items())
     assert loaded == {table: len(rows) for table, rows in snapshot.items()}
@@ -72,4 +72,4 @@ def test_export_loads_into_an_empty_sqlite_store_unchanged(store_location: tuple
         "release_files": 2,
         "tenant_listings": 1,
     }
-    source.close()
+    database.close()

@@ -8,15 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.mirror_ports import MirrorStore
-from pyregistry_application.ports import RegistryStore
-from pyregistry_bootstrap.mirror_wiring import build_mirror_store
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.projects import Project, Release
 from pyregistry_domain.tenants import Tenant
-from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
-from pyregistry_infrastructure.metadata_stores.memory_mirror import MemoryMirrorStore
-from pyregistry_infrastructure.metadata_stores.sql_mirror import SqlMirrorStore
 from tests.contract.conftest import STORE_PARAMS
 
 pytestmark = pytest.mark.parametrize("store_location", STORE_PARAMS, indirect=True)
@@ -25,12 +21,10 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def stores(store: RegistryStore) -> Iterator[tuple[RegistryStore, MirrorStore]]:
-    """The registry store and the mirror adapter the wiring picks for it."""
-    mirror = build_mirror_store(store)
-    expected = MemoryMirrorStore if isinstance(store, MemoryRegistryStore) else SqlMirrorStore
-    assert isinstance(mirror, expected)
-    store.add_tenant(Tenant(id="t1", slug="corp", display_name="Corp", mirroring_enabled=True, created_at=NOW))
+def stores(store: MetadataBackend) -> Iterator[tuple[MetadataBackend, MirrorStore]]:
+    """The backend and its mirror port."""
+    mirror = store.mirror
+    store.tenants.add_tenant(Tenant(id="t1", slug="corp", display_name="Corp", mirroring_enabled=True, created_at=NOW))
     yield store, mirror
 
 
@@ -58,56 +52,56 @@ def _file(version: str, origin: str = "mirror", **changes: object) -> ReleaseFil
     return replace(file, **changes)  # type: ignore[arg-type]
 
 
-def test_record_then_refresh_keeps_cache_state_and_updates_yank(stores: tuple[RegistryStore, MirrorStore]) -> None:
+def test_record_then_refresh_keeps_cache_state_and_updates_yank(stores: tuple[MetadataBackend, MirrorStore]) -> None:
     store, mirror = stores
     mirror.record_mirrored_project(_project(), [Release("t1", "demo", "1.0", NOW)], [_file("1.0")])
     mirror.mark_cached("t1", "demo-1.0.tar.gz", 123)
     later = replace(_project(), mirrored_at=NOW.replace(year=2027))
     releases = [Release("t1", "demo", "1.0", NOW, yanked=True, yanked_reason="bad"), Release("t1", "demo", "2.0", NOW)]
     mirror.record_mirrored_project(later, releases, [_file("1.0"), _file("2.0")])
-    files = {file.filename: file for file in store.list_files("t1", "demo")}
+    files = {file.filename: file for file in store.catalogue.list_files("t1", "demo")}
     assert set(files) == {"demo-1.0.tar.gz", "demo-2.0.tar.gz"}
     assert (files["demo-1.0.tar.gz"].cached, files["demo-1.0.tar.gz"].size) == (True, 123)
     assert (files["demo-1.0.tar.gz"].yanked, files["demo-1.0.tar.gz"].yanked_reason) == (True, "bad")
     assert files["demo-2.0.tar.gz"].cached is False
-    project = store.get_project("t1", "demo")
+    project = store.catalogue.get_project("t1", "demo")
     assert project is not None
     assert project.origin == "mirror"
     assert project.mirrored_at == later.mirrored_at
 
 
-def test_local_project_is_never_overwritten(stores: tuple[RegistryStore, MirrorStore]) -> None:
+def test_local_project_is_never_overwritten(stores: tuple[MetadataBackend, MirrorStore]) -> None:
     store, mirror = stores
-    store.add_release_file(_project("local"), Release("t1", "demo", "0.1", NOW), _file("0.1", origin="local"))
+    store.catalogue.add_release_file(_project("local"), Release("t1", "demo", "0.1", NOW), _file("0.1", origin="local"))
     mirror.record_mirrored_project(_project(), [Release("t1", "demo", "9.0", NOW)], [_file("9.0")])
-    assert [file.filename for file in store.list_files("t1", "demo")] == ["demo-0.1.tar.gz"]
-    project = store.get_project("t1", "demo")
+    assert [file.filename for file in store.catalogue.list_files("t1", "demo")] == ["demo-0.1.tar.gz"]
+    project = store.catalogue.get_project("t1", "demo")
     assert project is not None
     assert project.origin == "local"
 
 
-def test_local_upload_takes_over_a_mirrored_project(stores: tuple[RegistryStore, MirrorStore]) -> None:
+def test_local_upload_takes_over_a_mirrored_project(stores: tuple[MetadataBackend, MirrorStore]) -> None:
     store, mirror = stores
     releases = [Release("t1", "demo", "1.0", NOW, yanked=True, yanked_reason="bad"), Release("t1", "demo", "2.0", NOW)]
     mirror.record_mirrored_project(_project(), releases, [_file("1.0"), _file("2.0")])
     mirror.mark_cached("t1", "demo-1.0.tar.gz", 123)
     local = _file("1.0", origin="local", blob_key="t1/demo/upload-1/demo-1.0.tar.gz", size=77, sha256="b" * 64)
     later = NOW.replace(year=2027)
-    removed = store.add_release_file(
+    removed = store.catalogue.add_release_file(
         replace(_project("local"), created_at=later), Release("t1", "demo", "1.0", later), local
     )
     assert sorted((file.filename, file.origin, file.cached) for file in removed) == [
         ("demo-1.0.tar.gz", "mirror", True),
         ("demo-2.0.tar.gz", "mirror", False),
     ]
-    assert [(file.blob_key, file.size, file.yanked) for file in store.list_files("t1", "demo")] == [
+    assert [(file.blob_key, file.size, file.yanked) for file in store.catalogue.list_files("t1", "demo")] == [
         (local.blob_key, 77, False)
     ]
-    assert [(r.version, r.yanked) for r in store.list_releases("t1", "demo")] == [("1.0", False)]
-    project = store.get_project("t1", "demo")
+    assert [(r.version, r.yanked) for r in store.catalogue.list_releases("t1", "demo")] == [("1.0", False)]
+    project = store.catalogue.get_project("t1", "demo")
     assert project is not None
     assert (project.origin, project.mirrored_at, project.created_at) == ("local", None, later)
     mirror.mark_cached("t1", "demo-1.0.tar.gz", 999)
     mirror.record_mirrored_project(_project(), releases, [_file("1.0"), _file("2.0")])
-    assert [(file.origin, file.size) for file in store.list_files("t1", "demo")] == [("local", 77)]
-    assert [r.version for r in store.list_releases("t1", "demo")] == ["1.0"]
+    assert [(file.origin, file.size) for file in store.catalogue.list_files("t1", "demo")] == [("local", 77)]
+    assert [r.version for r in store.catalogue.list_releases("t1", "demo")] == ["1.0"]

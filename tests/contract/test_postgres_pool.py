@@ -9,8 +9,10 @@ from collections.abc import Iterator
 import pytest
 
 from pyregistry_infrastructure.metadata_stores.pool import PoolLimits
-from pyregistry_infrastructure.metadata_stores.postgres import PostgresRegistryStore
+from pyregistry_infrastructure.metadata_stores.postgres import PostgresDatabase
+from pyregistry_infrastructure.metadata_stores.sql_backend import sql_backend
 from pyregistry_infrastructure.metadata_stores.sql_base import StoreUnavailable
+from pyregistry_infrastructure.metadata_stores.sql_tenants import SqlTenantStore
 from tests.support.postgres import postgres_schema
 from tests.support.server import free_port
 
@@ -24,9 +26,7 @@ def schema_url() -> Iterator[str]:
 
 
 def test_pool_keeps_min_and_never_exceeds_max(schema_url: str) -> None:
-    store = PostgresRegistryStore(
-        schema_url, PoolLimits(max_connections=3, min_connections=2, acquire_timeout_seconds=5)
-    )
+    store = PostgresDatabase(schema_url, PoolLimits(max_connections=3, min_connections=2, acquire_timeout_seconds=5))
     try:
         assert store.pool_stats()["pool_size"] >= 2
         barrier = threading.Barrier(8)
@@ -36,7 +36,7 @@ def test_pool_keeps_min_and_never_exceeds_max(schema_url: str) -> None:
             barrier.wait()
             try:
                 for _ in range(20):
-                    store.stats()
+                    sql_backend(store).catalogue.stats()
             except BaseException as exc:
                 errors.append(exc)
 
@@ -53,14 +53,12 @@ def test_pool_keeps_min_and_never_exceeds_max(schema_url: str) -> None:
 
 
 def test_exhausted_pool_fails_after_acquire_timeout_with_clear_error(schema_url: str) -> None:
-    store = PostgresRegistryStore(
-        schema_url, PoolLimits(max_connections=1, min_connections=1, acquire_timeout_seconds=0.5)
-    )
+    store = PostgresDatabase(schema_url, PoolLimits(max_connections=1, min_connections=1, acquire_timeout_seconds=0.5))
     held = threading.Event()
     release = threading.Event()
 
     def hold() -> None:
-        with store._connection():
+        with store.connection():
             held.set()
             release.wait(30)
 
@@ -70,18 +68,18 @@ def test_exhausted_pool_fails_after_acquire_timeout_with_clear_error(schema_url:
         assert held.wait(10)
         started = time.monotonic()
         with pytest.raises(StoreUnavailable, match=r"within 0.5s \(postgres.max_connections = 1"):
-            store.list_tenants()
+            SqlTenantStore(store).list_tenants()
         assert 0.4 < time.monotonic() - started < 5
     finally:
         release.set()
         holder.join(10)
-    assert store.list_tenants() == []
+    assert SqlTenantStore(store).list_tenants() == []
     store.close()
 
 
 def test_unreachable_server_is_a_clear_error() -> None:
     url = f"postgresql://pyregistry:secret-pw@127.0.0.1:{free_port()}/none"
     with pytest.raises(StoreUnavailable) as caught:
-        PostgresRegistryStore(url, PoolLimits(max_connections=2, min_connections=1, acquire_timeout_seconds=1))
+        PostgresDatabase(url, PoolLimits(max_connections=2, min_connections=1, acquire_timeout_seconds=1))
     assert "cannot use PostgreSQL at postgresql://pyregistry:***@127.0.0.1" in str(caught.value)
     assert "secret-pw" not in str(caught.value)

@@ -13,16 +13,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pyregistry_application.ports import RegistryStore
+from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.publishing_ports import JtiReplayStore, PublisherStore
-from pyregistry_bootstrap.publishing_wiring import build_publisher_stores
 from pyregistry_domain.errors import AlreadyExists
 from pyregistry_domain.publishers import PublisherProvider, TrustedPublisher
 from pyregistry_domain.tenants import Tenant
-from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.metadata_stores.memory_backend import memory_backend
 from pyregistry_infrastructure.metadata_stores.memory_publishers import MemoryJtiReplayStore
-from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
-from tests.contract.conftest import STORE_PARAMS, open_store
+from pyregistry_infrastructure.metadata_stores.sql_backend import sql_backend
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase
+from tests.contract.conftest import STORE_PARAMS, open_database
 
 pytestmark = pytest.mark.parametrize("store_location", STORE_PARAMS, indirect=True)
 
@@ -33,9 +33,16 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 class Process:
     """What one server process holds: its metadata store and the publishing stores wired on it."""
 
-    registry: RegistryStore
-    publishers: PublisherStore
-    replays: JtiReplayStore
+    registry: MetadataBackend
+    database: SqlDatabase | None
+
+    @property
+    def publishers(self) -> PublisherStore:
+        return self.registry.publishers
+
+    @property
+    def replays(self) -> JtiReplayStore:
+        return self.registry.jti_replays
 
 
 OpenProcess = Callable[[], Process]
@@ -45,19 +52,22 @@ OpenProcess = Callable[[], Process]
 def open_process(store_location: tuple[str, str]) -> Iterator[OpenProcess]:
     """Opens another "process" on the same database (memory: the one process there is)."""
     kind, where = store_location
-    opened: list[RegistryStore] = []
+    opened: list[MetadataBackend] = []
     memory: Process | None = None
 
     def factory() -> Process:
         nonlocal memory
         if kind == "memory" and memory is not None:
             return memory
-        registry = open_store(kind, where, max_connections=4)
+        database = None if kind == "memory" else open_database(kind, where, max_connections=4)
+        registry = memory_backend() if database is None else sql_backend(database)
         opened.append(registry)
-        process = Process(registry, *build_publisher_stores(registry))
+        process = Process(registry, database)
         if not opened[1:]:
             for tid in ("t1", "t2"):
-                registry.add_tenant(Tenant(id=tid, slug=tid, display_name=tid, mirroring_enabled=False, created_at=NOW))
+                registry.tenants.add_tenant(
+                    Tenant(id=tid, slug=tid, display_name=tid, mirroring_enabled=False, created_at=NOW)
+                )
         if kind == "memory":
             memory = process
         return process
@@ -66,14 +76,14 @@ def open_process(store_location: tuple[str, str]) -> Iterator[OpenProcess]:
         yield factory
     finally:
         for registry in opened:
-            registry.close()  # type: ignore[attr-defined]
+            registry.close()
 
 
 def remembered_jti(process: Process) -> set[tuple[str, str]]:
     """``(issuer, jti)`` pairs the replay store still holds, read from its storage."""
-    if isinstance(process.registry, SqlRegistryStore):
-        return {(row["issuer"], row["jti"]) for row in process.registry._rows("SELECT issuer, jti FROM oidc_used_jti")}
-    assert isinstance(process.registry, MemoryRegistryStore) and isinstance(process.replays, MemoryJtiReplayStore)
+    if process.database is not None:
+        return {(row["issuer"], row["jti"]) for row in process.database.rows("SELECT issuer, jti FROM oidc_used_jti")}
+    assert isinstance(process.replays, MemoryJtiReplayStore)
     return set(process.replays._seen)
 
 
@@ -100,8 +110,8 @@ def make(pid: str, tenant: str = "t1", provider: PublisherProvider = PublisherPr
 
 def test_sql_adapters_use_the_migrated_tables(open_process: OpenProcess) -> None:
     registry = open_process().registry
-    if isinstance(registry, SqlRegistryStore):
-        assert {"0500_trusted_publishers", "0950_publisher_issuer"} <= set(registry.applied_migrations())
+    if registry.archive is not None:
+        assert {"0500_trusted_publishers", "0950_publisher_issuer"} <= set(registry.archive.applied_migrations())
 
 
 def test_publishers_keep_their_issuer_and_unbound_ones_are_bound(open_process: OpenProcess) -> None:

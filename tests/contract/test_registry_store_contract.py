@@ -1,4 +1,4 @@
-"""The RegistryStore contract, held by every adapter: memory, SQLite, PostgreSQL and SQL Server."""
+"""The MetadataBackend contract, held by every adapter: memory, SQLite, PostgreSQL and SQL Server."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pyregistry_application.dto import AuditQuery
-from pyregistry_application.ports import RegistryStore
+from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_domain.audit import AuditEvent
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.errors import AlreadyExists, NotFound
@@ -58,9 +58,9 @@ def wheel(tenant_id: str, name: str, version: str, size: int = 100, tag: str = "
     )
 
 
-def publish(store: RegistryStore, tenant_id: str, name: str, version: str, **kwargs: object) -> ReleaseFile:
+def publish(store: MetadataBackend, tenant_id: str, name: str, version: str, **kwargs: object) -> ReleaseFile:
     file = wheel(tenant_id, name, version, **kwargs)  # type: ignore[arg-type]
-    store.add_release_file(project(tenant_id, name), release(tenant_id, name, version), file)
+    store.catalogue.add_release_file(project(tenant_id, name), release(tenant_id, name, version), file)
     return file
 
 
@@ -73,24 +73,24 @@ def run_concurrently(target: Callable[[int], None], arguments: Iterable[int]) ->
         thread.join(120)
 
 
-def test_tenants_round_trip_and_unique_slug(store: RegistryStore) -> None:
-    store.add_tenant(tenant("acme"))
-    store.add_tenant(tenant("globex"))
-    assert store.get_tenant("t-acme") == tenant("acme")
-    assert store.get_tenant_by_slug("globex") == tenant("globex")
-    assert store.get_tenant("nope") is None
-    assert [t.slug for t in store.list_tenants()] == ["acme", "globex"]
+def test_tenants_round_trip_and_unique_slug(store: MetadataBackend) -> None:
+    store.tenants.add_tenant(tenant("acme"))
+    store.tenants.add_tenant(tenant("globex"))
+    assert store.tenants.get_tenant("t-acme") == tenant("acme")
+    assert store.tenants.get_tenant_by_slug("globex") == tenant("globex")
+    assert store.tenants.get_tenant("nope") is None
+    assert [t.slug for t in store.tenants.list_tenants()] == ["acme", "globex"]
     with pytest.raises(AlreadyExists):
-        store.add_tenant(tenant("acme", tenant_id="other-id"))
-    store.set_tenant_mirroring("t-acme", True)
-    assert store.get_tenant("t-acme").mirroring_enabled is True  # type: ignore[union-attr]
+        store.tenants.add_tenant(tenant("acme", tenant_id="other-id"))
+    store.tenants.set_tenant_mirroring("t-acme", True)
+    assert store.tenants.get_tenant("t-acme").mirroring_enabled is True  # type: ignore[union-attr]
     with pytest.raises(NotFound):
-        store.set_tenant_mirroring("missing", True)
+        store.tenants.set_tenant_mirroring("missing", True)
 
 
-def test_users_passwords_and_tenant_roles(store: RegistryStore) -> None:
-    store.add_tenant(tenant("acme"))
-    store.add_tenant(tenant("globex"))
+def test_users_passwords_and_tenant_roles(store: MetadataBackend) -> None:
+    store.tenants.add_tenant(tenant("acme"))
+    store.tenants.add_tenant(tenant("globex"))
     user = User(
         id="u1",
         email="a@acme.test",
@@ -99,62 +99,62 @@ def test_users_passwords_and_tenant_roles(store: RegistryStore) -> None:
         created_at=T0,
         roles={"t-acme": TenantRole.ADMIN},
     )
-    store.add_user(user)
-    assert store.get_user("u1") == user
-    assert store.get_user_by_email("a@acme.test") == user
+    store.users.add_user(user)
+    assert store.users.get_user("u1") == user
+    assert store.users.get_user_by_email("a@acme.test") == user
     with pytest.raises(AlreadyExists):
-        store.add_user(replace(user, id="u2"))
-    store.set_user_password("u1", "h2")
-    store.set_tenant_role("u1", "t-globex", TenantRole.AUDITOR)
-    store.set_tenant_role("u1", "t-globex", TenantRole.AUDITOR)
-    loaded = store.get_user("u1")
+        store.users.add_user(replace(user, id="u2"))
+    store.users.set_user_password("u1", "h2")
+    store.users.set_tenant_role("u1", "t-globex", TenantRole.AUDITOR)
+    store.users.set_tenant_role("u1", "t-globex", TenantRole.AUDITOR)
+    loaded = store.users.get_user("u1")
     assert loaded is not None and loaded.password_hash == "h2"
     assert dict(loaded.roles) == {"t-acme": TenantRole.ADMIN, "t-globex": TenantRole.AUDITOR}
     with pytest.raises(NotFound):
-        store.set_user_password("missing", "h")
+        store.users.set_user_password("missing", "h")
     with pytest.raises(NotFound):
-        store.set_tenant_role("u1", "missing-tenant", TenantRole.ADMIN)
+        store.users.set_tenant_role("u1", "missing-tenant", TenantRole.ADMIN)
     with pytest.raises(NotFound):
-        store.set_tenant_role("missing-user", "t-acme", TenantRole.ADMIN)
+        store.users.set_tenant_role("missing-user", "t-acme", TenantRole.ADMIN)
 
 
-def _person(store: RegistryStore, user_id: str, email: str) -> None:
-    store.add_user(User(id=user_id, email=email, password_hash="h", is_superadmin=False, created_at=T0))
+def _person(store: MetadataBackend, user_id: str, email: str) -> None:
+    store.users.add_user(User(id=user_id, email=email, password_hash="h", is_superadmin=False, created_at=T0))
 
 
-def test_tenant_roles_are_per_user_and_tenant(store: RegistryStore) -> None:
-    store.add_tenant(tenant("acme"))
-    store.add_tenant(tenant("globex"))
+def test_tenant_roles_are_per_user_and_tenant(store: MetadataBackend) -> None:
+    store.tenants.add_tenant(tenant("acme"))
+    store.tenants.add_tenant(tenant("globex"))
     _person(store, "u-zoe", "zoe@example.test")
     _person(store, "u-amy", "amy@example.test")
     _person(store, "u-bob", "bob@example.test")
-    store.set_tenant_role("u-zoe", "t-acme", TenantRole.MAINTAINER)
-    store.set_tenant_role("u-amy", "t-acme", TenantRole.AUDITOR)
-    store.set_tenant_role("u-amy", "t-globex", TenantRole.ADMIN)
-    store.set_tenant_role("u-zoe", "t-acme", TenantRole.ADMIN)
+    store.users.set_tenant_role("u-zoe", "t-acme", TenantRole.MAINTAINER)
+    store.users.set_tenant_role("u-amy", "t-acme", TenantRole.AUDITOR)
+    store.users.set_tenant_role("u-amy", "t-globex", TenantRole.ADMIN)
+    store.users.set_tenant_role("u-zoe", "t-acme", TenantRole.ADMIN)
 
-    acme = store.list_tenant_members("t-acme")
+    acme = store.users.list_tenant_members("t-acme")
     assert [(member.email, member.role_in("t-acme")) for member in acme] == [
         ("amy@example.test", TenantRole.AUDITOR),
         ("zoe@example.test", TenantRole.ADMIN),
     ]
-    globex = store.list_tenant_members("t-globex")
+    globex = store.users.list_tenant_members("t-globex")
     assert [(member.email, member.role_in("t-globex")) for member in globex] == [("amy@example.test", TenantRole.ADMIN)]
-    assert store.list_tenant_members("missing") == []
+    assert store.users.list_tenant_members("missing") == []
 
-    assert store.remove_tenant_role("u-amy", "t-acme") is True
-    assert store.remove_tenant_role("u-amy", "t-acme") is False
-    assert store.remove_tenant_role("u-bob", "t-acme") is False
-    amy = store.get_user("u-amy")
+    assert store.users.remove_tenant_role("u-amy", "t-acme") is True
+    assert store.users.remove_tenant_role("u-amy", "t-acme") is False
+    assert store.users.remove_tenant_role("u-bob", "t-acme") is False
+    amy = store.users.get_user("u-amy")
     assert amy is not None and dict(amy.roles) == {"t-globex": TenantRole.ADMIN}
-    assert [member.email for member in store.list_tenant_members("t-acme")] == ["zoe@example.test"]
-    bob = store.get_user("u-bob")
+    assert [member.email for member in store.users.list_tenant_members("t-acme")] == ["zoe@example.test"]
+    bob = store.users.get_user("u-bob")
     assert bob is not None and dict(bob.roles) == {}
 
 
-def test_tokens_revoke_and_touch(store: RegistryStore) -> None:
-    store.add_tenant(tenant("acme"))
-    store.add_tenant(tenant("globex"))
+def test_tokens_revoke_and_touch(store: MetadataBackend) -> None:
+    store.tenants.add_tenant(tenant("acme"))
+    store.tenants.add_tenant(tenant("globex"))
     token = ApiToken(
         id="k1",
         key_id="KEY1",
@@ -167,58 +167,58 @@ def test_tokens_revoke_and_touch(store: RegistryStore) -> None:
         project="acme-tools",
         expires_at=T0 + timedelta(days=30),
     )
-    store.add_token(token)
-    assert store.get_token_by_key_id("KEY1") == token
+    store.tokens.add_token(token)
+    assert store.tokens.get_token_by_key_id("KEY1") == token
     with pytest.raises(AlreadyExists):
-        store.add_token(replace(token, id="k2"))
-    assert [t.id for t in store.list_tokens("t-acme")] == ["k1"]
-    assert store.list_tokens("t-globex") == []
-    assert store.revoke_token("t-globex", "k1", T0) is False
-    assert store.revoke_token("t-acme", "k1", T0 + timedelta(hours=1)) is True
-    assert store.revoke_token("t-acme", "k1", T0 + timedelta(hours=2)) is True
-    store.touch_token("k1", T0 + timedelta(hours=3))
-    loaded = store.get_token_by_key_id("KEY1")
+        store.tokens.add_token(replace(token, id="k2"))
+    assert [t.id for t in store.tokens.list_tokens("t-acme")] == ["k1"]
+    assert store.tokens.list_tokens("t-globex") == []
+    assert store.tokens.revoke_token("t-globex", "k1", T0) is False
+    assert store.tokens.revoke_token("t-acme", "k1", T0 + timedelta(hours=1)) is True
+    assert store.tokens.revoke_token("t-acme", "k1", T0 + timedelta(hours=2)) is True
+    store.tokens.touch_token("k1", T0 + timedelta(hours=3))
+    loaded = store.tokens.get_token_by_key_id("KEY1")
     assert loaded is not None
     assert loaded.revoked_at == T0 + timedelta(hours=1)
     assert loaded.last_used_at == T0 + timedelta(hours=3)
 
 
-def test_release_files_create_project_and_release_once(store: RegistryStore) -> None:
-    store.add_tenant(tenant("acme"))
+def test_release_files_create_project_and_release_once(store: MetadataBackend) -> None:
+    store.tenants.add_tenant(tenant("acme"))
     first = publish(store, "t-acme", "Tools", "1.0")
-    serial_after_first = store.get_project("t-acme", "tools").serial  # type: ignore[union-attr]
+    serial_after_first = store.catalogue.get_project("t-acme", "tools").serial  # type: ignore[union-attr]
     second = publish(store, "t-acme", "Tools", "1.0", tag="py2.py3-none-any")
     publish(store, "t-acme", "Tools", "2.0")
-    stored = store.get_project("t-acme", "tools")
+    stored = store.catalogue.get_project("t-acme", "tools")
     assert stored is not None and stored.name == "Tools" and stored.summary == "a package"
     assert stored.serial > serial_after_first
-    assert sorted(r.version for r in store.list_releases("t-acme", "tools")) == ["1.0", "2.0"]
-    assert {f.filename for f in store.list_files("t-acme", "tools")} == {
+    assert sorted(r.version for r in store.catalogue.list_releases("t-acme", "tools")) == ["1.0", "2.0"]
+    assert {f.filename for f in store.catalogue.list_files("t-acme", "tools")} == {
         first.filename,
         second.filename,
         "tools-2.0-py3-none-any.whl",
     }
-    assert store.get_file("t-acme", first.filename) == first
-    assert store.get_file("t-acme", "missing.whl") is None
-    store.add_release_file(
+    assert store.catalogue.get_file("t-acme", first.filename) == first
+    assert store.catalogue.get_file("t-acme", "missing.whl") is None
+    store.catalogue.add_release_file(
         project("t-acme", "Tools", summary=None), release("t-acme", "Tools", "3.0"), wheel("t-acme", "Tools", "3.0")
     )
-    assert store.get_project("t-acme", "tools").summary == "a package"  # type: ignore[union-attr]
+    assert store.catalogue.get_project("t-acme", "tools").summary == "a package"  # type: ignore[union-attr]
 
 
-def test_duplicate_filename_is_refused_and_leaves_no_trace(store: RegistryStore) -> None:
-    store.add_tenant(tenant("acme"))
-    store.add_tenant(tenant("globex"))
+def test_duplicate_filename_is_refused_and_leaves_no_trace(store: MetadataBackend) -> None:
+    store.tenants.add_tenant(tenant("acme"))
+    store.tenants.add_tenant(tenant("globex"))
     publish(store, "t-acme", "tools", "1.0")
     with pytest.raises(AlreadyExists):
         publish(store, "t-acme", "tools", "1.0", size=999)
-    assert [f.size for f in store.list_files("t-acme", "tools")] == [100]
+    assert [f.size for f in store.catalogue.list_files("t-acme", "tools")] == [100]
     publish(store, "t-globex", "tools", "1.0")
-    assert store.stats().files == 2
+    assert store.catalogue.stats().files == 2
 
 
-def test_concurrent_uploads_of_one_filename_store_exactly_one(store: RegistryStore) -> None:
-    store.add_tenant(tenant("acme"))
+def test_concurrent_uploads_of_one_filename_store_exactly_one(store: MetadataBackend) -> None:
+    store.tenants.add_tenant(tenant("acme"))
     outcomes: list[str] = []
     barrier = threading.Barrier(6)
 
@@ -232,67 +232,67 @@ def test_concurrent_uploads_of_one_filename_store_exactly_one(store: RegistrySto
 
     run_concurrently(upload, range(1, 7))
     assert sorted(outcomes) == ["refused"] * 5 + ["stored"]
-    files = store.list_files("t-acme", "racer")
-    assert len(files) == 1 and store.get_file("t-acme", files[0].filename) == files[0]
+    files = store.catalogue.list_files("t-acme", "racer")
+    assert len(files) == 1 and store.catalogue.get_file("t-acme", files[0].filename) == files[0]
 
 
-def test_yank_is_visible_on_files_and_bumps_serial(store: RegistryStore) -> None:
-    store.add_tenant(tenant("acme"))
+def test_yank_is_visible_on_files_and_bumps_serial(store: MetadataBackend) -> None:
+    store.tenants.add_tenant(tenant("acme"))
     file = publish(store, "t-acme", "tools", "1.0")
-    before = store.get_project("t-acme", "tools").serial  # type: ignore[union-attr]
-    assert store.set_release_yanked("t-acme", "tools", "1.0", True, "broken") is True
-    assert store.set_release_yanked("t-acme", "tools", "9.9", True, "x") is False
-    yanked = store.get_file("t-acme", file.filename)
+    before = store.catalogue.get_project("t-acme", "tools").serial  # type: ignore[union-attr]
+    assert store.catalogue.set_release_yanked("t-acme", "tools", "1.0", True, "broken") is True
+    assert store.catalogue.set_release_yanked("t-acme", "tools", "9.9", True, "x") is False
+    yanked = store.catalogue.get_file("t-acme", file.filename)
     assert yanked is not None and yanked.yanked and yanked.yanked_reason == "broken"
-    assert store.get_project("t-acme", "tools").serial > before  # type: ignore[union-attr]
-    store.set_release_yanked("t-acme", "tools", "1.0", False, "ignored")
-    restored = store.list_files("t-acme", "tools")[0]
+    assert store.catalogue.get_project("t-acme", "tools").serial > before  # type: ignore[union-attr]
+    store.catalogue.set_release_yanked("t-acme", "tools", "1.0", False, "ignored")
+    restored = store.catalogue.list_files("t-acme", "tools")[0]
     assert not restored.yanked and restored.yanked_reason is None
 
 
-def test_deletes_return_what_they_removed(store: RegistryStore) -> None:
-    store.add_tenant(tenant("acme"))
+def test_deletes_return_what_they_removed(store: MetadataBackend) -> None:
+    store.tenants.add_tenant(tenant("acme"))
     a = publish(store, "t-acme", "tools", "1.0")
     publish(store, "t-acme", "tools", "1.0", tag="py2-none-any")
     publish(store, "t-acme", "tools", "2.0")
     publish(store, "t-acme", "other", "1.0")
-    assert store.delete_file("t-acme", a.filename) == a
-    assert store.delete_file("t-acme", a.filename) is None
-    assert [f.version for f in store.delete_release("t-acme", "tools", "1.0")] == ["1.0"]
-    assert [r.version for r in store.list_releases("t-acme", "tools")] == ["2.0"]
-    assert [f.version for f in store.delete_project("t-acme", "tools")] == ["2.0"]
-    assert store.get_project("t-acme", "tools") is None
-    assert store.list_releases("t-acme", "tools") == []
-    assert [p.normalized_name for p in store.list_projects("t-acme")] == ["other"]
+    assert store.catalogue.delete_file("t-acme", a.filename) == a
+    assert store.catalogue.delete_file("t-acme", a.filename) is None
+    assert [f.version for f in store.catalogue.delete_release("t-acme", "tools", "1.0")] == ["1.0"]
+    assert [r.version for r in store.catalogue.list_releases("t-acme", "tools")] == ["2.0"]
+    assert [f.version for f in store.catalogue.delete_project("t-acme", "tools")] == ["2.0"]
+    assert store.catalogue.get_project("t-acme", "tools") is None
+    assert store.catalogue.list_releases("t-acme", "tools") == []
+    assert [p.normalized_name for p in store.catalogue.list_projects("t-acme")] == ["other"]
 
 
-def test_search_is_ranked_paged_and_tenant_scoped(store: RegistryStore) -> None:
-    store.add_tenant(tenant("acme"))
-    store.add_tenant(tenant("globex"))
+def test_search_is_ranked_paged_and_tenant_scoped(store: MetadataBackend) -> None:
+    store.tenants.add_tenant(tenant("acme"))
+    store.tenants.add_tenant(tenant("globex"))
     for name in ["widget", "widget-extras", "super-widget", "unrelated"]:
         publish(store, "t-acme", name, "1.0")
     publish(store, "t-globex", "widget-secret", "1.0")
-    page = store.search_projects(["t-acme"], "Widget", limit=2, offset=0)
+    page = store.catalogue.search_projects(["t-acme"], "Widget", limit=2, offset=0)
     assert page.total == 3
     assert [p.normalized_name for p in page.items] == ["widget", "widget-extras"]
-    rest = store.search_projects(["t-acme"], "widget", limit=2, offset=2)
+    rest = store.catalogue.search_projects(["t-acme"], "widget", limit=2, offset=2)
     assert [p.normalized_name for p in rest.items] == ["super-widget"]
-    both = store.search_projects(["t-acme", "t-globex"], "secret", limit=10, offset=0)
+    both = store.catalogue.search_projects(["t-acme", "t-globex"], "secret", limit=10, offset=0)
     assert [p.normalized_name for p in both.items] == ["widget-secret"]
-    assert store.search_projects([], "widget", limit=10, offset=0).total == 0
+    assert store.catalogue.search_projects([], "widget", limit=10, offset=0).total == 0
 
 
-def test_stats_count_everything(store: RegistryStore) -> None:
-    store.add_tenant(tenant("acme"))
+def test_stats_count_everything(store: MetadataBackend) -> None:
+    store.tenants.add_tenant(tenant("acme"))
     publish(store, "t-acme", "tools", "1.0", size=10)
     publish(store, "t-acme", "tools", "2.0", size=32)
-    stats = store.stats()
+    stats = store.catalogue.stats()
     assert (stats.tenants, stats.projects, stats.releases, stats.files, stats.stored_bytes) == (1, 1, 2, 2, 42)
 
 
-def test_audit_events_filter_and_page_newest_first(store: RegistryStore) -> None:
+def test_audit_events_filter_and_page_newest_first(store: MetadataBackend) -> None:
     for index in range(5):
-        store.add_audit_event(
+        store.audit_log.add_audit_event(
             AuditEvent(
                 id=f"e{index}",
                 occurred_at=T0 + timedelta(minutes=index),
@@ -304,18 +304,18 @@ def test_audit_events_filter_and_page_newest_first(store: RegistryStore) -> None
                 details={"n": str(index)},
             )
         )
-    everything = store.list_audit_events(AuditQuery())
+    everything = store.audit_log.list_audit_events(AuditQuery())
     assert [e.id for e in everything.items] == ["e4", "e3", "e2", "e1", "e0"] and everything.total == 5
     assert everything.items[0].details == {"n": "4"}
-    assert [e.id for e in store.list_audit_events(AuditQuery(action="token")).items] == ["e2", "e1", "e0"]
-    assert [e.id for e in store.list_audit_events(AuditQuery(actor="admin")).items] == ["e3", "e1"]
-    assert store.list_audit_events(AuditQuery(tenant_id="t-acme")).total == 4
-    page = store.list_audit_events(AuditQuery(limit=2, offset=1))
+    assert [e.id for e in store.audit_log.list_audit_events(AuditQuery(action="token")).items] == ["e2", "e1", "e0"]
+    assert [e.id for e in store.audit_log.list_audit_events(AuditQuery(actor="admin")).items] == ["e3", "e1"]
+    assert store.audit_log.list_audit_events(AuditQuery(tenant_id="t-acme")).total == 4
+    page = store.audit_log.list_audit_events(AuditQuery(limit=2, offset=1))
     assert [e.id for e in page.items] == ["e3", "e2"] and page.total == 5
 
 
-def test_concurrent_uploads_yanks_and_deletes_neither_deadlock_nor_lose_files(store: RegistryStore) -> None:
-    store.add_tenant(tenant("acme"))
+def test_concurrent_uploads_yanks_and_deletes_neither_deadlock_nor_lose_files(store: MetadataBackend) -> None:
+    store.tenants.add_tenant(tenant("acme"))
     errors: list[BaseException] = []
     barrier = threading.Barrier(4)
 
@@ -325,15 +325,15 @@ def test_concurrent_uploads_yanks_and_deletes_neither_deadlock_nor_lose_files(st
             for round_ in range(12):
                 version = f"{number}.{round_}"
                 publish(store, "t-acme", "busy", version)
-                store.set_release_yanked("t-acme", "busy", version, True, "bad")
+                store.catalogue.set_release_yanked("t-acme", "busy", version, True, "bad")
                 if round_ % 3 == 0:
-                    removed = store.delete_release("t-acme", "busy", version)
+                    removed = store.catalogue.delete_release("t-acme", "busy", version)
                     assert [f.version for f in removed] == [version]
         except BaseException as exc:
             errors.append(exc)
 
     run_concurrently(worker, range(4))
     assert errors == []
-    files = store.list_files("t-acme", "busy")
+    files = store.catalogue.list_files("t-acme", "busy")
     assert len(files) == 4 * 8 and all(file.yanked for file in files)
-    assert len(store.list_releases("t-acme", "busy")) == 32
+    assert len(store.catalogue.list_releases("t-acme", "busy")) == 32

@@ -11,9 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pyregistry_application.ports import RegistryStore
+from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.scan_ports import FileRelease, ScanResult, ScanResultStore
-from pyregistry_bootstrap.scan_wiring import build_scan_results
 from pyregistry_domain.tenants import Tenant
 from tests.contract.conftest import STORE_PARAMS, open_store
 
@@ -27,7 +26,7 @@ OpenResults = Callable[[], ScanResultStore]
 def open_results(store_location: tuple[str, str]) -> Iterator[OpenResults]:
     """Opens the scan store of another "process" on the same database (memory: the one process there is)."""
     kind, where = store_location
-    opened: list[RegistryStore] = []
+    opened: list[MetadataBackend] = []
     memory: ScanResultStore | None = None
 
     def factory() -> ScanResultStore:
@@ -37,11 +36,11 @@ def open_results(store_location: tuple[str, str]) -> Iterator[OpenResults]:
         registry = open_store(kind, where, max_connections=4)
         if not opened:
             for tenant_id in ("t1", "t2"):
-                registry.add_tenant(
+                registry.tenants.add_tenant(
                     Tenant(id=tenant_id, slug=tenant_id, display_name=tenant_id, mirroring_enabled=True, created_at=NOW)
                 )
         opened.append(registry)
-        results = build_scan_results(registry)
+        results = registry.scans
         if kind == "memory":
             memory = results
         return results
@@ -50,7 +49,7 @@ def open_results(store_location: tuple[str, str]) -> Iterator[OpenResults]:
         yield factory
     finally:
         for registry in opened:
-            registry.close()  # type: ignore[attr-defined]
+            registry.close()
 
 
 def _sha(n: int) -> str:

@@ -8,15 +8,14 @@ import sys
 import pytest
 
 from pyregistry_infrastructure.metadata_stores.schema_migrations import load_migrations
-from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
-from tests.contract.conftest import SQL_STORE_PARAMS, open_store
+from tests.contract.conftest import SQL_STORE_PARAMS, open_database
 
 pytestmark = pytest.mark.parametrize("store_location", SQL_STORE_PARAMS, indirect=True)
 
 _OPEN_STORE = """
 import sys
-from tests.contract.conftest import open_store
-store = open_store(sys.argv[1], sys.argv[2], max_connections=2, min_connections=1)
+from tests.contract.conftest import open_database
+store = open_database(sys.argv[1], sys.argv[2], max_connections=2, min_connections=1)
 print(",".join(store.applied_migrations()))
 store.close()
 """
@@ -25,14 +24,12 @@ store.close()
 def test_migrations_apply_once_and_reopen_is_a_no_op(store_location: tuple[str, str]) -> None:
     kind, where = store_location
     expected = [migration_id for migration_id, _ in load_migrations(kind)]
-    first = open_store(kind, where, max_connections=2, min_connections=1)
-    assert isinstance(first, SqlRegistryStore)
+    first = open_database(kind, where, max_connections=2, min_connections=1)
     assert first.applied_migrations() == expected
     first.migrate()
-    second = open_store(kind, where, max_connections=2, min_connections=1)
-    assert isinstance(second, SqlRegistryStore)
+    second = open_database(kind, where, max_connections=2, min_connections=1)
     assert second.applied_migrations() == expected
-    assert len(second._rows("SELECT id FROM schema_migrations")) == len(expected)
+    assert len(second.rows("SELECT id FROM schema_migrations")) == len(expected)
     first.close()
     second.close()
 

@@ -20,15 +20,16 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from pyregistry_application.ports import RegistryStore
+from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.projects import Project, Release
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import ApiToken, TokenScope
-from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.metadata_stores.memory_backend import memory_backend
 from pyregistry_infrastructure.metadata_stores.pool import PoolLimits
-from pyregistry_infrastructure.metadata_stores.postgres import PostgresRegistryStore
-from pyregistry_infrastructure.metadata_stores.sqlite import SqliteRegistryStore
+from pyregistry_infrastructure.metadata_stores.postgres import PostgresDatabase
+from pyregistry_infrastructure.metadata_stores.sql_backend import sql_backend
+from pyregistry_infrastructure.metadata_stores.sqlite import SqliteDatabase
 from tests.support.postgres import postgres_schema, require_postgres
 
 pytestmark = pytest.mark.postgres
@@ -55,7 +56,7 @@ def _comparable(answer: object) -> object:
     return answer
 
 
-def _outcome(call: Callable[[RegistryStore], object], store: RegistryStore) -> object:
+def _outcome(call: Callable[[MetadataBackend], object], store: MetadataBackend) -> object:
     """The answer, or the name of the exception the store raised (compared like an answer)."""
     try:
         return _comparable(call(store))
@@ -66,7 +67,7 @@ def _outcome(call: Callable[[RegistryStore], object], store: RegistryStore) -> o
 class StoresAgree(RuleBasedStateMachine):
     """Drives the three adapters with the same calls and compares every answer."""
 
-    stores: ClassVar[dict[str, RegistryStore]] = {}
+    stores: ClassVar[dict[str, MetadataBackend]] = {}
     examples: ClassVar[Iterator[int]] = count()
 
     def __init__(self) -> None:
@@ -84,7 +85,7 @@ class StoresAgree(RuleBasedStateMachine):
     def slug(self, slug: str) -> str:
         return f"{slug}-{self.namespace}"
 
-    def same(self, call: Callable[[RegistryStore], object]) -> object:
+    def same(self, call: Callable[[MetadataBackend], object]) -> object:
         """Run ``call`` on every store; all must answer alike (sorted lists compare by content)."""
         answers = {kind: _outcome(call, opened) for kind, opened in self.stores.items()}
         expected = answers["memory"]
@@ -105,7 +106,7 @@ class StoresAgree(RuleBasedStateMachine):
             mirroring_enabled=False,
             created_at=self.tick(),
         )
-        self.same(lambda store: store.add_tenant(tenant))
+        self.same(lambda store: store.tenants.add_tenant(tenant))
         self.tenants.add(slug)
 
     @precondition(lambda self: bool(self.tenants))
@@ -136,7 +137,7 @@ class StoresAgree(RuleBasedStateMachine):
             requires_python=">=3.9" if tag.startswith("py3") else None,
             metadata_sha256=f"{size + 1:064x}",
         )
-        self.same(lambda store: store.add_release_file(project, release, file))
+        self.same(lambda store: store.catalogue.add_release_file(project, release, file))
 
     @rule(
         slug=st.sampled_from(SLUGS),
@@ -146,7 +147,7 @@ class StoresAgree(RuleBasedStateMachine):
         reason=st.none() | st.sampled_from(["broken build", "CVE-2026-1"]),
     )
     def yank(self, slug: str, name: str, version: str, yanked: bool, reason: str | None) -> None:
-        self.same(lambda store: store.set_release_yanked(self.tenant_id(slug), name, version, yanked, reason))
+        self.same(lambda store: store.catalogue.set_release_yanked(self.tenant_id(slug), name, version, yanked, reason))
 
     @rule(
         slug=st.sampled_from(SLUGS),
@@ -155,15 +156,15 @@ class StoresAgree(RuleBasedStateMachine):
         tag=st.sampled_from(TAGS),
     )
     def purge_file(self, slug: str, name: str, version: str, tag: str) -> None:
-        self.same(lambda store: store.delete_file(self.tenant_id(slug), _filename(name, version, tag)))
+        self.same(lambda store: store.catalogue.delete_file(self.tenant_id(slug), _filename(name, version, tag)))
 
     @rule(slug=st.sampled_from(SLUGS), name=st.sampled_from(NAMES), version=st.sampled_from(VERSIONS))
     def purge_release(self, slug: str, name: str, version: str) -> None:
-        self.same(lambda store: sorted(store.delete_release(self.tenant_id(slug), name, version), key=str))
+        self.same(lambda store: sorted(store.catalogue.delete_release(self.tenant_id(slug), name, version), key=str))
 
     @rule(slug=st.sampled_from(SLUGS), name=st.sampled_from(NAMES))
     def purge_project(self, slug: str, name: str) -> None:
-        self.same(lambda store: sorted(store.delete_project(self.tenant_id(slug), name), key=str))
+        self.same(lambda store: sorted(store.catalogue.delete_project(self.tenant_id(slug), name), key=str))
 
     @precondition(lambda self: bool(self.tenants))
     @rule(data=st.data(), scopes=st.sets(st.sampled_from(SCOPES), min_size=1), expires=st.booleans())
@@ -182,7 +183,7 @@ class StoresAgree(RuleBasedStateMachine):
             created_by=f"admin@{slug}.test",
             expires_at=when + timedelta(days=30) if expires else None,
         )
-        self.same(lambda store: store.add_token(token))
+        self.same(lambda store: store.tokens.add_token(token))
         self.tokens[token.id] = token.key_id
 
     @precondition(lambda self: bool(self.tokens))
@@ -190,40 +191,39 @@ class StoresAgree(RuleBasedStateMachine):
     def revoke_token(self, data: st.DataObject, slug: str) -> None:
         token_id = data.draw(st.sampled_from(sorted(self.tokens)))
         when = self.tick()
-        self.same(lambda store: store.revoke_token(self.tenant_id(slug), token_id, when))
+        self.same(lambda store: store.tokens.revoke_token(self.tenant_id(slug), token_id, when))
 
     @rule(slug=st.sampled_from(SLUGS))
     def read_tenant(self, slug: str) -> None:
         """Everything one tenant can see: projects, releases, files by name, tokens."""
         tenant_id = self.tenant_id(slug)
-        self.same(lambda store: store.get_tenant_by_slug(self.slug(slug)))
-        self.same(lambda store: store.list_tokens(tenant_id))
+        self.same(lambda store: store.tenants.get_tenant_by_slug(self.slug(slug)))
+        self.same(lambda store: store.tokens.list_tokens(tenant_id))
         for key_id in self.tokens.values():
-            self.same(lambda store, key_id=key_id: store.get_token_by_key_id(key_id))  # type: ignore[misc]
+            self.same(lambda store, key_id=key_id: store.tokens.get_token_by_key_id(key_id))  # type: ignore[misc]
         for name in NAMES:
-            self.same(lambda store, name=name: store.get_project(tenant_id, name))  # type: ignore[misc]
-            self.same(lambda store, name=name: store.list_releases(tenant_id, name))  # type: ignore[misc]
-            self.same(lambda store, name=name: store.list_files(tenant_id, name))  # type: ignore[misc]
+            self.same(lambda store, name=name: store.catalogue.get_project(tenant_id, name))  # type: ignore[misc]
+            self.same(lambda store, name=name: store.catalogue.list_releases(tenant_id, name))  # type: ignore[misc]
+            self.same(lambda store, name=name: store.catalogue.list_files(tenant_id, name))  # type: ignore[misc]
             for version in VERSIONS:
                 for tag in TAGS:
                     filename = _filename(name, version, tag)
-                    self.same(lambda store, filename=filename: store.get_file(tenant_id, filename))  # type: ignore[misc]
+                    self.same(lambda store, filename=filename: store.catalogue.get_file(tenant_id, filename))  # type: ignore[misc]
 
     @invariant()
     def listings_agree(self) -> None:
-        self.same(lambda store: [t for t in store.list_tenants() if t.id.startswith(f"{self.namespace}-")])
+        self.same(lambda store: [t for t in store.tenants.list_tenants() if t.id.startswith(f"{self.namespace}-")])
         for slug in SLUGS:
-            self.same(lambda store, slug=slug: store.list_projects(self.tenant_id(slug)))  # type: ignore[misc]
+            self.same(lambda store, slug=slug: store.catalogue.list_projects(self.tenant_id(slug)))  # type: ignore[misc]
 
 
 def test_memory_sqlite_and_postgres_stores_agree(tmp_path: Path) -> None:
     require_postgres()
     with ExitStack() as resources:
-        sqlite = resources.enter_context(closing(SqliteRegistryStore(str(tmp_path / "registry.sqlite3"))))
-        postgres = resources.enter_context(
-            closing(PostgresRegistryStore(resources.enter_context(postgres_schema()), PoolLimits(2, 1)))
-        )
-        StoresAgree.stores = {"memory": MemoryRegistryStore(), "sqlite": sqlite, "postgres": postgres}
+        sqlite = sql_backend(resources.enter_context(closing(SqliteDatabase(str(tmp_path / "registry.sqlite3")))))
+        postgres_url = resources.enter_context(postgres_schema())
+        postgres = sql_backend(resources.enter_context(closing(PostgresDatabase(postgres_url, PoolLimits(2, 1)))))
+        StoresAgree.stores = {"memory": memory_backend(), "sqlite": sqlite, "postgres": postgres}
         StoresAgree.TestCase.settings = settings(
             max_examples=30,
             stateful_step_count=25,

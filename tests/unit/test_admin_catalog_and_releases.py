@@ -23,7 +23,7 @@ class Setup:
     def __init__(self, root: Path) -> None:
         self.app = App(root)
         services = RegistryServices(
-            store=self.app.store,
+            metadata=self.app.store,
             storage=self.app.storage,
             clock=SystemClock(),
             ids=RandomIds(),
@@ -49,8 +49,8 @@ class Setup:
             )
         now = SystemClock().now()
         self.root = User(id="root", email="root@x.test", password_hash="-", is_superadmin=True, created_at=now)
-        self.app.store.add_user(self.root)
-        boss = self.app.store.get_user_by_email("boss@acme.test")
+        self.app.store.users.add_user(self.root)
+        boss = self.app.store.users.get_user_by_email("boss@acme.test")
         assert boss is not None
         self.boss = boss
         self.secrets = {
@@ -99,7 +99,7 @@ def test_search_is_limited_to_visible_tenants(setup: Setup) -> None:
 def test_project_detail_lists_releases_newest_first_with_the_readme(setup: Setup) -> None:
     tenant, projects = setup.admin.catalog.projects(setup.boss, "acme")
     assert tenant.slug == "acme" and [row.project.normalized_name for row in projects] == ["widget"]
-    widget_files = setup.app.store.list_files(tenant.id, "widget")
+    widget_files = setup.app.store.catalogue.list_files(tenant.id, "widget")
     assert projects[0].latest_version == "2.0"
     assert projects[0].released_at == min(file.uploaded_at for file in widget_files if file.version == "2.0")
     detail = setup.admin.catalog.project(setup.boss, "acme", "Widget")
@@ -125,7 +125,7 @@ def test_yank_and_unyank_are_audited(setup: Setup) -> None:
     page = setup.app.index.project_page("acme", setup.secrets["acme"], "widget")
     assert {file.version for file in page.files if file.yanked} == {"1.0"}  # type: ignore[attr-defined]
     releases.set_yanked(setup.boss, "acme", "widget", "1.0", yanked=False)
-    actions = [event.action for event in setup.app.store.list_audit_events(AuditQuery(limit=50)).items]
+    actions = [event.action for event in setup.app.store.audit_log.list_audit_events(AuditQuery(limit=50)).items]
     assert "release.yank" in actions and "release.unyank" in actions
     with pytest.raises(ValidationFailed, match="longer than"):
         releases.set_yanked(setup.boss, "acme", "widget", "1.0", yanked=True, reason="x" * (MAX_YANK_REASON_LENGTH + 1))
@@ -151,6 +151,8 @@ def test_purges_remove_records_and_blobs(setup: Setup) -> None:
     remaining = set(setup.app.storage.list_keys())
     assert len(remaining) < len(blobs_before)
     purges = [
-        event for event in setup.app.store.list_audit_events(AuditQuery(limit=50)).items if "purge" in event.action
+        event
+        for event in setup.app.store.audit_log.list_audit_events(AuditQuery(limit=50)).items
+        if "purge" in event.action
     ]
     assert {event.action for event in purges} == {"file.purge", "release.purge", "project.purge"}

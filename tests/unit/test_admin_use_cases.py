@@ -12,11 +12,12 @@ from pyregistry_application.audit import AuditTrail
 from pyregistry_application.dto import AuditQuery
 from pyregistry_application.limit_counters import ThrottlePolicy
 from pyregistry_application.login_throttle import LoginThrottle
+from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.readme_extraction import readme_from_metadata
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_domain.errors import Forbidden, NotFound
 from pyregistry_domain.users import User
-from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.metadata_stores.memory_backend import memory_backend
 from pyregistry_infrastructure.metadata_stores.memory_sessions import MemoryAdminSessionStore
 from pyregistry_infrastructure.shared_state.memory import MemoryLimitCounters
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher
@@ -84,11 +85,11 @@ def test_throttle_forgets_failures_after_the_window() -> None:
 
 
 @pytest.fixture
-def accounts_setup() -> tuple[AdminAccounts, MemoryRegistryStore, SteppingClock, TenantAdministration]:
-    store, clock, ids = MemoryRegistryStore(), SteppingClock(), RandomIds()
+def accounts_setup() -> tuple[AdminAccounts, MetadataBackend, SteppingClock, TenantAdministration]:
+    store, clock, ids = memory_backend(), SteppingClock(), RandomIds()
     hasher = ScryptPasswordHasher(n=2**10)
-    audit = AuditTrail(store, clock, ids)
-    store.add_user(
+    audit = AuditTrail(store.audit_log, clock, ids)
+    store.users.add_user(
         User(
             id="root",
             email="root@x.test",
@@ -97,8 +98,8 @@ def accounts_setup() -> tuple[AdminAccounts, MemoryRegistryStore, SteppingClock,
             created_at=clock.now(),
         )
     )
-    tenants = TenantAdministration(store, clock, ids, hasher, audit)
-    accounts = AdminAccounts(store, hasher, audit, _throttle(clock), MemoryAdminSessionStore(), clock)
+    tenants = TenantAdministration(store.tenants, store.users, clock, ids, hasher, audit)
+    accounts = AdminAccounts(store.users, hasher, audit, _throttle(clock), MemoryAdminSessionStore(), clock)
     return accounts, store, clock, tenants
 
 
@@ -118,15 +119,17 @@ def test_login_checks_password_throttles_and_audits_without_secrets(accounts_set
     assert accounts.login("root@x.test", "right-password", "10.0.0.2").user is not None
     clock.advance(5)
     assert accounts.login("root@x.test", "right-password", "10.0.0.1").user is not None
-    events = store.list_audit_events(AuditQuery(limit=100)).items
+    events = store.audit_log.list_audit_events(AuditQuery(limit=100)).items
     actions = {event.action for event in events}
     assert {"admin.login", "admin.login.failed", "admin.login.throttled"} <= actions
     assert all(event.source_ip in {"10.0.0.1", "10.0.0.2"} for event in events)
     assert not any("wrong-" in repr(event) or "right-password" in repr(event) for event in events)
 
 
-def _checked_guesses(store: MemoryRegistryStore) -> int:
-    return sum(event.action == "admin.login.failed" for event in store.list_audit_events(AuditQuery(limit=500)).items)
+def _checked_guesses(store: MetadataBackend) -> int:
+    return sum(
+        event.action == "admin.login.failed" for event in store.audit_log.list_audit_events(AuditQuery(limit=500)).items
+    )
 
 
 def test_a_valid_login_between_guesses_does_not_reset_the_address_count(accounts_setup) -> None:  # type: ignore[no-untyped-def]
@@ -171,7 +174,7 @@ def test_password_change_ends_existing_sessions(accounts_setup) -> None:  # type
     user = accounts.login("root@x.test", "right-password", None).user
     assert user is not None
     claims = accounts.open_session(user)
-    store.set_user_password("root", ScryptPasswordHasher(n=2**10).hash("another-password"))
+    store.users.set_user_password("root", ScryptPasswordHasher(n=2**10).hash("another-password"))
     assert accounts.session_user(claims) is None
 
 
@@ -193,9 +196,9 @@ def test_tenant_admins_cannot_reach_other_tenants(accounts_setup) -> None:  # ty
         mirroring_enabled=False,
         actor="test",
     )
-    authorization = AdminAuthorization(store)
-    admin = store.get_user_by_email("a@acme.test")
-    root = store.get_user("root")
+    authorization = AdminAuthorization(store.tenants)
+    admin = store.users.get_user_by_email("a@acme.test")
+    root = store.users.get_user("root")
     assert admin is not None and root is not None
     assert [tenant.slug for tenant in authorization.visible_tenants(admin)] == ["acme"]
     assert [tenant.slug for tenant in authorization.visible_tenants(root)] == ["acme", "globex"]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from pyregistry_application.dto import AuditQuery, UploadCommand, UploadResult
+from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.mirroring import MIRROR_ORIGIN
 from pyregistry_application.uploads import blob_key_for, metadata_key_for
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
@@ -23,8 +26,9 @@ from pyregistry_domain.errors import (
 )
 from pyregistry_domain.projects import Project, Release
 from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
-from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
-from pyregistry_infrastructure.metadata_stores.memory_mirror import MemoryMirrorStore
+from pyregistry_infrastructure.metadata_stores.memory_backend import memory_backend
+from pyregistry_infrastructure.metadata_stores.memory_catalogue import MemoryCatalogue
+from pyregistry_infrastructure.metadata_stores.memory_state import MemoryState
 from pyregistry_infrastructure.system import SystemClock
 from tests.support.dists import build_sdist, build_wheel
 from tests.unit.test_application_without_web import App
@@ -63,7 +67,7 @@ def test_tenant_admins(app: App) -> None:
         mirroring_enabled=True,
         actor="t",
     )
-    boss = app.store.get_user_by_email("boss@beta.example")
+    boss = app.store.users.get_user_by_email("boss@beta.example")
     assert boss is not None and created.mirroring_enabled
     app.tenants.create_tenant(
         slug="gamma",
@@ -73,7 +77,7 @@ def test_tenant_admins(app: App) -> None:
         mirroring_enabled=False,
         actor="t",
     )
-    boss = app.store.get_user_by_email("boss@beta.example")
+    boss = app.store.users.get_user_by_email("boss@beta.example")
     assert boss is not None and {app.tenants.get("beta").id, app.tenants.get("gamma").id} <= boss.tenant_ids
     with pytest.raises(AlreadyExists):
         app.tenants.create_tenant(
@@ -210,24 +214,29 @@ def test_an_upload_takes_a_mirrored_project_over(app: App, publisher: str, tmp_p
         cached=True,
     )
     project = Project(tenant.id, "Demo", "demo", now, origin=MIRROR_ORIGIN, mirrored_at=now)
-    MemoryMirrorStore(app.store).record_mirrored_project(project, [Release(tenant.id, "demo", "1.0", now)], [upstream])
+    app.store.mirror.record_mirrored_project(project, [Release(tenant.id, "demo", "1.0", now)], [upstream])
     app.storage.put_bytes(key, b"cached upstream bytes")
     app.storage.put_bytes(metadata_key_for(key), b"Name: demo")
 
     result = _execute(app, publisher, wheel, _fields(wheel))
     assert (result.new_project, result.new_release) == (True, True)
     assert app.storage.stat(key) is None and app.storage.stat(metadata_key_for(key)) is None
-    files = app.store.list_files(tenant.id, "demo")
+    files = app.store.catalogue.list_files(tenant.id, "demo")
     assert [(file.origin, file.sha256) for file in files] == [("local", result.sha256)]
-    upload = app.store.list_audit_events(AuditQuery(action="package.upload")).items[0]
+    upload = app.store.audit_log.list_audit_events(AuditQuery(action="package.upload")).items[0]
     assert upload.details["replaced_mirrored_files"] == "1"
 
 
-class _FailingStore(MemoryRegistryStore):
-    """A real in-memory store whose metadata commit fails, as a full disk or a lost database would."""
+class _FailingCatalogue(MemoryCatalogue):
+    """A real in-memory catalogue whose metadata commit fails, as a full disk or a lost database would."""
 
-    def add_release_file(self, *args: object, **kwargs: object) -> None:
+    def add_release_file(self, *args: object, **kwargs: object) -> list[ReleaseFile]:
         raise OSError("disk full")
+
+
+def _failing_backend() -> MetadataBackend:
+    state = MemoryState()
+    return replace(memory_backend(state), catalogue=_FailingCatalogue(state))
 
 
 class _SecondWriteFails(OpenDalStorage):
@@ -251,11 +260,11 @@ class _SecondWriteFails(OpenDalStorage):
 
 @pytest.mark.parametrize(
     ("store", "storage"),
-    [(_FailingStore, OpenDalStorage), (MemoryRegistryStore, _SecondWriteFails)],
+    [(_failing_backend, OpenDalStorage), (memory_backend, _SecondWriteFails)],
     ids=["commit fails", "metadata write fails"],
 )
 def test_a_failed_upload_leaves_no_blob_and_no_record(
-    tmp_path: Path, store: type[MemoryRegistryStore], storage: type[OpenDalStorage]
+    tmp_path: Path, store: Callable[[], MetadataBackend], storage: type[OpenDalStorage]
 ) -> None:
     app = App(tmp_path, store=store(), storage=storage.filesystem(tmp_path / "blobs"))
     app.tenants.create_tenant(
@@ -268,7 +277,7 @@ def test_a_failed_upload_leaves_no_blob_and_no_record(
     assert list(app.storage.list_keys()) == []
     stored = [path for path in (tmp_path / "blobs").rglob("*") if path.is_file() and path.suffix != ".lock"]
     assert stored == []
-    assert app.store.list_files(app.tenants.get("acme").id, "demo") == []
+    assert app.store.catalogue.list_files(app.tenants.get("acme").id, "demo") == []
 
 
 def test_upload_refuses_a_known_filename_before_reading_the_file(app: App, tmp_path: Path) -> None:
@@ -276,7 +285,7 @@ def test_upload_refuses_a_known_filename_before_reading_the_file(app: App, tmp_p
     wheel = build_wheel(tmp_path / "dist", "demo", "1.0")
     app.upload("acme", secret, wheel, "demo", "1.0")
     blobs = sorted(app.storage.list_keys())
-    events = app.store.list_audit_events(AuditQuery()).total
+    events = app.store.audit_log.list_audit_events(AuditQuery()).total
     impostor = tmp_path / "impostor" / wheel.name
     impostor.parent.mkdir()
     impostor.write_bytes(b"not a zip archive at all")
@@ -290,4 +299,4 @@ def test_upload_refuses_a_known_filename_before_reading_the_file(app: App, tmp_p
             app.upload("acme", secret, again, "demo", "1.0")
         assert refused.value.message == message
     assert sorted(app.storage.list_keys()) == blobs
-    assert app.store.list_audit_events(AuditQuery()).total == events
+    assert app.store.audit_log.list_audit_events(AuditQuery()).total == events

@@ -13,6 +13,7 @@ from pyregistry_application.access import TokenAccess
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.dto import AuditQuery, SpooledUpload, UploadCommand, UploadResult
 from pyregistry_application.index import PackageIndex
+from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.ports import Clock
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_application.tokens import TokenIssuer
@@ -21,7 +22,7 @@ from pyregistry_domain.errors import AlreadyExists, Forbidden, InvalidDistributi
 from pyregistry_domain.tokens import ApiToken, TokenScope
 from pyregistry_infrastructure.archives import ArchiveInspector
 from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
-from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.metadata_stores.memory_backend import memory_backend
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 from tests.support.dists import build_wheel
 from tests.unit.test_admin_use_cases import SteppingClock
@@ -35,22 +36,32 @@ class App:
         root: Path,
         clock: Clock | None = None,
         *,
-        store: MemoryRegistryStore | None = None,
+        store: MetadataBackend | None = None,
         storage: OpenDalStorage | None = None,
     ) -> None:
-        self.store = store or MemoryRegistryStore()
+        self.store = store or memory_backend()
         self.storage = storage or OpenDalStorage.filesystem(root / "blobs")
         self.clock: Clock = clock or SystemClock()
         self.ids = RandomIds()
         clock, ids = self.clock, self.ids
-        self.audit = AuditTrail(self.store, clock, ids)
-        self.access = TokenAccess(self.store, clock)
-        self.tenants = TenantAdministration(self.store, clock, ids, ScryptPasswordHasher(n=2**10), self.audit)
-        self.tokens = TokenIssuer(self.store, clock, ids, self.audit)
-        self.uploads = UploadDistribution(
-            self.store, self.storage, ArchiveInspector(), self.access, self.audit, clock, ids, 10 * 1024 * 1024
+        self.audit = AuditTrail(self.store.audit_log, clock, ids)
+        self.access = TokenAccess(self.store.tenants, self.store.tokens, clock)
+        self.tenants = TenantAdministration(
+            self.store.tenants, self.store.users, clock, ids, ScryptPasswordHasher(n=2**10), self.audit
         )
-        self.index = PackageIndex(self.store, self.storage, self.access)
+        self.tokens = TokenIssuer(self.store.tenants, self.store.tokens, clock, ids, self.audit)
+        self.uploads = UploadDistribution(
+            self.store.tenants,
+            self.store.catalogue,
+            self.storage,
+            ArchiveInspector(),
+            self.access,
+            self.audit,
+            clock,
+            ids,
+            10 * 1024 * 1024,
+        )
+        self.index = PackageIndex(self.store.catalogue, self.storage, self.access)
         self.spool = root / "spool"
         self.spool.mkdir()
 
@@ -110,7 +121,7 @@ def test_upload_then_list_and_download(app: App, tmp_path: Path) -> None:
     assert b"Name: Demo_Pkg" in app.index.core_metadata("acme", token.secret, "demo-pkg", wheel.name, version="1.0")
     events = app.audit.query(AuditQuery(action="package.upload")).items
     assert [event.target for event in events] == [f"demo-pkg==1.0/{wheel.name}"]
-    assert token.secret not in repr(app.store.list_audit_events(AuditQuery()).items)
+    assert token.secret not in repr(app.store.audit_log.list_audit_events(AuditQuery()).items)
 
 
 def test_download_needs_the_files_own_version(app: App, tmp_path: Path) -> None:
@@ -194,7 +205,7 @@ class Authorizations:
 
 def test_the_listener_hears_only_tokens_allowed_on_the_tenant(app: App) -> None:
     heard = Authorizations()
-    access = TokenAccess(app.store, app.clock, heard)
+    access = TokenAccess(app.store.tenants, app.store.tokens, app.clock, heard)
     reader = app.tokens.issue(tenant_slug="acme", name="reader", scopes=["read"], actor="test")
     other = app.tokens.issue(tenant_slug="other", name="other", scopes=["read"], actor="test")
     access.authorize("acme", reader.secret, TokenScope.READ)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pyregistry_application.ports import ArtifactStorage, RegistryStore
+from pyregistry_application.metadata_backend import MetadataBackend
+from pyregistry_application.ports import ArtifactStorage
 from pyregistry_application.security.audit import AuditWheel
 from pyregistry_application.security.findings import Finding, Severity
 from pyregistry_application.security.ports import Scanner, WheelFetcher
@@ -75,10 +76,12 @@ def _audit(
     scanners: list[Scanner] | None = None,
     *,
     fetcher: WheelFetcher | None = None,
-    store: RegistryStore | None = None,
+    store: MetadataBackend | None = None,
     storage: ArtifactStorage | None = None,
 ) -> AuditWheel:
-    return AuditWheel(SafeWheelUnpacker(), scanners or [AstScanner()], fetcher, store, storage)
+    return AuditWheel(
+        SafeWheelUnpacker(), scanners or [AstScanner()], fetcher, store.catalogue if store else None, storage
+    )
 
 
 def test_findings_are_merged_and_failing_scanners_are_reported(tmp_path: Path) -> None:
@@ -138,14 +141,14 @@ def app(tmp_path: Path) -> App:
 
 
 def _acme(app: App) -> str:
-    tenant = app.store.get_tenant_by_slug("acme")
+    tenant = app.store.tenants.get_tenant_by_slug("acme")
     assert tenant is not None
     return tenant.id
 
 
 def test_stored_wheels_are_audited_from_disk_or_object_storage(app: App) -> None:
     tenant_id = _acme(app)
-    [stored] = app.store.list_files(tenant_id, "hook")
+    [stored] = app.store.catalogue.list_files(tenant_id, "hook")
     on_disk = _audit(store=app.store, storage=app.storage).audit_stored(tenant_id, "Hook", stored.filename)
     remote = OpenDalStorage("memory", {})
     remote.put_bytes(stored.blob_key, app.storage.read_bytes(stored.blob_key))
@@ -157,12 +160,12 @@ def test_stored_wheels_are_audited_from_disk_or_object_storage(app: App) -> None
 
 def test_a_stored_wheel_under_an_opaque_blob_key_keeps_its_file_name(app: App) -> None:
     tenant_id = _acme(app)
-    [uploaded] = app.store.list_files(tenant_id, "hook")
+    [uploaded] = app.store.catalogue.list_files(tenant_id, "hook")
     opaque = replace(uploaded, filename="hook-2.0-py3-none-any.whl", version="2.0", blob_key="blobs/0f3a9c")
     app.storage.put_bytes(opaque.blob_key, app.storage.read_bytes(uploaded.blob_key))
-    project = app.store.get_project(tenant_id, "hook")
+    project = app.store.catalogue.get_project(tenant_id, "hook")
     assert project is not None
-    app.store.add_release_file(project, Release(tenant_id, "hook", "2.0", project.created_at), opaque)
+    app.store.catalogue.add_release_file(project, Release(tenant_id, "hook", "2.0", project.created_at), opaque)
     report = _audit([ManifestScanner("manifest")], store=app.store, storage=app.storage).audit_stored(
         tenant_id, "hook", opaque.filename
     )
@@ -172,7 +175,7 @@ def test_a_stored_wheel_under_an_opaque_blob_key_keeps_its_file_name(app: App) -
 
 def test_stored_audits_need_the_store_and_an_existing_file_of_the_project(app: App) -> None:
     tenant_id = _acme(app)
-    [stored] = app.store.list_files(tenant_id, "hook")
+    [stored] = app.store.catalogue.list_files(tenant_id, "hook")
     with pytest.raises(ValidationFailed, match="cannot be audited in this process"):
         _audit().audit_stored(tenant_id, "hook", stored.filename)
     audit = _audit(store=app.store, storage=app.storage)

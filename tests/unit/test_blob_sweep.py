@@ -22,7 +22,9 @@ class LaterClock:
 
 def _sweeper(registry: Registry, offset: timedelta) -> OrphanBlobSweeper:
     services = registry.runtime.services
-    return OrphanBlobSweeper(services.store, services.storage, LaterClock(offset), services.audit)
+    return OrphanBlobSweeper(
+        services.metadata.tenants, services.metadata.catalogue, services.storage, LaterClock(offset), services.audit
+    )
 
 
 def test_old_orphans_are_removed_and_everything_referenced_or_foreign_stays(tmp_path: Path) -> None:
@@ -47,7 +49,7 @@ def test_old_orphans_are_removed_and_everything_referenced_or_foreign_stays(tmp_
     assert storage.stat(orphan) is None and storage.stat(orphan + ".metadata") is None
     assert registry.blobs_of(kept) == {kept.blob_key, kept.blob_key + ".metadata", kept.blob_key + ".provenance"}
     assert all(storage.stat(key) is not None for key in foreign)
-    events = registry.runtime.services.store.list_audit_events(AuditQuery(action="storage.sweep")).items
+    events = registry.runtime.services.metadata.audit_log.list_audit_events(AuditQuery(action="storage.sweep")).items
     assert [(event.actor, event.details["removed"]) for event in events] == [("test", "2")]
 
 
@@ -61,4 +63,6 @@ def test_orphans_inside_the_grace_period_are_kept(tmp_path: Path) -> None:
     report = _sweeper(registry, timedelta(0)).sweep(timedelta(hours=1), dry_run=False, actor="test")
     assert [o.key for o in report.orphans] == [orphan] and report.too_recent == 1 and report.removed == 0
     assert storage.stat(orphan) is not None
-    assert registry.runtime.services.store.list_audit_events(AuditQuery(action="storage.sweep")).items == []
+    assert (
+        registry.runtime.services.metadata.audit_log.list_audit_events(AuditQuery(action="storage.sweep")).items == []
+    )

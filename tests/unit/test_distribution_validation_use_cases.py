@@ -56,7 +56,7 @@ def app(tmp_path: Path) -> App:
 
 
 def _validator(app: App, storage: OpenDalStorage | None = None) -> ValidateDistributions:
-    return ValidateDistributions(ArchiveInspector(), app.store, storage or app.storage)
+    return ValidateDistributions(ArchiveInspector(), app.store.tenants, app.store.catalogue, storage or app.storage)
 
 
 def test_local_files_are_checked_for_digest_format_and_readability(tmp_path: Path, app: App) -> None:

@@ -32,7 +32,7 @@ class Acme:
         self.app.upload("acme", self.publisher, wheel, name, version)
 
     def serial(self, name: str) -> int:
-        project = self.app.store.get_project(self.tenant.id, name)
+        project = self.app.store.catalogue.get_project(self.tenant.id, name)
         assert project is not None
         return project.serial
 
@@ -75,7 +75,7 @@ def test_only_local_pages_of_tenants_that_do_not_mirror_are_stamped(acme: Acme) 
 
 
 def test_store_versions_are_computed_from_any_store(acme: Acme) -> None:
-    versions = StoreIndexVersions(acme.app.store)
+    versions = StoreIndexVersions(acme.app.store.catalogue)
     assert versions.listing_version(acme.tenant.id) == "0-0"
     assert versions.project_serial(acme.tenant.id, "demo") is None
     acme.upload("demo", "1.0")
@@ -116,7 +116,7 @@ def test_without_a_mirror_service_a_mirroring_tenant_serves_only_what_is_recorde
     index = mirror.index
     index.project_page("corp", mirror.reader, "tool")
     mirror.service.wait_idle(10)
-    offline = PackageIndex(mirror.app.store, mirror.app.storage, mirror.app.access)
+    offline = PackageIndex(mirror.app.store.catalogue, mirror.app.storage, mirror.app.access)
     with pytest.raises(NotFound, match="project 'tool' does not exist in tenant 'corp'"):
         offline.project_page("corp", mirror.reader, "tool")
     cached = offline.download("corp", mirror.reader, "tool", WHEEL_20, version="2.0")

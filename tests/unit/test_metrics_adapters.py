@@ -15,7 +15,7 @@ from pyregistry_bootstrap.asgi import served_app
 from pyregistry_bootstrap.wiring import build_runtime
 from pyregistry_infrastructure.background import BackgroundJobs
 from pyregistry_infrastructure.metadata_stores.pool import PoolLimits
-from pyregistry_infrastructure.metadata_stores.postgres import PostgresRegistryStore
+from pyregistry_infrastructure.metadata_stores.postgres import PostgresDatabase
 from pyregistry_infrastructure.prometheus_metrics import PrometheusMetrics
 from pyregistry_infrastructure.readiness_probes import CallableProbe
 from pyregistry_infrastructure.webhooks import BackgroundNotifier, NullNotifier
@@ -53,7 +53,7 @@ def test_commands_count_nothing(tmp_path: Path) -> None:
 
 def test_pool_gauge_copies_the_postgresql_pool_counters() -> None:
     with postgres_schema() as url:
-        store = PostgresRegistryStore(url, PoolLimits(max_connections=5, min_connections=2))
+        store = PostgresDatabase(url, PoolLimits(max_connections=5, min_connections=2))
         try:
             metrics = PrometheusMetrics(store.pool_stats)
             scraped = samples(metrics)

@@ -9,7 +9,6 @@ from pathlib import Path
 from pyregistry_application.index import PackageIndex
 from pyregistry_application.mirror_updater import MirrorUpdater
 from pyregistry_application.mirroring import MirrorOptions, MirrorService
-from pyregistry_infrastructure.metadata_stores.memory_mirror import MemoryMirrorStore
 from pyregistry_infrastructure.prometheus_metrics import PrometheusMetrics
 from tests.support.dists import build_wheel
 from tests.support.memory_upstream import MemoryUpstream
@@ -37,10 +36,12 @@ class MeteredMirror:
         )
         store = self.app.store
         self.service = MirrorService(
-            store, MemoryMirrorStore(store), self.app.storage, self.upstream, clock, self.app.audit,
+            store.tenants, store.catalogue, store.mirror, self.app.storage, self.upstream, clock, self.app.audit,
             root / "spool", options, metrics=self.metrics,
         )  # fmt: skip
-        self.index = PackageIndex(store, self.app.storage, self.app.access, self.service, metrics=self.metrics)
+        self.index = PackageIndex(
+            store.catalogue, self.app.storage, self.app.access, self.service, metrics=self.metrics
+        )
         self.reader = self.app.tokens.issue(tenant_slug="corp", name="pip", scopes=["read"], actor="t").secret
 
     def samples(self) -> Samples:

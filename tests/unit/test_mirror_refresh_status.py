@@ -12,6 +12,7 @@ import pytest
 
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.dto import AuditQuery
+from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.mirror_ports import UpstreamProject, UpstreamStream
 from pyregistry_application.mirroring import MirrorOptions, MirrorService, MirrorStatus
 from pyregistry_application.tenants import TenantAdministration
@@ -19,8 +20,7 @@ from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.errors import NotFound, UpstreamUnavailable
 from pyregistry_domain.projects import Project, Release
 from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
-from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
-from pyregistry_infrastructure.metadata_stores.memory_mirror import MemoryMirrorStore
+from pyregistry_infrastructure.metadata_stores.memory_backend import memory_backend
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 
 
@@ -47,21 +47,29 @@ class GatedUpstream:
         return None
 
 
-def _mirror(store: MemoryRegistryStore, upstream: GatedUpstream, tmp_path: Path) -> MirrorService:
+def _mirror(store: MetadataBackend, upstream: GatedUpstream, tmp_path: Path) -> MirrorService:
     clock = SystemClock()
-    audit = AuditTrail(store, clock, RandomIds())
+    audit = AuditTrail(store.audit_log, clock, RandomIds())
     storage = OpenDalStorage.filesystem(tmp_path / "blobs")
     return MirrorService(
-        store, MemoryMirrorStore(store), storage, upstream, clock, audit, tmp_path / "spool", MirrorOptions()
+        store.tenants,
+        store.catalogue,
+        store.mirror,
+        storage,
+        upstream,
+        clock,
+        audit,
+        tmp_path / "spool",
+        MirrorOptions(),
     )
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[tuple[MirrorService, GatedUpstream, MemoryRegistryStore]]:
-    store = MemoryRegistryStore()
+def world(tmp_path: Path) -> Iterator[tuple[MirrorService, GatedUpstream, MetadataBackend]]:
+    store = memory_backend()
     clock = SystemClock()
-    audit = AuditTrail(store, clock, RandomIds())
-    tenants = TenantAdministration(store, clock, RandomIds(), ScryptPasswordHasher(), audit)
+    audit = AuditTrail(store.audit_log, clock, RandomIds())
+    tenants = TenantAdministration(store.tenants, store.users, clock, RandomIds(), ScryptPasswordHasher(), audit)
     for slug, mirroring in (("corp", True), ("plain", False)):
         tenants.create_tenant(
             slug=slug, display_name=slug, admin_email=None, admin_password=None, mirroring_enabled=mirroring, actor="t"
@@ -69,7 +77,7 @@ def world(tmp_path: Path) -> Iterator[tuple[MirrorService, GatedUpstream, Memory
     upstream = GatedUpstream()
     mirror = _mirror(store, upstream, tmp_path)
     upstream.gate.set()
-    mirror.refresh_project(store.get_tenant_by_slug("corp"), "tool")  # type: ignore[arg-type]
+    mirror.refresh_project(store.tenants.get_tenant_by_slug("corp"), "tool")  # type: ignore[arg-type]
     upstream.gate.clear()
     yield mirror, upstream, store
     upstream.gate.set()
@@ -86,8 +94,8 @@ def _wait_idle(mirror: MirrorService, slug: str) -> MirrorStatus:
     raise AssertionError("refresh did not finish")
 
 
-def _requests(store: MemoryRegistryStore) -> list[dict[str, str | None]]:
-    events = store.list_audit_events(AuditQuery(limit=50)).items
+def _requests(store: MetadataBackend) -> list[dict[str, str | None]]:
+    events = store.audit_log.list_audit_events(AuditQuery(limit=50)).items
     wanted = sorted((e for e in events if e.action == "mirror.request_refresh"), key=lambda e: e.occurred_at)
     return [{"actor": e.actor, "target": e.target, "ip": e.source_ip, **e.details} for e in wanted]
 
@@ -124,10 +132,10 @@ def test_failed_project_refresh_is_the_last_error(world) -> None:
 
 def test_refresh_requests_need_a_mirroring_tenant_and_a_mirrored_project(world) -> None:
     mirror, _, store = world
-    corp = store.get_tenant_by_slug("corp")
+    corp = store.tenants.get_tenant_by_slug("corp")
     assert corp is not None
     now = SystemClock().now()
-    store.add_release_file(
+    store.catalogue.add_release_file(
         Project(tenant_id=corp.id, name="local", normalized_name="local", created_at=now),
         Release(corp.id, "local", "1.0", now),
         ReleaseFile(

@@ -15,13 +15,14 @@ import pytest
 
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.dto import AuditQuery
+from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.mirror_ports import UpstreamProject, UpstreamStream
 from pyregistry_application.mirror_updater import MirrorUpdater
 from pyregistry_application.mirroring import REFRESH_ACTION, MirrorRefreshReport, MirrorService
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.errors import UpstreamUnavailable
-from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.metadata_stores.memory_backend import memory_backend
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 from tests.unit.test_mirror_refresh_status import GatedUpstream, _mirror
 
@@ -61,18 +62,23 @@ def _wait_for(condition: Callable[[], bool]) -> None:
 
 
 @pytest.fixture
-def setup(tmp_path: Path) -> Iterator[tuple[MirrorService, RecordingUpstream, MemoryRegistryStore]]:
-    store = MemoryRegistryStore()
+def setup(tmp_path: Path) -> Iterator[tuple[MirrorService, RecordingUpstream, MetadataBackend]]:
+    store = memory_backend()
     clock = SystemClock()
     TenantAdministration(
-        store, clock, RandomIds(), ScryptPasswordHasher(), AuditTrail(store, clock, RandomIds())
+        store.tenants,
+        store.users,
+        clock,
+        RandomIds(),
+        ScryptPasswordHasher(),
+        AuditTrail(store.audit_log, clock, RandomIds()),
     ).create_tenant(
         slug="corp", display_name="Corp", admin_email=None, admin_password=None, mirroring_enabled=True, actor="t"
     )
     upstream = RecordingUpstream(body=b"wheel bytes " * 100)
     mirror = _mirror(store, upstream, tmp_path)
     upstream.gate.set()
-    corp = store.get_tenant_by_slug("corp")
+    corp = store.tenants.get_tenant_by_slug("corp")
     assert corp is not None
     for name in ("alpha", "beta"):
         mirror.refresh_project(corp, name)
@@ -111,14 +117,14 @@ def test_updater_stop_ends_the_pass_before_the_next_project(setup, caplog: pytes
     upstream.gate.set()
     _wait_for(lambda: not mirror.status("corp").refreshing)
     assert upstream.fetched == ["alpha"]
-    event = store.list_audit_events(AuditQuery(action=REFRESH_ACTION)).items[0]
+    event = store.audit_log.list_audit_events(AuditQuery(action=REFRESH_ACTION)).items[0]
     assert (event.details["stopped"], event.details["errors"]) == ("yes", "0")
     assert not [record for record in caplog.records if record.exc_info]
 
 
 def test_a_running_download_ends_at_its_next_chunk_after_close(setup, tmp_path: Path) -> None:
     mirror, upstream, store = setup
-    corp = store.get_tenant_by_slug("corp")
+    corp = store.tenants.get_tenant_by_slug("corp")
     assert corp is not None
     wheel, now, key = "alpha-1.0-py3-none-any.whl", SystemClock().now(), "mirror/alpha-1.0-py3-none-any.whl"
     digest = hashlib.sha256(upstream.body).hexdigest()

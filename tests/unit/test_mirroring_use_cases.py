@@ -20,7 +20,6 @@ from pyregistry_application.mirroring import ChecksumMismatch, MirrorOptions, Mi
 from pyregistry_application.uploads import metadata_key_for
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.errors import NotFound, UpstreamUnavailable
-from pyregistry_infrastructure.metadata_stores.memory_mirror import MemoryMirrorStore
 from tests.support.dists import build_sdist, build_wheel, sha256_of
 from tests.support.memory_upstream import FILES_URL, MemoryUpstream
 from tests.unit.test_admin_use_cases import SteppingClock
@@ -58,8 +57,9 @@ class Mirror:
         )
         store = self.app.store
         self.service = MirrorService(
-            store,
-            MemoryMirrorStore(store),
+            store.tenants,
+            store.catalogue,
+            store.mirror,
             self.app.storage,
             self.upstream,
             self.clock,
@@ -67,7 +67,7 @@ class Mirror:
             self.spool,
             options,
         )
-        self.index = PackageIndex(store, self.app.storage, self.app.access, self.service)
+        self.index = PackageIndex(store.catalogue, self.app.storage, self.app.access, self.service)
         self.reader = self.app.tokens.issue(tenant_slug="corp", name="pip", scopes=["read"], actor="t").secret
         out = root / "upstream"
         self.dists = {
@@ -87,17 +87,17 @@ class Mirror:
 
     @property
     def corp(self) -> str:
-        tenant = self.app.store.get_tenant_by_slug("corp")
+        tenant = self.app.store.tenants.get_tenant_by_slug("corp")
         assert tenant is not None
         return tenant.id
 
     def file(self, filename: str) -> ReleaseFile:
-        found = self.app.store.get_file(self.corp, filename)
+        found = self.app.store.catalogue.get_file(self.corp, filename)
         assert found is not None
         return found
 
     def cached(self) -> set[str]:
-        return {f.filename for f in self.app.store.list_files(self.corp, "tool") if f.cached}
+        return {f.filename for f in self.app.store.catalogue.list_files(self.corp, "tool") if f.cached}
 
     def spooled(self) -> list[Path]:
         return list(self.spool.iterdir()) if self.spool.exists() else []
@@ -137,12 +137,14 @@ def test_a_recorded_page_is_served_until_the_ttl_then_refreshed_with_yank_state(
     mirror.clock.advance(TTL - 1)
     mirror.index.project_page("corp", mirror.reader, "tool")
     assert mirror.upstream.requests["tool"] == 1
-    assert not any(r.yanked for r in mirror.app.store.list_releases(mirror.corp, "tool"))
+    assert not any(r.yanked for r in mirror.app.store.catalogue.list_releases(mirror.corp, "tool"))
     mirror.clock.advance(1)
     page = mirror.index.project_page("corp", mirror.reader, "tool")
     assert mirror.upstream.requests["tool"] == 2
     assert page.project.mirrored_at == mirror.clock.now()
-    releases = {r.version: (r.yanked, r.yanked_reason) for r in mirror.app.store.list_releases(mirror.corp, "tool")}
+    releases = {
+        r.version: (r.yanked, r.yanked_reason) for r in mirror.app.store.catalogue.list_releases(mirror.corp, "tool")
+    }
     assert releases == {"1.0": (True, "broken build"), "1.1": (False, None), "2.0": (False, None)}
     yanked_files = {f.filename: f.yanked_reason for f in page.files if f.yanked}
     assert yanked_files == {WHEEL_10: "broken build"}, "files follow their release: 1.1 still has a wheel"
@@ -166,7 +168,7 @@ def test_an_unreachable_upstream_serves_the_stale_page_but_never_invents_one(
     mirror.upstream.fail("fresh", "down")
     with pytest.raises(UpstreamUnavailable, match="503"):
         mirror.index.project_page("corp", mirror.reader, "fresh")
-    assert mirror.app.store.get_project(mirror.corp, "fresh") is None
+    assert mirror.app.store.catalogue.get_project(mirror.corp, "fresh") is None
 
     plain = mirror.app.tokens.issue(tenant_slug="plain", name="pip", scopes=["read"], actor="t").secret
     with pytest.raises(NotFound, match="does not exist in tenant 'plain'"):
@@ -290,7 +292,7 @@ def test_refreshing_a_project_upstream_does_not_have_is_an_error_not_a_crash(mir
         0,
         ["nothing: upstream has no project 'nothing'"],
     )
-    assert mirror.app.store.get_project(mirror.corp, "nothing") is None
+    assert mirror.app.store.catalogue.get_project(mirror.corp, "nothing") is None
 
 
 def test_refresh_all_covers_every_mirroring_tenant_with_mirrored_projects(mirror: Mirror) -> None:

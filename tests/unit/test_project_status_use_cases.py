@@ -16,7 +16,6 @@ from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_bootstrap.cli_wiring import CLI_USER
 from pyregistry_domain.errors import Forbidden, NotFound, ValidationFailed
 from pyregistry_domain.project_status import ProjectStatus, ProjectStatusKind
-from pyregistry_infrastructure.metadata_stores.memory_mirror import MemoryMirrorStore
 from pyregistry_infrastructure.vulnerabilities.osv_db import AdvisoryDatabase
 from tests.support.dists import build_wheel
 from tests.support.malware_advisories import write_malware_advisory
@@ -30,10 +29,11 @@ class Guarded:
         self.world = Mirror(root / "world", eager_percent=100)
         app = self.world.app
         self.blocklist = MalwareBlocklist(AdvisoryDatabase(advisories))
-        self.recorder = ProjectStatusRecorder(app.store, app.audit, app.clock)
+        self.recorder = ProjectStatusRecorder(app.store.catalogue, app.audit, app.clock)
         self.service = MirrorService(
-            app.store,
-            MemoryMirrorStore(app.store),
+            app.store.tenants,
+            app.store.catalogue,
+            app.store.mirror,
             app.storage,
             self.world.upstream,
             app.clock,
@@ -43,9 +43,11 @@ class Guarded:
             self.blocklist,
         )
         self.index = PackageIndex(
-            app.store, app.storage, app.access, self.service, malware=self.blocklist, statuses=self.recorder
+            app.store.catalogue, app.storage, app.access, self.service, malware=self.blocklist, statuses=self.recorder
         )
-        self.admin = ProjectStatusAdministration(app.store, AdminAuthorization(app.store), self.recorder)
+        self.admin = ProjectStatusAdministration(
+            app.store.catalogue, AdminAuthorization(app.store.tenants), self.recorder
+        )
 
     def status_events(self) -> list[tuple[str, str, dict[str, str]]]:
         page = self.world.app.audit.query(AuditQuery(action="project.status"))
@@ -68,7 +70,9 @@ def test_a_malware_version_is_neither_listed_nor_downloaded_nor_prefetched(tmp_p
         page = guarded.index.project_page("corp", guarded.world.reader, "tool")
         assert page.versions == ["1.0", "1.1"] and "2.0" not in {file.version for file in page.files}
         guarded.service.wait_idle(10)
-        cached = {f.filename for f in guarded.world.app.store.list_files(guarded.world.corp, "tool") if f.cached}
+        cached = {
+            f.filename for f in guarded.world.app.store.catalogue.list_files(guarded.world.corp, "tool") if f.cached
+        }
         assert cached == {WHEEL_10, WHEEL_11, "tool-1.1.tar.gz"}, "the blocked 2.0 wheel was never fetched"
         with pytest.raises(Forbidden) as refused:
             guarded.index.download("corp", guarded.world.reader, "tool", "tool-2.0-py3-none-any.whl", version="2.0")
@@ -94,7 +98,7 @@ def test_an_advisory_over_every_version_quarantines_once_and_audits_it(tmp_path:
                                      "advisory": "MAL-2099-8"})
         ]  # fmt: skip
         guarded.service.wait_idle(10)
-        assert not any(f.cached for f in guarded.world.app.store.list_files(guarded.world.corp, "tool"))
+        assert not any(f.cached for f in guarded.world.app.store.catalogue.list_files(guarded.world.corp, "tool"))
     finally:
         guarded.service.close()
         guarded.world.service.close()
@@ -108,9 +112,9 @@ def test_an_upload_to_an_archived_project_is_refused_and_stores_nothing(guarded:
     with pytest.raises(ValidationFailed) as archived:
         app.upload("plain", publisher, build_wheel(tmp_path / "d2", "lib", "1.1"), "lib", "1.1")
     assert archived.value.message == "project 'lib' is archived and does not accept uploads: frozen for audit"
-    plain = app.store.get_tenant_by_slug("plain")
+    plain = app.store.tenants.get_tenant_by_slug("plain")
     assert plain is not None
-    assert [release.version for release in app.store.list_releases(plain.id, "lib")] == ["1.0"]
+    assert [release.version for release in app.store.catalogue.list_releases(plain.id, "lib")] == ["1.0"]
     assert guarded.status_events() == [
         ("cli", "lib", {"status": "archived", "previous": "active", "reason": "frozen for audit"})
     ]

@@ -126,7 +126,7 @@ def test_provenance_of_an_attested_upload_is_served_to_readers_of_the_tenant(app
     plain = build_wheel(tmp_path / "plain", "Widget", "2.0")
     app.upload("acme", publisher.secret, plain, "Widget", "2.0")
 
-    provenance = ProvenanceReader(app.store, app.storage, app.access)
+    provenance = ProvenanceReader(app.store.catalogue, app.storage, app.access)
     served_bytes = provenance.provenance("acme", reader.secret, "WIDGET", "1.0", attested.name)
     served = json.loads(served_bytes)
     assert served["attestation_bundles"] == [{"publisher": descriptor, "attestations": [ATTESTATION]}]

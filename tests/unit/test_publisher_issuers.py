@@ -11,8 +11,6 @@ import pytest
 from pyregistry_bootstrap.wiring import Runtime, build_runtime
 from pyregistry_domain.errors import ValidationFailed
 from pyregistry_domain.publishers import PublisherProvider, TrustedPublisher
-from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
-from pyregistry_infrastructure.metadata_stores.sql_publishers import SqlPublisherStore
 from pyregistry_infrastructure.settings import OidcIssuerSettings
 from tests.support.settings import runtime_settings
 
@@ -71,11 +69,11 @@ def test_an_ambiguous_or_unknown_issuer_is_refused(
 
 
 def test_publishers_without_an_issuer_get_the_only_one_at_startup(started: Runtime, tmp_path: Path) -> None:
-    store = started.services.store
-    assert isinstance(store, SqlRegistryStore)
-    tenant = store.get_tenant_by_slug("acme")
+    store = started.services.metadata
+    assert store.name == "sqlite"
+    tenant = store.tenants.get_tenant_by_slug("acme")
     assert tenant is not None
-    legacy = SqlPublisherStore(store)
+    legacy = store.publishers
     for pid, provider in (("old-github", PublisherProvider.GITHUB), ("old-gitlab", PublisherProvider.GITLAB)):
         legacy.add_publisher(
             TrustedPublisher(

@@ -59,7 +59,7 @@ class Publishing:
         self.publishers = MemoryPublisherStore()
         self.verifier = FakeVerifier()
         self.use_cases = TrustedPublishing(
-            self.app.store,
+            self.app.store.tenants,
             self.publishers,
             MemoryJtiReplayStore(),
             self.verifier,
@@ -159,7 +159,10 @@ def test_bad_publishers_are_refused_before_anything_is_stored(
 ) -> None:
     with pytest.raises(error, match=message):
         publishing.add(tenant, project=project, provider=provider)
-    assert [publishing.publishers.list_publishers(t.id) for t in publishing.app.store.list_tenants()] == [[], []]
+    assert [publishing.publishers.list_publishers(t.id) for t in publishing.app.store.tenants.list_tenants()] == [
+        [],
+        [],
+    ]
     assert publishing.events("publisher.add") == []
     with pytest.raises(NotFound):
         publishing.use_cases.list_publishers("nobody")
@@ -210,14 +213,14 @@ def test_an_identity_token_is_exchanged_only_once(publishing: Publishing) -> Non
     publishing.use_cases.mint(identity)
     with pytest.raises(InvalidToken, match="replayed token"):
         publishing.use_cases.mint(identity)
-    acme = publishing.app.store.get_tenant_by_slug("acme")
+    acme = publishing.app.store.tenants.get_tenant_by_slug("acme")
     assert acme is not None
-    assert len(publishing.app.store.list_tokens(acme.id)) == 1
+    assert len(publishing.app.store.tokens.list_tokens(acme.id)) == 1
     assert len(publishing.events("oidc.mint")) == 1
 
 
 def _tokens_issued(publishing: Publishing) -> int:
-    return sum(len(publishing.app.store.list_tokens(t.id)) for t in publishing.app.store.list_tenants())
+    return sum(len(publishing.app.store.tokens.list_tokens(t.id)) for t in publishing.app.store.tenants.list_tenants())
 
 
 def test_mint_needs_exactly_one_matching_publisher(publishing: Publishing) -> None:

@@ -40,7 +40,7 @@ class Registry:
             slug="acme", display_name="Acme", admin_email=None, admin_password=None, mirroring_enabled=False, actor="t"
         )
         self.secret = services.tokens.issue(tenant_slug="acme", name="ci", scopes=["read", "publish"], actor="t").secret
-        superadmin = services.store.get_user_by_email(settings.superadmin_email)
+        superadmin = services.metadata.users.get_user_by_email(settings.superadmin_email)
         assert superadmin is not None
         self.superadmin: User = superadmin
         self.root = root
@@ -69,9 +69,9 @@ class Registry:
         services.uploads.execute(
             UploadCommand(tenant_slug="acme", token_secret=self.secret, fields=fields, content=content)
         )
-        tenant = services.store.get_tenant_by_slug("acme")
+        tenant = services.metadata.tenants.get_tenant_by_slug("acme")
         assert tenant is not None
-        file = services.store.get_file(tenant.id, wheel.name)
+        file = services.metadata.catalogue.get_file(tenant.id, wheel.name)
         assert file is not None and file.has_provenance
         assert self.provenance_stored(file)
         return file

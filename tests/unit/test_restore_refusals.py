@@ -10,30 +10,32 @@ import msgspec
 import pytest
 
 from pyregistry_application.backup_format import FORMAT, FORMAT_VERSION, BackupManifest
+from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.restores import RegistryRestore
 from pyregistry_domain.errors import Conflict, ValidationFailed
 from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
-from pyregistry_infrastructure.metadata_stores.sql_archive import SqlMetadataArchive
-from pyregistry_infrastructure.metadata_stores.sqlite import SqliteRegistryStore
+from pyregistry_infrastructure.metadata_stores.sql_backend import sql_backend
+from pyregistry_infrastructure.metadata_stores.sqlite import SqliteDatabase
 from tests.contract.test_registry_store_contract import tenant
 
 
 @pytest.fixture
-def target(tmp_path: Path) -> Iterator[tuple[RegistryRestore, SqliteRegistryStore, OpenDalStorage]]:
-    store = SqliteRegistryStore(tmp_path / "target.sqlite3")
+def target(tmp_path: Path) -> Iterator[tuple[RegistryRestore, MetadataBackend, OpenDalStorage]]:
+    store = sql_backend(SqliteDatabase(tmp_path / "target.sqlite3"))
+    assert store.archive is not None
     storage = OpenDalStorage.filesystem(tmp_path / "blobs")
-    yield RegistryRestore(SqlMetadataArchive(store), storage), store, storage
+    yield RegistryRestore(store.archive, storage), store, storage
     store.close()
 
 
-def _backup(directory: Path, store: SqliteRegistryStore, **changes: object) -> Path:
+def _backup(directory: Path, store: MetadataBackend, **changes: object) -> Path:
     directory.mkdir()
     manifest = BackupManifest(
         format=FORMAT,
         version=FORMAT_VERSION,
         created_at=datetime(2026, 12, 1, tzinfo=UTC),
         database="sqlite",
-        migrations=SqlMetadataArchive(store).applied_migrations(),
+        migrations=store.archive.applied_migrations() if store.archive else [],
         tables={},
         blobs="copy",
         blob_count=0,
@@ -78,7 +80,8 @@ def test_a_foreign_or_newer_format_is_refused(
 
 def test_a_backup_from_a_newer_schema_is_refused(target, tmp_path: Path) -> None:
     restore, store, _ = target
-    migrations = [*SqlMetadataArchive(store).applied_migrations(), "9999_future"]
+    assert store.archive is not None
+    migrations = [*store.archive.applied_migrations(), "9999_future"]
     backup = _backup(tmp_path / "backup", store, migrations=migrations)
     with pytest.raises(ValidationFailed) as refused:
         restore.run(backup)
@@ -98,12 +101,12 @@ def test_a_target_with_blobs_is_refused(target, tmp_path: Path) -> None:
     assert refused.value.message == (
         "the target artifact storage is not empty (it holds t-old/left-over.bin); restore into empty storage"
     )
-    assert store.list_tenants() == []
+    assert store.tenants.list_tenants() == []
 
 
 def test_a_target_with_rows_is_refused(target, tmp_path: Path) -> None:
     restore, store, _ = target
-    store.add_tenant(tenant("acme"))
+    store.tenants.add_tenant(tenant("acme"))
     backup = _backup(tmp_path / "backup", store)
     with pytest.raises(Conflict) as refused:
         restore.run(backup)
@@ -146,4 +149,4 @@ def test_a_missing_table_file_or_a_garbled_row_is_refused_and_loads_nothing(targ
     with pytest.raises(ValidationFailed) as garbled:
         restore.run(backup)
     assert garbled.value.message.startswith(f"{backup / 'metadata' / 'tenants.jsonl'} line 1 is not a valid row: ")
-    assert store.list_tenants() == []
+    assert store.tenants.list_tenants() == []

@@ -6,6 +6,7 @@ import pytest
 
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.dto import AuditQuery
+from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.oidc_sign_in import (
     OidcSignIn,
     PendingSignIn,
@@ -17,7 +18,7 @@ from pyregistry_domain.group_roles import GroupRole, roles_from_groups
 from pyregistry_domain.roles import TenantRole
 from pyregistry_domain.tenants import new_tenant
 from pyregistry_domain.users import User
-from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.metadata_stores.memory_backend import memory_backend
 from pyregistry_infrastructure.system import RandomIds, SystemClock
 
 MAPPING = [
@@ -59,13 +60,17 @@ class ScriptedProvider:
 
 
 @pytest.fixture
-def world() -> tuple[OidcSignIn, ScriptedProvider, MemoryRegistryStore]:
-    store = MemoryRegistryStore()
+def world() -> tuple[OidcSignIn, ScriptedProvider, MetadataBackend]:
+    store = memory_backend()
     clock = SystemClock()
-    store.add_tenant(new_tenant("t-acme", "acme", "Acme", False, clock.now()))
+    store.tenants.add_tenant(new_tenant("t-acme", "acme", "Acme", False, clock.now()))
     provider = ScriptedProvider()
-    audit = AuditTrail(store, clock, RandomIds())
-    return OidcSignIn([provider], {"corp": MAPPING}, store, clock, RandomIds(), audit), provider, store
+    audit = AuditTrail(store.audit_log, clock, RandomIds())
+    return (
+        OidcSignIn([provider], {"corp": MAPPING}, store.tenants, store.users, clock, RandomIds(), audit),
+        provider,
+        store,
+    )
 
 
 PENDING = PendingSignIn(provider="corp", state="state-1", nonce="nonce-1", verifier="v" * 64, next="/admin/dashboard")
@@ -78,7 +83,7 @@ def _complete(sign_in: OidcSignIn, pending: PendingSignIn | None = PENDING, stat
 
 
 def test_begin_sends_state_nonce_and_the_challenge_of_the_kept_verifier(
-    world: tuple[OidcSignIn, ScriptedProvider, MemoryRegistryStore],
+    world: tuple[OidcSignIn, ScriptedProvider, MetadataBackend],
 ) -> None:
     sign_in, _, _ = world
     url, pending = sign_in.begin("corp", "http://x/cb", "/admin/t/acme/packages")
@@ -93,7 +98,7 @@ def test_begin_sends_state_nonce_and_the_challenge_of_the_kept_verifier(
 
 
 def test_roles_follow_the_groups_at_every_sign_in(
-    world: tuple[OidcSignIn, ScriptedProvider, MemoryRegistryStore],
+    world: tuple[OidcSignIn, ScriptedProvider, MetadataBackend],
 ) -> None:
     sign_in, provider, store = world
     user = _complete(sign_in)
@@ -102,9 +107,9 @@ def test_roles_follow_the_groups_at_every_sign_in(
     with pytest.raises(SignInRefused) as refused:
         _complete(sign_in)
     assert refused.value.message == "sign-in refused: you are in no group that maps to a tenant role"
-    stored = store.get_user_by_email("amy@corp.test")
+    stored = store.users.get_user_by_email("amy@corp.test")
     assert stored is not None and dict(stored.roles) == {}
-    actions = [event.action for event in store.list_audit_events(AuditQuery(limit=10)).items]
+    actions = [event.action for event in store.audit_log.list_audit_events(AuditQuery(limit=10)).items]
     assert actions == ["admin.login.refused", "role.revoke", "admin.login.oidc", "role.grant"]
 
 
@@ -120,18 +125,18 @@ def test_roles_follow_the_groups_at_every_sign_in(
     ],
 )  # fmt: skip
 def test_identity_checks_refuse_and_store_no_account(
-    world: tuple[OidcSignIn, ScriptedProvider, MemoryRegistryStore], identity: ProviderIdentity, reason: str
+    world: tuple[OidcSignIn, ScriptedProvider, MetadataBackend], identity: ProviderIdentity, reason: str
 ) -> None:
     sign_in, provider, store = world
     provider.identity = identity
     with pytest.raises(SignInRefused) as refused:
         _complete(sign_in)
     assert refused.value.message == f"sign-in refused: {reason}"
-    assert store.get_user_by_email("amy@corp.test") is None
+    assert store.users.get_user_by_email("amy@corp.test") is None
 
 
 def test_callback_checks_refuse_before_the_code_is_redeemed(
-    world: tuple[OidcSignIn, ScriptedProvider, MemoryRegistryStore],
+    world: tuple[OidcSignIn, ScriptedProvider, MetadataBackend],
 ) -> None:
     sign_in, _, _ = world
     with pytest.raises(SignInRefused, match="no sign-in with this provider was started in this browser"):
@@ -144,11 +149,11 @@ def test_callback_checks_refuse_before_the_code_is_redeemed(
         )
 
 
-def test_the_superadmin_needs_no_mapped_group(world: tuple[OidcSignIn, ScriptedProvider, MemoryRegistryStore]) -> None:
+def test_the_superadmin_needs_no_mapped_group(world: tuple[OidcSignIn, ScriptedProvider, MetadataBackend]) -> None:
     sign_in, provider, store = world
     root = User(
         id="root", email="root@corp.test", password_hash="h", is_superadmin=True, created_at=SystemClock().now()
     )
-    store.add_user(root)
+    store.users.add_user(root)
     provider.identity = ProviderIdentity(subject="s9", email="root@corp.test", groups=[], nonce="nonce-1")
     assert _complete(sign_in) == root

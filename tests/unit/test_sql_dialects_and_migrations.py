@@ -12,7 +12,7 @@ from pyregistry_infrastructure.metadata_stores.pool import BlockingPool, PoolExh
 from pyregistry_infrastructure.metadata_stores.postgres import POSTGRES
 from pyregistry_infrastructure.metadata_stores.schema_migrations import load_migrations, split_statements
 from pyregistry_infrastructure.metadata_stores.sql_base import SqlConnection, redact_url
-from pyregistry_infrastructure.metadata_stores.sqlite import SQLITE, SqliteRegistryStore
+from pyregistry_infrastructure.metadata_stores.sqlite import SQLITE, SqliteDatabase
 from pyregistry_infrastructure.metadata_stores.sqlserver import SQLSERVER, parse_sqlserver_url
 
 
@@ -112,15 +112,15 @@ def test_passwords_are_redacted_from_connection_strings() -> None:
 
 
 def test_sqlite_store_keeps_its_driver_conveniences(tmp_path: Path) -> None:
-    store = SqliteRegistryStore(tmp_path / "db.sqlite3")
-    with store._write() as conn:
+    store = SqliteDatabase(tmp_path / "db.sqlite3")
+    with store.write() as conn:
         conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
         before = conn.total_changes
         conn.execute("INSERT INTO notes (body) VALUES (:body)", {"body": "named"})
         conn.executemany("INSERT INTO notes (body) VALUES (?)", [("a",), ("b",)])
         assert conn.total_changes - before == 3
-    assert [row["body"] for row in store._rows("SELECT body FROM notes ORDER BY id")] == ["named", "a", "b"]
-    assert store._row("SELECT COUNT(*) AS n FROM notes WHERE body = :b", {"b": "a"}) == {"n": 1}
+    assert [row["body"] for row in store.rows("SELECT body FROM notes ORDER BY id")] == ["named", "a", "b"]
+    assert store.row("SELECT COUNT(*) AS n FROM notes WHERE body = :b", {"b": "a"}) == {"n": 1}
     store.close()
 
 

@@ -9,6 +9,7 @@ import pytest
 from pyregistry_application.admin_access import AdminAuthorization
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.dto import AuditQuery
+from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.session_revocation import SessionRevocation
 from pyregistry_application.tenant_people import Member, RoleChange, TenantPeople
 from pyregistry_domain.errors import Forbidden, NotFound, ValidationFailed
@@ -16,7 +17,7 @@ from pyregistry_domain.roles import Permission, TenantRole
 from pyregistry_domain.sessions import AdminSession
 from pyregistry_domain.tenants import new_tenant
 from pyregistry_domain.users import User
-from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.metadata_stores.memory_backend import memory_backend
 from pyregistry_infrastructure.metadata_stores.memory_sessions import MemoryAdminSessionStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 
@@ -24,24 +25,33 @@ CLOCK = SystemClock()
 
 
 @pytest.fixture
-def store() -> MemoryRegistryStore:
-    store = MemoryRegistryStore()
-    store.add_tenant(new_tenant("t-acme", "acme", "Acme", False, CLOCK.now()))
-    store.add_tenant(new_tenant("t-globex", "globex", "Globex", False, CLOCK.now()))
-    store.add_user(User(id="root", email="root@x.test", password_hash="h", is_superadmin=True, created_at=CLOCK.now()))
+def store() -> MetadataBackend:
+    store = memory_backend()
+    store.tenants.add_tenant(new_tenant("t-acme", "acme", "Acme", False, CLOCK.now()))
+    store.tenants.add_tenant(new_tenant("t-globex", "globex", "Globex", False, CLOCK.now()))
+    store.users.add_user(
+        User(id="root", email="root@x.test", password_hash="h", is_superadmin=True, created_at=CLOCK.now())
+    )
     return store
 
 
-def _people(store: MemoryRegistryStore) -> TenantPeople:
-    return TenantPeople(store, CLOCK, RandomIds(), ScryptPasswordHasher(), AuditTrail(store, CLOCK, RandomIds()))
+def _people(store: MetadataBackend) -> TenantPeople:
+    return TenantPeople(
+        store.tenants,
+        store.users,
+        CLOCK,
+        RandomIds(),
+        ScryptPasswordHasher(),
+        AuditTrail(store.audit_log, CLOCK, RandomIds()),
+    )
 
 
-def _events(store: MemoryRegistryStore) -> list[tuple[str, str, str | None, dict[str, str]]]:
-    events = store.list_audit_events(AuditQuery(limit=50)).items
+def _events(store: MetadataBackend) -> list[tuple[str, str, str | None, dict[str, str]]]:
+    events = store.audit_log.list_audit_events(AuditQuery(limit=50)).items
     return [(event.action, event.target, event.tenant_id, dict(event.details)) for event in reversed(events)]
 
 
-def test_grant_creates_the_account_then_changes_and_revokes_the_role(store: MemoryRegistryStore) -> None:
+def test_grant_creates_the_account_then_changes_and_revokes_the_role(store: MetadataBackend) -> None:
     people = _people(store)
     created = people.grant(
         tenant_slug="acme", email=" Dev@X.test ", role="auditor", password="dev-password", actor="boss@x.test"
@@ -49,7 +59,7 @@ def test_grant_creates_the_account_then_changes_and_revokes_the_role(store: Memo
     assert created == RoleChange(
         tenant="acme", email="dev@x.test", role=TenantRole.AUDITOR, previous=None, account_created=True
     )
-    dev = store.get_user_by_email("dev@x.test")
+    dev = store.users.get_user_by_email("dev@x.test")
     assert dev is not None and ScryptPasswordHasher().verify(dev.password_hash, "dev-password")
     changed = people.grant(tenant_slug="acme", email="dev@x.test", role="MAINTAINER", password="ignored", actor="cli")
     assert (changed.role, changed.previous, changed.account_created) == (
@@ -57,7 +67,7 @@ def test_grant_creates_the_account_then_changes_and_revokes_the_role(store: Memo
         TenantRole.AUDITOR,
         False,
     )
-    kept = store.get_user_by_email("dev@x.test")
+    kept = store.users.get_user_by_email("dev@x.test")
     assert kept is not None and kept.password_hash == dev.password_hash
     people.grant(tenant_slug="globex", email="dev@x.test", role="admin", password=None, actor="cli")
     assert people.members("acme") == [Member(email="dev@x.test", role=TenantRole.MAINTAINER)]
@@ -94,7 +104,7 @@ def test_grant_creates_the_account_then_changes_and_revokes_the_role(store: Memo
     ],
 )  # fmt: skip
 def test_grant_refusals_store_nothing(
-    store: MemoryRegistryStore,
+    store: MetadataBackend,
     tenant: str,
     email: str,
     role: str,
@@ -107,16 +117,16 @@ def test_grant_refusals_store_nothing(
     with pytest.raises(error) as refused:
         people.grant(tenant_slug=tenant, email=email, role=role, password=password, actor=actor)
     assert refused.value.message == message  # type: ignore[attr-defined]
-    assert store.get_user_by_email("a@x.test") is None
+    assert store.users.get_user_by_email("a@x.test") is None
     assert people.members("acme") == [] and _events(store) == []
 
 
-def test_revoke_sessions_ends_every_active_session_of_one_account(store: MemoryRegistryStore) -> None:
+def test_revoke_sessions_ends_every_active_session_of_one_account(store: MetadataBackend) -> None:
     sessions = MemoryAdminSessionStore()
     now = CLOCK.now()
     for index, user_id in enumerate(["root", "root", "other"]):
         sessions.add_session(AdminSession(f"h{index}", user_id, now, now + timedelta(hours=1)), now)
-    revocation = SessionRevocation(store, sessions, CLOCK, AuditTrail(store, CLOCK, RandomIds()))
+    revocation = SessionRevocation(store.users, sessions, CLOCK, AuditTrail(store.audit_log, CLOCK, RandomIds()))
     assert revocation.revoke("Root@X.test", actor="cli") == 2
     assert [sessions.get_session(f"h{index}").revoked_at is not None for index in range(3)] == [True, True, False]  # type: ignore[union-attr]
     assert revocation.revoke("root@x.test", actor="cli") == 0
@@ -129,11 +139,11 @@ def test_revoke_sessions_ends_every_active_session_of_one_account(store: MemoryR
     ]
 
 
-def test_authorization_names_the_role_that_lacks_the_permission(store: MemoryRegistryStore) -> None:
+def test_authorization_names_the_role_that_lacks_the_permission(store: MetadataBackend) -> None:
     _people(store).grant(tenant_slug="acme", email="aud@x.test", role="auditor", password="aud-password", actor="cli")
-    auditor = store.get_user_by_email("aud@x.test")
+    auditor = store.users.get_user_by_email("aud@x.test")
     assert auditor is not None
-    authorization = AdminAuthorization(store)
+    authorization = AdminAuthorization(store.tenants)
     assert authorization.tenant_for(auditor, "acme").slug == "acme"
     with pytest.raises(Forbidden) as refused:
         authorization.tenant_for(auditor, "acme", Permission.YANK)

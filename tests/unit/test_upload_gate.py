@@ -58,7 +58,7 @@ def test_every_refusal_is_raised_and_audited(
     [event] = app.audit.query(AuditQuery(action=REFUSED_ACTION)).items
     assert (event.actor, event.target, event.source_ip) == (actor, target, "192.0.2.7")
     assert event.details["reason"] == refused.value.message
-    tenant = app.store.get_tenant_by_slug(audited_tenant) if audited_tenant else None
+    tenant = app.store.tenants.get_tenant_by_slug(audited_tenant) if audited_tenant else None
     assert event.tenant_id == (tenant.id if tenant else None)
     assert ("token_id" in event.details) is (actor != "anonymous")
     assert str(secrets[case]) not in repr(event)

@@ -16,8 +16,7 @@ from pyregistry_application.mirroring import MirrorOptions, MirrorService
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_domain.errors import UpstreamUnavailable
 from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
-from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
-from pyregistry_infrastructure.metadata_stores.memory_mirror import MemoryMirrorStore
+from pyregistry_infrastructure.metadata_stores.memory_backend import memory_backend
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 from pyregistry_infrastructure.upstream.locations import LOCATION_REFUSED, LocationRefused
 from pyregistry_infrastructure.upstream.pypi import HttpUpstreamIndex
@@ -143,16 +142,26 @@ def test_downloads_never_exceed_the_concurrency_cap(tmp_path: Path) -> None:
     upstream = FaultyUpstream()  # its own server: a hanging handler of another test would count as a download
     wheels = [build_wheel(tmp_path, "busy", f"1.0.{patch}") for patch in range(6)]
     upstream.add("busy", FaultyProject(wheel=wheels[0], more_wheels=wheels[1:], file_seconds=0.3))
-    store = MemoryRegistryStore()
+    store = memory_backend()
     clock = SystemClock()
-    audit = AuditTrail(store, clock, RandomIds())
-    TenantAdministration(store, clock, RandomIds(), ScryptPasswordHasher(n=2**10), audit).create_tenant(
+    audit = AuditTrail(store.audit_log, clock, RandomIds())
+    TenantAdministration(
+        store.tenants, store.users, clock, RandomIds(), ScryptPasswordHasher(n=2**10), audit
+    ).create_tenant(
         slug="corp", display_name="Corp", admin_email=None, admin_password=None, mirroring_enabled=True, actor="t"
     )
     options = MirrorOptions(download_concurrency=2, eager_download_percent=100, max_attempts=1)
     storage = OpenDalStorage.filesystem(tmp_path / "blobs")
     mirror = MirrorService(
-        store, MemoryMirrorStore(store), storage, _client(upstream.url), clock, audit, tmp_path / "spool", options
+        store.tenants,
+        store.catalogue,
+        store.mirror,
+        storage,
+        _client(upstream.url),
+        clock,
+        audit,
+        tmp_path / "spool",
+        options,
     )
     try:
         report = mirror.refresh("corp", "busy", actor="t")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Protocol
 
-from pyregistry_application.ports import Clock, RegistryStore
+from pyregistry_application.metadata_ports import TenantStore, TokenStore
+from pyregistry_application.ports import Clock
 from pyregistry_domain.errors import Forbidden, InvalidToken, Unauthenticated
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import ApiToken, TokenScope, parse_token_secret
@@ -24,8 +25,11 @@ class AuthorizationListener(Protocol):
 class TokenAccess:
     """Turns a presented secret into a verified token allowed to act on a tenant."""
 
-    def __init__(self, store: RegistryStore, clock: Clock, listener: AuthorizationListener | None = None) -> None:
-        self._store = store
+    def __init__(
+        self, tenants: TenantStore, tokens: TokenStore, clock: Clock, listener: AuthorizationListener | None = None
+    ) -> None:
+        self._tenants = tenants
+        self._tokens = tokens
         self._clock = clock
         self._listener = listener
 
@@ -36,13 +40,13 @@ class TokenAccess:
         if not secret:
             raise Unauthenticated("authentication required: use username '__token__' and an API token")
         key_id = parse_token_secret(secret)
-        token = self._store.get_token_by_key_id(key_id)
+        token = self._tokens.get_token_by_key_id(key_id)
         if token is None:
             raise InvalidToken("the token is not valid")
         now = self._clock.now()
         token.check_usable(secret, now)
         if token.last_used_at is None or now - token.last_used_at >= _TOUCH_INTERVAL:
-            self._store.touch_token(token.id, now)
+            self._tokens.touch_token(token.id, now)
         return token
 
     def authorize(
@@ -60,7 +64,7 @@ class TokenAccess:
     ) -> Tenant:
         """The tenant, when the authenticated ``token`` grants ``scope`` on it (and the project); else
         :class:`Forbidden`."""
-        tenant = self._store.get_tenant_by_slug(tenant_slug)
+        tenant = self._tenants.get_tenant_by_slug(tenant_slug)
         if tenant is None or tenant.id != token.tenant_id:
             raise Forbidden("this token belongs to another tenant")
         token.check_allows(scope, tenant.id, normalized_project)

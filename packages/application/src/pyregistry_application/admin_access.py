@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyregistry_application.ports import RegistryStore
+from pyregistry_application.metadata_ports import TenantStore
 from pyregistry_domain.errors import Forbidden, NotFound
 from pyregistry_domain.roles import Permission
 from pyregistry_domain.tenants import Tenant
@@ -20,18 +20,18 @@ def refusal(user: User, tenant: Tenant, permission: Permission) -> str:
 class AdminAuthorization:
     """Tenant isolation and the role table for the admin UI: users never learn about tenants they have no role in."""
 
-    def __init__(self, store: RegistryStore) -> None:
-        self._store = store
+    def __init__(self, tenants: TenantStore) -> None:
+        self._tenants = tenants
 
     def visible_tenants(self, user: User) -> list[Tenant]:
         """Every tenant for the superadmin, otherwise the tenants the user has a role in; by slug."""
-        tenants = self._store.list_tenants()
+        tenants = self._tenants.list_tenants()
         return sorted((tenant for tenant in tenants if user.can_see(tenant.id)), key=lambda tenant: tenant.slug)
 
     def tenant_for(self, user: User, slug: str, permission: Permission = Permission.VIEW) -> Tenant:
         """The tenant if the user's role there allows ``permission``: :class:`Forbidden` otherwise (also for
         unknown slugs, except for the superadmin, who gets :class:`NotFound`)."""
-        tenant = self._store.get_tenant_by_slug(slug)
+        tenant = self._tenants.get_tenant_by_slug(slug)
         if tenant is not None and user.may(tenant.id, permission):
             return tenant
         if user.is_superadmin:

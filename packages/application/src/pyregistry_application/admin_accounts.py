@@ -13,7 +13,8 @@ import msgspec
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.limit_counters import LimitCountersUnavailable
 from pyregistry_application.login_throttle import LoginThrottle
-from pyregistry_application.ports import Clock, PasswordHasher, RegistryStore
+from pyregistry_application.metadata_ports import UserStore
+from pyregistry_application.ports import Clock, PasswordHasher
 from pyregistry_application.session_ports import AdminSessionStore
 from pyregistry_domain.sessions import AdminSession, hash_session_id, new_session_id
 from pyregistry_domain.users import User
@@ -64,14 +65,14 @@ class AdminAccounts:
 
     def __init__(
         self,
-        store: RegistryStore,
+        users: UserStore,
         hasher: PasswordHasher,
         audit: AuditTrail,
         throttle: LoginThrottle,
         sessions: AdminSessionStore,
         clock: Clock,
     ) -> None:
-        self._store = store
+        self._users = users
         self._hasher = hasher
         self._audit = audit
         self._throttle = throttle
@@ -95,7 +96,7 @@ class AdminAccounts:
                 actor=email or "anonymous", action="admin.login.throttled", target="admin-ui", source_ip=source_ip
             )
             return LoginOutcome(user=None, retry_after=wait)
-        user = self._store.get_user_by_email(email) if email else None
+        user = self._users.get_user_by_email(email) if email else None
         if user is None:
             self._hasher.verify(self._dummy(), password)
             valid = False
@@ -144,7 +145,7 @@ class AdminAccounts:
         stored = self._sessions.get_session(hash_session_id(str(session_id)))
         if stored is None or stored.user_id != user_id or not stored.is_active(self._clock.now()):
             return None
-        user = self._store.get_user(str(user_id))
+        user = self._users.get_user(str(user_id))
         if user is None or not hmac.compare_digest(str(fingerprint), _password_fingerprint(user)):
             return None
         return user

@@ -8,7 +8,8 @@ import msgspec
 
 from pyregistry_application.admin_access import AdminAuthorization
 from pyregistry_application.dto import AuditQuery, Page, RegistryStats
-from pyregistry_application.ports import ArtifactStorage, RegistryStore
+from pyregistry_application.metadata_ports import AuditLog, CatalogueReader, TokenStore
+from pyregistry_application.ports import ArtifactStorage
 from pyregistry_application.readme_extraction import Readme, readme_from_metadata
 from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_application.security.vulnerability_model import Advisory
@@ -101,12 +102,16 @@ class AdminCatalog:
 
     def __init__(
         self,
-        store: RegistryStore,
+        tokens: TokenStore,
+        catalogue: CatalogueReader,
+        audit_log: AuditLog,
         storage: ArtifactStorage,
         authorization: AdminAuthorization,
         malware: MalwareBlocklist | None = None,
     ) -> None:
-        self._store = store
+        self._tokens = tokens
+        self._catalogue = catalogue
+        self._audit_log = audit_log
         self._storage = storage
         self._malware = malware
         self._authorization = authorization
@@ -114,23 +119,25 @@ class AdminCatalog:
     def dashboard(self, user: User, recent_events: int = 10) -> Dashboard:
         """Tenants with counts; recent activity (global for the superadmin, per visible tenant otherwise)."""
         tenants = self._authorization.visible_tenants(user)
-        now_tokens = {tenant.id: self._store.list_tokens(tenant.id) for tenant in tenants}
+        now_tokens = {tenant.id: self._tokens.list_tokens(tenant.id) for tenant in tenants}
         summaries = [
             TenantSummary(
                 tenant=tenant,
-                projects=len(self._store.list_projects(tenant.id)),
+                projects=len(self._catalogue.list_projects(tenant.id)),
                 active_tokens=sum(1 for token in now_tokens[tenant.id] if token.revoked_at is None),
             )
             for tenant in tenants
         ]
         if user.is_superadmin:
-            recent = self._store.list_audit_events(AuditQuery(limit=recent_events)).items
-            stats: RegistryStats | None = self._store.stats()
+            recent = self._audit_log.list_audit_events(AuditQuery(limit=recent_events)).items
+            stats: RegistryStats | None = self._catalogue.stats()
         else:
             events = [
                 event
                 for tenant in tenants
-                for event in self._store.list_audit_events(AuditQuery(tenant_id=tenant.id, limit=recent_events)).items
+                for event in self._audit_log.list_audit_events(
+                    AuditQuery(tenant_id=tenant.id, limit=recent_events)
+                ).items
             ]
             recent = sorted(events, key=lambda event: event.occurred_at, reverse=True)[:recent_events]
             stats = None
@@ -143,21 +150,21 @@ class AdminCatalog:
         if not query:
             return Page(items=[], total=0)
         tenants = {tenant.id: tenant.slug for tenant in self._authorization.visible_tenants(user)}
-        found = self._store.search_projects(list(tenants), query, per_page, (max(page, 1) - 1) * per_page)
+        found = self._catalogue.search_projects(list(tenants), query, per_page, (max(page, 1) - 1) * per_page)
         hits = [SearchHit(tenant_slug=tenants[project.tenant_id], project=project) for project in found.items]
         return Page(items=hits, total=found.total)
 
     def projects(self, user: User, tenant_slug: str) -> tuple[Tenant, list[ProjectSummary]]:
         """A tenant's projects by name, each with its current version (as PyPI picks it) and that version's date."""
         tenant = self._authorization.tenant_for(user, tenant_slug)
-        projects = sorted(self._store.list_projects(tenant.id), key=lambda project: project.normalized_name)
-        statuses = self._store.list_project_statuses(tenant.id)
+        projects = sorted(self._catalogue.list_projects(tenant.id), key=lambda project: project.normalized_name)
+        statuses = self._catalogue.list_project_statuses(tenant.id)
         return tenant, [self._summary(project, statuses.get(project.normalized_name, ACTIVE)) for project in projects]
 
     def _summary(self, project: Project, status: ProjectStatus) -> ProjectSummary:
-        files = self._store.list_files(project.tenant_id, project.normalized_name)
+        files = self._catalogue.list_files(project.tenant_id, project.normalized_name)
         versions = [
-            release.version for release in self._store.list_releases(project.tenant_id, project.normalized_name)
+            release.version for release in self._catalogue.list_releases(project.tenant_id, project.normalized_name)
         ]
         try:
             latest = latest_version(versions, files)
@@ -172,12 +179,12 @@ class AdminCatalog:
         """Releases (newest first) with their files, and the README read from stored core metadata."""
         tenant = self._authorization.tenant_for(user, tenant_slug)
         normalized = normalize_project_name(project_name)
-        project = self._store.get_project(tenant.id, normalized)
+        project = self._catalogue.get_project(tenant.id, normalized)
         if project is None:
             raise NotFound(f"project {project_name!r} does not exist in tenant {tenant.slug!r}")
-        files = self._store.list_files(tenant.id, normalized)
+        files = self._catalogue.list_files(tenant.id, normalized)
         releases = sorted(
-            self._store.list_releases(tenant.id, normalized),
+            self._catalogue.list_releases(tenant.id, normalized),
             key=lambda release: _version_key(release.version),
             reverse=True,
         )
@@ -193,7 +200,7 @@ class AdminCatalog:
             project=project,
             releases=views,
             readme=self._readme(views),
-            status=self._store.get_project_status(tenant.id, normalized),
+            status=self._catalogue.get_project_status(tenant.id, normalized),
             malware=self._malware.advisories(normalized) if self._malware is not None else [],
         )
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pyregistry_application.admin_access import AdminAuthorization
 from pyregistry_application.audit import AuditTrail
-from pyregistry_application.ports import ArtifactStorage, RegistryStore
+from pyregistry_application.metadata_ports import Catalogue
+from pyregistry_application.ports import ArtifactStorage
 from pyregistry_application.provenance import provenance_key_for
 from pyregistry_application.uploads import metadata_key_for
 from pyregistry_domain.distributions import ReleaseFile
@@ -23,9 +24,9 @@ class ReleaseAdministration:
     """PEP 592 yank/unyank and purging files, releases and projects (metadata first, then blobs)."""
 
     def __init__(
-        self, store: RegistryStore, storage: ArtifactStorage, authorization: AdminAuthorization, audit: AuditTrail
+        self, catalogue: Catalogue, storage: ArtifactStorage, authorization: AdminAuthorization, audit: AuditTrail
     ) -> None:
-        self._store = store
+        self._catalogue = catalogue
         self._storage = storage
         self._authorization = authorization
         self._audit = audit
@@ -47,7 +48,7 @@ class ReleaseAdministration:
         reason = " ".join(reason.split())
         if len(reason) > MAX_YANK_REASON_LENGTH:
             raise ValidationFailed(f"the yank reason is longer than {MAX_YANK_REASON_LENGTH} characters")
-        if not self._store.set_release_yanked(tenant.id, normalized, version, yanked, reason or None):
+        if not self._catalogue.set_release_yanked(tenant.id, normalized, version, yanked, reason or None):
             raise NotFound(f"release {normalized} {version} does not exist in tenant {tenant.slug!r}")
         details = {"reason": reason} if yanked and reason else {}
         self._audit.record(
@@ -65,10 +66,10 @@ class ReleaseAdministration:
         """Delete one file's record, blob, core-metadata blob and provenance object."""
         tenant = self._authorization.tenant_for(user, tenant_slug, Permission.PURGE)
         normalized = normalize_project_name(project)
-        existing = self._store.get_file(tenant.id, filename)
+        existing = self._catalogue.get_file(tenant.id, filename)
         if existing is None or existing.normalized_name != normalized:
             raise NotFound(f"file {filename!r} does not exist in project {normalized!r}")
-        deleted = self._store.delete_file(tenant.id, filename)
+        deleted = self._catalogue.delete_file(tenant.id, filename)
         self._purged(user, "file", filename, tenant, source_ip, [deleted] if deleted else [], existing.sha256)
 
     def purge_release(
@@ -77,9 +78,9 @@ class ReleaseAdministration:
         """Delete a release with all its files; return how many files went."""
         tenant = self._authorization.tenant_for(user, tenant_slug, Permission.PURGE)
         normalized = normalize_project_name(project)
-        if not any(release.version == version for release in self._store.list_releases(tenant.id, normalized)):
+        if not any(release.version == version for release in self._catalogue.list_releases(tenant.id, normalized)):
             raise NotFound(f"release {normalized} {version} does not exist in tenant {tenant.slug!r}")
-        files = self._store.delete_release(tenant.id, normalized, version)
+        files = self._catalogue.delete_release(tenant.id, normalized, version)
         self._purged(user, "release", f"{normalized}=={version}", tenant, source_ip, files)
         return len(files)
 
@@ -87,9 +88,9 @@ class ReleaseAdministration:
         """Delete a project with every release and file; return how many files went."""
         tenant = self._authorization.tenant_for(user, tenant_slug, Permission.PURGE)
         normalized = normalize_project_name(project)
-        if self._store.get_project(tenant.id, normalized) is None:
+        if self._catalogue.get_project(tenant.id, normalized) is None:
             raise NotFound(f"project {normalized!r} does not exist in tenant {tenant.slug!r}")
-        files = self._store.delete_project(tenant.id, normalized)
+        files = self._catalogue.delete_project(tenant.id, normalized)
         self._purged(user, "project", normalized, tenant, source_ip, files)
         return len(files)
 

@@ -31,7 +31,14 @@ class AdminServices:
 
 def tenant_people(services: RegistryServices) -> TenantPeople:
     """Granting and revoking tenant roles over the registry's ports."""
-    return TenantPeople(services.store, services.clock, services.ids, services.hasher, services.audit)
+    return TenantPeople(
+        services.metadata.tenants,
+        services.metadata.users,
+        services.clock,
+        services.ids,
+        services.hasher,
+        services.audit,
+    )
 
 
 def build_admin_services(services: RegistryServices) -> AdminServices:
@@ -40,9 +47,9 @@ def build_admin_services(services: RegistryServices) -> AdminServices:
         raise ValueError("the admin UI needs an admin session store (RegistryServices.admin_sessions)")
     if services.limit_counters is None:
         raise ValueError("the admin UI needs limit counters for its login throttle (RegistryServices.limit_counters)")
-    authorization = AdminAuthorization(services.store)
+    authorization = AdminAuthorization(services.metadata.tenants)
     accounts = AdminAccounts(
-        services.store,
+        services.metadata.users,
         services.hasher,
         services.audit,
         LoginThrottle(services.limit_counters),
@@ -50,12 +57,19 @@ def build_admin_services(services: RegistryServices) -> AdminServices:
         services.clock,
     )
     malware = MalwareBlocklist(services.advisories) if services.advisories is not None else None
-    recorder = services.statuses or ProjectStatusRecorder(services.store, services.audit, services.clock)
+    recorder = services.statuses or ProjectStatusRecorder(services.metadata.catalogue, services.audit, services.clock)
     return AdminServices(
         accounts=accounts,
         authorization=authorization,
-        catalog=AdminCatalog(services.store, services.storage, authorization, malware),
-        releases=ReleaseAdministration(services.store, services.storage, authorization, services.audit),
-        statuses=ProjectStatusAdministration(services.store, authorization, recorder),
+        catalog=AdminCatalog(
+            services.metadata.tokens,
+            services.metadata.catalogue,
+            services.metadata.audit_log,
+            services.storage,
+            authorization,
+            malware,
+        ),
+        releases=ReleaseAdministration(services.metadata.catalogue, services.storage, authorization, services.audit),
+        statuses=ProjectStatusAdministration(services.metadata.catalogue, authorization, recorder),
         people=tenant_people(services),
     )

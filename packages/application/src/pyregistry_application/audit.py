@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from pyregistry_application.dto import AuditQuery, Page
-from pyregistry_application.ports import Clock, IdGenerator, RegistryStore
+from pyregistry_application.metadata_ports import AuditLog
+from pyregistry_application.ports import Clock, IdGenerator
 from pyregistry_domain.audit import AuditEvent
 
 __all__ = ["AuditTrail"]
@@ -14,8 +15,8 @@ _SECRET_HINTS = ("password", "secret", "token_value", "authorization")
 class AuditTrail:
     """Appends events to the durable trail; refuses to record anything that looks like a secret."""
 
-    def __init__(self, store: RegistryStore, clock: Clock, ids: IdGenerator) -> None:
-        self._store = store
+    def __init__(self, audit_log: AuditLog, clock: Clock, ids: IdGenerator) -> None:
+        self._audit_log = audit_log
         self._clock = clock
         self._ids = ids
 
@@ -45,9 +46,9 @@ class AuditTrail:
             source_ip=source_ip,
             details=clean,
         )
-        self._store.add_audit_event(event)
+        self._audit_log.add_audit_event(event)
         return event
 
     def query(self, query: AuditQuery) -> Page[AuditEvent]:
         """One page of events, newest first."""
-        return self._store.list_audit_events(query)
+        return self._audit_log.list_audit_events(query)

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 
 import msgspec
 
-from pyregistry_application.ports import ArtifactStorage, RegistryStore
+from pyregistry_application.metadata_ports import CatalogueReader
+from pyregistry_application.ports import ArtifactStorage
 from pyregistry_application.provenance import provenance_key_for
 from pyregistry_application.uploads import metadata_key_for
 
@@ -50,12 +51,12 @@ def recorded_blobs(
     ]
 
 
-def referenced_keys(store: RegistryStore, tenant_ids: Iterable[str]) -> set[str]:
+def referenced_keys(catalogue: CatalogueReader, tenant_ids: Iterable[str]) -> set[str]:
     """Every blob key the tenants' file records refer to."""
     keys: set[str] = set()
     for tenant_id in tenant_ids:
-        for project in store.list_projects(tenant_id):
-            for file in store.list_files(tenant_id, project.normalized_name):
+        for project in catalogue.list_projects(tenant_id):
+            for file in catalogue.list_files(tenant_id, project.normalized_name):
                 keys.update((file.blob_key, metadata_key_for(file.blob_key), provenance_key_for(file.blob_key)))
     return keys
 

@@ -9,7 +9,8 @@ import msgspec
 
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.blob_records import referenced_keys, registry_keys
-from pyregistry_application.ports import ArtifactStorage, Clock, RegistryStore
+from pyregistry_application.metadata_ports import CatalogueReader, TenantStore
+from pyregistry_application.ports import ArtifactStorage, Clock
 
 __all__ = ["BlobSweepReport", "OrphanBlob", "OrphanBlobSweeper"]
 
@@ -42,8 +43,16 @@ class OrphanBlobSweeper:
     uploads and mirror downloads in flight: they store a blob before recording it. Blobs of unknown age are kept.
     """
 
-    def __init__(self, store: RegistryStore, storage: ArtifactStorage, clock: Clock, audit: AuditTrail) -> None:
-        self._store = store
+    def __init__(
+        self,
+        tenants: TenantStore,
+        catalogue: CatalogueReader,
+        storage: ArtifactStorage,
+        clock: Clock,
+        audit: AuditTrail,
+    ) -> None:
+        self._tenants = tenants
+        self._catalogue = catalogue
         self._storage = storage
         self._clock = clock
         self._audit = audit
@@ -61,8 +70,8 @@ class OrphanBlobSweeper:
 
     def sweep(self, grace: timedelta, *, dry_run: bool, actor: str) -> BlobSweepReport:
         """Remove (or with ``dry_run`` only list) orphaned blobs older than ``grace``."""
-        tenant_ids = [tenant.id for tenant in self._store.list_tenants()]
-        referenced = referenced_keys(self._store, tenant_ids)
+        tenant_ids = [tenant.id for tenant in self._tenants.list_tenants()]
+        referenced = referenced_keys(self._catalogue, tenant_ids)
         listed = registry_keys(self._storage, tenant_ids)
         orphans = list(self._orphans(listed, referenced))
         old_enough = [

@@ -21,7 +21,8 @@ from pyregistry_application.admin_releases import MAX_YANK_REASON_LENGTH
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.dto import SpooledUpload
 from pyregistry_application.import_ports import ImportSource, SourceFile
-from pyregistry_application.ports import Clock, RegistryStore
+from pyregistry_application.metadata_ports import Catalogue, TenantStore
+from pyregistry_application.ports import Clock
 from pyregistry_application.uploads import UploadDistribution
 from pyregistry_domain.distributions import ReleaseFile, parse_distribution_filename
 from pyregistry_domain.errors import DomainError, NotFound
@@ -77,8 +78,11 @@ def _spool(path: Path, filename: str) -> SpooledUpload:
 class RegistryImport:
     """Imports every file of an :class:`ImportSource` into one tenant, ``parallelism`` files at a time."""
 
-    def __init__(self, store: RegistryStore, uploads: UploadDistribution, clock: Clock, audit: AuditTrail) -> None:
-        self._store = store
+    def __init__(
+        self, tenants: TenantStore, catalogue: Catalogue, uploads: UploadDistribution, clock: Clock, audit: AuditTrail
+    ) -> None:
+        self._tenants = tenants
+        self._catalogue = catalogue
         self._uploads = uploads
         self._clock = clock
         self._audit = audit
@@ -94,7 +98,7 @@ class RegistryImport:
         on_done: Callable[[ImportOutcome], None] | None = None,
     ) -> ImportReport:
         """Import what is new, report what conflicts or is refused, then apply the source's yanks."""
-        tenant = self._store.get_tenant_by_slug(tenant_slug)
+        tenant = self._tenants.get_tenant_by_slug(tenant_slug)
         if tenant is None:
             raise NotFound(f"tenant {tenant_slug!r} not found")
         started = self._clock.now()
@@ -127,8 +131,8 @@ class RegistryImport:
     def _known_files(self, tenant_id: str) -> dict[str, ReleaseFile]:
         return {
             file.filename: file
-            for project in self._store.list_projects(tenant_id)
-            for file in self._store.list_files(tenant_id, project.normalized_name)
+            for project in self._catalogue.list_projects(tenant_id)
+            for file in self._catalogue.list_files(tenant_id, project.normalized_name)
         }
 
     def _import_one(
@@ -178,11 +182,11 @@ class RegistryImport:
         for (name, version), release_files in sorted(releases.items()):
             if not all(file.yanked for file in release_files):
                 continue
-            current = {release.version: release for release in self._store.list_releases(tenant_id, name)}
+            current = {release.version: release for release in self._catalogue.list_releases(tenant_id, name)}
             if version in current and not current[version].yanked:
                 given = next((file.yanked_reason for file in release_files if file.yanked_reason), "")
                 reason = " ".join(given.split())[:MAX_YANK_REASON_LENGTH] or None
-                self._store.set_release_yanked(tenant_id, name, version, True, reason)
+                self._catalogue.set_release_yanked(tenant_id, name, version, True, reason)
                 self._audit.record(
                     actor=actor,
                     action="release.yank",

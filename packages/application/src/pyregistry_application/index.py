@@ -10,8 +10,9 @@ import msgspec
 
 from pyregistry_application.access import TokenAccess
 from pyregistry_application.index_versions import IndexVersions, PageStamp, StoreIndexVersions
+from pyregistry_application.metadata_ports import CatalogueReader
 from pyregistry_application.metrics_ports import DownloadSource, Metrics, NoMetrics
-from pyregistry_application.ports import ArtifactStorage, RegistryStore
+from pyregistry_application.ports import ArtifactStorage
 from pyregistry_application.project_status import ProjectStatusRecorder
 from pyregistry_application.release_metadata import ReleaseInfo, release_info_from_metadata
 from pyregistry_application.security.malware import MalwareBlocklist
@@ -85,7 +86,7 @@ class PackageIndex:
 
     def __init__(
         self,
-        store: RegistryStore,
+        catalogue: CatalogueReader,
         storage: ArtifactStorage,
         access: TokenAccess,
         mirror: MirrorService | None = None,
@@ -94,11 +95,11 @@ class PackageIndex:
         statuses: ProjectStatusRecorder | None = None,
         metrics: Metrics | None = None,
     ) -> None:
-        self._store = store
+        self._catalogue = catalogue
         self._storage = storage
         self._access = access
         self._mirror = mirror
-        self._versions = versions or StoreIndexVersions(store)
+        self._versions = versions or StoreIndexVersions(catalogue)
         self._malware = malware
         self._statuses = statuses
         self._metrics: Metrics = metrics or NoMetrics()
@@ -121,7 +122,7 @@ class PackageIndex:
     def listing(self, tenant_slug: str, secret: str | None) -> ProjectListing:
         """Every project of the tenant, by normalized name."""
         tenant, _ = self._access.authorize(tenant_slug, secret, TokenScope.READ)
-        projects = sorted(self._store.list_projects(tenant.id), key=lambda project: project.normalized_name)
+        projects = sorted(self._catalogue.list_projects(tenant.id), key=lambda project: project.normalized_name)
         if not tenant.mirroring_enabled:
             projects = [project for project in projects if project.origin == "local"]
         return ProjectListing(tenant=tenant, projects=projects)
@@ -130,19 +131,19 @@ class PackageIndex:
         """A project's files; :class:`NotFound` when the tenant has no such project."""
         normalized = normalize_project_name(project_name)
         tenant, _ = self._access.authorize(tenant_slug, secret, TokenScope.READ, normalized)
-        project = self._store.get_project(tenant.id, normalized)
+        project = self._catalogue.get_project(tenant.id, normalized)
         if project is None or project.origin != "local":
             project = self._mirrored_project(tenant, normalized, project)
-        files = self._store.list_files(tenant.id, normalized)
+        files = self._catalogue.list_files(tenant.id, normalized)
         if project.origin == "local":
             files = [file for file in files if file.origin == "local"]
         elif self._mirror is not None:
             files = self._mirror.servable(tenant.id, files)
         files.sort(key=_sort_key)
         versions = sorted(
-            {release.version for release in self._store.list_releases(tenant.id, normalized)}, key=parse_version
+            {release.version for release in self._catalogue.list_releases(tenant.id, normalized)}, key=parse_version
         )
-        status = self._store.get_project_status(tenant.id, normalized)
+        status = self._catalogue.get_project_status(tenant.id, normalized)
         malware = self._malware
         if project.origin != "local" and malware is not None:
             status = self._quarantine_if_all_malware(malware, tenant, normalized, versions, status)
@@ -228,18 +229,18 @@ class PackageIndex:
     ) -> ReleaseFile:
         normalized = normalize_project_name(project_name)
         tenant, _ = self._access.authorize(tenant_slug, secret, TokenScope.READ, normalized)
-        file = self._store.get_file(tenant.id, filename)
+        file = self._catalogue.get_file(tenant.id, filename)
         if file is None or file.normalized_name != normalized:
             raise NotFound(f"file {filename!r} does not exist in project {normalized!r}")
         if file.origin != "local":
-            project = self._store.get_project(tenant.id, normalized)
+            project = self._catalogue.get_project(tenant.id, normalized)
             if not tenant.mirroring_enabled or project is None or project.origin == "local":
                 raise NotFound(f"file {filename!r} does not exist in project {normalized!r}")
         if not _same_version(file.version, version):
             raise NotFound(
                 f"file {filename!r} belongs to version {file.version} of project {normalized!r}, not {version!r}"
             )
-        self._store.get_project_status(tenant.id, normalized).check_download(normalized)
+        self._catalogue.get_project_status(tenant.id, normalized).check_download(normalized)
         if file.origin != "local" and self._malware is not None:
             self._malware.refuse_download(normalized, file.version, filename)
         return file

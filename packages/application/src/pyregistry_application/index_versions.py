@@ -6,7 +6,7 @@ from typing import Protocol
 
 import msgspec
 
-from pyregistry_application.ports import RegistryStore
+from pyregistry_application.metadata_ports import CatalogueReader
 
 __all__ = ["IndexVersions", "PageStamp", "StoreIndexVersions"]
 
@@ -35,9 +35,9 @@ class IndexVersions(Protocol):
 
 
 class StoreIndexVersions:
-    """Computes the stamps from any :class:`RegistryStore` (stores without a cheaper query of their own)."""
+    """Computes the stamps from any :class:`CatalogueReader` (backends without a cheaper query of their own)."""
 
-    def __init__(self, store: RegistryStore) -> None:
+    def __init__(self, store: CatalogueReader) -> None:
         self._store = store
 
     def listing_version(self, tenant_id: str) -> str:

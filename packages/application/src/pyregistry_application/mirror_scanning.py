@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Protocol
 
 from pyregistry_application.audit import AuditTrail
-from pyregistry_application.ports import Clock, RegistryStore
+from pyregistry_application.metadata_ports import CatalogueReader, TenantStore
+from pyregistry_application.ports import Clock
 from pyregistry_application.scan_ports import FileRelease, ScanResult, ScanResultStore
 from pyregistry_application.security.findings import Severity, WheelAuditReport
 from pyregistry_domain.distributions import ReleaseFile
@@ -63,14 +64,16 @@ class ScanBeforeServe:
         self,
         audit: ArchiveAudit,
         results: ScanResultStore,
-        store: RegistryStore,
+        tenants: TenantStore,
+        catalogue: CatalogueReader,
         trail: AuditTrail,
         clock: Clock,
         block_severity: Severity,
     ) -> None:
         self._audit = audit
         self._results = results
-        self._store = store
+        self._tenants = tenants
+        self._catalogue = catalogue
         self._trail = trail
         self._clock = clock
         self._block = block_severity
@@ -144,11 +147,11 @@ class ScanBeforeServe:
         """Serve a quarantined file of the tenant from now on; audited as ``mirror.file_released``."""
         if not reason.strip():
             raise ValidationFailed("a reason is required to release a quarantined file")
-        tenant = self._store.get_tenant_by_slug(tenant_slug)
+        tenant = self._tenants.get_tenant_by_slug(tenant_slug)
         if tenant is None:
             raise NotFound(f"tenant {tenant_slug!r} does not exist")
         normalized = normalize_project_name(project)
-        file = self._store.get_file(tenant.id, filename)
+        file = self._catalogue.get_file(tenant.id, filename)
         if file is None or file.normalized_name != normalized:
             raise NotFound(f"file {filename!r} does not exist in project {normalized!r}")
         if file.filename not in self.quarantined(tenant.id, [file]):

@@ -18,6 +18,7 @@ import msgspec
 
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.dto import AuditQuery
+from pyregistry_application.metadata_ports import CatalogueReader, TenantStore
 from pyregistry_application.metrics_ports import Metrics, NoMetrics
 from pyregistry_application.mirror_ports import (
     MirrorStore,
@@ -28,7 +29,7 @@ from pyregistry_application.mirror_ports import (
 )
 from pyregistry_application.mirror_scanning import ScanBeforeServe
 from pyregistry_application.mirror_spool import DownloadSpool
-from pyregistry_application.ports import ArtifactStorage, Clock, RegistryStore
+from pyregistry_application.ports import ArtifactStorage, Clock
 from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_application.uploads import blob_key_for, metadata_key_for
 from pyregistry_domain.distributions import ReleaseFile, parse_distribution_filename
@@ -225,7 +226,8 @@ class MirrorService:
 
     def __init__(
         self,
-        store: RegistryStore,
+        tenants: TenantStore,
+        catalogue: CatalogueReader,
         mirror_store: MirrorStore,
         storage: ArtifactStorage,
         upstream: UpstreamIndex,
@@ -237,7 +239,8 @@ class MirrorService:
         metrics: Metrics | None = None,
         gate: ScanBeforeServe | None = None,
     ) -> None:
-        self._store = store
+        self._tenants = tenants
+        self._catalogue = catalogue
         self._malware = malware
         self._mirror_store = mirror_store
         self._storage = storage
@@ -299,7 +302,7 @@ class MirrorService:
             mirrored_at=now,
         )
         self._mirror_store.record_mirrored_project(project, _releases(files, now), files)
-        recorded = self._store.get_project(tenant.id, normalized)
+        recorded = self._catalogue.get_project(tenant.id, normalized)
         if recorded is None or recorded.origin != MIRROR_ORIGIN:
             raise NotFound(f"project {normalized!r} is published locally in tenant {tenant.slug!r}")
         if eager:
@@ -326,7 +329,7 @@ class MirrorService:
         if self._gate is not None:
             self._gate.refuse_if_quarantined(file)
         self.cache_file(file)
-        current = self._store.get_file(file.tenant_id, file.filename)
+        current = self._catalogue.get_file(file.tenant_id, file.filename)
         if current is None:
             raise NotFound(f"file {file.filename!r} is no longer part of project {file.normalized_name!r}")
         return current
@@ -383,9 +386,9 @@ class MirrorService:
     def eager_files(self, tenant: Tenant, normalized: str) -> list[ReleaseFile]:
         """Uncached files of the newest ``eager_download_percent`` % of versions; never a file of a quarantined
         project or of a version a known-malware advisory blocks (their bytes stay upstream)."""
-        if not self._store.get_project_status(tenant.id, normalized).offers_files:
+        if not self._catalogue.get_project_status(tenant.id, normalized).offers_files:
             return []
-        files = self._store.list_files(tenant.id, normalized)
+        files = self._catalogue.list_files(tenant.id, normalized)
         wanted = newest_versions(files, self._options.eager_download_percent)
         return [
             f
@@ -426,7 +429,7 @@ class MirrorService:
                 if self._stop_requested(should_stop):
                     stopped = True
                     break
-                local = self._store.get_project(tenant.id, name)
+                local = self._catalogue.get_project(tenant.id, name)
                 if local is not None and local.origin != MIRROR_ORIGIN:
                     errors.append(f"{name}: published locally, not mirrored")
                     continue
@@ -485,7 +488,7 @@ class MirrorService:
         tenant = self._mirroring_tenant(tenant_slug)
         name = normalize_project_name(project) if project else None
         if name is not None:
-            local = self._store.get_project(tenant.id, name)
+            local = self._catalogue.get_project(tenant.id, name)
             if local is None or local.origin != MIRROR_ORIGIN:
                 raise NotFound(f"project {name!r} is not mirrored in tenant {tenant.slug!r}")
         with self._lock:
@@ -518,7 +521,7 @@ class MirrorService:
         ``should_stop`` ends the pass before its next project or download, as in :meth:`refresh`.
         """
         reports = []
-        for tenant in self._store.list_tenants():
+        for tenant in self._tenants.list_tenants():
             if self._stop_requested(should_stop):
                 break
             if tenant.mirroring_enabled and self.mirrored_projects(tenant):
@@ -527,18 +530,18 @@ class MirrorService:
 
     def mirrored_projects(self, tenant: Tenant) -> list[str]:
         """Normalized names of the tenant's mirrored projects."""
-        return [p.normalized_name for p in self._store.list_projects(tenant.id) if p.origin == MIRROR_ORIGIN]
+        return [p.normalized_name for p in self._catalogue.list_projects(tenant.id) if p.origin == MIRROR_ORIGIN]
 
     def status(self, tenant_slug: str) -> MirrorStatus:
         """Per-project cache state plus whether a refresh is running, for the admin dashboard."""
-        tenant = self._store.get_tenant_by_slug(tenant_slug)
+        tenant = self._tenants.get_tenant_by_slug(tenant_slug)
         if tenant is None:
             raise NotFound(f"tenant {tenant_slug!r} does not exist")
         projects = []
-        for project in self._store.list_projects(tenant.id):
+        for project in self._catalogue.list_projects(tenant.id):
             if project.origin != MIRROR_ORIGIN:
                 continue
-            files = self._store.list_files(tenant.id, project.normalized_name)
+            files = self._catalogue.list_files(tenant.id, project.normalized_name)
             cached = sum(1 for file in files if file.cached)
             projects.append(MirrorProjectStatus(project.name, project.mirrored_at, len(files), cached))
         recorded = self._recorded_run(tenant)
@@ -582,7 +585,7 @@ class MirrorService:
     # internals
 
     def _mirroring_tenant(self, tenant_slug: str) -> Tenant:
-        tenant = self._store.get_tenant_by_slug(tenant_slug)
+        tenant = self._tenants.get_tenant_by_slug(tenant_slug)
         if tenant is None:
             raise NotFound(f"tenant {tenant_slug!r} does not exist")
         if not tenant.mirroring_enabled:
@@ -711,7 +714,7 @@ class MirrorService:
                 self._idle.notify_all()
 
     def _cache_logged(self, file: ReleaseFile) -> None:
-        current = self._store.get_file(file.tenant_id, file.filename)
+        current = self._catalogue.get_file(file.tenant_id, file.filename)
         if current is None or current.origin != MIRROR_ORIGIN or current.cached:
             return  # cached meanwhile, or a local upload took the project over
         try:
@@ -788,7 +791,7 @@ class MirrorService:
             self._gate.check(file, spool.path)
         self._storage.put_file(file.blob_key, spool.path)
         self._mirror_store.mark_cached(file.tenant_id, file.filename, spool.total)
-        current = self._store.get_file(file.tenant_id, file.filename)
+        current = self._catalogue.get_file(file.tenant_id, file.filename)
         if current is None or current.blob_key != file.blob_key:
             self._storage.delete(file.blob_key)  # a local upload took the project over during the download
         else:

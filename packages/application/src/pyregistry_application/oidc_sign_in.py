@@ -13,7 +13,8 @@ from typing import NoReturn, Protocol
 import msgspec
 
 from pyregistry_application.audit import AuditTrail
-from pyregistry_application.ports import Clock, IdGenerator, RegistryStore
+from pyregistry_application.metadata_ports import TenantStore, UserStore
+from pyregistry_application.ports import Clock, IdGenerator
 from pyregistry_domain.errors import Forbidden, InvalidToken
 from pyregistry_domain.group_roles import GroupRole, roles_from_groups
 from pyregistry_domain.roles import TenantRole
@@ -87,14 +88,16 @@ class OidcSignIn:
         self,
         providers: Sequence[OidcProvider],
         group_roles: Mapping[str, Sequence[GroupRole]],
-        store: RegistryStore,
+        tenants: TenantStore,
+        users: UserStore,
         clock: Clock,
         ids: IdGenerator,
         audit: AuditTrail,
     ) -> None:
         self._providers = {provider.name: provider for provider in providers}
         self._group_roles = group_roles
-        self._store = store
+        self._tenants = tenants
+        self._users = users
         self._clock = clock
         self._ids = ids
         self._audit = audit
@@ -150,9 +153,9 @@ class OidcSignIn:
         if not identity.email:
             self._refuse(name, identity.subject, "the ID token has no email claim", source_ip)
         email = validate_email(str(identity.email))
-        tenants = {tenant.slug: tenant.id for tenant in self._store.list_tenants()}
+        tenants = {tenant.slug: tenant.id for tenant in self._tenants.list_tenants()}
         roles = roles_from_groups(identity.groups, self._group_roles.get(name, ()), tenants)
-        user = self._store.get_user_by_email(email)
+        user = self._users.get_user_by_email(email)
         if user is None or not user.is_superadmin:
             if not roles:
                 if user is not None:
@@ -179,18 +182,18 @@ class OidcSignIn:
                 is_superadmin=False,
                 created_at=self._clock.now(),
             )
-            self._store.add_user(user)
+            self._users.add_user(user)
         before = dict(user.roles)
         for tenant_id in before.keys() - roles.keys():
-            self._store.remove_tenant_role(user.id, tenant_id)
+            self._users.remove_tenant_role(user.id, tenant_id)
             self._role_event("role.revoke", email, tenant_id, {"role": before[tenant_id].value}, name, source_ip)
         for tenant_id, role in roles.items():
             if before.get(tenant_id) is not role:
-                self._store.set_tenant_role(user.id, tenant_id, role)
+                self._users.set_tenant_role(user.id, tenant_id, role)
                 previous = before.get(tenant_id)
                 details = {"role": role.value, "previous": previous.value if previous else ""}
                 self._role_event("role.grant", email, tenant_id, details, name, source_ip)
-        synced = self._store.get_user(user.id)
+        synced = self._users.get_user(user.id)
         assert synced is not None
         return synced
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pyregistry_application.admin_access import AdminAuthorization
 from pyregistry_application.audit import AuditTrail
-from pyregistry_application.ports import Clock, RegistryStore
+from pyregistry_application.metadata_ports import Catalogue, CatalogueReader
+from pyregistry_application.ports import Clock
 from pyregistry_domain.errors import NotFound
 from pyregistry_domain.names import normalize_project_name
 from pyregistry_domain.project_status import ProjectStatus
@@ -17,8 +18,8 @@ __all__ = ["ProjectStatusAdministration", "ProjectStatusRecorder"]
 class ProjectStatusRecorder:
     """Stores a status change and records it in the audit trail as ``project.status``."""
 
-    def __init__(self, store: RegistryStore, audit: AuditTrail, clock: Clock) -> None:
-        self._store = store
+    def __init__(self, catalogue: Catalogue, audit: AuditTrail, clock: Clock) -> None:
+        self._catalogue = catalogue
         self._audit = audit
         self._clock = clock
 
@@ -33,8 +34,8 @@ class ProjectStatusRecorder:
         details: dict[str, str] | None = None,
     ) -> ProjectStatus:
         """Record ``status``; return the status it replaced."""
-        previous = self._store.get_project_status(tenant_id, normalized_name)
-        self._store.set_project_status(tenant_id, normalized_name, status, self._clock.now())
+        previous = self._catalogue.get_project_status(tenant_id, normalized_name)
+        self._catalogue.set_project_status(tenant_id, normalized_name, status, self._clock.now())
         self._audit.record(
             actor=actor,
             action="project.status",
@@ -55,9 +56,9 @@ class ProjectStatusAdministration:
     """An admin sets the status of a project of a tenant they manage."""
 
     def __init__(
-        self, store: RegistryStore, authorization: AdminAuthorization, recorder: ProjectStatusRecorder
+        self, catalogue: CatalogueReader, authorization: AdminAuthorization, recorder: ProjectStatusRecorder
     ) -> None:
-        self._store = store
+        self._catalogue = catalogue
         self._authorization = authorization
         self._recorder = recorder
 
@@ -68,7 +69,7 @@ class ProjectStatusAdministration:
         tenant = self._authorization.tenant_for(user, tenant_slug, Permission.SET_PROJECT_STATUS)
         normalized = normalize_project_name(project)
         parsed = ProjectStatus.parse(status, reason)
-        if self._store.get_project(tenant.id, normalized) is None:
+        if self._catalogue.get_project(tenant.id, normalized) is None:
             raise NotFound(f"project {normalized!r} does not exist in tenant {tenant.slug!r}")
         self._recorder.change(tenant.id, normalized, parsed, actor=user.email, source_ip=source_ip)
         return parsed

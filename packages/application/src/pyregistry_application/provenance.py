@@ -7,7 +7,8 @@ from typing import Any
 
 from pyregistry_application.access import TokenAccess
 from pyregistry_application.client_json import decode_client_json
-from pyregistry_application.ports import ArtifactStorage, RegistryStore
+from pyregistry_application.metadata_ports import CatalogueReader
+from pyregistry_application.ports import ArtifactStorage
 from pyregistry_domain.errors import NotFound, ValidationFailed
 from pyregistry_domain.names import normalize_project_name
 from pyregistry_domain.tokens import ApiToken, TokenScope
@@ -91,8 +92,8 @@ def build_provenance(attestations: list[dict[str, Any]], token: ApiToken) -> byt
 class ProvenanceReader:
     """Serves stored provenance to read-scoped tokens of the tenant."""
 
-    def __init__(self, store: RegistryStore, storage: ArtifactStorage, access: TokenAccess) -> None:
-        self._store = store
+    def __init__(self, catalogue: CatalogueReader, storage: ArtifactStorage, access: TokenAccess) -> None:
+        self._catalogue = catalogue
         self._storage = storage
         self._access = access
 
@@ -100,7 +101,7 @@ class ProvenanceReader:
         """The provenance JSON of one file; :class:`NotFound` when the file has none."""
         normalized = normalize_project_name(project)
         tenant, _ = self._access.authorize(tenant_slug, secret, TokenScope.READ, normalized)
-        file = self._store.get_file(tenant.id, filename)
+        file = self._catalogue.get_file(tenant.id, filename)
         if file is None or file.normalized_name != normalized or file.version != canonical_version(version):
             raise NotFound(f"{filename!r} is not a file of {normalized} {version}")
         if not file.has_provenance:

@@ -8,7 +8,8 @@ from datetime import timedelta
 import msgspec
 
 from pyregistry_application.audit import AuditTrail
-from pyregistry_application.ports import Clock, IdGenerator, RegistryStore
+from pyregistry_application.metadata_ports import TenantStore
+from pyregistry_application.ports import Clock, IdGenerator
 from pyregistry_application.publishing_ports import IdentityTokenVerifier, JtiReplayStore, PublisherStore
 from pyregistry_application.tokens import TokenIssuer
 from pyregistry_domain.errors import Forbidden, InvalidToken, NotFound, ValidationFailed
@@ -39,7 +40,7 @@ class TrustedPublishing:
 
     def __init__(
         self,
-        store: RegistryStore,
+        tenants: TenantStore,
         publishers: PublisherStore,
         replays: JtiReplayStore,
         verifier: IdentityTokenVerifier,
@@ -48,7 +49,7 @@ class TrustedPublishing:
         clock: Clock,
         ids: IdGenerator,
     ) -> None:
-        self._store = store
+        self._tenants = tenants
         self._publishers = publishers
         self._replays = replays
         self._verifier = verifier
@@ -58,7 +59,7 @@ class TrustedPublishing:
         self._ids = ids
 
     def _tenant(self, tenant_slug: str) -> Tenant:
-        tenant = self._store.get_tenant_by_slug(tenant_slug)
+        tenant = self._tenants.get_tenant_by_slug(tenant_slug)
         if tenant is None:
             raise NotFound(f"tenant {tenant_slug!r} does not exist")
         return tenant
@@ -182,7 +183,7 @@ class TrustedPublishing:
         now = self._clock.now()
         if not self._replays.claim(verified.issuer, verified.jti, verified.expires_at, now):
             raise InvalidToken("replayed token: this jti was already exchanged")
-        tenant = self._store.get_tenant(publisher.tenant_id)
+        tenant = self._tenants.get_tenant(publisher.tenant_id)
         if tenant is None:
             raise NotFound("the publisher's tenant no longer exists")
         actor = f"publisher:{publisher.identity}"

@@ -9,8 +9,9 @@ from pyregistry_application.access import TokenAccess
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.index import PackageIndex
 from pyregistry_application.limit_counters import LimitCounters
+from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.metrics_ports import Metrics, NoMetrics
-from pyregistry_application.ports import ArtifactStorage, Clock, IdGenerator, PasswordHasher, RegistryStore
+from pyregistry_application.ports import ArtifactStorage, Clock, IdGenerator, PasswordHasher
 from pyregistry_application.project_status import ProjectStatusRecorder
 from pyregistry_application.provenance import ProvenanceReader
 from pyregistry_application.publishing import TrustedPublishing
@@ -31,7 +32,7 @@ __all__ = ["RegistryServices"]
 class RegistryServices:
     """Use cases wired to concrete adapters; built once per process by bootstrap."""
 
-    store: RegistryStore
+    metadata: MetadataBackend
     storage: ArtifactStorage
     clock: Clock
     ids: IdGenerator

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import msgspec
 
-from pyregistry_application.ports import ArtifactStorage, RegistryStore
+from pyregistry_application.metadata_ports import CatalogueReader, TenantStore
+from pyregistry_application.ports import ArtifactStorage
 from pyregistry_domain.distributions import ReleaseFile
 
 __all__ = ["DEFAULT_SAMPLE_SIZE", "StorageSample", "sample_recorded_blobs"]
@@ -26,19 +27,19 @@ class StorageSample(msgspec.Struct, frozen=True):
         return self.checked > 0 and len(self.missing) == self.checked
 
 
-def _recorded_files(store: RegistryStore) -> Iterator[ReleaseFile]:
-    for tenant in store.list_tenants():
-        for project in store.list_projects(tenant.id):
-            yield from (file for file in store.list_files(tenant.id, project.normalized_name) if file.cached)
+def _recorded_files(tenants: TenantStore, catalogue: CatalogueReader) -> Iterator[ReleaseFile]:
+    for tenant in tenants.list_tenants():
+        for project in catalogue.list_projects(tenant.id):
+            yield from (file for file in catalogue.list_files(tenant.id, project.normalized_name) if file.cached)
 
 
 def sample_recorded_blobs(
-    store: RegistryStore, storage: ArtifactStorage, size: int = DEFAULT_SAMPLE_SIZE
+    tenants: TenantStore, catalogue: CatalogueReader, storage: ArtifactStorage, size: int = DEFAULT_SAMPLE_SIZE
 ) -> StorageSample:
     """Look up at most ``size`` recorded files' blobs in storage (mirrored files only once cached)."""
     checked = 0
     missing: list[str] = []
-    for file in _recorded_files(store):
+    for file in _recorded_files(tenants, catalogue):
         if checked == size:
             break
         checked += 1

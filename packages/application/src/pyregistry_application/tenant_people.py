@@ -5,7 +5,8 @@ from __future__ import annotations
 import msgspec
 
 from pyregistry_application.audit import AuditTrail
-from pyregistry_application.ports import Clock, IdGenerator, PasswordHasher, RegistryStore
+from pyregistry_application.metadata_ports import TenantStore, UserStore
+from pyregistry_application.ports import Clock, IdGenerator, PasswordHasher
 from pyregistry_domain.errors import NotFound, ValidationFailed
 from pyregistry_domain.roles import TenantRole, parse_role
 from pyregistry_domain.tenants import Tenant
@@ -35,9 +36,16 @@ class TenantPeople:
     """The people of a tenant and their roles; the caller has already been allowed to manage them."""
 
     def __init__(
-        self, store: RegistryStore, clock: Clock, ids: IdGenerator, hasher: PasswordHasher, audit: AuditTrail
+        self,
+        tenants: TenantStore,
+        users: UserStore,
+        clock: Clock,
+        ids: IdGenerator,
+        hasher: PasswordHasher,
+        audit: AuditTrail,
     ) -> None:
-        self._store = store
+        self._tenants = tenants
+        self._users = users
         self._clock = clock
         self._ids = ids
         self._hasher = hasher
@@ -48,7 +56,7 @@ class TenantPeople:
         tenant = self._tenant(tenant_slug)
         return [
             Member(email=user.email, role=role)
-            for user in self._store.list_tenant_members(tenant.id)
+            for user in self._users.list_tenant_members(tenant.id)
             if (role := user.role_in(tenant.id)) is not None
         ]
 
@@ -68,7 +76,7 @@ class TenantPeople:
         email = validate_email(email)
         new_role = parse_role(role)
         self._refuse_self(email, actor)
-        user = self._store.get_user_by_email(email)
+        user = self._users.get_user_by_email(email)
         created = user is None
         if user is None:
             if not password:
@@ -80,11 +88,11 @@ class TenantPeople:
                 is_superadmin=False,
                 created_at=self._clock.now(),
             )
-            self._store.add_user(user)
+            self._users.add_user(user)
         if user.is_superadmin:
             raise ValidationFailed(f"{email} is the superadmin, who may do everything in every tenant")
         previous = user.role_in(tenant.id)
-        self._store.set_tenant_role(user.id, tenant.id, new_role)
+        self._users.set_tenant_role(user.id, tenant.id, new_role)
         details = {"role": new_role.value, "previous": previous.value if previous else ""}
         if created:
             details["account"] = "created"
@@ -103,9 +111,9 @@ class TenantPeople:
         tenant = self._tenant(tenant_slug)
         email = validate_email(email)
         self._refuse_self(email, actor)
-        user = self._store.get_user_by_email(email)
+        user = self._users.get_user_by_email(email)
         previous = user.role_in(tenant.id) if user is not None else None
-        if user is None or previous is None or not self._store.remove_tenant_role(user.id, tenant.id):
+        if user is None or previous is None or not self._users.remove_tenant_role(user.id, tenant.id):
             raise NotFound(f"{email} has no role in tenant {tenant.slug!r}")
         self._audit.record(
             actor=actor,
@@ -118,7 +126,7 @@ class TenantPeople:
         return RoleChange(tenant=tenant.slug, email=email, role=None, previous=previous)
 
     def _tenant(self, slug: str) -> Tenant:
-        tenant = self._store.get_tenant_by_slug(slug)
+        tenant = self._tenants.get_tenant_by_slug(slug)
         if tenant is None:
             raise NotFound(f"tenant {slug!r} does not exist")
         return tenant

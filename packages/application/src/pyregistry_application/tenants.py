@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from pyregistry_application.audit import AuditTrail
-from pyregistry_application.ports import Clock, IdGenerator, PasswordHasher, RegistryStore
+from pyregistry_application.metadata_ports import TenantStore, UserStore
+from pyregistry_application.ports import Clock, IdGenerator, PasswordHasher
 from pyregistry_domain.errors import AlreadyExists, NotFound, ValidationFailed
 from pyregistry_domain.roles import TenantRole
 from pyregistry_domain.tenants import Tenant, new_tenant
@@ -17,13 +18,15 @@ class TenantAdministration:
 
     def __init__(
         self,
-        store: RegistryStore,
+        tenants: TenantStore,
+        users: UserStore,
         clock: Clock,
         ids: IdGenerator,
         hasher: PasswordHasher,
         audit: AuditTrail,
     ) -> None:
-        self._store = store
+        self._tenants = tenants
+        self._users = users
         self._clock = clock
         self._ids = ids
         self._hasher = hasher
@@ -43,12 +46,12 @@ class TenantAdministration:
         """Create a tenant and, when given, its first admin account (or grant an existing one)."""
         now = self._clock.now()
         tenant = new_tenant(self._ids.new_id(), slug, display_name, mirroring_enabled, now)
-        if self._store.get_tenant_by_slug(slug) is not None:
+        if self._tenants.get_tenant_by_slug(slug) is not None:
             raise AlreadyExists(f"tenant {slug!r} already exists")
         user: User | None = None
         if admin_email:
             email = validate_email(admin_email)
-            user = self._store.get_user_by_email(email)
+            user = self._users.get_user_by_email(email)
             if user is None:
                 if not admin_password:
                     missing = f"the admin password is missing: {email} has no account yet, so one is needed"
@@ -61,11 +64,11 @@ class TenantAdministration:
                     is_superadmin=False,
                     created_at=now,
                 )
-        self._store.add_tenant(tenant)
+        self._tenants.add_tenant(tenant)
         if user is not None:
-            if self._store.get_user(user.id) is None:
-                self._store.add_user(user)
-            self._store.set_tenant_role(user.id, tenant.id, TenantRole.ADMIN)
+            if self._users.get_user(user.id) is None:
+                self._users.add_user(user)
+            self._users.set_tenant_role(user.id, tenant.id, TenantRole.ADMIN)
         details = {"display_name": tenant.display_name, "mirroring": str(mirroring_enabled).lower()}
         if user is not None:
             details["admin"] = user.email
@@ -81,19 +84,19 @@ class TenantAdministration:
 
     def get(self, slug: str) -> Tenant:
         """The tenant with that slug, or :class:`NotFound`."""
-        tenant = self._store.get_tenant_by_slug(slug)
+        tenant = self._tenants.get_tenant_by_slug(slug)
         if tenant is None:
             raise NotFound(f"tenant {slug!r} does not exist")
         return tenant
 
     def list(self) -> list[Tenant]:
         """Every tenant, by slug."""
-        return sorted(self._store.list_tenants(), key=lambda tenant: tenant.slug)
+        return sorted(self._tenants.list_tenants(), key=lambda tenant: tenant.slug)
 
     def set_mirroring(self, slug: str, enabled: bool, *, actor: str, source_ip: str | None = None) -> Tenant:
         """Turn PyPI mirroring on or off for a tenant."""
         tenant = self.get(slug)
-        self._store.set_tenant_mirroring(tenant.id, enabled)
+        self._tenants.set_tenant_mirroring(tenant.id, enabled)
         self._audit.record(
             actor=actor,
             action="tenant.mirroring." + ("enable" if enabled else "disable"),

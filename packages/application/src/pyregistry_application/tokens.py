@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.dto import IssuedToken
-from pyregistry_application.ports import Clock, IdGenerator, RegistryStore
+from pyregistry_application.metadata_ports import TenantStore, TokenStore
+from pyregistry_application.ports import Clock, IdGenerator
 from pyregistry_domain.errors import NotFound, ValidationFailed
 from pyregistry_domain.names import normalize_project_name, validate_project_name
 from pyregistry_domain.tokens import (
@@ -23,8 +24,11 @@ __all__ = ["TokenIssuer"]
 class TokenIssuer:
     """Use cases on API tokens."""
 
-    def __init__(self, store: RegistryStore, clock: Clock, ids: IdGenerator, audit: AuditTrail) -> None:
-        self._store = store
+    def __init__(
+        self, tenants: TenantStore, tokens: TokenStore, clock: Clock, ids: IdGenerator, audit: AuditTrail
+    ) -> None:
+        self._tenants = tenants
+        self._tokens = tokens
         self._clock = clock
         self._ids = ids
         self._audit = audit
@@ -42,7 +46,7 @@ class TokenIssuer:
         minted_by_publisher: str | None = None,
     ) -> IssuedToken:
         """Create a token and return its secret, which is never stored nor shown again."""
-        tenant = self._store.get_tenant_by_slug(tenant_slug)
+        tenant = self._tenants.get_tenant_by_slug(tenant_slug)
         if tenant is None:
             raise NotFound(f"tenant {tenant_slug!r} does not exist")
         name = name.strip()
@@ -67,7 +71,7 @@ class TokenIssuer:
             expires_at=now + expires_in if expires_in is not None else None,
             minted_by_publisher=minted_by_publisher,
         )
-        self._store.add_token(token)
+        self._tokens.add_token(token)
         self._audit.record(
             actor=actor,
             action="token.issue",
@@ -92,17 +96,17 @@ class TokenIssuer:
 
     def list(self, tenant_slug: str) -> list[ApiToken]:
         """A tenant's tokens, newest first."""
-        tenant = self._store.get_tenant_by_slug(tenant_slug)
+        tenant = self._tenants.get_tenant_by_slug(tenant_slug)
         if tenant is None:
             raise NotFound(f"tenant {tenant_slug!r} does not exist")
-        return sorted(self._store.list_tokens(tenant.id), key=lambda token: token.created_at, reverse=True)
+        return sorted(self._tokens.list_tokens(tenant.id), key=lambda token: token.created_at, reverse=True)
 
     def revoke(self, tenant_slug: str, token_id: str, *, actor: str, source_ip: str | None = None) -> None:
         """Revoke a token of that tenant."""
-        tenant = self._store.get_tenant_by_slug(tenant_slug)
+        tenant = self._tenants.get_tenant_by_slug(tenant_slug)
         if tenant is None:
             raise NotFound(f"tenant {tenant_slug!r} does not exist")
-        if not self._store.revoke_token(tenant.id, token_id, self._clock.now()):
+        if not self._tokens.revoke_token(tenant.id, token_id, self._clock.now()):
             raise NotFound(f"token {token_id!r} does not exist in tenant {tenant_slug!r}")
         self._audit.record(
             actor=actor,

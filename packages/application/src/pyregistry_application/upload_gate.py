@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pyregistry_application.access import TokenAccess
 from pyregistry_application.audit import AuditTrail
-from pyregistry_application.ports import RegistryStore
+from pyregistry_application.metadata_ports import TenantStore
 from pyregistry_domain.errors import DomainError, ValidationFailed
 from pyregistry_domain.names import normalize_project_name
 from pyregistry_domain.tenants import Tenant
@@ -46,10 +46,10 @@ class UploadPermit:
 class UploadGate:
     """Decides from the URL and the Authorization header alone whether an upload may be read at all."""
 
-    def __init__(self, access: TokenAccess, audit: AuditTrail, store: RegistryStore) -> None:
+    def __init__(self, access: TokenAccess, audit: AuditTrail, tenants: TenantStore) -> None:
         self._access = access
         self._audit = audit
-        self._store = store
+        self._tenants = tenants
 
     def admit(self, tenant_slug: str, secret: str | None, source_ip: str | None) -> UploadPermit:
         """Authenticate the token and check it may publish on the tenant; a refusal is audited, then re-raised."""
@@ -71,7 +71,7 @@ class UploadGate:
         project: str | None = None,
     ) -> None:
         """Audit one refused upload: who (token name and id when known), where, and why; never the secret."""
-        tenant = self._store.get_tenant_by_slug(tenant_slug)
+        tenant = self._tenants.get_tenant_by_slug(tenant_slug)
         details = {"reason": error.message}
         if token is not None:
             details["token_id"] = token.id

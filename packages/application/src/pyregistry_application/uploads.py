@@ -17,7 +17,8 @@ import msgspec
 from pyregistry_application.access import TokenAccess
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.dto import DistributionMetadata, SpooledUpload, UploadCommand, UploadResult
-from pyregistry_application.ports import ArtifactStorage, Clock, DistributionInspector, IdGenerator, RegistryStore
+from pyregistry_application.metadata_ports import Catalogue, TenantStore
+from pyregistry_application.ports import ArtifactStorage, Clock, DistributionInspector, IdGenerator
 from pyregistry_application.provenance import build_provenance, parse_attestations, provenance_key_for
 from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_application.upload_gate import UploadGate
@@ -116,7 +117,8 @@ class UploadDistribution:
 
     def __init__(
         self,
-        store: RegistryStore,
+        tenants: TenantStore,
+        catalogue: Catalogue,
         storage: ArtifactStorage,
         inspector: DistributionInspector,
         access: TokenAccess,
@@ -127,7 +129,7 @@ class UploadDistribution:
         listeners: list[PublishListener] | None = None,
         malware: MalwareBlocklist | None = None,
     ) -> None:
-        self._store = store
+        self._catalogue = catalogue
         self._storage = storage
         self._inspector = inspector
         self._access = access
@@ -136,7 +138,7 @@ class UploadDistribution:
         self._ids = ids
         self._max_upload_bytes = max_upload_bytes
         self._listeners = list(listeners or [])
-        self.gate = UploadGate(access, audit, store)
+        self.gate = UploadGate(access, audit, tenants)
         """Checks made before the body is read (the web layer calls it first)."""
         self._malware = malware
 
@@ -156,7 +158,7 @@ class UploadDistribution:
         tenant, token = self._access.authorize(
             command.tenant_slug, command.token_secret, TokenScope.PUBLISH, normalized
         )
-        self._store.get_project_status(tenant.id, normalized).check_upload(normalized)
+        self._catalogue.get_project_status(tenant.id, normalized).check_upload(normalized)
         if self._malware is not None:
             self._malware.refuse_upload(normalized, version)
 
@@ -223,7 +225,7 @@ class UploadDistribution:
         parsed = parsed or parse_distribution_filename(content.filename)
         normalized = parsed.normalized_name
         version = canonical_version(parsed.version)
-        clash = self._store.get_file(tenant.id, content.filename)
+        clash = self._catalogue.get_file(tenant.id, content.filename)
         mirrored = clash is not None and clash.origin != "local" and clash.normalized_name == normalized
         if clash is not None and not mirrored:  # a mirrored file goes when this upload takes its project over
             raise AlreadyExists(
@@ -237,12 +239,12 @@ class UploadDistribution:
         self._check_metadata(metadata, normalized, version, content.filename)
 
         now = how.uploaded_at
-        existing = self._store.get_project(tenant.id, normalized)
+        existing = self._catalogue.get_project(tenant.id, normalized)
         if existing is not None and existing.origin != "local":
             existing = None  # a mirrored project: this upload replaces it, with its releases and files
         existing_release: set[str] = set()
         if existing is not None:
-            existing_release = {release.version for release in self._store.list_releases(tenant.id, normalized)}
+            existing_release = {release.version for release in self._catalogue.list_releases(tenant.id, normalized)}
         blob_key = blob_key_for(tenant.id, normalized, self._ids.new_id(), content.filename)
         provenance = None
         if how.attestations is not None and how.token is not None:
@@ -322,7 +324,7 @@ class UploadDistribution:
             self._storage.put_bytes(metadata_key, metadata)
             if provenance is not None:
                 self._storage.put_bytes(provenance_key, provenance)
-            replaced = self._store.add_release_file(project, release, file)
+            replaced = self._catalogue.add_release_file(project, release, file)
         except BaseException:
             for key in (file.blob_key, metadata_key, provenance_key):
                 with contextlib.suppress(Exception):  # storage down: `pyregistry sweep-blobs` removes it later
@@ -343,7 +345,7 @@ class UploadDistribution:
     def _equivalent_file(self, tenant_id: str, normalized: str, filename: str) -> ReleaseFile | None:
         """A local file that is this one under another spelling (see :class:`DistributionIdentity`), if any."""
         identity = distribution_identity(filename)
-        for file in self._store.list_files(tenant_id, normalized):
+        for file in self._catalogue.list_files(tenant_id, normalized):
             if file.origin == "local" and distribution_identity(file.filename) == identity:
                 return file
         return None

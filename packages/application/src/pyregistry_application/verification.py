@@ -5,7 +5,8 @@ from __future__ import annotations
 import msgspec
 
 from pyregistry_application.blob_records import blob_sha256, recorded_blobs, registry_keys
-from pyregistry_application.ports import ArtifactStorage, RegistryStore
+from pyregistry_application.metadata_ports import CatalogueReader, TenantStore
+from pyregistry_application.ports import ArtifactStorage
 from pyregistry_domain.distributions import ReleaseFile
 
 __all__ = ["StorageProblem", "StorageVerifier", "VerifyReport"]
@@ -35,8 +36,9 @@ class VerifyReport(msgspec.Struct, frozen=True):
 class StorageVerifier:
     """Reads every recorded blob back, hashes it, and lists stored blobs that no record refers to."""
 
-    def __init__(self, store: RegistryStore, storage: ArtifactStorage) -> None:
-        self._store = store
+    def __init__(self, tenants: TenantStore, catalogue: CatalogueReader, storage: ArtifactStorage) -> None:
+        self._tenants = tenants
+        self._catalogue = catalogue
         self._storage = storage
 
     def run(self) -> VerifyReport:
@@ -44,10 +46,10 @@ class StorageVerifier:
         problems: list[StorageProblem] = []
         referenced: set[str] = set()
         files = checked = 0
-        tenant_ids = [tenant.id for tenant in self._store.list_tenants()]
+        tenant_ids = [tenant.id for tenant in self._tenants.list_tenants()]
         for tenant_id in tenant_ids:
-            for project in self._store.list_projects(tenant_id):
-                for file in self._store.list_files(tenant_id, project.normalized_name):
+            for project in self._catalogue.list_projects(tenant_id):
+                for file in self._catalogue.list_files(tenant_id, project.normalized_name):
                     files += 1
                     checked += self._check_file(file, referenced, problems)
         problems.extend(

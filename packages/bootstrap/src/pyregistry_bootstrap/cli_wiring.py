@@ -13,14 +13,14 @@ from pyregistry_application.admin_access import AdminAuthorization
 from pyregistry_application.admin_releases import ReleaseAdministration
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.backup_ports import MetadataArchive
+from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.mirror_scanning import ScanBeforeServe
-from pyregistry_application.ports import RegistryStore
 from pyregistry_application.project_status import ProjectStatusAdministration, ProjectStatusRecorder
 from pyregistry_application.session_revocation import SessionRevocation
 from pyregistry_application.tenant_people import TenantPeople
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_application.tokens import TokenIssuer
-from pyregistry_bootstrap.store_wiring import build_store, open_existing_store
+from pyregistry_bootstrap.store_wiring import build_backend, open_existing_backend
 from pyregistry_domain.users import User
 from pyregistry_infrastructure.config import ConfigError
 from pyregistry_infrastructure.settings import Settings
@@ -41,7 +41,7 @@ class AdminCommands:
     """Use cases over one opened metadata store."""
 
     settings: Settings
-    store: RegistryStore
+    store: MetadataBackend
     tenants: TenantAdministration
     tokens: TokenIssuer
     people: TenantPeople
@@ -51,15 +51,13 @@ class AdminCommands:
 
     def sessions(self) -> SessionRevocation:
         """Revoking admin sessions, on the metadata store's own session table."""
-        from pyregistry_bootstrap.wiring import build_session_store
-
-        return SessionRevocation(self.store, build_session_store(self.store), SystemClock(), self.audit)
+        return SessionRevocation(self.store.users, self.store.sessions, SystemClock(), self.audit)
 
     def releases(self) -> ReleaseAdministration:
         """Yank and purge; opens the artifact storage, whose blobs a purge removes."""
         from pyregistry_bootstrap.wiring import build_storage
 
-        return ReleaseAdministration(self.store, build_storage(self.settings), self.authorization, self.audit)
+        return ReleaseAdministration(self.store.catalogue, build_storage(self.settings), self.authorization, self.audit)
 
     def scan_gate(self) -> ScanBeforeServe | None:
         """Scan before serve over this store (``None`` when ``security.mirror_scan_enabled`` is off)."""
@@ -70,33 +68,30 @@ class AdminCommands:
 
 def admin_commands(settings: Settings, *, create: bool = False) -> AdminCommands:
     """Wire the administrative use cases; unless ``create``, the store must exist already (nothing is created)."""
-    store = build_store(settings) if create else open_existing_store(settings)
+    store = build_backend(settings) if create else open_existing_backend(settings)
     clock = SystemClock()
     ids = RandomIds()
-    audit = AuditTrail(store, clock, ids)
+    audit = AuditTrail(store.audit_log, clock, ids)
     hasher = ScryptPasswordHasher()
     return AdminCommands(
         settings=settings,
         store=store,
-        tenants=TenantAdministration(store, clock, ids, hasher, audit),
-        tokens=TokenIssuer(store, clock, ids, audit),
-        people=TenantPeople(store, clock, ids, hasher, audit),
-        authorization=AdminAuthorization(store),
+        tenants=TenantAdministration(store.tenants, store.users, clock, ids, hasher, audit),
+        tokens=TokenIssuer(store.tenants, store.tokens, clock, ids, audit),
+        people=TenantPeople(store.tenants, store.users, clock, ids, hasher, audit),
+        authorization=AdminAuthorization(store.tenants),
         audit=audit,
         statuses=ProjectStatusAdministration(
-            store, AdminAuthorization(store), ProjectStatusRecorder(store, audit, clock)
+            store.catalogue, AdminAuthorization(store.tenants), ProjectStatusRecorder(store.catalogue, audit, clock)
         ),
     )
 
 
-def metadata_archive(settings: Settings, store: RegistryStore) -> MetadataArchive:
-    """Table export and load over the configured SQL store; the in-memory store holds nothing worth backing up."""
-    from pyregistry_infrastructure.metadata_stores.sql_archive import SqlMetadataArchive
-    from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
-
-    if not isinstance(store, SqlRegistryStore):
+def metadata_archive(settings: Settings, store: MetadataBackend) -> MetadataArchive:
+    """Table export and load over the configured SQL backend; the in-memory one holds nothing worth backing up."""
+    if store.archive is None:
         raise ConfigError(
             f"key 'database_store': {settings.database_store!r} keeps nothing on disk; backup and restore need "
             "sqlite, postgres or sqlserver"
         )
-    return SqlMetadataArchive(store)
+    return store.archive

@@ -12,38 +12,25 @@ import structlog
 from litestar import Litestar
 
 from pyregistry_application.audit import AuditTrail
+from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.metrics_ports import Metrics
-from pyregistry_application.mirror_ports import MirrorStore
 from pyregistry_application.mirror_updater import MirrorUpdater
 from pyregistry_application.mirroring import MirrorOptions, MirrorService
-from pyregistry_application.ports import ArtifactStorage, Clock, RegistryStore
+from pyregistry_application.ports import ArtifactStorage, Clock
 from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_bootstrap.scan_wiring import build_scan_gate
 from pyregistry_infrastructure.config import ConfigError
-from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
-from pyregistry_infrastructure.metadata_stores.memory_mirror import MemoryMirrorStore
-from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
-from pyregistry_infrastructure.metadata_stores.sql_mirror import SqlMirrorStore
 from pyregistry_infrastructure.settings import PypiSettings, Settings
 from pyregistry_infrastructure.upstream.pypi import HttpUpstreamIndex
 
 if TYPE_CHECKING:
     from pyregistry_infrastructure.otel_tracing import OpenTelemetryTracer
 
-__all__ = ["build_mirror_service", "build_mirror_store", "build_upstream_index", "mirror_updater_lifespan"]
+__all__ = ["build_mirror_service", "build_upstream_index", "mirror_updater_lifespan"]
 
 _log = structlog.get_logger(__name__)
 MIRROR_SHUTDOWN_SECONDS = 5.0
 """How long shutdown waits for mirror work under way (a refresh's current page, running downloads)."""
-
-
-def build_mirror_store(store: RegistryStore) -> MirrorStore | None:
-    """The ``MirrorStore`` adapter matching the metadata store, or ``None`` when that store has none yet."""
-    if isinstance(store, MemoryRegistryStore):
-        return MemoryMirrorStore(store)
-    if isinstance(store, SqlRegistryStore):
-        return SqlMirrorStore(store)
-    return None
 
 
 def build_upstream_index(pypi: PypiSettings) -> HttpUpstreamIndex:
@@ -67,7 +54,7 @@ def build_upstream_index(pypi: PypiSettings) -> HttpUpstreamIndex:
 
 def build_mirror_service(
     settings: Settings,
-    store: RegistryStore,
+    store: MetadataBackend,
     storage: ArtifactStorage,
     clock: Clock,
     audit: AuditTrail,
@@ -77,11 +64,7 @@ def build_mirror_service(
     metrics: Metrics | None = None,
     tracer: OpenTelemetryTracer | None = None,
 ) -> MirrorService | None:
-    """The mirroring use case for ``[pypi]``; ``None`` (mirroring off, logged) when the store has no adapter."""
-    mirror_store = build_mirror_store(store)
-    if mirror_store is None:
-        _log.warning("mirror.unavailable", store=type(store).__name__)
-        return None
+    """The mirroring use case for ``[pypi]`` over the backend's ports."""
     pypi = settings.pypi
     upstream = build_upstream_index(pypi)
     options = MirrorOptions(
@@ -97,7 +80,18 @@ def build_mirror_service(
 
         upstream = cast(HttpUpstreamIndex, TracedCalls(upstream, "upstream", tracer))
     return MirrorService(
-        store, mirror_store, storage, upstream, clock, audit, spool_dir, options, malware, metrics, gate
+        store.tenants,
+        store.catalogue,
+        store.mirror,
+        storage,
+        upstream,
+        clock,
+        audit,
+        spool_dir,
+        options,
+        malware,
+        metrics,
+        gate,
     )
 
 

@@ -13,11 +13,9 @@ from typing import TYPE_CHECKING
 from litestar import Litestar
 from litestar.utils import normalize_path
 
-from pyregistry_application.ports import ArtifactStorage, RegistryStore
 from pyregistry_application.readiness import Readiness, ReadinessProbe
 from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
 from pyregistry_infrastructure.config import ConfigError
-from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
 from pyregistry_infrastructure.readiness_probes import CallableProbe
 from pyregistry_infrastructure.settings import Settings
 from pyregistry_web.request_metrics import RouteResolver
@@ -36,7 +34,7 @@ __all__ = [
     "metrics_lifespan",
     "prepare_worker_metrics",
     "route_resolver",
-    "trace_adapters",
+    "trace_storage",
     "tracing_lifespan",
 ]
 
@@ -44,13 +42,13 @@ POOL_SAMPLE_SECONDS = 10.0
 """How often each process copies its database pool counters into the pool gauge."""
 
 
-def build_metrics(settings: Settings, store: RegistryStore) -> PrometheusMetrics | None:
+def build_metrics(settings: Settings, pool_stats: Callable[[], dict[str, int]] | None) -> PrometheusMetrics | None:
     """The Prometheus adapter (``None`` with ``metrics.enabled = false``); imported only when it is used."""
     if not settings.metrics.enabled:
         return None
     from pyregistry_infrastructure.prometheus_metrics import PrometheusMetrics
 
-    return PrometheusMetrics(getattr(store, "pool_stats", None))
+    return PrometheusMetrics(pool_stats)
 
 
 def build_tracer(settings: Settings) -> OpenTelemetryTracer | None:
@@ -70,14 +68,11 @@ def build_tracer(settings: Settings) -> OpenTelemetryTracer | None:
         raise ConfigError(f"key 'tracing.enabled': {exc}") from None
 
 
-def trace_adapters(tracer: OpenTelemetryTracer, store: RegistryStore, storage: ArtifactStorage) -> None:
-    """Open child spans for every database statement or transaction and every storage backend call."""
+def trace_storage(tracer: OpenTelemetryTracer, storage: OpenDalStorage) -> None:
+    """Open child spans for every storage backend call (the metadata backend is given the tracer when built)."""
     from pyregistry_infrastructure.otel_tracing import TracedCalls
 
-    if isinstance(store, SqlRegistryStore):
-        store.tracer = tracer
-    if isinstance(storage, OpenDalStorage):
-        storage.wrap_operator(lambda operator: TracedCalls(operator, "storage", tracer))
+    storage.wrap_operator(lambda operator: TracedCalls(operator, "storage", tracer))
 
 
 def tracing_lifespan(tracer: OpenTelemetryTracer) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
@@ -149,15 +144,14 @@ def route_resolver(app: Litestar) -> RouteResolver:
     return resolve
 
 
-def build_readiness(store: RegistryStore, storage: ArtifactStorage) -> Readiness:
-    """Probes for the SQL database and the artifact storage (the in-memory store needs none).
+def build_readiness(database_ping: Callable[[], None] | None, storage: OpenDalStorage) -> Readiness:
+    """Probes for the SQL database (``None``: the in-memory backend needs none) and the artifact storage.
 
     A shared store (sessions, rate limits, caches shared by nodes) adds its ``CallableProbe("shared_store", ...)``
     here once one exists.
     """
     probes: list[ReadinessProbe] = []
-    for name, owner, method in (("database", store, "ping"), ("storage", storage, "check_ready")):
-        answer = getattr(owner, method, None)
-        if answer is not None:
-            probes.append(CallableProbe(name, answer))
+    if database_ping is not None:
+        probes.append(CallableProbe("database", database_ping))
+    probes.append(CallableProbe("storage", storage.check_ready))
     return Readiness(probes)

@@ -4,31 +4,16 @@ from __future__ import annotations
 
 import structlog
 
-from pyregistry_application.ports import RegistryStore
 from pyregistry_application.publishing import TrustedPublishing
-from pyregistry_application.publishing_ports import JtiReplayStore, PublisherStore
 from pyregistry_application.services import RegistryServices
 from pyregistry_domain.publishers import PublisherProvider
-from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
-from pyregistry_infrastructure.metadata_stores.memory_publishers import MemoryJtiReplayStore, MemoryPublisherStore
-from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
-from pyregistry_infrastructure.metadata_stores.sql_publishers import SqlJtiReplayStore, SqlPublisherStore
 from pyregistry_infrastructure.oidc.jwks import JwksCache
 from pyregistry_infrastructure.oidc.verifier import JoseIdentityVerifier, TrustedIssuer
 from pyregistry_infrastructure.settings import Settings
 
-__all__ = ["build_publisher_stores", "build_trusted_publishing"]
+__all__ = ["build_trusted_publishing"]
 
 _log = structlog.get_logger(__name__)
-
-
-def build_publisher_stores(store: RegistryStore) -> tuple[PublisherStore, JtiReplayStore]:
-    """The publisher and jti stores on the same database as the metadata store (SQLite, PostgreSQL, SQL Server)."""
-    if isinstance(store, SqlRegistryStore):
-        return SqlPublisherStore(store), SqlJtiReplayStore(store)
-    if isinstance(store, MemoryRegistryStore):
-        return MemoryPublisherStore(), MemoryJtiReplayStore()
-    raise TypeError(f"no trusted-publishing stores for {type(store).__name__}")
 
 
 def build_trusted_publishing(settings: Settings, services: RegistryServices) -> TrustedPublishing:
@@ -46,11 +31,10 @@ def build_trusted_publishing(settings: Settings, services: RegistryServices) -> 
         for entry in settings.oidc_issuers
     ]
     verifier = JoseIdentityVerifier(issuers, JwksCache(), services.clock)
-    publishers, replays = build_publisher_stores(services.store)
     publishing = TrustedPublishing(
-        services.store,
-        publishers,
-        replays,
+        services.metadata.tenants,
+        services.metadata.publishers,
+        services.metadata.jti_replays,
         verifier,
         services.tokens,
         services.audit,

@@ -5,16 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from pyregistry_application.audit import AuditTrail
+from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.mirror_scanning import ScanBeforeServe
-from pyregistry_application.ports import Clock, RegistryStore
-from pyregistry_application.scan_ports import ScanResultStore
+from pyregistry_application.ports import Clock
 from pyregistry_application.security.audit import AuditWheel
 from pyregistry_application.security.findings import Severity
 from pyregistry_application.security.ports import Scanner
 from pyregistry_infrastructure.config import ConfigError
-from pyregistry_infrastructure.metadata_stores.memory_scans import MemoryScanResultStore
-from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
-from pyregistry_infrastructure.metadata_stores.sql_scans import SqlScanResultStore
 from pyregistry_infrastructure.scanning.ast_checks import AstScanner
 from pyregistry_infrastructure.scanning.foxguard import FoxguardScanner
 from pyregistry_infrastructure.scanning.heuristics import HeuristicScanner
@@ -22,7 +19,7 @@ from pyregistry_infrastructure.scanning.unpack import SafeWheelUnpacker
 from pyregistry_infrastructure.scanning.yara_rules import YaraScanner, resolve_rules_dir
 from pyregistry_infrastructure.settings import SecuritySettings
 
-__all__ = ["build_scan_gate", "build_scan_results", "build_scanners", "yara_scanner_for"]
+__all__ = ["build_scan_gate", "build_scanners", "yara_scanner_for"]
 
 
 def yara_scanner_for(directory: str | Path | None) -> Scanner:
@@ -40,15 +37,8 @@ def build_scanners(security: SecuritySettings) -> list[Scanner]:
     ]
 
 
-def build_scan_results(store: RegistryStore) -> ScanResultStore:
-    """Scan verdicts on the metadata store's own database, so every process scans a file once."""
-    if isinstance(store, SqlRegistryStore):
-        return SqlScanResultStore(store)
-    return MemoryScanResultStore()
-
-
 def build_scan_gate(
-    security: SecuritySettings, store: RegistryStore, trail: AuditTrail, clock: Clock
+    security: SecuritySettings, store: MetadataBackend, trail: AuditTrail, clock: Clock
 ) -> ScanBeforeServe | None:
     """Scan before serve for mirrored files; ``None`` when ``security.mirror_scan_enabled`` is off."""
     if not security.mirror_scan_enabled:
@@ -58,4 +48,4 @@ def build_scan_gate(
     except ValueError as exc:
         raise ConfigError(f"key 'security.mirror_block_severity': {exc}") from None
     audit = AuditWheel(SafeWheelUnpacker(), build_scanners(security))
-    return ScanBeforeServe(audit, build_scan_results(store), store, trail, clock, block)
+    return ScanBeforeServe(audit, store.scans, store.tenants, store.catalogue, trail, clock, block)

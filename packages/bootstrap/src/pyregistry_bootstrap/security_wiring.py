@@ -62,18 +62,23 @@ def build_security(settings: Settings, services: RegistryServices) -> SecuritySe
         SafeWheelUnpacker(),
         build_scanners(settings.security),
         fetcher=UpstreamWheelFetcher(build_upstream_index(settings.pypi)),
-        store=services.store,
+        catalogue=services.metadata.catalogue,
         storage=services.storage,
     )
     return SecurityServices(
         audit=audit,
-        validation=ValidateDistributions(ArchiveInspector(), services.store, services.storage),
+        validation=ValidateDistributions(
+            ArchiveInspector(), services.metadata.tenants, services.metadata.catalogue, services.storage
+        ),
         check_registry=CheckRegistry(
-            services.store,
+            services.metadata.tenants,
+            services.metadata.catalogue,
             VulnerabilityAlerts(notifier_for(settings.security.vulnerability_webhook)),
             MalwareBlocklist(database),
         ),
-        release_vulnerabilities=ReleaseVulnerabilitySummary(services.store, database),
+        release_vulnerabilities=ReleaseVulnerabilitySummary(
+            services.metadata.tenants, services.metadata.catalogue, database
+        ),
         advisories=database,
         local_checker=LocalAdvisoryChecker(database),
         yara_for=yara_scanner_for,

@@ -37,4 +37,12 @@ def build_sign_in(settings: Settings, services: RegistryServices) -> OidcSignIn 
         entry.name: [GroupRole(group=m.group, tenant=m.tenant, role=parse_role(m.role)) for m in entry.group_roles]
         for entry in configured
     }
-    return OidcSignIn(providers, group_roles, services.store, services.clock, services.ids, services.audit)
+    return OidcSignIn(
+        providers,
+        group_roles,
+        services.metadata.tenants,
+        services.metadata.users,
+        services.clock,
+        services.ids,
+        services.audit,
+    )

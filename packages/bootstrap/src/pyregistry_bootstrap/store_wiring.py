@@ -1,20 +1,22 @@
-"""Opening the metadata store named by ``database_store``, importing only that store's driver."""
+"""Opening the metadata backend named by ``database_store`` (once per process), importing only its driver."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pyregistry_application.ports import RegistryStore
+from pyregistry_application.metadata_backend import MetadataBackend
+from pyregistry_application.tracing_ports import Tracer
 from pyregistry_infrastructure.config import ConfigError
 from pyregistry_infrastructure.secret_masking import mask_url
 from pyregistry_infrastructure.settings import PostgresSettings, Settings, SqlServerSettings
 
 if TYPE_CHECKING:
-    from pyregistry_infrastructure.metadata_stores.postgres import PostgresRegistryStore
-    from pyregistry_infrastructure.metadata_stores.sqlserver import SqlServerRegistryStore
+    from pyregistry_infrastructure.metadata_stores.postgres import PostgresDatabase
+    from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase
+    from pyregistry_infrastructure.metadata_stores.sqlserver import SqlServerDatabase
 
-__all__ = ["build_store", "open_existing_store", "store_location", "store_logs"]
+__all__ = ["build_backend", "open_existing_backend", "store_location", "store_logs"]
 
 _SQLITE = frozenset({"sqlite"})
 _MEMORY = frozenset({"memory", "in-memory"})
@@ -22,25 +24,33 @@ _POSTGRES = frozenset({"postgres", "postgresql"})
 _SQL_SERVER = frozenset({"sqlserver", "mssql"})
 
 
-def build_store(settings: Settings) -> RegistryStore:
-    """The metadata store named by ``database_store``, created (with its directory) when it does not exist."""
+def build_backend(settings: Settings, tracer: Tracer | None = None) -> MetadataBackend:
+    """Every metadata port of the backend named by ``database_store``, created (with its directory) when it does not
+    exist; with ``tracer`` each SQL statement and transaction opens a span."""
+    kind = settings.database_store
+    if kind in _MEMORY:
+        from pyregistry_infrastructure.metadata_stores.memory_backend import memory_backend
+
+        return memory_backend()
+    from pyregistry_infrastructure.metadata_stores.sql_backend import sql_backend
+
+    return sql_backend(_open_database(settings, tracer))
+
+
+def _open_database(settings: Settings, tracer: Tracer | None) -> SqlDatabase:
     kind = settings.database_store
     if kind in _SQLITE:
-        from pyregistry_infrastructure.metadata_stores.sqlite import SqliteRegistryStore
+        from pyregistry_infrastructure.metadata_stores.sqlite import SqliteDatabase
 
-        return SqliteRegistryStore(settings.sqlite.path)
-    if kind in _MEMORY:
-        from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
-
-        return MemoryRegistryStore()
+        return SqliteDatabase(settings.sqlite.path, tracer)
     if kind in _POSTGRES:
-        from pyregistry_infrastructure.metadata_stores.postgres import PostgresRegistryStore
+        from pyregistry_infrastructure.metadata_stores.postgres import PostgresDatabase
 
-        return _build_pooled_store(settings.postgres, "postgres", PostgresRegistryStore)
+        return _open_pooled(settings.postgres, "postgres", PostgresDatabase, tracer)
     if kind in _SQL_SERVER:
-        from pyregistry_infrastructure.metadata_stores.sqlserver import SqlServerRegistryStore
+        from pyregistry_infrastructure.metadata_stores.sqlserver import SqlServerDatabase
 
-        return _build_pooled_store(settings.sql_server, "sql_server", SqlServerRegistryStore)
+        return _open_pooled(settings.sql_server, "sql_server", SqlServerDatabase, tracer)
     raise ConfigError(f"key 'database_store': {kind!r} is not available in this build")
 
 
@@ -50,12 +60,12 @@ def store_logs(settings: Settings) -> bool:
     return settings.database_store in _POSTGRES | _SQL_SERVER
 
 
-def open_existing_store(settings: Settings) -> RegistryStore:
-    """The metadata store, refusing to create a SQLite database (and its directory) that is not there yet: commands
+def open_existing_backend(settings: Settings) -> MetadataBackend:
+    """The metadata backend, refusing to create a SQLite database (and its directory) that is not there yet: commands
     that act on existing tenants must not leave an empty registry behind when run from the wrong directory."""
     if settings.database_store in _SQLITE and not Path(settings.sqlite.path).is_file():
         raise ConfigError(f"no registry here: {store_location(settings)} does not exist (wrong directory or --config?)")
-    return build_store(settings)
+    return build_backend(settings)
 
 
 def store_location(settings: Settings) -> str:
@@ -72,19 +82,20 @@ def store_location(settings: Settings) -> str:
     return f"{database} (data directory {settings.data_dir})"
 
 
-def _build_pooled_store(
+def _open_pooled(
     section: PostgresSettings | SqlServerSettings,
     section_name: str,
-    factory: type[PostgresRegistryStore | SqlServerRegistryStore],
-) -> RegistryStore:
-    """A pooled SQL store from ``[postgres]`` or ``[sql_server]``; problems become one-line config errors."""
+    factory: type[PostgresDatabase | SqlServerDatabase],
+    tracer: Tracer | None,
+) -> SqlDatabase:
+    """A pooled SQL database from ``[postgres]`` or ``[sql_server]``; problems become one-line config errors."""
     from pyregistry_infrastructure.metadata_stores.pool import PoolLimits
     from pyregistry_infrastructure.metadata_stores.schema_migrations import MigrationNotPortable
     from pyregistry_infrastructure.metadata_stores.sql_base import StoreUnavailable
 
     try:
         limits = PoolLimits(section.max_connections, section.min_connections, section.acquire_timeout_seconds)
-        return factory(section.connection_url, limits)
+        return factory(section.connection_url, limits, tracer)
     except (ValueError, MigrationNotPortable) as exc:
         raise ConfigError(f"key '{section_name}': {exc}") from None
     except StoreUnavailable as exc:

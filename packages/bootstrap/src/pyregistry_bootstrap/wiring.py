@@ -11,38 +11,31 @@ import structlog
 from pyregistry_application.access import TokenAccess
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.index import PackageIndex
-from pyregistry_application.index_versions import IndexVersions
 from pyregistry_application.metrics_ports import Metrics, NoMetrics
-from pyregistry_application.ports import RegistryStore
 from pyregistry_application.project_status import ProjectStatusRecorder
 from pyregistry_application.provenance import ProvenanceReader
 from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_application.services import RegistryServices
-from pyregistry_application.session_ports import AdminSessionStore
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_application.tokens import TokenIssuer
 from pyregistry_application.uploads import UploadDistribution
 from pyregistry_bootstrap.limits_wiring import build_limit_counters
 from pyregistry_bootstrap.mirror_wiring import build_mirror_service
-from pyregistry_bootstrap.observability_wiring import build_metrics, build_readiness, trace_adapters
+from pyregistry_bootstrap.observability_wiring import build_metrics, build_readiness, trace_storage
 from pyregistry_bootstrap.publishing_wiring import build_trusted_publishing
 from pyregistry_bootstrap.security_wiring import advisory_database, install_publish_webhook
-from pyregistry_bootstrap.store_wiring import build_store
+from pyregistry_bootstrap.store_wiring import build_backend
 from pyregistry_domain.users import User, validate_email
 from pyregistry_infrastructure.archives import ArchiveInspector
 from pyregistry_infrastructure.background import BackgroundJobs
 from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
 from pyregistry_infrastructure.config import ConfigError, ensure_generated_secrets
-from pyregistry_infrastructure.metadata_stores.memory_sessions import MemoryAdminSessionStore
-from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
-from pyregistry_infrastructure.metadata_stores.sql_index_versions import SqlIndexVersions
-from pyregistry_infrastructure.metadata_stores.sql_sessions import SqlAdminSessionStore
 from pyregistry_infrastructure.scratch import ScratchSpace
 from pyregistry_infrastructure.settings import Settings
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 from pyregistry_web.authorized_requests import RequestAuthorizationRecorder
 
-__all__ = ["Runtime", "build_runtime", "build_session_store", "build_storage", "build_store"]
+__all__ = ["Runtime", "build_runtime", "build_storage"]
 
 if TYPE_CHECKING:
     from pyregistry_infrastructure.otel_tracing import OpenTelemetryTracer
@@ -86,26 +79,11 @@ def build_storage(settings: Settings) -> OpenDalStorage:
     return storage
 
 
-def build_index_versions(store: RegistryStore) -> IndexVersions | None:
-    """A cheap version query for cached index pages on the store's own database; ``None`` (memory store) lets
-    the index derive it from the store."""
-    if isinstance(store, SqlRegistryStore):
-        return SqlIndexVersions(store)
-    return None
-
-
-def build_session_store(store: RegistryStore) -> AdminSessionStore:
-    """Admin sessions on the metadata store's own database, so every process sees a logout."""
-    if isinstance(store, SqlRegistryStore):
-        return SqlAdminSessionStore(store)
-    return MemoryAdminSessionStore()
-
-
 def _ensure_superadmin(services: RegistryServices, email: str, password: str) -> None:
     email = validate_email(email)
-    user = services.store.get_user_by_email(email)
+    user = services.metadata.users.get_user_by_email(email)
     if user is None:
-        services.store.add_user(
+        services.metadata.users.add_user(
             User(
                 id=services.ids.new_id(),
                 email=email,
@@ -115,7 +93,7 @@ def _ensure_superadmin(services: RegistryServices, email: str, password: str) ->
             )
         )
     elif not services.hasher.verify(user.password_hash, password):
-        services.store.set_user_password(user.id, services.hasher.hash(password))
+        services.metadata.users.set_user_password(user.id, services.hasher.hash(password))
 
 
 def build_runtime(
@@ -137,18 +115,18 @@ def build_runtime(
     scratch = ScratchSpace(data_dir / "tmp")
     spool_dir = scratch.subdirectory("uploads")
 
-    store = build_store(settings)
+    store = build_backend(settings, tracer)
     storage = build_storage(settings)
     if tracer is not None:
-        trace_adapters(tracer, store, storage)
+        trace_storage(tracer, storage)
     clock = SystemClock()
     ids = RandomIds()
     hasher = ScryptPasswordHasher()
-    audit = AuditTrail(store, clock, ids)
-    access = TokenAccess(store, clock, RequestAuthorizationRecorder())
+    audit = AuditTrail(store.audit_log, clock, ids)
+    access = TokenAccess(store.tenants, store.tokens, clock, RequestAuthorizationRecorder())
     advisories = advisory_database(settings)
     malware = MalwareBlocklist(advisories)
-    prometheus = build_metrics(settings, store) if export_metrics else None
+    prometheus = build_metrics(settings, store.pool_stats) if export_metrics else None
     metrics: Metrics = prometheus or NoMetrics()
     mirroring = build_mirror_service(
         settings,
@@ -161,19 +139,20 @@ def build_runtime(
         metrics=metrics,
         tracer=tracer,
     )
-    statuses = ProjectStatusRecorder(store, audit, clock)
+    statuses = ProjectStatusRecorder(store.catalogue, audit, clock)
     services = RegistryServices(
-        store=store,
+        metadata=store,
         storage=storage,
         clock=clock,
         ids=ids,
         hasher=hasher,
         audit=audit,
         access=access,
-        tenants=TenantAdministration(store, clock, ids, hasher, audit),
-        tokens=TokenIssuer(store, clock, ids, audit),
+        tenants=TenantAdministration(store.tenants, store.users, clock, ids, hasher, audit),
+        tokens=TokenIssuer(store.tenants, store.tokens, clock, ids, audit),
         uploads=UploadDistribution(
-            store,
+            store.tenants,
+            store.catalogue,
             storage,
             ArchiveInspector(),
             access,
@@ -184,23 +163,23 @@ def build_runtime(
             malware=malware,
         ),
         index=PackageIndex(
-            store,
+            store.catalogue,
             storage,
             access,
             mirror=mirroring,
-            versions=build_index_versions(store),
+            versions=store.index_versions,
             malware=malware,
             statuses=statuses,
             metrics=metrics,
         ),
         mirroring=mirroring,
-        provenance=ProvenanceReader(store, storage, access),
-        admin_sessions=build_session_store(store),
+        provenance=ProvenanceReader(store.catalogue, storage, access),
+        admin_sessions=store.sessions,
         advisories=advisories,
         statuses=statuses,
         limit_counters=build_limit_counters(settings),
         metrics=metrics,
-        readiness=build_readiness(store, storage),
+        readiness=build_readiness(store.ping, storage),
     )
     services.uploads.add_listener(lambda result: metrics.upload_stored(result.size))
     install_publish_webhook(settings, services.uploads, metrics)

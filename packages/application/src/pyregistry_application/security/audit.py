@@ -7,7 +7,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from pyregistry_application.ports import ArtifactStorage, RegistryStore
+from pyregistry_application.metadata_ports import CatalogueReader
+from pyregistry_application.ports import ArtifactStorage
 from pyregistry_application.security.findings import Finding, WheelAuditReport, sort_findings
 from pyregistry_application.security.ports import Scanner, WheelFetcher, WheelUnpacker
 from pyregistry_application.security.validation import file_sha256
@@ -27,13 +28,13 @@ class AuditWheel:
         unpacker: WheelUnpacker,
         scanners: Sequence[Scanner],
         fetcher: WheelFetcher | None = None,
-        store: RegistryStore | None = None,
+        catalogue: CatalogueReader | None = None,
         storage: ArtifactStorage | None = None,
     ) -> None:
         self._unpacker = unpacker
         self._scanners = list(scanners)
         self._fetcher = fetcher
-        self._store = store
+        self._catalogue = catalogue
         self._storage = storage
 
     def audit_file(self, project: str, wheel: Path, overrides: Sequence[Scanner] = ()) -> WheelAuditReport:
@@ -77,9 +78,9 @@ class AuditWheel:
 
     def audit_stored(self, tenant_id: str, project: str, filename: str) -> WheelAuditReport:
         """Audit a wheel stored in the registry (the package page's "Wheel scan")."""
-        if self._store is None or self._storage is None:
+        if self._catalogue is None or self._storage is None:
             raise ValidationFailed("stored wheels cannot be audited in this process")
-        file = self._store.get_file(tenant_id, filename)
+        file = self._catalogue.get_file(tenant_id, filename)
         if file is None or file.normalized_name != normalize_project_name(project):
             raise NotFound(f"file {filename!r} not found in project {project!r}")
         local = self._storage.local_path(file.blob_key)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import msgspec
 
-from pyregistry_application.ports import ArtifactStorage, RegistryStore
+from pyregistry_application.metadata_ports import CatalogueReader, TenantStore
+from pyregistry_application.ports import ArtifactStorage
 from pyregistry_application.security.ports import ArchiveVerifier
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.errors import InvalidDistribution, NotFound
@@ -119,9 +120,12 @@ def validate_local_file(
 class ValidateDistributions:
     """Validates one local file, or every stored blob in parallel."""
 
-    def __init__(self, verifier: ArchiveVerifier, store: RegistryStore, storage: ArtifactStorage) -> None:
+    def __init__(
+        self, verifier: ArchiveVerifier, tenants: TenantStore, catalogue: CatalogueReader, storage: ArtifactStorage
+    ) -> None:
         self._verifier = verifier
-        self._store = store
+        self._tenants = tenants
+        self._catalogue = catalogue
         self._storage = storage
 
     def validate_file(
@@ -132,7 +136,7 @@ class ValidateDistributions:
 
     def stored_files(self, tenant_slug: str | None = None, project: str | None = None) -> list[tuple[str, ReleaseFile]]:
         """Every stored (tenant slug, file), optionally narrowed to one tenant and project."""
-        tenants = self._store.list_tenants()
+        tenants = self._tenants.list_tenants()
         if tenant_slug is not None:
             tenants = [t for t in tenants if t.slug == tenant_slug]
             if not tenants:
@@ -140,11 +144,11 @@ class ValidateDistributions:
         wanted = normalize_project_name(project) if project else None
         files: list[tuple[str, ReleaseFile]] = []
         for tenant in tenants:
-            for stored_project in self._store.list_projects(tenant.id):
+            for stored_project in self._catalogue.list_projects(tenant.id):
                 if wanted is not None and stored_project.normalized_name != wanted:
                     continue
                 files.extend(
-                    (tenant.slug, f) for f in self._store.list_files(tenant.id, stored_project.normalized_name)
+                    (tenant.slug, f) for f in self._catalogue.list_files(tenant.id, stored_project.normalized_name)
                 )
         return files
 

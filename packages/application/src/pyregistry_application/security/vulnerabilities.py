@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from pyregistry_application.ports import RegistryStore
+from pyregistry_application.metadata_ports import CatalogueReader, TenantStore
 from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_application.security.notifications import VulnerabilityAlerts
 from pyregistry_application.security.ports import VulnerabilityChecker, VulnerabilitySource
@@ -24,8 +24,9 @@ __all__ = ["CheckRegistry", "ReleaseVulnerabilitySummary"]
 class ReleaseVulnerabilitySummary:
     """Known advisories per release of one project, with the versions that fix them (package page)."""
 
-    def __init__(self, store: RegistryStore, source: VulnerabilitySource) -> None:
-        self._store = store
+    def __init__(self, tenants: TenantStore, catalogue: CatalogueReader, source: VulnerabilitySource) -> None:
+        self._tenants = tenants
+        self._catalogue = catalogue
         self._source = source
 
     @property
@@ -36,9 +37,11 @@ class ReleaseVulnerabilitySummary:
     def for_project(self, tenant_id: str, project: str) -> list[ReleaseVulnerabilities]:
         """One entry per stored release, newest upload first; releases without advisories have an empty list."""
         normalized = normalize_project_name(project)
-        if self._store.get_project(tenant_id, normalized) is None:
+        if self._catalogue.get_project(tenant_id, normalized) is None:
             raise NotFound(f"project {project!r} not found")
-        releases = sorted(self._store.list_releases(tenant_id, normalized), key=lambda r: r.created_at, reverse=True)
+        releases = sorted(
+            self._catalogue.list_releases(tenant_id, normalized), key=lambda r: r.created_at, reverse=True
+        )
         summaries = []
         for release in releases:
             advisories = self._source.query(normalized, release.version)
@@ -53,14 +56,19 @@ class CheckRegistry:
     """Checks every stored version for known vulnerabilities and alerts once per vulnerable package."""
 
     def __init__(
-        self, store: RegistryStore, alerts: VulnerabilityAlerts | None = None, malware: MalwareBlocklist | None = None
+        self,
+        tenants: TenantStore,
+        catalogue: CatalogueReader,
+        alerts: VulnerabilityAlerts | None = None,
+        malware: MalwareBlocklist | None = None,
     ) -> None:
-        self._store = store
+        self._tenant_store = tenants
+        self._catalogue = catalogue
         self._alerts = alerts
         self._malware = malware
 
     def _tenants(self, tenant_slug: str | None) -> list[Tenant]:
-        tenants = self._store.list_tenants()
+        tenants = self._tenant_store.list_tenants()
         if tenant_slug is not None:
             tenants = [t for t in tenants if t.slug == tenant_slug]
             if not tenants:
@@ -71,12 +79,12 @@ class CheckRegistry:
         """Every (tenant, project, version) held locally."""
         versions: list[PackageVersion] = []
         for tenant in self._tenants(tenant_slug):
-            for project in self._store.list_projects(tenant.id):
+            for project in self._catalogue.list_projects(tenant.id):
                 if project.origin != "local":
                     continue
                 versions.extend(
                     PackageVersion(tenant.slug, project.normalized_name, release.version)
-                    for release in self._store.list_releases(tenant.id, project.normalized_name)
+                    for release in self._catalogue.list_releases(tenant.id, project.normalized_name)
                 )
         return versions
 
@@ -101,12 +109,12 @@ class CheckRegistry:
             return []
         matches: list[MalwareMatch] = []
         for tenant in self._tenants(tenant_slug):
-            for project in self._store.list_projects(tenant.id):
+            for project in self._catalogue.list_projects(tenant.id):
                 name = project.normalized_name
                 if project.origin == "local":
-                    held = {release.version for release in self._store.list_releases(tenant.id, name)}
+                    held = {release.version for release in self._catalogue.list_releases(tenant.id, name)}
                 else:
-                    held = {file.version for file in self._store.list_files(tenant.id, name) if file.cached}
+                    held = {file.version for file in self._catalogue.list_files(tenant.id, name) if file.cached}
                 for version in sorted(held):
                     advisory = self._malware.blocking(name, version)
                     if advisory is not None:

@@ -45,12 +45,12 @@ def backup(ctx: click.Context, config_path: str | None, directory: Path, blobs: 
     """Write a consistent snapshot of the metadata (JSON lines) and a manifest of blobs with sha256."""
     from pyregistry_application.backups import RegistryBackup
     from pyregistry_bootstrap.cli_wiring import metadata_archive
-    from pyregistry_bootstrap.store_wiring import open_existing_store
+    from pyregistry_bootstrap.store_wiring import open_existing_backend
     from pyregistry_bootstrap.wiring import build_storage
     from pyregistry_infrastructure.system import SystemClock
 
     settings = _settings(ctx, config_path)
-    store = open_existing_store(settings)
+    store = open_existing_backend(settings)
     service = RegistryBackup(metadata_archive(settings, store), build_storage(settings), SystemClock())
     report = service.run(directory, "reference" if blobs == "reference" else "copy", _progress)
     if as_json:
@@ -78,11 +78,11 @@ def restore(ctx: click.Context, config_path: str | None, directory: Path, as_jso
     """Load a backup into an EMPTY deployment (any backend), checking each blob's sha256 as it is copied."""
     from pyregistry_application.restores import RegistryRestore
     from pyregistry_bootstrap.cli_wiring import metadata_archive
-    from pyregistry_bootstrap.store_wiring import build_store
+    from pyregistry_bootstrap.store_wiring import build_backend
     from pyregistry_bootstrap.wiring import build_storage
 
     settings = _settings(ctx, config_path)
-    store = build_store(settings)
+    store = build_backend(settings)
     report = RegistryRestore(metadata_archive(settings, store), build_storage(settings)).run(directory, _progress)
     if as_json:
         emit_json(report)
@@ -100,11 +100,12 @@ def restore(ctx: click.Context, config_path: str | None, directory: Path, as_jso
 def verify(ctx: click.Context, config_path: str | None, as_json: bool) -> None:
     """Check that every file record has its blob with the right sha256 and every blob has a record (exit 1 if not)."""
     from pyregistry_application.verification import StorageVerifier
-    from pyregistry_bootstrap.store_wiring import open_existing_store
+    from pyregistry_bootstrap.store_wiring import open_existing_backend
     from pyregistry_bootstrap.wiring import build_storage
 
     settings = _settings(ctx, config_path)
-    report = StorageVerifier(open_existing_store(settings), build_storage(settings)).run()
+    backend = open_existing_backend(settings)
+    report = StorageVerifier(backend.tenants, backend.catalogue, build_storage(settings)).run()
     if as_json:
         emit_json(
             {"ok": report.ok, "files": report.files, "blobs_checked": report.blobs_checked, "problems": report.problems}

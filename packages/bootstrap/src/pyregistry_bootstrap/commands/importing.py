@@ -87,7 +87,13 @@ def import_command(
 
     run = runtime(ctx, config_path, sync_superadmin=False)
     origin = _source(source, username, password)
-    service = RegistryImport(run.services.store, run.services.uploads, run.services.clock, run.services.audit)
+    service = RegistryImport(
+        run.services.metadata.tenants,
+        run.services.metadata.catalogue,
+        run.services.uploads,
+        run.services.clock,
+        run.services.audit,
+    )
     with ExitStack() as stack:
         stack.callback(origin.close)
         progress = _Progress(stack)

@@ -55,7 +55,9 @@ def serve(ctx: click.Context, config_path: str | None) -> None:
     runtime = build_runtime(
         loaded.settings, export_metrics=single, tracer=build_tracer(loaded.settings) if single else None
     )
-    sample = sample_recorded_blobs(runtime.services.store, runtime.services.storage)
+    sample = sample_recorded_blobs(
+        runtime.services.metadata.tenants, runtime.services.metadata.catalogue, runtime.services.storage
+    )
     if sample.none_present:
         raise ConfigError(
             f"refusing to start: the metadata store records files, but artifact storage "

@@ -30,7 +30,9 @@ def sweep_blobs(ctx: click.Context, config_path: str | None, grace_minutes: int,
     from pyregistry_bootstrap.cli_wiring import CLI_ACTOR
 
     services = runtime(ctx, config_path).services
-    sweeper = OrphanBlobSweeper(services.store, services.storage, services.clock, services.audit)
+    sweeper = OrphanBlobSweeper(
+        services.metadata.tenants, services.metadata.catalogue, services.storage, services.clock, services.audit
+    )
     report = sweeper.sweep(timedelta(minutes=grace_minutes), dry_run=dry_run, actor=CLI_ACTOR)
     if as_json:
         emit_json(report)

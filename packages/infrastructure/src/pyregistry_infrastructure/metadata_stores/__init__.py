@@ -1,1 +1,1 @@
-"""RegistryStore adapters: in-memory, SQLite, PostgreSQL and SQL Server."""
+"""Metadata store backends (memory, SQLite, PostgreSQL, SQL Server), each building every metadata port."""

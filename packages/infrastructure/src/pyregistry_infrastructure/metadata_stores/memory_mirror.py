@@ -1,4 +1,4 @@
-"""In-memory ``MirrorStore`` over the dictionaries of a :class:`MemoryRegistryStore`."""
+"""In-memory ``MirrorStore`` over a :class:`MemoryState`."""
 
 from __future__ import annotations
 
@@ -6,46 +6,46 @@ from dataclasses import replace
 
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.projects import Project, Release
-from pyregistry_infrastructure.metadata_stores.memory import MemoryRegistryStore
+from pyregistry_infrastructure.metadata_stores.memory_state import MemoryState
 
 __all__ = ["MemoryMirrorStore"]
 
 
 class MemoryMirrorStore:
-    """Mirror writes under the memory store's lock, so readers never see half a page."""
+    """Mirror writes under the memory state's lock, so readers never see half a page."""
 
-    def __init__(self, store: MemoryRegistryStore) -> None:
-        self._store = store
+    def __init__(self, state: MemoryState) -> None:
+        self._state = state
 
     def record_mirrored_project(self, project: Project, releases: list[Release], files: list[ReleaseFile]) -> None:
-        store = self._store
-        with store._lock:
+        store = self._state
+        with store.lock:
             key = (project.tenant_id, project.normalized_name)
-            existing = store._projects.get(key)
+            existing = store.projects.get(key)
             if existing is not None and existing.origin != project.origin:
                 return
-            serial = store._next_serial()
+            serial = store.next_serial()
             if existing is None:
-                store._projects[key] = replace(project, serial=serial)
+                store.projects[key] = replace(project, serial=serial)
             else:
-                store._projects[key] = replace(
+                store.projects[key] = replace(
                     existing, name=project.name, serial=serial, mirrored_at=project.mirrored_at
                 )
             for release in releases:
                 release_key = (release.tenant_id, release.normalized_name, release.version)
-                current = store._releases.get(release_key)
-                store._releases[release_key] = (
+                current = store.releases.get(release_key)
+                store.releases[release_key] = (
                     release
                     if current is None
                     else replace(current, yanked=release.yanked, yanked_reason=release.yanked_reason)
                 )
             for file in files:
                 file_key = (file.tenant_id, file.filename)
-                current_file = store._files.get(file_key)
+                current_file = store.files.get(file_key)
                 if current_file is None:
-                    store._files[file_key] = file
+                    store.files[file_key] = file
                 elif current_file.origin == file.origin:
-                    store._files[file_key] = replace(
+                    store.files[file_key] = replace(
                         current_file,
                         requires_python=file.requires_python,
                         metadata_sha256=file.metadata_sha256,
@@ -53,7 +53,7 @@ class MemoryMirrorStore:
                     )
 
     def mark_cached(self, tenant_id: str, filename: str, size: int) -> None:
-        with self._store._lock:
-            current = self._store._files.get((tenant_id, filename))
+        with self._state.lock:
+            current = self._state.files.get((tenant_id, filename))
             if current is not None and current.origin != "local":
-                self._store._files[(tenant_id, filename)] = replace(current, cached=True, size=size)
+                self._state.files[(tenant_id, filename)] = replace(current, cached=True, size=size)

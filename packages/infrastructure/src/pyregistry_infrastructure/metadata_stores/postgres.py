@@ -1,8 +1,8 @@
-"""PostgreSQL RegistryStore: psycopg 3 with a psycopg_pool connection pool."""
+"""PostgreSQL metadata database: psycopg 3 with a psycopg_pool connection pool."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg
@@ -10,11 +10,12 @@ import psycopg_pool
 import structlog
 from psycopg import errors as pg_errors
 
+from pyregistry_application.tracing_ports import NoTracer, Tracer
 from pyregistry_infrastructure.metadata_stores.pool import PoolLimits
-from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore, StoreUnavailable, redact_url
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase, StoreUnavailable, redact_url
 from pyregistry_infrastructure.metadata_stores.sql_dialect import Dialect
 
-__all__ = ["POSTGRES", "PostgresRegistryStore"]
+__all__ = ["POSTGRES", "PostgresDatabase"]
 
 _log = structlog.get_logger(__name__)
 
@@ -34,13 +35,14 @@ POSTGRES = Dialect(
 )
 
 
-class PostgresRegistryStore(SqlRegistryStore):
+class PostgresDatabase(SqlDatabase):
     """A pool of ``min_connections``..``max_connections`` autocommit connections; waiting longer than
     ``acquire_timeout_seconds`` for a free one raises :class:`StoreUnavailable`."""
 
     dialect = POSTGRES
 
-    def __init__(self, connection_url: str, limits: PoolLimits | None = None) -> None:
+    def __init__(self, connection_url: str, limits: PoolLimits | None = None, tracer: Tracer | None = None) -> None:
+        self.tracer = tracer or NoTracer()
         self._limits = limits = limits or PoolLimits()
         self._where = redact_url(connection_url)
         self._timeout = limits.acquire_timeout_seconds
@@ -64,12 +66,16 @@ class PostgresRegistryStore(SqlRegistryStore):
         _log.info("postgres.pool_open", url=self._where, min=limits.min_connections, max=limits.max_connections)
 
     @contextmanager
-    def _connection(self) -> Iterator[psycopg.Connection]:
+    def connection(self) -> Iterator[psycopg.Connection]:
         try:
             with self._pool.connection(timeout=self._timeout) as conn:
                 yield conn
         except psycopg_pool.PoolTimeout:
             raise StoreUnavailable(self._limits.exhausted("PostgreSQL", "postgres")) from None
+
+    def pool_counters(self) -> Callable[[], dict[str, int]]:
+        """Reads psycopg_pool's counters, for the pool metrics."""
+        return self.pool_stats
 
     def pool_stats(self) -> dict[str, int]:
         """psycopg_pool's counters (``pool_size``, ``pool_available``, ``requests_waiting`` ...)."""

@@ -16,7 +16,7 @@ from typing import Any
 from pyregistry_application.backup_ports import Row, TableRows
 from pyregistry_domain.errors import ValidationFailed
 from pyregistry_infrastructure.metadata_stores.schema_migrations import portable_tables
-from pyregistry_infrastructure.metadata_stores.sql_base import SqlConnection, SqlRegistryStore
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlConnection, SqlDatabase
 
 __all__ = ["SKIPPED_TABLES", "SqlMetadataArchive"]
 
@@ -26,23 +26,23 @@ _FETCH = 1000
 
 
 class SqlMetadataArchive:
-    """Implements :class:`MetadataArchive` over any :class:`SqlRegistryStore`."""
+    """Implements :class:`MetadataArchive` over any :class:`SqlDatabase`."""
 
-    def __init__(self, store: SqlRegistryStore) -> None:
-        self._store = store
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
         self._tables = {name: columns for name, columns in portable_tables().items() if name not in SKIPPED_TABLES}
 
     @property
     def database(self) -> str:
-        return self._store.dialect.name
+        return self._db.dialect.name
 
     def applied_migrations(self) -> list[str]:
-        return self._store.applied_migrations()
+        return self._db.applied_migrations()
 
     @contextmanager
     def snapshot(self) -> Iterator[Iterator[TableRows]]:
-        dialect = self._store.dialect
-        with self._store._connection() as raw:
+        dialect = self._db.dialect
+        with self._db.connection() as raw:
             conn = SqlConnection(raw, dialect)
             conn.execute(dialect.snapshot_begin_sql)
             try:
@@ -64,14 +64,14 @@ class SqlMetadataArchive:
         for table in self._tables:
             if table == _SEEDED:
                 continue
-            row = self._store._row(f"SELECT COUNT(*) AS n FROM {table}")
+            row = self._db.row(f"SELECT COUNT(*) AS n FROM {table}")
             if row is not None and int(row["n"]):
                 counts[table] = int(row["n"])
         return counts
 
     def load(self, tables: Iterable[TableRows]) -> dict[str, int]:
         loaded: dict[str, int] = {}
-        with self._store._write() as conn:
+        with self._db.write() as conn:
             for table, rows in tables:
                 known = self._tables.get(table)
                 if known is None:

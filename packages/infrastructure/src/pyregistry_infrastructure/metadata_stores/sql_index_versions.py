@@ -1,8 +1,8 @@
-"""Index version stamps read from any SQL registry store, each with one lookup by key."""
+"""Index version stamps read from any SQL database, each with one lookup by key."""
 
 from __future__ import annotations
 
-from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase
 
 __all__ = ["SqlIndexVersions"]
 
@@ -15,17 +15,17 @@ class SqlIndexVersions:
     so their cost does not grow with the number of projects.
     """
 
-    def __init__(self, store: SqlRegistryStore) -> None:
-        self._store = store
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
 
     def listing_version(self, tenant_id: str) -> str:
         """The serial of the tenant's last project change (added, changed or removed; serials only grow)."""
-        row = self._store._row("SELECT serial FROM tenant_listings WHERE tenant_id = ?", (tenant_id,))
+        row = self._db.row("SELECT serial FROM tenant_listings WHERE tenant_id = ?", (tenant_id,))
         return "0" if row is None else str(int(row["serial"]))
 
     def project_serial(self, tenant_id: str, normalized_name: str) -> tuple[int, str] | None:
         """The project's serial and origin, or ``None``."""
-        row = self._store._row(
+        row = self._db.row(
             "SELECT serial, origin FROM projects WHERE tenant_id = ? AND normalized_name = ?",
             (tenant_id, normalized_name),
         )

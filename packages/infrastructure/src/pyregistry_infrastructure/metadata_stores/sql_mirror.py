@@ -1,6 +1,6 @@
 """SQL ``MirrorStore`` in portable SQL (plain SELECT/UPDATE/INSERT, ``?`` placeholders), one transaction per page.
 
-It runs on the ``_write()`` transaction and ``_next_serial()`` of a SQL registry store, so the same adapter
+It runs on the ``write()`` transaction and ``next_serial()`` of a :class:`SqlDatabase`, so the same adapter
 serves SQLite, PostgreSQL and SQL Server.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.projects import Project, Release
 from pyregistry_infrastructure.metadata_stores.rows import dump_time
-from pyregistry_infrastructure.metadata_stores.sql_base import SqlConnection, SqlRegistryStore
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlConnection, SqlDatabase
 
 __all__ = ["SqlMirrorStore"]
 
@@ -20,12 +20,12 @@ __all__ = ["SqlMirrorStore"]
 class SqlMirrorStore:
     """Mirrored projects live in the registry tables; local rows are never touched."""
 
-    def __init__(self, store: SqlRegistryStore) -> None:
-        self._store = store
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
 
     def record_mirrored_project(self, project: Project, releases: list[Release], files: list[ReleaseFile]) -> None:
-        with self._store._write() as conn:
-            serial = self._store._next_serial(conn)  # first: it serialises this page with a local upload's takeover
+        with self._db.write() as conn:
+            serial = self._db.next_serial(conn)  # first: it serialises this page with a local upload's takeover
             key = (project.tenant_id, project.normalized_name)
             row = conn.execute(
                 "SELECT origin FROM projects WHERE tenant_id = ? AND normalized_name = ?", key
@@ -52,7 +52,7 @@ class SqlMirrorStore:
                     WHERE tenant_id = ? AND normalized_name = ?""",
                     (project.name, serial, dump_time(project.mirrored_at), *key),
                 )
-            self._store._listing_changed(conn, project.tenant_id, serial)
+            self._db.listing_changed(conn, project.tenant_id, serial)
             versions = {
                 r[0]
                 for r in _all(conn, "SELECT version FROM releases WHERE tenant_id = ? AND normalized_name = ?", key)
@@ -98,7 +98,7 @@ class SqlMirrorStore:
                     )
 
     def mark_cached(self, tenant_id: str, filename: str, size: int) -> None:
-        with self._store._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "UPDATE release_files SET cached = ?, size = ? WHERE tenant_id = ? AND filename = ? AND origin <> ?",
                 (1, size, tenant_id, filename, "local"),

@@ -1,4 +1,4 @@
-"""Trusted-publisher and jti replay stores in portable SQL on a :class:`SqlRegistryStore`.
+"""Trusted-publisher and jti replay stores in portable SQL on a :class:`SqlDatabase`.
 
 The tables come from migrations ``0500_trusted_publishers`` and ``0950_publisher_issuer`` (every dialect), so the
 same adapters serve SQLite, PostgreSQL and SQL Server, and every process sharing the database sees the same
@@ -13,7 +13,7 @@ from typing import Any
 from pyregistry_domain.errors import AlreadyExists
 from pyregistry_domain.publishers import PublisherProvider, TrustedPublisher
 from pyregistry_infrastructure.metadata_stores.rows import dump_time, load_time
-from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase
 
 __all__ = ["SqlJtiReplayStore", "SqlPublisherStore"]
 
@@ -45,14 +45,14 @@ class SqlPublisherStore:
     cased duplicate while holding the catalogue lock, and the UNIQUE constraint catches exact duplicates.
     """
 
-    def __init__(self, store: SqlRegistryStore) -> None:
-        self._store = store
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
 
     def add_publisher(self, publisher: TrustedPublisher) -> None:
         environment = publisher.environment or ""
         try:
-            with self._store._write() as conn:
-                self._store._lock_catalogue(conn)
+            with self._db.write() as conn:
+                self._db.next_serial(conn)
                 duplicate = conn.query(
                     """SELECT id FROM trusted_publishers WHERE tenant_id = ? AND project = ? AND provider = ?
                     AND lower(repository) = ? AND workflow = ? AND environment = ?""",
@@ -83,28 +83,28 @@ class SqlPublisherStore:
                         publisher.created_by,
                     ),
                 )
-        except self._store.dialect.integrity_errors as exc:
-            if self._store.dialect.is_unique_violation(exc):
+        except self._db.dialect.integrity_errors as exc:
+            if self._db.dialect.is_unique_violation(exc):
                 raise AlreadyExists(_duplicate(publisher)) from None
             raise
 
     def list_publishers(self, tenant_id: str) -> list[TrustedPublisher]:
-        rows = self._store._rows(_PUBLISHER_SELECT + " WHERE tenant_id = ? ORDER BY created_at, id", (tenant_id,))
+        rows = self._db.rows(_PUBLISHER_SELECT + " WHERE tenant_id = ? ORDER BY created_at, id", (tenant_id,))
         return [_publisher(row) for row in rows]
 
     def publishers_for_provider(self, provider: PublisherProvider) -> list[TrustedPublisher]:
-        rows = self._store._rows(_PUBLISHER_SELECT + " WHERE provider = ? ORDER BY created_at, id", (provider.value,))
+        rows = self._db.rows(_PUBLISHER_SELECT + " WHERE provider = ? ORDER BY created_at, id", (provider.value,))
         return [_publisher(row) for row in rows]
 
     def remove_publisher(self, tenant_id: str, publisher_id: str) -> bool:
-        with self._store._write() as conn:
+        with self._db.write() as conn:
             cursor = conn.execute(
                 "DELETE FROM trusted_publishers WHERE tenant_id = ? AND id = ?", (tenant_id, publisher_id)
             )
             return int(cursor.rowcount) > 0
 
     def bind_unbound_publishers(self, provider: PublisherProvider, issuer: str) -> int:
-        with self._store._write() as conn:
+        with self._db.write() as conn:
             cursor = conn.execute(
                 "UPDATE trusted_publishers SET issuer = ? WHERE provider = ? AND issuer = ''", (issuer, provider.value)
             )
@@ -122,15 +122,15 @@ class SqlJtiReplayStore:
     exactly one of any number of concurrent claims (in any process on the database) the winner.
     """
 
-    def __init__(self, store: SqlRegistryStore) -> None:
-        self._store = store
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
 
     def claim(self, issuer: str, jti: str, expires_at: datetime, now: datetime) -> bool:
-        with self._store._write() as conn:
+        with self._db.write() as conn:
             conn.execute("DELETE FROM oidc_used_jti WHERE expires_at < ?", (dump_time(now),))
-        with self._store._write() as conn:
+        with self._db.write() as conn:
             cursor = conn.execute(
-                self._store.dialect.insert_ignore("oidc_used_jti", _JTI_COLUMNS, ("issuer", "jti")),
+                self._db.dialect.insert_ignore("oidc_used_jti", _JTI_COLUMNS, ("issuer", "jti")),
                 (issuer, jti, dump_time(expires_at)),
             )
             return int(cursor.rowcount) == 1

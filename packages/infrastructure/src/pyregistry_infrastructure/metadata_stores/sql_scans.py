@@ -1,4 +1,4 @@
-"""Scan-before-serve verdicts and releases in portable SQL on a :class:`SqlRegistryStore`.
+"""Scan-before-serve verdicts and releases in portable SQL on a :class:`SqlDatabase`.
 
 The tables come from migration ``1500_mirror_scans`` (every dialect), so every server process sharing the database
 sees one verdict per sha256 and scans a file once.
@@ -11,7 +11,7 @@ from typing import Any
 
 from pyregistry_application.scan_ports import FileRelease, ScanResult
 from pyregistry_infrastructure.metadata_stores.rows import dump_time, load_time
-from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase
 
 __all__ = ["SqlScanResultStore"]
 
@@ -55,25 +55,25 @@ def _release(row: dict[str, Any]) -> FileRelease:
 class SqlScanResultStore:
     """Implements ``ScanResultStore`` over ``mirror_scans`` and ``mirror_file_releases``."""
 
-    def __init__(self, store: SqlRegistryStore) -> None:
-        self._store = store
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
 
     def get_scan(self, sha256: str) -> ScanResult | None:
-        rows = self._store._rows("SELECT * FROM mirror_scans WHERE sha256 = ?", (sha256,))
+        rows = self._db.rows("SELECT * FROM mirror_scans WHERE sha256 = ?", (sha256,))
         return _scan(rows[0]) if rows else None
 
     def find_scans(self, sha256s: Collection[str]) -> dict[str, ScanResult]:
         found: dict[str, ScanResult] = {}
         for batch in _batches(sha256s):
             marks = ",".join("?" * len(batch))
-            for row in self._store._rows(f"SELECT * FROM mirror_scans WHERE sha256 IN ({marks})", tuple(batch)):  # noqa: S608
+            for row in self._db.rows(f"SELECT * FROM mirror_scans WHERE sha256 IN ({marks})", tuple(batch)):  # noqa: S608
                 found[row["sha256"]] = _scan(row)
         return found
 
     def put_scan(self, result: ScanResult) -> None:
-        with self._store._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
-                self._store.dialect.insert_ignore("mirror_scans", _SCAN_COLUMNS, ("sha256",)),
+                self._db.dialect.insert_ignore("mirror_scans", _SCAN_COLUMNS, ("sha256",)),
                 (
                     result.sha256,
                     result.filename,
@@ -85,9 +85,9 @@ class SqlScanResultStore:
             )
 
     def add_release(self, release: FileRelease) -> None:
-        with self._store._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
-                self._store.dialect.insert_ignore("mirror_file_releases", _RELEASE_COLUMNS, ("tenant_id", "sha256")),
+                self._db.dialect.insert_ignore("mirror_file_releases", _RELEASE_COLUMNS, ("tenant_id", "sha256")),
                 (
                     release.tenant_id,
                     release.sha256,
@@ -102,7 +102,7 @@ class SqlScanResultStore:
         found: dict[str, FileRelease] = {}
         for batch in _batches(sha256s):
             marks = ",".join("?" * len(batch))
-            rows = self._store._rows(
+            rows = self._db.rows(
                 f"SELECT * FROM mirror_file_releases WHERE tenant_id = ? AND sha256 IN ({marks})",  # noqa: S608
                 (tenant_id, *batch),
             )

@@ -1,4 +1,4 @@
-"""Admin sessions in portable SQL on a :class:`SqlRegistryStore`.
+"""Admin sessions in portable SQL on a :class:`SqlDatabase`.
 
 The table comes from migration ``1100_admin_sessions`` (every dialect), so a logout in one server process ends the
 session for every process sharing the database.
@@ -11,7 +11,7 @@ from typing import Any
 
 from pyregistry_domain.sessions import AdminSession
 from pyregistry_infrastructure.metadata_stores.rows import dump_time, load_time
-from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase
 
 __all__ = ["SqlAdminSessionStore"]
 
@@ -31,11 +31,11 @@ def _session(row: dict[str, Any]) -> AdminSession:
 class SqlAdminSessionStore:
     """Sessions in ``admin_sessions``; expired rows are deleted whenever a session is added."""
 
-    def __init__(self, store: SqlRegistryStore) -> None:
-        self._store = store
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
 
     def add_session(self, session: AdminSession, now: datetime) -> None:
-        with self._store._write() as conn:
+        with self._db.write() as conn:
             conn.execute("DELETE FROM admin_sessions WHERE expires_at < ?", (dump_time(now),))
             conn.execute(
                 "INSERT INTO admin_sessions (id_hash, user_id, created_at, expires_at, revoked_at) VALUES (?,?,?,?,?)",
@@ -49,11 +49,11 @@ class SqlAdminSessionStore:
             )
 
     def get_session(self, id_hash: str) -> AdminSession | None:
-        rows = self._store._rows("SELECT * FROM admin_sessions WHERE id_hash = ?", (id_hash,))
+        rows = self._db.rows("SELECT * FROM admin_sessions WHERE id_hash = ?", (id_hash,))
         return _session(rows[0]) if rows else None
 
     def revoke_session(self, id_hash: str, when: datetime) -> bool:
-        with self._store._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "UPDATE admin_sessions SET revoked_at = ? WHERE id_hash = ? AND revoked_at IS NULL",
                 (dump_time(when), id_hash),
@@ -63,7 +63,7 @@ class SqlAdminSessionStore:
 
     def revoke_user_sessions(self, user_id: str, when: datetime) -> int:
         moment = dump_time(when)
-        with self._store._write() as conn:
+        with self._db.write() as conn:
             cursor = conn.execute(
                 "UPDATE admin_sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?",
                 (moment, user_id, moment),

@@ -1,4 +1,4 @@
-"""SQLite RegistryStore (WAL, versioned schema), the default metadata store."""
+"""SQLite metadata database (WAL, versioned schema), the default metadata store."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore
+from pyregistry_application.tracing_ports import NoTracer, Tracer
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase
 from pyregistry_infrastructure.metadata_stores.sql_dialect import Dialect
 
-__all__ = ["SQLITE", "SqliteRegistryStore"]
+__all__ = ["SQLITE", "SqliteDatabase"]
 
 
 def _sqlite_unique(error: BaseException) -> bool:
@@ -33,12 +34,13 @@ SQLITE = Dialect(
 )
 
 
-class SqliteRegistryStore(SqlRegistryStore):
+class SqliteDatabase(SqlDatabase):
     """One connection per thread on a WAL database; writes run in ``BEGIN IMMEDIATE`` transactions."""
 
     dialect = SQLITE
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, tracer: Tracer | None = None) -> None:
+        self.tracer = tracer or NoTracer()
         self._path = str(path)
         if self._path != ":memory:":
             Path(self._path).parent.mkdir(parents=True, exist_ok=True)
@@ -61,11 +63,11 @@ class SqliteRegistryStore(SqlRegistryStore):
         return conn
 
     @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
+    def connection(self) -> Iterator[sqlite3.Connection]:
         yield self._conn()
 
     def close(self) -> None:
-        """Close every connection this store opened."""
+        """Close every connection this database opened."""
         with self._connections_lock:
             for conn in self._connections:
                 conn.close()

@@ -1,4 +1,4 @@
-"""SQL Server RegistryStore: pymssql connections in a :class:`BlockingPool`."""
+"""SQL Server metadata database: pymssql connections in a :class:`BlockingPool`."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pymssql
 import structlog
 
+from pyregistry_application.tracing_ports import NoTracer, Tracer
 from pyregistry_infrastructure.metadata_stores.pool import BlockingPool, PoolExhausted, PoolLimits
-from pyregistry_infrastructure.metadata_stores.sql_base import SqlRegistryStore, StoreUnavailable, redact_url
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase, StoreUnavailable, redact_url
 from pyregistry_infrastructure.metadata_stores.sql_dialect import Dialect
 
-__all__ = ["SQLSERVER", "SqlServerRegistryStore", "SqlServerTarget", "parse_sqlserver_url"]
+__all__ = ["SQLSERVER", "SqlServerDatabase", "SqlServerTarget", "parse_sqlserver_url"]
 
 _log = structlog.get_logger(__name__)
 _UNIQUE_ERRORS = {2601, 2627}
@@ -74,12 +75,13 @@ def parse_sqlserver_url(url: str) -> SqlServerTarget:
     )
 
 
-class SqlServerRegistryStore(SqlRegistryStore):
-    """Same schema and behaviour as the other SQL stores, on SQL Server through pymssql."""
+class SqlServerDatabase(SqlDatabase):
+    """Same schema and behaviour as the other SQL databases, on SQL Server through pymssql."""
 
     dialect = SQLSERVER
 
-    def __init__(self, connection_url: str, limits: PoolLimits | None = None) -> None:
+    def __init__(self, connection_url: str, limits: PoolLimits | None = None, tracer: Tracer | None = None) -> None:
+        self.tracer = tracer or NoTracer()
         self._limits = limits = limits or PoolLimits()
         self._target = parse_sqlserver_url(connection_url)
         self._where = redact_url(connection_url)
@@ -111,7 +113,7 @@ class SqlServerRegistryStore(SqlRegistryStore):
         )
 
     @contextmanager
-    def _connection(self) -> Iterator[Any]:
+    def connection(self) -> Iterator[Any]:
         try:
             with self._pool.connection() as conn:
                 yield conn

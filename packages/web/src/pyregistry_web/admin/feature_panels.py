@@ -113,7 +113,7 @@ class FeaturePanels:
         mirroring = self._services.mirroring
         if mirroring is None or mirroring.gate is None or self.project is None:
             return {}
-        files = self._services.store.list_files(self.tenant.id, self.project.normalized_name)
+        files = self._services.metadata.catalogue.list_files(self.tenant.id, self.project.normalized_name)
         return mirroring.gate.quarantined(self.tenant.id, files)
 
     @cached_property

@@ -40,7 +40,7 @@ def _render(
             offset=pager.offset,
         )
     )
-    slugs = {item.id: item.slug for item in services.store.list_tenants()}
+    slugs = {item.id: item.slug for item in services.metadata.tenants.list_tenants()}
     context = {
         "tenant": tenant,
         "events": found.items,

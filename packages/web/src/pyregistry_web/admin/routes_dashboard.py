@@ -30,7 +30,7 @@ SEARCH_PAGE_SIZE = 20
 def landing(request: AnyRequest, state: State) -> Response[Any]:
     """Public landing page; aggregate statistics unless ``web_ui.show_index_stats`` is false."""
     services: RegistryServices = state.services
-    stats = services.store.stats() if state.web_options.show_index_stats else None
+    stats = services.metadata.catalogue.stats() if state.web_options.show_index_stats else None
     return renderer(state).page(request, "landing.html.j2", {"stats": stats})
 
 

@@ -1,0 +1,47 @@
+"""The memory backend: every metadata port over one shared :class:`MemoryState`, for throwaway runs and tests."""
+
+from __future__ import annotations
+
+from pyregistry_application.index_versions import StoreIndexVersions
+from pyregistry_application.metadata_backend import MetadataBackend
+from pyregistry_infrastructure.metadata_stores.memory_audit import MemoryAuditLog
+from pyregistry_infrastructure.metadata_stores.memory_catalogue import MemoryCatalogue
+from pyregistry_infrastructure.metadata_stores.memory_mirror import MemoryMirrorStore
+from pyregistry_infrastructure.metadata_stores.memory_publishers import MemoryJtiReplayStore, MemoryPublisherStore
+from pyregistry_infrastructure.metadata_stores.memory_scans import MemoryScanResultStore
+from pyregistry_infrastructure.metadata_stores.memory_sessions import MemoryAdminSessionStore
+from pyregistry_infrastructure.metadata_stores.memory_state import MemoryState
+from pyregistry_infrastructure.metadata_stores.memory_tenants import MemoryTenantStore
+from pyregistry_infrastructure.metadata_stores.memory_tokens import MemoryTokenStore
+from pyregistry_infrastructure.metadata_stores.memory_users import MemoryUserStore
+
+__all__ = ["memory_backend"]
+
+
+def memory_backend(state: MemoryState | None = None) -> MetadataBackend:
+    """A memory backend over ``state`` (fresh and empty by default); it keeps nothing worth backing up and has
+    nothing to probe or close."""
+    state = state or MemoryState()
+    catalogue = MemoryCatalogue(state)
+    return MetadataBackend(
+        name="memory",
+        tenants=MemoryTenantStore(state),
+        users=MemoryUserStore(state),
+        tokens=MemoryTokenStore(state),
+        catalogue=catalogue,
+        audit_log=MemoryAuditLog(state),
+        mirror=MemoryMirrorStore(state),
+        publishers=MemoryPublisherStore(),
+        jti_replays=MemoryJtiReplayStore(),
+        sessions=MemoryAdminSessionStore(),
+        scans=MemoryScanResultStore(),
+        index_versions=StoreIndexVersions(catalogue),
+        archive=None,
+        ping=None,
+        pool_stats=None,
+        close=_nothing_to_close,
+    )
+
+
+def _nothing_to_close() -> None:
+    """The memory backend holds no connection."""

@@ -1,0 +1,41 @@
+"""The SQL backends: every metadata port on one :class:`SqlDatabase` (SQLite, PostgreSQL or SQL Server)."""
+
+from __future__ import annotations
+
+from pyregistry_application.metadata_backend import MetadataBackend
+from pyregistry_infrastructure.metadata_stores.sql_archive import SqlMetadataArchive
+from pyregistry_infrastructure.metadata_stores.sql_audit import SqlAuditLog
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase
+from pyregistry_infrastructure.metadata_stores.sql_catalogue import SqlCatalogue
+from pyregistry_infrastructure.metadata_stores.sql_index_versions import SqlIndexVersions
+from pyregistry_infrastructure.metadata_stores.sql_mirror import SqlMirrorStore
+from pyregistry_infrastructure.metadata_stores.sql_publishers import SqlJtiReplayStore, SqlPublisherStore
+from pyregistry_infrastructure.metadata_stores.sql_scans import SqlScanResultStore
+from pyregistry_infrastructure.metadata_stores.sql_sessions import SqlAdminSessionStore
+from pyregistry_infrastructure.metadata_stores.sql_tenants import SqlTenantStore
+from pyregistry_infrastructure.metadata_stores.sql_tokens import SqlTokenStore
+from pyregistry_infrastructure.metadata_stores.sql_users import SqlUserStore
+
+__all__ = ["sql_backend"]
+
+
+def sql_backend(db: SqlDatabase) -> MetadataBackend:
+    """Every metadata port on ``db`` (already migrated), sharing its connections; closing the backend closes it."""
+    return MetadataBackend(
+        name=db.dialect.name,
+        tenants=SqlTenantStore(db),
+        users=SqlUserStore(db),
+        tokens=SqlTokenStore(db),
+        catalogue=SqlCatalogue(db),
+        audit_log=SqlAuditLog(db),
+        mirror=SqlMirrorStore(db),
+        publishers=SqlPublisherStore(db),
+        jti_replays=SqlJtiReplayStore(db),
+        sessions=SqlAdminSessionStore(db),
+        scans=SqlScanResultStore(db),
+        index_versions=SqlIndexVersions(db),
+        archive=SqlMetadataArchive(db),
+        ping=db.ping,
+        pool_stats=db.pool_counters(),
+        close=db.close,
+    )

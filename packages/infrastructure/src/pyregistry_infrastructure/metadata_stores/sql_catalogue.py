@@ -1,0 +1,12 @@
+"""The SQL catalogue: its reads and writes on one database."""
+
+from __future__ import annotations
+
+from pyregistry_infrastructure.metadata_stores.sql_catalogue_reads import SqlCatalogueReader
+from pyregistry_infrastructure.metadata_stores.sql_catalogue_writes import SqlCatalogueWriter
+
+__all__ = ["SqlCatalogue"]
+
+
+class SqlCatalogue(SqlCatalogueReader, SqlCatalogueWriter):
+    """Implements ``Catalogue`` on any :class:`SqlDatabase`."""
