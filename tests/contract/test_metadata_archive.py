@@ -12,7 +12,7 @@ from pyregistry_infrastructure.metadata_stores.sql_backend import sql_backend
 from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase
 from pyregistry_infrastructure.metadata_stores.sqlite import SqliteDatabase
 from tests.contract.conftest import SQL_STORE_PARAMS, open_database
-from tests.contract.test_registry_store_contract import T0, publish, tenant
+from tests.contract.metadata_builders import T0, publish, tenant
 
 pytestmark = pytest.mark.parametrize("store_location", SQL_STORE_PARAMS, indirect=True)
 

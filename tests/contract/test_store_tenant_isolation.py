@@ -11,7 +11,7 @@ from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_domain.audit import AuditEvent
 from pyregistry_domain.tokens import ApiToken, TokenScope
 from tests.contract.conftest import STORE_PARAMS
-from tests.contract.test_registry_store_contract import T0, publish, tenant
+from tests.contract.metadata_builders import T0, publish, tenant
 
 pytestmark = pytest.mark.parametrize("store_location", STORE_PARAMS, indirect=True)
 

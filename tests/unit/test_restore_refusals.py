@@ -16,7 +16,7 @@ from pyregistry_domain.errors import Conflict, ValidationFailed
 from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
 from pyregistry_infrastructure.metadata_stores.sql_backend import sql_backend
 from pyregistry_infrastructure.metadata_stores.sqlite import SqliteDatabase
-from tests.contract.test_registry_store_contract import tenant
+from tests.contract.metadata_builders import tenant
 
 
 @pytest.fixture
