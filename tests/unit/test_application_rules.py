@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from pyregistry_application.dto import AuditQuery, UploadCommand, UploadResult
-from pyregistry_application.mirroring import MIRROR_ORIGIN
 from pyregistry_application.uploads import blob_key_for, metadata_key_for
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.errors import (
@@ -21,7 +20,7 @@ from pyregistry_domain.errors import (
     PayloadTooLarge,
     ValidationFailed,
 )
-from pyregistry_domain.projects import Project, Release
+from pyregistry_domain.projects import Project, ProjectOrigin, Release
 from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
 from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
 from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
@@ -192,7 +191,7 @@ def test_an_upload_takes_a_mirrored_project_over(app: App, publisher: str, tmp_p
     tenant = app.tenants.get("acme")
     now = SystemClock().now()
     wheel = build_wheel(tmp_path / "dist", "demo", "1.0")
-    key = blob_key_for(tenant.id, "demo", MIRROR_ORIGIN, wheel.name)
+    key = blob_key_for(tenant.id, "demo", ProjectOrigin.MIRROR, wheel.name)
     upstream = ReleaseFile(
         tenant.id,
         "Demo",
@@ -205,11 +204,11 @@ def test_an_upload_takes_a_mirrored_project_over(app: App, publisher: str, tmp_p
         key,
         now,
         "mirror",
-        origin=MIRROR_ORIGIN,
+        origin=ProjectOrigin.MIRROR,
         upstream_url="https://up.example/demo.whl",
         cached=True,
     )
-    project = Project(tenant.id, "Demo", "demo", now, origin=MIRROR_ORIGIN, mirrored_at=now)
+    project = Project(tenant.id, "Demo", "demo", now, origin=ProjectOrigin.MIRROR, mirrored_at=now)
     MemoryMirrorStore(app.store).record_mirrored_project(project, [Release(tenant.id, "demo", "1.0", now)], [upstream])
     app.storage.put_bytes(key, b"cached upstream bytes")
     app.storage.put_bytes(metadata_key_for(key), b"Name: demo")

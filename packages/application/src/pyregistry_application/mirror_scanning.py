@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pyregistry_application.audit import AuditTrail
+from pyregistry_application.mirror_ports import MIRROR_ACTOR
 from pyregistry_application.ports import Clock, RegistryStore
 from pyregistry_application.scan_ports import FileRelease, ScanResult, ScanResultStore
 from pyregistry_application.security.findings import Severity, WheelAuditReport
@@ -29,7 +30,6 @@ __all__ = [
 QUARANTINED_ACTION = "mirror.file_quarantined"
 RELEASED_ACTION = "mirror.file_released"
 UNSAFE_ARCHIVE_RULE = "archive/unsafe"
-_MIRROR_ORIGIN = "mirror"
 _log = logging.getLogger(__name__)
 
 
@@ -106,7 +106,7 @@ class ScanBeforeServe:
                 self._results.put_scan(result)
                 if self.blocks(result):
                     self._trail.record(
-                        actor=_MIRROR_ORIGIN,
+                        actor=MIRROR_ACTOR,
                         action=QUARANTINED_ACTION,
                         target=f"{file.normalized_name}/{file.filename}",
                         tenant_id=file.tenant_id,
@@ -124,7 +124,7 @@ class ScanBeforeServe:
 
     def quarantined(self, tenant_id: str, files: Iterable[ReleaseFile]) -> dict[str, ScanResult]:
         """The blocking verdicts of the tenant's mirrored ``files`` that no admin released, by filename."""
-        mirrored = [file for file in files if file.origin == _MIRROR_ORIGIN]
+        mirrored = [file for file in files if file.is_mirrored]
         if not mirrored:
             return {}
         scans = self._results.find_scans({file.sha256 for file in mirrored})

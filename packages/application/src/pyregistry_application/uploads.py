@@ -30,7 +30,7 @@ from pyregistry_domain.distributions import (
 )
 from pyregistry_domain.errors import AlreadyExists, InvalidDistribution, InvalidName, PayloadTooLarge, ValidationFailed
 from pyregistry_domain.names import normalize_project_name, validate_project_name
-from pyregistry_domain.projects import Project, Release
+from pyregistry_domain.projects import Project, ProjectOrigin, Release
 from pyregistry_domain.publishers import claim_details, descriptor_claims
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import ApiToken, TokenScope
@@ -224,8 +224,7 @@ class UploadDistribution:
         normalized = parsed.normalized_name
         version = canonical_version(parsed.version)
         clash = self._store.get_file(tenant.id, content.filename)
-        mirrored = clash is not None and clash.origin != "local" and clash.normalized_name == normalized
-        if clash is not None and not mirrored:  # a mirrored file goes when this upload takes its project over
+        if clash is not None and not clash.gives_way_to_upload_of(normalized):
             raise AlreadyExists(
                 f"File already exists: {content.filename!r} was uploaded to tenant {tenant.slug!r} before. "
                 "Files are immutable: upload a new version, or skip existing files with uv publish --check-url, "
@@ -238,8 +237,8 @@ class UploadDistribution:
 
         now = how.uploaded_at
         existing = self._store.get_project(tenant.id, normalized)
-        if existing is not None and existing.origin != "local":
-            existing = None  # a mirrored project: this upload replaces it, with its releases and files
+        if existing is not None and existing.is_taken_over_by(ProjectOrigin.LOCAL):
+            existing = None  # this upload replaces the mirrored project, with its releases and files
         existing_release: set[str] = set()
         if existing is not None:
             existing_release = {release.version for release in self._store.list_releases(tenant.id, normalized)}
@@ -256,7 +255,7 @@ class UploadDistribution:
             normalized_name=normalized,
             created_at=existing.created_at if existing is not None else now,
             summary=metadata.summary if _is_newest(version, existing_release) else None,
-            origin="local",
+            origin=ProjectOrigin.LOCAL,
         )
         release = Release(tenant_id=tenant.id, normalized_name=normalized, version=version, created_at=now)
         file = ReleaseFile(
@@ -344,7 +343,7 @@ class UploadDistribution:
         """A local file that is this one under another spelling (see :class:`DistributionIdentity`), if any."""
         identity = distribution_identity(filename)
         for file in self._store.list_files(tenant_id, normalized):
-            if file.origin == "local" and distribution_identity(file.filename) == identity:
+            if file.is_local and distribution_identity(file.filename) == identity:
                 return file
         return None
 
