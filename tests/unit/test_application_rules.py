@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from pyregistry_application.blob_keys import metadata_key_for, mirrored_blob_key_for
 from pyregistry_application.dto import AuditQuery, UploadCommand, UploadResult
-from pyregistry_application.uploads import blob_key_for, metadata_key_for
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.errors import (
     AlreadyExists,
@@ -191,7 +191,7 @@ def test_an_upload_takes_a_mirrored_project_over(app: App, publisher: str, tmp_p
     tenant = app.tenants.get("acme")
     now = SystemClock().now()
     wheel = build_wheel(tmp_path / "dist", "demo", "1.0")
-    key = blob_key_for(tenant.id, "demo", ProjectOrigin.MIRROR, wheel.name)
+    key = mirrored_blob_key_for(tenant.id, "demo", wheel.name)
     upstream = ReleaseFile(
         tenant.id,
         "Demo",

@@ -7,9 +7,8 @@ from collections.abc import Iterable
 
 import msgspec
 
+from pyregistry_application.blob_keys import metadata_key_for, provenance_key_for
 from pyregistry_application.ports import ArtifactStorage, RegistryStore
-from pyregistry_application.provenance import provenance_key_for
-from pyregistry_application.uploads import metadata_key_for
 from pyregistry_domain.projects import ProjectOrigin
 
 __all__ = ["RecordedBlob", "blob_sha256", "recorded_blobs", "referenced_keys", "registry_keys"]

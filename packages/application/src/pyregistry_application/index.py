@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from pyregistry_application.access import TokenAccess
+from pyregistry_application.blob_keys import metadata_key_for
 from pyregistry_application.index_versions import IndexVersions, PageStamp, StoreIndexVersions
 from pyregistry_application.metrics_ports import DownloadSource, Metrics, NoMetrics
 from pyregistry_application.ports import ArtifactStorage, RegistryStore
 from pyregistry_application.project_status import ProjectStatusRecorder
 from pyregistry_application.release_metadata import ReleaseInfo, release_info_from_metadata
 from pyregistry_application.security.malware import MalwareBlocklist
-from pyregistry_application.uploads import metadata_key_for
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.errors import DomainError, InvalidVersion, NotFound
 from pyregistry_domain.names import normalize_project_name

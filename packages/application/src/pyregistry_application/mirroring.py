@@ -17,6 +17,7 @@ from pathlib import Path
 import msgspec
 
 from pyregistry_application.audit import AuditTrail
+from pyregistry_application.blob_keys import metadata_key_for, mirrored_blob_key_for
 from pyregistry_application.dto import AuditQuery
 from pyregistry_application.metrics_ports import Metrics, NoMetrics
 from pyregistry_application.mirror_ports import (
@@ -31,7 +32,6 @@ from pyregistry_application.mirror_scanning import ScanBeforeServe
 from pyregistry_application.mirror_spool import DownloadSpool
 from pyregistry_application.ports import ArtifactStorage, Clock, RegistryStore
 from pyregistry_application.security.malware import MalwareBlocklist
-from pyregistry_application.uploads import blob_key_for, metadata_key_for
 from pyregistry_domain.distributions import ReleaseFile, parse_distribution_filename
 from pyregistry_domain.errors import InvalidFilename, NotFound, UpstreamUnavailable
 from pyregistry_domain.names import normalize_project_name
@@ -183,7 +183,7 @@ def _release_file(
         kind=kind,  # type: ignore[arg-type]
         sha256=entry.sha256.lower(),
         size=entry.size or 0,
-        blob_key=blob_key_for(tenant.id, normalized, ProjectOrigin.MIRROR, entry.filename),
+        blob_key=mirrored_blob_key_for(tenant.id, normalized, entry.filename),
         uploaded_at=now,
         uploaded_by=MIRROR_ACTOR,
         requires_python=entry.requires_python,

@@ -65,10 +65,9 @@ def _scratch_lifespan(runtime: Runtime) -> contextlib.AbstractAsyncContextManage
 
 
 def web_options(settings: Settings, *, spool_dir: Path, cookie_secret: str) -> WebOptions:
-    """What the web layer is told: upload limits, UI switches and when the session cookie is ``Secure``."""
+    """What the web layer is told: spool directory, UI switches and when the session cookie is ``Secure``."""
     return WebOptions(
         spool_dir=spool_dir,
-        max_upload_bytes=settings.server.max_upload_bytes,
         show_index_stats=settings.web_ui.show_index_stats,
         cookie_secret=cookie_secret,
         secure_cookies=settings.web_ui.secure_cookies,
