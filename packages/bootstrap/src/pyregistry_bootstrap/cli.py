@@ -17,7 +17,7 @@ __all__ = ["COMMANDS", "main"]
 
 COMMANDS: dict[str, str] = {
     "add-publisher": "publishers:add_publisher",
-    "audit-wheel": "security:audit_wheel",
+    "audit-wheel": "security:scan_wheel",
     "backup": "backup:backup",
     "check-registry": "security:check_registry",
     "config": "config:config_group",
