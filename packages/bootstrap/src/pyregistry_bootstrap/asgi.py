@@ -29,7 +29,12 @@ from pyregistry_infrastructure.shared_state.memory import MemoryLimitCounters
 from pyregistry_web.admin.features import feature_extensions
 from pyregistry_web.app import create_app
 from pyregistry_web.download_abort import AbortedDownloadFilter
-from pyregistry_web.network_guard import NetworkGuard, NetworkGuardOptions, NetworkSourceOptions, RateLimitOptions
+from pyregistry_web.network_and_rate_limits import (
+    NetworkGuard,
+    NetworkGuardOptions,
+    NetworkSourceOptions,
+    RateLimitOptions,
+)
 from pyregistry_web.options import WebOptions
 from pyregistry_web.request_context import RequestContextMiddleware
 from pyregistry_web.request_metrics import RequestMetricsMiddleware
