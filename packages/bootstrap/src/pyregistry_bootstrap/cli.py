@@ -1,8 +1,9 @@
 """The ``pyregistry`` command line.
 
 Every command is a ``click.command`` in a module of :mod:`pyregistry_bootstrap.commands`, listed once in
-:data:`COMMANDS` and imported only when it runs (or when ``--help`` lists it); command modules import their heavy
-dependencies inside the command, so ``pyregistry --help`` and the token commands start quickly.
+:data:`COMMANDS` and imported only when it runs (or when ``--help`` lists it); command modules reach services only
+through ``commands.common`` and import their heavy dependencies inside the command (see
+:mod:`pyregistry_bootstrap.commands`), so ``pyregistry --help`` and the token commands start quickly.
 """
 
 from __future__ import annotations
