@@ -145,7 +145,7 @@ ROUTES: dict[str, Probe] = {
 
 def registered_admin_routes() -> dict[str, tuple[str, str]]:
     """Route name -> (methods, declared rule) for every route the admin router registers."""
-    options = WebOptions(spool_dir=Path("/nonexistent"), max_upload_bytes=1)
+    options = WebOptions(spool_dir=Path("/nonexistent"))
     found: dict[str, tuple[str, str]] = {}
     for item in admin_handlers(options):
         if not isinstance(item, Router) or item.path != "/admin":

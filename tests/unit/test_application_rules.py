@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from pyregistry_application.blob_keys import metadata_key_for, mirrored_blob_key_for
 from pyregistry_application.dto import AuditQuery, UploadCommand, UploadResult
 from pyregistry_application.metadata_backend import MetadataBackend
-from pyregistry_application.mirroring import MIRROR_ORIGIN
-from pyregistry_application.uploads import blob_key_for, metadata_key_for
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.errors import (
     AlreadyExists,
@@ -24,7 +23,7 @@ from pyregistry_domain.errors import (
     PayloadTooLarge,
     ValidationFailed,
 )
-from pyregistry_domain.projects import Project, Release
+from pyregistry_domain.projects import Project, ProjectOrigin, Release
 from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
 from pyregistry_infrastructure.metadata_stores.memory_backend import memory_backend
 from pyregistry_infrastructure.metadata_stores.memory_catalogue import MemoryCatalogue
@@ -196,7 +195,7 @@ def test_an_upload_takes_a_mirrored_project_over(app: App, publisher: str, tmp_p
     tenant = app.tenants.get("acme")
     now = SystemClock().now()
     wheel = build_wheel(tmp_path / "dist", "demo", "1.0")
-    key = blob_key_for(tenant.id, "demo", MIRROR_ORIGIN, wheel.name)
+    key = mirrored_blob_key_for(tenant.id, "demo", wheel.name)
     upstream = ReleaseFile(
         tenant.id,
         "Demo",
@@ -209,11 +208,11 @@ def test_an_upload_takes_a_mirrored_project_over(app: App, publisher: str, tmp_p
         key,
         now,
         "mirror",
-        origin=MIRROR_ORIGIN,
+        origin=ProjectOrigin.MIRROR,
         upstream_url="https://up.example/demo.whl",
         cached=True,
     )
-    project = Project(tenant.id, "Demo", "demo", now, origin=MIRROR_ORIGIN, mirrored_at=now)
+    project = Project(tenant.id, "Demo", "demo", now, origin=ProjectOrigin.MIRROR, mirrored_at=now)
     app.store.mirror.record_mirrored_project(project, [Release(tenant.id, "demo", "1.0", now)], [upstream])
     app.storage.put_bytes(key, b"cached upstream bytes")
     app.storage.put_bytes(metadata_key_for(key), b"Name: demo")

@@ -17,7 +17,7 @@ from pyregistry_web.client_address import (
     parse_forwarded,
     parse_x_forwarded_for,
 )
-from pyregistry_web.network_guard import AllowedNetworks, Zone, parse_cidrs, zone_for
+from pyregistry_web.network_and_rate_limits import AllowedNetworks, Zone, parse_cidrs, zone_for
 
 FUZZ_EXAMPLES = 300
 

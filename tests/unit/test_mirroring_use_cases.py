@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from pyregistry_application.blob_keys import metadata_key_for
 from pyregistry_application.dto import AuditQuery
 from pyregistry_application.index import FileDownload, PackageIndex
 from pyregistry_application.mirror_ports import UpstreamFile
 from pyregistry_application.mirroring import ChecksumMismatch, MirrorOptions, MirrorProjectStatus, MirrorService
-from pyregistry_application.uploads import metadata_key_for
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.errors import NotFound, UpstreamUnavailable
 from tests.support.dists import build_sdist, build_wheel, sha256_of

@@ -13,7 +13,7 @@ from pyregistry_application.index import MALWARE_ACTOR, PackageIndex
 from pyregistry_application.mirroring import MirrorOptions, MirrorService
 from pyregistry_application.project_status import ProjectStatusAdministration, ProjectStatusRecorder
 from pyregistry_application.security.malware import MalwareBlocklist
-from pyregistry_bootstrap.cli_wiring import CLI_USER
+from pyregistry_bootstrap.cli_identity import CLI_USER
 from pyregistry_domain.errors import Forbidden, NotFound, ValidationFailed
 from pyregistry_domain.project_status import ProjectStatus, ProjectStatusKind
 from pyregistry_infrastructure.vulnerabilities.osv_db import AdvisoryDatabase

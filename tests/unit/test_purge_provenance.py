@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from pyregistry_application.admin_services import AdminServices, build_admin_services
+from pyregistry_application.blob_keys import metadata_key_for, provenance_key_for
 from pyregistry_application.dto import SpooledUpload, UploadCommand
-from pyregistry_application.provenance import provenance_key_for
-from pyregistry_application.uploads import metadata_key_for
 from pyregistry_bootstrap.wiring import Runtime, build_runtime
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.users import User

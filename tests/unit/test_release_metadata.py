@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pyregistry_application.blob_keys import metadata_key_for
 from pyregistry_application.release_metadata import ReleaseInfo, release_info_from_metadata
-from pyregistry_application.uploads import metadata_key_for
 from tests.support.dists import build_sdist, build_wheel
 from tests.unit.test_application_without_web import App
 

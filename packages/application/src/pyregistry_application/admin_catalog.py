@@ -7,13 +7,13 @@ from datetime import datetime
 import msgspec
 
 from pyregistry_application.admin_access import AdminAuthorization
+from pyregistry_application.blob_keys import metadata_key_for
 from pyregistry_application.dto import AuditQuery, Page, RegistryStats
 from pyregistry_application.metadata_ports import AuditLog, CatalogueReader, TokenStore
 from pyregistry_application.ports import ArtifactStorage
 from pyregistry_application.readme_extraction import Readme, readme_from_metadata
 from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_application.security.vulnerability_model import Advisory
-from pyregistry_application.uploads import metadata_key_for
 from pyregistry_domain.audit import AuditEvent
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.errors import DomainError, NotFound

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pyregistry_application.admin_access import AdminAuthorization
 from pyregistry_application.audit import AuditTrail
+from pyregistry_application.blob_keys import metadata_key_for, provenance_key_for
 from pyregistry_application.metadata_ports import Catalogue
 from pyregistry_application.ports import ArtifactStorage
-from pyregistry_application.provenance import provenance_key_for
-from pyregistry_application.uploads import metadata_key_for
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.errors import NotFound, ValidationFailed
 from pyregistry_domain.names import normalize_project_name

@@ -7,10 +7,10 @@ from collections.abc import Iterable
 
 import msgspec
 
+from pyregistry_application.blob_keys import metadata_key_for, provenance_key_for
 from pyregistry_application.metadata_ports import CatalogueReader
 from pyregistry_application.ports import ArtifactStorage
-from pyregistry_application.provenance import provenance_key_for
-from pyregistry_application.uploads import metadata_key_for
+from pyregistry_domain.projects import ProjectOrigin
 
 __all__ = ["RecordedBlob", "blob_sha256", "recorded_blobs", "referenced_keys", "registry_keys"]
 
@@ -38,13 +38,13 @@ def recorded_blobs(
 ) -> list[RecordedBlob]:
     """The file itself (unless a mirrored file not downloaded yet), its core metadata (kept for local files) and its
     provenance (when recorded)."""
-    stored = origin == "local" or cached
+    local = origin == ProjectOrigin.LOCAL
     return [
-        RecordedBlob(key=blob_key, label=filename, required=stored, sha256=sha256),
+        RecordedBlob(key=blob_key, label=filename, required=local or cached, sha256=sha256),
         RecordedBlob(
             key=metadata_key_for(blob_key),
             label=f"{filename} metadata",
-            required=origin == "local",
+            required=local,
             sha256=metadata_sha256,
         ),
         RecordedBlob(key=provenance_key_for(blob_key), label=f"{filename} provenance", required=has_provenance),

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from pyregistry_application.access import TokenAccess
+from pyregistry_application.blob_keys import metadata_key_for
 from pyregistry_application.index_versions import IndexVersions, PageStamp, StoreIndexVersions
 from pyregistry_application.metadata_ports import CatalogueReader
 from pyregistry_application.metrics_ports import DownloadSource, Metrics, NoMetrics
@@ -16,12 +17,12 @@ from pyregistry_application.ports import ArtifactStorage
 from pyregistry_application.project_status import ProjectStatusRecorder
 from pyregistry_application.release_metadata import ReleaseInfo, release_info_from_metadata
 from pyregistry_application.security.malware import MalwareBlocklist
-from pyregistry_application.uploads import metadata_key_for
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.errors import DomainError, InvalidVersion, NotFound
 from pyregistry_domain.names import normalize_project_name
+from pyregistry_domain.offering import file_is_reachable, offered_files, offered_versions
 from pyregistry_domain.project_status import ACTIVE, ProjectStatus, ProjectStatusKind
-from pyregistry_domain.projects import Project
+from pyregistry_domain.projects import Project, ProjectOrigin
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import TokenScope
 from pyregistry_domain.versions import canonical_version, parse_version
@@ -115,16 +116,21 @@ class PackageIndex:
         normalized = normalize_project_name(project_name)
         tenant, _ = self._access.authorize(tenant_slug, secret, TokenScope.READ, normalized)
         found = self._versions.project_serial(tenant.id, normalized)
-        if found is None or tenant.mirroring_enabled or found[1] != "local":
+        if found is None or tenant.mirroring_enabled or found[1] != ProjectOrigin.LOCAL:
             return PageStamp(tenant_id=tenant.id, version=None)
         return PageStamp(tenant_id=tenant.id, version=str(found[0]))
 
     def listing(self, tenant_slug: str, secret: str | None) -> ProjectListing:
         """Every project of the tenant, by normalized name."""
         tenant, _ = self._access.authorize(tenant_slug, secret, TokenScope.READ)
-        projects = sorted(self._catalogue.list_projects(tenant.id), key=lambda project: project.normalized_name)
-        if not tenant.mirroring_enabled:
-            projects = [project for project in projects if project.origin == "local"]
+        projects = sorted(
+            (
+                project
+                for project in self._catalogue.list_projects(tenant.id)
+                if project.is_visible_when(mirroring_enabled=tenant.mirroring_enabled)
+            ),
+            key=lambda project: project.normalized_name,
+        )
         return ProjectListing(tenant=tenant, projects=projects)
 
     def project_page(self, tenant_slug: str, secret: str | None, project_name: str) -> ProjectPage:
@@ -132,27 +138,27 @@ class PackageIndex:
         normalized = normalize_project_name(project_name)
         tenant, _ = self._access.authorize(tenant_slug, secret, TokenScope.READ, normalized)
         project = self._catalogue.get_project(tenant.id, normalized)
-        if project is None or project.origin != "local":
+        if project is None or project.is_mirrored:
             project = self._mirrored_project(tenant, normalized, project)
         files = self._catalogue.list_files(tenant.id, normalized)
-        if project.origin == "local":
-            files = [file for file in files if file.origin == "local"]
-        elif self._mirror is not None:
+        if project.is_mirrored and self._mirror is not None:
             files = self._mirror.servable(tenant.id, files)
-        files.sort(key=_sort_key)
         versions = sorted(
             {release.version for release in self._catalogue.list_releases(tenant.id, normalized)}, key=parse_version
         )
         status = self._catalogue.get_project_status(tenant.id, normalized)
+        blocked: frozenset[str] = frozenset()
         malware = self._malware
-        if project.origin != "local" and malware is not None:
+        if project.is_mirrored and malware is not None:
             status = self._quarantine_if_all_malware(malware, tenant, normalized, versions, status)
-            blocked = {version for version in versions if malware.blocking(normalized, version) is not None}
-            files = [file for file in files if file.version not in blocked]
-            versions = [version for version in versions if version not in blocked]
-        if not status.offers_files:
-            files, versions = [], []
-        return ProjectPage(tenant=tenant, project=project, files=files, versions=versions, status=status)
+            blocked = frozenset(version for version in versions if malware.blocking(normalized, version) is not None)
+        return ProjectPage(
+            tenant=tenant,
+            project=project,
+            files=sorted(offered_files(project, files, status, blocked), key=_sort_key),
+            versions=offered_versions(versions, status, blocked),
+            status=status,
+        )
 
     def _quarantine_if_all_malware(
         self, malware: MalwareBlocklist, tenant: Tenant, normalized: str, versions: list[str], status: ProjectStatus
@@ -180,15 +186,13 @@ class PackageIndex:
     ) -> FileDownload:
         """Locate a file of the project's ``version`` for streaming; with ``read_small``, read it if it is small."""
         file = self._visible_file(tenant_slug, secret, project_name, filename, version)
-        if file.origin != "local" and not file.cached and self._mirror is not None:
+        if file.is_mirrored and not file.cached and self._mirror is not None:
             self._metrics.download_served(DownloadSource.UPSTREAM)
             if self._mirror.streams(file):
                 return FileDownload(file=file, local_path=None, stream=self._mirror.stream_through(file))
             file = self._mirror.read_through(file)
         else:
-            self._metrics.download_served(
-                DownloadSource.LOCAL if file.origin == "local" else DownloadSource.MIRROR_CACHE
-            )
+            self._metrics.download_served(DownloadSource.LOCAL if file.is_local else DownloadSource.MIRROR_CACHE)
         content = self._storage.read_bytes(file.blob_key) if read_small and file.size <= SMALL_FILE_BYTES else None
         return FileDownload(file=file, local_path=self._storage.local_path(file.blob_key), content=content)
 
@@ -205,7 +209,7 @@ class PackageIndex:
     ) -> bytes:
         """The PEP 658 metadata file of a wheel of the project's ``version``."""
         file = self._visible_file(tenant_slug, secret, project_name, filename, version)
-        if file.origin != "local" and self._mirror is not None:
+        if file.is_mirrored and self._mirror is not None:
             return self._mirror.core_metadata(file)
         if file.metadata_sha256 is None:
             raise NotFound(f"{filename!r} has no separate core metadata")
@@ -214,7 +218,7 @@ class PackageIndex:
     def release_info(self, page: ProjectPage, version: str) -> ReleaseInfo | None:
         """The stored core metadata of ``version`` (a wheel's when it has one, else an sdist's PKG-INFO), as the
         JSON API shows it; ``None`` for a mirrored release or when no stored metadata can be read."""
-        local = [file for file in page.files if file.version == version and file.origin == "local"]
+        local = [file for file in page.files if file.version == version and file.is_local]
         local.sort(key=lambda file: file.kind is not DistributionKind.WHEEL)
         for file in local:
             try:
@@ -232,16 +236,16 @@ class PackageIndex:
         file = self._catalogue.get_file(tenant.id, filename)
         if file is None or file.normalized_name != normalized:
             raise NotFound(f"file {filename!r} does not exist in project {normalized!r}")
-        if file.origin != "local":
+        if file.is_mirrored:
             project = self._catalogue.get_project(tenant.id, normalized)
-            if not tenant.mirroring_enabled or project is None or project.origin == "local":
+            if not file_is_reachable(file, project, mirroring_enabled=tenant.mirroring_enabled):
                 raise NotFound(f"file {filename!r} does not exist in project {normalized!r}")
         if not _same_version(file.version, version):
             raise NotFound(
                 f"file {filename!r} belongs to version {file.version} of project {normalized!r}, not {version!r}"
             )
         self._catalogue.get_project_status(tenant.id, normalized).check_download(normalized)
-        if file.origin != "local" and self._malware is not None:
+        if file.is_mirrored and self._malware is not None:
             self._malware.refuse_download(normalized, file.version, filename)
         return file
 

@@ -13,6 +13,7 @@ from pyregistry_domain.errors import UpstreamUnavailable
 from pyregistry_domain.projects import Project, Release
 
 __all__ = [
+    "MIRROR_ACTOR",
     "MirrorStore",
     "UpstreamFile",
     "UpstreamIndex",
@@ -20,6 +21,9 @@ __all__ = [
     "UpstreamProject",
     "UpstreamStream",
 ]
+
+MIRROR_ACTOR = "mirror"
+"""Who the audit trail and file records name for what the mirror records and quarantines."""
 
 
 class UpstreamLocationRefused(UpstreamUnavailable):

@@ -1,4 +1,4 @@
-"""Scan before serve: the first time an upstream file would be served, the security audit runs on its verified
+"""Scan before serve: the first time an upstream file would be served, the wheel scan runs on its verified
 bytes; a finding at or above the block severity quarantines the file until an admin releases it."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from typing import Protocol
 
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.metadata_ports import CatalogueReader, TenantStore
+from pyregistry_application.mirror_ports import MIRROR_ACTOR
 from pyregistry_application.ports import Clock
 from pyregistry_application.scan_ports import FileRelease, ScanResult, ScanResultStore
-from pyregistry_application.security.findings import Severity, WheelAuditReport
+from pyregistry_application.security.findings import Severity, WheelScanReport
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.errors import Forbidden, InvalidDistribution, NotFound, ServiceUnavailable, ValidationFailed
 from pyregistry_domain.names import normalize_project_name
@@ -21,7 +22,7 @@ from pyregistry_domain.names import normalize_project_name
 __all__ = [
     "QUARANTINED_ACTION",
     "RELEASED_ACTION",
-    "ArchiveAudit",
+    "ArchiveScan",
     "FileQuarantined",
     "ScanBeforeServe",
     "ScanUnavailable",
@@ -30,14 +31,13 @@ __all__ = [
 QUARANTINED_ACTION = "mirror.file_quarantined"
 RELEASED_ACTION = "mirror.file_released"
 UNSAFE_ARCHIVE_RULE = "archive/unsafe"
-_MIRROR_ORIGIN = "mirror"
 _log = logging.getLogger(__name__)
 
 
-class ArchiveAudit(Protocol):
-    """The security audit of one distribution archive (a wheel or an sdist)."""
+class ArchiveScan(Protocol):
+    """The wheel scan of one distribution archive (a wheel or an sdist)."""
 
-    def audit_archive(self, project: str, archive: Path) -> WheelAuditReport:
+    def scan_archive(self, project: str, archive: Path) -> WheelScanReport:
         """Unpack ``archive`` safely and run every scanner; ``InvalidDistribution`` when it cannot be unpacked."""
         ...
 
@@ -62,7 +62,7 @@ class ScanBeforeServe:
 
     def __init__(
         self,
-        audit: ArchiveAudit,
+        wheel_scan: ArchiveScan,
         results: ScanResultStore,
         tenants: TenantStore,
         catalogue: CatalogueReader,
@@ -70,7 +70,7 @@ class ScanBeforeServe:
         clock: Clock,
         block_severity: Severity,
     ) -> None:
-        self._audit = audit
+        self._wheel_scan = wheel_scan
         self._results = results
         self._tenants = tenants
         self._catalogue = catalogue
@@ -109,7 +109,7 @@ class ScanBeforeServe:
                 self._results.put_scan(result)
                 if self.blocks(result):
                     self._trail.record(
-                        actor=_MIRROR_ORIGIN,
+                        actor=MIRROR_ACTOR,
                         action=QUARANTINED_ACTION,
                         target=f"{file.normalized_name}/{file.filename}",
                         tenant_id=file.tenant_id,
@@ -127,7 +127,7 @@ class ScanBeforeServe:
 
     def quarantined(self, tenant_id: str, files: Iterable[ReleaseFile]) -> dict[str, ScanResult]:
         """The blocking verdicts of the tenant's mirrored ``files`` that no admin released, by filename."""
-        mirrored = [file for file in files if file.origin == _MIRROR_ORIGIN]
+        mirrored = [file for file in files if file.is_mirrored]
         if not mirrored:
             return {}
         scans = self._results.find_scans({file.sha256 for file in mirrored})
@@ -181,7 +181,7 @@ class ScanBeforeServe:
     def _scan(self, file: ReleaseFile, archive: Path) -> ScanResult:
         now = self._clock.now()
         try:
-            report = self._audit.audit_archive(file.normalized_name, archive)
+            report = self._wheel_scan.scan_archive(file.normalized_name, archive)
         except InvalidDistribution as exc:
             _log.warning("mirror.unsafe_archive file=%s error=%s", file.filename, exc.message)
             return ScanResult(

@@ -17,10 +17,12 @@ from pathlib import Path
 import msgspec
 
 from pyregistry_application.audit import AuditTrail
+from pyregistry_application.blob_keys import metadata_key_for, mirrored_blob_key_for
 from pyregistry_application.dto import AuditQuery
 from pyregistry_application.metadata_ports import CatalogueReader, TenantStore
 from pyregistry_application.metrics_ports import Metrics, NoMetrics
 from pyregistry_application.mirror_ports import (
+    MIRROR_ACTOR,
     MirrorStore,
     UpstreamFile,
     UpstreamIndex,
@@ -31,16 +33,14 @@ from pyregistry_application.mirror_scanning import ScanBeforeServe
 from pyregistry_application.mirror_spool import DownloadSpool
 from pyregistry_application.ports import ArtifactStorage, Clock
 from pyregistry_application.security.malware import MalwareBlocklist
-from pyregistry_application.uploads import blob_key_for, metadata_key_for
 from pyregistry_domain.distributions import ReleaseFile, parse_distribution_filename
 from pyregistry_domain.errors import InvalidFilename, NotFound, UpstreamUnavailable
 from pyregistry_domain.names import normalize_project_name
-from pyregistry_domain.projects import Project, Release
+from pyregistry_domain.projects import Project, ProjectOrigin, Release
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.versions import parse_version
 
 __all__ = [
-    "MIRROR_ORIGIN",
     "REFRESH_ACTION",
     "REFRESH_REQUEST_ACTION",
     "ChecksumMismatch",
@@ -52,8 +52,6 @@ __all__ = [
     "MirrorStatus",
 ]
 
-MIRROR_ORIGIN = "mirror"
-MIRROR_UPLOADER = "mirror"
 REFRESH_ACTION = "mirror.refresh"
 REFRESH_REQUEST_ACTION = "mirror.request_refresh"
 _log = logging.getLogger(__name__)
@@ -186,14 +184,14 @@ def _release_file(
         kind=kind,  # type: ignore[arg-type]
         sha256=entry.sha256.lower(),
         size=entry.size or 0,
-        blob_key=blob_key_for(tenant.id, normalized, MIRROR_ORIGIN, entry.filename),
+        blob_key=mirrored_blob_key_for(tenant.id, normalized, entry.filename),
         uploaded_at=now,
-        uploaded_by=MIRROR_UPLOADER,
+        uploaded_by=MIRROR_ACTOR,
         requires_python=entry.requires_python,
         metadata_sha256=entry.metadata_sha256,
         yanked=entry.yanked,
         yanked_reason=entry.yanked_reason,
-        origin=MIRROR_ORIGIN,
+        origin=ProjectOrigin.MIRROR,
         upstream_url=entry.url,
         cached=False,
     )
@@ -298,12 +296,12 @@ class MirrorService:
             name=upstream.name or normalized,
             normalized_name=normalized,
             created_at=now,
-            origin=MIRROR_ORIGIN,
+            origin=ProjectOrigin.MIRROR,
             mirrored_at=now,
         )
         self._mirror_store.record_mirrored_project(project, _releases(files, now), files)
         recorded = self._catalogue.get_project(tenant.id, normalized)
-        if recorded is None or recorded.origin != MIRROR_ORIGIN:
+        if recorded is None or not recorded.is_mirrored:
             raise NotFound(f"project {normalized!r} is published locally in tenant {tenant.slug!r}")
         if eager:
             for file in self.eager_files(tenant, normalized):
@@ -393,7 +391,7 @@ class MirrorService:
         return [
             f
             for f in files
-            if f.origin == MIRROR_ORIGIN
+            if f.is_mirrored
             and not f.cached
             and f.version in wanted
             and (self._malware is None or self._malware.blocking(normalized, f.version) is None)
@@ -430,7 +428,7 @@ class MirrorService:
                     stopped = True
                     break
                 local = self._catalogue.get_project(tenant.id, name)
-                if local is not None and local.origin != MIRROR_ORIGIN:
+                if local is not None and not local.is_mirrored:
                     errors.append(f"{name}: published locally, not mirrored")
                     continue
                 try:
@@ -489,7 +487,7 @@ class MirrorService:
         name = normalize_project_name(project) if project else None
         if name is not None:
             local = self._catalogue.get_project(tenant.id, name)
-            if local is None or local.origin != MIRROR_ORIGIN:
+            if local is None or not local.is_mirrored:
                 raise NotFound(f"project {name!r} is not mirrored in tenant {tenant.slug!r}")
         with self._lock:
             started = tenant.id not in self._refreshing
@@ -530,7 +528,7 @@ class MirrorService:
 
     def mirrored_projects(self, tenant: Tenant) -> list[str]:
         """Normalized names of the tenant's mirrored projects."""
-        return [p.normalized_name for p in self._catalogue.list_projects(tenant.id) if p.origin == MIRROR_ORIGIN]
+        return [p.normalized_name for p in self._catalogue.list_projects(tenant.id) if p.is_mirrored]
 
     def status(self, tenant_slug: str) -> MirrorStatus:
         """Per-project cache state plus whether a refresh is running, for the admin dashboard."""
@@ -539,7 +537,7 @@ class MirrorService:
             raise NotFound(f"tenant {tenant_slug!r} does not exist")
         projects = []
         for project in self._catalogue.list_projects(tenant.id):
-            if project.origin != MIRROR_ORIGIN:
+            if not project.is_mirrored:
                 continue
             files = self._catalogue.list_files(tenant.id, project.normalized_name)
             cached = sum(1 for file in files if file.cached)
@@ -715,7 +713,7 @@ class MirrorService:
 
     def _cache_logged(self, file: ReleaseFile) -> None:
         current = self._catalogue.get_file(file.tenant_id, file.filename)
-        if current is None or current.origin != MIRROR_ORIGIN or current.cached:
+        if current is None or not current.is_mirrored or current.cached:
             return  # cached meanwhile, or a local upload took the project over
         try:
             self.cache_file(file)

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from pyregistry_application.access import TokenAccess
+from pyregistry_application.blob_keys import provenance_key_for
 from pyregistry_application.client_json import decode_client_json
 from pyregistry_application.metadata_ports import CatalogueReader
 from pyregistry_application.ports import ArtifactStorage
@@ -20,16 +21,10 @@ __all__ = [
     "ProvenanceReader",
     "build_provenance",
     "parse_attestations",
-    "provenance_key_for",
 ]
 
 MAX_ATTESTATIONS = 16
 MAX_ATTESTATIONS_BYTES = 1024 * 1024
-
-
-def provenance_key_for(blob_key: str) -> str:
-    """Storage key of a file's provenance object, next to its blob."""
-    return blob_key + ".provenance"
 
 
 def _require(obj: dict[str, Any], key: str, kind: type, where: str) -> Any:

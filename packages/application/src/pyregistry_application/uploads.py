@@ -1,12 +1,10 @@
-"""The legacy (twine) upload use case."""
+"""The legacy (twine) upload use case, in steps: form, project checks, clashes, takeover, records, blobs, audit."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import hmac
 import logging
-import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -16,11 +14,20 @@ import msgspec
 
 from pyregistry_application.access import TokenAccess
 from pyregistry_application.audit import AuditTrail
+from pyregistry_application.blob_keys import blob_key_for, metadata_key_for, provenance_key_for
 from pyregistry_application.dto import DistributionMetadata, SpooledUpload, UploadCommand, UploadResult
 from pyregistry_application.metadata_ports import Catalogue, TenantStore
 from pyregistry_application.ports import ArtifactStorage, Clock, DistributionInspector, IdGenerator
-from pyregistry_application.provenance import build_provenance, parse_attestations, provenance_key_for
+from pyregistry_application.provenance import build_provenance, parse_attestations
 from pyregistry_application.security.malware import MalwareBlocklist
+from pyregistry_application.upload_form import (
+    check_digests,
+    check_file_matches_form,
+    check_file_size,
+    check_metadata_matches,
+    read_upload_form,
+    single_field,
+)
 from pyregistry_application.upload_gate import UploadGate
 from pyregistry_domain.distributions import (
     DistributionKind,
@@ -29,61 +36,23 @@ from pyregistry_domain.distributions import (
     distribution_identity,
     parse_distribution_filename,
 )
-from pyregistry_domain.errors import AlreadyExists, InvalidDistribution, InvalidName, PayloadTooLarge, ValidationFailed
-from pyregistry_domain.names import normalize_project_name, validate_project_name
-from pyregistry_domain.projects import Project, Release
+from pyregistry_domain.errors import AlreadyExists
+from pyregistry_domain.projects import Project, ProjectOrigin, Release
 from pyregistry_domain.publishers import claim_details, descriptor_claims
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import ApiToken, TokenScope
 from pyregistry_domain.versions import canonical_version, parse_version
 
-__all__ = ["PublishListener", "UploadDistribution", "blob_key_for", "metadata_key_for"]
+__all__ = ["Acceptance", "PublishListener", "UploadDistribution", "UploadRecords", "UploadTarget", "upload_records"]
 
 PublishListener = Callable[[UploadResult], None]
-_HEX_DIGEST = re.compile(r"[0-9a-f]{32,128}")
-_FILETYPES = {"bdist_wheel": DistributionKind.WHEEL, "sdist": DistributionKind.SDIST}
 _log = logging.getLogger(__name__)
-
-
-def blob_key_for(tenant_id: str, normalized_name: str, unique: str, filename: str) -> str:
-    """Storage key of a distribution file; ``unique`` keeps racing uploads apart."""
-    return f"{tenant_id}/{normalized_name}/{unique}/{filename}"
 
 
 def _is_newest(version: str, known_versions: set[str]) -> bool:
     """True when ``version`` is not older than any release already known (its summary describes the project)."""
     parsed = parse_version(version)
     return all(parse_version(known) <= parsed for known in known_versions)
-
-
-def metadata_key_for(blob_key: str) -> str:
-    """Storage key of the core metadata extracted from a distribution (PEP 658)."""
-    return blob_key + ".metadata"
-
-
-def _single(fields: dict[str, list[str]], key: str) -> str | None:
-    values = [value for value in fields.get(key, []) if value != ""]
-    if len(values) > 1 and len(set(values)) > 1:
-        raise ValidationFailed(f"form field {key!r} was sent more than once with different values")
-    return values[0] if values else None
-
-
-def _required(fields: dict[str, list[str]], key: str) -> str:
-    value = _single(fields, key)
-    if value is None:
-        raise ValidationFailed(f"missing required form field {key!r}")
-    return value
-
-
-def _check_digest(name: str, expected: str | None, actual: str) -> bool:
-    if expected is None:
-        return False
-    expected = expected.strip().lower()
-    if not _HEX_DIGEST.fullmatch(expected):
-        raise ValidationFailed(f"{name} is not a hexadecimal digest")
-    if not hmac.compare_digest(expected.encode(), actual.encode()):
-        raise ValidationFailed(f"{name} does not match the uploaded file: the content was altered or truncated")
-    return True
 
 
 def _equivalent_message(filename: str, existing: ReleaseFile) -> str:
@@ -99,7 +68,7 @@ def _equivalent_message(filename: str, existing: ReleaseFile) -> str:
     )
 
 
-class _Acceptance(msgspec.Struct, frozen=True):
+class Acceptance(msgspec.Struct, frozen=True):
     """Who brings a file and how it is recorded: a twine upload or an import from another registry."""
 
     uploader: str
@@ -110,6 +79,65 @@ class _Acceptance(msgspec.Struct, frozen=True):
     details: dict[str, str]
     attestations: list[dict[str, Any]] | None = None
     token: ApiToken | None = None
+
+
+class UploadTarget(msgspec.Struct, frozen=True):
+    """The local project an upload adds to (``None``: a new project, or a mirrored one it takes over) and the
+    versions it already has."""
+
+    project: Project | None
+    known_versions: set[str]
+
+
+class UploadRecords(msgspec.Struct, frozen=True):
+    """The records one accepted file commits: its project, its release and the file itself."""
+
+    project: Project
+    release: Release
+    file: ReleaseFile
+
+
+def upload_records(
+    tenant: Tenant,
+    content: SpooledUpload,
+    parsed: ParsedFilename,
+    metadata: DistributionMetadata,
+    takeover: UploadTarget,
+    how: Acceptance,
+    *,
+    blob_key: str,
+    has_provenance: bool,
+) -> UploadRecords:
+    """The project (named as first published, summarized by its newest version), release and file records."""
+    existing = takeover.project
+    normalized = parsed.normalized_name
+    version = canonical_version(parsed.version)
+    project = Project(
+        tenant_id=tenant.id,
+        name=existing.name if existing is not None else metadata.name,
+        normalized_name=normalized,
+        created_at=existing.created_at if existing is not None else how.uploaded_at,
+        summary=metadata.summary if _is_newest(version, takeover.known_versions) else None,
+        origin=ProjectOrigin.LOCAL,
+    )
+    release = Release(tenant_id=tenant.id, normalized_name=normalized, version=version, created_at=how.uploaded_at)
+    file = ReleaseFile(
+        tenant_id=tenant.id,
+        project_name=project.name,
+        normalized_name=normalized,
+        version=version,
+        filename=content.filename,
+        kind=parsed.kind,
+        sha256=content.sha256,
+        size=content.size,
+        blob_key=blob_key,
+        uploaded_at=how.uploaded_at,
+        uploaded_by=how.uploader,
+        requires_python=metadata.requires_python or how.requires_python,
+        metadata_sha256=hashlib.sha256(metadata.raw).hexdigest() if parsed.kind is DistributionKind.WHEEL else None,
+        has_provenance=has_provenance,
+    )
+    return UploadRecords(project=project, release=release, file=file)
 
 
 class UploadDistribution:
@@ -142,6 +170,11 @@ class UploadDistribution:
         """Checks made before the body is read (the web layer calls it first)."""
         self._malware = malware
 
+    @property
+    def max_upload_bytes(self) -> int:
+        """The largest distribution file accepted (``server.max_upload_bytes``); the web layer caps bodies by it."""
+        return self._max_upload_bytes
+
     def add_listener(self, listener: PublishListener) -> None:
         """Call ``listener`` after every accepted upload (webhooks, cache invalidation)."""
         self._listeners.append(listener)
@@ -149,162 +182,129 @@ class UploadDistribution:
     def execute(self, command: UploadCommand) -> UploadResult:
         """Check everything, store the blob, then commit the metadata in one transaction."""
         fields = command.fields
-        action = _required(fields, ":action")
-        if action != "file_upload":
-            raise ValidationFailed(f"unsupported :action {action!r}: only 'file_upload' is accepted")
-        name = validate_project_name(_required(fields, "name").strip())
-        normalized = normalize_project_name(name)
-        version = canonical_version(_required(fields, "version").strip())
+        form = read_upload_form(fields)
         tenant, token = self._access.authorize(
-            command.tenant_slug, command.token_secret, TokenScope.PUBLISH, normalized
+            command.tenant_slug, command.token_secret, TokenScope.PUBLISH, form.normalized_name
         )
-        self._catalogue.get_project_status(tenant.id, normalized).check_upload(normalized)
-        if self._malware is not None:
-            self._malware.refuse_upload(normalized, version)
-
-        content = command.content
-        if content is None:
-            raise ValidationFailed("missing file content: the multipart form needs a 'content' file part")
-        parsed = parse_distribution_filename(content.filename)
-        if parsed.normalized_name != normalized:
-            raise ValidationFailed(
-                f"filename {content.filename!r} is for project {parsed.normalized_name!r}, but the form says {name!r}"
-            )
-        if canonical_version(parsed.version) != version:
-            raise ValidationFailed(
-                f"filename {content.filename!r} is for version {parsed.version}, but the form says {version}"
-            )
-        filetype = _single(fields, "filetype")
-        if filetype is not None and _FILETYPES.get(filetype, parsed.kind) != parsed.kind:
-            raise ValidationFailed(f"filetype {filetype!r} does not match {content.filename!r}")
-        self._check_content(content)
-        self._check_digests(fields, content)
-        attestations = parse_attestations(_single(fields, "attestations"))
-        return self._accept(
-            tenant,
-            content,
-            _Acceptance(
-                uploader=f"token:{token.name}",
-                uploaded_at=self._clock.now(),
-                requires_python=_single(fields, "requires_python"),
-                source_ip=command.source_ip,
-                action="package.upload",
-                details={
-                    "token_id": token.id,
-                    **({"publisher": token.minted_by_publisher} if token.minted_by_publisher else {}),
-                    **claim_details(descriptor_claims(token.minted_by_publisher)),
-                },
-                attestations=attestations,
-                token=token,
-            ),
+        self._check_project_accepts(tenant, form.normalized_name, form.version)
+        content, parsed = check_file_matches_form(form, fields, command.content)
+        check_file_size(content, self._max_upload_bytes)
+        check_digests(fields, content)
+        attestations = parse_attestations(single_field(fields, "attestations"))
+        how = Acceptance(
+            uploader=f"token:{token.name}",
+            uploaded_at=self._clock.now(),
+            requires_python=single_field(fields, "requires_python"),
+            source_ip=command.source_ip,
+            action="package.upload",
+            details={
+                "token_id": token.id,
+                **({"publisher": token.minted_by_publisher} if token.minted_by_publisher else {}),
+                **claim_details(descriptor_claims(token.minted_by_publisher)),
+            },
+            attestations=attestations,
+            token=token,
         )
+        return self._accept(tenant, content, parsed, how)
 
     def import_file(self, tenant: Tenant, content: SpooledUpload, *, uploaded_at: datetime, actor: str) -> UploadResult:
         """Accept a file brought from another registry exactly as an upload (same checks, same records), keeping
         its original upload time; audited as ``package.import`` by ``actor``."""
         parsed = parse_distribution_filename(content.filename)
-        self._check_content(content)
-        return self._accept(
-            tenant,
-            content,
-            _Acceptance(
-                uploader=actor,
-                uploaded_at=uploaded_at,
-                requires_python=None,
-                source_ip=None,
-                action="package.import",
-                details={},
-            ),
-            parsed=parsed,
+        check_file_size(content, self._max_upload_bytes)
+        how = Acceptance(
+            uploader=actor,
+            uploaded_at=uploaded_at,
+            requires_python=None,
+            source_ip=None,
+            action="package.import",
+            details={},
         )
+        return self._accept(tenant, content, parsed, how)
 
-    def _accept(
-        self, tenant: Tenant, content: SpooledUpload, how: _Acceptance, parsed: ParsedFilename | None = None
-    ) -> UploadResult:
-        """The checks every accepted file goes through, then the blobs, the records, the audit entry, listeners."""
-        parsed = parsed or parse_distribution_filename(content.filename)
+    def _accept(self, tenant: Tenant, content: SpooledUpload, parsed: ParsedFilename, how: Acceptance) -> UploadResult:
+        """The steps every accepted file goes through: clashes, metadata, takeover, records, blobs, audit, listeners."""
         normalized = parsed.normalized_name
-        version = canonical_version(parsed.version)
-        clash = self._catalogue.get_file(tenant.id, content.filename)
-        mirrored = clash is not None and clash.origin != "local" and clash.normalized_name == normalized
-        if clash is not None and not mirrored:  # a mirrored file goes when this upload takes its project over
-            raise AlreadyExists(
-                f"File already exists: {content.filename!r} was uploaded to tenant {tenant.slug!r} before. "
-                "Files are immutable: upload a new version, or skip existing files with uv publish --check-url, "
-                "poetry publish --skip-existing, pdm publish --skip-existing or hatch publish."
-            )
-        if existing_file := self._equivalent_file(tenant.id, normalized, content.filename):
-            raise AlreadyExists(_equivalent_message(content.filename, existing_file))
+        self._refuse_clashes(tenant, normalized, content.filename)
         metadata = self._inspector.inspect(Path(content.path), parsed.kind, parsed.archive_format)
-        self._check_metadata(metadata, normalized, version, content.filename)
-
-        now = how.uploaded_at
-        existing = self._catalogue.get_project(tenant.id, normalized)
-        if existing is not None and existing.origin != "local":
-            existing = None  # a mirrored project: this upload replaces it, with its releases and files
-        existing_release: set[str] = set()
-        if existing is not None:
-            existing_release = {release.version for release in self._catalogue.list_releases(tenant.id, normalized)}
-        blob_key = blob_key_for(tenant.id, normalized, self._ids.new_id(), content.filename)
+        check_metadata_matches(metadata, normalized, canonical_version(parsed.version), content.filename)
+        takeover = self._takeover(tenant.id, normalized)
         provenance = None
         if how.attestations is not None and how.token is not None:
             provenance = build_provenance(how.attestations, how.token)
-        metadata_sha256 = None
-        if parsed.kind is DistributionKind.WHEEL:
-            metadata_sha256 = hashlib.sha256(metadata.raw).hexdigest()
-        project = Project(
-            tenant_id=tenant.id,
-            name=existing.name if existing is not None else metadata.name,
-            normalized_name=normalized,
-            created_at=existing.created_at if existing is not None else now,
-            summary=metadata.summary if _is_newest(version, existing_release) else None,
-            origin="local",
-        )
-        release = Release(tenant_id=tenant.id, normalized_name=normalized, version=version, created_at=now)
-        file = ReleaseFile(
-            tenant_id=tenant.id,
-            project_name=project.name,
-            normalized_name=normalized,
-            version=version,
-            filename=content.filename,
-            kind=parsed.kind,
-            sha256=content.sha256,
-            size=content.size,
-            blob_key=blob_key,
-            uploaded_at=now,
-            uploaded_by=how.uploader,
-            requires_python=metadata.requires_python or how.requires_python,
-            metadata_sha256=metadata_sha256,
+        records = upload_records(
+            tenant,
+            content,
+            parsed,
+            metadata,
+            takeover,
+            how,
+            blob_key=blob_key_for(tenant.id, normalized, self._ids.new_id(), content.filename),
             has_provenance=provenance is not None,
         )
-        replaced = self._store_blobs_and_commit(project, release, file, Path(content.path), metadata.raw, provenance)
+        replaced = self._store_blobs_and_commit(
+            records.project, records.release, records.file, Path(content.path), metadata.raw, provenance
+        )
         self._delete_blobs(replaced)
         result = UploadResult(
             tenant_slug=tenant.slug,
-            project=project.name,
-            version=version,
+            project=records.project.name,
+            version=records.release.version,
             filename=content.filename,
             sha256=content.sha256,
             size=content.size,
-            new_project=existing is None,
-            new_release=version not in existing_release,
+            new_project=takeover.project is None,
+            new_release=records.release.version not in takeover.known_versions,
         )
+        self._record_audit(tenant, records.file, how, replaced)
+        for listener in self._listeners:
+            listener(result)
+        return result
+
+    def _check_project_accepts(self, tenant: Tenant, normalized: str, version: str) -> None:
+        """The project's PEP 792 status takes uploads and no malware advisory covers this version."""
+        self._catalogue.get_project_status(tenant.id, normalized).check_upload(normalized)
+        if self._malware is not None:
+            self._malware.refuse_upload(normalized, version)
+
+    def _refuse_clashes(self, tenant: Tenant, normalized: str, filename: str) -> None:
+        """Files are immutable: refuse a file stored before under this name (unless it is a mirrored file this
+        upload takes over) or under another spelling of the same distribution."""
+        clash = self._catalogue.get_file(tenant.id, filename)
+        if clash is not None and not clash.gives_way_to_upload_of(normalized):
+            raise AlreadyExists(
+                f"File already exists: {filename!r} was uploaded to tenant {tenant.slug!r} before. "
+                "Files are immutable: upload a new version, or skip existing files with uv publish --check-url, "
+                "poetry publish --skip-existing, pdm publish --skip-existing or hatch publish."
+            )
+        if existing_file := self._equivalent_file(tenant.id, normalized, filename):
+            raise AlreadyExists(_equivalent_message(filename, existing_file))
+
+    def _takeover(self, tenant_id: str, normalized: str) -> UploadTarget:
+        """The local project the upload adds to with its versions; a mirrored project is taken over (its releases
+        and files give way when the records commit), so the upload starts it afresh."""
+        existing = self._catalogue.get_project(tenant_id, normalized)
+        if existing is None or existing.is_taken_over_by(ProjectOrigin.LOCAL):
+            return UploadTarget(project=None, known_versions=set())
+        return UploadTarget(
+            project=existing,
+            known_versions={release.version for release in self._catalogue.list_releases(tenant_id, normalized)},
+        )
+
+    def _record_audit(self, tenant: Tenant, file: ReleaseFile, how: Acceptance, replaced: list[ReleaseFile]) -> None:
         self._audit.record(
             actor=how.uploader,
             action=how.action,
-            target=f"{normalized}=={version}/{content.filename}",
+            target=f"{file.normalized_name}=={file.version}/{file.filename}",
             tenant_id=tenant.id,
             source_ip=how.source_ip,
             details={
                 **how.details,
-                "sha256": content.sha256,
-                "size": str(content.size),
+                "sha256": file.sha256,
+                "size": str(file.size),
                 **({"replaced_mirrored_files": str(len(replaced))} if replaced else {}),
             },
         )
-        for listener in self._listeners:
-            listener(result)
-        return result
 
     def _store_blobs_and_commit(
         self,
@@ -346,40 +346,6 @@ class UploadDistribution:
         """A local file that is this one under another spelling (see :class:`DistributionIdentity`), if any."""
         identity = distribution_identity(filename)
         for file in self._catalogue.list_files(tenant_id, normalized):
-            if file.origin == "local" and distribution_identity(file.filename) == identity:
+            if file.is_local and distribution_identity(file.filename) == identity:
                 return file
         return None
-
-    def _check_content(self, content: SpooledUpload) -> None:
-        if content.size == 0:
-            raise InvalidDistribution(f"{content.filename!r} is empty")
-        if content.size > self._max_upload_bytes:
-            raise PayloadTooLarge(
-                f"{content.filename!r} is {content.size} bytes; the limit is {self._max_upload_bytes} bytes"
-            )
-
-    def _check_digests(self, fields: dict[str, list[str]], content: SpooledUpload) -> None:
-        checked = [
-            _check_digest("sha256_digest", _single(fields, "sha256_digest"), content.sha256),
-            _check_digest("blake2_256_digest", _single(fields, "blake2_256_digest"), content.blake2_256),
-            _check_digest("md5_digest", _single(fields, "md5_digest"), content.md5),
-        ]
-        if not any(checked):
-            raise ValidationFailed("missing digest: send sha256_digest (twine does this)")
-
-    @staticmethod
-    def _check_metadata(metadata: DistributionMetadata, normalized: str, version: str, filename: str) -> None:
-        try:
-            validate_project_name(metadata.name)
-        except InvalidName as exc:
-            raise InvalidDistribution(f"{filename!r} metadata Name is refused: {exc.message}") from None
-        if normalize_project_name(metadata.name) != normalized:
-            raise InvalidDistribution(
-                f"{filename!r} contains metadata for project {metadata.name!r}, not {normalized!r}"
-            )
-        try:
-            metadata_version = canonical_version(metadata.version)
-        except ValidationFailed:
-            raise InvalidDistribution(f"{filename!r} metadata has an invalid version {metadata.version!r}") from None
-        if metadata_version != version:
-            raise InvalidDistribution(f"{filename!r} contains metadata for version {metadata.version}, not {version}")

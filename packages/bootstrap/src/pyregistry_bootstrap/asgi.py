@@ -29,7 +29,12 @@ from pyregistry_infrastructure.shared_state.memory import MemoryLimitCounters
 from pyregistry_web.admin.features import feature_extensions
 from pyregistry_web.app import create_app
 from pyregistry_web.download_abort import AbortedDownloadFilter
-from pyregistry_web.network_guard import NetworkGuard, NetworkGuardOptions, NetworkSourceOptions, RateLimitOptions
+from pyregistry_web.network_and_rate_limits import (
+    NetworkGuard,
+    NetworkGuardOptions,
+    NetworkSourceOptions,
+    RateLimitOptions,
+)
 from pyregistry_web.options import WebOptions
 from pyregistry_web.request_context import RequestContextMiddleware
 from pyregistry_web.request_metrics import RequestMetricsMiddleware
@@ -65,10 +70,9 @@ def _scratch_lifespan(runtime: Runtime) -> contextlib.AbstractAsyncContextManage
 
 
 def web_options(settings: Settings, *, spool_dir: Path, cookie_secret: str) -> WebOptions:
-    """What the web layer is told: upload limits, UI switches and when the session cookie is ``Secure``."""
+    """What the web layer is told: spool directory, UI switches and when the session cookie is ``Secure``."""
     return WebOptions(
         spool_dir=spool_dir,
-        max_upload_bytes=settings.server.max_upload_bytes,
         show_index_stats=settings.web_ui.show_index_stats,
         cookie_secret=cookie_secret,
         secure_cookies=settings.web_ui.secure_cookies,

@@ -1,8 +1,9 @@
 """The ``pyregistry`` command line.
 
 Every command is a ``click.command`` in a module of :mod:`pyregistry_bootstrap.commands`, listed once in
-:data:`COMMANDS` and imported only when it runs (or when ``--help`` lists it); command modules import their heavy
-dependencies inside the command, so ``pyregistry --help`` and the token commands start quickly.
+:data:`COMMANDS` and imported only when it runs (or when ``--help`` lists it); command modules reach services only
+through ``commands.common`` and import their heavy dependencies inside the command (see
+:mod:`pyregistry_bootstrap.commands`), so ``pyregistry --help`` and the token commands start quickly.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ __all__ = ["COMMANDS", "main"]
 
 COMMANDS: dict[str, str] = {
     "add-publisher": "publishers:add_publisher",
-    "audit-wheel": "security:audit_wheel",
+    "audit-wheel": "security:scan_wheel",
     "backup": "backup:backup",
     "check-registry": "security:check_registry",
     "config": "config:config_group",

@@ -7,7 +7,6 @@ mirroring, publishing or security wiring, so they start quickly and import no dr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from pyregistry_application.admin_access import AdminAuthorization
 from pyregistry_application.admin_releases import ReleaseAdministration
@@ -21,19 +20,11 @@ from pyregistry_application.tenant_people import TenantPeople
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_application.tokens import TokenIssuer
 from pyregistry_bootstrap.store_wiring import build_backend, open_existing_backend
-from pyregistry_domain.users import User
 from pyregistry_infrastructure.config import ConfigError
 from pyregistry_infrastructure.settings import Settings
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 
-__all__ = ["CLI_ACTOR", "CLI_USER", "AdminCommands", "admin_commands", "metadata_archive"]
-
-CLI_ACTOR = "cli"
-CLI_USER = User(
-    id=CLI_ACTOR, email=CLI_ACTOR, password_hash="", is_superadmin=True, created_at=datetime(1970, 1, 1, tzinfo=UTC)
-)
-"""Who the command line acts as: an operator with shell access to the registry is its superadmin; the audit trail
-records the actor ``cli``."""
+__all__ = ["AdminCommands", "admin_commands", "metadata_archive"]
 
 
 @dataclass(slots=True)

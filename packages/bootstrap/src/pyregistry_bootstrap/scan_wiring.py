@@ -8,9 +8,9 @@ from pyregistry_application.audit import AuditTrail
 from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.mirror_scanning import ScanBeforeServe
 from pyregistry_application.ports import Clock
-from pyregistry_application.security.audit import AuditWheel
 from pyregistry_application.security.findings import Severity
 from pyregistry_application.security.ports import Scanner
+from pyregistry_application.security.wheel_scan import ScanWheel
 from pyregistry_infrastructure.config import ConfigError
 from pyregistry_infrastructure.scanning.ast_checks import AstScanner
 from pyregistry_infrastructure.scanning.foxguard import FoxguardScanner
@@ -47,5 +47,5 @@ def build_scan_gate(
         block = Severity.parse(security.mirror_block_severity)
     except ValueError as exc:
         raise ConfigError(f"key 'security.mirror_block_severity': {exc}") from None
-    audit = AuditWheel(SafeWheelUnpacker(), build_scanners(security))
-    return ScanBeforeServe(audit, store.scans, store.tenants, store.catalogue, trail, clock, block)
+    wheel_scan = ScanWheel(SafeWheelUnpacker(), build_scanners(security))
+    return ScanBeforeServe(wheel_scan, store.scans, store.tenants, store.catalogue, trail, clock, block)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from pyregistry_application.metrics_ports import Metrics
-from pyregistry_application.security.audit import AuditWheel
 from pyregistry_application.security.findings import Severity
 from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_application.security.notifications import PublishAlerts, VulnerabilityAlerts
@@ -13,6 +12,7 @@ from pyregistry_application.security.ports import Notifier
 from pyregistry_application.security.services import SecurityServices
 from pyregistry_application.security.validation import ValidateDistributions
 from pyregistry_application.security.vulnerabilities import CheckRegistry, ReleaseVulnerabilitySummary
+from pyregistry_application.security.wheel_scan import ScanWheel
 from pyregistry_application.services import RegistryServices
 from pyregistry_application.uploads import UploadDistribution
 from pyregistry_bootstrap.mirror_wiring import build_upstream_index
@@ -58,7 +58,7 @@ def build_security(settings: Settings, services: RegistryServices) -> SecuritySe
     except ValueError as exc:
         raise ConfigError(f"key 'security.audit_fail_severity': {exc}") from None
     database = services.advisories or advisory_database(settings)
-    audit = AuditWheel(
+    wheel_scan = ScanWheel(
         SafeWheelUnpacker(),
         build_scanners(settings.security),
         fetcher=UpstreamWheelFetcher(build_upstream_index(settings.pypi)),
@@ -66,7 +66,7 @@ def build_security(settings: Settings, services: RegistryServices) -> SecuritySe
         storage=services.storage,
     )
     return SecurityServices(
-        audit=audit,
+        wheel_scan=wheel_scan,
         validation=ValidateDistributions(
             ArchiveInspector(), services.metadata.tenants, services.metadata.catalogue, services.storage
         ),
@@ -82,6 +82,6 @@ def build_security(settings: Settings, services: RegistryServices) -> SecuritySe
         advisories=database,
         local_checker=LocalAdvisoryChecker(database),
         yara_for=yara_scanner_for,
-        audit_fail_severity=fail_severity,
+        scan_fail_severity=fail_severity,
         distribution_parallelism=settings.validation.distribution_parallelism,
     )

@@ -17,6 +17,7 @@ from packaging.utils import (
 
 from pyregistry_domain.errors import InvalidFilename
 from pyregistry_domain.names import normalize_project_name
+from pyregistry_domain.projects import ProjectOrigin
 
 __all__ = [
     "ArchiveFormat",
@@ -137,10 +138,25 @@ class ReleaseFile:
     metadata_sha256: str | None = None
     yanked: bool = False
     yanked_reason: str | None = None
-    origin: str = "local"
+    origin: str = ProjectOrigin.LOCAL
     upstream_url: str | None = None
     cached: bool = True
     has_provenance: bool = False
+
+    @property
+    def is_mirrored(self) -> bool:
+        """True for a file recorded from the upstream index (``cached`` says whether its bytes are stored yet)."""
+        return self.origin == ProjectOrigin.MIRROR
+
+    @property
+    def is_local(self) -> bool:
+        """True for a file uploaded to (or imported into) this registry."""
+        return self.origin == ProjectOrigin.LOCAL
+
+    def gives_way_to_upload_of(self, normalized_name: str) -> bool:
+        """A mirrored file of the project being uploaded is replaced by the upload (the project is taken over);
+        any other file with the same name refuses it (files are immutable)."""
+        return self.is_mirrored and self.normalized_name == normalized_name
 
     @property
     def size_known(self) -> bool:

@@ -34,9 +34,23 @@ class Project:
         """True when the project's files are read through from the upstream index."""
         return self.origin == ProjectOrigin.MIRROR
 
+    @property
+    def is_local(self) -> bool:
+        """True when the project's files are uploaded to (or imported into) this registry."""
+        return self.origin == ProjectOrigin.LOCAL
+
     def is_taken_over_by(self, incoming_origin: str) -> bool:
         """A local upload takes a mirrored project over: the mirrored copy, its releases and files give way."""
         return self.is_mirrored and incoming_origin == ProjectOrigin.LOCAL
+
+    def is_visible_when(self, *, mirroring_enabled: bool) -> bool:
+        """A local project is always listed; a mirrored one only while its tenant mirrors the upstream index."""
+        return self.is_local or mirroring_enabled
+
+    def offers_files_from(self, file_origin: str) -> bool:
+        """A local project offers only its local files (a mirrored leftover is never served beside them); a
+        mirrored project offers what the mirror recorded."""
+        return self.is_mirrored or file_origin == ProjectOrigin.LOCAL
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,6 @@ class WebOptions(msgspec.Struct, frozen=True, kw_only=True):
     """What the web layer is told about its deployment."""
 
     spool_dir: Path
-    max_upload_bytes: int
     show_index_stats: bool = True
     cookie_secret: str = ""
     secure_cookies: bool = False

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 import msgspec
 
-__all__ = ["Finding", "Severity", "WheelAuditReport", "sort_findings"]
+__all__ = ["Finding", "Severity", "WheelScanReport", "sort_findings"]
 
 
 class Severity(StrEnum):
@@ -54,8 +54,8 @@ def sort_findings(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (-f.severity.rank, f.file, f.line or 0, f.offset or 0, f.rule_id))
 
 
-class WheelAuditReport(msgspec.Struct, frozen=True, kw_only=True):
-    """Everything one wheel audit found, plus which scanners ran and which could not."""
+class WheelScanReport(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything one wheel scan found, plus which scanners ran and which could not."""
 
     project: str
     filename: str

@@ -80,7 +80,7 @@ class CheckRegistry:
         versions: list[PackageVersion] = []
         for tenant in self._tenants(tenant_slug):
             for project in self._catalogue.list_projects(tenant.id):
-                if project.origin != "local":
+                if project.is_mirrored:
                     continue
                 versions.extend(
                     PackageVersion(tenant.slug, project.normalized_name, release.version)
@@ -111,7 +111,7 @@ class CheckRegistry:
         for tenant in self._tenants(tenant_slug):
             for project in self._catalogue.list_projects(tenant.id):
                 name = project.normalized_name
-                if project.origin == "local":
+                if project.is_local:
                     held = {release.version for release in self._catalogue.list_releases(tenant.id, name)}
                 else:
                     held = {file.version for file in self._catalogue.list_files(tenant.id, name) if file.cached}

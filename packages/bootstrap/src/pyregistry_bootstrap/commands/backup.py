@@ -4,29 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-from pyregistry_bootstrap.commands.common import config_option, emit_json, json_option, load
-
-if TYPE_CHECKING:
-    from pyregistry_infrastructure.settings import Settings
+from pyregistry_bootstrap.commands.common import config_option, configured, emit_json, json_option
 
 __all__ = ["backup", "restore", "verify"]
 
 
 def _progress(message: str) -> None:
     click.echo(message, err=True)
-
-
-def _settings(ctx: click.Context, config_path: str | None) -> Settings:
-    """The settings, with logging configured (the pooled stores and remote storage log)."""
-    from pyregistry_infrastructure.logging_setup import configure_logging
-
-    settings = load(ctx, config_path).settings
-    configure_logging(settings.logging)
-    return settings
 
 
 @click.command("backup")
@@ -49,7 +36,7 @@ def backup(ctx: click.Context, config_path: str | None, directory: Path, blobs: 
     from pyregistry_bootstrap.wiring import build_storage
     from pyregistry_infrastructure.system import SystemClock
 
-    settings = _settings(ctx, config_path)
+    settings = configured(ctx, config_path).settings
     store = open_existing_backend(settings)
     service = RegistryBackup(metadata_archive(settings, store), build_storage(settings), SystemClock())
     report = service.run(directory, "reference" if blobs == "reference" else "copy", _progress)
@@ -81,7 +68,7 @@ def restore(ctx: click.Context, config_path: str | None, directory: Path, as_jso
     from pyregistry_bootstrap.store_wiring import build_backend
     from pyregistry_bootstrap.wiring import build_storage
 
-    settings = _settings(ctx, config_path)
+    settings = configured(ctx, config_path).settings
     store = build_backend(settings)
     report = RegistryRestore(metadata_archive(settings, store), build_storage(settings)).run(directory, _progress)
     if as_json:
@@ -103,7 +90,7 @@ def verify(ctx: click.Context, config_path: str | None, as_json: bool) -> None:
     from pyregistry_bootstrap.store_wiring import open_existing_backend
     from pyregistry_bootstrap.wiring import build_storage
 
-    settings = _settings(ctx, config_path)
+    settings = configured(ctx, config_path).settings
     backend = open_existing_backend(settings)
     report = StorageVerifier(backend.tenants, backend.catalogue, build_storage(settings)).run()
     if as_json:

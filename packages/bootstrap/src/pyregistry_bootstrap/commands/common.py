@@ -7,12 +7,26 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from pyregistry_bootstrap.cli_identity import CLI_ACTOR, CLI_USER
+
 if TYPE_CHECKING:
     from pyregistry_bootstrap.cli_wiring import AdminCommands
     from pyregistry_bootstrap.wiring import Runtime
     from pyregistry_infrastructure.config import LoadedSettings
 
-__all__ = ["LOCATION_KEY", "admin", "config_option", "emit_json", "json_option", "load", "runtime"]
+__all__ = [
+    "CLI_ACTOR",
+    "CLI_USER",
+    "LOCATION_KEY",
+    "admin",
+    "config_option",
+    "configured",
+    "emit_json",
+    "json_option",
+    "load",
+    "runtime",
+    "serving_runtime",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 LOCATION_KEY = "location"
@@ -56,14 +70,32 @@ def admin(ctx: click.Context, config_path: str | None, *, create: bool = False, 
     return admin_commands(settings, create=create)
 
 
+def configured(ctx: click.Context, config_path: str | None) -> LoadedSettings:
+    """The settings as :func:`load` reads them, with logging configured: for commands whose stores, storage or
+    services write log lines."""
+    from pyregistry_infrastructure.logging_setup import configure_logging
+
+    loaded = load(ctx, config_path)
+    configure_logging(loaded.settings.logging)
+    return loaded
+
+
 def runtime(ctx: click.Context, config_path: str | None, *, sync_superadmin: bool = True) -> Runtime:
     """Every service wired, logging configured: for commands that need storage, mirroring or security."""
     from pyregistry_bootstrap.wiring import build_runtime
-    from pyregistry_infrastructure.logging_setup import configure_logging
 
-    settings = load(ctx, config_path).settings
-    configure_logging(settings.logging)
-    return build_runtime(settings, sync_superadmin=sync_superadmin)
+    return build_runtime(configured(ctx, config_path).settings, sync_superadmin=sync_superadmin)
+
+
+def serving_runtime(ctx: click.Context, config_path: str | None) -> tuple[LoadedSettings, Runtime]:
+    """The settings and the runtime ``serve`` starts: a single worker also exports metrics and traces itself."""
+    from pyregistry_bootstrap.observability_wiring import build_tracer
+    from pyregistry_bootstrap.wiring import build_runtime
+
+    loaded = configured(ctx, config_path)
+    single = loaded.settings.server.workers == 1
+    tracer = build_tracer(loaded.settings) if single else None
+    return loaded, build_runtime(loaded.settings, export_metrics=single, tracer=tracer)
 
 
 def emit_json(value: object) -> None:

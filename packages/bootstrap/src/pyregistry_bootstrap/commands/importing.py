@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import sys
-import threading
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from pyregistry_bootstrap.commands.common import config_option, emit_json, json_option, runtime
+from pyregistry_bootstrap.commands.progress import FileProgress
 
 if TYPE_CHECKING:
     from pyregistry_application.import_ports import ImportSource
@@ -19,33 +19,9 @@ if TYPE_CHECKING:
 __all__ = ["import_command"]
 
 
-class _Progress:
-    """A progress bar on a terminal; one line per file otherwise (cron, CI logs), both on stderr."""
-
-    def __init__(self, stack: ExitStack) -> None:
-        self._stack = stack
-        self._bar: Any = None
-        self._total = 0
-        self._done = 0
-        self._lock = threading.Lock()
-
-    def start(self, total: int) -> None:
-        self._total = total
-        if sys.stderr.isatty():
-            self._bar = self._stack.enter_context(
-                click.progressbar(length=total, label="importing files", file=sys.stderr, show_pos=True)
-            )
-        else:
-            click.echo(f"importing {total} file(s)", err=True)
-
-    def advance(self, outcome: ImportOutcome) -> None:
-        with self._lock:
-            self._done += 1
-            if self._bar is not None:
-                self._bar.update(1)
-                return
-            detail = f": {outcome.detail}" if outcome.detail else ""
-            click.echo(f"[{self._done}/{self._total}] {outcome.status} {outcome.filename}{detail}", err=True)
+def _describe(outcome: ImportOutcome) -> str:
+    detail = f": {outcome.detail}" if outcome.detail else ""
+    return f"{outcome.status} {outcome.filename}{detail}"
 
 
 def _source(location: str, username: str | None, password: str | None) -> ImportSource:
@@ -96,14 +72,14 @@ def import_command(
     )
     with ExitStack() as stack:
         stack.callback(origin.close)
-        progress = _Progress(stack)
+        progress = FileProgress(stack, "importing")
         report = service.run(
             tenant,
             origin,
             scratch=run.scratch.subdirectory("import"),
             parallelism=parallelism,
             on_total=progress.start,
-            on_done=progress.advance,
+            on_done=lambda outcome: progress.advance(_describe(outcome)),
         )
     if as_json:
         emit_json(report)

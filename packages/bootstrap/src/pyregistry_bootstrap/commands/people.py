@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 import msgspec
 
-from pyregistry_bootstrap.commands.common import admin, config_option, emit_json, json_option
+from pyregistry_bootstrap.commands.common import CLI_ACTOR, admin, config_option, emit_json, json_option
 
 __all__ = ["grant_role", "list_people", "revoke_role", "revoke_sessions"]
 
@@ -37,8 +37,6 @@ def grant_role(
     ctx: click.Context, config_path: str | None, tenant: str, email: str, role: str, password: str | None, as_json: bool
 ) -> None:
     """Give someone a role in a tenant, replacing the role they had there."""
-    from pyregistry_bootstrap.cli_wiring import CLI_ACTOR
-
     change = admin(ctx, config_path).people.grant(
         tenant_slug=tenant, email=email, role=role, password=password, actor=CLI_ACTOR
     )
@@ -58,8 +56,6 @@ def grant_role(
 @click.pass_context
 def revoke_role(ctx: click.Context, config_path: str | None, tenant: str, email: str, as_json: bool) -> None:
     """Take someone's role in a tenant away; the account stays."""
-    from pyregistry_bootstrap.cli_wiring import CLI_ACTOR
-
     change = admin(ctx, config_path).people.revoke(tenant_slug=tenant, email=email, actor=CLI_ACTOR)
     if as_json:
         emit_json(change)
@@ -89,8 +85,6 @@ def list_people(ctx: click.Context, config_path: str | None, tenant: str, as_jso
 @click.pass_context
 def revoke_sessions(ctx: click.Context, config_path: str | None, email: str, as_json: bool) -> None:
     """Sign someone out everywhere: every admin session of the account ends at once."""
-    from pyregistry_bootstrap.cli_wiring import CLI_ACTOR
-
     count = admin(ctx, config_path).sessions().revoke(email, actor=CLI_ACTOR)
     if as_json:
         emit_json(RevokedSessions(email=email.strip().lower(), revoked=count))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 import msgspec
 
-from pyregistry_bootstrap.commands.common import admin, config_option, emit_json, json_option
+from pyregistry_bootstrap.commands.common import CLI_USER, admin, config_option, emit_json, json_option
 from pyregistry_domain.project_status import ProjectStatusKind
 
 __all__ = ["set_project_status"]
@@ -34,8 +34,6 @@ def set_project_status(
     ctx: click.Context, config_path: str | None, tenant: str, project: str, status: str, reason: str, as_json: bool
 ) -> None:
     """Set a project's status: archived and quarantined refuse uploads, quarantined offers no files."""
-    from pyregistry_bootstrap.cli_wiring import CLI_USER
-
     recorded = admin(ctx, config_path).statuses.set_status(CLI_USER, tenant, project, status, reason)
     result = ProjectStatusOutput(tenant, project, recorded.kind.value, recorded.reason)
     if as_json:

@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pyregistry_bootstrap.cli_wiring import CLI_ACTOR
-from pyregistry_bootstrap.commands.common import config_option, runtime
+from pyregistry_bootstrap.commands.common import CLI_ACTOR, config_option, runtime
 
 if TYPE_CHECKING:
     from pyregistry_application.publishing import TrustedPublishing

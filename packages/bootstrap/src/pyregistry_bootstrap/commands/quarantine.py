@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from pyregistry_bootstrap.commands.common import admin, config_option
+from pyregistry_bootstrap.commands.common import CLI_ACTOR, admin, config_option
 
 __all__ = ["release_file"]
 
@@ -21,8 +21,6 @@ def release_file(
     ctx: click.Context, config_path: str | None, tenant: str, project: str, filename: str, reason: str
 ) -> None:
     """Release a quarantined mirrored file: it is offered and served again in the tenant."""
-    from pyregistry_bootstrap.cli_wiring import CLI_ACTOR
-
     gate = admin(ctx, config_path).scan_gate()
     if gate is None:
         raise click.ClickException("scan before serve is off (security.mirror_scan_enabled = false)")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 import msgspec
 
-from pyregistry_bootstrap.commands.common import admin, config_option, emit_json, json_option
+from pyregistry_bootstrap.commands.common import CLI_USER, admin, config_option, emit_json, json_option
 
 __all__ = ["purge_file", "purge_project", "purge_release", "unyank", "yank"]
 
@@ -38,8 +38,6 @@ def _set_yanked(
     ctx: click.Context, config_path: str | None, tenant: str, project: str, version: str, reason: str | None
 ) -> YankOutput:
     """Yank (``reason`` given, possibly empty) or unyank through the admin use case."""
-    from pyregistry_bootstrap.cli_wiring import CLI_USER
-
     yanked = reason is not None
     shown = " ".join((reason or "").split()) or None
     admin(ctx, config_path, storage=True).releases().set_yanked(
@@ -106,8 +104,6 @@ def purge_file(
     ctx: click.Context, config_path: str | None, tenant: str, project: str, filename: str, as_json: bool
 ) -> None:
     """Delete one file: its record, blob, core metadata and provenance."""
-    from pyregistry_bootstrap.cli_wiring import CLI_USER
-
     admin(ctx, config_path, storage=True).releases().purge_file(CLI_USER, tenant, project, filename)
     _report_purge(PurgeOutput(tenant, "file", filename, 1), as_json)
 
@@ -123,8 +119,6 @@ def purge_release(
     ctx: click.Context, config_path: str | None, tenant: str, project: str, version: str, as_json: bool
 ) -> None:
     """Delete a release with all its files (records and blobs)."""
-    from pyregistry_bootstrap.cli_wiring import CLI_USER
-
     removed = admin(ctx, config_path, storage=True).releases().purge_release(CLI_USER, tenant, project, version)
     _report_purge(PurgeOutput(tenant, "release", f"{project}=={version}", removed), as_json)
 
@@ -137,7 +131,5 @@ def purge_release(
 @click.pass_context
 def purge_project(ctx: click.Context, config_path: str | None, tenant: str, project: str, as_json: bool) -> None:
     """Delete a project with every release and file (records and blobs)."""
-    from pyregistry_bootstrap.cli_wiring import CLI_USER
-
     removed = admin(ctx, config_path, storage=True).releases().purge_project(CLI_USER, tenant, project)
     _report_purge(PurgeOutput(tenant, "project", project, removed), as_json)

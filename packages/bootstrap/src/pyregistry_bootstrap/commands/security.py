@@ -11,13 +11,13 @@ import click
 from pyregistry_bootstrap.commands.common import config_option, emit_json, load, runtime
 
 if TYPE_CHECKING:
-    from pyregistry_application.security.findings import WheelAuditReport
+    from pyregistry_application.security.findings import WheelScanReport
     from pyregistry_application.security.services import SecurityServices
     from pyregistry_application.security.validation import DistributionValidation, ValidationSummary
     from pyregistry_application.security.vulnerability_model import VulnerabilityCheckResult
     from pyregistry_infrastructure.settings import Settings
 
-__all__ = ["audit_wheel", "check_registry", "validate_dist", "validate_dist_all"]
+__all__ = ["check_registry", "scan_wheel", "validate_dist", "validate_dist_all"]
 
 FINDINGS_EXIT = 2
 SCANNER_ERRORS_EXIT = 3
@@ -38,7 +38,7 @@ def _security(ctx: click.Context, config_path: str | None) -> SecurityServices:
     return build_security(registry.settings, registry.services)
 
 
-def _print_report(report: WheelAuditReport) -> None:
+def _print_report(report: WheelScanReport) -> None:
     click.echo(f"{report.filename} ({report.project}) sha256 {report.sha256}")
     click.echo(f"scanners: {', '.join(report.scanners)}")
     if not report.findings:
@@ -61,7 +61,7 @@ def _print_report(report: WheelAuditReport) -> None:
     "--allow-scanner-errors", is_flag=True, help="Exit 0 even when a scanner could not run (the audit is incomplete)."
 )
 @click.pass_context
-def audit_wheel(
+def scan_wheel(
     ctx: click.Context,
     config_path: str | None,
     project: str,
@@ -77,18 +77,18 @@ def audit_wheel(
     overrides = [yara_scanner_for(yara_rules_path)] if yara_rules_path else []
     path = Path(wheel)
     if path.is_file():
-        report = security.audit.audit_file(project, path, overrides)
+        report = security.wheel_scan.scan_file(project, path, overrides)
     else:
-        report = security.audit.audit_upstream(project, path.name, overrides)
+        report = security.wheel_scan.scan_upstream(project, path.name, overrides)
     if as_json:
         emit_json(report)
     else:
         _print_report(report)
     for scanner, error in sorted(report.scanner_errors.items()):
         click.echo(f"scanner {scanner} failed, the audit is incomplete: {error}", err=True)
-    if report.reaches(security.audit_fail_severity):
+    if report.reaches(security.scan_fail_severity):
         if not as_json:
-            click.echo(f"findings at or above {security.audit_fail_severity.value}", err=True)
+            click.echo(f"findings at or above {security.scan_fail_severity.value}", err=True)
         sys.exit(FINDINGS_EXIT)
     if report.scanner_errors and not allow_scanner_errors:
         failed = ", ".join(sorted(report.scanner_errors))

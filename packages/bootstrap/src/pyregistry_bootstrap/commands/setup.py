@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pyregistry_bootstrap.commands.common import config_option, load
+from pyregistry_bootstrap.commands.common import config_option, serving_runtime
 
 __all__ = ["init_config", "serve"]
 
@@ -43,18 +43,10 @@ def init_config(path: str, storage: str, dev_oidc_issuer: bool, force: bool) -> 
 def serve(ctx: click.Context, config_path: str | None) -> None:
     """Start the HTTP server."""
     from pyregistry_application.storage_check import sample_recorded_blobs
-    from pyregistry_bootstrap.observability_wiring import build_tracer
     from pyregistry_bootstrap.server import run_server, storage_description
-    from pyregistry_bootstrap.wiring import build_runtime
     from pyregistry_infrastructure.config import ConfigError
-    from pyregistry_infrastructure.logging_setup import configure_logging
 
-    loaded = load(ctx, config_path)
-    configure_logging(loaded.settings.logging)
-    single = loaded.settings.server.workers == 1
-    runtime = build_runtime(
-        loaded.settings, export_metrics=single, tracer=build_tracer(loaded.settings) if single else None
-    )
+    loaded, runtime = serving_runtime(ctx, config_path)
     sample = sample_recorded_blobs(
         runtime.services.metadata.tenants, runtime.services.metadata.catalogue, runtime.services.storage
     )

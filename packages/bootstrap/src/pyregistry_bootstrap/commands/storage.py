@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import click
 
-from pyregistry_bootstrap.commands.common import config_option, emit_json, runtime
+from pyregistry_bootstrap.commands.common import CLI_ACTOR, config_option, emit_json, json_option, runtime
 
 __all__ = ["sweep_blobs"]
 
@@ -21,13 +21,12 @@ __all__ = ["sweep_blobs"]
     help="Keep orphans younger than this: uploads and mirror downloads store a blob before recording it.",
 )
 @click.option("--dry-run", is_flag=True, help="List the orphans without removing anything.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@json_option
 @click.pass_context
 def sweep_blobs(ctx: click.Context, config_path: str | None, grace_minutes: int, dry_run: bool, as_json: bool) -> None:
     """Find blobs in artifact storage that no file record refers to (left by a crash between storing and
     recording) and remove those older than the grace period."""
     from pyregistry_application.blob_sweep import OrphanBlobSweeper
-    from pyregistry_bootstrap.cli_wiring import CLI_ACTOR
 
     services = runtime(ctx, config_path).services
     sweeper = OrphanBlobSweeper(

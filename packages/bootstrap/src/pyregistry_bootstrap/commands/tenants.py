@@ -7,7 +7,7 @@ from datetime import datetime
 import click
 import msgspec
 
-from pyregistry_bootstrap.commands.common import admin, config_option, emit_json, json_option
+from pyregistry_bootstrap.commands.common import CLI_ACTOR, CLI_USER, admin, config_option, emit_json, json_option
 
 __all__ = ["create_tenant", "list_tenants"]
 
@@ -41,8 +41,6 @@ def create_tenant(
     as_json: bool,
 ) -> None:
     """Create a tenant and its admin account."""
-    from pyregistry_bootstrap.cli_wiring import CLI_ACTOR
-
     tenant = admin(ctx, config_path, create=True).tenants.create_tenant(
         slug=slug,
         display_name=display_name,
@@ -63,8 +61,6 @@ def create_tenant(
 @click.pass_context
 def list_tenants(ctx: click.Context, config_path: str | None, as_json: bool) -> None:
     """List every tenant by slug: display name and whether it mirrors PyPI."""
-    from pyregistry_bootstrap.cli_wiring import CLI_USER
-
     tenants = admin(ctx, config_path).authorization.visible_tenants(CLI_USER)
     rows = [TenantOutput(t.slug, t.display_name, t.mirroring_enabled, t.created_at) for t in tenants]
     if as_json:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import click
 import msgspec
 
-from pyregistry_bootstrap.commands.common import admin, config_option, emit_json, json_option
+from pyregistry_bootstrap.commands.common import CLI_ACTOR, admin, config_option, emit_json, json_option
 
 __all__ = ["issue_token", "list_tokens", "parse_duration", "revoke_token"]
 
@@ -90,8 +90,6 @@ def issue_token(
     as_json: bool,
 ) -> None:
     """Issue an API token; the secret is printed once and never stored."""
-    from pyregistry_bootstrap.cli_wiring import CLI_ACTOR
-
     issued = admin(ctx, config_path).tokens.issue(
         tenant_slug=tenant, name=name, scopes=list(scopes), project=project, expires_in=lifetime, actor=CLI_ACTOR
     )
@@ -148,8 +146,6 @@ def list_tokens(ctx: click.Context, config_path: str | None, tenant: str, as_jso
 @click.pass_context
 def revoke_token(ctx: click.Context, config_path: str | None, tenant: str, token_id: str, as_json: bool) -> None:
     """Revoke a token: it stops working at once."""
-    from pyregistry_bootstrap.cli_wiring import CLI_ACTOR
-
     admin(ctx, config_path).tokens.revoke(tenant, token_id, actor=CLI_ACTOR)
     if as_json:
         emit_json(RevokedOutput(tenant=tenant, id=token_id))

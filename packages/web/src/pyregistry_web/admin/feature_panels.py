@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 import msgspec
 from litestar.datastructures import State
 
-from pyregistry_application.mirroring import MIRROR_ORIGIN
 from pyregistry_application.services import RegistryServices
 from pyregistry_domain.errors import NotFound
 from pyregistry_domain.projects import Project
@@ -81,7 +80,7 @@ class FeaturePanels:
     @property
     def project_is_mirrored(self) -> bool:
         """The page's project came from the upstream index."""
-        return self.project is not None and self.project.origin == MIRROR_ORIGIN
+        return self.project is not None and self.project.is_mirrored
 
     @cached_property
     def mirror_status(self) -> MirrorStatus | None:

@@ -11,8 +11,8 @@ from litestar import MediaType, Response
 from pyregistry_domain.roles import Permission
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.users import User
+from pyregistry_web.admin.csrf import CSRF_FIELD, csrf_token, session_data
 from pyregistry_web.admin.extensions import UiExtensions
-from pyregistry_web.admin.security import CSRF_FIELD, csrf_token, session_data
 from pyregistry_web.http_types import AnyRequest
 
 __all__ = ["PageRenderer", "flash"]

@@ -30,12 +30,12 @@ from pyregistry_web.admin import (
     routes_scan,
     routes_tokens,
 )
+from pyregistry_web.admin.csrf import derive_session_key, html_security_headers
 from pyregistry_web.admin.errors_html import ADMIN_EXCEPTION_HANDLERS
 from pyregistry_web.admin.extensions import UiExtensions
 from pyregistry_web.admin.favicon import favicon
 from pyregistry_web.admin.rendering import PageRenderer
 from pyregistry_web.admin.route_access import declared_rule, enforce_route_rule
-from pyregistry_web.admin.security import derive_session_key, html_security_headers
 from pyregistry_web.admin.session_user import current_user
 from pyregistry_web.options import WebOptions
 

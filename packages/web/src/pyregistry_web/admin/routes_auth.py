@@ -12,9 +12,9 @@ from litestar.response import Redirect
 
 from pyregistry_application.oidc_sign_in import OidcSignIn
 from pyregistry_domain.users import User
+from pyregistry_web.admin.csrf import check_csrf, new_csrf_token, session_data
 from pyregistry_web.admin.route_access import Access, needs
 from pyregistry_web.admin.safe_targets import DEFAULT_TARGET, safe_next
-from pyregistry_web.admin.security import check_csrf, new_csrf_token, session_data
 from pyregistry_web.admin.session_user import Form, LoginRequired, admin_services, current_user, renderer
 from pyregistry_web.credentials import client_ip
 from pyregistry_web.http_types import AnyRequest

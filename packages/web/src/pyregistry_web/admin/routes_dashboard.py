@@ -12,11 +12,11 @@ from litestar.response import Redirect
 
 from pyregistry_application.services import RegistryServices
 from pyregistry_domain.users import User
+from pyregistry_web.admin.csrf import check_csrf, html_security_headers
 from pyregistry_web.admin.feature_panels import FeaturePanels
 from pyregistry_web.admin.paging import Pager
 from pyregistry_web.admin.rendering import flash
 from pyregistry_web.admin.route_access import Access, needs
-from pyregistry_web.admin.security import check_csrf, html_security_headers
 from pyregistry_web.admin.session_user import Form, admin_services, renderer
 from pyregistry_web.credentials import client_ip
 from pyregistry_web.http_types import AnyRequest

@@ -11,9 +11,9 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect
 
 from pyregistry_application.oidc_sign_in import OidcSignIn, PendingSignIn, SignInRefused
+from pyregistry_web.admin.csrf import new_csrf_token, session_data
 from pyregistry_web.admin.route_access import Access, needs
 from pyregistry_web.admin.safe_targets import safe_next
-from pyregistry_web.admin.security import new_csrf_token, session_data
 from pyregistry_web.admin.session_user import admin_services
 from pyregistry_web.credentials import client_ip
 from pyregistry_web.http_types import AnyRequest

@@ -13,9 +13,9 @@ from litestar.response import Redirect
 from pyregistry_domain.errors import ValidationFailed
 from pyregistry_domain.roles import Permission, TenantRole
 from pyregistry_domain.users import User
+from pyregistry_web.admin.csrf import check_csrf
 from pyregistry_web.admin.rendering import flash
 from pyregistry_web.admin.route_access import needs
-from pyregistry_web.admin.security import check_csrf
 from pyregistry_web.admin.session_user import Form, admin_services, renderer
 from pyregistry_web.credentials import client_ip
 from pyregistry_web.http_types import AnyRequest

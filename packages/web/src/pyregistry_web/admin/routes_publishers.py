@@ -14,11 +14,11 @@ from litestar.response import Redirect
 from pyregistry_domain.errors import AlreadyExists, NotFound, ValidationFailed
 from pyregistry_domain.roles import Permission
 from pyregistry_domain.users import User
+from pyregistry_web.admin.csrf import check_csrf
 from pyregistry_web.admin.feature_panels import PublisherForm, publishing_of
 from pyregistry_web.admin.rendering import flash
 from pyregistry_web.admin.route_access import needs
 from pyregistry_web.admin.routes_packages import render_project_page
-from pyregistry_web.admin.security import check_csrf
 from pyregistry_web.admin.session_user import Form, admin_services
 from pyregistry_web.credentials import client_ip
 from pyregistry_web.http_types import AnyRequest

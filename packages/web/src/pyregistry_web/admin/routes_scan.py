@@ -1,4 +1,4 @@
-"""The "Wheel scan" page: audit one stored wheel and show its findings grouped by severity."""
+"""The "Wheel scan" page: scan one stored wheel and show its findings grouped by severity."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def wheel_scan(
     detail = admin_services(state).catalog.project(user, tenant, project)
     if not any(file.filename == filename for view in detail.releases for file in view.files):
         raise NotFound(f"file {filename!r} not found in project {detail.project.name!r}")
-    report = security_of(state).audit.audit_stored(detail.tenant.id, detail.project.normalized_name, filename)
+    report = security_of(state).wheel_scan.scan_stored(detail.tenant.id, detail.project.normalized_name, filename)
     context = {
         "tenant": detail.tenant,
         "project": detail.project,

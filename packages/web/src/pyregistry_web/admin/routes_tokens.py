@@ -19,10 +19,10 @@ from pyregistry_domain.roles import Permission
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import token_lifetime
 from pyregistry_domain.users import User
+from pyregistry_web.admin.csrf import check_csrf, session_data
 from pyregistry_web.admin.index_urls import tenant_index_url
 from pyregistry_web.admin.rendering import flash
 from pyregistry_web.admin.route_access import needs
-from pyregistry_web.admin.security import check_csrf, session_data
 from pyregistry_web.admin.session_user import Form, admin_services, renderer
 from pyregistry_web.credentials import client_ip
 from pyregistry_web.http_types import AnyRequest

@@ -13,8 +13,8 @@ from litestar.response import Redirect
 
 from pyregistry_application.admin_services import AdminServices
 from pyregistry_domain.users import User
+from pyregistry_web.admin.csrf import session_data
 from pyregistry_web.admin.rendering import PageRenderer
-from pyregistry_web.admin.security import session_data
 from pyregistry_web.http_types import AnyConnection, AnyRequest
 
 __all__ = ["Form", "LoginRequired", "admin_services", "current_user", "redirect_to_login", "renderer"]

@@ -79,7 +79,7 @@ def scan_wheel(
     """Audit one stored wheel (the package page's "Wheel scan" modal); needs a token with read scope."""
     tenant_id = _tenant_id(request, state, tenant, project)
     security: SecurityServices = state["security"]
-    report = security.audit.audit_stored(tenant_id, project, filename)
+    report = security.wheel_scan.scan_stored(tenant_id, project, filename)
     return Response(content=report)
 
 

@@ -58,19 +58,20 @@ async def legacy_upload(request: AnyRequest, state: State, tenant: FromPath[str]
     except DomainError as exc:
         _log.info("upload.refused", tenant=tenant, reason=exc.message)
         return _refused_early(request, exc)
-    limit = options.max_upload_bytes + FIELD_OVERHEAD_BYTES
+    max_upload_bytes = services.uploads.max_upload_bytes
+    limit = max_upload_bytes + FIELD_OVERHEAD_BYTES
     announced = request.headers.get("content-length")
     if announced is not None and announced.isdigit() and int(announced) > limit:
         return error_response(
             request,
             413,
-            f"the upload is {announced} bytes; the limit is {options.max_upload_bytes} bytes",
+            f"the upload is {announced} bytes; the limit is {max_upload_bytes} bytes",
             {"Connection": "close"},
         )
     spooler = FormSpooler(
         boundary_from_content_type(request.headers.get("content-type")),
         options.spool_dir,
-        options.max_upload_bytes,
+        max_upload_bytes,
         on_field=_field_check(permit),
         before_file=permit.check_file_may_start,
     )
@@ -82,7 +83,7 @@ async def legacy_upload(request: AnyRequest, state: State, tenant: FromPath[str]
                 return error_response(
                     request,
                     413,
-                    f"the upload is larger than {options.max_upload_bytes} bytes",
+                    f"the upload is larger than {max_upload_bytes} bytes",
                     {"Connection": "close"},
                 )
             spooler.feed(chunk)

@@ -14,9 +14,9 @@ import pytest
 
 from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.ports import ArtifactStorage
-from pyregistry_application.security.audit import AuditWheel
 from pyregistry_application.security.findings import Finding, Severity
 from pyregistry_application.security.ports import Scanner, WheelFetcher
+from pyregistry_application.security.wheel_scan import ScanWheel
 from pyregistry_domain.errors import NotFound, ValidationFailed
 from pyregistry_domain.projects import Release
 from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
@@ -78,8 +78,8 @@ def _audit(
     fetcher: WheelFetcher | None = None,
     store: MetadataBackend | None = None,
     storage: ArtifactStorage | None = None,
-) -> AuditWheel:
-    return AuditWheel(
+) -> ScanWheel:
+    return ScanWheel(
         SafeWheelUnpacker(), scanners or [AstScanner()], fetcher, store.catalogue if store else None, storage
     )
 
@@ -87,7 +87,7 @@ def _audit(
 def test_findings_are_merged_and_failing_scanners_are_reported(tmp_path: Path) -> None:
     wheel = build_wheel(tmp_path, "hook", "1.0", module_source=SHELL_HOOK)
     audit = _audit([AstScanner(), BrokenScanner("yara", "rules did not compile"), BrokenScanner("quiet", "")])
-    report = audit.audit_file("hook", wheel)
+    report = audit.scan_file("hook", wheel)
     assert (report.project, report.filename, report.sha256) == ("hook", wheel.name, sha256_of(wheel))
     assert report.scanners == ["ast", "yara", "quiet"]
     assert report.scanner_errors == {"yara": "rules did not compile", "quiet": "RuntimeError"}
@@ -97,7 +97,7 @@ def test_findings_are_merged_and_failing_scanners_are_reported(tmp_path: Path) -
 
 def test_overrides_replace_scanners_of_the_same_name_and_add_new_ones(tmp_path: Path) -> None:
     wheel = build_wheel(tmp_path, "hook", "1.0", module_source=SHELL_HOOK)
-    report = _audit([AstScanner(), BrokenScanner("yara", "old rules")]).audit_file(
+    report = _audit([AstScanner(), BrokenScanner("yara", "old rules")]).scan_file(
         "hook", wheel, overrides=[ManifestScanner("yara"), ManifestScanner("extra")]
     )
     assert report.scanners == ["ast", "yara", "extra"]
@@ -111,19 +111,19 @@ def test_only_wheels_are_audited(tmp_path: Path) -> None:
     sdist = tmp_path / "hook-1.0.tar.gz"
     sdist.write_bytes(b"not looked at")
     with pytest.raises(ValidationFailed, match=r"'hook-1\.0\.tar\.gz' is not a wheel"):
-        _audit().audit_file("hook", sdist)
+        _audit().scan_file("hook", sdist)
 
 
 def test_upstream_wheels_are_downloaded_then_audited(tmp_path: Path) -> None:
     wheel = build_wheel(tmp_path / "upstream", "hook", "1.0", module_source=SHELL_HOOK)
     with pytest.raises(ValidationFailed, match="no upstream index is configured"):
-        _audit().audit_upstream("hook", wheel.name)
+        _audit().scan_upstream("hook", wheel.name)
     audit = _audit(fetcher=CopyingFetcher(wheel.parent))
-    report = audit.audit_upstream("hook", wheel.name)
+    report = audit.scan_upstream("hook", wheel.name)
     assert (report.filename, report.sha256) == (wheel.name, sha256_of(wheel))
     assert "PY-SHELL-NETWORK" in {f.rule_id for f in report.findings}
     with pytest.raises(NotFound, match="upstream"):
-        audit.audit_upstream("hook", "hook-9.9-py3-none-any.whl")
+        audit.scan_upstream("hook", "hook-9.9-py3-none-any.whl")
 
 
 @pytest.fixture
@@ -149,10 +149,10 @@ def _acme(app: App) -> str:
 def test_stored_wheels_are_audited_from_disk_or_object_storage(app: App) -> None:
     tenant_id = _acme(app)
     [stored] = app.store.catalogue.list_files(tenant_id, "hook")
-    on_disk = _audit(store=app.store, storage=app.storage).audit_stored(tenant_id, "Hook", stored.filename)
+    on_disk = _audit(store=app.store, storage=app.storage).scan_stored(tenant_id, "Hook", stored.filename)
     remote = OpenDalStorage("memory", {})
     remote.put_bytes(stored.blob_key, app.storage.read_bytes(stored.blob_key))
-    in_object_store = _audit(store=app.store, storage=remote).audit_stored(tenant_id, "hook", stored.filename)
+    in_object_store = _audit(store=app.store, storage=remote).scan_stored(tenant_id, "hook", stored.filename)
     for report in (on_disk, in_object_store):
         assert (report.filename, report.sha256) == (stored.filename, stored.sha256)
         assert "PY-SHELL-NETWORK" in {f.rule_id for f in report.findings}
@@ -166,7 +166,7 @@ def test_a_stored_wheel_under_an_opaque_blob_key_keeps_its_file_name(app: App) -
     project = app.store.catalogue.get_project(tenant_id, "hook")
     assert project is not None
     app.store.catalogue.add_release_file(project, Release(tenant_id, "hook", "2.0", project.created_at), opaque)
-    report = _audit([ManifestScanner("manifest")], store=app.store, storage=app.storage).audit_stored(
+    report = _audit([ManifestScanner("manifest")], store=app.store, storage=app.storage).scan_stored(
         tenant_id, "hook", opaque.filename
     )
     assert report.filename == "hook-2.0-py3-none-any.whl"
@@ -177,11 +177,11 @@ def test_stored_audits_need_the_store_and_an_existing_file_of_the_project(app: A
     tenant_id = _acme(app)
     [stored] = app.store.catalogue.list_files(tenant_id, "hook")
     with pytest.raises(ValidationFailed, match="cannot be audited in this process"):
-        _audit().audit_stored(tenant_id, "hook", stored.filename)
+        _audit().scan_stored(tenant_id, "hook", stored.filename)
     audit = _audit(store=app.store, storage=app.storage)
     with pytest.raises(NotFound, match="not found in project 'other'"):
-        audit.audit_stored(tenant_id, "other", stored.filename)
+        audit.scan_stored(tenant_id, "other", stored.filename)
     with pytest.raises(NotFound):
-        audit.audit_stored(tenant_id, "hook", "hook-9.9-py3-none-any.whl")
+        audit.scan_stored(tenant_id, "hook", "hook-9.9-py3-none-any.whl")
     with pytest.raises(NotFound):
-        audit.audit_stored("another-tenant", "hook", stored.filename)
+        audit.scan_stored("another-tenant", "hook", stored.filename)

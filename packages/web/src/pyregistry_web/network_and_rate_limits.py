@@ -1,4 +1,4 @@
-"""ASGI middleware that refuses requests by source network (403) and rate-limits API clients (429)."""
+"""The network guard: ASGI middleware that refuses requests by source network (403) and rate-limits clients (429)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ __all__ = [
     "zone_for",
 ]
 
-_log = structlog.get_logger("pyregistry_web.network_guard")
+_log = structlog.get_logger("pyregistry_web.network_and_rate_limits")
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _REFUSED_AUTH = frozenset({401, 403})
 _T = TypeVar("_T")

@@ -1,4 +1,4 @@
-"""The network guard middleware in process, in front of a minimal ASGI app."""
+"""The network guard middleware (source networks and rate limits) in process, in front of a minimal ASGI app."""
 
 from __future__ import annotations
 
@@ -16,7 +16,12 @@ from pyregistry_infrastructure.settings import NetworkSourceSettings, RateLimitS
 from pyregistry_infrastructure.shared_state.memory import MemoryLimitCounters
 from pyregistry_infrastructure.shared_state.redis_counters import RedisLimitCounters
 from pyregistry_web.authorized_requests import RequestAuthorizationRecorder
-from pyregistry_web.network_guard import NetworkGuard, NetworkGuardOptions, NetworkSourceOptions, RateLimitOptions
+from pyregistry_web.network_and_rate_limits import (
+    NetworkGuard,
+    NetworkGuardOptions,
+    NetworkSourceOptions,
+    RateLimitOptions,
+)
 from tests.support.server import free_port
 
 

@@ -9,9 +9,9 @@ import pytest
 from litestar import get
 
 from pyregistry_domain.roles import Permission
+from pyregistry_web.admin.csrf import derive_session_key, html_security_headers
 from pyregistry_web.admin.route_access import Access, needs
 from pyregistry_web.admin.router import require_declared_rules
-from pyregistry_web.admin.security import derive_session_key, html_security_headers
 
 
 def test_session_key_is_32_bytes_and_stable_for_any_secret_length() -> None:

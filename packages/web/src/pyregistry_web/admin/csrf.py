@@ -1,4 +1,4 @@
-"""Session key derivation, CSRF checks and security headers for HTML pages."""
+"""CSRF tokens and checks for HTML forms, with the session key derivation and security headers of HTML pages."""
 
 from __future__ import annotations
 

