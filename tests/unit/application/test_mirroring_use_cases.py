@@ -23,9 +23,9 @@ from pyregistry_domain.errors import NotFound, UpstreamUnavailable
 from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
 from tests.support.dists import build_sdist, build_wheel, sha256_of
 from tests.support.memory_upstream import FILES_URL, MemoryUpstream
-from tests.unit.test_admin_use_cases import SteppingClock
-from tests.unit.test_application_without_web import App
-from tests.unit.test_mirror_refresh_status import _wait_idle
+from tests.unit.application.test_admin_use_cases import SteppingClock
+from tests.unit.application.test_application_without_web import App
+from tests.unit.application.test_mirror_refresh_status import _wait_idle
 
 WHEEL_10, WHEEL_11, SDIST_11, WHEEL_20 = (
     "tool-1.0-py3-none-any.whl",

@@ -149,7 +149,7 @@ def test_serving_without_tracing_imports_no_opentelemetry_sdk(tmp_path: Path) ->
         "print(sorted({name for name in sys.modules if name in wanted}))\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[2]
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[3]
     )
 
     assert result.returncode == 0, result.stderr

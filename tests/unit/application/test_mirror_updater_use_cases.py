@@ -11,7 +11,7 @@ import pytest
 
 from pyregistry_application.dto import AuditQuery
 from pyregistry_application.mirror_updater import MirrorUpdater
-from tests.unit.test_mirroring_use_cases import Mirror
+from tests.unit.application.test_mirroring_use_cases import Mirror
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pyregistry_application.blob_sweep import OrphanBlobSweeper
 from pyregistry_application.dto import AuditQuery
-from tests.unit.test_purge_provenance import Registry
+from tests.unit.application.test_purge_provenance import Registry
 
 
 class LaterClock:

@@ -23,7 +23,7 @@ from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.errors import UpstreamUnavailable
 from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
-from tests.unit.test_mirror_refresh_status import GatedUpstream, _mirror
+from tests.unit.application.test_mirror_refresh_status import GatedUpstream, _mirror
 
 
 class RecordingUpstream(GatedUpstream):

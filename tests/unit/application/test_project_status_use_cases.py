@@ -20,7 +20,7 @@ from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
 from pyregistry_infrastructure.vulnerabilities.osv_db import AdvisoryDatabase
 from tests.support.dists import build_wheel
 from tests.support.malware_advisories import write_malware_advisory
-from tests.unit.test_mirroring_use_cases import WHEEL_10, WHEEL_11, Mirror
+from tests.unit.application.test_mirroring_use_cases import WHEEL_10, WHEEL_11, Mirror
 
 
 class Guarded:

@@ -7,7 +7,7 @@ from pathlib import Path
 from pyregistry_application.release_metadata import ReleaseInfo, release_info_from_metadata
 from pyregistry_application.uploads import metadata_key_for
 from tests.support.dists import build_sdist, build_wheel
-from tests.unit.test_application_without_web import App
+from tests.unit.application.test_application_without_web import App
 
 
 def test_fields_lists_and_project_urls_are_parsed() -> None:

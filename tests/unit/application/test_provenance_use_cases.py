@@ -14,8 +14,8 @@ from pyregistry_application.provenance import MAX_ATTESTATIONS, ProvenanceReader
 from pyregistry_domain.errors import Forbidden, NotFound, ValidationFailed
 from pyregistry_domain.tokens import ApiToken, TokenScope
 from tests.support.dists import build_wheel
-from tests.unit.test_application_without_web import App
-from tests.unit.test_purge_provenance import ATTESTATION
+from tests.unit.application.test_application_without_web import App
+from tests.unit.application.test_purge_provenance import ATTESTATION
 
 
 def _without(path: tuple[str, ...]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from pyregistry_infrastructure.shared_state.memory import MemoryLimitCounters
 from pyregistry_infrastructure.stores.memory_sessions import MemoryAdminSessionStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 from tests.support.dists import build_sdist, build_wheel
-from tests.unit.test_application_without_web import App
+from tests.unit.application.test_application_without_web import App
 
 
 class Setup:

@@ -11,8 +11,8 @@ from pyregistry_application.index import PackageIndex
 from pyregistry_application.index_versions import PageStamp, StoreIndexVersions
 from pyregistry_domain.errors import Forbidden, NotFound, Unauthenticated
 from tests.support.dists import build_wheel
-from tests.unit.test_application_without_web import App
-from tests.unit.test_mirroring_use_cases import WHEEL_20, Mirror
+from tests.unit.application.test_application_without_web import App
+from tests.unit.application.test_mirroring_use_cases import WHEEL_20, Mirror
 
 
 class Acme:

@@ -22,7 +22,7 @@ from pyregistry_domain.errors import NotFound
 from pyregistry_infrastructure.archives import ArchiveInspector
 from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
 from tests.support.dists import build_sdist, build_wheel, sha256_of
-from tests.unit.test_application_without_web import App
+from tests.unit.application.test_application_without_web import App
 
 
 class VanishingStorage(OpenDalStorage):

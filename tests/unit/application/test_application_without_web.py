@@ -24,7 +24,7 @@ from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
 from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 from tests.support.dists import build_wheel
-from tests.unit.test_admin_use_cases import SteppingClock
+from tests.unit.application.test_admin_use_cases import SteppingClock
 
 
 class App:

@@ -20,9 +20,9 @@ from pyregistry_domain.errors import AlreadyExists, Forbidden, InvalidName, Inva
 from pyregistry_domain.publishers import PublisherProvider, TrustedPublisher
 from pyregistry_domain.tokens import TokenScope
 from pyregistry_infrastructure.stores.memory_publishers import MemoryJtiReplayStore, MemoryPublisherStore
-from tests.unit.test_admin_use_cases import SteppingClock
-from tests.unit.test_application_without_web import App
-from tests.unit.test_publisher_matching import GITHUB
+from tests.unit.application.test_admin_use_cases import SteppingClock
+from tests.unit.application.test_application_without_web import App
+from tests.unit.domain.test_publisher_matching import GITHUB
 
 ISSUER = "https://token.actions.githubusercontent.com"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pyregistry_application.storage_check import StorageSample, sample_recorded_blobs
-from tests.unit.test_purge_provenance import Registry
+from tests.unit.application.test_purge_provenance import Registry
 
 
 def test_an_empty_registry_has_nothing_to_sample(tmp_path: Path) -> None:

@@ -14,8 +14,8 @@ from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
 from tests.support.dists import build_wheel
 from tests.support.memory_upstream import MemoryUpstream
 from tests.support.metrics_scrape import Samples
-from tests.unit.test_admin_use_cases import SteppingClock
-from tests.unit.test_application_without_web import App
+from tests.unit.application.test_admin_use_cases import SteppingClock
+from tests.unit.application.test_application_without_web import App
 
 WHEELS = ("tool-1.0-py3-none-any.whl", "tool-2.0-py3-none-any.whl")
 

@@ -17,7 +17,7 @@ from pyregistry_domain.errors import (
     ValidationFailed,
 )
 from tests.support.dists import build_wheel
-from tests.unit.test_application_without_web import App, app
+from tests.unit.application.test_application_without_web import App, app
 
 __all__ = ["app"]
 

@@ -13,7 +13,7 @@ import yaml
 
 from tests.support.required import require
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXPECTED_HOST_PORTS = {
     "pyregistry": {3000},
     "postgres": {5432},

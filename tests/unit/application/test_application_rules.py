@@ -27,7 +27,7 @@ from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
 from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
 from pyregistry_infrastructure.system import SystemClock
 from tests.support.dists import build_sdist, build_wheel
-from tests.unit.test_application_without_web import App
+from tests.unit.application.test_application_without_web import App
 
 
 @pytest.fixture
