@@ -88,6 +88,7 @@ json_values = st.recursive(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(value=json_values, limit=st.integers(0, 8))
 @example(value=json.loads(_nested(40)), limit=MAX_JSON_DEPTH)

@@ -52,6 +52,7 @@ def test_without_on_startup_nothing_runs_before_the_first_interval(mirror: Mirro
     updater.stop()
 
 
+@pytest.mark.slow
 def test_a_failing_pass_is_logged_and_the_loop_keeps_going(mirror: Mirror, caplog: pytest.LogCaptureFixture) -> None:
     mirror.upstream.fail("tool", "crash")
     updater = MirrorUpdater(mirror.service, interval_seconds=0, on_startup=True)

@@ -40,6 +40,8 @@ from pyregistry_infrastructure.system import SystemClock
 from tests.support.dists import build_sdist, build_wheel
 from tests.support.jwks import rsa_key, serve_jwks, sign
 
+pytestmark = pytest.mark.slow  # hundreds of generated examples per parser
+
 FAST = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 text = st.text(st.characters(exclude_categories=["Cs"]), max_size=60)
 names = st.from_regex(r"\A[A-Za-z0-9]([A-Za-z0-9._-]{0,20}[A-Za-z0-9])?\Z")

@@ -154,6 +154,7 @@ def _extract_like_python_311(archive: Path, target: Path) -> None:
         pass  # an extraction that fails part-way is fine; only what it wrote matters
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @_seeded
 @given(members=_members)

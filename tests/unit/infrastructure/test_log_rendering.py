@@ -75,6 +75,7 @@ with structlog.contextvars.bound_contextvars(request_id="rid-1"):
 """
 
 
+@pytest.mark.slow
 def test_structlog_and_stdlib_lines_share_the_stream_levels_and_context() -> None:
     result = subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True, text=True, timeout=60, check=True)
     events = [json.loads(line) for line in result.stderr.splitlines()]
@@ -104,6 +105,7 @@ log.info("two")
 """
 
 
+@pytest.mark.slow
 def test_a_reconfiguration_applies_to_existing_loggers_and_a_closed_stream_fails_nobody() -> None:
     result = subprocess.run(
         [sys.executable, "-c", _RECONFIGURED], capture_output=True, text=True, timeout=60, check=True

@@ -26,6 +26,7 @@ logging.getLogger("pyregistry_web").debug("still debug")
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("log_format", ["console", "json"])
 def test_tracebacks_have_no_locals_and_client_urls_are_not_logged(log_format: str) -> None:
     result = subprocess.run(

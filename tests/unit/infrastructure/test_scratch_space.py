@@ -38,6 +38,7 @@ def _age(path: Path, seconds: float) -> None:
         os.utime(item, (old, old), follow_symlinks=False)
 
 
+@pytest.mark.slow
 def test_sweep_keeps_live_owners_and_removes_killed_ones(tmp_path: Path) -> None:
     live, live_owner = _holder(tmp_path)
     dead, dead_owner = _holder(tmp_path)
@@ -96,6 +97,7 @@ def test_many_processes_sweeping_at_once_never_delete_a_live_file(tmp_path: Path
     assert [path for path in tmp_path.iterdir() if not path.name.endswith(LOCK_SUFFIX)] == []
 
 
+@pytest.mark.slow
 def test_storage_removes_a_dead_writers_incomplete_blobs_at_once(tmp_path: Path) -> None:
     root = tmp_path / "blobs"
     script = (

@@ -134,6 +134,7 @@ def test_tracing_is_off_by_default_and_the_exporter_name_is_checked(monkeypatch:
         build_tracer(settings)
 
 
+@pytest.mark.slow
 def test_serving_without_tracing_imports_no_opentelemetry_sdk(tmp_path: Path) -> None:
     """(Litestar itself imports the small ``opentelemetry`` API package whenever it is installed.)"""
     script = (

@@ -120,6 +120,7 @@ def test_dockerfile_copies_every_path_the_build_needs() -> None:
     assert not needed & ignored
 
 
+@pytest.mark.slow
 def test_infrastructure_wheel_bundles_the_supplied_yara_rules(tmp_path: Path) -> None:
     uv = shutil.which("uv")
     require(uv is not None, "uv is not on PATH")

@@ -219,6 +219,7 @@ def plain(address: IPAddress) -> IPAddress:
     return address
 
 
+@pytest.mark.slow
 @settings(max_examples=FUZZ_EXAMPLES)
 @given(header_text)
 def test_fuzz_parsers_never_raise(value: str) -> None:
@@ -239,6 +240,7 @@ def test_fuzz_client_address_is_peer_unless_trusted(xff: str, real: str, forward
         assert result == next((c for c in candidates if c is not None), ip("192.0.2.250"))
 
 
+@pytest.mark.slow
 @settings(max_examples=FUZZ_EXAMPLES)
 @given(st.lists(junk_entries, max_size=4), addresses, st.lists(addresses, max_size=3), st.booleans())
 def test_fuzz_x_forwarded_for_finds_first_address(
@@ -253,6 +255,7 @@ def test_fuzz_x_forwarded_for_finds_first_address(
     assert parse_x_forwarded_for(header) == plain(first)
 
 
+@pytest.mark.slow
 @settings(max_examples=FUZZ_EXAMPLES)
 @given(
     st.lists(st.sampled_from(["for=unknown", "for=_hidden", 'for="_x:_y"', "proto=https", "by=10.0.0.1"]), max_size=3),
@@ -267,6 +270,7 @@ def test_fuzz_forwarded_finds_first_ip_node(junk: list[str], address: IPAddress,
     assert parse_forwarded(header) == plain(address)
 
 
+@pytest.mark.slow
 @settings(max_examples=FUZZ_EXAMPLES)
 @given(addresses, st.data())
 def test_fuzz_cidr_contains_its_own_addresses(address: IPAddress, data: st.DataObject) -> None:

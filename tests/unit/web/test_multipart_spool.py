@@ -27,6 +27,7 @@ def _body(fields: dict[str, str], content: bytes) -> bytes:
     return b"".join(parts) + content + b"\r\n--" + BOUNDARY + b"--\r\n"
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(
     st.dictionaries(

@@ -22,6 +22,7 @@ class FakeMonotonic:
         return self.now
 
 
+@pytest.mark.slow
 def test_cache_refetches_once_for_unknown_kid_then_rate_limits() -> None:
     clock = FakeMonotonic()
     with serve_jwks([rsa_key("k1")]) as jwks:
@@ -50,6 +51,7 @@ def test_unreachable_jwks_is_upstream_unavailable_without_details() -> None:
     assert caught.value.message == "the issuer's JWKS could not be fetched"
 
 
+@pytest.mark.slow
 def test_expired_entry_and_unknown_kid_fetch_once_per_call() -> None:
     clock = FakeMonotonic()
     with serve_jwks([rsa_key("k1")]) as jwks:
@@ -64,6 +66,7 @@ def test_expired_entry_and_unknown_kid_fetch_once_per_call() -> None:
         assert jwks.hits == 2
 
 
+@pytest.mark.slow
 def test_an_outage_is_retried_only_after_the_refetch_interval() -> None:
     clock = FakeMonotonic()
     with serve_jwks([rsa_key("k1")]) as jwks:

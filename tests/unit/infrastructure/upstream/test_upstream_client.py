@@ -60,6 +60,7 @@ def _download(client: HttpUpstreamIndex, url: str) -> bytes:
         return b"".join(stream.chunks)
 
 
+@pytest.mark.slow
 def test_a_dripping_page_fails_at_the_whole_response_deadline(upstream: FaultyUpstream, tmp_path: Path) -> None:
     _project(upstream, tmp_path, "drip-page", page_faults=["drip"], page_padding=2_000)
     client = _client(upstream.url)
@@ -72,6 +73,7 @@ def test_a_dripping_page_fails_at_the_whole_response_deadline(upstream: FaultyUp
     client.close()
 
 
+@pytest.mark.slow
 def test_a_dripping_file_fails_once_it_stops_making_progress(upstream: FaultyUpstream, tmp_path: Path) -> None:
     project = _project(upstream, tmp_path, "drip-file", file_faults=["drip"])
     client = _client(upstream.url)
@@ -91,6 +93,7 @@ def test_408_on_a_page_is_retried(upstream: FaultyUpstream, tmp_path: Path) -> N
     assert upstream.hits["/simple/timeout-page/"] == 3
 
 
+@pytest.mark.slow
 def test_connection_refused_is_retried_until_the_upstream_listens(tmp_path: Path) -> None:
     port = free_port()
     client = _client(f"http://127.0.0.1:{port}/simple/", backoff=400)
@@ -111,6 +114,7 @@ def test_connection_refused_is_retried_until_the_upstream_listens(tmp_path: Path
             server.stop()
 
 
+@pytest.mark.slow
 def test_429_on_a_file_honours_retry_after(upstream: FaultyUpstream, tmp_path: Path) -> None:
     project = _project(upstream, tmp_path, "limited-file", file_faults=["429"])
     started = time.monotonic()
@@ -119,6 +123,7 @@ def test_429_on_a_file_honours_retry_after(upstream: FaultyUpstream, tmp_path: P
     assert upstream.hits[f"/files/limited-file/{project.wheel.name}"] == 2
 
 
+@pytest.mark.slow
 def test_a_hanging_file_download_times_out_and_is_retried(upstream: FaultyUpstream, tmp_path: Path) -> None:
     project = _project(upstream, tmp_path, "hanging-file", file_faults=["hang"])
     started = time.monotonic()
@@ -139,6 +144,7 @@ def test_an_oversized_chunked_file_is_refused_while_streaming(upstream: FaultyUp
             b"".join(stream.chunks)
 
 
+@pytest.mark.slow
 def test_downloads_never_exceed_the_concurrency_cap(tmp_path: Path) -> None:
     upstream = FaultyUpstream()  # its own server: a hanging handler of another test would count as a download
     wheels = [build_wheel(tmp_path, "busy", f"1.0.{patch}") for patch in range(6)]
@@ -163,6 +169,7 @@ def test_downloads_never_exceed_the_concurrency_cap(tmp_path: Path) -> None:
     assert upstream.most_concurrent_files == 2
 
 
+@pytest.mark.slow
 def test_redirects_are_followed_within_the_origin_only(upstream: FaultyUpstream, tmp_path: Path) -> None:
     project = _project(upstream, tmp_path, "moved-file", redirect_files_to=f"{upstream.origin}/moved")
     url = _file_url(upstream, "moved-file", project)

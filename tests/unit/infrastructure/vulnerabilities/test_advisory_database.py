@@ -47,6 +47,7 @@ def test_local_checker_reports_fixed_versions(small_db: Path) -> None:
     assert [(v.version, v.advisory_id, v.fixed_versions) for v in found] == [("1.0.0", "PYSEC-2099-1", ["1.2.0"])]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     SHARED_DIR is None or not (SHARED_DIR / "advisory-db" / "vulns").is_dir(),
     reason="the PyPA advisory database is not available (shared/advisory-db absent)",

@@ -14,6 +14,7 @@ from pyregistry_web.admin.router import require_declared_rules
 from pyregistry_web.admin.security import derive_session_key, html_security_headers
 
 
+@pytest.mark.slow
 def test_session_key_is_32_bytes_and_stable_for_any_secret_length() -> None:
     for secret in ("short", "x" * 16, "y" * 200):
         key = derive_session_key(secret)
