@@ -244,6 +244,10 @@ def test_unsupported_accept_is_406(registry: RunningRegistry, acme: dict[str, ob
         headers={"Accept": "application/xml"},
     )
     assert response.status_code == 406
+    assert response.text == (
+        "406 unsupported Accept header: ask for application/vnd.pypi.simple.v1+json, "
+        "application/vnd.pypi.simple.v1+html or text/html\n"
+    )
 
 
 def test_core_metadata_served_for_wheels(registry: RunningRegistry, acme: dict[str, object]) -> None:
