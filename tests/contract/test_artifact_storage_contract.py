@@ -120,6 +120,7 @@ def test_large_files_stream_without_whole_file_buffers(
     assert report["growth_kib"] < 40 * 1024, f"peak memory grew {report['growth_kib']} KiB for a 96 MiB file"
 
 
+@pytest.mark.slow
 def test_s3_remove_incomplete_deletes_only_aged_incomplete_uploads(s3_server: S3Server) -> None:
     options = s3_server.options(s3_server.new_bucket())
     raw = opendal.Operator("s3", **options)

@@ -196,6 +196,7 @@ def test_redis_down_raises_unavailable() -> None:
     adapter.close()
 
 
+@pytest.mark.slow
 def test_postgres_down_raises_unavailable() -> None:
     adapter = PostgresLimitCounters(f"postgresql://postgres@127.0.0.1:{free_port()}/test", timeout_seconds=1)
     with pytest.raises(LimitCountersUnavailable, match=r"^PostgreSQL at postgresql://postgres@127\.0\.0\.1:\d+/test"):

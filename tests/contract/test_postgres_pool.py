@@ -52,6 +52,7 @@ def test_pool_keeps_min_and_never_exceeds_max(schema_url: str) -> None:
         store.close()
 
 
+@pytest.mark.slow
 def test_exhausted_pool_fails_after_acquire_timeout_with_clear_error(schema_url: str) -> None:
     store = PostgresDatabase(schema_url, PoolLimits(max_connections=1, min_connections=1, acquire_timeout_seconds=0.5))
     held = threading.Event()

@@ -32,7 +32,7 @@ from pyregistry_infrastructure.metadata_stores.sql_backend import sql_backend
 from pyregistry_infrastructure.metadata_stores.sqlite import SqliteDatabase
 from tests.support.postgres import postgres_schema, require_postgres
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]  # Hypothesis drives three stores for many steps
 
 T0 = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
 SLUGS = ["acme", "globex", "initech"]

@@ -14,6 +14,7 @@ import pytest
 
 from tests.support.dists import build_sdist, build_wheel, sha256_of
 from tests.support.server import BIN_DIR, RunningRegistry, clean_client_env
+from tests.support.tenant_access import TenantAccess
 
 pytestmark = pytest.mark.e2e
 
@@ -183,11 +184,17 @@ def test_other_tenant_token_is_forbidden(registry: RunningRegistry, acme: dict[s
     assert "acme-tools" not in own.text
 
 
-def test_read_token_cannot_upload(registry: RunningRegistry, acme: dict[str, object], tmp_path: Path) -> None:
+def test_read_token_cannot_upload(registry: RunningRegistry, own_tenant: TenantAccess, tmp_path: Path) -> None:
     wheel = build_wheel(tmp_path, "acme-tools", "9.9.9")
-    result = twine_upload(registry, "acme", str(acme["read"]), wheel)
+    result = twine_upload(registry, own_tenant.slug, own_tenant.read, wheel)
     assert result.returncode != 0
     assert "403" in result.stdout + result.stderr
+    index = httpx.get(
+        f"{registry.base_url}/t/{own_tenant.slug}/simple/",
+        auth=("__token__", own_tenant.read),
+        headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+    )
+    assert index.json()["projects"] == []
 
 
 def test_missing_or_bad_credentials_get_401_with_challenge(registry: RunningRegistry, acme: dict[str, object]) -> None:
@@ -237,6 +244,10 @@ def test_unsupported_accept_is_406(registry: RunningRegistry, acme: dict[str, ob
         headers={"Accept": "application/xml"},
     )
     assert response.status_code == 406
+    assert response.text == (
+        "406 unsupported Accept header: ask for application/vnd.pypi.simple.v1+json, "
+        "application/vnd.pypi.simple.v1+html or text/html\n"
+    )
 
 
 def test_core_metadata_served_for_wheels(registry: RunningRegistry, acme: dict[str, object]) -> None:
@@ -310,17 +321,23 @@ def test_html_project_page_links_the_core_metadata_of_wheels_only(
 
 
 def test_twine_without_verbose_shows_why_an_upload_was_refused(
-    registry: RunningRegistry, acme: dict[str, object]
+    registry: RunningRegistry, own_tenant: TenantAccess, tmp_path: Path
 ) -> None:
     """twine prints only the reason phrase of a failed upload (to its console, stdout): it carries the cause."""
-    wheel = next(path for path in acme["files"] if path.name == "acme_tools-1.1.0-py3-none-any.whl")  # type: ignore[attr-defined]
-    duplicate = twine_upload(registry, "acme", str(acme["publish"]), wheel, verbose=False)
+    wheel = build_wheel(tmp_path, "acme-tools", "1.1.0")
+    first = twine_upload(registry, own_tenant.slug, own_tenant.publish, wheel, verbose=False)
+    assert first.returncode == 0, first.stdout + first.stderr
+    duplicate = twine_upload(registry, own_tenant.slug, own_tenant.publish, wheel, verbose=False)
     assert duplicate.returncode != 0
     shown = " ".join((duplicate.stdout + duplicate.stderr).split())
     assert "HTTPError: 400 Bad Request" in shown and "--verbose" in shown, shown
-    assert f"File already exists: '{wheel.name}' was uploaded to tenant 'acme' before" in shown, shown
+    assert f"File already exists: '{wheel.name}' was uploaded to tenant '{own_tenant.slug}' before" in shown, shown
     refused = twine_upload(
-        registry, "acme", str(acme["read"]), build_wheel(wheel.parent / "new", "acme-tools", "7.0"), verbose=False
+        registry,
+        own_tenant.slug,
+        own_tenant.read,
+        build_wheel(tmp_path / "new", "acme-tools", "7.0"),
+        verbose=False,
     )
     assert refused.returncode != 0
     refusal = " ".join((refused.stdout + refused.stderr).split())

@@ -108,12 +108,15 @@ def test_cached_page_still_checks_the_token(pair: tuple[RunningRegistry, Running
     first, _, read, _ = pair
     assert get(first, read, "simple/", accept=JSON).status_code == 200
     anonymous = httpx.get(f"{first.base_url}/t/cachecorp/simple/", headers={"accept": JSON}, timeout=30)
-    assert anonymous.status_code == 401
+    refusal = {"message": "authentication required: use username '__token__' and an API token", "status": 401}
+    assert (anonymous.status_code, anonymous.json()) == (401, refusal)
+    assert anonymous.headers["www-authenticate"] == 'Basic realm="pyregistry"'
     etag = get(first, read, "simple/", accept=JSON).headers["etag"]
     forged = httpx.get(
         f"{first.base_url}/t/cachecorp/simple/", headers={"accept": JSON, "if-none-match": etag}, timeout=30
     )
     assert forged.status_code == 401, "a 304 must not be granted before authentication"
+    assert forged.json() == refusal and "etag" not in forged.headers
 
 
 def test_file_download_answers_304_for_its_sha256_etag(

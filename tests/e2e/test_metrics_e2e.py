@@ -152,4 +152,4 @@ def test_metrics_can_be_turned_off(tmp_path: Path) -> None:
     finally:
         registry.stop()
 
-    assert response.status_code == 404
+    assert (response.status_code, response.text) == (404, "404 Not Found\n")

@@ -1,7 +1,7 @@
 """The README's generated blocks: the configuration reference (from the settings) and the CLI reference (from --help).
 
-``uv run python -m tests.support.readme_blocks`` rewrites them in README.md; ``tests/unit/test_readme.py`` fails
-when they are stale, so the documentation cannot drift from the code.
+``uv run python -m tests.support.readme_blocks`` rewrites them in README.md;
+``tests/unit/project_files/test_readme.py`` fails when they are stale, so the documentation cannot drift from the code.
 """
 
 from __future__ import annotations

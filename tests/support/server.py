@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.registry_admin import create_tenant_in_process, issue_token_in_process
+
 __all__ = ["RunningRegistry", "clean_client_env", "free_port", "pyregistry_exe", "start_registry"]
 
 BIN_DIR = Path(sys.executable).parent
@@ -83,15 +85,30 @@ class RunningRegistry:
         return result
 
     def create_tenant(self, slug: str, *extra: str) -> None:
-        self.cli("create-tenant", "--slug", slug, "--display-name", slug.title(), *extra)
+        """What ``pyregistry create-tenant --slug SLUG --display-name Slug EXTRA`` does, in this process (the
+        options ``--enable-mirroring``, ``--admin-email`` and ``--admin-password``); tests of the command use
+        ``cli``."""
+        options = list(extra)
+        mirroring = "--enable-mirroring" in options
+        if mirroring:
+            options.remove("--enable-mirroring")
+        named = dict(zip(options[::2], options[1::2], strict=True))
+        unknown = set(named) - {"--admin-email", "--admin-password"}
+        if unknown:
+            raise ValueError(f"create_tenant does not pass {sorted(unknown)}: call cli('create-tenant', ...)")
+        create_tenant_in_process(
+            self.workdir,
+            self.env,
+            slug,
+            admin_email=named.get("--admin-email"),
+            admin_password=named.get("--admin-password"),
+            mirroring_enabled=mirroring,
+        )
 
     def issue_token(self, tenant: str, *scopes: str, project: str | None = None, name: str = "test") -> str:
-        args = ["issue-token", "--tenant", tenant, "--name", name]
-        for scope in scopes:
-            args += ["--scope", scope]
-        if project:
-            args += ["--project", project]
-        return self.cli(*args).stdout.strip()
+        """What ``pyregistry issue-token`` prints (the secret), issued in this process; tests of the command use
+        ``cli``."""
+        return issue_token_in_process(self.workdir, self.env, tenant, list(scopes), project=project, name=name)
 
     def start(self) -> RunningRegistry:
         log = self.log_path.open("ab")

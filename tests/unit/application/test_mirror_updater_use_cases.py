@@ -1,0 +1,66 @@
+"""The background mirror updater: passes over mirrored projects, survives failures, stops promptly."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from pyregistry_application.dto import AuditQuery
+from pyregistry_application.mirror_updater import MirrorUpdater
+from tests.unit.application.test_mirroring_use_cases import Mirror
+
+
+@pytest.fixture
+def mirror(tmp_path: Path) -> Iterator[Mirror]:
+    """The mirror world with ``tool`` already mirrored by one page view."""
+    world = Mirror(tmp_path)
+    world.index.project_page("corp", world.reader, "tool")
+    world.service.wait_idle(10)
+    yield world
+    world.service.close()
+
+
+def _eventually(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, "the updater never got there"
+        time.sleep(0.01)
+
+
+def test_a_pass_runs_at_startup_and_start_is_idempotent(mirror: Mirror) -> None:
+    updater = MirrorUpdater(mirror.service, interval_seconds=60, on_startup=True)
+    updater.start()
+    updater.start()
+    _eventually(lambda: updater.runs == 1)
+    started = time.monotonic()
+    updater.stop()
+    assert time.monotonic() - started < 5, "stop does not wait for the interval"
+    assert updater.runs == 1 and mirror.upstream.requests["tool"] == 2
+    events = mirror.app.audit.query(AuditQuery(action="mirror.refresh")).items
+    assert [(e.actor, e.target) for e in events] == [("mirror-updater", "corp/*")]
+
+
+def test_without_on_startup_nothing_runs_before_the_first_interval(mirror: Mirror) -> None:
+    updater = MirrorUpdater(mirror.service, interval_seconds=60, on_startup=False)
+    updater.start()
+    updater.stop()
+    assert updater.runs == 0 and mirror.upstream.requests["tool"] == 1
+    updater.stop()
+
+
+@pytest.mark.slow
+def test_a_failing_pass_is_logged_and_the_loop_keeps_going(mirror: Mirror, caplog: pytest.LogCaptureFixture) -> None:
+    mirror.upstream.fail("tool", "crash")
+    updater = MirrorUpdater(mirror.service, interval_seconds=0, on_startup=True)
+    with caplog.at_level(logging.ERROR):
+        updater.start()
+        _eventually(lambda: any(r.getMessage() == "mirror.updater_failed" for r in caplog.records))
+        _eventually(lambda: updater.runs == 1)
+        updater.stop()
+    assert mirror.upstream.requests["tool"] >= 3, "page view, failed pass, then the next pass one second later"
+    [failed] = [r for r in caplog.records if r.getMessage() == "mirror.updater_failed"]
+    assert failed.exc_info is not None and "adapter bug while reading tool" in str(failed.exc_info[1])
