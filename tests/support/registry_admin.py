@@ -10,7 +10,8 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from pyregistry_bootstrap.cli_wiring import CLI_ACTOR, AdminCommands, admin_commands
+from pyregistry_bootstrap.cli_identity import CLI_ACTOR
+from pyregistry_bootstrap.cli_wiring import AdminCommands, admin_commands
 from pyregistry_infrastructure.config import load_settings
 
 __all__ = ["create_tenant_in_process", "issue_token_in_process", "registry_admin"]
