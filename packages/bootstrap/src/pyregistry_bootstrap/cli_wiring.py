@@ -29,10 +29,10 @@ __all__ = ["AdminCommands", "admin_commands", "metadata_archive"]
 
 @dataclass(slots=True)
 class AdminCommands:
-    """Use cases over one opened metadata store."""
+    """Use cases over one opened metadata backend."""
 
     settings: Settings
-    store: MetadataBackend
+    metadata: MetadataBackend
     tenants: TenantAdministration
     tokens: TokenIssuer
     people: TenantPeople
@@ -42,19 +42,20 @@ class AdminCommands:
 
     def sessions(self) -> SessionRevocation:
         """Revoking admin sessions, on the metadata store's own session table."""
-        return SessionRevocation(self.store.users, self.store.sessions, SystemClock(), self.audit)
+        return SessionRevocation(self.metadata.users, self.metadata.sessions, SystemClock(), self.audit)
 
     def releases(self) -> ReleaseAdministration:
         """Yank and purge; opens the artifact storage, whose blobs a purge removes."""
         from pyregistry_bootstrap.wiring import build_storage
 
-        return ReleaseAdministration(self.store.catalogue, build_storage(self.settings), self.authorization, self.audit)
+        storage = build_storage(self.settings)
+        return ReleaseAdministration(self.metadata.catalogue, storage, self.authorization, self.audit)
 
     def scan_gate(self) -> ScanBeforeServe | None:
         """Scan before serve over this store (``None`` when ``security.mirror_scan_enabled`` is off)."""
         from pyregistry_bootstrap.scan_wiring import build_scan_gate
 
-        return build_scan_gate(self.settings.security, self.store, self.audit, SystemClock())
+        return build_scan_gate(self.settings.security, self.metadata, self.audit, SystemClock())
 
 
 def admin_commands(settings: Settings, *, create: bool = False) -> AdminCommands:
@@ -66,7 +67,7 @@ def admin_commands(settings: Settings, *, create: bool = False) -> AdminCommands
     hasher = ScryptPasswordHasher()
     return AdminCommands(
         settings=settings,
-        store=store,
+        metadata=store,
         tenants=TenantAdministration(store.tenants, store.users, clock, ids, hasher, audit),
         tokens=TokenIssuer(store.tenants, store.tokens, clock, ids, audit),
         people=TenantPeople(store.tenants, store.users, clock, ids, hasher, audit),
