@@ -55,5 +55,5 @@ class MemoryMirrorStore:
     def mark_cached(self, tenant_id: str, filename: str, size: int) -> None:
         with self._state.lock:
             current = self._state.files.get((tenant_id, filename))
-            if current is not None and current.origin != "local":
+            if current is not None and current.is_mirrored:
                 self._state.files[(tenant_id, filename)] = replace(current, cached=True, size=size)

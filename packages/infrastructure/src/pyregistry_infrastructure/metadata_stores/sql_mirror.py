@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pyregistry_domain.distributions import ReleaseFile
-from pyregistry_domain.projects import Project, Release
+from pyregistry_domain.projects import Project, ProjectOrigin, Release
 from pyregistry_infrastructure.metadata_stores.rows import dump_time
 from pyregistry_infrastructure.metadata_stores.sql_base import SqlConnection, SqlDatabase
 
@@ -101,7 +101,7 @@ class SqlMirrorStore:
         with self._db.write() as conn:
             conn.execute(
                 "UPDATE release_files SET cached = ?, size = ? WHERE tenant_id = ? AND filename = ? AND origin <> ?",
-                (1, size, tenant_id, filename, "local"),
+                (1, size, tenant_id, filename, ProjectOrigin.LOCAL.value),
             )
 
 
