@@ -14,6 +14,7 @@ from pyregistry_application.metrics_ports import DownloadSource, Metrics, NoMetr
 from pyregistry_application.ports import ArtifactStorage, RegistryStore
 from pyregistry_application.project_status import ProjectStatusRecorder
 from pyregistry_application.release_metadata import ReleaseInfo, release_info_from_metadata
+from pyregistry_application.release_policy import ReleasePolicies, VulnerabilityMark
 from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_application.uploads import metadata_key_for
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
@@ -49,6 +50,8 @@ class ProjectPage(msgspec.Struct, frozen=True):
     files: list[ReleaseFile]
     versions: list[str]
     status: ProjectStatus = ACTIVE
+    vulnerability_marks: dict[str, list[VulnerabilityMark]] = msgspec.field(default_factory=dict)
+    """Version -> advisories a tenant's ``mark`` vulnerability policy shows (upstream versions only)."""
 
 
 SMALL_FILE_BYTES = 1024 * 1024
@@ -93,8 +96,10 @@ class PackageIndex:
         malware: MalwareBlocklist | None = None,
         statuses: ProjectStatusRecorder | None = None,
         metrics: Metrics | None = None,
+        policies: ReleasePolicies | None = None,
     ) -> None:
         self._store = store
+        self._policies = policies
         self._storage = storage
         self._access = access
         self._mirror = mirror
@@ -149,9 +154,16 @@ class PackageIndex:
             blocked = {version for version in versions if malware.blocking(normalized, version) is not None}
             files = [file for file in files if file.version not in blocked]
             versions = [version for version in versions if version not in blocked]
+        marks: dict[str, list[VulnerabilityMark]] = {}
+        if project.origin != "local" and self._policies is not None:
+            screened = self._policies.screen(tenant.id, normalized, files)
+            files, marks = screened.files, screened.marks
+            versions = [version for version in versions if version not in screened.hidden_versions]
         if not status.offers_files:
             files, versions = [], []
-        return ProjectPage(tenant=tenant, project=project, files=files, versions=versions, status=status)
+        return ProjectPage(
+            tenant=tenant, project=project, files=files, versions=versions, status=status, vulnerability_marks=marks
+        )
 
     def _quarantine_if_all_malware(
         self, malware: MalwareBlocklist, tenant: Tenant, normalized: str, versions: list[str], status: ProjectStatus
@@ -242,6 +254,8 @@ class PackageIndex:
         self._store.get_project_status(tenant.id, normalized).check_download(normalized)
         if file.origin != "local" and self._malware is not None:
             self._malware.refuse_download(normalized, file.version, filename)
+        if file.origin != "local" and self._policies is not None:
+            self._policies.refuse_download(file)
         return file
 
     def _mirrored_project(self, tenant: Tenant, normalized: str, recorded: Project | None) -> Project:

@@ -13,11 +13,14 @@ from litestar import Litestar
 
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.metrics_ports import Metrics
-from pyregistry_application.mirror_ports import MirrorStore
+from pyregistry_application.mirror_ports import MirrorStore, UpstreamIndex
 from pyregistry_application.mirror_updater import MirrorUpdater
 from pyregistry_application.mirroring import MirrorOptions, MirrorService
 from pyregistry_application.ports import ArtifactStorage, Clock, RegistryStore
+from pyregistry_application.release_policy import ReleasePolicies
+from pyregistry_application.release_policy_ports import ReleasePolicyStore
 from pyregistry_application.security.malware import MalwareBlocklist
+from pyregistry_application.upload_times import UploadTimeRecorder
 from pyregistry_bootstrap.scan_wiring import build_scan_gate
 from pyregistry_infrastructure.config import ConfigError
 from pyregistry_infrastructure.settings import PypiSettings, Settings
@@ -76,8 +79,12 @@ def build_mirror_service(
     malware: MalwareBlocklist | None = None,
     metrics: Metrics | None = None,
     tracer: OpenTelemetryTracer | None = None,
+    policies: ReleasePolicies | None = None,
+    policy_store: ReleasePolicyStore | None = None,
 ) -> MirrorService | None:
-    """The mirroring use case for ``[pypi]``; ``None`` (mirroring off, logged) when the store has no adapter."""
+    """The mirroring use case for ``[pypi]``; ``None`` (mirroring off, logged) when the store has no adapter.
+    With ``policies`` scan before serve uses each tenant's block severity; with ``policy_store`` the upstream's
+    upload times are recorded for the release cooldown."""
     mirror_store = build_mirror_store(store)
     if mirror_store is None:
         _log.warning("mirror.unavailable", store=type(store).__name__)
@@ -91,14 +98,15 @@ def build_mirror_service(
         metadata_ttl_seconds=pypi.mirror_update_interval_seconds,
         verify_whole_max_bytes=pypi.mirror_verify_whole_max_bytes,
     )
-    gate = build_scan_gate(settings.security, store, audit, clock)
+    gate = build_scan_gate(settings.security, store, audit, clock, policies)
+    index: UpstreamIndex = upstream
     if tracer is not None:
         from pyregistry_infrastructure.otel_tracing import TracedCalls
 
-        upstream = cast(HttpUpstreamIndex, TracedCalls(upstream, "upstream", tracer))
-    return MirrorService(
-        store, mirror_store, storage, upstream, clock, audit, spool_dir, options, malware, metrics, gate
-    )
+        index = cast(HttpUpstreamIndex, TracedCalls(upstream, "upstream", tracer))
+    if policy_store is not None:
+        index = UploadTimeRecorder(index, policy_store)
+    return MirrorService(store, mirror_store, storage, index, clock, audit, spool_dir, options, malware, metrics, gate)
 
 
 def mirror_updater_lifespan(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pyregistry_application.audit import AuditTrail
-from pyregistry_application.mirror_scanning import ScanBeforeServe
+from pyregistry_application.mirror_scanning import ScanBeforeServe, TenantBlockSeverity
 from pyregistry_application.ports import Clock, RegistryStore
 from pyregistry_application.scan_ports import ScanResultStore
 from pyregistry_application.security.audit import AuditWheel
@@ -48,9 +48,14 @@ def build_scan_results(store: RegistryStore) -> ScanResultStore:
 
 
 def build_scan_gate(
-    security: SecuritySettings, store: RegistryStore, trail: AuditTrail, clock: Clock
+    security: SecuritySettings,
+    store: RegistryStore,
+    trail: AuditTrail,
+    clock: Clock,
+    per_tenant: TenantBlockSeverity | None = None,
 ) -> ScanBeforeServe | None:
-    """Scan before serve for mirrored files; ``None`` when ``security.mirror_scan_enabled`` is off."""
+    """Scan before serve for mirrored files; ``None`` when ``security.mirror_scan_enabled`` is off. With
+    ``per_tenant`` (the release policies) each tenant's own block severity applies."""
     if not security.mirror_scan_enabled:
         return None
     try:
@@ -58,4 +63,4 @@ def build_scan_gate(
     except ValueError as exc:
         raise ConfigError(f"key 'security.mirror_block_severity': {exc}") from None
     audit = AuditWheel(SafeWheelUnpacker(), build_scanners(security))
-    return ScanBeforeServe(audit, build_scan_results(store), store, trail, clock, block)
+    return ScanBeforeServe(audit, build_scan_results(store), store, trail, clock, block, per_tenant)

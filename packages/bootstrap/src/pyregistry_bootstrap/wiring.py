@@ -16,6 +16,7 @@ from pyregistry_application.metrics_ports import Metrics, NoMetrics
 from pyregistry_application.ports import RegistryStore
 from pyregistry_application.project_status import ProjectStatusRecorder
 from pyregistry_application.provenance import ProvenanceReader
+from pyregistry_application.release_policy import ReleasePolicies
 from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_application.services import RegistryServices
 from pyregistry_application.session_ports import AdminSessionStore
@@ -25,6 +26,7 @@ from pyregistry_application.uploads import UploadDistribution
 from pyregistry_bootstrap.limits_wiring import build_limit_counters
 from pyregistry_bootstrap.mirror_wiring import build_mirror_service
 from pyregistry_bootstrap.observability_wiring import build_metrics, build_readiness, trace_adapters
+from pyregistry_bootstrap.policy_wiring import build_release_policy_store, release_policy_defaults
 from pyregistry_bootstrap.publishing_wiring import build_trusted_publishing
 from pyregistry_bootstrap.security_wiring import advisory_database, install_publish_webhook
 from pyregistry_bootstrap.store_wiring import build_store
@@ -150,6 +152,8 @@ def build_runtime(
     malware = MalwareBlocklist(advisories)
     prometheus = build_metrics(settings, store) if export_metrics else None
     metrics: Metrics = prometheus or NoMetrics()
+    policy_store = build_release_policy_store(store)
+    policies = ReleasePolicies(store, policy_store, release_policy_defaults(settings), clock, ids, audit, advisories)
     mirroring = build_mirror_service(
         settings,
         store,
@@ -160,6 +164,8 @@ def build_runtime(
         malware=malware,
         metrics=metrics,
         tracer=tracer,
+        policies=policies,
+        policy_store=policy_store,
     )
     statuses = ProjectStatusRecorder(store, audit, clock)
     services = RegistryServices(
@@ -192,6 +198,7 @@ def build_runtime(
             malware=malware,
             statuses=statuses,
             metrics=metrics,
+            policies=policies,
         ),
         mirroring=mirroring,
         provenance=ProvenanceReader(store, storage, access),
@@ -201,6 +208,7 @@ def build_runtime(
         limit_counters=build_limit_counters(settings),
         metrics=metrics,
         readiness=build_readiness(store, storage),
+        release_policies=policies,
     )
     services.uploads.add_listener(lambda result: metrics.upload_stored(result.size))
     install_publish_webhook(settings, services.uploads, metrics)
