@@ -16,6 +16,7 @@ from pyregistry_application.backup_ports import MetadataArchive
 from pyregistry_application.mirror_scanning import ScanBeforeServe
 from pyregistry_application.ports import RegistryStore
 from pyregistry_application.project_status import ProjectStatusAdministration, ProjectStatusRecorder
+from pyregistry_application.release_policy import ReleasePolicies
 from pyregistry_application.session_revocation import SessionRevocation
 from pyregistry_application.tenant_people import TenantPeople
 from pyregistry_application.tenants import TenantAdministration
@@ -60,6 +61,12 @@ class AdminCommands:
         from pyregistry_bootstrap.wiring import build_storage
 
         return ReleaseAdministration(self.store, build_storage(self.settings), self.authorization, self.audit)
+
+    def release_policies(self) -> ReleasePolicies:
+        """The release policies' administration (overrides and approvals) over this store."""
+        from pyregistry_bootstrap.policy_wiring import build_release_policies
+
+        return build_release_policies(self.settings, self.store, SystemClock(), RandomIds(), self.audit)
 
     def scan_gate(self) -> ScanBeforeServe | None:
         """Scan before serve over this store (``None`` when ``security.mirror_scan_enabled`` is off)."""
