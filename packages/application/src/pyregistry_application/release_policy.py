@@ -212,17 +212,21 @@ class ReleasePolicies:
         if policy.vulnerability_action is VulnerabilityAction.OFF or source is None or not source.configured:
             return {}
         threshold = severity_rank(policy.vulnerability_severity)
+        relevant = {
+            advisory.id: severity
+            for advisory in source.advisories_for(normalized)
+            if not is_malware_advisory(advisory.id)
+            and severity_rank(severity := advisory_severity(advisory.record)) >= threshold
+        }
         found: dict[str, list[VulnerabilityMark]] = {}
+        if not relevant:
+            return found  # the common case: no advisory of the project reaches the severity, no version is matched
         for version in sorted(versions):
-            marks = []
-            for advisory in source.query(normalized, version):
-                if is_malware_advisory(advisory.id):
-                    continue
-                severity = advisory_severity(advisory.record)
-                if severity_rank(severity) >= threshold:
-                    marks.append(
-                        _mark(advisory.id, advisory.summary, severity, advisory.aliases, advisory.fixed_versions)
-                    )
+            marks = [
+                _mark(advisory.id, advisory.summary, relevant[advisory.id], advisory.aliases, advisory.fixed_versions)
+                for advisory in source.query(normalized, version)
+                if advisory.id in relevant
+            ]
             if marks:
                 found[version] = marks
         return found
