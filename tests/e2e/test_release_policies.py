@@ -272,3 +272,29 @@ def test_admins_see_the_policy_and_approve_from_the_ui(setup: Setup) -> None:
             setup.registry.cli("revoke-approval", "--tenant", "corp", "--id", approval["id"])
     assert _audit(setup, "policy.release_approved")[-1][:2] == (SUPERADMIN_EMAIL, "cool-tool")
     session.client.close()
+
+
+def test_the_cli_shows_the_policy_in_force_and_refuses_bad_input_in_one_line(setup: Setup) -> None:
+    shown = setup.registry.cli("set-release-policy", "--tenant", "corp").stdout
+    assert shown.splitlines() == [
+        "release policy of tenant corp:",
+        "  min_release_age = 7d (tenant)",
+        "  unknown_upload_time = hold (default)",
+        "  block_severity = critical (default)",
+        "  vulnerability_action = hide (tenant)",
+        "  vulnerability_severity = high (tenant)",
+        "  approvals: 0",
+    ]
+    for args, message in (
+        (("set-release-policy", "--tenant", "corp", "--min-release-age", "soon"), "error: invalid duration 'soon'"),
+        (("approve-release", "--tenant", "nope", "--project", "x", "--reason", "r"), "error: tenant 'nope' does not"),
+        (
+            ("approve-release", "--tenant", "corp", "--project", "x", "--version", "v!", "--reason", "r"),
+            "error: version",
+        ),
+        (("revoke-approval", "--tenant", "corp", "--id", "missing"), "error: approval 'missing' does not exist"),
+    ):
+        result = setup.registry.cli(*args, check=False)
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.startswith(message), result.stderr
+        assert "Traceback" not in result.stderr

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pyregistry_application.security.advisory_severity import UNRATED, advisory_severity, cvss3_base_score
+from pyregistry_bootstrap.policy_wiring import release_policy_defaults
 from pyregistry_domain.errors import ValidationFailed
 from pyregistry_domain.release_policy import (
     CooldownHold,
@@ -21,6 +22,7 @@ from pyregistry_domain.release_policy import (
     format_duration,
     parse_duration,
 )
+from pyregistry_infrastructure.config import ConfigError, load_settings
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 seconds = st.integers(min_value=0, max_value=3650 * 86400)
@@ -152,3 +154,27 @@ def test_advisory_severity_prefers_the_database_rating_then_cvss_and_counts_unra
     assert advisory_severity({"severity": [{"type": "CVSS_V4", "score": "CVSS:4.0/AV:N"}]}) == UNRATED
     assert advisory_severity({}) == UNRATED == "critical"
     assert cvss3_base_score("CVSS:3.1/AV:X/AC:L") is None
+
+
+@pytest.mark.parametrize(
+    ("env", "key"),
+    [
+        ({"POLICY_MIN_RELEASE_AGE": "a week"}, "policy.min_release_age"),
+        ({"POLICY_COOLDOWN_UNKNOWN_UPLOAD_TIME": "maybe"}, "policy.cooldown_unknown_upload_time"),
+        ({"MIRROR_BLOCK_SEVERITY": "severe"}, "security.mirror_block_severity"),
+        ({"POLICY_VULNERABILITY_ACTION": "delete"}, "policy.vulnerability_action"),
+        ({"POLICY_VULNERABILITY_SEVERITY": "bad"}, "policy.vulnerability_severity"),
+    ],
+)
+def test_a_bad_policy_default_is_a_configuration_error_naming_its_key(env: dict[str, str], key: str) -> None:
+    settings = load_settings(None, env).settings
+    with pytest.raises(ConfigError, match=f"key '{key}'"):
+        release_policy_defaults(settings)
+
+
+def test_the_policy_defaults_come_from_the_configuration() -> None:
+    env = {"POLICY_MIN_RELEASE_AGE": "36h", "POLICY_VULNERABILITY_ACTION": "mark", "MIRROR_BLOCK_SEVERITY": "high"}
+    assert release_policy_defaults(load_settings(None, env).settings) == ReleasePolicy(
+        min_release_age=timedelta(hours=36), block_severity="high", vulnerability_action=VulnerabilityAction.MARK
+    )
+    assert release_policy_defaults(load_settings(None, {}).settings) == ReleasePolicy()
