@@ -4,6 +4,7 @@ versions with high-severity advisories; tenant ``open`` keeps the defaults (no p
 
 from __future__ import annotations
 
+import html
 import json
 import sqlite3
 import subprocess
@@ -257,6 +258,12 @@ def test_admins_see_the_policy_and_approve_from_the_ui(setup: Setup) -> None:
     page = session.get("/admin/t/corp/policy")
     assert page.status_code == 200
     assert '<td class="effective">7d</td>' in page.text and '<td class="effective">hide</td>' in page.text
+    held = setup.wheels["cool-tool-2.0.0"].name
+    assert held not in _page_files(setup, "cool-tool"), "the first page view mirrors the project"
+    project = html.unescape(session.get("/admin/t/corp/packages/cool-tool").text)
+    assert f'data-held="{held}" title="{held} is held by the tenant\'s release cooldown policy' in project
+    assert f'data-approve="{held}"' in project
+    assert 'data-held="' + setup.wheels["cool-tool-1.1.0"].name not in project
     refused = session.post("/admin/t/corp/policy", {"block_severity": "severe"})
     assert refused.status_code == 400 and "unknown severity" in refused.text
     approved = session.post(
