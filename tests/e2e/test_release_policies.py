@@ -68,6 +68,9 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
             ("vuln-tool", "2.0.0"),
         )
     }
+    wheels["shell-lib-1.0.0"] = build_wheel(
+        dist, "shell-lib", "1.0.0", extra_files={"shell_lib/run.sh": b"#!/bin/sh\necho configured\n"}
+    )
     month_ago = _stamp(NOW - timedelta(days=30))
     with FaultyUpstream() as upstream:
         upstream.add(
@@ -90,6 +93,10 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
                 more_wheels=[wheels["vuln-tool-2.0.0"]],
                 upload_times={wheels["vuln-tool-1.0.0"].name: month_ago, wheels["vuln-tool-2.0.0"].name: month_ago},
             ),
+        )
+        upstream.add(
+            "shell-lib",
+            FaultyProject(wheel=wheels["shell-lib-1.0.0"], upload_times={wheels["shell-lib-1.0.0"].name: month_ago}),
         )
         env = {"ADVISORY_DB_PATH": str(advisories)}
         with scanning_mirror(tmp_path_factory, upstream, env, "corp", "open") as registry:
@@ -305,3 +312,25 @@ def test_the_cli_shows_the_policy_in_force_and_refuses_bad_input_in_one_line(set
         assert result.returncode == 1, result.stderr
         assert result.stderr.startswith(message), result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_each_tenant_quarantines_at_its_own_block_severity_and_releases_with_the_cli(setup: Setup) -> None:
+    wheel = setup.wheels["shell-lib-1.0.0"].name
+    path = f"/files/shell-lib/1.0.0/{wheel}"
+    setup.registry.cli("set-release-policy", "--tenant", "corp", "--block-severity", "medium")
+    try:
+        assert _page_files(setup, "shell-lib", setup.open, tenant="open") == [wheel]
+        served = setup.get(f"/t/open{path}", setup.open)
+        assert served.status_code == 200, "a shell script is below the default block severity (critical)"
+        assert _page_files(setup, "shell-lib") == [], "corp blocks at medium: the same verdict quarantines it"
+        refused = setup.get(f"/t/corp{path}")
+        assert refused.status_code == 403
+        assert refused.text.startswith(f"403 {wheel} is quarantined: security scan finding ")
+        released = setup.registry.cli(
+            "release-file", "--tenant", "corp", "--project", "shell-lib", "--file", wheel, "--reason", "reviewed"
+        )
+        assert released.stdout.strip() == f"released {wheel} in tenant corp: reviewed"
+        assert setup.get(f"/t/corp{path}").status_code == 200
+    finally:
+        setup.registry.cli("set-release-policy", "--tenant", "corp", "--default", "block_severity")
+    assert ("cli", "corp", {"block_severity": "default -> medium"}) in _audit(setup, "policy.changed")

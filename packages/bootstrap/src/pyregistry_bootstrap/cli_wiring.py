@@ -69,10 +69,11 @@ class AdminCommands:
         return build_release_policies(self.settings, self.store, SystemClock(), RandomIds(), self.audit)
 
     def scan_gate(self) -> ScanBeforeServe | None:
-        """Scan before serve over this store (``None`` when ``security.mirror_scan_enabled`` is off)."""
+        """Scan before serve over this store, with each tenant's block severity (``None`` when
+        ``security.mirror_scan_enabled`` is off)."""
         from pyregistry_bootstrap.scan_wiring import build_scan_gate
 
-        return build_scan_gate(self.settings.security, self.store, self.audit, SystemClock())
+        return build_scan_gate(self.settings.security, self.store, self.audit, SystemClock(), self.release_policies())
 
 
 def admin_commands(settings: Settings, *, create: bool = False) -> AdminCommands:

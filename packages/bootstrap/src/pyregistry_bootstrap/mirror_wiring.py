@@ -103,7 +103,7 @@ def build_mirror_service(
     if tracer is not None:
         from pyregistry_infrastructure.otel_tracing import TracedCalls
 
-        index = cast(HttpUpstreamIndex, TracedCalls(upstream, "upstream", tracer))
+        index = cast(UpstreamIndex, TracedCalls(upstream, "upstream", tracer))
     if policy_store is not None:
         index = UploadTimeRecorder(index, policy_store)
     return MirrorService(store, mirror_store, storage, index, clock, audit, spool_dir, options, malware, metrics, gate)
