@@ -29,8 +29,13 @@ __all__ = [
 SEVERITY_NAMES = ("info", "low", "medium", "high", "critical")
 """Severity names from least to most severe (the scanners' and the advisories' common scale)."""
 
-_UNITS = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
-_UNITS["s"] = timedelta(seconds=1)
+_UNITS = {
+    "w": timedelta(weeks=1),
+    "d": timedelta(days=1),
+    "h": timedelta(hours=1),
+    "m": timedelta(minutes=1),
+    "s": timedelta(seconds=1),
+}
 POLICY_FIELDS = (
     "min_release_age",
     "unknown_upload_time",
@@ -39,7 +44,6 @@ POLICY_FIELDS = (
     "vulnerability_severity",
 )
 """The settings a tenant can override, by name."""
-_FIELDS = POLICY_FIELDS
 _DURATION_RE = re.compile(r"(\d{1,6})([wdhms])")
 MAX_DURATION = timedelta(days=3650)
 _E = TypeVar("_E", bound=StrEnum)
@@ -161,7 +165,7 @@ class PolicyOverride:
         result = replace(self, **{name: None for name in cleared})
         return replace(
             result,
-            **{name: value for name in _FIELDS if (value := getattr(changes, name)) is not None},
+            **{name: value for name in POLICY_FIELDS if (value := getattr(changes, name)) is not None},
         )
 
     def applied_to(self, defaults: ReleasePolicy) -> ReleasePolicy:
@@ -183,7 +187,7 @@ class PolicyOverride:
 
     def as_dict(self) -> dict[str, str]:
         """The fields that are set, by name (for the audit trail)."""
-        return {name: value for name in _FIELDS if (value := getattr(self, name)) is not None}
+        return {name: value for name in POLICY_FIELDS if (value := getattr(self, name)) is not None}
 
 
 @dataclass(frozen=True, slots=True)
