@@ -127,6 +127,28 @@ ROUTES: dict[str, Probe] = {
     "admin-remove-publisher": Probe(
         MAINTAINERS, "POST", f"{P}/publishers/none/remove", {}, 404, "publisher 'none'", "publishers.manage"
     ),
+    "admin-release-policy": Probe(VIEWERS, "GET", "/admin/t/acme/policy", {}, 200, "min_release_age", "tenant.view"),
+    "admin-set-release-policy": Probe(
+        ADMINS, "POST", "/admin/t/acme/policy", {"min_release_age": "soon"}, 400, "invalid duration", "tenant.settings"
+    ),
+    "admin-approve-release": Probe(
+        ADMINS,
+        "POST",
+        "/admin/t/acme/policy/approvals",
+        {"project": "rocket"},
+        400,
+        "a reason is required",
+        "tenant.settings",
+    ),
+    "admin-revoke-approval": Probe(
+        ADMINS,
+        "POST",
+        "/admin/t/acme/policy/approvals/none/revoke",
+        {},
+        404,
+        "approval 'none' does not exist",
+        "tenant.settings",
+    ),
     "admin-people": Probe(ADMINS, "GET", "/admin/t/acme/people", {}, 200, "maintainer@acme.test", "tenant.people"),
     "admin-grant-role": Probe(
         ADMINS, "POST", "/admin/t/acme/people", {"email": "", "role": "auditor"}, 400, "not an email", "tenant.people"

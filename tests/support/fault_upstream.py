@@ -30,6 +30,7 @@ class FaultyProject:
     marks the files yanked on the page. ``file_location`` is a URL the page lists for the wheel instead of this
     server's own, and ``redirect_files_to`` a base URL its file requests are redirected to (302), as a hostile
     upstream would; ``/moved/...`` serves ``/...`` without redirecting (a same-origin redirect target).
+    ``upload_times`` gives files (by name) a PEP 700 ``upload-time`` on the page; others have none.
     """
 
     wheel: Path
@@ -43,6 +44,7 @@ class FaultyProject:
     yanked: str | None = None
     file_location: str | None = None
     redirect_files_to: str | None = None
+    upload_times: dict[str, str] = field(default_factory=dict)
 
     @property
     def wheels(self) -> list[Path]:
@@ -193,8 +195,10 @@ class FaultyUpstream:
         files = []
         for wheel in project.wheels:
             data = wheel.read_bytes()
+            stamp = project.upload_times.get(wheel.name)
             files.append(
                 {
+                    **({"upload-time": stamp} if stamp else {}),
                     "filename": wheel.name,
                     "url": (project.file_location if wheel == project.wheel else None)
                     or f"../../files/{name}/{wheel.name}",

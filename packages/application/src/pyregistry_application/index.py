@@ -16,6 +16,7 @@ from pyregistry_application.metrics_ports import DownloadSource, Metrics, NoMetr
 from pyregistry_application.ports import ArtifactStorage
 from pyregistry_application.project_status import ProjectStatusRecorder
 from pyregistry_application.release_metadata import ReleaseInfo, release_info_from_metadata
+from pyregistry_application.release_policy import ReleasePolicies, VulnerabilityMark
 from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.errors import DomainError, InvalidVersion, NotFound
@@ -51,6 +52,8 @@ class ProjectPage(msgspec.Struct, frozen=True):
     files: list[ReleaseFile]
     versions: list[str]
     status: ProjectStatus = ACTIVE
+    vulnerability_marks: dict[str, list[VulnerabilityMark]] = msgspec.field(default_factory=dict)
+    """Version -> advisories a tenant's ``mark`` vulnerability policy shows (upstream versions only)."""
 
 
 SMALL_FILE_BYTES = 1024 * 1024
@@ -95,8 +98,10 @@ class PackageIndex:
         malware: MalwareBlocklist | None = None,
         statuses: ProjectStatusRecorder | None = None,
         metrics: Metrics | None = None,
+        policies: ReleasePolicies | None = None,
     ) -> None:
         self._catalogue = catalogue
+        self._policies = policies
         self._storage = storage
         self._access = access
         self._mirror = mirror
@@ -152,12 +157,18 @@ class PackageIndex:
         if project.is_mirrored and malware is not None:
             status = self._quarantine_if_all_malware(malware, tenant, normalized, versions, status)
             blocked = frozenset(version for version in versions if malware.blocking(normalized, version) is not None)
+        marks: dict[str, list[VulnerabilityMark]] = {}
+        if project.is_mirrored and self._policies is not None:
+            screened = self._policies.screen(tenant.id, normalized, files)
+            files, marks = screened.files, screened.marks
+            versions = [version for version in versions if version not in screened.hidden_versions]
         return ProjectPage(
             tenant=tenant,
             project=project,
             files=sorted(offered_files(project, files, status, blocked), key=_sort_key),
             versions=offered_versions(versions, status, blocked),
             status=status,
+            vulnerability_marks=marks,
         )
 
     def _quarantine_if_all_malware(
@@ -247,6 +258,8 @@ class PackageIndex:
         self._catalogue.get_project_status(tenant.id, normalized).check_download(normalized)
         if file.is_mirrored and self._malware is not None:
             self._malware.refuse_download(normalized, file.version, filename)
+        if file.is_mirrored and self._policies is not None:
+            self._policies.refuse_download(file)
         return file
 
     def _mirrored_project(self, tenant: Tenant, normalized: str, recorded: Project | None) -> Project:

@@ -10,6 +10,7 @@ from pyregistry_application.index_versions import IndexVersions
 from pyregistry_application.metadata_ports import AuditLog, Catalogue, TenantStore, TokenStore, UserStore
 from pyregistry_application.mirror_ports import MirrorStore
 from pyregistry_application.publishing_ports import JtiReplayStore, PublisherStore
+from pyregistry_application.release_policy_ports import ReleasePolicyStore
 from pyregistry_application.scan_ports import ScanResultStore
 from pyregistry_application.session_ports import AdminSessionStore
 
@@ -35,6 +36,7 @@ class MetadataBackend:
     jti_replays: JtiReplayStore
     sessions: AdminSessionStore
     scans: ScanResultStore
+    release_policies: ReleasePolicyStore
     index_versions: IndexVersions
     archive: MetadataArchive | None
     ping: Callable[[], None] | None

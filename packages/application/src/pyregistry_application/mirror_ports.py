@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Protocol
 
 import msgspec
@@ -32,7 +33,8 @@ class UpstreamLocationRefused(UpstreamUnavailable):
 
 
 class UpstreamFile(msgspec.Struct, frozen=True):
-    """One file as the upstream project page lists it; ``url`` is absolute and carries no credentials."""
+    """One file as the upstream project page lists it; ``url`` is absolute and carries no credentials;
+    ``upload_time`` is the page's PEP 700 ``upload-time`` (``None`` when it gave none)."""
 
     filename: str
     url: str
@@ -42,6 +44,7 @@ class UpstreamFile(msgspec.Struct, frozen=True):
     yanked_reason: str | None = None
     metadata_sha256: str | None = None
     size: int | None = None
+    upload_time: datetime | None = None
 
 
 class UpstreamProject(msgspec.Struct, frozen=True):

@@ -26,6 +26,7 @@ __all__ = [
     "FileQuarantined",
     "ScanBeforeServe",
     "ScanUnavailable",
+    "TenantBlockSeverity",
 ]
 
 QUARANTINED_ACTION = "mirror.file_quarantined"
@@ -39,6 +40,14 @@ class ArchiveScan(Protocol):
 
     def scan_archive(self, project: str, archive: Path) -> WheelScanReport:
         """Unpack ``archive`` safely and run every scanner; ``InvalidDistribution`` when it cannot be unpacked."""
+        ...
+
+
+class TenantBlockSeverity(Protocol):
+    """A tenant's own block severity (the release policies' per-tenant override)."""
+
+    def block_severity(self, tenant_id: str) -> Severity:
+        """Findings at or above this severity quarantine a file in the tenant."""
         ...
 
 
@@ -69,6 +78,7 @@ class ScanBeforeServe:
         trail: AuditTrail,
         clock: Clock,
         block_severity: Severity,
+        per_tenant: TenantBlockSeverity | None = None,
     ) -> None:
         self._wheel_scan = wheel_scan
         self._results = results
@@ -77,6 +87,7 @@ class ScanBeforeServe:
         self._trail = trail
         self._clock = clock
         self._block = block_severity
+        self._per_tenant = per_tenant
         self._lock = threading.Lock()
         self._scanning: dict[str, threading.Lock] = {}
 
@@ -85,16 +96,26 @@ class ScanBeforeServe:
         """Findings at or above this severity quarantine a file."""
         return self._block
 
-    def blocks(self, result: ScanResult) -> bool:
-        """True when ``result`` holds a finding at or above the block severity."""
+    def block_severity_for(self, tenant_id: str | None) -> Severity:
+        """The tenant's block severity (the configured one without per-tenant settings or a tenant)."""
+        if tenant_id is None or self._per_tenant is None:
+            return self._block
+        return self._per_tenant.block_severity(tenant_id)
+
+    def blocks(self, result: ScanResult, tenant_id: str | None = None) -> bool:
+        """True when ``result`` holds a finding at or above the block severity (of ``tenant_id`` when given)."""
         if result.worst_severity is None:
             return False
-        return Severity.parse(result.worst_severity).rank >= self._block.rank
+        return Severity.parse(result.worst_severity).rank >= self.block_severity_for(tenant_id).rank
 
     def refuse_if_quarantined(self, file: ReleaseFile) -> None:
         """Raise :class:`FileQuarantined` when the file's recorded verdict blocks it in its tenant."""
         result = self._results.get_scan(file.sha256)
-        if result is not None and self.blocks(result) and not self._released(file.tenant_id, file.sha256):
+        if (
+            result is not None
+            and self.blocks(result, file.tenant_id)
+            and not self._released(file.tenant_id, file.sha256)
+        ):
             raise FileQuarantined(_quarantine_reason(file.filename, result))
 
     def check(self, file: ReleaseFile, archive: Path) -> None:
@@ -107,7 +128,7 @@ class ScanBeforeServe:
             if result is None:
                 result = self._scan(file, archive)
                 self._results.put_scan(result)
-                if self.blocks(result):
+                if self.blocks(result, file.tenant_id):
                     self._trail.record(
                         actor=MIRROR_ACTOR,
                         action=QUARANTINED_ACTION,
@@ -121,7 +142,7 @@ class ScanBeforeServe:
                     )
         with self._lock:
             self._scanning.pop(file.sha256, None)
-        if self.blocks(result) and not self._released(file.tenant_id, file.sha256):
+        if self.blocks(result, file.tenant_id) and not self._released(file.tenant_id, file.sha256):
             _log.warning("mirror.file_quarantined file=%s rule=%s", file.filename, result.worst_rule_id)
             raise FileQuarantined(_quarantine_reason(file.filename, result))
 
@@ -131,7 +152,7 @@ class ScanBeforeServe:
         if not mirrored:
             return {}
         scans = self._results.find_scans({file.sha256 for file in mirrored})
-        blocking = {sha: result for sha, result in scans.items() if self.blocks(result)}
+        blocking = {sha: result for sha, result in scans.items() if self.blocks(result, tenant_id)}
         if not blocking:
             return {}
         released = self._results.find_releases(tenant_id, blocking)

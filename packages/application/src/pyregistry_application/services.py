@@ -24,6 +24,7 @@ from pyregistry_application.uploads import UploadDistribution
 
 if TYPE_CHECKING:
     from pyregistry_application.mirroring import MirrorService
+    from pyregistry_application.release_policy import ReleasePolicies
 
 __all__ = ["RegistryServices"]
 
@@ -52,3 +53,4 @@ class RegistryServices:
     limit_counters: LimitCounters | None = None
     metrics: Metrics = field(default_factory=NoMetrics)
     readiness: Readiness | None = None
+    release_policies: ReleasePolicies | None = None

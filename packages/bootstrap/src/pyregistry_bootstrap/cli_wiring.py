@@ -15,6 +15,7 @@ from pyregistry_application.backup_ports import MetadataArchive
 from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.mirror_scanning import ScanBeforeServe
 from pyregistry_application.project_status import ProjectStatusAdministration, ProjectStatusRecorder
+from pyregistry_application.release_policy import ReleasePolicies
 from pyregistry_application.session_revocation import SessionRevocation
 from pyregistry_application.tenant_people import TenantPeople
 from pyregistry_application.tenants import TenantAdministration
@@ -51,11 +52,20 @@ class AdminCommands:
         storage = build_storage(self.settings)
         return ReleaseAdministration(self.metadata.catalogue, storage, self.authorization, self.audit)
 
+    def release_policies(self) -> ReleasePolicies:
+        """The release policies' administration (overrides and approvals) over this store."""
+        from pyregistry_bootstrap.policy_wiring import build_release_policies
+
+        return build_release_policies(self.settings, self.metadata, SystemClock(), RandomIds(), self.audit)
+
     def scan_gate(self) -> ScanBeforeServe | None:
-        """Scan before serve over this store (``None`` when ``security.mirror_scan_enabled`` is off)."""
+        """Scan before serve over this store, with each tenant's block severity (``None`` when
+        ``security.mirror_scan_enabled`` is off)."""
         from pyregistry_bootstrap.scan_wiring import build_scan_gate
 
-        return build_scan_gate(self.settings.security, self.metadata, self.audit, SystemClock())
+        return build_scan_gate(
+            self.settings.security, self.metadata, self.audit, SystemClock(), self.release_policies()
+        )
 
 
 def admin_commands(settings: Settings, *, create: bool = False) -> AdminCommands:

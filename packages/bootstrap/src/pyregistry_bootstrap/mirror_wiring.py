@@ -14,10 +14,13 @@ from litestar import Litestar
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.metrics_ports import Metrics
+from pyregistry_application.mirror_ports import UpstreamIndex
 from pyregistry_application.mirror_updater import MirrorUpdater
 from pyregistry_application.mirroring import MirrorOptions, MirrorService
 from pyregistry_application.ports import ArtifactStorage, Clock
+from pyregistry_application.release_policy import ReleasePolicies
 from pyregistry_application.security.malware import MalwareBlocklist
+from pyregistry_application.upload_times import UploadTimeRecorder
 from pyregistry_bootstrap.scan_wiring import build_scan_gate
 from pyregistry_infrastructure.config import ConfigError
 from pyregistry_infrastructure.settings import PypiSettings, Settings
@@ -63,8 +66,10 @@ def build_mirror_service(
     malware: MalwareBlocklist | None = None,
     metrics: Metrics | None = None,
     tracer: OpenTelemetryTracer | None = None,
+    policies: ReleasePolicies | None = None,
 ) -> MirrorService | None:
-    """The mirroring use case for ``[pypi]`` over the backend's ports."""
+    """The mirroring use case for ``[pypi]`` over the backend's ports. With ``policies`` scan before serve uses each
+    tenant's block severity; the upstream's upload times are recorded for the release cooldown."""
     pypi = settings.pypi
     upstream = build_upstream_index(pypi)
     options = MirrorOptions(
@@ -74,17 +79,19 @@ def build_mirror_service(
         metadata_ttl_seconds=pypi.mirror_update_interval_seconds,
         verify_whole_max_bytes=pypi.mirror_verify_whole_max_bytes,
     )
-    gate = build_scan_gate(settings.security, store, audit, clock)
+    gate = build_scan_gate(settings.security, store, audit, clock, policies)
+    index: UpstreamIndex = upstream
     if tracer is not None:
         from pyregistry_infrastructure.otel_tracing import TracedCalls
 
-        upstream = cast(HttpUpstreamIndex, TracedCalls(upstream, "upstream", tracer))
+        index = cast(UpstreamIndex, TracedCalls(upstream, "upstream", tracer))
+    index = UploadTimeRecorder(index, store.release_policies)
     return MirrorService(
         store.tenants,
         store.catalogue,
         store.mirror,
         storage,
-        upstream,
+        index,
         clock,
         audit,
         spool_dir,

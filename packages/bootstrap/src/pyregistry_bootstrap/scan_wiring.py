@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.metadata_backend import MetadataBackend
-from pyregistry_application.mirror_scanning import ScanBeforeServe
+from pyregistry_application.mirror_scanning import ScanBeforeServe, TenantBlockSeverity
 from pyregistry_application.ports import Clock
 from pyregistry_application.security.findings import Severity
 from pyregistry_application.security.ports import Scanner
@@ -38,9 +38,14 @@ def build_scanners(security: SecuritySettings) -> list[Scanner]:
 
 
 def build_scan_gate(
-    security: SecuritySettings, store: MetadataBackend, trail: AuditTrail, clock: Clock
+    security: SecuritySettings,
+    store: MetadataBackend,
+    trail: AuditTrail,
+    clock: Clock,
+    per_tenant: TenantBlockSeverity | None = None,
 ) -> ScanBeforeServe | None:
-    """Scan before serve for mirrored files; ``None`` when ``security.mirror_scan_enabled`` is off."""
+    """Scan before serve for mirrored files; ``None`` when ``security.mirror_scan_enabled`` is off. With
+    ``per_tenant`` (the release policies) each tenant's own block severity applies."""
     if not security.mirror_scan_enabled:
         return None
     try:
@@ -48,4 +53,4 @@ def build_scan_gate(
     except ValueError as exc:
         raise ConfigError(f"key 'security.mirror_block_severity': {exc}") from None
     wheel_scan = ScanWheel(SafeWheelUnpacker(), build_scanners(security))
-    return ScanBeforeServe(wheel_scan, store.scans, store.tenants, store.catalogue, trail, clock, block)
+    return ScanBeforeServe(wheel_scan, store.scans, store.tenants, store.catalogue, trail, clock, block, per_tenant)

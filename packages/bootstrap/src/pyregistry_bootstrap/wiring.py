@@ -22,6 +22,7 @@ from pyregistry_application.uploads import UploadDistribution
 from pyregistry_bootstrap.limits_wiring import build_limit_counters
 from pyregistry_bootstrap.mirror_wiring import build_mirror_service
 from pyregistry_bootstrap.observability_wiring import build_metrics, build_readiness, trace_storage
+from pyregistry_bootstrap.policy_wiring import build_release_policies
 from pyregistry_bootstrap.publishing_wiring import build_trusted_publishing
 from pyregistry_bootstrap.security_wiring import advisory_database, install_publish_webhook
 from pyregistry_bootstrap.store_wiring import build_backend
@@ -128,6 +129,7 @@ def build_runtime(
     malware = MalwareBlocklist(advisories)
     prometheus = build_metrics(settings, store.pool_stats) if export_metrics else None
     metrics: Metrics = prometheus or NoMetrics()
+    policies = build_release_policies(settings, store, clock, ids, audit, advisories)
     mirroring = build_mirror_service(
         settings,
         store,
@@ -138,6 +140,7 @@ def build_runtime(
         malware=malware,
         metrics=metrics,
         tracer=tracer,
+        policies=policies,
     )
     statuses = ProjectStatusRecorder(store.catalogue, audit, clock)
     services = RegistryServices(
@@ -171,6 +174,7 @@ def build_runtime(
             malware=malware,
             statuses=statuses,
             metrics=metrics,
+            policies=policies,
         ),
         mirroring=mirroring,
         provenance=ProvenanceReader(store.catalogue, storage, access),
@@ -180,6 +184,7 @@ def build_runtime(
         limit_counters=build_limit_counters(settings),
         metrics=metrics,
         readiness=build_readiness(store.ping, storage),
+        release_policies=policies,
     )
     services.uploads.add_listener(lambda result: metrics.upload_stored(result.size))
     install_publish_webhook(settings, services.uploads, metrics)

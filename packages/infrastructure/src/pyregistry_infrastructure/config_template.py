@@ -190,6 +190,18 @@ def render_config_template(storage: str = "fs", *, dev_oidc_issuer: bool = False
         security.add(name, webhook)
     doc.add("security", security)
     doc.add(
+        "policy",
+        _table(
+            "release policies for mirrored files (defaults; each tenant can override them in the admin UI or CLI)",
+            {
+                "min_release_age": defaults.policy.min_release_age,
+                "cooldown_unknown_upload_time": defaults.policy.cooldown_unknown_upload_time,
+                "vulnerability_action": defaults.policy.vulnerability_action,
+                "vulnerability_severity": defaults.policy.vulnerability_severity,
+            },
+        ),
+    )
+    doc.add(
         "rate_limit",
         _table(
             "per-client limits on /t/... and /_/oidc/...",

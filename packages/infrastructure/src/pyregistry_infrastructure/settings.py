@@ -14,6 +14,7 @@ __all__ = [
     "PostgresSettings",
     "PypiSettings",
     "RateLimitSettings",
+    "ReleasePolicySettings",
     "SecuritySettings",
     "ServerSettings",
     "Settings",
@@ -95,6 +96,15 @@ class SecuritySettings(_Section):
     mirror_block_severity: str = "critical"
     vulnerability_webhook: WebhookSettings = msgspec.field(default_factory=WebhookSettings)
     package_publish_webhook: WebhookSettings = msgspec.field(default_factory=WebhookSettings)
+
+
+class ReleasePolicySettings(_Section):
+    """``[policy]``: defaults of the release policies for upstream files (each overridable per tenant)."""
+
+    min_release_age: str = "0"
+    cooldown_unknown_upload_time: str = "hold"
+    vulnerability_action: str = "off"
+    vulnerability_severity: str = "high"
 
 
 class RateLimitSettings(_Section):
@@ -202,6 +212,7 @@ class Settings(_Section):
     postgres: PostgresSettings = msgspec.field(default_factory=PostgresSettings)
     sql_server: SqlServerSettings = msgspec.field(default_factory=SqlServerSettings)
     security: SecuritySettings = msgspec.field(default_factory=SecuritySettings)
+    policy: ReleasePolicySettings = msgspec.field(default_factory=ReleasePolicySettings)
     rate_limit: RateLimitSettings = msgspec.field(default_factory=RateLimitSettings)
     network_source: NetworkSourceSettings = msgspec.field(default_factory=NetworkSourceSettings)
     shared_state: SharedStateSettings = msgspec.field(default_factory=SharedStateSettings)

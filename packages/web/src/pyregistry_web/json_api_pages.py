@@ -98,6 +98,18 @@ def render_project_json(page: ProjectPage, tenant_url: str, version: str, metada
             "last_serial": project.serial,
             "releases": releases,
             "urls": [_file_json(file, tenant_url) for file in files_of_version],
-            "vulnerabilities": [],
+            "vulnerabilities": [
+                {
+                    "id": mark.id,
+                    "aliases": mark.aliases,
+                    "summary": mark.summary,
+                    "details": f"{mark.severity} severity (marked by the tenant's vulnerability policy)",
+                    "fixed_in": mark.fixed_versions,
+                    "source": "pyregistry",
+                    "link": None,
+                    "withdrawn": None,
+                }
+                for mark in page.vulnerability_marks.get(version, [])
+            ],
         }
     )

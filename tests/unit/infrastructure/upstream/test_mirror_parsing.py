@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 import pytest
 
@@ -113,3 +115,28 @@ def test_newest_versions_uses_pep_440_order_and_rounds_up() -> None:
     assert newest_versions(files, 40) == {"2.0rc1", "1.10"}
     assert newest_versions(files, 0) == set()
     assert newest_versions(files, 100) == {"1.0", "1.10", "1.9", "2.0rc1", "0.1"}
+
+
+@pytest.mark.parametrize(
+    ("stamp", "expected"),
+    [
+        ('"2026-03-01T10:20:30.123456Z"', datetime(2026, 3, 1, 10, 20, 30, 123456, tzinfo=UTC)),
+        ('"2026-03-01T12:20:30+02:00"', datetime(2026, 3, 1, 10, 20, 30, tzinfo=UTC)),
+        ('"2026-03-01T10:20:30"', datetime(2026, 3, 1, 10, 20, 30, tzinfo=UTC)),
+        ('"yesterday"', None),
+        ("12345", None),
+        ("null", None),
+    ],
+)
+def test_json_page_reads_pep_700_upload_times_as_utc_and_unreadable_ones_as_unknown(
+    stamp: str, expected: datetime | None
+) -> None:
+    body = (
+        b'{"files": [{"filename": "demo-1.0.tar.gz", "url": "demo-1.0.tar.gz", "hashes": {"sha256": "'
+        + SHA.encode()
+        + b'"}, "upload-time": '
+        + stamp.encode()
+        + b"}]}"
+    )
+    [file] = parse_project_json(body, "https://up.example/simple/demo/", "demo").files
+    assert file.upload_time == expected

@@ -8,6 +8,7 @@ from pyregistry_infrastructure.metadata_stores.memory_audit import MemoryAuditLo
 from pyregistry_infrastructure.metadata_stores.memory_catalogue import MemoryCatalogue
 from pyregistry_infrastructure.metadata_stores.memory_mirror import MemoryMirrorStore
 from pyregistry_infrastructure.metadata_stores.memory_publishers import MemoryJtiReplayStore, MemoryPublisherStore
+from pyregistry_infrastructure.metadata_stores.memory_release_policy import MemoryReleasePolicyStore
 from pyregistry_infrastructure.metadata_stores.memory_scans import MemoryScanResultStore
 from pyregistry_infrastructure.metadata_stores.memory_sessions import MemoryAdminSessionStore
 from pyregistry_infrastructure.metadata_stores.memory_state import MemoryState
@@ -35,6 +36,7 @@ def memory_backend(state: MemoryState | None = None) -> MetadataBackend:
         jti_replays=MemoryJtiReplayStore(),
         sessions=MemoryAdminSessionStore(),
         scans=MemoryScanResultStore(),
+        release_policies=MemoryReleasePolicyStore(),
         index_versions=StoreIndexVersions(catalogue),
         archive=None,
         ping=None,

@@ -10,6 +10,7 @@ from pyregistry_infrastructure.metadata_stores.sql_catalogue import SqlCatalogue
 from pyregistry_infrastructure.metadata_stores.sql_index_versions import SqlIndexVersions
 from pyregistry_infrastructure.metadata_stores.sql_mirror import SqlMirrorStore
 from pyregistry_infrastructure.metadata_stores.sql_publishers import SqlJtiReplayStore, SqlPublisherStore
+from pyregistry_infrastructure.metadata_stores.sql_release_policy import SqlReleasePolicyStore
 from pyregistry_infrastructure.metadata_stores.sql_scans import SqlScanResultStore
 from pyregistry_infrastructure.metadata_stores.sql_sessions import SqlAdminSessionStore
 from pyregistry_infrastructure.metadata_stores.sql_tenants import SqlTenantStore
@@ -33,6 +34,7 @@ def sql_backend(db: SqlDatabase) -> MetadataBackend:
         jti_replays=SqlJtiReplayStore(db),
         sessions=SqlAdminSessionStore(db),
         scans=SqlScanResultStore(db),
+        release_policies=SqlReleasePolicyStore(db),
         index_versions=SqlIndexVersions(db),
         archive=SqlMetadataArchive(db),
         ping=db.ping,

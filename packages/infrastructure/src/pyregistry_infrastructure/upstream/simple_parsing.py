@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
@@ -42,6 +43,17 @@ def _metadata_hash(value: Any) -> str | None:
     return None
 
 
+def _upload_time(value: Any) -> datetime | None:
+    """A PEP 700 ``upload-time`` (ISO 8601, UTC); ``None`` when absent or malformed (treated as unknown)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
 def parse_project_json(body: bytes, page_url: str, fallback_name: str) -> UpstreamProject:
     """A PEP 691 project page; files without a sha256 are skipped (they could not be verified)."""
     try:
@@ -75,6 +87,7 @@ def parse_project_json(body: bytes, page_url: str, fallback_name: str) -> Upstre
                 yanked_reason=yanked if isinstance(yanked, str) and yanked else None,
                 metadata_sha256=_metadata_hash(metadata),
                 size=size if isinstance(size, int) and size >= 0 else None,
+                upload_time=_upload_time(entry.get("upload-time")),
             )
         )
     name = data.get("name")

@@ -116,6 +116,15 @@ class FeaturePanels:
         return mirroring.gate.quarantined(self.tenant.id, files)
 
     @cached_property
+    def policy_holds(self) -> dict[str, str]:
+        """The page project's upstream files the tenant's cooldown holds, by filename, with the reason."""
+        policies = self._services.release_policies
+        if policies is None or not self.project_is_mirrored or self.project is None:
+            return {}
+        files = self._services.metadata.catalogue.list_files(self.tenant.id, self.project.normalized_name)
+        return policies.screen(self.tenant.id, self.project.normalized_name, files).held
+
+    @cached_property
     def publishers(self) -> list[TrustedPublisher] | None:
         """The project's trusted publishers (``None`` without trusted publishing or a project)."""
         if self._services.publishing is None or self.project is None:

@@ -26,6 +26,7 @@ from pyregistry_web.admin import (
     routes_oidc,
     routes_packages,
     routes_people,
+    routes_policy,
     routes_publishers,
     routes_scan,
     routes_tokens,
@@ -100,6 +101,7 @@ def admin_handlers(options: WebOptions) -> list[ControllerRouterHandler]:
         routes_mirror,
         routes_publishers,
         routes_scan,
+        routes_policy,
     )
     handlers = [
         handler
