@@ -28,7 +28,7 @@ def registry_admin(workdir: Path, env: Mapping[str, str], *, create: bool = Fals
     try:
         yield commands
     finally:
-        commands.store.close()
+        commands.metadata.close()
 
 
 def create_tenant_in_process(
