@@ -20,6 +20,7 @@ from pyregistry_application.uploads import UploadDistribution
 from pyregistry_domain.errors import AlreadyExists, Forbidden, InvalidDistribution, NotFound, Unauthenticated
 from pyregistry_domain.tokens import ApiToken, TokenScope
 from pyregistry_infrastructure.archives import ArchiveInspector
+from pyregistry_infrastructure.sigstore_attestations import SigstoreAttestationVerifier
 from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
 from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
@@ -48,7 +49,15 @@ class App:
         self.tenants = TenantAdministration(self.store, clock, ids, ScryptPasswordHasher(n=2**10), self.audit)
         self.tokens = TokenIssuer(self.store, clock, ids, self.audit)
         self.uploads = UploadDistribution(
-            self.store, self.storage, ArchiveInspector(), self.access, self.audit, clock, ids, 10 * 1024 * 1024
+            self.store,
+            self.storage,
+            ArchiveInspector(),
+            self.access,
+            self.audit,
+            clock,
+            ids,
+            10 * 1024 * 1024,
+            attestation_verifier=SigstoreAttestationVerifier(),
         )
         self.index = PackageIndex(self.store, self.storage, self.access)
         self.spool = root / "spool"

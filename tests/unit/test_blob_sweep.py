@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pyregistry_application.blob_sweep import OrphanBlobSweeper
 from pyregistry_application.dto import AuditQuery
+from tests.support.attestations import gitlab_attested, needs_attestations
 from tests.unit.test_purge_provenance import Registry
 
 
@@ -25,12 +26,13 @@ def _sweeper(registry: Registry, offset: timedelta) -> OrphanBlobSweeper:
     return OrphanBlobSweeper(services.store, services.storage, LaterClock(offset), services.audit)
 
 
+@needs_attestations
 def test_old_orphans_are_removed_and_everything_referenced_or_foreign_stays(tmp_path: Path) -> None:
     registry = Registry(tmp_path)
     storage = registry.runtime.services.storage
-    kept = registry.upload_attested("widget", "1.0")
+    kept = registry.upload_attested(gitlab_attested())
     tenant_id = kept.tenant_id
-    orphan = f"{tenant_id}/widget/crashed/widget-0.9-py3-none-any.whl"
+    orphan = f"{tenant_id}/gitlab-oidc-project/crashed/gitlab_oidc_project-0.9-py3-none-any.whl"
     storage.put_bytes(orphan, b"half a release")
     storage.put_bytes(orphan + ".metadata", b"Name: widget\n")
     foreign = ["backups/2026/11/dump.sql", f"{tenant_id}/notes.txt", "unknown-tenant/widget/x/widget-1.whl"]
@@ -54,7 +56,7 @@ def test_old_orphans_are_removed_and_everything_referenced_or_foreign_stays(tmp_
 def test_orphans_inside_the_grace_period_are_kept(tmp_path: Path) -> None:
     registry = Registry(tmp_path)
     storage = registry.runtime.services.storage
-    kept = registry.upload_attested("gadget", "1.0")
+    kept = registry.upload_wheel("gadget", "1.0")
     orphan = f"{kept.tenant_id}/gadget/in-flight/gadget-2.0-py3-none-any.whl"
     storage.put_bytes(orphan, b"still uploading")
 

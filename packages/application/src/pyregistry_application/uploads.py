@@ -15,10 +15,11 @@ from typing import Any
 import msgspec
 
 from pyregistry_application.access import TokenAccess
+from pyregistry_application.attestation_ports import AttestationVerifier
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.dto import DistributionMetadata, SpooledUpload, UploadCommand, UploadResult
 from pyregistry_application.ports import ArtifactStorage, Clock, DistributionInspector, IdGenerator, RegistryStore
-from pyregistry_application.provenance import build_provenance, parse_attestations, provenance_key_for
+from pyregistry_application.provenance import build_provenance, expected_signer, parse_attestations, provenance_key_for
 from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_application.upload_gate import UploadGate
 from pyregistry_domain.distributions import (
@@ -31,6 +32,7 @@ from pyregistry_domain.distributions import (
 from pyregistry_domain.errors import AlreadyExists, InvalidDistribution, InvalidName, PayloadTooLarge, ValidationFailed
 from pyregistry_domain.names import normalize_project_name, validate_project_name
 from pyregistry_domain.projects import Project, Release
+from pyregistry_domain.provenance import PublisherIdentity
 from pyregistry_domain.publishers import claim_details, descriptor_claims
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import ApiToken, TokenScope
@@ -109,6 +111,7 @@ class _Acceptance(msgspec.Struct, frozen=True):
     details: dict[str, str]
     attestations: list[dict[str, Any]] | None = None
     token: ApiToken | None = None
+    signer: PublisherIdentity | None = None
 
 
 class UploadDistribution:
@@ -126,6 +129,7 @@ class UploadDistribution:
         max_upload_bytes: int,
         listeners: list[PublishListener] | None = None,
         malware: MalwareBlocklist | None = None,
+        attestation_verifier: AttestationVerifier | None = None,
     ) -> None:
         self._store = store
         self._storage = storage
@@ -139,6 +143,7 @@ class UploadDistribution:
         self.gate = UploadGate(access, audit, store)
         """Checks made before the body is read (the web layer calls it first)."""
         self._malware = malware
+        self._attestation_verifier = attestation_verifier
 
     def add_listener(self, listener: PublishListener) -> None:
         """Call ``listener`` after every accepted upload (webhooks, cache invalidation)."""
@@ -178,6 +183,9 @@ class UploadDistribution:
         self._check_content(content)
         self._check_digests(fields, content)
         attestations = parse_attestations(_single(fields, "attestations"))
+        signer = None
+        if attestations is not None:
+            signer = self._verify_attestations(attestations, content, token)
         return self._accept(
             tenant,
             content,
@@ -194,8 +202,18 @@ class UploadDistribution:
                 },
                 attestations=attestations,
                 token=token,
+                signer=signer,
             ),
         )
+
+    def _verify_attestations(
+        self, attestations: list[dict[str, Any]], content: SpooledUpload, token: ApiToken
+    ) -> PublisherIdentity:
+        """The verified signer of the attestations: a token minted by a trusted publisher must match the
+        certificate's workflow; a plain token accepts any GitHub or GitLab workflow, recorded as the publisher."""
+        if self._attestation_verifier is None:
+            raise ValidationFailed("attestations: this server cannot verify attestations; upload without them")
+        return self._attestation_verifier.verify(attestations, content.filename, content.sha256, expected_signer(token))
 
     def import_file(self, tenant: Tenant, content: SpooledUpload, *, uploaded_at: datetime, actor: str) -> UploadResult:
         """Accept a file brought from another registry exactly as an upload (same checks, same records), keeping
@@ -246,7 +264,7 @@ class UploadDistribution:
         blob_key = blob_key_for(tenant.id, normalized, self._ids.new_id(), content.filename)
         provenance = None
         if how.attestations is not None and how.token is not None:
-            provenance = build_provenance(how.attestations, how.token)
+            provenance = build_provenance(how.attestations, how.token, how.signer)
         metadata_sha256 = None
         if parsed.kind is DistributionKind.WHEEL:
             metadata_sha256 = hashlib.sha256(metadata.raw).hexdigest()
@@ -295,6 +313,7 @@ class UploadDistribution:
             source_ip=how.source_ip,
             details={
                 **how.details,
+                **({"attested_by": how.signer.identity} if how.signer is not None else {}),
                 "sha256": content.sha256,
                 "size": str(content.size),
                 **({"replaced_mirrored_files": str(len(replaced))} if replaced else {}),

@@ -34,6 +34,7 @@ from pyregistry_infrastructure.background import BackgroundJobs
 from pyregistry_infrastructure.config import ConfigError, ensure_generated_secrets
 from pyregistry_infrastructure.scratch import ScratchSpace
 from pyregistry_infrastructure.settings import Settings
+from pyregistry_infrastructure.sigstore_attestations import SigstoreAttestationVerifier
 from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
 from pyregistry_infrastructure.stores.memory_sessions import MemoryAdminSessionStore
 from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
@@ -182,6 +183,7 @@ def build_runtime(
             ids,
             settings.server.max_upload_bytes,
             malware=malware,
+            attestation_verifier=SigstoreAttestationVerifier(),
         ),
         index=PackageIndex(
             store,

@@ -1,0 +1,129 @@
+"""Real PEP 740 attestations verified offline against sigstore's bundled trust root; tampered ones are refused."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pyregistry_domain.errors import ValidationFailed
+from pyregistry_domain.provenance import PublisherIdentity
+from pyregistry_infrastructure.sigstore_attestations import SigstoreAttestationVerifier, bundled_trusted_root_path
+from tests.support.attestations import Attested, flipped_signature, github_attested, gitlab_attested, needs_attestations
+
+pytestmark = needs_attestations
+VERIFIER = SigstoreAttestationVerifier()
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Verification must not open a socket (no TUF refresh, no Rekor lookup)."""
+
+    def refuse(*args: Any, **kwargs: Any) -> socket.socket:
+        raise AssertionError("attestation verification tried to use the network")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    yield
+
+
+@pytest.fixture(params=["github", "gitlab"])
+def attested(request: pytest.FixtureRequest) -> Attested:
+    return github_attested() if request.param == "github" else gitlab_attested()
+
+
+def test_the_trust_root_is_the_copy_inside_the_sigstore_package() -> None:
+    path = bundled_trusted_root_path()
+    assert "site-packages/sigstore/_store/" in path and path.endswith("trusted_root.json")
+    assert json.loads(Path(path).read_text(encoding="utf-8"))["mediaType"].startswith("application/vnd.dev.sigstore")
+
+
+def test_a_real_attestation_verifies_and_names_its_publisher(attested: Attested) -> None:
+    signer = VERIFIER.verify([attested.attestation], attested.filename, attested.sha256, None)
+    assert signer == attested.publisher
+    assert VERIFIER.verify([attested.attestation], attested.filename, attested.sha256, attested.publisher) == signer
+
+
+def test_the_expected_publisher_matches_a_github_repository_in_any_case() -> None:
+    attested = github_attested()
+    shouting = replace(attested.publisher, repository=attested.publisher.repository.upper())
+    assert VERIFIER.verify([attested.attestation], attested.filename, attested.sha256, shouting).identity == (
+        "github:trailofbits/pypi-attestations/release.yml"
+    )
+
+
+def test_another_distribution_is_refused(attested: Attested) -> None:
+    with pytest.raises(ValidationFailed, match=r"attestations: \[0\] signs '.*', not 'other_project-0.0.3.tar.gz'"):
+        VERIFIER.verify([attested.attestation], "other_project-0.0.3.tar.gz", attested.sha256, None)
+    renamed = attested.filename.replace(".tar.gz", ".zip")
+    with pytest.raises(ValidationFailed, match="signs"):
+        VERIFIER.verify([attested.attestation], renamed, attested.sha256, None)
+
+
+def test_other_content_under_the_same_name_is_refused(attested: Attested) -> None:
+    with pytest.raises(ValidationFailed, match="signs another sha256"):
+        VERIFIER.verify([attested.attestation], attested.filename, "0" * 64, None)
+
+
+def test_a_flipped_signature_byte_is_refused(attested: Attested) -> None:
+    with pytest.raises(ValidationFailed, match="failed Sigstore verification: DSSE: invalid signature"):
+        VERIFIER.verify([flipped_signature(attested.attestation)], attested.filename, attested.sha256, None)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"workflow": "other.yml"},
+        {"repository": "someone/else"},
+        {"issuer": "https://gitlab.example.test"},
+    ],
+)
+def test_another_workflow_identity_is_refused(attested: Attested, change: dict[str, str]) -> None:
+    expected = replace(attested.publisher, **change)
+    with pytest.raises(ValidationFailed, match=f"signed by {attested.publisher.identity}, but the upload was"):
+        VERIFIER.verify([attested.attestation], attested.filename, attested.sha256, expected)
+
+
+def test_a_github_certificate_is_not_a_gitlab_publisher() -> None:
+    attested = github_attested()
+    expected = PublisherIdentity("GitLab", "https://gitlab.com", "trailofbits/pypi-attestations", "release.yml")
+    with pytest.raises(ValidationFailed, match="but the upload was authenticated as gitlab:"):
+        VERIFIER.verify([attested.attestation], attested.filename, attested.sha256, expected)
+
+
+def test_attestations_from_two_identities_are_refused() -> None:
+    github, gitlab = github_attested(), gitlab_attested()
+    with pytest.raises(ValidationFailed, match=r"\[1\] signs"):
+        VERIFIER.verify([github.attestation, gitlab.attestation], github.filename, github.sha256, None)
+
+
+@pytest.mark.parametrize(
+    ("mangle", "message"),
+    [
+        (lambda a: {**a, "version": 2}, "is not a valid attestation"),
+        (
+            lambda a: {**a, "verification_material": {**a["verification_material"], "certificate": "AAAA"}},
+            "not a valid",
+        ),
+        (
+            lambda a: {**a, "verification_material": {**a["verification_material"], "transparency_entries": [{}]}},
+            "not a valid attestation",
+        ),
+        (lambda a: {**a, "envelope": {**a["envelope"], "statement": "e30="}}, "failed Sigstore verification"),
+    ],
+)
+def test_malformed_material_is_a_clear_refusal(mangle: Any, message: str) -> None:
+    attested = github_attested()
+    with pytest.raises(ValidationFailed, match=message):
+        VERIFIER.verify([mangle(attested.attestation)], attested.filename, attested.sha256, None)
+
+
+def test_a_name_that_is_no_distribution_is_refused() -> None:
+    attested = github_attested()
+    with pytest.raises(ValidationFailed, match="is not a wheel or sdist filename"):
+        VERIFIER.verify([attested.attestation], "setup.py", attested.sha256, None)
