@@ -179,6 +179,8 @@ class PackageIndex:
     ) -> FileDownload:
         """Locate a file of the project's ``version`` for streaming; with ``read_small``, read it if it is small."""
         file = self._visible_file(tenant_slug, secret, project_name, filename, version)
+        if file.origin != "local" and self._mirror is not None:
+            self._mirror.refuse_if_held(file)
         if file.origin != "local" and not file.cached and self._mirror is not None:
             self._metrics.download_served(DownloadSource.UPSTREAM)
             if self._mirror.streams(file):

@@ -38,6 +38,8 @@ class UpstreamFile(msgspec.Struct, frozen=True):
     yanked_reason: str | None = None
     metadata_sha256: str | None = None
     size: int | None = None
+    provenance_url: str | None = None
+    """Where the upstream serves the file's PEP 740 provenance object (PEP 740 ``provenance`` / ``data-provenance``)."""
 
 
 class UpstreamProject(msgspec.Struct, frozen=True):

@@ -16,6 +16,7 @@ from pyregistry_application.backup_ports import MetadataArchive
 from pyregistry_application.mirror_scanning import ScanBeforeServe
 from pyregistry_application.ports import RegistryStore
 from pyregistry_application.project_status import ProjectStatusAdministration, ProjectStatusRecorder
+from pyregistry_application.provenance_continuity import ProvenanceContinuity
 from pyregistry_application.session_revocation import SessionRevocation
 from pyregistry_application.tenant_people import TenantPeople
 from pyregistry_application.tenants import TenantAdministration
@@ -66,6 +67,14 @@ class AdminCommands:
         from pyregistry_bootstrap.scan_wiring import build_scan_gate
 
         return build_scan_gate(self.settings.security, self.store, self.audit, SystemClock())
+
+    def continuity(self) -> ProvenanceContinuity:
+        """The provenance-continuity policy over this store (its records live in the same database)."""
+        from pyregistry_bootstrap.mirror_wiring import build_provenance_records
+
+        default = self.settings.security.provenance_continuity
+        records = build_provenance_records(self.store)
+        return ProvenanceContinuity(self.store, records, self.audit, SystemClock(), default=default)
 
 
 def admin_commands(settings: Settings, *, create: bool = False) -> AdminCommands:

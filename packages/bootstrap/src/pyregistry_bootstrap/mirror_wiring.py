@@ -14,23 +14,35 @@ from litestar import Litestar
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.metrics_ports import Metrics
 from pyregistry_application.mirror_ports import MirrorStore
+from pyregistry_application.mirror_provenance import MirroredProvenance
 from pyregistry_application.mirror_updater import MirrorUpdater
 from pyregistry_application.mirroring import MirrorOptions, MirrorService
 from pyregistry_application.ports import ArtifactStorage, Clock, RegistryStore
+from pyregistry_application.provenance_continuity import ProvenanceContinuity
+from pyregistry_application.provenance_ports import ProvenanceRecordStore
 from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_bootstrap.scan_wiring import build_scan_gate
 from pyregistry_infrastructure.config import ConfigError
 from pyregistry_infrastructure.settings import PypiSettings, Settings
+from pyregistry_infrastructure.sigstore_attestations import SigstoreAttestationVerifier
 from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
 from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
+from pyregistry_infrastructure.stores.memory_provenance import MemoryProvenanceRecordStore
 from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
 from pyregistry_infrastructure.stores.sql_mirror import SqlMirrorStore
+from pyregistry_infrastructure.stores.sql_provenance import SqlProvenanceRecordStore
 from pyregistry_infrastructure.upstream.pypi import HttpUpstreamIndex
 
 if TYPE_CHECKING:
     from pyregistry_infrastructure.otel_tracing import OpenTelemetryTracer
 
-__all__ = ["build_mirror_service", "build_mirror_store", "build_upstream_index", "mirror_updater_lifespan"]
+__all__ = [
+    "build_mirror_service",
+    "build_mirror_store",
+    "build_provenance_records",
+    "build_upstream_index",
+    "mirror_updater_lifespan",
+]
 
 _log = structlog.get_logger(__name__)
 MIRROR_SHUTDOWN_SECONDS = 5.0
@@ -96,9 +108,33 @@ def build_mirror_service(
         from pyregistry_infrastructure.otel_tracing import TracedCalls
 
         upstream = cast(HttpUpstreamIndex, TracedCalls(upstream, "upstream", tracer))
+    provenance, continuity = None, None
+    if settings.security.mirror_provenance_enabled:
+        records = build_provenance_records(store)
+        provenance = MirroredProvenance(records, storage, upstream.fetch_bytes, SigstoreAttestationVerifier(), clock)
+        continuity = ProvenanceContinuity(store, records, audit, clock, default=settings.security.provenance_continuity)
     return MirrorService(
-        store, mirror_store, storage, upstream, clock, audit, spool_dir, options, malware, metrics, gate
+        store,
+        mirror_store,
+        storage,
+        upstream,
+        clock,
+        audit,
+        spool_dir,
+        options,
+        malware,
+        metrics,
+        gate,
+        provenance=provenance,
+        continuity=continuity,
     )
+
+
+def build_provenance_records(store: RegistryStore) -> ProvenanceRecordStore:
+    """Provenance records on the metadata store's own database (memory for the in-memory store)."""
+    if isinstance(store, SqlRegistryStore):
+        return SqlProvenanceRecordStore(store)
+    return MemoryProvenanceRecordStore()
 
 
 def mirror_updater_lifespan(

@@ -97,6 +97,8 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, str]] = {
     "ADVISORY_DB_PATH": ("security.advisory_db_path", "str"),
     "MIRROR_SCAN_ENABLED": ("security.mirror_scan_enabled", "bool"),
     "MIRROR_BLOCK_SEVERITY": ("security.mirror_block_severity", "str"),
+    "MIRROR_PROVENANCE_ENABLED": ("security.mirror_provenance_enabled", "bool"),
+    "PROVENANCE_CONTINUITY": ("security.provenance_continuity", "bool"),
     "VULNERABILITY_WEBHOOK_URL": ("security.vulnerability_webhook.url", "str"),
     "VULNERABILITY_WEBHOOK_USERNAME": ("security.vulnerability_webhook.username", "str"),
     "VULNERABILITY_WEBHOOK_TIMEOUT_SECONDS": ("security.vulnerability_webhook.timeout_seconds", "float"),
