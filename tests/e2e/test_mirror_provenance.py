@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.admin import SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD, AdminSession
 from tests.support.attestations import (
     flipped_signature,
     github_attested,
@@ -137,8 +138,9 @@ def test_attested_file_installs_with_its_provenance_and_a_later_unattested_relea
     assert later.name in _page(registry, token, "pypi-attestations")
     accepted = _uv_install(registry.index_url("corp", token), tmp_path / "uv-site", "pypi-attestations==0.0.20")
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
-    [(actor, target, details)] = _audit(registry, "mirror.provenance_hold_released")
-    assert (actor, target) == ("cli", "pypi-attestations==0.0.20")
+    releases = _audit(registry, "mirror.provenance_hold_released")
+    [(actor, details)] = [(actor, details) for actor, target, details in releases if target.endswith("==0.0.20")]
+    assert actor == "cli"
     assert json.loads(details)["reason"] == "moved to a new release pipeline"
     assert (
         _held_release_cli(registry, "0.0.20", "again")
@@ -187,3 +189,31 @@ def test_tampered_upstream_provenance_is_not_served(registry: RunningRegistry, u
             "SELECT status, detail FROM mirror_provenance WHERE filename = ?", (attested.filename,)
         ).fetchall()
     assert status == "refused" and "DSSE: invalid signature" in detail
+
+
+def test_the_admin_ui_flags_a_held_release_and_releases_it_with_a_reason(
+    registry: RunningRegistry, upstream: ProvenanceUpstream, tmp_path: Path
+) -> None:
+    listed = {listed.path.name for listed in upstream.projects.get("pypi-attestations", [])}
+    if github_attested().filename not in listed:
+        upstream.add("pypi-attestations", github_attested().path, "0.0.19", upstream_provenance())
+    wheel = build_wheel(tmp_path, "pypi-attestations", "0.0.21")
+    upstream.add("pypi-attestations", wheel, "0.0.21", None)
+    registry.cli("mirror", "--tenant", "corp", "--project", "pypi-attestations")
+    session = AdminSession(registry)
+    assert session.login(SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD).status_code == 303
+    page = session.get("/admin/t/corp/packages/pypi-attestations").text
+    assert 'data-held-release="0.0.21"' in page and f'data-held="{wheel.name}"' in page
+    assert "has no verified provenance, but earlier releases were attested by" in page
+    action = "/admin/t/corp/packages/pypi-attestations/releases/0.0.21/release-held"
+    refused = session.post(action, {"reason": ""})
+    assert refused.status_code == 400
+    assert "a reason is required to release a version held by provenance continuity" in refused.text
+    done = session.post(action, {"reason": "reviewed the new workflow"})
+    assert done.status_code == 303, done.text
+    assert 'data-held-release="0.0.21"' not in session.get("/admin/t/corp/packages/pypi-attestations").text
+    token = registry.issue_token("corp", "read", name="ui-reader")
+    assert wheel.name in _page(registry, token, "pypi-attestations")
+    assert (SUPERADMIN_EMAIL, "pypi-attestations==0.0.21") in [
+        (actor, target) for actor, target, _ in _audit(registry, "mirror.provenance_hold_released")
+    ]
