@@ -6,14 +6,24 @@ import json
 import socket
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat import asn1
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID, ObjectIdentifier
 
 from pyregistry_domain.errors import ValidationFailed
 from pyregistry_domain.provenance import PublisherIdentity
-from pyregistry_infrastructure.sigstore_attestations import SigstoreAttestationVerifier, bundled_trusted_root_path
+from pyregistry_infrastructure.sigstore_attestations import (
+    SigstoreAttestationVerifier,
+    bundled_trusted_root_path,
+    certificate_identity,
+)
 from tests.support.attestations import Attested, flipped_signature, github_attested, gitlab_attested, needs_attestations
 
 pytestmark = needs_attestations
@@ -127,3 +137,83 @@ def test_a_name_that_is_no_distribution_is_refused() -> None:
     attested = github_attested()
     with pytest.raises(ValidationFailed, match="is not a wheel or sdist filename"):
         VERIFIER.verify([attested.attestation], "setup.py", attested.sha256, None)
+
+
+def test_no_attestations_is_refused() -> None:
+    with pytest.raises(ValidationFailed, match="attestations: none given"):
+        VERIFIER.verify([], "demo-1.0.tar.gz", "0" * 64, None)
+
+
+def _certificate(extensions: dict[str, str]) -> x509.Certificate:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test")])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(datetime(2026, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2026, 1, 2, tzinfo=UTC))
+    )
+    for oid, value in extensions.items():
+        der = asn1.encode_der(value)
+        builder = builder.add_extension(x509.UnrecognizedExtension(ObjectIdentifier(oid), der), critical=False)
+    return builder.sign(key, hashes.SHA256())
+
+
+ISSUER_OID, SOURCE_OID, CONFIG_OID = "1.3.6.1.4.1.57264.1.8", "1.3.6.1.4.1.57264.1.12", "1.3.6.1.4.1.57264.1.18"
+
+
+@pytest.mark.parametrize(
+    ("extensions", "result"),
+    [
+        ({}, "names no CI workflow"),
+        ({ISSUER_OID: "https://token.actions.githubusercontent.com"}, "names no CI workflow"),
+        (
+            {
+                ISSUER_OID: "https://token.actions.githubusercontent.com",
+                SOURCE_OID: "https://github.com/acme/tools",
+                CONFIG_OID: "https://github.com/acme/tools/.github/workflows/release.yml@refs/tags/v1",
+            },
+            "github:acme/tools/release.yml",
+        ),
+        (
+            {
+                ISSUER_OID: "https://gitlab.example.test",
+                SOURCE_OID: "https://gitlab.example.test/group/sub/tools",
+                CONFIG_OID: "https://gitlab.example.test/group/sub/tools//ci/release.yml@refs/heads/main",
+            },
+            "gitlab@https://gitlab.example.test:group/sub/tools/ci/release.yml",
+        ),
+        (
+            {
+                ISSUER_OID: "https://accounts.example",
+                SOURCE_OID: "https://git.example/acme/tools",
+                CONFIG_OID: "https://ci.example/pipelines/7@main",
+            },
+            "is not a GitHub or GitLab workflow",
+        ),
+    ],
+)
+def test_the_certificate_names_its_workflow_or_is_refused(extensions: dict[str, str], result: str) -> None:
+    certificate = _certificate(extensions)
+    if result.startswith(("github", "gitlab")):
+        assert certificate_identity(certificate).identity == result
+    else:
+        with pytest.raises(ValidationFailed, match=result):
+            certificate_identity(certificate)
+
+
+@pytest.mark.parametrize(
+    ("described", "identity"),
+    [
+        ({"kind": "GitHub", "repository": "Acme/Tools", "workflow": "release.yml"}, "github:acme/tools/release.yml"),
+        ({"kind": "GitLab", "repository": "g/p", "workflow_filepath": ".gitlab-ci.yml"}, "gitlab:g/p/.gitlab-ci.yml"),
+        ({"kind": "GitHub", "repository": "acme/tools"}, None),
+        ({"kind": "Google", "email": "a@b"}, None),
+    ],
+)
+def test_publisher_descriptors_name_a_comparable_identity(described: dict[str, str], identity: str | None) -> None:
+    found = PublisherIdentity.from_descriptor(described)
+    assert (found.identity if found else None) == identity

@@ -55,3 +55,8 @@ def test_an_admin_release_serves_the_version_and_trusts_its_identity() -> None:
     held = continuity_holds(files, {"2.0"})
     assert list(held) == ["tools-4.0.tar.gz"]
     assert f"attested by {GH}, {OTHER}" in held["tools-4.0.tar.gz"]
+
+
+def test_a_version_that_is_not_pep_440_sorts_first_and_never_crashes() -> None:
+    held = continuity_holds(_files(("nightly", None), ("1.0", GH), ("2.0", None)), ())
+    assert list(held) == ["tools-2.0.tar.gz"]
