@@ -15,7 +15,7 @@ from pyregistry_application.index import PackageIndex
 from pyregistry_application.mirror_ports import UpstreamFile
 from pyregistry_application.mirror_provenance import MirroredProvenance
 from pyregistry_application.mirroring import MirrorOptions, MirrorService
-from pyregistry_application.provenance import ProvenanceReader
+from pyregistry_application.provenance import ProvenanceReader, provenance_key_for
 from pyregistry_application.provenance_continuity import HeldByProvenance, ProvenanceContinuity
 from pyregistry_application.provenance_ports import ProvenanceStatus
 from pyregistry_domain.errors import NotFound, ValidationFailed
@@ -261,3 +261,13 @@ def test_missing_provenance_is_absent_and_an_unreachable_one_is_tried_again(worl
     assert world.records.project_provenance(world.tenant_id(), PROJECT)[world.attested.filename].status is (
         ProvenanceStatus.VERIFIED
     )
+
+
+def test_a_local_upload_taking_the_project_over_removes_the_mirrored_provenance(world: World, tmp_path: Path) -> None:
+    world.offered()
+    mirrored = world.app.store.get_file(world.tenant_id(), world.attested.filename)
+    assert mirrored is not None and world.app.storage.stat(provenance_key_for(mirrored.blob_key)) is not None
+    publisher = world.app.tokens.issue(tenant_slug="corp", name="ci", scopes=["publish"], actor="t").secret
+    world.app.upload("corp", publisher, build_wheel(tmp_path / "local", PROJECT, "1.0"), PROJECT, "1.0")
+    assert world.app.store.get_file(world.tenant_id(), world.attested.filename) is None
+    assert world.app.storage.stat(provenance_key_for(mirrored.blob_key)) is None

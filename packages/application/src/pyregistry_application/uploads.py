@@ -350,10 +350,13 @@ class UploadDistribution:
         return replaced
 
     def _delete_blobs(self, files: list[ReleaseFile]) -> None:
-        """Remove the cached blobs of mirrored files a local upload replaced; a failure leaves an orphan blob
-        for ``pyregistry sweep-blobs``, never a failed upload (the metadata is already committed)."""
+        """Remove the cached blobs (and verified provenance) of mirrored files a local upload replaced; a failure
+        leaves an orphan blob for ``pyregistry sweep-blobs``, never a failed upload (the metadata is committed)."""
         for file in files:
-            for key in (file.blob_key, metadata_key_for(file.blob_key)):
+            keys = [file.blob_key, metadata_key_for(file.blob_key)]
+            if file.has_provenance:
+                keys.append(provenance_key_for(file.blob_key))
+            for key in keys:
                 try:
                     self._storage.delete(key)
                 except Exception as exc:
