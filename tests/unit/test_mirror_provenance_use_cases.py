@@ -145,6 +145,8 @@ def test_a_later_release_without_provenance_is_held_until_an_admin_releases_it(w
         f"held by provenance continuity: {later.name} has no verified provenance, but earlier releases were "
         f"attested by {SIGNER}; an admin of the tenant can release version 0.0.20"
     )
+    with pytest.raises(HeldByProvenance):
+        world.index.core_metadata("corp", world.reader, PROJECT, later.name, version="0.0.20")
     assert world.continuity.held(world.tenant_id(), []) == {}
 
     with pytest.raises(ValidationFailed, match="a reason is required"):

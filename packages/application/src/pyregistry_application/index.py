@@ -207,6 +207,7 @@ class PackageIndex:
         """The PEP 658 metadata file of a wheel of the project's ``version``."""
         file = self._visible_file(tenant_slug, secret, project_name, filename, version)
         if file.origin != "local" and self._mirror is not None:
+            self._mirror.refuse_if_held(file)
             return self._mirror.core_metadata(file)
         if file.metadata_sha256 is None:
             raise NotFound(f"{filename!r} has no separate core metadata")
