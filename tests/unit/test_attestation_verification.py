@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 from collections.abc import Iterator
@@ -16,6 +17,8 @@ from cryptography.hazmat import asn1
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID, ObjectIdentifier
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pyregistry_domain.errors import ValidationFailed
 from pyregistry_domain.provenance import PublisherIdentity
@@ -217,3 +220,31 @@ def test_the_certificate_names_its_workflow_or_is_refused(extensions: dict[str, 
 def test_publisher_descriptors_name_a_comparable_identity(described: dict[str, str], identity: str | None) -> None:
     found = PublisherIdentity.from_descriptor(described)
     assert (found.identity if found else None) == identity
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    field=st.sampled_from(["transparency_entry", "certificate", "statement", "signature"]),
+    value=JSON_VALUES,
+    noise=st.binary(max_size=64),
+)
+def test_any_mangled_attestation_is_a_validation_failure_never_a_crash(field: str, value: object, noise: bytes) -> None:
+    attested = github_attested()
+    mangled: dict[str, Any] = json.loads(json.dumps(attested.attestation))
+    if field == "transparency_entry":
+        entry = mangled["verification_material"]["transparency_entries"][0]
+        key = sorted(entry)[len(noise) % len(entry)]
+        entry[key] = value
+    elif field == "certificate":
+        mangled["verification_material"]["certificate"] = base64.b64encode(noise).decode()
+    else:
+        mangled["envelope"][field] = base64.b64encode(noise).decode()
+    with pytest.raises(ValidationFailed, match=r"^attestations: \[0\] "):
+        VERIFIER.verify([mangled], attested.filename, attested.sha256, None)

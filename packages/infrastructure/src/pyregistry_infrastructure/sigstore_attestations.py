@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
@@ -29,6 +30,7 @@ from pyregistry_domain.provenance import GITHUB_ACTIONS_ISSUER, PublisherIdentit
 
 __all__ = ["SigstoreAttestationVerifier", "bundled_trusted_root_path", "certificate_identity"]
 
+_log = logging.getLogger(__name__)
 _ISSUER = ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
 _SOURCE_REPOSITORY_URI = ObjectIdentifier("1.3.6.1.4.1.57264.1.12")
 _BUILD_CONFIG_URI = ObjectIdentifier("1.3.6.1.4.1.57264.1.18")
@@ -154,13 +156,17 @@ class SigstoreAttestationVerifier:
             bundle = Attestation.model_validate(raw).to_bundle()
         except (ValidationError, AttestationError, ValueError, binascii.Error) as exc:
             raise ValidationFailed(f"{where} is not a valid attestation: {_first_line(exc)}") from None
+        except Exception as exc:  # untrusted input through a third-party parser: refuse it, never a 500
+            _log.warning("attestation.unexpected_parse_error error=%r", exc)
+            raise ValidationFailed(f"{where} is not a valid attestation: {type(exc).__name__}") from None
         policy = _IdentityPolicy(expected)
         try:
             payload_type, payload = _verifier().verify_dsse(bundle, policy)
-        except SigstoreError as exc:
+        except (SigstoreError, ValueError, TypeError) as exc:
             raise ValidationFailed(f"{where} failed Sigstore verification: {_first_line(exc)}") from None
-        except (ValueError, TypeError) as exc:
-            raise ValidationFailed(f"{where} failed Sigstore verification: {_first_line(exc)}") from None
+        except Exception as exc:  # as above: a malformed bundle the library did not anticipate
+            _log.warning("attestation.unexpected_verify_error error=%r", exc)
+            raise ValidationFailed(f"{where} failed Sigstore verification: {type(exc).__name__}") from None
         if payload_type != "application/vnd.in-toto+json":
             raise ValidationFailed(f"{where} envelope carries {payload_type!r}, not an in-toto statement")
         _check_statement(payload, where, filename, dist_key, sha256)
