@@ -273,3 +273,22 @@ def test_a_local_upload_taking_the_project_over_removes_the_mirrored_provenance(
     world.app.upload("corp", publisher, build_wheel(tmp_path / "local", PROJECT, "1.0"), PROJECT, "1.0")
     assert world.app.store.get_file(world.tenant_id(), world.attested.filename) is None
     assert world.app.storage.stat(provenance_key_for(mirrored.blob_key)) is None
+
+
+def test_fetches_per_refresh_are_bounded_newest_versions_first(world: World, tmp_path: Path) -> None:
+    newer = build_wheel(tmp_path / "newer", PROJECT, "0.0.20")
+    world.add(newer, "https://pypi.example/integrity/newer", None)
+    unattested = build_wheel(tmp_path / "plain", PROJECT, "0.0.1")
+    world.add(unattested)
+    world.offered()
+    files = world.app.store.list_files(world.tenant_id(), PROJECT)
+    fresh = MemoryProvenanceRecordStore()
+    bounded = MirroredProvenance(
+        fresh, world.app.storage, world.upstream.fetch_bytes, SigstoreAttestationVerifier(), world.clock, max_fetches=1
+    )
+    urls = {entry.filename: entry.provenance_url for entry in world.entries}
+    first = bounded.check(world.tenant_id(), PROJECT, files, urls)
+    assert set(fresh.project_provenance(world.tenant_id(), PROJECT)) == {newer.name, unattested.name}
+    assert not any(file.has_provenance for file in first)
+    second = bounded.check(world.tenant_id(), PROJECT, files, urls)
+    assert [file.filename for file in second if file.has_provenance] == [world.attested.filename]

@@ -14,13 +14,24 @@ from pyregistry_application.ports import ArtifactStorage, Clock
 from pyregistry_application.provenance import MAX_ATTESTATIONS_BYTES, provenance_key_for, serialize_provenance
 from pyregistry_application.provenance_ports import FileProvenance, ProvenanceRecordStore, ProvenanceStatus
 from pyregistry_domain.distributions import ReleaseFile
-from pyregistry_domain.errors import NotFound, UpstreamUnavailable, ValidationFailed
+from pyregistry_domain.errors import InvalidVersion, NotFound, UpstreamUnavailable, ValidationFailed
 from pyregistry_domain.provenance import PublisherIdentity
+from pyregistry_domain.versions import parse_version
 
-__all__ = ["MirroredProvenance", "verify_provenance_object"]
+__all__ = ["MAX_FETCHES_PER_REFRESH", "MirroredProvenance", "verify_provenance_object"]
 
 _log = logging.getLogger(__name__)
+MAX_FETCHES_PER_REFRESH = 32
+"""Provenance objects fetched for one project per refresh, newest versions first, so the first page view of a
+project with hundreds of attested files stays quick; later refreshes check the rest."""
 FetchBytes = Callable[[str], bytes]
+
+
+def _version_key(version: str) -> tuple[int, object]:
+    try:
+        return (1, parse_version(version))
+    except InvalidVersion:
+        return (0, version)
 
 
 def verify_provenance_object(
@@ -75,7 +86,10 @@ class MirroredProvenance:
         fetch: FetchBytes,
         verifier: AttestationVerifier,
         clock: Clock,
+        *,
+        max_fetches: int = MAX_FETCHES_PER_REFRESH,
     ) -> None:
+        self._max_fetches = max_fetches
         self._records = records
         self._storage = storage
         self._fetch = fetch
@@ -92,14 +106,26 @@ class MirroredProvenance:
     ) -> list[ReleaseFile]:
         """``files`` with ``has_provenance`` set from their (possibly just made) records."""
         recorded = dict(self._records.project_provenance(tenant_id, normalized))
-        checked = []
-        for file in files:
-            record = recorded.get(file.filename)
-            if record is None or record.sha256 != file.sha256:
-                record = self._check_one(file, urls.get(file.filename))
-            verified = record is not None and record.status is ProvenanceStatus.VERIFIED
-            checked.append(replace(file, has_provenance=verified))
-        return checked
+        stale = [file for file in files if (r := recorded.get(file.filename)) is None or r.sha256 != file.sha256]
+        fetches = 0
+        for file in sorted(stale, key=lambda file: _version_key(file.version), reverse=True):
+            url = urls.get(file.filename)
+            if url is not None:
+                if fetches >= self._max_fetches:
+                    continue  # checked by a later refresh; until then the file has no verified provenance
+                fetches += 1
+            record = self._check_one(file, url)
+            if record is not None:
+                recorded[file.filename] = record
+        return [
+            replace(
+                file,
+                has_provenance=(r := recorded.get(file.filename)) is not None
+                and r.sha256 == file.sha256
+                and r.status is ProvenanceStatus.VERIFIED,
+            )
+            for file in files
+        ]
 
     def _check_one(self, file: ReleaseFile, url: str | None) -> FileProvenance | None:
         status, identity, publisher, detail = ProvenanceStatus.ABSENT, None, None, "the upstream offers no provenance"
