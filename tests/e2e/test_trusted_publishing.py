@@ -18,7 +18,7 @@ import httpx
 import pytest
 from joserfc.jwk import ECKey, RSAKey
 
-from tests.support.attestations import flipped_signature, github_attested, needs_attestations
+from tests.support.attestations import flipped_signature, github_attested, gitlab_attested, needs_attestations
 from tests.support.dists import build_wheel
 from tests.support.jwks import JwksServer, ec_key, github_claims, rsa_key, serve_jwks, sign
 from tests.support.server import BIN_DIR, RunningRegistry, clean_client_env, start_registry
@@ -419,3 +419,23 @@ def test_gitlab_publisher_mints_for_its_project(oidc: Oidc) -> None:
     refused = oidc.mint(sign({**claims, "jti": f"gl2-{now}"}, oidc.ec))
     assert refused.status_code == 403
     assert "no trusted publisher matches" in refused.json()["message"]
+
+
+@needs_attestations
+def test_a_plain_token_upload_records_the_verified_signer_as_publisher(oidc: Oidc, tmp_path: Path) -> None:
+    attested = gitlab_attested()
+    sdist = tmp_path / attested.filename
+    shutil.copy(attested.path, sdist)
+    attestation_path = Path(f"{sdist}.publish.attestation")
+    attestation_path.write_text(json.dumps(attested.attestation))
+    token = oidc.registry.issue_token("acme", "publish", name="plain-ci")
+    result = twine(oidc.registry, token, sdist, attestation_path, extra=("--attestations",))
+    assert result.returncode == 0, result.stdout + result.stderr
+    url = f"{oidc.registry.base_url}/t/acme/provenance/gitlab-oidc-project/0.0.3/{sdist.name}"
+    provenance = httpx.get(url, auth=("__token__", token), timeout=10)
+    assert provenance.status_code == 200, provenance.text
+    assert provenance.json()["attestation_bundles"][0]["publisher"] == {
+        "kind": "GitLab",
+        "repository": "facutuesca/gitlab-oidc-project",
+        "workflow_filepath": ".gitlab-ci.yml",
+    }
