@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import shutil
 import sqlite3
 import subprocess
 import time
@@ -17,6 +18,7 @@ import httpx
 import pytest
 from joserfc.jwk import ECKey, RSAKey
 
+from tests.support.attestations import flipped_signature, github_attested, gitlab_attested, needs_attestations
 from tests.support.dists import build_wheel
 from tests.support.jwks import JwksServer, ec_key, github_claims, rsa_key, serve_jwks, sign
 from tests.support.server import BIN_DIR, RunningRegistry, clean_client_env, start_registry
@@ -94,6 +96,11 @@ def audit_rows(registry: RunningRegistry, action: str) -> list[dict[str, Any]]:
         return [dict(row) for row in conn.execute("SELECT * FROM audit_events WHERE action = ?", (action,))]
 
 
+def uploads_of(registry: RunningRegistry, filename: str) -> int:
+    """How many accepted uploads of ``filename`` the audit trail records."""
+    return sum(1 for row in audit_rows(registry, "package.upload") if row["target"].endswith(f"/{filename}"))
+
+
 def test_audience_endpoint(oidc: Oidc) -> None:
     response = httpx.get(f"{oidc.registry.base_url}/_/oidc/audience", timeout=10)
     assert response.status_code == 200
@@ -125,46 +132,102 @@ def test_minted_token_publishes_its_project_only(oidc: Oidc, tmp_path: Path) -> 
     assert details["claim.workflow_ref"] == claims["workflow_ref"]
 
 
-def test_provenance_round_trip_with_es256_minted_token(oidc: Oidc, tmp_path: Path) -> None:
-    minted = oidc.mint(sign(oidc.claims(), oidc.ec))
+ATTESTED_REPOSITORY = "trailofbits/pypi-attestations"
+
+
+def _attested_publisher_token(oidc: Oidc, workflow: str = "release.yml") -> str:
+    """A token minted (ES256) by the publisher of the real GitHub attestation (trailofbits/pypi-attestations)."""
+    listed = oidc.registry.cli("list-publishers", "--tenant", "acme", "--project", "pypi-attestations").stdout
+    if f"github:{ATTESTED_REPOSITORY}/{workflow}" not in listed:
+        oidc.registry.cli(
+            "add-publisher", "--tenant", "acme", "--project", "pypi-attestations", "--provider", "github",
+            "--repository", ATTESTED_REPOSITORY, "--workflow", workflow,
+        )  # fmt: skip
+    ref = f"{ATTESTED_REPOSITORY}/.github/workflows/{workflow}@refs/tags/v0.0.19"
+    claims = oidc.claims(
+        repository=ATTESTED_REPOSITORY,
+        repository_owner="trailofbits",
+        sub=f"repo:{ATTESTED_REPOSITORY}:ref:refs/tags/v0.0.19",
+        workflow_ref=ref,
+        job_workflow_ref=ref,
+        environment=None,
+    )
+    minted = oidc.mint(sign(claims, oidc.ec))
     assert minted.status_code == 200, minted.text
-    wheel = build_wheel(tmp_path, "acme-tools", "2.0.0")
-    attestation = {
-        "version": 1,
-        "verification_material": {"certificate": base64.b64encode(b"cert").decode(), "transparency_entries": [{}]},
-        "envelope": {"statement": base64.b64encode(b"{}").decode(), "signature": base64.b64encode(b"sig").decode()},
-    }
-    attestation_path = Path(f"{wheel}.publish.attestation")
-    attestation_path.write_text(json.dumps(attestation))
-    result = twine(oidc.registry, minted.json()["token"], wheel, attestation_path, extra=("--attestations",))
+    token: str = minted.json()["token"]
+    return token
+
+
+@needs_attestations
+def test_provenance_round_trip_with_es256_minted_token(oidc: Oidc, tmp_path: Path) -> None:
+    attested = github_attested()
+    sdist = tmp_path / attested.filename
+    shutil.copy(attested.path, sdist)
+    attestation_path = Path(f"{sdist}.publish.attestation")
+    attestation_path.write_text(json.dumps(attested.attestation))
+    token = _attested_publisher_token(oidc)
+    started = time.perf_counter()
+    result = twine(oidc.registry, token, sdist, attestation_path, extra=("--attestations",))
     assert result.returncode == 0, result.stdout + result.stderr
+    print(f"twine upload with a verified attestation took {time.perf_counter() - started:.2f} s")
 
     reader = oidc.registry.issue_token("acme", "read", name="reader")
     auth = ("__token__", reader)
     base = oidc.registry.base_url
-    url = f"{base}/t/acme/provenance/acme-tools/2.0.0/{wheel.name}"
+    url = f"{base}/t/acme/provenance/pypi-attestations/0.0.19/{sdist.name}"
     provenance = httpx.get(url, auth=auth, timeout=10)
     assert provenance.status_code == 200, provenance.text
     bundle = provenance.json()["attestation_bundles"][0]
     assert provenance.json()["version"] == 1
-    assert bundle["attestations"] == [attestation]
+    assert bundle["attestations"] == [attested.attestation]
     assert bundle["publisher"]["kind"] == "GitHub" and bundle["publisher"]["workflow"] == "release.yml"
+    assert bundle["publisher"]["repository"] == ATTESTED_REPOSITORY
     assert bundle["publisher"]["claims"]["sha"] == oidc.claims()["sha"]
     assert bundle["publisher"]["claims"]["iss"] == ISSUER
     assert httpx.get(url, timeout=10).status_code == 401
+    uploads = [
+        row for row in audit_rows(oidc.registry, "package.upload") if "pypi-attestations==0.0.19" in row["target"]
+    ]
+    assert json.loads(uploads[-1]["details"])["attested_by"] == f"github:{ATTESTED_REPOSITORY}/release.yml"
 
     page = httpx.get(
-        f"{base}/t/acme/simple/acme-tools/",
+        f"{base}/t/acme/simple/pypi-attestations/",
         auth=auth,
         headers={"Accept": "application/vnd.pypi.simple.v1+json"},
         timeout=10,
     ).json()
-    entry = next(file for file in page["files"] if file["filename"] == wheel.name)
-    assert httpx.get(httpx.URL(f"{base}/t/acme/simple/acme-tools/").join(entry["provenance"]), auth=auth).json() == (
-        provenance.json()
-    )
-    html = httpx.get(f"{base}/t/acme/simple/acme-tools/", auth=auth, timeout=10).text
+    entry = next(file for file in page["files"] if file["filename"] == sdist.name)
+    assert httpx.get(
+        httpx.URL(f"{base}/t/acme/simple/pypi-attestations/").join(entry["provenance"]), auth=auth
+    ).json() == (provenance.json())
+    html = httpx.get(f"{base}/t/acme/simple/pypi-attestations/", auth=auth, timeout=10).text
     assert "data-provenance=" in html
+
+
+@needs_attestations
+@pytest.mark.parametrize("case", ["another workflow", "flipped signature", "another distribution"])
+def test_an_attestation_that_does_not_verify_is_refused_and_nothing_is_stored(
+    oidc: Oidc, tmp_path: Path, case: str
+) -> None:
+    attested = github_attested()
+    attestation, workflow = attested.attestation, "release.yml"
+    sdist = tmp_path / attested.filename
+    shutil.copy(attested.path, sdist)
+    if case == "another workflow":
+        workflow = "nightly.yml"
+    elif case == "flipped signature":
+        attestation = flipped_signature(attestation)
+    else:
+        sdist = build_wheel(tmp_path, "pypi-attestations", "0.0.20")
+    attestation_path = Path(f"{sdist}.publish.attestation")
+    attestation_path.write_text(json.dumps(attestation))
+    token = _attested_publisher_token(oidc, workflow)
+    before = uploads_of(oidc.registry, sdist.name)
+    result = twine(oidc.registry, token, sdist, attestation_path, extra=("--attestations", "--verbose"))
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "400" in output and "attestations: [0] " in output, output
+    assert uploads_of(oidc.registry, sdist.name) == before
 
 
 def test_malformed_attestations_are_refused(oidc: Oidc, tmp_path: Path) -> None:
@@ -356,3 +419,23 @@ def test_gitlab_publisher_mints_for_its_project(oidc: Oidc) -> None:
     refused = oidc.mint(sign({**claims, "jti": f"gl2-{now}"}, oidc.ec))
     assert refused.status_code == 403
     assert "no trusted publisher matches" in refused.json()["message"]
+
+
+@needs_attestations
+def test_a_plain_token_upload_records_the_verified_signer_as_publisher(oidc: Oidc, tmp_path: Path) -> None:
+    attested = gitlab_attested()
+    sdist = tmp_path / attested.filename
+    shutil.copy(attested.path, sdist)
+    attestation_path = Path(f"{sdist}.publish.attestation")
+    attestation_path.write_text(json.dumps(attested.attestation))
+    token = oidc.registry.issue_token("acme", "publish", name="plain-ci")
+    result = twine(oidc.registry, token, sdist, attestation_path, extra=("--attestations",))
+    assert result.returncode == 0, result.stdout + result.stderr
+    url = f"{oidc.registry.base_url}/t/acme/provenance/gitlab-oidc-project/0.0.3/{sdist.name}"
+    provenance = httpx.get(url, auth=("__token__", token), timeout=10)
+    assert provenance.status_code == 200, provenance.text
+    assert provenance.json()["attestation_bundles"][0]["publisher"] == {
+        "kind": "GitLab",
+        "repository": "facutuesca/gitlab-oidc-project",
+        "workflow_filepath": ".gitlab-ci.yml",
+    }

@@ -23,6 +23,7 @@ from pyregistry_domain.tokens import ApiToken, TokenScope
 from pyregistry_infrastructure.archives import ArchiveInspector
 from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
 from pyregistry_infrastructure.metadata_stores.memory_backend import memory_backend
+from pyregistry_infrastructure.sigstore_attestations import SigstoreAttestationVerifier
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 from tests.support.dists import build_wheel
 from tests.unit.application.test_admin_use_cases import SteppingClock
@@ -60,6 +61,7 @@ class App:
             clock,
             ids,
             10 * 1024 * 1024,
+            attestation_verifier=SigstoreAttestationVerifier(),
         )
         self.index = PackageIndex(self.store.catalogue, self.storage, self.access)
         self.spool = root / "spool"

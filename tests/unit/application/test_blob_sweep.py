@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pyregistry_application.blob_sweep import OrphanBlobSweeper
 from pyregistry_application.dto import AuditQuery
+from tests.support.attestations import gitlab_attested, needs_attestations
 from tests.unit.application.test_purge_provenance import Registry
 
 
@@ -27,12 +28,13 @@ def _sweeper(registry: Registry, offset: timedelta) -> OrphanBlobSweeper:
     )
 
 
+@needs_attestations
 def test_old_orphans_are_removed_and_everything_referenced_or_foreign_stays(tmp_path: Path) -> None:
     registry = Registry(tmp_path)
     storage = registry.runtime.services.storage
-    kept = registry.upload_attested("widget", "1.0")
+    kept = registry.upload_attested(gitlab_attested())
     tenant_id = kept.tenant_id
-    orphan = f"{tenant_id}/widget/crashed/widget-0.9-py3-none-any.whl"
+    orphan = f"{tenant_id}/gitlab-oidc-project/crashed/gitlab_oidc_project-0.9-py3-none-any.whl"
     storage.put_bytes(orphan, b"half a release")
     storage.put_bytes(orphan + ".metadata", b"Name: widget\n")
     foreign = ["backups/2026/11/dump.sql", f"{tenant_id}/notes.txt", "unknown-tenant/widget/x/widget-1.whl"]
@@ -56,13 +58,12 @@ def test_old_orphans_are_removed_and_everything_referenced_or_foreign_stays(tmp_
 def test_orphans_inside_the_grace_period_are_kept(tmp_path: Path) -> None:
     registry = Registry(tmp_path)
     storage = registry.runtime.services.storage
-    kept = registry.upload_attested("gadget", "1.0")
+    kept = registry.upload_wheel("gadget", "1.0")
     orphan = f"{kept.tenant_id}/gadget/in-flight/gadget-2.0-py3-none-any.whl"
     storage.put_bytes(orphan, b"still uploading")
 
     report = _sweeper(registry, timedelta(0)).sweep(timedelta(hours=1), dry_run=False, actor="test")
     assert [o.key for o in report.orphans] == [orphan] and report.too_recent == 1 and report.removed == 0
     assert storage.stat(orphan) is not None
-    assert (
-        registry.runtime.services.metadata.audit_log.list_audit_events(AuditQuery(action="storage.sweep")).items == []
-    )
+    audit_log = registry.runtime.services.metadata.audit_log
+    assert audit_log.list_audit_events(AuditQuery(action="storage.sweep")).items == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,9 +14,16 @@ from pyregistry_application.dto import AuditQuery
 from pyregistry_application.provenance import MAX_ATTESTATIONS, ProvenanceReader, build_provenance, parse_attestations
 from pyregistry_domain.errors import Forbidden, NotFound, ValidationFailed
 from pyregistry_domain.tokens import ApiToken, TokenScope
+from tests.support.attestations import flipped_signature, gitlab_attested, needs_attestations
 from tests.support.dists import build_wheel
 from tests.unit.application.test_application_without_web import App
-from tests.unit.application.test_purge_provenance import ATTESTATION
+
+ATTESTATION = {
+    "version": 1,
+    "verification_material": {"certificate": base64.b64encode(b"cert").decode(), "transparency_entries": [{}]},
+    "envelope": {"statement": base64.b64encode(b"{}").decode(), "signature": base64.b64encode(b"sig").decode()},
+}
+"""Well-shaped but not signed: passes the shape check, fails verification."""
 
 
 def _without(path: tuple[str, ...]) -> dict[str, Any]:
@@ -110,41 +118,102 @@ def app(tmp_path: Path) -> App:
     return application
 
 
+@needs_attestations
 def test_provenance_of_an_attested_upload_is_served_to_readers_of_the_tenant(app: App, tmp_path: Path) -> None:
-    descriptor = {"kind": "GitHub", "repository": "acme/widget", "workflow": "release.yml", "publisher_id": "p1"}
+    attested = gitlab_attested()
+    descriptor = {
+        "kind": "GitLab",
+        "repository": "facutuesca/gitlab-oidc-project",
+        "workflow": ".gitlab-ci.yml",
+        "publisher_id": "p1",
+        "claims": {"iss": "https://gitlab.com"},
+    }
     publisher = app.tokens.issue(
         tenant_slug="acme",
-        name="oidc github:acme/widget/release.yml",
+        name="oidc gitlab:facutuesca/gitlab-oidc-project/.gitlab-ci.yml",
         scopes=["publish"],
-        project="widget",
-        actor="publisher:github:acme/widget/release.yml",
+        project="gitlab-oidc-project",
+        actor="publisher:gitlab:facutuesca/gitlab-oidc-project/.gitlab-ci.yml",
         minted_by_publisher=json.dumps(descriptor, sort_keys=True),
     )
     reader = app.tokens.issue(tenant_slug="acme", name="pip", scopes=["read"], actor="t")
-    attested = build_wheel(tmp_path / "attested", "Widget", "1.0")
-    app.upload("acme", publisher.secret, attested, "Widget", "1.0", {"attestations": [json.dumps([ATTESTATION])]})
-    plain = build_wheel(tmp_path / "plain", "Widget", "2.0")
-    app.upload("acme", publisher.secret, plain, "Widget", "2.0")
+    attestations = {"attestations": [json.dumps([attested.attestation])]}
+    app.upload("acme", publisher.secret, attested.path, "gitlab-oidc-project", "0.0.3", attestations)
+    plain = build_wheel(tmp_path / "plain", "gitlab-oidc-project", "2.0")
+    app.upload("acme", publisher.secret, plain, "gitlab-oidc-project", "2.0")
 
     provenance = ProvenanceReader(app.store.catalogue, app.storage, app.access)
-    served_bytes = provenance.provenance("acme", reader.secret, "WIDGET", "1.0", attested.name)
+    served_bytes = provenance.provenance("acme", reader.secret, "GITLAB_OIDC_PROJECT", "0.0.3", attested.filename)
     served = json.loads(served_bytes)
-    assert served["attestation_bundles"] == [{"publisher": descriptor, "attestations": [ATTESTATION]}]
-    [upload] = app.audit.query(AuditQuery(action="package.upload", limit=1)).items
+    assert served["attestation_bundles"] == [{"publisher": descriptor, "attestations": [attested.attestation]}]
+    [upload] = [
+        entry
+        for entry in app.audit.query(AuditQuery(action="package.upload")).items
+        if entry.target.startswith("gitlab-oidc-project==0.0.3/")
+    ]
     assert json.loads(upload.details["publisher"]) == descriptor
+    assert upload.details["attested_by"] == "gitlab:facutuesca/gitlab-oidc-project/.gitlab-ci.yml"
 
     with pytest.raises(NotFound, match="has no provenance"):
-        provenance.provenance("acme", reader.secret, "widget", "2.0", plain.name)
+        provenance.provenance("acme", reader.secret, "gitlab-oidc-project", "2.0", plain.name)
     for project, version, filename in (
-        ("widget", "2.0", attested.name),
-        ("gadget", "1.0", attested.name),
-        ("widget", "1.0", "widget-1.0-py2-none-any.whl"),
+        ("gitlab-oidc-project", "2.0", attested.filename),
+        ("gadget", "0.0.3", attested.filename),
+        ("gitlab-oidc-project", "0.0.3", "gitlab_oidc_project-0.0.3-py2-none-any.whl"),
     ):
         with pytest.raises(NotFound, match="is not a file of"):
             provenance.provenance("acme", reader.secret, project, version, filename)
-    assert provenance.provenance("acme", publisher.secret, "widget", "1.0", attested.name) == served_bytes
-    with pytest.raises(Forbidden, match="limited to project 'widget'"):
-        provenance.provenance("acme", publisher.secret, "gadget", "1.0", attested.name)
+    assert provenance.provenance("acme", publisher.secret, "gitlab-oidc-project", "0.0.3", attested.filename) == (
+        served_bytes
+    )
+    with pytest.raises(Forbidden, match="limited to project 'gitlab-oidc-project'"):
+        provenance.provenance("acme", publisher.secret, "gadget", "0.0.3", attested.filename)
     stranger = app.tokens.issue(tenant_slug="other", name="pip", scopes=["read"], actor="t")
     with pytest.raises(Forbidden, match="another tenant"):
-        provenance.provenance("acme", stranger.secret, "widget", "1.0", attested.name)
+        provenance.provenance("acme", stranger.secret, "gitlab-oidc-project", "0.0.3", attested.filename)
+
+
+@needs_attestations
+@pytest.mark.parametrize("case", ["unsigned", "flipped signature", "wrong publisher", "wrong file"])
+def test_an_attestation_that_does_not_verify_is_refused_and_stores_nothing(app: App, tmp_path: Path, case: str) -> None:
+    attested = gitlab_attested()
+    project, path, attestation = "gitlab-oidc-project", attested.path, attested.attestation
+    descriptor = {"kind": "GitLab", "repository": "facutuesca/gitlab-oidc-project", "workflow": ".gitlab-ci.yml"}
+    if case == "unsigned":
+        attestation = ATTESTATION
+    elif case == "flipped signature":
+        attestation = flipped_signature(attestation)
+    elif case == "wrong publisher":
+        descriptor["workflow"] = "release.gitlab-ci.yml"
+    else:
+        path = build_wheel(tmp_path, project, "0.0.3")
+    publisher = app.tokens.issue(
+        tenant_slug="acme",
+        name="oidc",
+        scopes=["publish"],
+        project=project,
+        actor="publisher",
+        minted_by_publisher=json.dumps(descriptor),
+    )
+    with pytest.raises(ValidationFailed, match=r"^attestations: \[0\] "):
+        app.upload("acme", publisher.secret, path, project, "0.0.3", {"attestations": [json.dumps([attestation])]})
+    tenant = app.store.tenants.get_tenant_by_slug("acme")
+    assert tenant is not None
+    assert app.store.catalogue.list_files(tenant.id, project) == []
+    assert list(app.storage.list_keys()) == []
+    assert app.audit.query(AuditQuery(action="package.upload")).items == []
+
+
+@needs_attestations
+def test_a_plain_token_upload_records_the_verified_signer_as_publisher(app: App) -> None:
+    attested = gitlab_attested()
+    token = app.tokens.issue(tenant_slug="acme", name="ci", scopes=["publish"], actor="t")
+    attestations = {"attestations": [json.dumps([attested.attestation])]}
+    app.upload("acme", token.secret, attested.path, "gitlab-oidc-project", "0.0.3", attestations)
+    reader = ProvenanceReader(app.store.catalogue, app.storage, app.access)
+    served = json.loads(reader.provenance("acme", token.secret, "gitlab-oidc-project", "0.0.3", attested.filename))
+    assert served["attestation_bundles"][0]["publisher"] == {
+        "kind": "GitLab",
+        "repository": "facutuesca/gitlab-oidc-project",
+        "workflow_filepath": ".gitlab-ci.yml",
+    }

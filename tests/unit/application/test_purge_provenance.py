@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,16 +15,11 @@ from pyregistry_application.admin_services import AdminServices, build_admin_ser
 from pyregistry_application.blob_keys import metadata_key_for, provenance_key_for
 from pyregistry_application.dto import SpooledUpload, UploadCommand
 from pyregistry_bootstrap.wiring import Runtime, build_runtime
-from pyregistry_domain.distributions import ReleaseFile
+from pyregistry_domain.distributions import ReleaseFile, parse_distribution_filename
 from pyregistry_domain.users import User
+from tests.support.attestations import Attested, github_attested, gitlab_attested, needs_attestations
 from tests.support.dists import build_wheel
 from tests.support.settings import runtime_settings
-
-ATTESTATION = {
-    "version": 1,
-    "verification_material": {"certificate": base64.b64encode(b"cert").decode(), "transparency_entries": [{}]},
-    "envelope": {"statement": base64.b64encode(b"{}").decode(), "signature": base64.b64encode(b"sig").decode()},
-}
 
 
 class Registry:
@@ -44,35 +39,46 @@ class Registry:
         self.superadmin: User = superadmin
         self.root = root
 
-    def upload_attested(self, name: str, version: str) -> ReleaseFile:
-        wheel = build_wheel(self.root / f"{name}-{version}", name, version)
-        spooled = self.root / (wheel.name + ".part")
-        shutil.copy(wheel, spooled)
-        data = wheel.read_bytes()
+    def upload(self, path: Path, attestations: list[dict[str, Any]] | None = None) -> ReleaseFile:
+        """Upload a distribution as twine would, with ``attestations`` when given."""
+        spooled = self.root / (path.name + ".part")
+        shutil.copy(path, spooled)
+        data = path.read_bytes()
         content = SpooledUpload(
             path=str(spooled),
-            filename=wheel.name,
+            filename=path.name,
             size=len(data),
             sha256=hashlib.sha256(data).hexdigest(),
             md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
             blake2_256=hashlib.blake2b(data, digest_size=32).hexdigest(),
         )
+        parsed = parse_distribution_filename(path.name)
         fields = {
             ":action": ["file_upload"],
-            "name": [name],
-            "version": [version],
+            "name": [parsed.normalized_name],
+            "version": [parsed.version],
             "sha256_digest": [content.sha256],
-            "attestations": [json.dumps([ATTESTATION])],
         }
+        if attestations is not None:
+            fields["attestations"] = [json.dumps(attestations)]
         services = self.runtime.services
         services.uploads.execute(
             UploadCommand(tenant_slug="acme", token_secret=self.secret, fields=fields, content=content)
         )
         tenant = services.metadata.tenants.get_tenant_by_slug("acme")
         assert tenant is not None
-        file = services.metadata.catalogue.get_file(tenant.id, wheel.name)
-        assert file is not None and file.has_provenance
-        assert self.provenance_stored(file)
+        file = services.metadata.catalogue.get_file(tenant.id, path.name)
+        assert file is not None
+        return file
+
+    def upload_wheel(self, name: str, version: str) -> ReleaseFile:
+        """Upload a freshly built wheel without attestations."""
+        return self.upload(build_wheel(self.root / f"{name}-{version}", name, version))
+
+    def upload_attested(self, attested: Attested) -> ReleaseFile:
+        """Upload a real attested sdist with its attestation (verified, then stored as provenance)."""
+        file = self.upload(attested.path, [attested.attestation])
+        assert file.has_provenance and self.provenance_stored(file)
         return file
 
     def provenance_stored(self, file: ReleaseFile) -> bool:
@@ -88,23 +94,25 @@ def registry(tmp_path: Path) -> Registry:
     return Registry(tmp_path)
 
 
+@needs_attestations
 def test_purging_a_file_deletes_its_provenance(registry: Registry) -> None:
-    purged, kept = registry.upload_attested("widget", "1.0"), registry.upload_attested("widget", "2.0")
-    registry.admin.releases.purge_file(registry.superadmin, "acme", "widget", purged.filename)
+    purged, kept = registry.upload_attested(gitlab_attested()), registry.upload_attested(github_attested())
+    registry.admin.releases.purge_file(registry.superadmin, "acme", "gitlab-oidc-project", purged.filename)
     assert registry.blobs_of(purged) == set()
     assert registry.provenance_stored(kept)
 
 
+@needs_attestations
 def test_purging_a_release_deletes_its_provenance(registry: Registry) -> None:
-    purged, kept = registry.upload_attested("widget", "1.0"), registry.upload_attested("widget", "2.0")
-    assert registry.admin.releases.purge_release(registry.superadmin, "acme", "widget", "1.0") == 1
+    purged, kept = registry.upload_attested(gitlab_attested()), registry.upload_attested(github_attested())
+    assert registry.admin.releases.purge_release(registry.superadmin, "acme", "gitlab-oidc-project", "0.0.3") == 1
     assert registry.blobs_of(purged) == set()
     assert registry.provenance_stored(kept)
 
 
+@needs_attestations
 def test_purging_a_project_deletes_every_provenance(registry: Registry) -> None:
-    files = [registry.upload_attested("widget", version) for version in ("1.0", "2.0")]
-    kept = registry.upload_attested("gadget", "1.0")
-    assert registry.admin.releases.purge_project(registry.superadmin, "acme", "widget") == 2
-    assert [registry.blobs_of(file) for file in files] == [set(), set()]
+    purged, kept = registry.upload_attested(gitlab_attested()), registry.upload_attested(github_attested())
+    assert registry.admin.releases.purge_project(registry.superadmin, "acme", "gitlab-oidc-project") == 1
+    assert registry.blobs_of(purged) == set()
     assert registry.provenance_stored(kept)

@@ -17,7 +17,7 @@ def test_an_empty_registry_has_nothing_to_sample(tmp_path: Path) -> None:
 def test_the_sample_finds_missing_blobs_and_stops_at_its_size(tmp_path: Path) -> None:
     registry = Registry(tmp_path)
     services = registry.runtime.services
-    files = [registry.upload_attested("widget", version) for version in ("1.0", "2.0", "3.0")]
+    files = [registry.upload_wheel("widget", version) for version in ("1.0", "2.0", "3.0")]
     assert sample_recorded_blobs(
         services.metadata.tenants, services.metadata.catalogue, services.storage
     ) == StorageSample(checked=3, missing=[])

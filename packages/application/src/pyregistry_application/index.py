@@ -197,6 +197,8 @@ class PackageIndex:
     ) -> FileDownload:
         """Locate a file of the project's ``version`` for streaming; with ``read_small``, read it if it is small."""
         file = self._visible_file(tenant_slug, secret, project_name, filename, version)
+        if file.is_mirrored and self._mirror is not None:
+            self._mirror.refuse_if_held(file)
         if file.is_mirrored and not file.cached and self._mirror is not None:
             self._metrics.download_served(DownloadSource.UPSTREAM)
             if self._mirror.streams(file):
@@ -221,6 +223,7 @@ class PackageIndex:
         """The PEP 658 metadata file of a wheel of the project's ``version``."""
         file = self._visible_file(tenant_slug, secret, project_name, filename, version)
         if file.is_mirrored and self._mirror is not None:
+            self._mirror.refuse_if_held(file)
             return self._mirror.core_metadata(file)
         if file.metadata_sha256 is None:
             raise NotFound(f"{filename!r} has no separate core metadata")

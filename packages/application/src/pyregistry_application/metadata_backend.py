@@ -9,6 +9,7 @@ from pyregistry_application.backup_ports import MetadataArchive
 from pyregistry_application.index_versions import IndexVersions
 from pyregistry_application.metadata_ports import AuditLog, Catalogue, TenantStore, TokenStore, UserStore
 from pyregistry_application.mirror_ports import MirrorStore
+from pyregistry_application.provenance_ports import ProvenanceRecordStore
 from pyregistry_application.publishing_ports import JtiReplayStore, PublisherStore
 from pyregistry_application.release_policy_ports import ReleasePolicyStore
 from pyregistry_application.scan_ports import ScanResultStore
@@ -37,6 +38,7 @@ class MetadataBackend:
     sessions: AdminSessionStore
     scans: ScanResultStore
     release_policies: ReleasePolicyStore
+    provenance_records: ProvenanceRecordStore
     index_versions: IndexVersions
     archive: MetadataArchive | None
     ping: Callable[[], None] | None

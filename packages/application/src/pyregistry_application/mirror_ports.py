@@ -45,6 +45,8 @@ class UpstreamFile(msgspec.Struct, frozen=True):
     metadata_sha256: str | None = None
     size: int | None = None
     upload_time: datetime | None = None
+    provenance_url: str | None = None
+    """Where the upstream serves the file's PEP 740 provenance object (PEP 740 ``provenance`` / ``data-provenance``)."""
 
 
 class UpstreamProject(msgspec.Struct, frozen=True):

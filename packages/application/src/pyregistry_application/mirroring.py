@@ -29,9 +29,11 @@ from pyregistry_application.mirror_ports import (
     UpstreamLocationRefused,
     UpstreamProject,
 )
+from pyregistry_application.mirror_provenance import MirroredProvenance
 from pyregistry_application.mirror_scanning import ScanBeforeServe
 from pyregistry_application.mirror_spool import DownloadSpool
 from pyregistry_application.ports import ArtifactStorage, Clock
+from pyregistry_application.provenance_continuity import ProvenanceContinuity
 from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_domain.distributions import ReleaseFile, parse_distribution_filename
 from pyregistry_domain.errors import InvalidFilename, NotFound, UpstreamUnavailable
@@ -236,9 +238,13 @@ class MirrorService:
         malware: MalwareBlocklist | None = None,
         metrics: Metrics | None = None,
         gate: ScanBeforeServe | None = None,
+        provenance: MirroredProvenance | None = None,
+        continuity: ProvenanceContinuity | None = None,
     ) -> None:
         self._tenants = tenants
         self._catalogue = catalogue
+        self._provenance = provenance
+        self._continuity = continuity
         self._malware = malware
         self._mirror_store = mirror_store
         self._storage = storage
@@ -291,6 +297,9 @@ class MirrorService:
         upstream = self._upstream.fetch_project(normalized)
         now = self._clock.now()
         files = _release_files(tenant, upstream, normalized, now)
+        if self._provenance is not None:
+            urls = {entry.filename: entry.provenance_url for entry in upstream.files}
+            files = self._provenance.check(tenant.id, normalized, files, urls)
         project = Project(
             tenant_id=tenant.id,
             name=upstream.name or normalized,
@@ -313,12 +322,25 @@ class MirrorService:
         """Scan before serve, when it is configured."""
         return self._gate
 
+    @property
+    def continuity(self) -> ProvenanceContinuity | None:
+        """The provenance-continuity hold, when it is configured."""
+        return self._continuity
+
     def servable(self, tenant_id: str, files: list[ReleaseFile]) -> list[ReleaseFile]:
-        """``files`` without the quarantined ones (pages offer only what a download would serve)."""
-        if self._gate is None:
-            return files
-        hidden = self._gate.quarantined(tenant_id, files)
-        return [file for file in files if file.filename not in hidden]
+        """``files`` without the quarantined ones and those held by provenance continuity (pages offer only what a
+        download would serve)."""
+        hidden: set[str] = set()
+        if self._gate is not None:
+            hidden.update(self._gate.quarantined(tenant_id, files))
+        if self._continuity is not None:
+            hidden.update(self._continuity.held(tenant_id, files))
+        return [file for file in files if file.filename not in hidden] if hidden else files
+
+    def refuse_if_held(self, file: ReleaseFile) -> None:
+        """Refuse a download of a file held by provenance continuity (cached or not) with the reason."""
+        if self._continuity is not None:
+            self._continuity.refuse_if_held(file)
 
     def read_through(self, file: ReleaseFile) -> ReleaseFile:
         """Cache a file on its first download: fetched, verified by sha256, scanned and stored before any byte is

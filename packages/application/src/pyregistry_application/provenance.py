@@ -12,6 +12,7 @@ from pyregistry_application.metadata_ports import CatalogueReader
 from pyregistry_application.ports import ArtifactStorage
 from pyregistry_domain.errors import NotFound, ValidationFailed
 from pyregistry_domain.names import normalize_project_name
+from pyregistry_domain.provenance import PublisherIdentity
 from pyregistry_domain.tokens import ApiToken, TokenScope
 from pyregistry_domain.versions import canonical_version
 
@@ -20,7 +21,9 @@ __all__ = [
     "MAX_ATTESTATIONS_BYTES",
     "ProvenanceReader",
     "build_provenance",
+    "expected_signer",
     "parse_attestations",
+    "serialize_provenance",
 ]
 
 MAX_ATTESTATIONS = 16
@@ -75,13 +78,34 @@ def _publisher_of(token: ApiToken) -> dict[str, Any]:
     return {"kind": "pyregistry-token", "token_name": token.name}
 
 
-def build_provenance(attestations: list[dict[str, Any]], token: ApiToken) -> bytes:
-    """A PEP 740 provenance object: one bundle whose publisher is the uploading identity."""
-    provenance = {
-        "version": 1,
-        "attestation_bundles": [{"publisher": _publisher_of(token), "attestations": attestations}],
-    }
-    return json.dumps(provenance, sort_keys=True).encode()
+def build_provenance(
+    attestations: list[dict[str, Any]], token: ApiToken, signer: PublisherIdentity | None = None
+) -> bytes:
+    """A PEP 740 provenance object: one bundle whose publisher is the uploading identity.
+
+    A token minted by a trusted publisher describes itself (with its identity token's claims); a plain token is
+    described by the verified ``signer`` of the attestations when there is one.
+    """
+    publisher = _publisher_of(token)
+    if not token.minted_by_publisher and signer is not None:
+        publisher = signer.descriptor()
+    return serialize_provenance([{"publisher": publisher, "attestations": attestations}])
+
+
+def serialize_provenance(bundles: list[dict[str, Any]]) -> bytes:
+    """A PEP 740 provenance object of ``bundles``, as served."""
+    return json.dumps({"version": 1, "attestation_bundles": bundles}, sort_keys=True).encode()
+
+
+def expected_signer(token: ApiToken) -> PublisherIdentity | None:
+    """The publisher a token minted by a trusted publisher stands for; ``None`` for a plain token."""
+    if not token.minted_by_publisher:
+        return None
+    described = _publisher_of(token)
+    identity = PublisherIdentity.from_descriptor(described)
+    if identity is None:
+        raise ValidationFailed("attestations: the token's trusted publisher cannot be matched to a certificate")
+    return identity
 
 
 class ProvenanceReader:

@@ -13,12 +13,13 @@ from typing import Any
 import msgspec
 
 from pyregistry_application.access import TokenAccess
+from pyregistry_application.attestation_ports import AttestationVerifier
 from pyregistry_application.audit import AuditTrail
 from pyregistry_application.blob_keys import blob_key_for, metadata_key_for, provenance_key_for
 from pyregistry_application.dto import DistributionMetadata, SpooledUpload, UploadCommand, UploadResult
 from pyregistry_application.metadata_ports import Catalogue, TenantStore
 from pyregistry_application.ports import ArtifactStorage, Clock, DistributionInspector, IdGenerator
-from pyregistry_application.provenance import build_provenance, parse_attestations
+from pyregistry_application.provenance import build_provenance, expected_signer, parse_attestations
 from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_application.upload_form import (
     check_digests,
@@ -36,8 +37,9 @@ from pyregistry_domain.distributions import (
     distribution_identity,
     parse_distribution_filename,
 )
-from pyregistry_domain.errors import AlreadyExists
+from pyregistry_domain.errors import AlreadyExists, ValidationFailed
 from pyregistry_domain.projects import Project, ProjectOrigin, Release
+from pyregistry_domain.provenance import PublisherIdentity
 from pyregistry_domain.publishers import claim_details, descriptor_claims
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import ApiToken, TokenScope
@@ -79,6 +81,7 @@ class Acceptance(msgspec.Struct, frozen=True):
     details: dict[str, str]
     attestations: list[dict[str, Any]] | None = None
     token: ApiToken | None = None
+    signer: PublisherIdentity | None = None
 
 
 class UploadTarget(msgspec.Struct, frozen=True):
@@ -156,6 +159,7 @@ class UploadDistribution:
         max_upload_bytes: int,
         listeners: list[PublishListener] | None = None,
         malware: MalwareBlocklist | None = None,
+        attestation_verifier: AttestationVerifier | None = None,
     ) -> None:
         self._catalogue = catalogue
         self._storage = storage
@@ -169,6 +173,7 @@ class UploadDistribution:
         self.gate = UploadGate(access, audit, tenants)
         """Checks made before the body is read (the web layer calls it first)."""
         self._malware = malware
+        self._attestation_verifier = attestation_verifier
 
     @property
     def max_upload_bytes(self) -> int:
@@ -191,6 +196,9 @@ class UploadDistribution:
         check_file_size(content, self._max_upload_bytes)
         check_digests(fields, content)
         attestations = parse_attestations(single_field(fields, "attestations"))
+        signer = None
+        if attestations is not None:
+            signer = self._verify_attestations(attestations, content, token)
         how = Acceptance(
             uploader=f"token:{token.name}",
             uploaded_at=self._clock.now(),
@@ -204,8 +212,18 @@ class UploadDistribution:
             },
             attestations=attestations,
             token=token,
+            signer=signer,
         )
         return self._accept(tenant, content, parsed, how)
+
+    def _verify_attestations(
+        self, attestations: list[dict[str, Any]], content: SpooledUpload, token: ApiToken
+    ) -> PublisherIdentity:
+        """The verified signer of the attestations: a token minted by a trusted publisher must match the
+        certificate's workflow; a plain token accepts any GitHub or GitLab workflow, recorded as the publisher."""
+        if self._attestation_verifier is None:
+            raise ValidationFailed("attestations: this server cannot verify attestations; upload without them")
+        return self._attestation_verifier.verify(attestations, content.filename, content.sha256, expected_signer(token))
 
     def import_file(self, tenant: Tenant, content: SpooledUpload, *, uploaded_at: datetime, actor: str) -> UploadResult:
         """Accept a file brought from another registry exactly as an upload (same checks, same records), keeping
@@ -231,7 +249,7 @@ class UploadDistribution:
         takeover = self._takeover(tenant.id, normalized)
         provenance = None
         if how.attestations is not None and how.token is not None:
-            provenance = build_provenance(how.attestations, how.token)
+            provenance = build_provenance(how.attestations, how.token, how.signer)
         records = upload_records(
             tenant,
             content,
@@ -300,6 +318,7 @@ class UploadDistribution:
             source_ip=how.source_ip,
             details={
                 **how.details,
+                **({"attested_by": how.signer.identity} if how.signer is not None else {}),
                 "sha256": file.sha256,
                 "size": str(file.size),
                 **({"replaced_mirrored_files": str(len(replaced))} if replaced else {}),
@@ -333,10 +352,13 @@ class UploadDistribution:
         return replaced
 
     def _delete_blobs(self, files: list[ReleaseFile]) -> None:
-        """Remove the cached blobs of mirrored files a local upload replaced; a failure leaves an orphan blob
-        for ``pyregistry sweep-blobs``, never a failed upload (the metadata is already committed)."""
+        """Remove the cached blobs (and verified provenance) of mirrored files a local upload replaced; a failure
+        leaves an orphan blob for ``pyregistry sweep-blobs``, never a failed upload (the metadata is committed)."""
         for file in files:
-            for key in (file.blob_key, metadata_key_for(file.blob_key)):
+            keys = [file.blob_key, metadata_key_for(file.blob_key)]
+            if file.has_provenance:
+                keys.append(provenance_key_for(file.blob_key))
+            for key in keys:
                 try:
                     self._storage.delete(key)
                 except Exception as exc:

@@ -15,6 +15,7 @@ from pyregistry_application.backup_ports import MetadataArchive
 from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.mirror_scanning import ScanBeforeServe
 from pyregistry_application.project_status import ProjectStatusAdministration, ProjectStatusRecorder
+from pyregistry_application.provenance_continuity import ProvenanceContinuity
 from pyregistry_application.release_policy import ReleasePolicies
 from pyregistry_application.session_revocation import SessionRevocation
 from pyregistry_application.tenant_people import TenantPeople
@@ -65,6 +66,19 @@ class AdminCommands:
 
         return build_scan_gate(
             self.settings.security, self.metadata, self.audit, SystemClock(), self.release_policies()
+        )
+
+    def continuity(self) -> ProvenanceContinuity:
+        """The provenance-continuity policy over this store (its records live in the same database)."""
+        default = self.settings.security.provenance_continuity
+        metadata = self.metadata
+        return ProvenanceContinuity(
+            metadata.tenants,
+            metadata.catalogue,
+            metadata.provenance_records,
+            self.audit,
+            SystemClock(),
+            default=default,
         )
 
 

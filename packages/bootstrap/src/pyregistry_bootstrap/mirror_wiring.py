@@ -15,15 +15,18 @@ from pyregistry_application.audit import AuditTrail
 from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.metrics_ports import Metrics
 from pyregistry_application.mirror_ports import UpstreamIndex
+from pyregistry_application.mirror_provenance import MirroredProvenance
 from pyregistry_application.mirror_updater import MirrorUpdater
 from pyregistry_application.mirroring import MirrorOptions, MirrorService
 from pyregistry_application.ports import ArtifactStorage, Clock
+from pyregistry_application.provenance_continuity import ProvenanceContinuity
 from pyregistry_application.release_policy import ReleasePolicies
 from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_application.upload_times import UploadTimeRecorder
 from pyregistry_bootstrap.scan_wiring import build_scan_gate
 from pyregistry_infrastructure.config import ConfigError
 from pyregistry_infrastructure.settings import PypiSettings, Settings
+from pyregistry_infrastructure.sigstore_attestations import SigstoreAttestationVerifier
 from pyregistry_infrastructure.upstream.pypi import HttpUpstreamIndex
 
 if TYPE_CHECKING:
@@ -86,6 +89,13 @@ def build_mirror_service(
 
         index = cast(UpstreamIndex, TracedCalls(upstream, "upstream", tracer))
     index = UploadTimeRecorder(index, store.release_policies)
+    provenance, continuity = None, None
+    if settings.security.mirror_provenance_enabled:
+        records = store.provenance_records
+        provenance = MirroredProvenance(records, storage, upstream.fetch_bytes, SigstoreAttestationVerifier(), clock)
+        continuity = ProvenanceContinuity(
+            store.tenants, store.catalogue, records, audit, clock, default=settings.security.provenance_continuity
+        )
     return MirrorService(
         store.tenants,
         store.catalogue,
@@ -99,6 +109,8 @@ def build_mirror_service(
         malware,
         metrics,
         gate,
+        provenance=provenance,
+        continuity=continuity,
     )
 
 

@@ -33,6 +33,7 @@ from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorag
 from pyregistry_infrastructure.config import ConfigError, ensure_generated_secrets
 from pyregistry_infrastructure.scratch import ScratchSpace
 from pyregistry_infrastructure.settings import Settings
+from pyregistry_infrastructure.sigstore_attestations import SigstoreAttestationVerifier
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 from pyregistry_web.authorized_requests import RequestAuthorizationRecorder
 
@@ -164,6 +165,7 @@ def build_runtime(
             ids,
             settings.server.max_upload_bytes,
             malware=malware,
+            attestation_verifier=SigstoreAttestationVerifier(),
         ),
         index=PackageIndex(
             store.catalogue,

@@ -101,6 +101,8 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, str]] = {
     "POLICY_COOLDOWN_UNKNOWN_UPLOAD_TIME": ("policy.cooldown_unknown_upload_time", "str"),
     "POLICY_VULNERABILITY_ACTION": ("policy.vulnerability_action", "str"),
     "POLICY_VULNERABILITY_SEVERITY": ("policy.vulnerability_severity", "str"),
+    "MIRROR_PROVENANCE_ENABLED": ("security.mirror_provenance_enabled", "bool"),
+    "PROVENANCE_CONTINUITY": ("security.provenance_continuity", "bool"),
     "VULNERABILITY_WEBHOOK_URL": ("security.vulnerability_webhook.url", "str"),
     "VULNERABILITY_WEBHOOK_USERNAME": ("security.vulnerability_webhook.username", "str"),
     "VULNERABILITY_WEBHOOK_TIMEOUT_SECONDS": ("security.vulnerability_webhook.timeout_seconds", "float"),

@@ -171,6 +171,8 @@ def render_config_template(storage: str = "fs", *, dev_oidc_issuer: bool = False
             "audit_fail_severity": "high",
             "mirror_scan_enabled": defaults.security.mirror_scan_enabled,
             "mirror_block_severity": defaults.security.mirror_block_severity,
+            "mirror_provenance_enabled": defaults.security.mirror_provenance_enabled,
+            "provenance_continuity": defaults.security.provenance_continuity,
         },
     )
     security.add(

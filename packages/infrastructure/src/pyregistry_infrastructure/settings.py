@@ -94,6 +94,8 @@ class SecuritySettings(_Section):
     audit_fail_severity: str = "high"
     mirror_scan_enabled: bool = True
     mirror_block_severity: str = "critical"
+    mirror_provenance_enabled: bool = True
+    provenance_continuity: bool = True
     vulnerability_webhook: WebhookSettings = msgspec.field(default_factory=WebhookSettings)
     package_publish_webhook: WebhookSettings = msgspec.field(default_factory=WebhookSettings)
 

@@ -140,3 +140,24 @@ def test_json_page_reads_pep_700_upload_times_as_utc_and_unreadable_ones_as_unkn
     )
     [file] = parse_project_json(body, "https://up.example/simple/demo/", "demo").files
     assert file.upload_time == expected
+
+
+def test_pep_740_provenance_links_are_read_from_json_and_html_pages() -> None:
+    page = "https://up.example/simple/demo/"
+    body = (
+        b'{"name": "demo", "files": ['
+        b'{"filename": "demo-1.0.tar.gz", "url": "../../f/demo-1.0.tar.gz", "hashes": {"sha256": "' + b"a" * 64 + b'"},'
+        b' "provenance": "/integrity/demo/1.0/demo-1.0.tar.gz/provenance"},'
+        b'{"filename": "demo-2.0.tar.gz", "url": "../../f/demo-2.0.tar.gz", "hashes": {"sha256": "' + b"b" * 64 + b'"},'
+        b' "provenance": null}]}'
+    )
+    first, second = parse_project_json(body, page, "demo").files
+    assert first.provenance_url == "https://up.example/integrity/demo/1.0/demo-1.0.tar.gz/provenance"
+    assert second.provenance_url is None
+    html = (
+        f'<a href="../../f/demo-1.0.tar.gz#sha256={"a" * 64}" data-provenance="../../p/demo-1.0.json">'
+        "demo-1.0.tar.gz</a>"
+        f'<a href="../../f/demo-2.0.tar.gz#sha256={"b" * 64}">demo-2.0.tar.gz</a>'
+    )
+    first, second = parse_project_html(html, page, "demo").files
+    assert (first.provenance_url, second.provenance_url) == ("https://up.example/p/demo-1.0.json", None)

@@ -7,6 +7,7 @@ from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_infrastructure.metadata_stores.memory_audit import MemoryAuditLog
 from pyregistry_infrastructure.metadata_stores.memory_catalogue import MemoryCatalogue
 from pyregistry_infrastructure.metadata_stores.memory_mirror import MemoryMirrorStore
+from pyregistry_infrastructure.metadata_stores.memory_provenance import MemoryProvenanceRecordStore
 from pyregistry_infrastructure.metadata_stores.memory_publishers import MemoryJtiReplayStore, MemoryPublisherStore
 from pyregistry_infrastructure.metadata_stores.memory_release_policy import MemoryReleasePolicyStore
 from pyregistry_infrastructure.metadata_stores.memory_scans import MemoryScanResultStore
@@ -37,6 +38,7 @@ def memory_backend(state: MemoryState | None = None) -> MetadataBackend:
         sessions=MemoryAdminSessionStore(),
         scans=MemoryScanResultStore(),
         release_policies=MemoryReleasePolicyStore(),
+        provenance_records=MemoryProvenanceRecordStore(),
         index_versions=StoreIndexVersions(catalogue),
         archive=None,
         ping=None,

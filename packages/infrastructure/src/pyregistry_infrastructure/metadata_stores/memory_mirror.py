@@ -50,6 +50,7 @@ class MemoryMirrorStore:
                         requires_python=file.requires_python,
                         metadata_sha256=file.metadata_sha256,
                         upstream_url=file.upstream_url,
+                        has_provenance=file.has_provenance,
                     )
 
     def mark_cached(self, tenant_id: str, filename: str, size: int) -> None:

@@ -9,6 +9,7 @@ from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase
 from pyregistry_infrastructure.metadata_stores.sql_catalogue import SqlCatalogue
 from pyregistry_infrastructure.metadata_stores.sql_index_versions import SqlIndexVersions
 from pyregistry_infrastructure.metadata_stores.sql_mirror import SqlMirrorStore
+from pyregistry_infrastructure.metadata_stores.sql_provenance import SqlProvenanceRecordStore
 from pyregistry_infrastructure.metadata_stores.sql_publishers import SqlJtiReplayStore, SqlPublisherStore
 from pyregistry_infrastructure.metadata_stores.sql_release_policy import SqlReleasePolicyStore
 from pyregistry_infrastructure.metadata_stores.sql_scans import SqlScanResultStore
@@ -35,6 +36,7 @@ def sql_backend(db: SqlDatabase) -> MetadataBackend:
         sessions=SqlAdminSessionStore(db),
         scans=SqlScanResultStore(db),
         release_policies=SqlReleasePolicyStore(db),
+        provenance_records=SqlProvenanceRecordStore(db),
         index_versions=SqlIndexVersions(db),
         archive=SqlMetadataArchive(db),
         ping=db.ping,

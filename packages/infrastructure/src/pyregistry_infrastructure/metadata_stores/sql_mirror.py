@@ -92,9 +92,16 @@ class SqlMirrorStore:
                     )
                 elif origin == file.origin:
                     conn.execute(
-                        """UPDATE release_files SET requires_python = ?, metadata_sha256 = ?, upstream_url = ?
-                        WHERE tenant_id = ? AND filename = ?""",
-                        (file.requires_python, file.metadata_sha256, file.upstream_url, file.tenant_id, file.filename),
+                        """UPDATE release_files SET requires_python = ?, metadata_sha256 = ?, upstream_url = ?,
+                        has_provenance = ? WHERE tenant_id = ? AND filename = ?""",
+                        (
+                            file.requires_python,
+                            file.metadata_sha256,
+                            file.upstream_url,
+                            int(file.has_provenance),
+                            file.tenant_id,
+                            file.filename,
+                        ),
                     )
 
     def mark_cached(self, tenant_id: str, filename: str, size: int) -> None:

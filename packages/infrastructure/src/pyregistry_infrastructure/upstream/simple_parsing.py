@@ -77,6 +77,7 @@ def parse_project_json(body: bytes, page_url: str, fallback_name: str) -> Upstre
         metadata = entry.get("core-metadata", entry.get("dist-info-metadata"))
         requires_python = entry.get("requires-python")
         size = entry.get("size")
+        provenance = entry.get("provenance")
         files.append(
             UpstreamFile(
                 filename=filename,
@@ -88,6 +89,7 @@ def parse_project_json(body: bytes, page_url: str, fallback_name: str) -> Upstre
                 metadata_sha256=_metadata_hash(metadata),
                 size=size if isinstance(size, int) and size >= 0 else None,
                 upload_time=_upload_time(entry.get("upload-time")),
+                provenance_url=_clean_url(page_url, provenance) if isinstance(provenance, str) and provenance else None,
             )
         )
     name = data.get("name")
@@ -141,6 +143,7 @@ def parse_project_html(body: str, page_url: str, fallback_name: str) -> Upstream
             continue
         yanked = "data-yanked" in attrs
         metadata = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
+        provenance = attrs.get("data-provenance")
         files.append(
             UpstreamFile(
                 filename=filename,
@@ -150,6 +153,7 @@ def parse_project_html(body: str, page_url: str, fallback_name: str) -> Upstream
                 yanked=yanked,
                 yanked_reason=(attrs.get("data-yanked") or None) if yanked else None,
                 metadata_sha256=_metadata_hash(metadata),
+                provenance_url=_clean_url(base, provenance) if provenance else None,
             )
         )
     return UpstreamProject(name=fallback_name, files=files)

@@ -125,6 +125,23 @@ class FeaturePanels:
         return policies.screen(self.tenant.id, self.project.normalized_name, files).held
 
     @cached_property
+    def provenance_held(self) -> dict[str, str]:
+        """The page project's mirrored files held by provenance continuity, by filename, with the reason."""
+        mirroring = self._services.mirroring
+        if mirroring is None or mirroring.continuity is None or self.project is None:
+            return {}
+        files = self._services.metadata.catalogue.list_files(self.tenant.id, self.project.normalized_name)
+        return mirroring.continuity.held(self.tenant.id, files)
+
+    @cached_property
+    def provenance_held_versions(self) -> set[str]:
+        """The versions with at least one held file."""
+        if not self.provenance_held or self.project is None:
+            return set()
+        files = self._services.metadata.catalogue.list_files(self.tenant.id, self.project.normalized_name)
+        return {file.version for file in files if file.filename in self.provenance_held}
+
+    @cached_property
     def publishers(self) -> list[TrustedPublisher] | None:
         """The project's trusted publishers (``None`` without trusted publishing or a project)."""
         if self._services.publishing is None or self.project is None:

@@ -11,7 +11,12 @@ FEATURE_PARTIALS: dict[str, dict[str, list[str]]] = {
         "dashboard_panels": ["admin/ext/mirror_dashboard.html.j2"],
         "tenant_mirroring": ["admin/ext/mirror_tenant.html.j2"],
         "project_banners": ["admin/ext/mirror_project.html.j2"],
-        "file_actions": ["admin/ext/mirror_quarantine.html.j2", "admin/ext/policy_hold.html.j2"],
+        "file_actions": [
+            "admin/ext/mirror_quarantine.html.j2",
+            "admin/ext/policy_hold.html.j2",
+            "admin/ext/provenance_held_file.html.j2",
+        ],
+        "release_actions": ["admin/ext/provenance_held_release.html.j2"],
     },
     "security": {
         "project_sections": ["admin/ext/vulnerabilities.html.j2"],

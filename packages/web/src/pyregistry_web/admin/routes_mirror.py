@@ -1,4 +1,5 @@
-"""Requesting a mirror cache refresh for a whole tenant or one mirrored project; releasing a quarantined file."""
+"""Requesting a mirror cache refresh for a whole tenant or one mirrored project; releasing a quarantined file or a
+version held by provenance continuity."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from pyregistry_web.admin.session_user import Form, admin_services
 from pyregistry_web.credentials import client_ip
 from pyregistry_web.http_types import AnyRequest
 
-__all__ = ["refresh_project_mirror", "refresh_tenant_mirror", "release_quarantined_file"]
+__all__ = ["refresh_project_mirror", "refresh_tenant_mirror", "release_provenance_hold", "release_quarantined_file"]
 
 _BUSY = "A mirror refresh of this tenant is already running; its result will show here when it finishes."
 
@@ -107,3 +108,37 @@ def release_quarantined_file(
     )
     flash(request, f"File {filename} released: it is offered and served again.")
     return Redirect(path=f"/admin/t/{tenant}/packages/{normalized}", status_code=303)
+
+
+@post(
+    "/t/{tenant:str}/packages/{project:str}/releases/{version:str}/release-held",
+    name="admin-mirror-release-held",
+    opt=needs(Permission.RELEASE_QUARANTINED),
+    sync_to_thread=True,
+)
+def release_provenance_hold(
+    request: AnyRequest,
+    state: State,
+    user: NamedDependency[User],
+    tenant: FromPath[str],
+    project: FromPath[str],
+    version: FromPath[str],
+    data: Form,
+) -> Redirect:
+    """Serve a version that provenance continuity held, with the admin's reason (audited)."""
+    check_csrf(request, data)
+    found = admin_services(state).authorization.tenant_for(user, tenant, Permission.RELEASE_QUARANTINED)
+    continuity = mirroring_of(state).continuity
+    if continuity is None:
+        raise NotFound("mirrored provenance is off in this deployment")
+    normalized = normalize_project_name(project)
+    continuity.release(
+        found.slug,
+        normalized,
+        version,
+        actor=user.email,
+        reason=str(data.get("reason") or ""),
+        source_ip=client_ip(request),
+    )
+    flash(request, f"Version {version} released: its files are offered and served again.")
+    return Redirect(path=f"/admin/t/{tenant}/packages/{normalized}#release-{version}", status_code=303)
