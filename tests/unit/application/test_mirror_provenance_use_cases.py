@@ -127,7 +127,7 @@ def test_verified_upstream_provenance_is_recorded_and_served(world: World) -> No
     assert json.loads(record.publisher or "{}")["repository"] == "trailofbits/pypi-attestations"
     file = world.app.store.catalogue.get_file(world.tenant_id(), world.attested.filename)
     assert file is not None and file.has_provenance
-    served = ProvenanceReader(world.app.store, world.app.storage, world.app.access).provenance(
+    served = ProvenanceReader(world.app.store.catalogue, world.app.storage, world.app.access).provenance(
         "corp", world.reader, PROJECT, "0.0.19", world.attested.filename
     )
     assert json.loads(served)["attestation_bundles"][0]["attestations"] == [world.attested.attestation]
