@@ -22,6 +22,7 @@ from pyregistry_infrastructure.storage.opendal_storage import OpenDalStorage
 from pyregistry_infrastructure.stores.memory import MemoryRegistryStore
 from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
+from tests.support.background import background
 
 
 class GatedUpstream:
@@ -52,7 +53,15 @@ def _mirror(store: MemoryRegistryStore, upstream: GatedUpstream, tmp_path: Path)
     audit = AuditTrail(store, clock, RandomIds())
     storage = OpenDalStorage.filesystem(tmp_path / "blobs")
     return MirrorService(
-        store, MemoryMirrorStore(store), storage, upstream, clock, audit, tmp_path / "spool", MirrorOptions()
+        store,
+        MemoryMirrorStore(store),
+        storage,
+        upstream,
+        clock,
+        audit,
+        tmp_path / "spool",
+        MirrorOptions(),
+        **background(),
     )
 
 

@@ -21,6 +21,7 @@ from pyregistry_application.uploads import metadata_key_for
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.errors import NotFound, UpstreamUnavailable
 from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
+from tests.support.background import background
 from tests.support.dists import build_sdist, build_wheel, sha256_of
 from tests.support.memory_upstream import FILES_URL, MemoryUpstream
 from tests.unit.test_admin_use_cases import SteppingClock
@@ -66,6 +67,7 @@ class Mirror:
             self.app.audit,
             self.spool,
             options,
+            **background(),
         )
         self.index = PackageIndex(store, self.app.storage, self.app.access, self.service)
         self.reader = self.app.tokens.issue(tenant_slug="corp", name="pip", scopes=["read"], actor="t").secret

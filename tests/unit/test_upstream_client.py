@@ -21,6 +21,7 @@ from pyregistry_infrastructure.stores.memory_mirror import MemoryMirrorStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 from pyregistry_infrastructure.upstream.locations import LOCATION_REFUSED, LocationRefused
 from pyregistry_infrastructure.upstream.pypi import HttpUpstreamIndex
+from tests.support.background import background
 from tests.support.dists import build_wheel
 from tests.support.fault_upstream import FaultyProject, FaultyUpstream
 from tests.support.server import free_port
@@ -152,7 +153,15 @@ def test_downloads_never_exceed_the_concurrency_cap(tmp_path: Path) -> None:
     options = MirrorOptions(download_concurrency=2, eager_download_percent=100, max_attempts=1)
     storage = OpenDalStorage.filesystem(tmp_path / "blobs")
     mirror = MirrorService(
-        store, MemoryMirrorStore(store), storage, _client(upstream.url), clock, audit, tmp_path / "spool", options
+        store,
+        MemoryMirrorStore(store),
+        storage,
+        _client(upstream.url),
+        clock,
+        audit,
+        tmp_path / "spool",
+        options,
+        **background(),
     )
     try:
         report = mirror.refresh("corp", "busy", actor="t")

@@ -23,14 +23,15 @@ from pyregistry_application.tenants import TenantAdministration
 from pyregistry_application.tokens import TokenIssuer
 from pyregistry_application.uploads import UploadDistribution
 from pyregistry_bootstrap.limits_wiring import build_limit_counters
-from pyregistry_bootstrap.mirror_wiring import build_mirror_service
+from pyregistry_bootstrap.mirror_wiring import background_workers, build_mirror_service
 from pyregistry_bootstrap.observability_wiring import build_metrics, build_readiness, trace_adapters
 from pyregistry_bootstrap.publishing_wiring import build_trusted_publishing
 from pyregistry_bootstrap.security_wiring import advisory_database, install_publish_webhook
 from pyregistry_bootstrap.store_wiring import build_store
 from pyregistry_domain.users import User, validate_email
 from pyregistry_infrastructure.archives import ArchiveInspector
-from pyregistry_infrastructure.background import BackgroundJobs
+from pyregistry_infrastructure.background.in_process import InProcessExecutor
+from pyregistry_infrastructure.background.side_threads import SideThreads
 from pyregistry_infrastructure.config import ConfigError, ensure_generated_secrets
 from pyregistry_infrastructure.scratch import ScratchSpace
 from pyregistry_infrastructure.settings import Settings
@@ -63,7 +64,9 @@ class Runtime:
     spool_dir: Path
     scratch: ScratchSpace
     generated_secrets_path: Path | None
-    background_jobs: BackgroundJobs = field(default_factory=BackgroundJobs)
+    background: InProcessExecutor = field(default_factory=InProcessExecutor)
+    """The one executor of background jobs; started and shut down by the server's lifespan and the CLI."""
+    side_work: SideThreads = field(default_factory=SideThreads)
     generated_secrets_created: bool = False
     prometheus: PrometheusMetrics | None = None
     tracer: OpenTelemetryTracer | None = None
@@ -150,6 +153,8 @@ def build_runtime(
     malware = MalwareBlocklist(advisories)
     prometheus = build_metrics(settings, store) if export_metrics else None
     metrics: Metrics = prometheus or NoMetrics()
+    background = InProcessExecutor(workers=background_workers(settings))
+    side_work = SideThreads(name="mirror-verify")
     mirroring = build_mirror_service(
         settings,
         store,
@@ -157,6 +162,8 @@ def build_runtime(
         clock,
         audit,
         scratch.subdirectory("mirror"),
+        executor=background,
+        side_work=side_work,
         malware=malware,
         metrics=metrics,
         tracer=tracer,
@@ -217,7 +224,8 @@ def build_runtime(
         scratch=scratch,
         generated_secrets_path=generated.path if generated else None,
         generated_secrets_created=generated.created if generated else False,
-        background_jobs=BackgroundJobs(metrics=metrics),
+        background=background,
+        side_work=side_work,
         prometheus=prometheus,
         tracer=tracer,
     )

@@ -16,6 +16,8 @@ __all__ = ["LOCATION_KEY", "admin", "config_option", "emit_json", "json_option",
 
 F = TypeVar("F", bound=Callable[..., Any])
 LOCATION_KEY = "location"
+CLI_BACKGROUND_GRACE_SECONDS = 5.0
+"""How long a command, when it ends, waits for background jobs it started (a download queued by a refresh)."""
 """``ctx.obj`` key under which a command notes where it looked, for error messages."""
 
 
@@ -57,13 +59,17 @@ def admin(ctx: click.Context, config_path: str | None, *, create: bool = False, 
 
 
 def runtime(ctx: click.Context, config_path: str | None, *, sync_superadmin: bool = True) -> Runtime:
-    """Every service wired, logging configured: for commands that need storage, mirroring or security."""
+    """Every service wired, logging configured, the background executor running until the command ends: for
+    commands that need storage, mirroring or security."""
     from pyregistry_bootstrap.wiring import build_runtime
     from pyregistry_infrastructure.logging_setup import configure_logging
 
     settings = load(ctx, config_path).settings
     configure_logging(settings.logging)
-    return build_runtime(settings, sync_superadmin=sync_superadmin)
+    built = build_runtime(settings, sync_superadmin=sync_superadmin)
+    built.background.start()
+    ctx.call_on_close(lambda: built.background.shutdown(CLI_BACKGROUND_GRACE_SECONDS))
+    return built
 
 
 def emit_json(value: object) -> None:
