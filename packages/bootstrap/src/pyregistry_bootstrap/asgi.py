@@ -85,7 +85,7 @@ def app_from_runtime(runtime: Runtime) -> Litestar:
     options = web_options(settings, spool_dir=runtime.spool_dir, cookie_secret=runtime.cookie_secret)
     runtime.scratch.sweep()
     runtime.services.storage.remove_incomplete()
-    security = build_security(settings, runtime.services)
+    security = build_security(settings, runtime.services, runtime.upstream)
     lifespan = [
         lambda _app: _scratch_lifespan(runtime),
         background_lifespan(settings, runtime.background, runtime.side_work, runtime.services.mirroring),

@@ -60,8 +60,8 @@ def build_mirror_store(store: RegistryStore) -> MirrorStore | None:
 
 
 def build_upstream_index(pypi: PypiSettings) -> HttpUpstreamIndex:
-    """The one upstream client of ``[pypi]`` (origins, CA bundle, proxy, credentials, limits), for the mirror and
-    for fetching wheels to audit."""
+    """The one upstream client of ``[pypi]`` (origins, CA bundle, proxy, credentials, limits): a process builds it
+    once and hands the same instance to the mirror and to the wheel fetcher of the security audit."""
     try:
         return HttpUpstreamIndex(
             pypi.base_url,
@@ -86,19 +86,20 @@ def build_mirror_service(
     audit: AuditTrail,
     spool_dir: Path,
     *,
+    upstream: HttpUpstreamIndex,
     executor: BackgroundExecutor,
     side_work: SideWork,
     malware: MalwareBlocklist | None = None,
     metrics: Metrics | None = None,
     tracer: OpenTelemetryTracer | None = None,
 ) -> MirrorService | None:
-    """The mirroring use case for ``[pypi]``; ``None`` (mirroring off, logged) when the store has no adapter."""
+    """The mirroring use case for ``[pypi]`` over the process's one ``upstream`` client; ``None`` (mirroring off,
+    logged) when the store has no adapter."""
     mirror_store = build_mirror_store(store)
     if mirror_store is None:
         _log.warning("mirror.unavailable", store=type(store).__name__)
         return None
     pypi = settings.pypi
-    upstream = build_upstream_index(pypi)
     options = MirrorOptions(
         download_concurrency=pypi.mirror_download_concurrency,
         eager_download_percent=pypi.mirror_eager_download_percent,
@@ -110,7 +111,7 @@ def build_mirror_service(
     if tracer is not None:
         from pyregistry_infrastructure.otel_tracing import TracedCalls
 
-        upstream = cast(HttpUpstreamIndex, TracedCalls(upstream, "upstream", tracer))
+        upstream = cast(HttpUpstreamIndex, TracedCalls(upstream, "upstream", tracer))  # traced for the mirror only
     return MirrorService(
         store,
         mirror_store,

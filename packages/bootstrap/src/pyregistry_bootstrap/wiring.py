@@ -23,7 +23,7 @@ from pyregistry_application.tenants import TenantAdministration
 from pyregistry_application.tokens import TokenIssuer
 from pyregistry_application.uploads import UploadDistribution
 from pyregistry_bootstrap.limits_wiring import build_limit_counters
-from pyregistry_bootstrap.mirror_wiring import background_workers, build_mirror_service
+from pyregistry_bootstrap.mirror_wiring import background_workers, build_mirror_service, build_upstream_index
 from pyregistry_bootstrap.observability_wiring import build_metrics, build_readiness, trace_adapters
 from pyregistry_bootstrap.publishing_wiring import build_trusted_publishing
 from pyregistry_bootstrap.security_wiring import advisory_database, install_publish_webhook
@@ -41,6 +41,7 @@ from pyregistry_infrastructure.stores.sql_base import SqlRegistryStore
 from pyregistry_infrastructure.stores.sql_index_versions import SqlIndexVersions
 from pyregistry_infrastructure.stores.sql_sessions import SqlAdminSessionStore
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
+from pyregistry_infrastructure.upstream.pypi import HttpUpstreamIndex
 from pyregistry_web.authorized_requests import RequestAuthorizationRecorder
 
 __all__ = ["Runtime", "build_runtime", "build_session_store", "build_storage", "build_store"]
@@ -67,6 +68,8 @@ class Runtime:
     background: InProcessExecutor = field(default_factory=InProcessExecutor)
     """The one executor of background jobs; started and shut down by the server's lifespan and the CLI."""
     side_work: SideThreads = field(default_factory=SideThreads)
+    upstream: HttpUpstreamIndex | None = None
+    """The one client of the upstream index (``[pypi]``), shared by the mirror and the security audit."""
     generated_secrets_created: bool = False
     prometheus: PrometheusMetrics | None = None
     tracer: OpenTelemetryTracer | None = None
@@ -153,6 +156,7 @@ def build_runtime(
     malware = MalwareBlocklist(advisories)
     prometheus = build_metrics(settings, store) if export_metrics else None
     metrics: Metrics = prometheus or NoMetrics()
+    upstream = build_upstream_index(settings.pypi)
     background = InProcessExecutor(workers=background_workers(settings))
     side_work = SideThreads(name="mirror-verify")
     mirroring = build_mirror_service(
@@ -162,6 +166,7 @@ def build_runtime(
         clock,
         audit,
         scratch.subdirectory("mirror"),
+        upstream=upstream,
         executor=background,
         side_work=side_work,
         malware=malware,
@@ -226,6 +231,7 @@ def build_runtime(
         generated_secrets_created=generated.created if generated else False,
         background=background,
         side_work=side_work,
+        upstream=upstream,
         prometheus=prometheus,
         tracer=tracer,
     )
