@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -70,3 +71,23 @@ def test_the_stop_report_says_whether_a_pass_was_left_running(mirror: Mirror, ca
     updates.stop()
     updater.report_stopped()
     assert "mirror.updater_stopped runs=1" in caplog.messages
+
+
+def test_a_pass_due_while_another_runs_is_skipped(mirror: Mirror, monkeypatch: pytest.MonkeyPatch) -> None:
+    running, finish = threading.Event(), threading.Event()
+    passes: list[int] = []
+
+    def slow_refresh_all(**_options: object) -> list[object]:
+        passes.append(1)
+        running.set()
+        assert finish.wait(10)
+        return []
+
+    monkeypatch.setattr(mirror.service, "refresh_all", slow_refresh_all)
+    updater, updates = scheduled_updater(mirror.service, interval_seconds=60, on_startup=True)
+    assert running.wait(10), "the start-up pass runs"
+    updater.run_pass({})  # the periodic pass falls due while the start-up pass still runs
+    finish.set()
+    _eventually(lambda: updater.runs == 1)
+    updates.stop()
+    assert passes == [1] and updater.runs == 1

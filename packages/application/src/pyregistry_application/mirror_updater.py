@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,6 +29,7 @@ class MirrorUpdater:
         self._interval = max(1.0, interval_seconds)
         self._on_startup = on_startup
         self._in_pass = False
+        self._pass = threading.Lock()
         self.runs = 0
 
     def schedule(self) -> None:
@@ -40,7 +42,11 @@ class MirrorUpdater:
         _log.info("mirror.updater_scheduled interval_seconds=%s on_startup=%s", self._interval, self._on_startup)
 
     def run_pass(self, _payload: Mapping[str, Any]) -> None:
-        """One pass over every mirroring tenant; a failure is logged and the next interval tries again."""
+        """One pass over every mirroring tenant; a failure is logged and the next interval tries again. A pass
+        due while another runs (the start-up pass outlasting the interval) is skipped."""
+        if not self._pass.acquire(blocking=False):
+            _log.info("mirror.updater_pass_skipped reason=a pass is running")
+            return
         self._in_pass = True
         try:
             with self._mirror.metrics.job_running(UPDATE_JOB):
@@ -59,6 +65,7 @@ class MirrorUpdater:
             _log.exception("mirror.updater_failed")
         finally:
             self._in_pass = False
+            self._pass.release()
 
     def report_stopped(self) -> None:
         """Log that the updater stopped (after the executor's shutdown), saying whether a pass was left running."""
