@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from tests.support.background import stop_all
 from tests.support.server import RunningRegistry, start_registry
 
 
@@ -54,3 +55,10 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegist
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _stop_test_backgrounds() -> Iterator[None]:
+    """Background executors a test started for its mirror stop with the test."""
+    yield
+    stop_all()

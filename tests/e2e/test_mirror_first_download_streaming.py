@@ -178,11 +178,6 @@ def test_a_scan_slower_than_the_read_timeout_keeps_pip_alive_with_held_bytes(
     assert upstream.hits[f"/files/slow-scan/{wheel.name}"] == 1
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known bug under CI load: a streamed first download of a wrong-hash file can hang instead of breaking, "
-    "and a later download of the same file then waits too (uv never gets the file either way)",
-)
 def test_uv_gets_a_broken_transfer_for_a_wrong_hash_large_file_then_installs_the_fixed_one(
     registry: RunningRegistry, upstream: FaultyUpstream, token: str, tmp_path: Path
 ) -> None:

@@ -28,6 +28,7 @@ from tests.support.attestations import (
     needs_attestations,
     upstream_provenance,
 )
+from tests.support.background import background
 from tests.support.dists import build_wheel, sha256_of
 from tests.support.memory_upstream import FILES_URL, MemoryUpstream
 from tests.unit.application.test_admin_use_cases import SteppingClock
@@ -74,6 +75,7 @@ class World:
             options,
             provenance=self.provenance,
             continuity=self.continuity,
+            **background(),
         )
         self.index = PackageIndex(store.catalogue, self.app.storage, self.app.access, self.service)
         self.reader = self.app.tokens.issue(tenant_slug="corp", name="pip", scopes=["read"], actor="t").secret

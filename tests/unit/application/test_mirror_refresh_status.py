@@ -22,6 +22,7 @@ from pyregistry_domain.projects import Project, Release
 from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
 from pyregistry_infrastructure.metadata_stores.memory_backend import memory_backend
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
+from tests.support.background import background
 
 
 class GatedUpstream:
@@ -61,6 +62,7 @@ def _mirror(store: MetadataBackend, upstream: GatedUpstream, tmp_path: Path) -> 
         audit,
         tmp_path / "spool",
         MirrorOptions(),
+        **background(),
     )
 
 

@@ -17,13 +17,13 @@ from pyregistry_application.audit import AuditTrail
 from pyregistry_application.dto import AuditQuery
 from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.mirror_ports import UpstreamProject, UpstreamStream
-from pyregistry_application.mirror_updater import MirrorUpdater
 from pyregistry_application.mirroring import REFRESH_ACTION, MirrorRefreshReport, MirrorService
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.errors import UpstreamUnavailable
 from pyregistry_infrastructure.metadata_stores.memory_backend import memory_backend
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
+from tests.support.background import scheduled_updater
 from tests.unit.application.test_mirror_refresh_status import GatedUpstream, _mirror
 
 
@@ -106,13 +106,16 @@ def test_close_bounds_its_wait_and_the_pass_stops_before_the_next_project(setup)
     assert mirror.close(timeout=1) is True
 
 
-def test_updater_stop_ends_the_pass_before_the_next_project(setup, caplog: pytest.LogCaptureFixture) -> None:
+def test_shutdown_ends_the_updaters_pass_before_the_next_project(setup, caplog: pytest.LogCaptureFixture) -> None:
     mirror, upstream, store = setup
     caplog.set_level(logging.INFO, logger="pyregistry_application.mirror_updater")
-    updater = MirrorUpdater(mirror, 3600, on_startup=True)
-    updater.start()
+    updater, updates = scheduled_updater(mirror, 3600, on_startup=True)
     _wait_for(lambda: upstream.fetched == ["alpha"])
-    assert updater.stop(timeout=0.1) is False
+    started = time.monotonic()
+    assert mirror.close(timeout=0.1) is False, "the page under way has not answered"
+    updates.executor.shutdown(0.1)
+    assert time.monotonic() - started < 2
+    updater.report_stopped()
     assert "mirror.updater_stopped runs=0 pass_abandoned=true" in caplog.messages
     upstream.gate.set()
     _wait_for(lambda: not mirror.status("corp").refreshing)

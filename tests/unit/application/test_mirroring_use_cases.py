@@ -20,6 +20,7 @@ from pyregistry_application.mirror_ports import UpstreamFile
 from pyregistry_application.mirroring import ChecksumMismatch, MirrorOptions, MirrorProjectStatus, MirrorService
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.errors import NotFound, UpstreamUnavailable
+from tests.support.background import background
 from tests.support.dists import build_sdist, build_wheel, sha256_of
 from tests.support.memory_upstream import FILES_URL, MemoryUpstream
 from tests.unit.application.test_admin_use_cases import SteppingClock
@@ -66,6 +67,7 @@ class Mirror:
             self.app.audit,
             self.spool,
             options,
+            **background(),
         )
         self.index = PackageIndex(store.catalogue, self.app.storage, self.app.access, self.service)
         self.reader = self.app.tokens.issue(tenant_slug="corp", name="pip", scopes=["read"], actor="t").secret

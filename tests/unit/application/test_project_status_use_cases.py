@@ -17,6 +17,7 @@ from pyregistry_bootstrap.cli_identity import CLI_USER
 from pyregistry_domain.errors import Forbidden, NotFound, ValidationFailed
 from pyregistry_domain.project_status import ProjectStatus, ProjectStatusKind
 from pyregistry_infrastructure.vulnerabilities.osv_db import AdvisoryDatabase
+from tests.support.background import background
 from tests.support.dists import build_wheel
 from tests.support.malware_advisories import write_malware_advisory
 from tests.unit.application.test_mirroring_use_cases import WHEEL_10, WHEEL_11, Mirror
@@ -41,6 +42,7 @@ class Guarded:
             root / "spool",
             MirrorOptions(download_concurrency=2, eager_download_percent=100, max_attempts=1, metadata_ttl_seconds=60),
             self.blocklist,
+            **background(),
         )
         self.index = PackageIndex(
             app.store.catalogue, app.storage, app.access, self.service, malware=self.blocklist, statuses=self.recorder

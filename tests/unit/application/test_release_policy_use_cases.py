@@ -35,6 +35,7 @@ from pyregistry_infrastructure.metadata_stores.memory_scans import MemoryScanRes
 from pyregistry_infrastructure.scanning.heuristics import HeuristicScanner
 from pyregistry_infrastructure.scanning.unpack import SafeWheelUnpacker
 from pyregistry_infrastructure.vulnerabilities.osv_db import AdvisoryDatabase
+from tests.support.background import background
 from tests.support.dists import build_wheel
 from tests.support.memory_upstream import MemoryUpstream
 from tests.support.vulnerability_advisories import write_vulnerability_advisory
@@ -86,6 +87,7 @@ class World:
             self.app.audit,
             root / "spool",
             MirrorOptions(eager_download_percent=0),
+            **background(),
         )
         self.index = PackageIndex(
             store.catalogue, self.app.storage, self.app.access, self.service, policies=self.policies

@@ -3,7 +3,6 @@ webhook deliveries counted by the real Prometheus adapter."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 
@@ -13,7 +12,6 @@ from pyregistry_application.readiness import Readiness, ReadinessReport
 from pyregistry_application.security.vulnerability_model import Notification
 from pyregistry_bootstrap.asgi import served_app
 from pyregistry_bootstrap.wiring import build_runtime
-from pyregistry_infrastructure.background import BackgroundJobs
 from pyregistry_infrastructure.metadata_stores.pool import PoolLimits
 from pyregistry_infrastructure.metadata_stores.postgres import PostgresDatabase
 from pyregistry_infrastructure.prometheus_metrics import PrometheusMetrics
@@ -64,29 +62,6 @@ def test_pool_gauge_copies_the_postgresql_pool_counters() -> None:
     assert scraped.get("pyregistry_db_pool_connections", state="available") == 2
     assert scraped.get("pyregistry_db_pool_connections", state="max") == 5
     assert scraped.get("pyregistry_db_pool_connections", state="waiting") == 0
-
-
-def test_periodic_jobs_are_counted_by_outcome() -> None:
-    metrics = PrometheusMetrics()
-    jobs = BackgroundJobs(metrics=metrics)
-
-    def broken() -> None:
-        raise RuntimeError("boom")
-
-    jobs.add("sweep", lambda: None, interval_seconds=60)
-    jobs.add("broken", broken, interval_seconds=60, blocking=True)
-
-    async def run_once() -> None:
-        async with jobs.running():
-            while sum(jobs.runs.values()) < 2:
-                await asyncio.sleep(0.01)
-
-    asyncio.run(run_once())
-    scraped = samples(metrics)
-
-    assert scraped.get("pyregistry_background_jobs_finished_total", kind="sweep", outcome="ok") == 1
-    assert scraped.get("pyregistry_background_jobs_finished_total", kind="broken", outcome="failed") == 1
-    assert scraped.get("pyregistry_background_jobs_running", kind="broken") == 0
 
 
 def test_undelivered_webhooks_are_counted_as_failed_jobs() -> None:

@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 from pyregistry_application.index import PackageIndex
-from pyregistry_application.mirror_updater import MirrorUpdater
 from pyregistry_application.mirroring import MirrorOptions, MirrorService
 from pyregistry_infrastructure.prometheus_metrics import PrometheusMetrics
+from tests.support.background import background, scheduled_updater
 from tests.support.dists import build_wheel
 from tests.support.memory_upstream import MemoryUpstream
 from tests.support.metrics_scrape import Samples
@@ -37,7 +37,7 @@ class MeteredMirror:
         store = self.app.store
         self.service = MirrorService(
             store.tenants, store.catalogue, store.mirror, self.app.storage, self.upstream, clock, self.app.audit,
-            root / "spool", options, metrics=self.metrics,
+            root / "spool", options, metrics=self.metrics, **background(),
         )  # fmt: skip
         self.index = PackageIndex(
             store.catalogue, self.app.storage, self.app.access, self.service, metrics=self.metrics
@@ -100,12 +100,11 @@ def test_a_failed_background_download_is_counted_as_failed(tmp_path: Path) -> No
 def test_each_updater_pass_is_a_finished_background_job(tmp_path: Path) -> None:
     mirror = MeteredMirror(tmp_path)
     mirror.service.refresh("corp", "tool", actor="t")
-    updater = MirrorUpdater(mirror.service, interval_seconds=60, on_startup=True)
-    updater.start()
+    updater, updates = scheduled_updater(mirror.service, interval_seconds=60, on_startup=True)
     deadline = time.monotonic() + 10
     while updater.runs == 0 and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert updater.stop(5)
+    assert updates.executor.wait_idle(5)
     samples = mirror.samples()
 
     assert updater.runs == 1

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pyregistry_domain.errors import NotFound, UpstreamUnavailable
-from pyregistry_infrastructure.upstream_wheels import UpstreamWheelFetcher
+from pyregistry_infrastructure.upstream.wheel_fetcher import UpstreamWheelFetcher
 from tests.support.dists import build_wheel
 from tests.support.memory_upstream import FILES_URL, MemoryUpstream
 

@@ -89,7 +89,8 @@ class ScanBeforeServe:
         self._block = block_severity
         self._per_tenant = per_tenant
         self._lock = threading.Lock()
-        self._scanning: dict[str, threading.Lock] = {}
+        self._scanning: dict[str, tuple[threading.Lock, int]] = {}
+        """Per sha256 being checked: its lock and how many checks use it (removed with the last one)."""
 
     @property
     def block_severity(self) -> Severity:
@@ -120,31 +121,45 @@ class ScanBeforeServe:
 
     def check(self, file: ReleaseFile, archive: Path) -> None:
         """Scan ``archive`` (the verified bytes of ``file``) unless its sha256 was scanned before, then refuse it
-        when the verdict blocks it. Concurrent checks of one sha256 in this process scan it once."""
+        when the verdict blocks it. Concurrent checks of one sha256 in this process scan it once (they share one
+        lock until the last of them is done, also when a scan fails)."""
         with self._lock:
-            guard = self._scanning.setdefault(file.sha256, threading.Lock())
-        with guard:
-            result = self._results.get_scan(file.sha256)
-            if result is None:
-                result = self._scan(file, archive)
-                self._results.put_scan(result)
-                if self.blocks(result, file.tenant_id):
-                    self._trail.record(
-                        actor=MIRROR_ACTOR,
-                        action=QUARANTINED_ACTION,
-                        target=f"{file.normalized_name}/{file.filename}",
-                        tenant_id=file.tenant_id,
-                        details={
-                            "sha256": file.sha256,
-                            "rule_id": result.worst_rule_id or "",
-                            "severity": result.worst_severity or "",
-                        },
-                    )
-        with self._lock:
-            self._scanning.pop(file.sha256, None)
+            guard, users = self._scanning.get(file.sha256, (threading.Lock(), 0))
+            self._scanning[file.sha256] = (guard, users + 1)
+        try:
+            with guard:
+                result = self._verdict(file, archive)
+        finally:
+            with self._lock:
+                guard, users = self._scanning[file.sha256]
+                if users > 1:
+                    self._scanning[file.sha256] = (guard, users - 1)
+                else:
+                    del self._scanning[file.sha256]
         if self.blocks(result, file.tenant_id) and not self._released(file.tenant_id, file.sha256):
             _log.warning("mirror.file_quarantined file=%s rule=%s", file.filename, result.worst_rule_id)
             raise FileQuarantined(_quarantine_reason(file.filename, result))
+
+    def _verdict(self, file: ReleaseFile, archive: Path) -> ScanResult:
+        """The recorded verdict of the file's sha256, or a new scan's (recorded, and audited when it blocks)."""
+        result = self._results.get_scan(file.sha256)
+        if result is not None:
+            return result
+        result = self._scan(file, archive)
+        self._results.put_scan(result)
+        if self.blocks(result, file.tenant_id):
+            self._trail.record(
+                actor=MIRROR_ACTOR,
+                action=QUARANTINED_ACTION,
+                target=f"{file.normalized_name}/{file.filename}",
+                tenant_id=file.tenant_id,
+                details={
+                    "sha256": file.sha256,
+                    "rule_id": result.worst_rule_id or "",
+                    "severity": result.worst_severity or "",
+                },
+            )
+        return result
 
     def quarantined(self, tenant_id: str, files: Iterable[ReleaseFile]) -> dict[str, ScanResult]:
         """The blocking verdicts of the tenant's mirrored ``files`` that no admin released, by filename."""

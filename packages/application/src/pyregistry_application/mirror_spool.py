@@ -29,6 +29,10 @@ class DownloadSpool:
     def __exit__(
         self, _type: type[BaseException] | None, _value: BaseException | None, _tb: TracebackType | None
     ) -> None:
+        self.discard()
+
+    def discard(self) -> None:
+        """Close and remove the scratch directory (what leaving the ``with`` block does)."""
         self._handle.close()
         shutil.rmtree(self._dir, ignore_errors=True)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from litestar import Litestar
 from litestar.types import ASGIApp
 
-from pyregistry_bootstrap.mirror_wiring import mirror_updater_lifespan
+from pyregistry_bootstrap.mirror_wiring import background_lifespan
 from pyregistry_bootstrap.observability_wiring import (
     build_tracer,
     metrics_access,
@@ -89,10 +89,11 @@ def app_from_runtime(runtime: Runtime) -> Litestar:
     options = web_options(settings, spool_dir=runtime.spool_dir, cookie_secret=runtime.cookie_secret)
     runtime.scratch.sweep()
     runtime.services.storage.remove_incomplete()
-    security = build_security(settings, runtime.services)
-    lifespan = [lambda _app: _scratch_lifespan(runtime), lambda _app: runtime.background_jobs.running()]
-    if runtime.services.mirroring is not None:
-        lifespan.append(mirror_updater_lifespan(settings, runtime.services.mirroring))
+    security = build_security(settings, runtime.services, runtime.upstream)
+    lifespan = [
+        lambda _app: _scratch_lifespan(runtime),
+        background_lifespan(settings, runtime.background, runtime.side_work, runtime.services.mirroring),
+    ]
     if runtime.prometheus is not None:
         lifespan.append(metrics_lifespan(runtime.prometheus))
     if runtime.tracer is not None:

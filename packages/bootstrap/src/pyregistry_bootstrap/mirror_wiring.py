@@ -1,4 +1,5 @@
-"""Wiring for mirroring: the upstream client, the mirror store adapter and the updater lifespan."""
+"""Wiring for mirroring and background work: the upstream client, the mirror store adapter, and the lifespan that
+runs the background executor (with the mirror updater)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import structlog
 from litestar import Litestar
 
 from pyregistry_application.audit import AuditTrail
+from pyregistry_application.background_ports import BackgroundExecutor
 from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.metrics_ports import Metrics
 from pyregistry_application.mirror_ports import UpstreamIndex
@@ -22,8 +24,11 @@ from pyregistry_application.ports import ArtifactStorage, Clock
 from pyregistry_application.provenance_continuity import ProvenanceContinuity
 from pyregistry_application.release_policy import ReleasePolicies
 from pyregistry_application.security.malware import MalwareBlocklist
+from pyregistry_application.side_work_ports import SideWork
 from pyregistry_application.upload_times import UploadTimeRecorder
 from pyregistry_bootstrap.scan_wiring import build_scan_gate
+from pyregistry_infrastructure.background.in_process import InProcessExecutor
+from pyregistry_infrastructure.background.side_threads import SideThreads
 from pyregistry_infrastructure.config import ConfigError
 from pyregistry_infrastructure.settings import PypiSettings, Settings
 from pyregistry_infrastructure.sigstore_attestations import SigstoreAttestationVerifier
@@ -32,16 +37,23 @@ from pyregistry_infrastructure.upstream.pypi import HttpUpstreamIndex
 if TYPE_CHECKING:
     from pyregistry_infrastructure.otel_tracing import OpenTelemetryTracer
 
-__all__ = ["build_mirror_service", "build_upstream_index", "mirror_updater_lifespan"]
+__all__ = [
+    "background_lifespan",
+    "background_workers",
+    "build_mirror_service",
+    "build_upstream_index",
+]
 
 _log = structlog.get_logger(__name__)
 MIRROR_SHUTDOWN_SECONDS = 5.0
 """How long shutdown waits for mirror work under way (a refresh's current page, running downloads)."""
+BACKGROUND_GRACE_SECONDS = 1.0
+"""How long shutdown then waits for the background jobs still running (mirror work has stopped by then)."""
 
 
 def build_upstream_index(pypi: PypiSettings) -> HttpUpstreamIndex:
-    """The one upstream client of ``[pypi]`` (origins, CA bundle, proxy, credentials, limits), for the mirror and
-    for fetching wheels to audit."""
+    """The one upstream client of ``[pypi]`` (origins, CA bundle, proxy, credentials, limits): a process builds it
+    once and hands the same instance to the mirror and to the wheel fetcher of the security audit."""
     try:
         return HttpUpstreamIndex(
             pypi.base_url,
@@ -66,15 +78,18 @@ def build_mirror_service(
     audit: AuditTrail,
     spool_dir: Path,
     *,
+    upstream: HttpUpstreamIndex,
+    executor: BackgroundExecutor,
+    side_work: SideWork,
     malware: MalwareBlocklist | None = None,
     metrics: Metrics | None = None,
     tracer: OpenTelemetryTracer | None = None,
     policies: ReleasePolicies | None = None,
 ) -> MirrorService | None:
-    """The mirroring use case for ``[pypi]`` over the backend's ports. With ``policies`` scan before serve uses each
-    tenant's block severity; the upstream's upload times are recorded for the release cooldown."""
+    """The mirroring use case for ``[pypi]`` over the backend's ports and the process's one ``upstream`` client.
+    With ``policies`` scan before serve uses each tenant's block severity; the upstream's upload times are recorded
+    for the release cooldown."""
     pypi = settings.pypi
-    upstream = build_upstream_index(pypi)
     options = MirrorOptions(
         download_concurrency=pypi.mirror_download_concurrency,
         eager_download_percent=pypi.mirror_eager_download_percent,
@@ -87,7 +102,7 @@ def build_mirror_service(
     if tracer is not None:
         from pyregistry_infrastructure.otel_tracing import TracedCalls
 
-        index = cast(UpstreamIndex, TracedCalls(upstream, "upstream", tracer))
+        index = cast(UpstreamIndex, TracedCalls(upstream, "upstream", tracer))  # traced for the mirror only
     index = UploadTimeRecorder(index, store.release_policies)
     provenance, continuity = None, None
     if settings.security.mirror_provenance_enabled:
@@ -111,30 +126,45 @@ def build_mirror_service(
         gate,
         provenance=provenance,
         continuity=continuity,
+        executor=executor,
+        side_work=side_work,
     )
 
 
-def mirror_updater_lifespan(
-    settings: Settings, mirror: MirrorService
+def background_workers(settings: Settings) -> int:
+    """Worker threads of the background executor: the mirror's download concurrency, plus one for a refresh and
+    one for the updater's pass."""
+    return max(1, settings.pypi.mirror_download_concurrency) + 2
+
+
+def background_lifespan(
+    settings: Settings, executor: InProcessExecutor, side_work: SideThreads, mirror: MirrorService | None
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
-    """A Litestar lifespan: runs the background updater (when enabled); on shutdown mirroring stops first (so
-    the updater's pass ends at its next project or download and upstream waits end), then the updater."""
+    """A Litestar lifespan: schedules the mirror updater (when enabled) and starts the background executor; on
+    shutdown mirroring stops first (the updater's pass ends at its next project or download, queued downloads are
+    dropped, upstream waits end), then the executor lets running jobs finish."""
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         updater = None
-        if settings.pypi.mirror_update_enabled:
+        if mirror is not None and settings.pypi.mirror_update_enabled:
             updater = MirrorUpdater(
                 mirror,
+                executor,
                 settings.pypi.mirror_update_interval_seconds,
                 on_startup=settings.pypi.mirror_update_on_startup,
             )
-            updater.start()
+            updater.schedule()
+        executor.start()
         try:
             yield
         finally:
-            finished = await asyncio.to_thread(mirror.close, MIRROR_SHUTDOWN_SECONDS)
+            finished = True
+            if mirror is not None:
+                finished = await asyncio.to_thread(mirror.close, MIRROR_SHUTDOWN_SECONDS)
+            side_work.shutdown()
+            await asyncio.to_thread(executor.shutdown, BACKGROUND_GRACE_SECONDS if finished else 0.0)
             if updater is not None:
-                await asyncio.to_thread(updater.stop, 1.0 if finished else 0.0)
+                updater.report_stopped()
 
     return lifespan

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pyregistry_application.metrics_ports import Metrics
+from pyregistry_application.mirror_ports import UpstreamIndex
 from pyregistry_application.security.findings import Severity
 from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_application.security.notifications import PublishAlerts, VulnerabilityAlerts
@@ -15,13 +16,12 @@ from pyregistry_application.security.vulnerabilities import CheckRegistry, Relea
 from pyregistry_application.security.wheel_scan import ScanWheel
 from pyregistry_application.services import RegistryServices
 from pyregistry_application.uploads import UploadDistribution
-from pyregistry_bootstrap.mirror_wiring import build_upstream_index
 from pyregistry_bootstrap.scan_wiring import build_scanners, yara_scanner_for
 from pyregistry_infrastructure.archives import ArchiveInspector
 from pyregistry_infrastructure.config import ConfigError
 from pyregistry_infrastructure.scanning.unpack import SafeWheelUnpacker
 from pyregistry_infrastructure.settings import Settings, WebhookSettings
-from pyregistry_infrastructure.upstream_wheels import UpstreamWheelFetcher
+from pyregistry_infrastructure.upstream.wheel_fetcher import UpstreamWheelFetcher
 from pyregistry_infrastructure.vulnerabilities.osv_db import AdvisoryDatabase, LocalAdvisoryChecker
 from pyregistry_infrastructure.webhooks import BackgroundNotifier, DiscordWebhook, NullNotifier
 
@@ -51,8 +51,10 @@ def advisory_database(settings: Settings) -> AdvisoryDatabase:
     return AdvisoryDatabase(Path(advisory_path).expanduser() if advisory_path else None)
 
 
-def build_security(settings: Settings, services: RegistryServices) -> SecurityServices:
-    """Every security use case wired to its adapters; rule compilation and DB loading are lazy."""
+def build_security(settings: Settings, services: RegistryServices, upstream: UpstreamIndex | None) -> SecurityServices:
+    """Every security use case wired to its adapters; rule compilation and DB loading are lazy. Wheels to audit are
+    fetched with the process's ``upstream`` client (the mirror's); without one, auditing an upstream wheel says
+    that the upstream is not configured."""
     try:
         fail_severity = Severity.parse(settings.security.audit_fail_severity)
     except ValueError as exc:
@@ -61,7 +63,7 @@ def build_security(settings: Settings, services: RegistryServices) -> SecuritySe
     wheel_scan = ScanWheel(
         SafeWheelUnpacker(),
         build_scanners(settings.security),
-        fetcher=UpstreamWheelFetcher(build_upstream_index(settings.pypi)),
+        fetcher=UpstreamWheelFetcher(upstream) if upstream is not None else None,
         catalogue=services.metadata.catalogue,
         storage=services.storage,
     )

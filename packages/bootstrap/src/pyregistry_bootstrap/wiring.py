@@ -20,7 +20,7 @@ from pyregistry_application.tenants import TenantAdministration
 from pyregistry_application.tokens import TokenIssuer
 from pyregistry_application.uploads import UploadDistribution
 from pyregistry_bootstrap.limits_wiring import build_limit_counters
-from pyregistry_bootstrap.mirror_wiring import build_mirror_service
+from pyregistry_bootstrap.mirror_wiring import background_workers, build_mirror_service, build_upstream_index
 from pyregistry_bootstrap.observability_wiring import build_metrics, build_readiness, trace_storage
 from pyregistry_bootstrap.policy_wiring import build_release_policies
 from pyregistry_bootstrap.publishing_wiring import build_trusted_publishing
@@ -28,13 +28,15 @@ from pyregistry_bootstrap.security_wiring import advisory_database, install_publ
 from pyregistry_bootstrap.store_wiring import build_backend
 from pyregistry_domain.users import User, validate_email
 from pyregistry_infrastructure.archives import ArchiveInspector
-from pyregistry_infrastructure.background import BackgroundJobs
+from pyregistry_infrastructure.background.in_process import InProcessExecutor
+from pyregistry_infrastructure.background.side_threads import SideThreads
 from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
 from pyregistry_infrastructure.config import ConfigError, ensure_generated_secrets
 from pyregistry_infrastructure.scratch import ScratchSpace
 from pyregistry_infrastructure.settings import Settings
 from pyregistry_infrastructure.sigstore_attestations import SigstoreAttestationVerifier
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
+from pyregistry_infrastructure.upstream.pypi import HttpUpstreamIndex
 from pyregistry_web.authorized_requests import RequestAuthorizationRecorder
 
 __all__ = ["Runtime", "build_runtime", "build_storage"]
@@ -58,7 +60,11 @@ class Runtime:
     spool_dir: Path
     scratch: ScratchSpace
     generated_secrets_path: Path | None
-    background_jobs: BackgroundJobs = field(default_factory=BackgroundJobs)
+    background: InProcessExecutor = field(default_factory=InProcessExecutor)
+    """The one executor of background jobs; started and shut down by the server's lifespan and the CLI."""
+    side_work: SideThreads = field(default_factory=SideThreads)
+    upstream: HttpUpstreamIndex | None = None
+    """The one client of the upstream index (``[pypi]``), shared by the mirror and the security audit."""
     generated_secrets_created: bool = False
     prometheus: PrometheusMetrics | None = None
     tracer: OpenTelemetryTracer | None = None
@@ -131,6 +137,9 @@ def build_runtime(
     prometheus = build_metrics(settings, store.pool_stats) if export_metrics else None
     metrics: Metrics = prometheus or NoMetrics()
     policies = build_release_policies(settings, store, clock, ids, audit, advisories)
+    upstream = build_upstream_index(settings.pypi)
+    background = InProcessExecutor(workers=background_workers(settings))
+    side_work = SideThreads(name="mirror-verify")
     mirroring = build_mirror_service(
         settings,
         store,
@@ -138,6 +147,9 @@ def build_runtime(
         clock,
         audit,
         scratch.subdirectory("mirror"),
+        upstream=upstream,
+        executor=background,
+        side_work=side_work,
         malware=malware,
         metrics=metrics,
         tracer=tracer,
@@ -203,7 +215,9 @@ def build_runtime(
         scratch=scratch,
         generated_secrets_path=generated.path if generated else None,
         generated_secrets_created=generated.created if generated else False,
-        background_jobs=BackgroundJobs(metrics=metrics),
+        background=background,
+        side_work=side_work,
+        upstream=upstream,
         prometheus=prometheus,
         tracer=tracer,
     )

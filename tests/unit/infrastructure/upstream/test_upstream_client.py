@@ -20,6 +20,7 @@ from pyregistry_infrastructure.metadata_stores.memory_backend import memory_back
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 from pyregistry_infrastructure.upstream.locations import LOCATION_REFUSED, LocationRefused
 from pyregistry_infrastructure.upstream.pypi import HttpUpstreamIndex
+from tests.support.background import background
 from tests.support.dists import build_wheel
 from tests.support.fault_upstream import FaultyProject, FaultyUpstream
 from tests.support.server import free_port
@@ -168,6 +169,7 @@ def test_downloads_never_exceed_the_concurrency_cap(tmp_path: Path) -> None:
         audit,
         tmp_path / "spool",
         options,
+        **background(),
     )
     try:
         report = mirror.refresh("corp", "busy", actor="t")

@@ -71,7 +71,8 @@ def _settings(tmp_path: Path, advisory_db: Path) -> Settings:
 
 def test_loopback_osv_api_serves_pysentry(small_db: Path, tmp_path: Path) -> None:
     settings = _settings(tmp_path, small_db)
-    security = build_security(settings, build_runtime(settings).services)
+    built = build_runtime(settings)
+    security = build_security(settings, built.services, built.upstream)
     with serve_osv(security) as url:
         batch = httpx.post(
             f"{url}/querybatch",

@@ -31,6 +31,8 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 LOCATION_KEY = "location"
 """``ctx.obj`` key under which a command notes where it looked, for error messages."""
+CLI_BACKGROUND_GRACE_SECONDS = 5.0
+"""How long a command, when it ends, waits for background jobs it started (a download queued by a refresh)."""
 
 
 def config_option(func: F) -> F:
@@ -81,10 +83,14 @@ def configured(ctx: click.Context, config_path: str | None) -> LoadedSettings:
 
 
 def runtime(ctx: click.Context, config_path: str | None, *, sync_superadmin: bool = True) -> Runtime:
-    """Every service wired, logging configured: for commands that need storage, mirroring or security."""
+    """Every service wired, logging configured, the background executor running until the command ends: for
+    commands that need storage, mirroring or security."""
     from pyregistry_bootstrap.wiring import build_runtime
 
-    return build_runtime(configured(ctx, config_path).settings, sync_superadmin=sync_superadmin)
+    built = build_runtime(configured(ctx, config_path).settings, sync_superadmin=sync_superadmin)
+    built.background.start()
+    ctx.call_on_close(lambda: built.background.shutdown(CLI_BACKGROUND_GRACE_SECONDS))
+    return built
 
 
 def serving_runtime(ctx: click.Context, config_path: str | None) -> tuple[LoadedSettings, Runtime]:

@@ -1,0 +1,1 @@
+"""Background executors: the single-node in-process one here; the durable job table lives with the SQL store."""
