@@ -76,7 +76,7 @@ def project_vulnerabilities(
 def scan_wheel(
     request: AnyRequest, state: State, tenant: FromPath[str], project: FromPath[str], filename: FromPath[str]
 ) -> Response[Any]:
-    """Audit one stored wheel (the package page's "Wheel scan" modal); needs a token with read scope."""
+    """Scan one stored wheel (the package page's "Wheel scan" modal); needs a token with read scope."""
     tenant_id = _tenant_id(request, state, tenant, project)
     security: SecurityServices = state["security"]
     report = security.wheel_scan.scan_stored(tenant_id, project, filename)
