@@ -5,7 +5,8 @@ The corpus (100 projects x 20 wheels by default) is loaded twice, once with SQLi
 schema of the PostgreSQL server at ``PYREGISTRY_TEST_POSTGRES_URL`` (default ``127.0.0.1:5432``), which is
 dropped at the end. Each repetition runs ``/healthz``, one cached project page and the cached root index against
 every server in turn; the table gives median requests per second with their range, and each PostgreSQL row's
-ratio to the SQLite row of the same sources (the issue's target is 0.8 or more on cached reads).
+ratio to the SQLite row of the same sources (the issue's target is 0.8 or more on cached reads); a second table
+gives pyregistry's own CPU time per request (see ``cpu_per_request.py``; PostgreSQL's is not counted).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from pathlib import Path
 import psycopg
 from compare_peers import HTML, RESULTS, _basic, _get, versions
 from corpus import ROOT, build_corpus, bulk_load_pyregistry
+from cpu_per_request import measure
 from servers import BIN, Server, free_port, start_server
-from wrk_compare import Row, wrk
+from wrk_compare import Row
 
 sys.path.insert(0, str(ROOT))
 from tests.support.postgres import ADMIN_URL, schema_url
@@ -105,6 +107,15 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def cpu_table(rows: list[Row], cpu: dict[str, dict[str, list[float]]]) -> str:
+    """Median microseconds of pyregistry's own CPU per request (the database server's CPU is not included)."""
+    lines = ["| server CPU per request | " + " | ".join(r.name for r in rows) + " |", "|---" * (len(rows) + 1) + "|"]
+    for label in PATHS:
+        cells = [f"{statistics.median(cpu[r.name][label]):,.0f} µs" for r in rows]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--projects", type=int, default=100)
@@ -126,21 +137,25 @@ def main() -> None:
         url = stack.enter_context(bench_schema())
         print("loading SQLite and PostgreSQL copies ...", file=sys.stderr)
         tokens = {"sqlite": load(work / "sqlite", files, None), "postgres": load(work / "postgres", files, url)}
-        rows = []
+        rows: list[Row] = []
+        pids: dict[str, int] = {}
+        cpu: dict[str, dict[str, list[float]]] = {}
         for sources in (None, args.baseline) if args.baseline else (None,):
             for store, database in (("sqlite", None), ("postgres", url)):
                 server = serve(work / store, database, sources)
                 stack.callback(server.stop)
                 rows.append(row(f"{store}{'@baseline' if sources else ''}", server, tokens[store]))
+                pids[rows[-1].name] = server.process.pid
         loads = []
         for repeat in range(args.repeats):
             for label in PATHS:
                 for r in rows:
-                    rate = wrk(r.port, r.paths[label], r.headers, args.connections, args.seconds)
+                    rate, micros = measure(r, pids[r.name], label, args.connections, args.seconds)
                     r.results.setdefault(label, []).append(rate)
+                    cpu.setdefault(r.name, {}).setdefault(label, []).append(micros)
             loads.append(os.getloadavg()[0])
             print(f"repetition {repeat + 1}/{args.repeats} done", file=sys.stderr)
-        text = table(rows)
+        text = table(rows) + "\n\n" + cpu_table(rows, cpu)
         machine = f"Machine: {versions()}; load average {min(loads):.1f} to {max(loads):.1f} (shared machine)"
         header = f"{machine}\nwrk -t2 -c{args.connections} -d{args.seconds}s, {args.repeats} repetitions, interleaved"
         print(f"\n{header}\n\n{text}")
