@@ -89,21 +89,28 @@ def build_corpus(root: Path, projects: int, versions: int, wide: int, big_mb: in
     return corpus
 
 
-def registry_settings(workdir: Path):
-    """Settings equal to what ``pyregistry serve`` run in ``workdir`` with the benchmark environment uses."""
-    from pyregistry_infrastructure.settings import Settings, SqliteSettings
+def registry_settings(workdir: Path, postgres_url: str | None = None):
+    """Settings equal to what ``pyregistry serve`` run in ``workdir`` with the benchmark environment uses
+    (``postgres_url``: the metadata on that PostgreSQL database instead of SQLite)."""
+    from pyregistry_infrastructure.settings import PostgresSettings, Settings, SqliteSettings
 
     data = workdir / ".pyregistry"
+    database = {}
+    if postgres_url is not None:
+        database = {"database_store": "postgres", "postgres": PostgresSettings(connection_url=postgres_url)}
     return Settings(
         data_dir=str(data),
         blob_root=str(data / "blobs"),
         sqlite=SqliteSettings(path=str(data / "pyregistry.sqlite3")),
         superadmin_password="bench-admin-password",
         cookie_secret="bench-cookie-secret-bench-cookie-secret",
+        **database,
     )
 
 
-def bulk_load_pyregistry(workdir: Path, tenants: dict[str, list[Path]]) -> dict[str, str]:
+def bulk_load_pyregistry(
+    workdir: Path, tenants: dict[str, list[Path]], postgres_url: str | None = None
+) -> dict[str, str]:
     """Create tenants and publish every file through the upload use case (no HTTP); return read tokens.
 
     This is setup only: it exercises the same validation and storage code as a twine upload, minus the
@@ -112,7 +119,7 @@ def bulk_load_pyregistry(workdir: Path, tenants: dict[str, list[Path]]) -> dict[
     from pyregistry_application.dto import SpooledUpload, UploadCommand
     from pyregistry_bootstrap.wiring import build_runtime
 
-    runtime = build_runtime(registry_settings(workdir))
+    runtime = build_runtime(registry_settings(workdir, postgres_url))
     services = runtime.services
     tokens: dict[str, str] = {}
     for slug, files in tenants.items():

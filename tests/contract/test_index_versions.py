@@ -11,8 +11,10 @@ import pytest
 from pyregistry_application.index_versions import IndexVersions, StoreIndexVersions
 from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
+from pyregistry_domain.project_status import ProjectStatus, ProjectStatusKind
 from pyregistry_domain.projects import Project, Release
 from pyregistry_domain.tenants import Tenant
+from pyregistry_domain.tokens import ApiToken, TokenScope
 from pyregistry_infrastructure.metadata_stores.sql_index_versions import SqlIndexVersions
 from pyregistry_web.page_cache import RenderedPageCache
 from tests.contract.conftest import STORE_PARAMS, open_database, open_store
@@ -183,3 +185,82 @@ def test_the_listing_version_is_one_keyed_row_written_with_the_change(
     database.migrate()
     assert versions.listing_version("t1") == str(top["top"])
     assert versions.listing_version("t2") == "0"
+
+
+def _token(key_id: str, tenant_id: str) -> ApiToken:
+    return ApiToken(
+        id=f"id-{key_id}",
+        key_id=key_id,
+        secret_hash="0" * 64,
+        tenant_id=tenant_id,
+        name=key_id,
+        scopes=frozenset({TokenScope.READ}),
+        created_at=NOW,
+        created_by="test",
+    )
+
+
+def test_stamp_inputs_read_the_token_its_tenant_and_both_versions_together(
+    backend: tuple[MetadataBackend, IndexVersions],
+) -> None:
+    store, versions = backend
+    store.tokens.add_token(_token("reader1", "t1"))
+    _publish(store, "alpha", "1.0")
+    found = versions.stamp_inputs("reader1", "one", "alpha")
+    assert found.token is not None and found.token.id == "id-reader1"
+    assert found.tenant is not None and (found.tenant.id, found.tenant.slug) == ("t1", "one")
+    assert found.project == versions.project_serial("t1", "alpha")
+    listing = versions.stamp_inputs("reader1", "one", None)
+    assert listing.listing_version == versions.listing_version("t1")
+    assert listing.project is None
+    assert versions.stamp_inputs("reader1", "one", "missing").project is None
+
+
+def test_stamp_inputs_give_no_tenant_for_another_tenant_and_nothing_for_an_unknown_token(
+    backend: tuple[MetadataBackend, IndexVersions],
+) -> None:
+    store, versions = backend
+    store.tokens.add_token(_token("reader1", "t1"))
+    _publish(store, "alpha", "1.0")
+    elsewhere = versions.stamp_inputs("reader1", "two", "alpha")
+    assert elsewhere.token is not None and elsewhere.tenant is None and elsewhere.project is None
+    assert versions.stamp_inputs("reader1", "nowhere", None).tenant is None
+    unknown = versions.stamp_inputs("nobody", "one", "alpha")
+    assert (unknown.token, unknown.tenant, unknown.project) == (None, None, None)
+
+
+def test_a_revocation_or_upload_through_one_process_shows_in_the_other_process_stamp_at_once(
+    backend: tuple[MetadataBackend, IndexVersions], second_process: tuple[MetadataBackend, IndexVersions]
+) -> None:
+    writer, _ = backend
+    _, reader_versions = second_process
+    writer.tokens.add_token(_token("reader1", "t1"))
+    _publish(writer, "alpha", "1.0")
+    before = reader_versions.stamp_inputs("reader1", "one", "alpha")
+    assert before.token is not None and before.token.revoked_at is None
+    _publish(writer, "alpha", "1.1")
+    assert writer.tokens.revoke_token("t1", "id-reader1", NOW)
+    after = reader_versions.stamp_inputs("reader1", "one", "alpha")
+    assert after.token is not None and after.token.revoked_at == NOW
+    assert before.project is not None and after.project is not None and after.project[0] > before.project[0]
+
+
+def test_changes_since_name_the_changed_pages_written_by_another_process(
+    backend: tuple[MetadataBackend, IndexVersions], second_process: tuple[MetadataBackend, IndexVersions]
+) -> None:
+    writer, _ = backend
+    _, reader_versions = second_process
+    _publish(writer, "alpha", "1.0")
+    _publish(writer, "beta", "1.0")
+    start = reader_versions.changes_since(None)
+    assert (start.listings, start.projects) == ([], [])
+    assert reader_versions.changes_since(start.serial).projects == []
+    writer.catalogue.set_release_yanked("t1", "alpha", "1.0", True, "broken")
+    yanked = reader_versions.changes_since(start.serial)
+    assert (yanked.listings, yanked.projects) == (["t1"], [("t1", "alpha")])
+    assert yanked.serial > start.serial
+    writer.catalogue.set_project_status("t1", "beta", ProjectStatus(ProjectStatusKind.ARCHIVED, "done"), NOW)
+    writer.catalogue.delete_file("t1", "alpha-1.0-py3-none-any.whl")
+    later = reader_versions.changes_since(yanked.serial)
+    assert (later.listings, sorted(later.projects)) == (["t1"], [("t1", "alpha"), ("t1", "beta")])
+    assert reader_versions.changes_since(later.serial).projects == []

@@ -75,7 +75,8 @@ def test_only_local_pages_of_tenants_that_do_not_mirror_are_stamped(acme: Acme) 
 
 
 def test_store_versions_are_computed_from_any_store(acme: Acme) -> None:
-    versions = StoreIndexVersions(acme.app.store.catalogue)
+    store = acme.app.store
+    versions = StoreIndexVersions(store.tenants, store.tokens, store.catalogue)
     assert versions.listing_version(acme.tenant.id) == "0-0"
     assert versions.project_serial(acme.tenant.id, "demo") is None
     acme.upload("demo", "1.0")

@@ -33,14 +33,34 @@ class TokenAccess:
         self._clock = clock
         self._listener = listener
 
+    @property
+    def tenants(self) -> TenantStore:
+        """The tenant lookups tokens are authorized against."""
+        return self._tenants
+
+    @property
+    def tokens(self) -> TokenStore:
+        """The token lookups secrets are verified against."""
+        return self._tokens
+
     def authenticate(self, secret: str | None) -> ApiToken:
         """Verify a secret (surrounding whitespace ignored): :class:`Unauthenticated` when missing,
         :class:`InvalidToken` when bad."""
+        key_id = self.key_id(secret)
+        return self.verify(secret, self._tokens.get_token_by_key_id(key_id))
+
+    @staticmethod
+    def key_id(secret: str | None) -> str:
+        """The key id of a presented secret: :class:`Unauthenticated` when missing, :class:`InvalidToken` when
+        garbled."""
         secret = secret.strip() if secret else None
         if not secret:
             raise Unauthenticated("authentication required: use username '__token__' and an API token")
-        key_id = parse_token_secret(secret)
-        token = self._tokens.get_token_by_key_id(key_id)
+        return parse_token_secret(secret)
+
+    def verify(self, secret: str | None, token: ApiToken | None) -> ApiToken:
+        """``token`` (looked up by the key id of ``secret``) when ``secret`` is its secret and it is active."""
+        secret = (secret or "").strip()
         if token is None:
             raise InvalidToken("the token is not valid")
         now = self._clock.now()
@@ -64,7 +84,12 @@ class TokenAccess:
     ) -> Tenant:
         """The tenant, when the authenticated ``token`` grants ``scope`` on it (and the project); else
         :class:`Forbidden`."""
-        tenant = self._tenants.get_tenant_by_slug(tenant_slug)
+        return self.authorize_found(token, self._tenants.get_tenant_by_slug(tenant_slug), scope, normalized_project)
+
+    def authorize_found(
+        self, token: ApiToken, tenant: Tenant | None, scope: TokenScope, normalized_project: str | None = None
+    ) -> Tenant:
+        """Like :meth:`authorize_token` with the requested tenant already looked up (``None``: no such tenant)."""
         if tenant is None or tenant.id != token.tenant_id:
             raise Forbidden("this token belongs to another tenant")
         token.check_allows(scope, tenant.id, normalized_project)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,7 +10,13 @@ import msgspec
 
 from pyregistry_application.access import TokenAccess
 from pyregistry_application.blob_keys import metadata_key_for
-from pyregistry_application.index_versions import IndexVersions, PageStamp, StoreIndexVersions
+from pyregistry_application.index_versions import (
+    IndexChanges,
+    IndexVersions,
+    PageStamp,
+    StampInputs,
+    StoreIndexVersions,
+)
 from pyregistry_application.metadata_ports import CatalogueReader
 from pyregistry_application.metrics_ports import DownloadSource, Metrics, NoMetrics
 from pyregistry_application.ports import ArtifactStorage
@@ -105,29 +111,61 @@ class PackageIndex:
         self._storage = storage
         self._access = access
         self._mirror = mirror
-        self._versions = versions or StoreIndexVersions(catalogue)
+        self._versions = versions or StoreIndexVersions(access.tenants, access.tokens, catalogue)
         self._malware = malware
         self._statuses = statuses
         self._metrics: Metrics = metrics or NoMetrics()
 
     def listing_stamp(self, tenant_slug: str, secret: str | None) -> PageStamp:
         """Authorize like :meth:`listing`, then stamp the current version of the root index."""
-        tenant, _ = self._access.authorize(tenant_slug, secret, TokenScope.READ)
-        version = self._versions.listing_version(tenant.id)
-        return PageStamp(tenant_id=tenant.id, version=f"{version}-m{int(tenant.mirroring_enabled)}")
+        tenant, found = self._stamp_inputs(tenant_slug, secret, None)
+        return PageStamp(tenant_id=tenant.id, version=f"{found.listing_version}-m{int(tenant.mirroring_enabled)}")
 
     def project_stamp(self, tenant_slug: str, secret: str | None, project_name: str) -> PageStamp:
         """Authorize like :meth:`project_page`, then stamp the page; unstamped when it is mirrored or absent."""
         normalized = normalize_project_name(project_name)
-        tenant, _ = self._access.authorize(tenant_slug, secret, TokenScope.READ, normalized)
-        found = self._versions.project_serial(tenant.id, normalized)
+        tenant, inputs = self._stamp_inputs(tenant_slug, secret, normalized)
+        found = inputs.project
         if found is None or tenant.mirroring_enabled or found[1] != ProjectOrigin.LOCAL:
             return PageStamp(tenant_id=tenant.id, version=None)
         return PageStamp(tenant_id=tenant.id, version=str(found[0]))
 
+    def _stamp_inputs(self, tenant_slug: str, secret: str | None, normalized: str | None) -> tuple[Tenant, StampInputs]:
+        """Authorize a read of the tenant (and project) and read the page versions, in one store lookup."""
+        inputs = self._versions.stamp_inputs(self._access.key_id(secret), tenant_slug, normalized)
+        token = self._access.verify(secret, inputs.token)
+        return self._access.authorize_found(token, inputs.tenant, TokenScope.READ, normalized), inputs
+
+    def changes_since(self, serial: int | None) -> IndexChanges:
+        """Root indexes and project pages changed after ``serial`` (see :meth:`IndexVersions.changes_since`)."""
+        return self._versions.changes_since(serial)
+
+    def refresh_listing(self, tenant_id: str) -> tuple[PageStamp, Callable[[], ProjectListing]] | None:
+        """The root index's current stamp and how to read it, for re-rendering a cached page after a change
+        (``None``: no such tenant). No token is checked: the caller only refreshes a cache that every request
+        still authorizes; never serve it to a request without :meth:`listing_stamp`."""
+        tenant = self._access.tenants.get_tenant(tenant_id)
+        if tenant is None:
+            return None
+        version = self._versions.listing_version(tenant.id)
+        stamp = PageStamp(tenant_id=tenant.id, version=f"{version}-m{int(tenant.mirroring_enabled)}")
+        return stamp, lambda: self._listing_of(tenant)
+
+    def refresh_project(self, tenant_id: str, normalized: str) -> tuple[PageStamp, Callable[[], ProjectPage]] | None:
+        """Like :meth:`refresh_listing` for a project page; ``None`` when there is no cacheable page (no such
+        tenant or project, or a mirrored page, which is never cached)."""
+        tenant = self._access.tenants.get_tenant(tenant_id)
+        found = None if tenant is None else self._versions.project_serial(tenant.id, normalized)
+        if tenant is None or found is None or tenant.mirroring_enabled or found[1] != ProjectOrigin.LOCAL:
+            return None
+        return PageStamp(tenant_id=tenant.id, version=str(found[0])), lambda: self._page_of(tenant, normalized)
+
     def listing(self, tenant_slug: str, secret: str | None) -> ProjectListing:
         """Every project of the tenant, by normalized name."""
         tenant, _ = self._access.authorize(tenant_slug, secret, TokenScope.READ)
+        return self._listing_of(tenant)
+
+    def _listing_of(self, tenant: Tenant) -> ProjectListing:
         projects = sorted(
             (
                 project
@@ -142,6 +180,9 @@ class PackageIndex:
         """A project's files; :class:`NotFound` when the tenant has no such project."""
         normalized = normalize_project_name(project_name)
         tenant, _ = self._access.authorize(tenant_slug, secret, TokenScope.READ, normalized)
+        return self._page_of(tenant, normalized)
+
+    def _page_of(self, tenant: Tenant, normalized: str) -> ProjectPage:
         project = self._catalogue.get_project(tenant.id, normalized)
         if project is None or project.is_mirrored:
             project = self._mirrored_project(tenant, normalized, project)

@@ -6,9 +6,11 @@ from typing import Protocol
 
 import msgspec
 
-from pyregistry_application.metadata_ports import CatalogueReader
+from pyregistry_application.metadata_ports import CatalogueReader, TenantStore, TokenStore
+from pyregistry_domain.tenants import Tenant
+from pyregistry_domain.tokens import ApiToken
 
-__all__ = ["IndexVersions", "PageStamp", "StoreIndexVersions"]
+__all__ = ["IndexChanges", "IndexVersions", "PageStamp", "StampInputs", "StoreIndexVersions"]
 
 
 class PageStamp(msgspec.Struct, frozen=True):
@@ -22,6 +24,30 @@ class PageStamp(msgspec.Struct, frozen=True):
     version: str | None
 
 
+class StampInputs(msgspec.Struct, frozen=True):
+    """Everything a cached page's request needs from the database, read together.
+
+    ``token`` is the token with the presented key id (``None``: no such token); ``tenant`` the tenant with the
+    requested slug when it is that token's tenant (``None`` otherwise, which the caller refuses alike);
+    ``listing_version`` and ``project`` as :meth:`IndexVersions.listing_version` and
+    :meth:`IndexVersions.project_serial` return them for that tenant.
+    """
+
+    token: ApiToken | None
+    tenant: Tenant | None
+    listing_version: str
+    project: tuple[int, str] | None
+
+
+class IndexChanges(msgspec.Struct, frozen=True):
+    """What changed after a serial: the tenants whose root index changed and the projects (``(tenant id,
+    normalized name)``) whose page changed; ``serial`` is where the next look starts."""
+
+    serial: int
+    listings: list[str] = msgspec.field(default_factory=list)
+    projects: list[tuple[str, str]] = msgspec.field(default_factory=list)
+
+
 class IndexVersions(Protocol):
     """Reads the few numbers that identify the current content of a root index or a project page."""
 
@@ -33,19 +59,58 @@ class IndexVersions(Protocol):
         """The project's ``(serial, origin)``, or ``None`` when the tenant has no such project."""
         ...
 
+    def stamp_inputs(self, key_id: str, tenant_slug: str, normalized_name: str | None) -> StampInputs:
+        """The token, its tenant and the versions of that tenant's root index and project, read at once (one
+        database round trip where the store allows it); ``normalized_name`` ``None`` for the root index."""
+        ...
+
+    def changes_since(self, serial: int | None) -> IndexChanges:
+        """Pages changed by writes after ``serial`` (by any process sharing the store); ``None``: nothing yet,
+        only the current serial to start from. A removed project's page is not listed (it has no page)."""
+        ...
+
 
 class StoreIndexVersions:
-    """Computes the stamps from any :class:`CatalogueReader` (backends without a cheaper query of their own)."""
+    """Computes the stamps from a backend's tenant, token and catalogue ports (no cheaper query of its own)."""
 
-    def __init__(self, store: CatalogueReader) -> None:
-        self._store = store
+    def __init__(self, tenants: TenantStore, tokens: TokenStore, catalogue: CatalogueReader) -> None:
+        self._tenants = tenants
+        self._tokens = tokens
+        self._catalogue = catalogue
 
     def listing_version(self, tenant_id: str) -> str:
         """Project count and highest serial: serials only grow, so the pair never repeats for other content."""
-        serials = [project.serial for project in self._store.list_projects(tenant_id)]
+        serials = [project.serial for project in self._catalogue.list_projects(tenant_id)]
         return f"{len(serials)}-{max(serials, default=0)}"
 
     def project_serial(self, tenant_id: str, normalized_name: str) -> tuple[int, str] | None:
         """The project's serial and origin."""
-        project = self._store.get_project(tenant_id, normalized_name)
+        project = self._catalogue.get_project(tenant_id, normalized_name)
         return None if project is None else (project.serial, project.origin)
+
+    def stamp_inputs(self, key_id: str, tenant_slug: str, normalized_name: str | None) -> StampInputs:
+        """Read through the store's own lookups, one after the other."""
+        token = self._tokens.get_token_by_key_id(key_id)
+        tenant = self._tenants.get_tenant_by_slug(tenant_slug)
+        if token is None or tenant is None or tenant.id != token.tenant_id:
+            return StampInputs(token=token, tenant=None, listing_version="0", project=None)
+        project = None if normalized_name is None else self.project_serial(tenant.id, normalized_name)
+        listing = self.listing_version(tenant.id) if normalized_name is None else "0"
+        return StampInputs(token=token, tenant=tenant, listing_version=listing, project=project)
+
+    def changes_since(self, serial: int | None) -> IndexChanges:
+        """Scans every tenant's projects (the memory store keeps no change log; it is never shared)."""
+        projects = [
+            (tenant.id, project.normalized_name, project.serial)
+            for tenant in self._tenants.list_tenants()
+            for project in self._catalogue.list_projects(tenant.id)
+        ]
+        top = max((found[2] for found in projects), default=0)
+        if serial is None:
+            return IndexChanges(serial=top)
+        changed = [(tenant_id, name) for tenant_id, name, found in projects if found > serial]
+        return IndexChanges(
+            serial=max(top, serial),
+            listings=sorted({tenant_id for tenant_id, _ in changed}),
+            projects=changed,
+        )

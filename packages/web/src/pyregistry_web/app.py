@@ -18,11 +18,12 @@ from litestar.types import ControllerRouterHandler, Middleware
 from pyregistry_application.metrics_ports import MetricsExposition
 from pyregistry_application.services import RegistryServices
 from pyregistry_web.admin.router import admin_handlers, admin_state
-from pyregistry_web.cached_pages import rebuild_pages
+from pyregistry_web.cached_pages import rebuild_pages, refresh_changed
 from pyregistry_web.errors import EXCEPTION_HANDLERS
 from pyregistry_web.options import WebOptions
 from pyregistry_web.page_cache import RenderedPageCache
 from pyregistry_web.page_rebuilder import PageRebuilder
+from pyregistry_web.page_watcher import PageWatcher
 from pyregistry_web.routes.files import download_file
 from pyregistry_web.routes.json_api import project_json, release_json
 from pyregistry_web.routes.oidc import oidc_audience, oidc_mint_token
@@ -76,12 +77,14 @@ def create_app(
 ) -> Litestar:
     """Build the ASGI app around already-wired use cases; ``/metrics`` exists only with ``metrics_exposition``."""
     cache = RenderedPageCache(options.page_cache_bytes, services.metrics)
+    watcher = PageWatcher(services.index.changes_since, partial(refresh_changed, services, cache))
     state = State(
         {
             "services": services,
             "web_options": options,
             "page_cache": cache,
             "page_rebuilder": PageRebuilder(partial(rebuild_pages, services, cache)),
+            "page_watcher": watcher,
             "metrics_exposition": metrics_exposition,
             "metrics_access": metrics_access or MetricsAccess(),
             **(extra_state or {}),
@@ -109,7 +112,7 @@ def create_app(
         state=state,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=list(middleware),
-        lifespan=list(lifespan),
+        lifespan=[*lifespan, watcher.running],
         openapi_config=openapi_config(),
         logging_config=None,
         debug=False,

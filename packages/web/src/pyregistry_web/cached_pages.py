@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from pyregistry_application.index_versions import PageStamp
+from collections.abc import Callable
+from functools import partial
+
+from pyregistry_application.index import ProjectListing, ProjectPage
+from pyregistry_application.index_versions import IndexChanges, PageStamp
 from pyregistry_application.services import RegistryServices
 from pyregistry_web.negotiation import SimpleFormat
-from pyregistry_web.page_cache import RenderedPageCache
+from pyregistry_web.page_cache import PageKey, RenderedPageCache
 from pyregistry_web.simple_pages import render_listing, render_project
 
-__all__ = ["PROJECT_BASE", "listing_body", "project_body", "rebuild_pages"]
+__all__ = ["PROJECT_BASE", "listing_body", "project_body", "rebuild_pages", "refresh_changed"]
 
 PROJECT_BASE = "simple"
 """Where project pages live under ``/t/{tenant}/``; ``hatch`` also reads them under ``legacy/+simple``."""
@@ -47,13 +51,19 @@ def project_body(
 ) -> bytes:
     """A project page at ``stamp`` under ``/t/{tenant}/{base}/``, its links relative to that URL (``counted``: a
     reader's lookup)."""
-    up = "../" * (base.count("/") + 2)
     return cache.get_or_render(
         (stamp.tenant_id, project, f"{fmt.name} {base}"),
         stamp.version,
-        lambda: render_project(services.index.project_page(tenant, secret, project), fmt is SimpleFormat.JSON, up),
+        lambda: render_project(
+            services.index.project_page(tenant, secret, project), fmt is SimpleFormat.JSON, _up(base)
+        ),
         counted=counted,
     )
+
+
+def _up(base: str) -> str:
+    """From a project page under ``base`` back to ``/t/{tenant}/``."""
+    return "../" * (base.count("/") + 2)
 
 
 def rebuild_pages(
@@ -65,3 +75,50 @@ def rebuild_pages(
     for fmt in SimpleFormat:
         listing_body(services, cache, tenant, secret, listing, fmt, counted=False)
         project_body(services, cache, tenant, secret, project, page, fmt, counted=False)
+
+
+def refresh_changed(services: RegistryServices, cache: RenderedPageCache, changes: IndexChanges) -> int:
+    """Re-render, at their current versions, the cached variants of every changed root index and project page
+    (pages nobody has read stay unrendered); return how many were rendered. Made by whichever process wrote the
+    change, so CLI commands, admin pages, mirror refreshes and other nodes are covered alike."""
+    rendered = 0
+    for tenant_id in changes.listings:
+        keys = cache.cached_keys(tenant_id, "")
+        found = services.index.refresh_listing(tenant_id) if keys else None
+        if found is None:
+            continue
+        stamp, read = found
+        for key in keys:
+            as_json = SimpleFormat[key[2]] is SimpleFormat.JSON
+            rendered += _render(cache, key, stamp, partial(_listing_bytes, read, as_json))
+    for tenant_id, project in changes.projects:
+        keys = cache.cached_keys(tenant_id, project)
+        page = services.index.refresh_project(tenant_id, project) if keys else None
+        if page is None:
+            continue
+        stamp, read_page = page
+        for key in keys:
+            fmt_name, _, base = key[2].partition(" ")
+            as_json = SimpleFormat[fmt_name] is SimpleFormat.JSON
+            rendered += _render(cache, key, stamp, partial(_page_bytes, read_page, as_json, _up(base)))
+    return rendered
+
+
+def _render(cache: RenderedPageCache, key: PageKey, stamp: PageStamp, render: Callable[[], bytes]) -> int:
+    """Render ``key`` at ``stamp`` unless it already is; 1 when it was rendered."""
+    calls: list[None] = []
+
+    def counting() -> bytes:
+        calls.append(None)
+        return render()
+
+    cache.get_or_render(key, stamp.version, counting, counted=False)
+    return len(calls)
+
+
+def _listing_bytes(read: Callable[[], ProjectListing], as_json: bool) -> bytes:
+    return render_listing(read(), as_json)
+
+
+def _page_bytes(read: Callable[[], ProjectPage], as_json: bool, up: str) -> bytes:
+    return render_project(read(), as_json, up)

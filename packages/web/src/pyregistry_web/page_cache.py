@@ -74,6 +74,11 @@ class RenderedPageCache:
         finally:
             self._leave(key, flight)
 
+    def cached_keys(self, tenant_id: str, project: str) -> list[PageKey]:
+        """Keys held for the tenant's root index (``project`` ``""``) or one project page, in every variant."""
+        with self._lock:
+            return [key for key in self._entries if key[0] == tenant_id and key[1] == project]
+
     def _lookup(self, key: PageKey, version: str) -> bytes | None:
         with self._lock:
             entry = self._entries.get(key)

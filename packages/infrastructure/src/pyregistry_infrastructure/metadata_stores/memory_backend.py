@@ -25,11 +25,13 @@ def memory_backend(state: MemoryState | None = None) -> MetadataBackend:
     nothing to probe or close."""
     state = state or MemoryState()
     catalogue = MemoryCatalogue(state)
+    tenants = MemoryTenantStore(state)
+    tokens = MemoryTokenStore(state)
     return MetadataBackend(
         name="memory",
-        tenants=MemoryTenantStore(state),
+        tenants=tenants,
         users=MemoryUserStore(state),
-        tokens=MemoryTokenStore(state),
+        tokens=tokens,
         catalogue=catalogue,
         audit_log=MemoryAuditLog(state),
         mirror=MemoryMirrorStore(state),
@@ -39,7 +41,7 @@ def memory_backend(state: MemoryState | None = None) -> MetadataBackend:
         scans=MemoryScanResultStore(),
         release_policies=MemoryReleasePolicyStore(),
         provenance_records=MemoryProvenanceRecordStore(),
-        index_versions=StoreIndexVersions(catalogue),
+        index_versions=StoreIndexVersions(tenants, tokens, catalogue),
         archive=None,
         ping=None,
         pool_stats=None,

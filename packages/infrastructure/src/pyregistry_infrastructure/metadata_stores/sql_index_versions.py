@@ -2,17 +2,41 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from pyregistry_application.index_versions import IndexChanges, StampInputs
+from pyregistry_domain.tenants import Tenant
+from pyregistry_infrastructure.metadata_stores.rows import tenant_from_row, token_from_row
 from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase
 
 __all__ = ["SqlIndexVersions"]
+
+# Column names below are constants of this module, never request input.
+# ruff: noqa: S608
+_TENANT_COLUMNS = ("id", "slug", "display_name", "mirroring_enabled", "created_at")
+_STAMP_SELECT = (
+    "SELECT tok.*, "
+    + ", ".join(f"ten.{column} AS stamp_tenant_{column}" for column in _TENANT_COLUMNS)
+    + ", tl.serial AS stamp_listing_serial{project_columns}"
+    " FROM api_tokens tok"
+    " LEFT JOIN tenants ten ON ten.id = tok.tenant_id AND ten.slug = ?"
+    " LEFT JOIN tenant_listings tl ON tl.tenant_id = ten.id{project_join}"
+    " WHERE tok.key_id = ?"
+)
+_LISTING_STAMP_SQL = _STAMP_SELECT.format(project_columns="", project_join="")
+_PROJECT_STAMP_SQL = _STAMP_SELECT.format(
+    project_columns=", p.serial AS stamp_project_serial, p.origin AS stamp_project_origin",
+    project_join=" LEFT JOIN projects p ON p.tenant_id = ten.id AND p.normalized_name = ?",
+)
 
 
 class SqlIndexVersions:
     """Implements ``IndexVersions`` on the registry's database (SQLite, PostgreSQL or SQL Server).
 
     Every call reads the database, so a page cached by one process is invalidated by a change made through
-    another process sharing it. Both queries read one row by primary key (``tenant_listings``, ``projects``),
-    so their cost does not grow with the number of projects.
+    another process sharing it, and a revoked token is refused at once. Every query reads rows by key
+    (``api_tokens``, ``tenants``, ``tenant_listings``, ``projects``), so its cost does not grow with the number of
+    projects; :meth:`stamp_inputs` reads all of them in one statement (one round trip on a networked database).
     """
 
     def __init__(self, db: SqlDatabase) -> None:
@@ -30,3 +54,50 @@ class SqlIndexVersions:
             (tenant_id, normalized_name),
         )
         return None if row is None else (int(row["serial"]), str(row["origin"]))
+
+    def stamp_inputs(self, key_id: str, tenant_slug: str, normalized_name: str | None) -> StampInputs:
+        """The token, its tenant (when it has ``tenant_slug``) and both versions, in one query."""
+        if normalized_name is None:
+            row = self._db.row(_LISTING_STAMP_SQL, (tenant_slug, key_id))
+        else:
+            row = self._db.row(_PROJECT_STAMP_SQL, (tenant_slug, normalized_name, key_id))
+        if row is None:
+            return StampInputs(token=None, tenant=None, listing_version="0", project=None)
+        tenant = _tenant(row)
+        listing = row["stamp_listing_serial"]
+        project = None
+        if row.get("stamp_project_serial") is not None:
+            project = (int(row["stamp_project_serial"]), str(row["stamp_project_origin"]))
+        return StampInputs(
+            token=token_from_row(row),
+            tenant=tenant,
+            listing_version="0" if listing is None else str(int(listing)),
+            project=project,
+        )
+
+    def changes_since(self, serial: int | None) -> IndexChanges:
+        """Tenants whose ``tenant_listings`` serial passed ``serial`` (one row per tenant), then their projects
+        past it (the ``(tenant_id, serial)`` index): the cost follows the changes, not the number of projects."""
+        if serial is None:
+            row = self._db.row("SELECT MAX(serial) AS top FROM tenant_listings")
+            return IndexChanges(serial=0 if row is None or row["top"] is None else int(row["top"]))
+        tenants = self._db.rows("SELECT tenant_id, serial FROM tenant_listings WHERE serial > ?", (serial,))
+        projects = [
+            (str(tenant["tenant_id"]), str(row["normalized_name"]))
+            for tenant in tenants
+            for row in self._db.rows(
+                "SELECT normalized_name FROM projects WHERE tenant_id = ? AND serial > ?", (tenant["tenant_id"], serial)
+            )
+        ]
+        return IndexChanges(
+            serial=max((int(tenant["serial"]) for tenant in tenants), default=serial),
+            listings=sorted(str(tenant["tenant_id"]) for tenant in tenants),
+            projects=projects,
+        )
+
+
+def _tenant(row: dict[str, Any]) -> Tenant | None:
+    """The tenant columns of a stamp row, or ``None`` when the join found no tenant."""
+    if row["stamp_tenant_id"] is None:
+        return None
+    return tenant_from_row({column: row[f"stamp_tenant_{column}"] for column in _TENANT_COLUMNS})
