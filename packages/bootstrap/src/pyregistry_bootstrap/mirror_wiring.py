@@ -102,15 +102,16 @@ def build_mirror_service(
 
 
 def mirror_updater_lifespan(
-    settings: Settings, mirror: MirrorService
+    settings: Settings, mirror: MirrorService, *, own_updater: bool = True
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
-    """A Litestar lifespan: runs the background updater (when enabled); on shutdown mirroring stops first (so
-    the updater's pass ends at its next project or download and upstream waits end), then the updater."""
+    """A Litestar lifespan: runs the background updater (when enabled and ``own_updater``: False when the durable
+    job table runs it on one node at a time); on shutdown mirroring stops first (so the updater's pass ends at its
+    next project or download and upstream waits end), then the updater."""
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         updater = None
-        if settings.pypi.mirror_update_enabled:
+        if settings.pypi.mirror_update_enabled and own_updater:
             updater = MirrorUpdater(
                 mirror,
                 settings.pypi.mirror_update_interval_seconds,
