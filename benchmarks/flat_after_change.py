@@ -75,7 +75,7 @@ def fill(home: Path, projects: int, files: int) -> dict[str, str]:
                 blob.parent.mkdir(parents=True, exist_ok=True)
                 blob.write_bytes(b"x")
                 release = Release(tenant_id=tenant.id, normalized_name=name, version=version, created_at=NOW)
-                services.store.add_release_file(project, release, file)
+                services.metadata.catalogue.add_release_file(project, release, file)
         print(f"  {slug}: filled in {time.monotonic() - started:.0f} s", file=sys.stderr)
     return tokens
 

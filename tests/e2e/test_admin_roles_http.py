@@ -80,6 +80,10 @@ ROUTES: dict[str, Probe] = {
     "admin-search": Probe(SIGNED_IN, "GET", "/admin/search?q=rocket", {}, 200, 'name="q"', "signed-in"),
     "admin-create-tenant": Probe(SUPERADMIN, "POST", "/admin/tenants", {"slug": ""}, 400, "slug", "superadmin"),
     "admin-audit": Probe(SUPERADMIN, "GET", "/admin/audit", {}, 200, "Audit", "superadmin"),
+    "admin-jobs": Probe(SUPERADMIN, "GET", "/admin/jobs", {}, 200, "Background jobs", "superadmin"),
+    "admin-jobs-retry": Probe(
+        SUPERADMIN, "POST", "/admin/jobs/no-such-job/retry", {}, 404, "durable job table is off", "superadmin"
+    ),
     "admin-packages": Probe(VIEWERS, "GET", "/admin/t/acme/packages", {}, 200, "rocket", "tenant.view"),
     "admin-project": Probe(VIEWERS, "GET", P, {}, 200, WHEEL, "tenant.view"),
     "admin-wheel-scan": Probe(VIEWERS, "GET", f"{P}/files/{WHEEL}/scan", {}, 200, WHEEL, "tenant.view"),

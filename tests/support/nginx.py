@@ -29,7 +29,7 @@ http {{
     fastcgi_temp_path {prefix}/fastcgi;
     uwsgi_temp_path {prefix}/uwsgi;
     scgi_temp_path {prefix}/scgi;
-    server {{
+{http_body}    server {{
         listen 127.0.0.1:{port};
 """
 
@@ -52,14 +52,15 @@ def nginx_available() -> bool:
 
 
 @contextmanager
-def nginx_serving(workdir: Path, server_body: str) -> Iterator[str]:
-    """nginx in the foreground on a free loopback port with ``server_body`` inside its one ``server`` block;
-    yields its base URL once it answers ``/healthz`` (any status) and stops it on exit."""
+def nginx_serving(workdir: Path, server_body: str, http_body: str = "") -> Iterator[str]:
+    """nginx in the foreground on a free loopback port with ``server_body`` inside its one ``server`` block (and
+    ``http_body``, e.g. an ``upstream``, before it); yields its base URL once it answers ``/healthz`` (any status)
+    and stops it on exit."""
     prefix = workdir / "nginx"
     prefix.mkdir(parents=True, exist_ok=True)
     port = free_port()
     conf = prefix / "nginx.conf"
-    conf.write_text(_PREAMBLE.format(prefix=prefix, port=port) + server_body + "    }\n}\n")
+    conf.write_text(_PREAMBLE.format(prefix=prefix, port=port, http_body=http_body) + server_body + "    }\n}\n")
     log = (prefix / "stderr.log").open("ab")
     process = subprocess.Popen(["nginx", "-e", "stderr", "-p", str(prefix), "-c", str(conf)], stderr=log)
     base = f"http://127.0.0.1:{port}"

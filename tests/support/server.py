@@ -59,6 +59,7 @@ class RunningRegistry:
     port: int
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
+    start_seconds: float = START_SECONDS
     log_path: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -115,7 +116,7 @@ class RunningRegistry:
         self.process = subprocess.Popen(
             [pyregistry_exe(), "serve"], cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT
         )
-        deadline = time.monotonic() + START_SECONDS
+        deadline = time.monotonic() + self.start_seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.log_path.read_text()}")
@@ -125,7 +126,7 @@ class RunningRegistry:
             except httpx.HTTPError:
                 time.sleep(0.1)
         self.stop()  # never leave a server that did not answer running after the test
-        raise RuntimeError(f"server did not start within {START_SECONDS} s:\n{self.log_path.read_text()}")
+        raise RuntimeError(f"server did not start within {self.start_seconds:g} s:\n{self.log_path.read_text()}")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process is None:
@@ -140,7 +141,9 @@ class RunningRegistry:
         self.process = None
 
 
-def start_registry(workdir: Path, env: Mapping[str, str] | None = None) -> RunningRegistry:
+def start_registry(
+    workdir: Path, env: Mapping[str, str] | None = None, start_seconds: float = START_SECONDS
+) -> RunningRegistry:
     """Start a server with SQLite + filesystem storage under ``workdir/.pyregistry``."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -156,4 +159,4 @@ def start_registry(workdir: Path, env: Mapping[str, str] | None = None) -> Runni
         }
     )
     full_env.update(env or {})
-    return RunningRegistry(workdir=workdir, port=port, env=full_env).start()
+    return RunningRegistry(workdir=workdir, port=port, env=full_env, start_seconds=start_seconds).start()

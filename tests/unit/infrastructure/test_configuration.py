@@ -69,6 +69,7 @@ SPECIAL_SAMPLES = {
     "PYREGISTRY_HTTP": "h11",
     "PYREGISTRY_LOOP": "asyncio",
     "SHARED_STATE_BACKEND": "memory",
+    "BACKGROUND_EXECUTOR": "in-process",
     "SHARED_STATE_REDIS_URL": "redis://:secret@cache:6379/0",
     "OIDC_ISSUERS": '[{"provider": "gitlab", "issuer": "https://gitlab.example", "jwks_url": "https://gitlab.example/jwks"}]',
     "WEB_UI_OIDC_PROVIDERS": '[{"name": "corp", "issuer": "https://sso.example", "client_id": "pyregistry"}]',

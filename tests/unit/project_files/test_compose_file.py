@@ -20,6 +20,8 @@ EXPECTED_HOST_PORTS = {
     "sqlserver": {1433},
     "minio": {9000, 9001},
     "jwks": {8081},
+    "redis": {6379},
+    "balancer": {3100},
 }
 
 
@@ -43,7 +45,17 @@ def _host_ports(service: dict[str, Any]) -> set[int]:
 
 def test_compose_names_every_service_with_the_reference_ports() -> None:
     services = _compose()["services"]
-    assert set(services) == {"pyregistry", "postgres", "sqlserver", "minio", "minio-init", "jwks"}
+    assert set(services) == {
+        "pyregistry",
+        "postgres",
+        "sqlserver",
+        "minio",
+        "minio-init",
+        "jwks",
+        "node",
+        "balancer",
+        "redis",
+    }
     for name, ports in EXPECTED_HOST_PORTS.items():
         assert _host_ports(services[name]) == ports, name
     assert all(str(port).startswith("127.0.0.1:") for svc in services.values() for port in svc.get("ports", []))
@@ -140,3 +152,21 @@ def test_infrastructure_wheel_bundles_the_supplied_yara_rules(tmp_path: Path) ->
     }
     assert expected
     assert expected <= bundled
+
+
+def test_the_cluster_profile_runs_three_replicas_on_shared_backends_behind_nginx() -> None:
+    from pyregistry_infrastructure.config import load_settings
+
+    services = _compose()["services"]
+    node = services["node"]
+    assert node["profiles"] == ["cluster"] and services["balancer"]["profiles"] == ["cluster"]
+    assert node["deploy"]["replicas"] == 3
+    assert "ports" not in node  # reached only through the balancer
+    settings = load_settings(None, {key: str(value) for key, value in node["environment"].items()}).settings
+    assert (settings.database_store, settings.artifact_storage.opendal.scheme) == ("postgres", "s3")
+    assert settings.shared_state.redis_url == "redis://redis:6379/0"
+    assert settings.background.executor == "database"
+    assert settings.artifact_storage.opendal.options["bucket"] == "pyregistry"
+    conf = (ROOT / "compose" / "nginx-cluster.conf").read_text()
+    assert "server node:3000" in conf and "proxy_pass http://pyregistry;" in conf
+    assert services["balancer"]["volumes"] == ["./compose/nginx-cluster.conf:/etc/nginx/conf.d/default.conf:ro"]

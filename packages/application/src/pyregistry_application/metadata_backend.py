@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from pyregistry_application.backup_ports import MetadataArchive
 from pyregistry_application.index_versions import IndexVersions
+from pyregistry_application.job_monitor_ports import JobQueue
 from pyregistry_application.metadata_ports import AuditLog, Catalogue, TenantStore, TokenStore, UserStore
 from pyregistry_application.mirror_ports import MirrorStore
 from pyregistry_application.provenance_ports import ProvenanceRecordStore
@@ -22,7 +23,8 @@ __all__ = ["MetadataBackend"]
 class MetadataBackend:
     """Every metadata port of one backend, sharing one state (memory) or one connection source (SQL).
 
-    ``archive`` is ``None`` when the backend keeps nothing worth backing up, ``ping`` when there is nothing to probe
+    ``job_queue`` is ``None`` when the backend cannot hold durable jobs (memory), ``archive`` when it keeps nothing
+    worth backing up, ``ping`` when there is nothing to probe
     for readiness, ``pool_stats`` when there is no connection pool to watch. ``close`` releases the connections.
     """
 
@@ -40,6 +42,7 @@ class MetadataBackend:
     release_policies: ReleasePolicyStore
     provenance_records: ProvenanceRecordStore
     index_versions: IndexVersions
+    job_queue: JobQueue | None
     archive: MetadataArchive | None
     ping: Callable[[], None] | None
     pool_stats: Callable[[], dict[str, int]] | None

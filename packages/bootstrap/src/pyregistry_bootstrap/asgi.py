@@ -11,6 +11,7 @@ from pathlib import Path
 from litestar import Litestar
 from litestar.types import ASGIApp
 
+from pyregistry_bootstrap.background_wiring import job_executor_lifespan, run_mirror_updates_as_jobs
 from pyregistry_bootstrap.mirror_wiring import background_lifespan
 from pyregistry_bootstrap.observability_wiring import (
     build_tracer,
@@ -89,11 +90,23 @@ def app_from_runtime(runtime: Runtime) -> Litestar:
     options = web_options(settings, spool_dir=runtime.spool_dir, cookie_secret=runtime.cookie_secret)
     runtime.scratch.sweep()
     runtime.services.storage.remove_incomplete()
-    security = build_security(settings, runtime.services, runtime.upstream)
+    executor = runtime.job_executor
+    security = build_security(settings, runtime.services, runtime.upstream, executor)
+    mirror_stopping = None
+    if runtime.services.mirroring is not None and executor is not None and settings.pypi.mirror_update_enabled:
+        mirror_stopping = run_mirror_updates_as_jobs(settings, runtime.services.mirroring, executor)
     lifespan = [
         lambda _app: _scratch_lifespan(runtime),
-        background_lifespan(settings, runtime.background, runtime.side_work, runtime.services.mirroring),
+        background_lifespan(
+            settings,
+            runtime.background,
+            runtime.side_work,
+            runtime.services.mirroring,
+            own_updater=mirror_stopping is None,
+        ),
     ]
+    if executor is not None:
+        lifespan.append(job_executor_lifespan(executor, mirror_stopping))
     if runtime.prometheus is not None:
         lifespan.append(metrics_lifespan(runtime.prometheus))
     if runtime.tracer is not None:
@@ -105,6 +118,7 @@ def app_from_runtime(runtime: Runtime) -> Litestar:
         lifespan=lifespan,
         extra_state={
             "security": security,
+            "job_monitor": executor.table if executor is not None else None,
             "oidc_sign_in": build_sign_in(settings, runtime.services),
             "ui_extensions": feature_extensions(
                 mirroring=runtime.services.mirroring is not None,

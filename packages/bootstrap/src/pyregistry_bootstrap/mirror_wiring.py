@@ -138,16 +138,22 @@ def background_workers(settings: Settings) -> int:
 
 
 def background_lifespan(
-    settings: Settings, executor: InProcessExecutor, side_work: SideThreads, mirror: MirrorService | None
+    settings: Settings,
+    executor: InProcessExecutor,
+    side_work: SideThreads,
+    mirror: MirrorService | None,
+    *,
+    own_updater: bool = True,
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
-    """A Litestar lifespan: schedules the mirror updater (when enabled) and starts the background executor; on
-    shutdown mirroring stops first (the updater's pass ends at its next project or download, queued downloads are
-    dropped, upstream waits end), then the executor lets running jobs finish."""
+    """A Litestar lifespan: schedules the mirror updater (when enabled and ``own_updater``: False when the durable
+    job table runs it on one node at a time) and starts the background executor; on shutdown mirroring stops first
+    (the updater's pass ends at its next project or download, queued downloads are dropped, upstream waits end),
+    then the executor lets running jobs finish."""
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         updater = None
-        if mirror is not None and settings.pypi.mirror_update_enabled:
+        if mirror is not None and settings.pypi.mirror_update_enabled and own_updater:
             updater = MirrorUpdater(
                 mirror,
                 executor,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pyregistry_application.background_ports import BackgroundExecutor
 from pyregistry_application.metrics_ports import Metrics
 from pyregistry_application.mirror_ports import UpstreamIndex
 from pyregistry_application.security.findings import Severity
@@ -23,7 +24,14 @@ from pyregistry_infrastructure.scanning.unpack import SafeWheelUnpacker
 from pyregistry_infrastructure.settings import Settings, WebhookSettings
 from pyregistry_infrastructure.upstream.wheel_fetcher import UpstreamWheelFetcher
 from pyregistry_infrastructure.vulnerabilities.osv_db import AdvisoryDatabase, LocalAdvisoryChecker
-from pyregistry_infrastructure.webhooks import BackgroundNotifier, DiscordWebhook, NullNotifier
+from pyregistry_infrastructure.webhooks import (
+    PUBLISH_WEBHOOK_JOB,
+    VULNERABILITY_WEBHOOK_JOB,
+    BackgroundNotifier,
+    DiscordWebhook,
+    NullNotifier,
+    QueuedNotifier,
+)
 
 __all__ = ["advisory_database", "build_security", "install_publish_webhook", "notifier_for", "yara_scanner_for"]
 
@@ -35,14 +43,31 @@ def notifier_for(webhook: WebhookSettings) -> Notifier:
     return DiscordWebhook(webhook.url, webhook.username, webhook.timeout_seconds)
 
 
-def install_publish_webhook(settings: Settings, uploads: UploadDistribution, metrics: Metrics | None = None) -> None:
+def install_publish_webhook(
+    settings: Settings,
+    uploads: UploadDistribution,
+    metrics: Metrics | None = None,
+    executor: BackgroundExecutor | None = None,
+) -> None:
     """Send ``[security.package_publish_webhook]`` messages after accepted uploads (when configured).
 
-    They go out from a background thread, so a slow or hanging receiver never delays the upload's answer.
+    They go out from a background thread, so a slow or hanging receiver never delays the upload's answer; with a
+    durable ``executor`` each message is a job enqueued right after the upload commits, posted by any node.
     """
     webhook = settings.security.package_publish_webhook
-    if webhook.url:
+    if not webhook.url:
+        return
+    if executor is not None:
+        uploads.add_listener(PublishAlerts(QueuedNotifier(executor, PUBLISH_WEBHOOK_JOB)))
+    else:
         uploads.add_listener(PublishAlerts(BackgroundNotifier(notifier_for(webhook), metrics=metrics)))
+
+
+def _vulnerability_notifier(settings: Settings, executor: BackgroundExecutor | None) -> Notifier:
+    webhook = settings.security.vulnerability_webhook
+    if executor is not None and webhook.url:
+        return QueuedNotifier(executor, VULNERABILITY_WEBHOOK_JOB)
+    return notifier_for(webhook)
 
 
 def advisory_database(settings: Settings) -> AdvisoryDatabase:
@@ -51,10 +76,16 @@ def advisory_database(settings: Settings) -> AdvisoryDatabase:
     return AdvisoryDatabase(Path(advisory_path).expanduser() if advisory_path else None)
 
 
-def build_security(settings: Settings, services: RegistryServices, upstream: UpstreamIndex | None) -> SecurityServices:
+def build_security(
+    settings: Settings,
+    services: RegistryServices,
+    upstream: UpstreamIndex | None,
+    executor: BackgroundExecutor | None = None,
+) -> SecurityServices:
     """Every security use case wired to its adapters; rule compilation and DB loading are lazy. Wheels to audit are
     fetched with the process's ``upstream`` client (the mirror's); without one, auditing an upstream wheel says
-    that the upstream is not configured."""
+    that the upstream is not configured. With a durable ``executor``, vulnerability messages are jobs of the job
+    table (posted by a server node)."""
     try:
         fail_severity = Severity.parse(settings.security.audit_fail_severity)
     except ValueError as exc:
@@ -75,7 +106,7 @@ def build_security(settings: Settings, services: RegistryServices, upstream: Ups
         check_registry=CheckRegistry(
             services.metadata.tenants,
             services.metadata.catalogue,
-            VulnerabilityAlerts(notifier_for(settings.security.vulnerability_webhook)),
+            VulnerabilityAlerts(_vulnerability_notifier(settings, executor)),
             MalwareBlocklist(database),
         ),
         release_vulnerabilities=ReleaseVulnerabilitySummary(

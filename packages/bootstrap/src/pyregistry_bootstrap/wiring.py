@@ -19,6 +19,7 @@ from pyregistry_application.services import RegistryServices
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_application.tokens import TokenIssuer
 from pyregistry_application.uploads import UploadDistribution
+from pyregistry_bootstrap.background_wiring import build_job_executor
 from pyregistry_bootstrap.limits_wiring import build_limit_counters
 from pyregistry_bootstrap.mirror_wiring import background_workers, build_mirror_service, build_upstream_index
 from pyregistry_bootstrap.observability_wiring import build_metrics, build_readiness, trace_storage
@@ -32,6 +33,7 @@ from pyregistry_infrastructure.background.in_process import InProcessExecutor
 from pyregistry_infrastructure.background.side_threads import SideThreads
 from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
 from pyregistry_infrastructure.config import ConfigError, ensure_generated_secrets
+from pyregistry_infrastructure.durable_jobs import DurableJobExecutor
 from pyregistry_infrastructure.scratch import ScratchSpace
 from pyregistry_infrastructure.settings import Settings
 from pyregistry_infrastructure.sigstore_attestations import SigstoreAttestationVerifier
@@ -68,6 +70,8 @@ class Runtime:
     generated_secrets_created: bool = False
     prometheus: PrometheusMetrics | None = None
     tracer: OpenTelemetryTracer | None = None
+    job_executor: DurableJobExecutor | None = None
+    """The durable job table's executor (``[background] executor = "database"``); None runs work in-process."""
 
 
 def build_storage(settings: Settings) -> OpenDalStorage:
@@ -201,7 +205,8 @@ def build_runtime(
         release_policies=policies,
     )
     services.uploads.add_listener(lambda result: metrics.upload_stored(result.size))
-    install_publish_webhook(settings, services.uploads, metrics)
+    job_executor = build_job_executor(settings, store, metrics)
+    install_publish_webhook(settings, services.uploads, metrics, job_executor)
     services.publishing = build_trusted_publishing(settings, services)
     if sync_superadmin:
         _ensure_superadmin(services, settings.superadmin_email, password)
@@ -220,4 +225,5 @@ def build_runtime(
         upstream=upstream,
         prometheus=prometheus,
         tracer=tracer,
+        job_executor=job_executor,
     )

@@ -122,6 +122,11 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, str]] = {
     "SHARED_STATE_REDIS_URL": ("shared_state.redis_url", "str"),
     "SHARED_STATE_REDIS_PREFIX": ("shared_state.redis_prefix", "str"),
     "SHARED_STATE_TIMEOUT_SECONDS": ("shared_state.timeout_seconds", "float"),
+    "BACKGROUND_EXECUTOR": ("background.executor", "str"),
+    "BACKGROUND_WORKERS": ("background.workers", "int"),
+    "BACKGROUND_POLL_SECONDS": ("background.poll_seconds", "float"),
+    "BACKGROUND_LEASE_SECONDS": ("background.lease_seconds", "float"),
+    "BACKGROUND_RETRY_BACKOFF_SECONDS": ("background.retry_backoff_seconds", "float"),
     "WEB_UI_SHOW_INDEX_STATS": ("web_ui.show_index_stats", "bool"),
     "WEB_UI_SECURE_COOKIES": ("web_ui.secure_cookies", "bool"),
     "WEB_UI_LOCAL_PASSWORDS": ("web_ui.local_passwords", "bool"),
@@ -378,6 +383,20 @@ def _check_shared_state(settings: Settings) -> None:
         raise ConfigError("key 'shared_state': timeout_seconds and unavailable_log_interval_seconds must be > 0")
 
 
+BACKGROUND_EXECUTORS = ("auto", "in-process", "database")
+
+
+def _check_background(settings: Settings) -> None:
+    background = settings.background
+    _check_choice("background.executor", background.executor, BACKGROUND_EXECUTORS)
+    if background.executor == "database" and settings.database_store in {"memory", "in-memory"}:
+        raise ConfigError("key 'background.executor': 'database' needs a SQL database_store, not memory")
+    if background.workers < 1:
+        raise ConfigError("key 'background.workers': must be at least 1")
+    if min(background.poll_seconds, background.lease_seconds, background.retry_backoff_seconds) <= 0:
+        raise ConfigError("key 'background': poll_seconds, lease_seconds and retry_backoff_seconds must be > 0")
+
+
 def _validate(settings: Settings) -> None:
     host, _, port = settings.bind_address.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -398,6 +417,7 @@ def _validate(settings: Settings) -> None:
     _check_url("sql_server.connection_url", settings.sql_server.connection_url, frozenset({"sqlserver", "mssql"}))
     _check_choice("logging.format", settings.logging.format, LOG_FORMATS)
     _check_shared_state(settings)
+    _check_background(settings)
     try:
         parse_filter(settings.logging.filter)
     except ValueError as exc:

@@ -232,6 +232,22 @@ def render_config_template(storage: str = "fs", *, dev_oidc_issuer: bool = False
     shared_state.add(tomlkit.comment('redis_url = "redis://127.0.0.1:6379/0"'))
     doc.add("shared_state", shared_state)
     doc.add(
+        "background",
+        _table(
+            "webhooks and other background work: auto = the durable job table in the metadata store when it is "
+            "postgres or sqlserver (any node runs any job, survives a crash), else in-process (this process only)",
+            {
+                "executor": "auto",
+                "workers": 2,
+                "poll_seconds": 0.5,
+                "lease_seconds": 30.0,
+                "retry_backoff_seconds": 2.0,
+                "max_retry_backoff_seconds": 300.0,
+                "keep_done_days": 7.0,
+            },
+        ),
+    )
+    doc.add(
         "network_source",
         _table(
             "empty lists allow every source",

@@ -6,6 +6,7 @@ import msgspec
 
 __all__ = [
     "ArtifactStorageSettings",
+    "BackgroundSettings",
     "LoggingSettings",
     "MetricsSettings",
     "NetworkSourceSettings",
@@ -126,6 +127,17 @@ class SharedStateSettings(_Section):
     unavailable_log_interval_seconds: float = 60
 
 
+class BackgroundSettings(_Section):
+    executor: str = "auto"
+    """auto: the durable job table when the metadata store is PostgreSQL or SQL Server, in-process otherwise."""
+    workers: int = 2
+    poll_seconds: float = 0.5
+    lease_seconds: float = 30
+    retry_backoff_seconds: float = 2
+    max_retry_backoff_seconds: float = 300
+    keep_done_days: float = 7
+
+
 class NetworkSourceSettings(_Section):
     web_ui_allowed_cidrs: list[str] = msgspec.field(default_factory=list)
     api_allowed_cidrs: list[str] = msgspec.field(default_factory=list)
@@ -218,6 +230,7 @@ class Settings(_Section):
     rate_limit: RateLimitSettings = msgspec.field(default_factory=RateLimitSettings)
     network_source: NetworkSourceSettings = msgspec.field(default_factory=NetworkSourceSettings)
     shared_state: SharedStateSettings = msgspec.field(default_factory=SharedStateSettings)
+    background: BackgroundSettings = msgspec.field(default_factory=BackgroundSettings)
     web_ui: WebUiSettings = msgspec.field(default_factory=WebUiSettings)
     validation: ValidationSettings = msgspec.field(default_factory=ValidationSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)

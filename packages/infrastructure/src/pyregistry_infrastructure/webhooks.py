@@ -1,25 +1,47 @@
-"""Discord-compatible webhooks with an overall deadline, sent inline or by a background thread; failures are
-logged, never raised."""
+"""Discord-compatible webhooks with an overall deadline, sent inline, by a background thread, or as jobs of the
+durable job table (``QueuedNotifier`` + ``webhook_job_handler``); failures are logged, never raised to the caller.
+
+Through the job table a message is posted at least once per job and the job is done only after a 2xx answer; every
+post of one job carries the same ``Idempotency-Key`` header, so a receiver that remembers keys sees it exactly once
+even when the node posting it died before recording the answer.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import queue
+import secrets
 import threading
+from collections.abc import Mapping
+from typing import Any
 
 import httpx
+import msgspec
 import structlog
 
+from pyregistry_application.background_ports import BackgroundExecutor, JobHandler, PendingJob
 from pyregistry_application.metrics_ports import Metrics, NoMetrics
 from pyregistry_application.security.ports import Notifier
 from pyregistry_application.security.vulnerability_model import Notification
 
-__all__ = ["BackgroundNotifier", "DiscordWebhook", "NullNotifier"]
+__all__ = [
+    "PUBLISH_WEBHOOK_JOB",
+    "VULNERABILITY_WEBHOOK_JOB",
+    "BackgroundNotifier",
+    "DiscordWebhook",
+    "NullNotifier",
+    "QueuedNotifier",
+    "WebhookNotDelivered",
+    "webhook_job_handler",
+]
 
 _log = structlog.get_logger(__name__)
 _MAX_CONTENT = 2000
 _MAX_FIELD = 1024
 WEBHOOK_JOB = "webhook"
+PUBLISH_WEBHOOK_JOB = "webhook.publish"
+VULNERABILITY_WEBHOOK_JOB = "webhook.vulnerability"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 class _NotDelivered(Exception):
@@ -58,8 +80,13 @@ class DiscordWebhook:
 
     def send(self, notification: Notification) -> bool:
         """Deliver once within the deadline; log and return False on any failure."""
+        return self.deliver(notification, None)
+
+    def deliver(self, notification: Notification, idempotency_key: str | None) -> bool:
+        """Like ``send``, with an ``Idempotency-Key`` header when a key is given (the same for every retry)."""
+        headers = {IDEMPOTENCY_HEADER: idempotency_key} if idempotency_key else {}
         try:
-            response = asyncio.run(self._post(self.payload(notification)))
+            response = asyncio.run(self._post(self.payload(notification), headers))
         except TimeoutError:
             error = f"no complete answer within {self._deadline:g} s"
             _log.warning("webhook delivery failed", title=notification.title, error=error)
@@ -73,9 +100,9 @@ class DiscordWebhook:
         _log.info("webhook delivered", title=notification.title, status=response.status_code)
         return True
 
-    async def _post(self, payload: dict[str, object]) -> httpx.Response:
+    async def _post(self, payload: dict[str, object], headers: dict[str, str]) -> httpx.Response:
         async with asyncio.timeout(self._deadline), httpx.AsyncClient(timeout=self._deadline) as client:
-            return await client.post(self._url, json=payload)
+            return await client.post(self._url, json=payload, headers=headers)
 
 
 class BackgroundNotifier:
@@ -127,3 +154,37 @@ class NullNotifier:
     def send(self, notification: Notification) -> bool:
         """Do nothing."""
         return False
+
+
+class WebhookNotDelivered(Exception):
+    """A webhook job's post got no 2xx answer; the job is retried with backoff."""
+
+
+class QueuedNotifier:
+    """Implements ``Notifier`` by enqueuing one job of ``kind`` per notification; a node running the executor posts
+    it. The payload carries the notification and an idempotency key chosen once, here."""
+
+    def __init__(self, executor: BackgroundExecutor, kind: str) -> None:
+        self._executor = executor
+        self._kind = kind
+
+    def send(self, notification: Notification) -> bool:
+        """Enqueue the notification; False (logged) when the job table cannot be written."""
+        payload = {"idempotency_key": secrets.token_hex(16), "notification": msgspec.to_builtins(notification)}
+        try:
+            self._executor.submit(PendingJob(self._kind, payload))
+        except Exception as exc:
+            _log.warning("webhook not enqueued", title=notification.title, error=str(exc) or type(exc).__name__)
+            return False
+        return True
+
+
+def webhook_job_handler(webhook: DiscordWebhook) -> JobHandler:
+    """The handler of a webhook job kind: one post per run; raising (no 2xx) makes the executor retry."""
+
+    def handle(payload: Mapping[str, Any]) -> None:
+        notification = msgspec.convert(payload["notification"], Notification)
+        if not webhook.deliver(notification, str(payload["idempotency_key"])):
+            raise WebhookNotDelivered(f"webhook {notification.title!r} got no 2xx answer")
+
+    return handle

@@ -35,7 +35,7 @@ def _security(ctx: click.Context, config_path: str | None) -> SecurityServices:
     from pyregistry_bootstrap.security_wiring import build_security
 
     registry = runtime(ctx, config_path, sync_superadmin=False)
-    return build_security(registry.settings, registry.services, registry.upstream)
+    return build_security(registry.settings, registry.services, registry.upstream, registry.job_executor)
 
 
 def _print_report(report: WheelScanReport) -> None:
@@ -197,7 +197,7 @@ def check_registry(ctx: click.Context, config_path: str | None, tenant: str | No
 
     registry = runtime(ctx, config_path, sync_superadmin=False)
     settings = registry.settings
-    security = build_security(settings, registry.services, registry.upstream)
+    security = build_security(settings, registry.services, registry.upstream, registry.job_executor)
     if engine == "local":
         if not settings.security.advisory_db_path:
             raise click.UsageError("--engine local needs [security].advisory_db_path (ADVISORY_DB_PATH)")

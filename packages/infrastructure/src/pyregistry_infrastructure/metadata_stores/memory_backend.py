@@ -42,6 +42,7 @@ def memory_backend(state: MemoryState | None = None) -> MetadataBackend:
         release_policies=MemoryReleasePolicyStore(),
         provenance_records=MemoryProvenanceRecordStore(),
         index_versions=StoreIndexVersions(tenants, tokens, catalogue),
+        job_queue=None,
         archive=None,
         ping=None,
         pool_stats=None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pyregistry_application.metadata_backend import MetadataBackend
+from pyregistry_infrastructure.durable_jobs.job_table import SqlJobTable
 from pyregistry_infrastructure.metadata_stores.sql_archive import SqlMetadataArchive
 from pyregistry_infrastructure.metadata_stores.sql_audit import SqlAuditLog
 from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase
@@ -38,6 +39,7 @@ def sql_backend(db: SqlDatabase) -> MetadataBackend:
         release_policies=SqlReleasePolicyStore(db),
         provenance_records=SqlProvenanceRecordStore(db),
         index_versions=SqlIndexVersions(db),
+        job_queue=SqlJobTable(db),
         archive=SqlMetadataArchive(db),
         ping=db.ping,
         pool_stats=db.pool_counters(),
