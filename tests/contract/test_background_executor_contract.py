@@ -18,6 +18,8 @@ import pytest
 
 from pyregistry_application.background_ports import BackgroundExecutor, PendingJob
 from pyregistry_infrastructure.background.in_process import InProcessExecutor
+from pyregistry_infrastructure.durable_jobs import DurableJobExecutor, SqlJobTable
+from pyregistry_infrastructure.metadata_stores.sqlite import SqliteDatabase
 
 ExecutorFactory = Callable[[Path, int], AbstractContextManager[BackgroundExecutor]]
 WAIT = 20.0
@@ -29,7 +31,22 @@ def _in_process(_scratch: Path, workers: int) -> Iterator[BackgroundExecutor]:
     yield InProcessExecutor(workers, initial_backoff_seconds=0.05, max_backoff_seconds=0.2)
 
 
-EXECUTOR_PARAMS = [pytest.param(_in_process, id="in-process")]
+@contextmanager
+def _durable_on_sqlite(scratch: Path, workers: int) -> Iterator[BackgroundExecutor]:
+    scratch.mkdir(parents=True, exist_ok=True)
+    database = SqliteDatabase(scratch / "jobs.sqlite3")
+    try:
+        yield DurableJobExecutor(
+            SqlJobTable(database), workers=workers, poll_seconds=0.05, lease_seconds=2.0, backoff_seconds=0.05
+        )
+    finally:
+        database.close()
+
+
+EXECUTOR_PARAMS = [
+    pytest.param(_in_process, id="in-process"),
+    pytest.param(_durable_on_sqlite, id="durable-sqlite"),
+]
 
 Make = Callable[..., BackgroundExecutor]
 

@@ -196,7 +196,11 @@ class DurableJobExecutor:
             _log.info("jobs.pruned", removed=removed)
 
     def _repeat(self, kind: str, interval: float, exclusive: bool) -> None:
+        """A periodic task: on this node ``interval`` after start and after each run; when ``exclusive``, whenever
+        the shared schedule says it is due and this node holds the lease."""
         pause = min(interval, self._lease / 3) if exclusive else interval
+        if not exclusive and self._stop.wait(interval):
+            return
         while not self._stop.is_set():
             try:
                 if not exclusive:
