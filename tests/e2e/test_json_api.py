@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
 from tests.e2e.test_core_clients import twine_upload
 from tests.support.dists import build_sdist, build_wheel, sha256_of
 from tests.support.server import RunningRegistry
+from tests.support.tenant_access import TenantAccess
 
 pytestmark = pytest.mark.e2e
 
@@ -107,13 +110,12 @@ Middle-out compression."""
 
 
 def test_info_carries_the_uploaded_core_metadata_as_pypi_does(
-    registry: RunningRegistry, hooli: dict[str, object], tmp_path_factory: pytest.TempPathFactory
+    registry: RunningRegistry, own_tenant: TenantAccess, tmp_path: Path
 ) -> None:
-    dist = tmp_path_factory.mktemp("rich")
-    wheel = build_wheel(dist, "nucleus", "3.1", summary="middle out", description=RICH_METADATA)
-    result = twine_upload(registry, "hooli", registry.issue_token("hooli", "publish"), wheel)
+    wheel = build_wheel(tmp_path, "nucleus", "3.1", summary="middle out", description=RICH_METADATA)
+    result = twine_upload(registry, own_tenant.slug, own_tenant.publish, wheel)
     assert result.returncode == 0, result.stdout + result.stderr
-    info = get(registry, "/t/hooli/pypi/nucleus/json", hooli["read"]).json()["info"]
+    info = get(registry, f"/t/{own_tenant.slug}/pypi/nucleus/json", own_tenant.read).json()["info"]
     assert {key: info[key] for key in info if key not in {"package_url", "project_url", "release_url"}} == {
         "name": "nucleus",
         "version": "3.1",

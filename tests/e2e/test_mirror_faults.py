@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ from tests.support.dists import build_wheel, sha256_of
 from tests.support.fault_upstream import FaultyProject, FaultyUpstream
 from tests.support.raw_upload import form_upload
 from tests.support.server import RunningRegistry, start_registry
+from tests.support.tenant_access import unique_slug
 
 pytestmark = pytest.mark.e2e
 
@@ -32,7 +34,7 @@ def upstream() -> Iterator[FaultyUpstream]:
 
 
 @pytest.fixture(scope="module")
-def mirror(upstream: FaultyUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningRegistry, str]]:
+def mirror_server(upstream: FaultyUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
     server = start_registry(
         tmp_path_factory.mktemp("mirror"),
         {
@@ -47,10 +49,25 @@ def mirror(upstream: FaultyUpstream, tmp_path_factory: pytest.TempPathFactory) -
         },
     )
     try:
-        server.create_tenant("corp", "--enable-mirroring")
-        yield server, server.issue_token("corp", "read")
+        yield server
     finally:
         server.stop()
+
+
+class MirrorTenant(NamedTuple):
+    """The module's server, a read token and the slug of a mirroring tenant of the test's own."""
+
+    server: RunningRegistry
+    token: str
+    tenant: str
+
+
+@pytest.fixture
+def mirror(mirror_server: RunningRegistry, request: pytest.FixtureRequest) -> MirrorTenant:
+    """A mirroring tenant per test: a fault that leaks into one tenant's state fails one test."""
+    slug = unique_slug(request.node.name)
+    mirror_server.create_tenant(slug, "--enable-mirroring")
+    return MirrorTenant(mirror_server, mirror_server.issue_token(slug, "read"), slug)
 
 
 def _project(upstream: FaultyUpstream, tmp_path: Path, name: str, **kwargs: object) -> FaultyProject:
@@ -59,14 +76,16 @@ def _project(upstream: FaultyUpstream, tmp_path: Path, name: str, **kwargs: obje
     return project
 
 
-def _page(mirror: tuple[RunningRegistry, str], name: str) -> httpx.Response:
-    server, token = mirror
-    return httpx.get(f"{server.base_url}/t/corp/simple/{name}/", headers=JSON, auth=("__token__", token), timeout=60)
+def _page(mirror: MirrorTenant, name: str) -> httpx.Response:
+    server, token, tenant = mirror
+    return httpx.get(
+        f"{server.base_url}/t/{tenant}/simple/{name}/", headers=JSON, auth=("__token__", token), timeout=60
+    )
 
 
-def _download(mirror: tuple[RunningRegistry, str], name: str, filename: str) -> httpx.Response:
-    server, token = mirror
-    url = f"{server.base_url}/t/corp/files/{name}/1.0.0/{filename}"
+def _download(mirror: MirrorTenant, name: str, filename: str) -> httpx.Response:
+    server, token, tenant = mirror
+    url = f"{server.base_url}/t/{tenant}/files/{name}/1.0.0/{filename}"
     return httpx.get(url, auth=("__token__", token), timeout=60)
 
 
@@ -135,7 +154,7 @@ def test_oversized_artifact_is_refused(mirror, upstream: FaultyUpstream, tmp_pat
     assert "mirror_artifact_max_bytes" in response.text
 
 
-def _fetch_fails(mirror: tuple[RunningRegistry, str], name: str, filename: str, good: bytes) -> None:
+def _fetch_fails(mirror: MirrorTenant, name: str, filename: str, good: bytes) -> None:
     """The client must not end up with bad bytes: the transfer breaks or the status is an error."""
     try:
         response = _download(mirror, name, filename)
@@ -166,7 +185,7 @@ def test_truncated_body_on_every_attempt_is_a_502(mirror, upstream: FaultyUpstre
     assert response.status_code == 502
     assert response.text == "502 upstream transfer failed\n"
     assert upstream.hits[f"/files/always-truncated/{project.wheel.name}"] == 3
-    server, _ = mirror
+    server = mirror.server
     blobs = server.workdir / ".pyregistry" / "blobs"
     assert not [path for path in blobs.rglob(project.wheel.name) if path.is_file()], "nothing may be stored"
 
@@ -193,7 +212,7 @@ def test_wrong_hash_on_a_multi_chunk_file_is_a_502_before_any_byte(
         assert response.status_code == 502
         assert response.text == f"502 upstream bytes of {wheel.name!r} do not match the recorded sha256\n"
         assert upstream.hits[f"/files/tampered-big/{wheel.name}"] == attempt, "tampered bytes were served from cache"
-    server, _ = mirror
+    server = mirror.server
     blobs = server.workdir / ".pyregistry" / "blobs"
     assert not [path for path in blobs.rglob(wheel.name) if path.is_file()], "tampered bytes were stored"
 
@@ -202,8 +221,8 @@ def test_yanked_upstream_file_is_yanked_in_the_mirror(mirror, upstream: FaultyUp
     _project(upstream, tmp_path, "yanked-up", yanked="broken build")
     page = _page(mirror, "yanked-up").json()
     assert [file["yanked"] for file in page["files"]] == ["broken build"]
-    server, token = mirror
-    html = httpx.get(f"{server.base_url}/t/corp/simple/yanked-up/", auth=("__token__", token), timeout=60).text
+    server, token, tenant = mirror
+    html = httpx.get(f"{server.base_url}/t/{tenant}/simple/yanked-up/", auth=("__token__", token), timeout=60).text
     assert 'data-yanked="broken build"' in html
 
 
@@ -222,7 +241,7 @@ def test_upstream_down_serves_stale_page(mirror, upstream: FaultyUpstream, tmp_p
 
 
 def test_local_upload_takes_over_a_mirrored_project(mirror, upstream: FaultyUpstream, tmp_path: Path) -> None:
-    server, _ = mirror
+    server = mirror.server
     upstream_old = build_wheel(tmp_path / "upstream", "taken-over", "1.0.0")
     upstream_new = build_wheel(tmp_path / "upstream", "taken-over", "2.0.0")
     upstream.add("taken-over", FaultyProject(wheel=upstream_old, more_wheels=[upstream_new]))
@@ -233,8 +252,8 @@ def test_local_upload_takes_over_a_mirrored_project(mirror, upstream: FaultyUpst
 
     local = build_wheel(tmp_path / "local", "taken-over", "1.0.0", summary="our own build")
     assert local.name == upstream_old.name and sha256_of(local) != sha256_of(upstream_old)
-    publisher = server.issue_token("corp", "publish", name="takeover")
-    upload = form_upload(server.upload_url("corp"), publisher, local, "taken-over", "1.0.0")
+    publisher = server.issue_token(mirror.tenant, "publish", name="takeover")
+    upload = form_upload(server.upload_url(mirror.tenant), publisher, local, "taken-over", "1.0.0")
     assert upload.status_code == 200, upload.text
 
     page = _page(mirror, "taken-over").json()
@@ -245,5 +264,5 @@ def test_local_upload_takes_over_a_mirrored_project(mirror, upstream: FaultyUpst
     assert not [
         path for path in blobs.rglob("*") if path.is_file() and "mirror" in path.parts and "taken-over" in path.parts
     ]
-    again = form_upload(server.upload_url("corp"), publisher, local, "taken-over", "1.0.0")
+    again = form_upload(server.upload_url(mirror.tenant), publisher, local, "taken-over", "1.0.0")
     assert again.status_code == 400 and "File already exists" in again.text
