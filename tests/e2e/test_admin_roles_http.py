@@ -100,6 +100,15 @@ ROUTES: dict[str, Probe] = {
     "admin-mirror-release-file": Probe(
         ADMINS, "POST", f"{P}/files/none.whl/release", {}, 400, "a reason is required", "mirror.release"
     ),
+    "admin-mirror-release-held": Probe(
+        ADMINS,
+        "POST",
+        f"{P}/releases/9.9/release-held",
+        {},
+        400,
+        "a reason is required to release a version held by provenance continuity",
+        "mirror.release",
+    ),
     "admin-purge-release": Probe(
         ADMINS, "POST", f"{P}/releases/9.9/purge", {}, 404, "release rocket 9.9 does not exist", "releases.purge"
     ),
