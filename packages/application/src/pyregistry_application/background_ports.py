@@ -19,11 +19,13 @@ JobHandler = Callable[[Mapping[str, Any]], None]
 
 
 class PendingJob(msgspec.Struct, frozen=True):
-    """A job to enqueue, possibly together with the change that causes it (in the same transaction)."""
+    """A job to enqueue, possibly together with the change that causes it (in the same transaction);
+    ``max_attempts`` overrides the attempts registered for its kind (needed when no executor enqueues it)."""
 
     kind: str
     payload: dict[str, Any]
     dedupe_key: str | None = None
+    max_attempts: int | None = None
 
 
 class BackgroundExecutor(Protocol):

@@ -7,9 +7,11 @@ takes only the ones it calls.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from pyregistry_application.background_ports import PendingJob
 from pyregistry_application.dto import AuditQuery, Page, RegistryStats
 from pyregistry_domain.audit import AuditEvent
 from pyregistry_domain.distributions import ReleaseFile
@@ -133,13 +135,20 @@ class CatalogueReader(Protocol):
 class CatalogueWriter(Protocol):
     """Changes to projects, releases, files and statuses; each call is one transaction that bumps serials."""
 
-    def add_release_file(self, project: Project, release: Release, file: ReleaseFile) -> list[ReleaseFile]:
+    def add_release_file(
+        self, project: Project, release: Release, file: ReleaseFile, jobs: Sequence[PendingJob] = ()
+    ) -> list[ReleaseFile]:
         """Create or update the project and release and insert the file, in one transaction.
 
         When the stored project is taken over by the incoming one (``Project.is_taken_over_by``), the stored
         project, its releases and files are removed in the same transaction and those files are returned so their
         blobs can be deleted. Raises ``AlreadyExists`` when the tenant already has a file of that name (after that
         removal).
+
+        ``jobs`` are written to the durable job table in the same transaction (they commit or roll back with the
+        file). A store without a job table (``MetadataBackend.job_queue is None``, memory) raises ``ValueError``
+        for a non-empty ``jobs`` and changes nothing: only the durable executor makes such jobs, and it needs a
+        SQL store.
         """
         ...
 

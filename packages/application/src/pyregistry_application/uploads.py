@@ -15,6 +15,7 @@ import msgspec
 from pyregistry_application.access import TokenAccess
 from pyregistry_application.attestation_ports import AttestationVerifier
 from pyregistry_application.audit import AuditTrail
+from pyregistry_application.background_ports import PendingJob
 from pyregistry_application.blob_keys import blob_key_for, metadata_key_for, provenance_key_for
 from pyregistry_application.dto import DistributionMetadata, SpooledUpload, UploadCommand, UploadResult
 from pyregistry_application.metadata_ports import Catalogue, TenantStore
@@ -45,9 +46,20 @@ from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import ApiToken, TokenScope
 from pyregistry_domain.versions import canonical_version, parse_version
 
-__all__ = ["Acceptance", "PublishListener", "UploadDistribution", "UploadRecords", "UploadTarget", "upload_records"]
+__all__ = [
+    "Acceptance",
+    "PublishJobs",
+    "PublishListener",
+    "UploadDistribution",
+    "UploadRecords",
+    "UploadTarget",
+    "upload_records",
+]
 
 PublishListener = Callable[[UploadResult], None]
+"""Called after an accepted upload has committed (in-process webhooks, cache invalidation)."""
+PublishJobs = Callable[[UploadResult], list[PendingJob]]
+"""The durable jobs an accepted upload causes (the publish webhook); they commit in the upload's transaction."""
 _log = logging.getLogger(__name__)
 
 
@@ -170,6 +182,7 @@ class UploadDistribution:
         self._ids = ids
         self._max_upload_bytes = max_upload_bytes
         self._listeners = list(listeners or [])
+        self._job_sources: list[PublishJobs] = []
         self.gate = UploadGate(access, audit, tenants)
         """Checks made before the body is read (the web layer calls it first)."""
         self._malware = malware
@@ -183,6 +196,11 @@ class UploadDistribution:
     def add_listener(self, listener: PublishListener) -> None:
         """Call ``listener`` after every accepted upload (webhooks, cache invalidation)."""
         self._listeners.append(listener)
+
+    def add_publish_jobs(self, source: PublishJobs) -> None:
+        """Enqueue ``source``'s jobs for every accepted upload in the transaction that records the file, so they
+        exist exactly when the file does (the catalogue must hold a job table: a SQL store)."""
+        self._job_sources.append(source)
 
     def execute(self, command: UploadCommand) -> UploadResult:
         """Check everything, store the blob, then commit the metadata in one transaction."""
@@ -260,10 +278,6 @@ class UploadDistribution:
             blob_key=blob_key_for(tenant.id, normalized, self._ids.new_id(), content.filename),
             has_provenance=provenance is not None,
         )
-        replaced = self._store_blobs_and_commit(
-            records.project, records.release, records.file, Path(content.path), metadata.raw, provenance
-        )
-        self._delete_blobs(replaced)
         result = UploadResult(
             tenant_slug=tenant.slug,
             project=records.project.name,
@@ -274,6 +288,9 @@ class UploadDistribution:
             new_project=takeover.project is None,
             new_release=records.release.version not in takeover.known_versions,
         )
+        jobs = [job for source in self._job_sources for job in source(result)]
+        replaced = self._store_blobs_and_commit(records, Path(content.path), metadata.raw, provenance, jobs)
+        self._delete_blobs(replaced)
         self._record_audit(tenant, records.file, how, replaced)
         for listener in self._listeners:
             listener(result)
@@ -327,23 +344,23 @@ class UploadDistribution:
 
     def _store_blobs_and_commit(
         self,
-        project: Project,
-        release: Release,
-        file: ReleaseFile,
+        records: UploadRecords,
         source: Path,
         metadata: bytes,
         provenance: bytes | None,
+        jobs: list[PendingJob],
     ) -> list[ReleaseFile]:
-        """Write the file, its metadata and provenance, then commit the records and return the mirrored files the
-        upload replaced; on any failure (a later write or the commit) remove what was written, so no blob is left
-        without a record."""
+        """Write the file, its metadata and provenance, then commit the records with ``jobs`` and return the
+        mirrored files the upload replaced; on any failure (a later write or the commit) remove what was written, so
+        no blob is left without a record."""
+        project, release, file = records.project, records.release, records.file
         metadata_key, provenance_key = metadata_key_for(file.blob_key), provenance_key_for(file.blob_key)
         try:
             self._storage.put_file(file.blob_key, source)
             self._storage.put_bytes(metadata_key, metadata)
             if provenance is not None:
                 self._storage.put_bytes(provenance_key, provenance)
-            replaced = self._catalogue.add_release_file(project, release, file)
+            replaced = self._catalogue.add_release_file(project, release, file, jobs)
         except BaseException:
             for key in (file.blob_key, metadata_key, provenance_key):
                 with contextlib.suppress(Exception):  # storage down: `pyregistry sweep-blobs` removes it later

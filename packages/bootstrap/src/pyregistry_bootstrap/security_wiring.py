@@ -17,19 +17,21 @@ from pyregistry_application.security.vulnerabilities import CheckRegistry, Relea
 from pyregistry_application.security.wheel_scan import ScanWheel
 from pyregistry_application.services import RegistryServices
 from pyregistry_application.uploads import UploadDistribution
+from pyregistry_bootstrap.background_wiring import WEBHOOK_ATTEMPTS
 from pyregistry_bootstrap.scan_wiring import build_scanners, yara_scanner_for
 from pyregistry_infrastructure.archives import ArchiveInspector
 from pyregistry_infrastructure.config import ConfigError
+from pyregistry_infrastructure.durable_jobs import DurableJobExecutor
 from pyregistry_infrastructure.scanning.unpack import SafeWheelUnpacker
 from pyregistry_infrastructure.settings import Settings, WebhookSettings
 from pyregistry_infrastructure.upstream.wheel_fetcher import UpstreamWheelFetcher
 from pyregistry_infrastructure.vulnerabilities.osv_db import AdvisoryDatabase, LocalAdvisoryChecker
 from pyregistry_infrastructure.webhooks import (
-    PUBLISH_WEBHOOK_JOB,
     VULNERABILITY_WEBHOOK_JOB,
     BackgroundNotifier,
     DiscordWebhook,
     NullNotifier,
+    PublishWebhookJobs,
     QueuedNotifier,
 )
 
@@ -47,18 +49,20 @@ def install_publish_webhook(
     settings: Settings,
     uploads: UploadDistribution,
     metrics: Metrics | None = None,
-    executor: BackgroundExecutor | None = None,
+    executor: DurableJobExecutor | None = None,
 ) -> None:
     """Send ``[security.package_publish_webhook]`` messages after accepted uploads (when configured).
 
     They go out from a background thread, so a slow or hanging receiver never delays the upload's answer; with a
-    durable ``executor`` each message is a job enqueued right after the upload commits, posted by any node.
+    durable ``executor`` each message is a job enqueued in the upload's own transaction (it exists exactly when the
+    file does), posted by any node; a local worker is woken once the upload has committed.
     """
     webhook = settings.security.package_publish_webhook
     if not webhook.url:
         return
     if executor is not None:
-        uploads.add_listener(PublishAlerts(QueuedNotifier(executor, PUBLISH_WEBHOOK_JOB)))
+        uploads.add_publish_jobs(PublishWebhookJobs(WEBHOOK_ATTEMPTS))
+        uploads.add_listener(lambda _result: executor.wake())
     else:
         uploads.add_listener(PublishAlerts(BackgroundNotifier(notifier_for(webhook), metrics=metrics)))
 

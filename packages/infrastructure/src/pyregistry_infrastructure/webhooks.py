@@ -1,5 +1,6 @@
 """Discord-compatible webhooks with an overall deadline, sent inline, by a background thread, or as jobs of the
-durable job table (``QueuedNotifier`` + ``webhook_job_handler``); failures are logged, never raised to the caller.
+durable job table (``QueuedNotifier`` or, for uploads, ``PublishWebhookJobs`` enqueued in the upload's transaction,
++ ``webhook_job_handler``); failures are logged, never raised to the caller.
 
 Through the job table a message is posted at least once per job and the job is done only after a 2xx answer; every
 post of one job carries the same ``Idempotency-Key`` header, so a receiver that remembers keys sees it exactly once
@@ -20,7 +21,9 @@ import msgspec
 import structlog
 
 from pyregistry_application.background_ports import BackgroundExecutor, JobHandler, PendingJob
+from pyregistry_application.dto import UploadResult
 from pyregistry_application.metrics_ports import Metrics, NoMetrics
+from pyregistry_application.security.notifications import publish_notification
 from pyregistry_application.security.ports import Notifier
 from pyregistry_application.security.vulnerability_model import Notification
 
@@ -30,8 +33,10 @@ __all__ = [
     "BackgroundNotifier",
     "DiscordWebhook",
     "NullNotifier",
+    "PublishWebhookJobs",
     "QueuedNotifier",
     "WebhookNotDelivered",
+    "webhook_job",
     "webhook_job_handler",
 ]
 
@@ -160,6 +165,27 @@ class WebhookNotDelivered(Exception):
     """A webhook job's post got no 2xx answer; the job is retried with backoff."""
 
 
+def webhook_job(kind: str, notification: Notification, max_attempts: int | None = None) -> PendingJob:
+    """One webhook job of ``kind``: the notification and an idempotency key chosen once, here, for every post."""
+    payload = {"idempotency_key": secrets.token_hex(16), "notification": msgspec.to_builtins(notification)}
+    return PendingJob(kind, payload, max_attempts=max_attempts)
+
+
+class PublishWebhookJobs:
+    """Implements ``PublishJobs``: the publish webhook job of an upload that created a project or a release,
+    enqueued in the upload's transaction (so a node dying right after the commit loses no message)."""
+
+    def __init__(self, max_attempts: int) -> None:
+        self._max_attempts = max_attempts
+
+    def __call__(self, result: UploadResult) -> list[PendingJob]:
+        """No job for another file of an existing release, else one ``webhook.publish`` job."""
+        notification = publish_notification(result)
+        if notification is None:
+            return []
+        return [webhook_job(PUBLISH_WEBHOOK_JOB, notification, self._max_attempts)]
+
+
 class QueuedNotifier:
     """Implements ``Notifier`` by enqueuing one job of ``kind`` per notification; a node running the executor posts
     it. The payload carries the notification and an idempotency key chosen once, here."""
@@ -170,9 +196,8 @@ class QueuedNotifier:
 
     def send(self, notification: Notification) -> bool:
         """Enqueue the notification; False (logged) when the job table cannot be written."""
-        payload = {"idempotency_key": secrets.token_hex(16), "notification": msgspec.to_builtins(notification)}
         try:
-            self._executor.submit(PendingJob(self._kind, payload))
+            self._executor.submit(webhook_job(self._kind, notification))
         except Exception as exc:
             _log.warning("webhook not enqueued", title=notification.title, error=str(exc) or type(exc).__name__)
             return False

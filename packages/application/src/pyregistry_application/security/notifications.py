@@ -8,9 +8,28 @@ from pyregistry_application.dto import UploadResult
 from pyregistry_application.security.ports import Notifier
 from pyregistry_application.security.vulnerability_model import Notification, PackageVulnerability
 
-__all__ = ["PublishAlerts", "VulnerabilityAlerts"]
+__all__ = ["PublishAlerts", "VulnerabilityAlerts", "publish_notification"]
 
 _log = logging.getLogger(__name__)
+
+
+def publish_notification(result: UploadResult) -> Notification | None:
+    """The message for an accepted upload that created a project or a release; None for another file of a
+    release that already existed."""
+    if not (result.new_project or result.new_release):
+        return None
+    kind = "New package" if result.new_project else "New version"
+    return Notification(
+        title=f"{kind}: {result.project} {result.version}",
+        body=f"{result.filename} was published to tenant {result.tenant_slug}.",
+        fields={
+            "tenant": result.tenant_slug,
+            "project": result.project,
+            "version": result.version,
+            "file": result.filename,
+            "sha256": result.sha256,
+        },
+    )
 
 
 class PublishAlerts:
@@ -21,20 +40,9 @@ class PublishAlerts:
 
     def __call__(self, result: UploadResult) -> None:
         """Notify when the upload created a project or a release."""
-        if not (result.new_project or result.new_release):
+        notification = publish_notification(result)
+        if notification is None:
             return
-        kind = "New package" if result.new_project else "New version"
-        notification = Notification(
-            title=f"{kind}: {result.project} {result.version}",
-            body=f"{result.filename} was published to tenant {result.tenant_slug}.",
-            fields={
-                "tenant": result.tenant_slug,
-                "project": result.project,
-                "version": result.version,
-                "file": result.filename,
-                "sha256": result.sha256,
-            },
-        )
         try:
             self._notifier.send(notification)
         except Exception as exc:

@@ -22,11 +22,12 @@ import structlog
 from pyregistry_application.background_ports import JobHandler, PendingJob
 from pyregistry_application.job_monitor_ports import ClaimedJob, JobQueue
 from pyregistry_application.metrics_ports import Metrics, NoMetrics
+from pyregistry_infrastructure.durable_jobs.job_table import DEFAULT_MAX_ATTEMPTS
 
 __all__ = ["DurableJobExecutor", "node_name"]
 
 _log = structlog.get_logger(__name__)
-_DEFAULT_ATTEMPTS = 5
+_DEFAULT_ATTEMPTS = DEFAULT_MAX_ATTEMPTS
 _PRUNE_EVERY_SECONDS = 3600.0
 
 
@@ -85,8 +86,12 @@ class DurableJobExecutor:
 
     def submit(self, job: PendingJob) -> None:
         """Write the job to the table (its own transaction); a local worker is woken to look at once."""
-        job_id = self.table.enqueue(job, self._attempts.get(job.kind, _DEFAULT_ATTEMPTS))
+        job_id = self.table.enqueue(job, job.max_attempts or self._attempts.get(job.kind, _DEFAULT_ATTEMPTS))
         _log.info("jobs.enqueued", kind=job.kind, job_id=job_id, deduplicated=job_id is None)
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Have a local worker look at the table now (after a transaction that enqueued jobs has committed)."""
         self._wake.set()
 
     def every(self, kind: str, interval_seconds: float, *, exclusive: bool = False) -> None:

@@ -20,7 +20,10 @@ from pyregistry_application.job_monitor_ports import JOB_STATES, ClaimedJob, Job
 from pyregistry_infrastructure.metadata_stores.rows import dump_time, load_time
 from pyregistry_infrastructure.metadata_stores.sql_base import SqlConnection, SqlDatabase
 
-__all__ = ["ClaimedJob", "SqlJobTable"]
+__all__ = ["DEFAULT_MAX_ATTEMPTS", "ClaimedJob", "SqlJobTable"]
+
+DEFAULT_MAX_ATTEMPTS = 5
+"""Attempts of a job whose kind was registered without a number and whose ``PendingJob`` names none."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_ERROR = 2000

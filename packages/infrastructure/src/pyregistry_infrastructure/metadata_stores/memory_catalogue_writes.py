@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from pyregistry_application.background_ports import PendingJob
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.errors import AlreadyExists
 from pyregistry_domain.project_status import ACTIVE, ProjectStatus
@@ -21,7 +23,15 @@ class MemoryCatalogueWriter:
     def __init__(self, state: MemoryState) -> None:
         self._state = state
 
-    def add_release_file(self, project: Project, release: Release, file: ReleaseFile) -> list[ReleaseFile]:
+    def add_release_file(
+        self, project: Project, release: Release, file: ReleaseFile, jobs: Sequence[PendingJob] = ()
+    ) -> list[ReleaseFile]:
+        if jobs:
+            kinds = ", ".join(sorted({job.kind for job in jobs}))
+            raise ValueError(
+                f"the memory metadata store has no job table: cannot enqueue {kinds} with {file.filename!r}; "
+                "the durable background executor needs a SQL database_store"
+            )
         with self._state.lock:
             key = (project.tenant_id, project.normalized_name)
             clash = self._state.files.get((file.tenant_id, file.filename))

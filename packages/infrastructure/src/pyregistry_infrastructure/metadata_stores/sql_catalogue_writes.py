@@ -1,13 +1,17 @@
-"""Catalogue writes in portable SQL: each one transaction that takes the serial counter first."""
+"""Catalogue writes in portable SQL: each one transaction that takes the serial counter first; an upload's jobs
+(``PendingJob``) are inserted into the job table inside its transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
+from pyregistry_application.background_ports import PendingJob
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.errors import AlreadyExists
 from pyregistry_domain.project_status import ACTIVE, ProjectStatus
 from pyregistry_domain.projects import Project, Release
+from pyregistry_infrastructure.durable_jobs.job_table import DEFAULT_MAX_ATTEMPTS, SqlJobTable
 from pyregistry_infrastructure.metadata_stores.rows import dump_time, file_from_row, project_from_row
 from pyregistry_infrastructure.metadata_stores.sql_base import SqlConnection, SqlDatabase
 from pyregistry_infrastructure.metadata_stores.sql_catalogue_reads import FILE_SELECT
@@ -30,11 +34,16 @@ class SqlCatalogueWriter:
 
     def __init__(self, db: SqlDatabase) -> None:
         self._db = db
+        self._jobs = SqlJobTable(db)
 
-    def add_release_file(self, project: Project, release: Release, file: ReleaseFile) -> list[ReleaseFile]:
+    def add_release_file(
+        self, project: Project, release: Release, file: ReleaseFile, jobs: Sequence[PendingJob] = ()
+    ) -> list[ReleaseFile]:
         try:
             with self._db.write() as conn:
                 serial = self._db.next_serial(conn)
+                for job in jobs:
+                    self._jobs.enqueue_in(conn, job, job.max_attempts or DEFAULT_MAX_ATTEMPTS)
                 removed = self._drop_taken_over(conn, project)
                 conn.execute(
                     self._db.dialect.upsert(
