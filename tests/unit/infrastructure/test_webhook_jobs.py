@@ -6,14 +6,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 
+from pyregistry_application.dto import UploadResult
 from pyregistry_application.security.vulnerability_model import Notification
 from pyregistry_infrastructure.durable_jobs import ClaimedJob, DurableJobExecutor, SqlJobTable
 from pyregistry_infrastructure.metadata_stores.sqlite import SqliteDatabase
 from pyregistry_infrastructure.webhooks import (
     PUBLISH_WEBHOOK_JOB,
     DiscordWebhook,
+    PublishWebhookJobs,
     QueuedNotifier,
     WebhookNotDelivered,
     webhook_job_handler,
@@ -66,6 +69,26 @@ def test_every_attempt_of_a_job_posts_the_same_idempotency_key(
     handle(payload)  # a retry after the node died before recording the answer
     assert keyed.keys_by_title() == {NOTE.title: {payload["idempotency_key"]}}
     assert len(keyed.snapshot()) == 2
+
+
+def test_an_upload_publish_job_is_posted_by_the_same_handler_with_its_key(keyed: KeyedWebhookReceiver) -> None:
+    upload = UploadResult(
+        tenant_slug="acme",
+        project="Rocket",
+        version="1.0",
+        filename="rocket-1.0-py3-none-any.whl",
+        sha256="ab" * 32,
+        size=10,
+        new_project=True,
+        new_release=True,
+    )
+    again = msgspec.structs.replace(upload, new_project=False, new_release=False)
+    jobs = PublishWebhookJobs(max_attempts=8)
+    assert jobs(again) == []
+    [job] = jobs(upload)
+    assert (job.kind, job.max_attempts, job.dedupe_key) == (PUBLISH_WEBHOOK_JOB, 8, None)
+    webhook_job_handler(DiscordWebhook(keyed.url, timeout_seconds=5))(job.payload)
+    assert keyed.keys_by_title() == {"New package: Rocket 1.0": {job.payload["idempotency_key"]}}
 
 
 def test_an_answer_other_than_2xx_raises_so_the_job_is_retried() -> None:
