@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import shutil
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,12 +13,18 @@ from typing import Any
 import pytest
 
 from pyregistry_application.background_ports import PendingJob
+from pyregistry_application.dto import SpooledUpload, UploadCommand
+from pyregistry_application.job_monitor_ports import JobCounts
+from pyregistry_bootstrap.background_wiring import WEBHOOK_ATTEMPTS
 from pyregistry_bootstrap.mirror_wiring import background_lifespan
 from pyregistry_bootstrap.security_wiring import build_security
 from pyregistry_bootstrap.wiring import build_runtime
 from pyregistry_domain.errors import UpstreamUnavailable
 from pyregistry_infrastructure.background.in_process import InProcessExecutor
 from pyregistry_infrastructure.background.side_threads import SideThreads
+from pyregistry_infrastructure.settings import BackgroundSettings, SecuritySettings, WebhookSettings
+from pyregistry_infrastructure.webhooks import PUBLISH_WEBHOOK_JOB
+from tests.support.dists import build_wheel
 from tests.support.settings import runtime_settings
 
 
@@ -56,3 +64,37 @@ def test_the_mirror_and_the_wheel_audit_share_one_upstream_client(tmp_path: Path
     mirroring.close(timeout=1)  # closes the mirror's client: the audit's fetcher is refused by that same client
     with pytest.raises(UpstreamUnavailable, match="the mirror is shutting down"):
         security.wheel_scan.scan_upstream("tool", "tool-1.0-py3-none-any.whl")
+
+
+def test_with_the_job_table_an_upload_commits_exactly_one_publish_job(tmp_path: Path) -> None:
+    settings = runtime_settings(
+        tmp_path,
+        background=BackgroundSettings(executor="database"),
+        security=SecuritySettings(package_publish_webhook=WebhookSettings(url="http://127.0.0.1:9/never-posted")),
+    )
+    runtime = build_runtime(settings)
+    executor = runtime.job_executor
+    assert executor is not None, "the database executor is not started: its jobs stay in the table"
+    services = runtime.services
+    services.tenants.create_tenant(
+        slug="acme", display_name="Acme", admin_email=None, admin_password=None, mirroring_enabled=False, actor="t"
+    )
+    secret = services.tokens.issue(tenant_slug="acme", name="ci", scopes=["publish"], actor="t").secret
+    wheel = build_wheel(tmp_path / "dists", "Fresh", "1.0")
+    spool = tmp_path / "fresh.part"
+    shutil.copy(wheel, spool)
+    data = wheel.read_bytes()
+    content = SpooledUpload(
+        path=str(spool),
+        filename=wheel.name,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+        blake2_256=hashlib.blake2b(data, digest_size=32).hexdigest(),
+    )
+    fields = {":action": ["file_upload"], "name": ["Fresh"], "version": ["1.0"], "sha256_digest": [content.sha256]}
+    services.uploads.execute(UploadCommand(tenant_slug="acme", token_secret=secret, fields=fields, content=content))
+
+    assert executor.table.counts() == JobCounts(waiting=1)
+    [job] = executor.table.recent(None, 10)
+    assert (job.kind, job.max_attempts) == (PUBLISH_WEBHOOK_JOB, WEBHOOK_ATTEMPTS)
