@@ -8,11 +8,11 @@ import threading
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Self
+from typing import ClassVar, Self
 
 import httpx
 
-__all__ = ["LoopbackUpstream", "loopback_server", "relay", "send", "start_server"]
+__all__ = ["LoopbackServer", "LoopbackUpstream", "loopback_server", "relay", "send", "start_server"]
 
 
 class _Ipv6Server(ThreadingHTTPServer):
@@ -43,11 +43,13 @@ def loopback_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
         server.server_close()
 
 
-class LoopbackUpstream:
-    """A server whose :meth:`handle` answers every GET; ``origin`` is its base URL and ``url`` its simple index."""
+class LoopbackServer:
+    """A server whose :meth:`handle` answers every request of the ``methods`` it serves; ``origin`` is its base URL."""
+
+    methods: ClassVar[tuple[str, ...]] = ("GET",)
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, tls: ssl.SSLContext | None = None) -> None:
-        upstream = self
+        server = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -55,19 +57,17 @@ class LoopbackUpstream:
             def log_message(self, format: str, *args: object) -> None:
                 return
 
-            def do_GET(self) -> None:
-                upstream.handle(self)
+        def answer(request: BaseHTTPRequestHandler) -> None:
+            server.handle(request)
 
+        for method in self.methods:
+            setattr(Handler, f"do_{method}", answer)
         self.server = start_server(Handler, host=host, port=port, tls=tls)
         shown_host = f"[{host}]" if ":" in host else host
         self.origin = f"{'https' if tls else 'http'}://{shown_host}:{self.server.server_address[1]}"
 
-    @property
-    def url(self) -> str:
-        return f"{self.origin}/simple/"
-
     def handle(self, request: BaseHTTPRequestHandler) -> None:
-        """Answer one GET request."""
+        """Answer one request."""
         raise NotImplementedError
 
     def stop(self) -> None:
@@ -79,6 +79,14 @@ class LoopbackUpstream:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+
+class LoopbackUpstream(LoopbackServer):
+    """A package index upstream: ``url`` is its simple index."""
+
+    @property
+    def url(self) -> str:
+        return f"{self.origin}/simple/"
 
 
 def send(request: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str) -> None:
