@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.ports import ArtifactStorage
+from pyregistry_domain.tenants import Tenant
 from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
 from pyregistry_infrastructure.metadata_stores.memory_backend import memory_backend
 from pyregistry_infrastructure.metadata_stores.pool import PoolLimits
@@ -20,6 +23,8 @@ from pyregistry_infrastructure.metadata_stores.sqlserver import SqlServerDatabas
 from tests.support.postgres import postgres_schema
 from tests.support.s3 import S3Server, running_s3_server
 from tests.support.sqlserver import sqlserver_database
+
+T = TypeVar("T")
 
 STORE_KINDS = ["memory", "sqlite", "postgres", "sqlserver"]
 SQL_STORE_KINDS = ["sqlite", "postgres", "sqlserver"]
@@ -65,6 +70,39 @@ def open_store(kind: str, where: str, max_connections: int = 8, min_connections:
     if kind == "memory":
         return memory_backend()
     return sql_backend(open_database(kind, where, max_connections, min_connections))
+
+
+def other_processes(
+    store_location: tuple[str, str], seed: Callable[[MetadataBackend], None], pick: Callable[[MetadataBackend], T]
+) -> Iterator[Callable[[], T]]:
+    """For a fixture to ``yield from``: a factory opening ``pick`` (one store) of another "process" on the same
+    database, the first one seeded by ``seed`` (memory: the one process there is); closes them all at teardown."""
+    kind, where = store_location
+    opened: list[MetadataBackend] = []
+
+    def factory() -> T:
+        if kind == "memory" and opened:
+            return pick(opened[0])
+        registry = open_store(kind, where, max_connections=4)
+        if not opened:
+            seed(registry)
+        opened.append(registry)
+        return pick(registry)
+
+    try:
+        yield factory
+    finally:
+        for registry in opened:
+            registry.close()
+
+
+def add_mirroring_tenants(registry: MetadataBackend) -> None:
+    """Seed tenants ``t1`` and ``t2``, both mirroring."""
+    created = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    for tenant_id in ("t1", "t2"):
+        registry.tenants.add_tenant(
+            Tenant(id=tenant_id, slug=tenant_id, display_name=tenant_id, mirroring_enabled=True, created_at=created)
+        )
 
 
 @pytest.fixture

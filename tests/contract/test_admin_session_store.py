@@ -15,7 +15,7 @@ from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.session_ports import AdminSessionStore
 from pyregistry_domain.sessions import AdminSession, hash_session_id, new_session_id
 from pyregistry_domain.users import User
-from tests.contract.conftest import STORE_PARAMS, open_store
+from tests.contract.conftest import STORE_PARAMS, other_processes
 
 pytestmark = pytest.mark.parametrize("store_location", STORE_PARAMS, indirect=True)
 
@@ -23,36 +23,15 @@ NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 OpenSessions = Callable[[], AdminSessionStore]
 
 
+def _add_two_users(registry: MetadataBackend) -> None:
+    registry.users.add_user(User(id="u1", email="a@x.test", password_hash="h", is_superadmin=True, created_at=NOW))
+    registry.users.add_user(User(id="u2", email="b@x.test", password_hash="h", is_superadmin=False, created_at=NOW))
+
+
 @pytest.fixture
 def open_sessions(store_location: tuple[str, str]) -> Iterator[OpenSessions]:
     """Opens the session store of another "process" on the same database (memory: the one process there is)."""
-    kind, where = store_location
-    opened: list[MetadataBackend] = []
-    memory: AdminSessionStore | None = None
-
-    def factory() -> AdminSessionStore:
-        nonlocal memory
-        if memory is not None:
-            return memory
-        registry = open_store(kind, where, max_connections=4)
-        if not opened:
-            registry.users.add_user(
-                User(id="u1", email="a@x.test", password_hash="h", is_superadmin=True, created_at=NOW)
-            )
-            registry.users.add_user(
-                User(id="u2", email="b@x.test", password_hash="h", is_superadmin=False, created_at=NOW)
-            )
-        opened.append(registry)
-        sessions = registry.sessions
-        if kind == "memory":
-            memory = sessions
-        return sessions
-
-    try:
-        yield factory
-    finally:
-        for registry in opened:
-            registry.close()
+    yield from other_processes(store_location, _add_two_users, lambda registry: registry.sessions)
 
 
 def _session(lifetime: timedelta = timedelta(hours=8), created: datetime = NOW, user_id: str = "u1") -> AdminSession:

@@ -10,15 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.provenance_ports import (
     ContinuityRelease,
     FileProvenance,
     ProvenanceRecordStore,
     ProvenanceStatus,
 )
-from pyregistry_domain.tenants import Tenant
-from tests.contract.conftest import STORE_PARAMS, open_store
+from tests.contract.conftest import STORE_PARAMS, add_mirroring_tenants, other_processes
 
 pytestmark = pytest.mark.parametrize("store_location", STORE_PARAMS, indirect=True)
 
@@ -29,31 +27,7 @@ OpenRecords = Callable[[], ProvenanceRecordStore]
 @pytest.fixture
 def open_records(store_location: tuple[str, str]) -> Iterator[OpenRecords]:
     """Opens the record store of another "process" on the same database (memory: the one process there is)."""
-    kind, where = store_location
-    opened: list[MetadataBackend] = []
-    memory: ProvenanceRecordStore | None = None
-
-    def factory() -> ProvenanceRecordStore:
-        nonlocal memory
-        if memory is not None:
-            return memory
-        registry = open_store(kind, where, max_connections=4)
-        if not opened:
-            for tenant_id in ("t1", "t2"):
-                registry.tenants.add_tenant(
-                    Tenant(id=tenant_id, slug=tenant_id, display_name=tenant_id, mirroring_enabled=True, created_at=NOW)
-                )
-        opened.append(registry)
-        records = registry.provenance_records
-        if kind == "memory":
-            memory = records
-        return records
-
-    try:
-        yield factory
-    finally:
-        for registry in opened:
-            registry.close()
+    yield from other_processes(store_location, add_mirroring_tenants, lambda registry: registry.provenance_records)
 
 
 def _record(

@@ -10,11 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.release_policy_ports import ReleasePolicyStore
 from pyregistry_domain.release_policy import PolicyOverride, ReleaseApproval
-from pyregistry_domain.tenants import Tenant
-from tests.contract.conftest import STORE_PARAMS, open_store
+from tests.contract.conftest import STORE_PARAMS, add_mirroring_tenants, other_processes
 
 pytestmark = pytest.mark.parametrize("store_location", STORE_PARAMS, indirect=True)
 
@@ -25,31 +23,7 @@ OpenPolicies = Callable[[], ReleasePolicyStore]
 @pytest.fixture
 def open_policies(store_location: tuple[str, str]) -> Iterator[OpenPolicies]:
     """Opens the policy store of another "process" on the same database (memory: the one process there is)."""
-    kind, where = store_location
-    opened: list[MetadataBackend] = []
-    memory: ReleasePolicyStore | None = None
-
-    def factory() -> ReleasePolicyStore:
-        nonlocal memory
-        if memory is not None:
-            return memory
-        registry = open_store(kind, where, max_connections=4)
-        if not opened:
-            for tenant_id in ("t1", "t2"):
-                registry.tenants.add_tenant(
-                    Tenant(id=tenant_id, slug=tenant_id, display_name=tenant_id, mirroring_enabled=True, created_at=NOW)
-                )
-        opened.append(registry)
-        policies = registry.release_policies
-        if kind == "memory":
-            memory = policies
-        return policies
-
-    try:
-        yield factory
-    finally:
-        for registry in opened:
-            registry.close()
+    yield from other_processes(store_location, add_mirroring_tenants, lambda registry: registry.release_policies)
 
 
 def _approval(n: int, tenant_id: str = "t1", version: str | None = "1.0") -> ReleaseApproval:

@@ -11,10 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.scan_ports import FileRelease, ScanResult, ScanResultStore
-from pyregistry_domain.tenants import Tenant
-from tests.contract.conftest import STORE_PARAMS, open_store
+from tests.contract.conftest import STORE_PARAMS, add_mirroring_tenants, other_processes
 
 pytestmark = pytest.mark.parametrize("store_location", STORE_PARAMS, indirect=True)
 
@@ -25,31 +23,7 @@ OpenResults = Callable[[], ScanResultStore]
 @pytest.fixture
 def open_results(store_location: tuple[str, str]) -> Iterator[OpenResults]:
     """Opens the scan store of another "process" on the same database (memory: the one process there is)."""
-    kind, where = store_location
-    opened: list[MetadataBackend] = []
-    memory: ScanResultStore | None = None
-
-    def factory() -> ScanResultStore:
-        nonlocal memory
-        if memory is not None:
-            return memory
-        registry = open_store(kind, where, max_connections=4)
-        if not opened:
-            for tenant_id in ("t1", "t2"):
-                registry.tenants.add_tenant(
-                    Tenant(id=tenant_id, slug=tenant_id, display_name=tenant_id, mirroring_enabled=True, created_at=NOW)
-                )
-        opened.append(registry)
-        results = registry.scans
-        if kind == "memory":
-            memory = results
-        return results
-
-    try:
-        yield factory
-    finally:
-        for registry in opened:
-            registry.close()
+    yield from other_processes(store_location, add_mirroring_tenants, lambda registry: registry.scans)
 
 
 def _sha(n: int) -> str:

@@ -3,12 +3,13 @@ that always asks for PEP 691 JSON (pip) can be made to read the HTML pages, and 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpx
+
+from tests.support.loopback_server import loopback_server, relay
 
 __all__ = ["accept_rewriting_proxy"]
 
@@ -24,24 +25,13 @@ def accept_rewriting_proxy(upstream: str, accept: str) -> Iterator[str]:
         def do_GET(self) -> None:
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP | {"accept"}}
             answer = client.get(self.path, headers={**headers, "Accept": accept})
-            self.send_response(answer.status_code)
-            for name, value in answer.headers.items():
-                if name.lower() not in _HOP_BY_HOP:
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(answer.content)))
-            self.end_headers()
-            self.wfile.write(answer.content)
+            relay(self, answer, _HOP_BY_HOP)
 
         def log_message(self, format: str, *args: object) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        with loopback_server(Handler) as url:
+            yield url
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
         client.close()

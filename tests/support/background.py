@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from pyregistry_application.audit import AuditTrail
+from pyregistry_application.metadata_backend import MetadataBackend
+from pyregistry_application.mirror_ports import UpstreamIndex
+from pyregistry_application.mirror_read_through import MirrorOptions
 from pyregistry_application.mirror_updater import MirrorUpdater
 from pyregistry_application.mirroring import MirrorService
+from pyregistry_application.ports import ArtifactStorage, Clock
 from pyregistry_infrastructure.background.in_process import InProcessExecutor
 from pyregistry_infrastructure.background.side_threads import SideThreads
 
-__all__ = ["TestBackground", "background", "scheduled_updater", "stop_all"]
+__all__ = ["TestBackground", "background", "mirror_service", "scheduled_updater", "stop_all"]
 
 _started: list[TestBackground] = []
 
@@ -44,6 +50,24 @@ def background(workers: int = 4) -> dict[str, Any]:
     """``executor`` and ``side_work`` keyword arguments for a ``MirrorService``, already started."""
     started = TestBackground(workers).start()
     return {"executor": started.executor, "side_work": started.side_work}
+
+
+def mirror_service(
+    store: MetadataBackend,
+    storage: ArtifactStorage,
+    upstream: UpstreamIndex,
+    clock: Clock,
+    audit: AuditTrail,
+    spool: Path,
+    options: MirrorOptions,
+    **collaborators: Any,
+) -> MirrorService:
+    """A mirror on ``store``'s tenants, catalogue and mirror store spooling to ``spool``, its background started;
+    ``collaborators`` are the mirror's optional ones by name (``malware``, ``metrics``, ``gate``, ...)."""
+    tenants, catalogue, mirror = store.tenants, store.catalogue, store.mirror
+    return MirrorService(
+        tenants, catalogue, mirror, storage, upstream, clock, audit, spool, options, **collaborators, **background()
+    )
 
 
 def scheduled_updater(

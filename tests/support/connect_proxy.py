@@ -6,54 +6,37 @@ import http.client
 import select
 import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
+
+from tests.support.loopback_server import LoopbackServer
 
 __all__ = ["ConnectProxy"]
 
 _BUFFER = 64 * 1024
 
 
-class ConnectProxy:
+class ConnectProxy(LoopbackServer):
     """Answers ``CONNECT host:port`` by piping bytes both ways and ``GET http://host:port/path`` by forwarding it;
     ``connected`` lists each ``host:port`` in order. A GET of a relative path gets 405 (that is not a proxy request).
     """
 
+    methods = ("CONNECT", "GET")
+
     def __init__(self) -> None:
         self.connected: list[str] = []
         self._lock = threading.Lock()
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-            def do_CONNECT(self) -> None:
-                proxy.tunnel(self)
-
-            def do_GET(self) -> None:
-                proxy.forward(self)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        super().__init__()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.origin
 
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def __enter__(self) -> ConnectProxy:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        if request.command == "CONNECT":
+            self.tunnel(request)
+        else:
+            self.forward(request)
 
     def tunnel(self, request: BaseHTTPRequestHandler) -> None:
         host, _, port = request.path.rpartition(":")

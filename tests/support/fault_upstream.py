@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 import ssl
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+
+from tests.support.loopback_server import LoopbackUpstream
 
 __all__ = ["FaultyProject", "FaultyUpstream"]
 
@@ -52,11 +53,7 @@ class FaultyProject:
         return [self.wheel, *self.more_wheels]
 
 
-class _Ipv6Server(ThreadingHTTPServer):
-    address_family = socket.AF_INET6
-
-
-class FaultyUpstream:
+class FaultyUpstream(LoopbackUpstream):
     """Threaded HTTP server on ``host`` (``127.0.0.1``, or ``::1``) and ``port`` (or any free one), speaking https
     with ``tls``; ``hits`` counts requests per path and ``most_concurrent_files`` the most file downloads it served
     at once."""
@@ -79,41 +76,7 @@ class FaultyUpstream:
         self.drip_seconds = drip_seconds
         self.drip_bytes = drip_bytes
         self.lock = threading.Lock()
-        upstream = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-            def do_GET(self) -> None:
-                upstream.handle(self)
-
-        server_class = _Ipv6Server if ":" in host else ThreadingHTTPServer
-        self.server = server_class((host, port), Handler)
-        if tls is not None:
-            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
-        self.server.daemon_threads = True
-        self.origin = (
-            f"{'https' if tls else 'http'}://{f'[{host}]' if ':' in host else host}:{self.server.server_address[1]}"
-        )
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"{self.origin}/simple/"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def __enter__(self) -> FaultyUpstream:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
+        super().__init__(host=host, port=port, tls=tls)
 
     def add(self, name: str, project: FaultyProject) -> None:
         with self.lock:

@@ -3,12 +3,13 @@ token endpoint see the provider's: the ID tokens it hands out then name another 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpx
+
+from tests.support.loopback_server import loopback_server, relay
 
 __all__ = ["foreign_issuer_proxy"]
 
@@ -30,13 +31,7 @@ def foreign_issuer_proxy(provider_issuer: str) -> Iterator[str]:
             answer = httpx.request(
                 self.command, str(target.join(self.path)), headers=headers, content=body, follow_redirects=False
             )
-            self.send_response(answer.status_code)
-            for name, value in answer.headers.items():
-                if name.lower() not in _HOP_HEADERS:
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(answer.content)))
-            self.end_headers()
-            self.wfile.write(answer.content)
+            relay(self, answer, _HOP_HEADERS)
 
         do_GET = _forward
         do_POST = _forward
@@ -44,12 +39,5 @@ def foreign_issuer_proxy(provider_issuer: str) -> Iterator[str]:
         def log_message(self, *_: object) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with loopback_server(Forward) as url:
+        yield url

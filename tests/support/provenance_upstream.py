@@ -11,11 +11,12 @@ import json
 import threading
 from collections import Counter
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
+
+from tests.support.loopback_server import LoopbackUpstream, send
 
 __all__ = ["ProvenanceUpstream"]
 
@@ -29,51 +30,20 @@ class _Listed:
     provenance: bytes | None
 
 
-class ProvenanceUpstream:
+class ProvenanceUpstream(LoopbackUpstream):
     """Threaded HTTP server on 127.0.0.1; :meth:`add` lists a file (with or without a provenance object)."""
 
     def __init__(self) -> None:
         self.projects: dict[str, list[_Listed]] = {}
         self.hits: Counter[str] = Counter()
         self.lock = threading.Lock()
-        upstream = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-            def do_GET(self) -> None:
-                upstream.handle(self)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"{self.origin}/simple/"
+        super().__init__()
 
     def add(self, project: str, path: Path, version: str, provenance: dict[str, Any] | bytes | None) -> None:
         """List ``path`` as a file of ``project`` ``version``, with ``provenance`` (an object or raw bytes)."""
         body = json.dumps(provenance).encode() if isinstance(provenance, dict) else provenance
         with self.lock:
             self.projects.setdefault(project, []).append(_Listed(path, version, body))
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def __enter__(self) -> ProvenanceUpstream:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def handle(self, request: BaseHTTPRequestHandler) -> None:
         path = unquote(request.path.split("?")[0])
@@ -82,19 +52,19 @@ class ProvenanceUpstream:
             projects = {name: list(files) for name, files in self.projects.items()}
         parts = [part for part in path.split("/") if part]
         if len(parts) == 2 and parts[0] == "simple" and parts[1] in projects:
-            self._send(request, 200, self._page(parts[1], projects[parts[1]]), JSON_TYPE)
+            send(request, 200, self._page(parts[1], projects[parts[1]]), JSON_TYPE)
             return
         if len(parts) == 3 and parts[0] == "files" and parts[1] in projects:
             for listed in projects[parts[1]]:
                 if listed.path.name == parts[2]:
-                    self._send(request, 200, listed.path.read_bytes(), "application/octet-stream")
+                    send(request, 200, listed.path.read_bytes(), "application/octet-stream")
                     return
         if len(parts) == 5 and parts[0] == "integrity" and parts[4] == "provenance" and parts[1] in projects:
             for listed in projects[parts[1]]:
                 if listed.path.name == parts[3] and listed.provenance is not None:
-                    self._send(request, 200, listed.provenance, "application/vnd.pypi.integrity.v1+json")
+                    send(request, 200, listed.provenance, "application/vnd.pypi.integrity.v1+json")
                     return
-        self._send(request, 404, b"not found", "text/plain")
+        send(request, 404, b"not found", "text/plain")
 
     def _page(self, project: str, files: list[_Listed]) -> bytes:
         entries = []
@@ -114,11 +84,3 @@ class ProvenanceUpstream:
                 }
             )
         return json.dumps({"meta": {"api-version": "1.3"}, "name": project, "files": entries}).encode()
-
-    @staticmethod
-    def _send(request: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str) -> None:
-        request.send_response(status)
-        request.send_header("Content-Type", content_type)
-        request.send_header("Content-Length", str(len(body)))
-        request.end_headers()
-        request.wfile.write(body)

@@ -14,7 +14,7 @@ from pyregistry_application.dto import AuditQuery
 from pyregistry_application.index import PackageIndex
 from pyregistry_application.mirror_ports import UpstreamFile
 from pyregistry_application.mirror_provenance import MirroredProvenance
-from pyregistry_application.mirroring import MirrorOptions, MirrorService
+from pyregistry_application.mirroring import MirrorOptions
 from pyregistry_application.provenance import ProvenanceReader, provenance_key_for
 from pyregistry_application.provenance_continuity import HeldByProvenance, ProvenanceContinuity
 from pyregistry_application.provenance_ports import ProvenanceStatus
@@ -28,7 +28,7 @@ from tests.support.attestations import (
     needs_attestations,
     upstream_provenance,
 )
-from tests.support.background import background
+from tests.support.background import mirror_service
 from tests.support.dists import build_wheel, sha256_of
 from tests.support.memory_upstream import FILES_URL, MemoryUpstream
 from tests.unit.application.test_admin_use_cases import SteppingClock
@@ -63,10 +63,8 @@ class World:
         options = MirrorOptions(
             download_concurrency=1, eager_download_percent=0, max_attempts=1, metadata_ttl_seconds=0
         )
-        self.service = MirrorService(
-            store.tenants,
-            store.catalogue,
-            store.mirror,
+        self.service = mirror_service(
+            store,
             self.app.storage,
             self.upstream,
             self.clock,
@@ -75,7 +73,6 @@ class World:
             options,
             provenance=self.provenance,
             continuity=self.continuity,
-            **background(),
         )
         self.index = PackageIndex(store.catalogue, self.app.storage, self.app.access, self.service)
         self.reader = self.app.tokens.issue(tenant_slug="corp", name="pip", scopes=["read"], actor="t").secret

@@ -22,7 +22,7 @@ from pyregistry_domain.projects import Project, Release
 from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
 from pyregistry_infrastructure.metadata_stores.memory_backend import memory_backend
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
-from tests.support.background import background
+from tests.support.background import mirror_service
 
 
 class GatedUpstream:
@@ -52,18 +52,7 @@ def _mirror(store: MetadataBackend, upstream: GatedUpstream, tmp_path: Path) -> 
     clock = SystemClock()
     audit = AuditTrail(store.audit_log, clock, RandomIds())
     storage = OpenDalStorage.filesystem(tmp_path / "blobs")
-    return MirrorService(
-        store.tenants,
-        store.catalogue,
-        store.mirror,
-        storage,
-        upstream,
-        clock,
-        audit,
-        tmp_path / "spool",
-        MirrorOptions(),
-        **background(),
-    )
+    return mirror_service(store, storage, upstream, clock, audit, tmp_path / "spool", MirrorOptions())
 
 
 @pytest.fixture

@@ -19,11 +19,10 @@ import pytest
 from pyregistry_application import mirror_read_through
 from pyregistry_application.mirror_read_through import MirrorOptions
 from pyregistry_application.mirror_scanning import ScanBeforeServe
-from pyregistry_application.mirroring import MirrorService
 from pyregistry_application.security.findings import Severity, WheelScanReport
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_infrastructure.metadata_stores.memory_scans import MemoryScanResultStore
-from tests.support.background import background
+from tests.support.background import mirror_service
 from tests.support.dists import build_wheel
 from tests.unit.application.test_mirroring_use_cases import Mirror
 
@@ -66,18 +65,9 @@ class Streamed:
             app.clock,
             Severity.HIGH,
         )
-        self.service = MirrorService(
-            app.store.tenants,
-            app.store.catalogue,
-            app.store.mirror,
-            app.storage,
-            self.world.upstream,
-            app.clock,
-            app.audit,
-            root / "stream-spool",
-            MirrorOptions(eager_download_percent=0, verify_whole_max_bytes=1000),
-            gate=gate,
-            **background(),
+        options = MirrorOptions(eager_download_percent=0, verify_whole_max_bytes=1000)
+        self.service = mirror_service(
+            app.store, app.storage, self.world.upstream, app.clock, app.audit, root / "stream-spool", options, gate=gate
         )
         tenant = app.store.tenants.get_tenant_by_slug("corp")
         assert tenant is not None

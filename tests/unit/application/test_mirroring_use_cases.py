@@ -17,10 +17,10 @@ from pyregistry_application.blob_keys import metadata_key_for
 from pyregistry_application.dto import AuditQuery
 from pyregistry_application.index import FileDownload, PackageIndex
 from pyregistry_application.mirror_ports import UpstreamFile
-from pyregistry_application.mirroring import ChecksumMismatch, MirrorOptions, MirrorProjectStatus, MirrorService
+from pyregistry_application.mirroring import ChecksumMismatch, MirrorOptions, MirrorProjectStatus
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.errors import NotFound, UpstreamUnavailable
-from tests.support.background import background
+from tests.support.background import mirror_service
 from tests.support.dists import build_sdist, build_wheel, sha256_of
 from tests.support.memory_upstream import FILES_URL, MemoryUpstream
 from tests.unit.application.test_admin_use_cases import SteppingClock
@@ -57,17 +57,8 @@ class Mirror:
             download_concurrency=2, eager_download_percent=eager_percent, max_attempts=3, metadata_ttl_seconds=TTL
         )
         store = self.app.store
-        self.service = MirrorService(
-            store.tenants,
-            store.catalogue,
-            store.mirror,
-            self.app.storage,
-            self.upstream,
-            self.clock,
-            self.app.audit,
-            self.spool,
-            options,
-            **background(),
+        self.service = mirror_service(
+            store, self.app.storage, self.upstream, self.clock, self.app.audit, self.spool, options
         )
         self.index = PackageIndex(store.catalogue, self.app.storage, self.app.access, self.service)
         self.reader = self.app.tokens.issue(tenant_slug="corp", name="pip", scopes=["read"], actor="t").secret

@@ -10,14 +10,14 @@ import pytest
 from pyregistry_application.admin_access import AdminAuthorization
 from pyregistry_application.dto import AuditQuery
 from pyregistry_application.index import MALWARE_ACTOR, PackageIndex
-from pyregistry_application.mirroring import MirrorOptions, MirrorService
+from pyregistry_application.mirroring import MirrorOptions
 from pyregistry_application.project_status import ProjectStatusAdministration, ProjectStatusRecorder
 from pyregistry_application.security.malware import MalwareBlocklist
 from pyregistry_bootstrap.cli_identity import CLI_USER
 from pyregistry_domain.errors import Forbidden, NotFound, ValidationFailed
 from pyregistry_domain.project_status import ProjectStatus, ProjectStatusKind
 from pyregistry_infrastructure.vulnerabilities.osv_db import AdvisoryDatabase
-from tests.support.background import background
+from tests.support.background import mirror_service
 from tests.support.dists import build_wheel
 from tests.support.malware_advisories import write_malware_advisory
 from tests.unit.application.test_mirroring_use_cases import WHEEL_10, WHEEL_11, Mirror
@@ -31,18 +31,18 @@ class Guarded:
         app = self.world.app
         self.blocklist = MalwareBlocklist(AdvisoryDatabase(advisories))
         self.recorder = ProjectStatusRecorder(app.store.catalogue, app.audit, app.clock)
-        self.service = MirrorService(
-            app.store.tenants,
-            app.store.catalogue,
-            app.store.mirror,
+        options = MirrorOptions(
+            download_concurrency=2, eager_download_percent=100, max_attempts=1, metadata_ttl_seconds=60
+        )
+        self.service = mirror_service(
+            app.store,
             app.storage,
             self.world.upstream,
             app.clock,
             app.audit,
             root / "spool",
-            MirrorOptions(download_concurrency=2, eager_download_percent=100, max_attempts=1, metadata_ttl_seconds=60),
-            self.blocklist,
-            **background(),
+            options,
+            malware=self.blocklist,
         )
         self.index = PackageIndex(
             app.store.catalogue, app.storage, app.access, self.service, malware=self.blocklist, statuses=self.recorder

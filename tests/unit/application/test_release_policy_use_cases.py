@@ -16,7 +16,7 @@ import pytest
 from pyregistry_application.dto import AuditQuery
 from pyregistry_application.index import PackageIndex
 from pyregistry_application.mirror_scanning import ScanBeforeServe
-from pyregistry_application.mirroring import MirrorOptions, MirrorService
+from pyregistry_application.mirroring import MirrorOptions
 from pyregistry_application.release_policy import (
     APPROVAL_REVOKED_ACTION,
     POLICY_CHANGED_ACTION,
@@ -35,7 +35,7 @@ from pyregistry_infrastructure.metadata_stores.memory_scans import MemoryScanRes
 from pyregistry_infrastructure.scanning.heuristics import HeuristicScanner
 from pyregistry_infrastructure.scanning.unpack import SafeWheelUnpacker
 from pyregistry_infrastructure.vulnerabilities.osv_db import AdvisoryDatabase
-from tests.support.background import background
+from tests.support.background import mirror_service
 from tests.support.dists import build_wheel
 from tests.support.memory_upstream import MemoryUpstream
 from tests.support.vulnerability_advisories import write_vulnerability_advisory
@@ -77,17 +77,10 @@ class World:
         self.policies = ReleasePolicies(
             store.tenants, self.store, defaults, self.clock, self.app.ids, self.app.audit, AdvisoryDatabase(advisories)
         )
-        self.service = MirrorService(
-            store.tenants,
-            store.catalogue,
-            store.mirror,
-            self.app.storage,
-            UploadTimeRecorder(self.upstream, self.store),
-            self.clock,
-            self.app.audit,
-            root / "spool",
-            MirrorOptions(eager_download_percent=0),
-            **background(),
+        recorder = UploadTimeRecorder(self.upstream, self.store)
+        options = MirrorOptions(eager_download_percent=0)
+        self.service = mirror_service(
+            store, self.app.storage, recorder, self.clock, self.app.audit, root / "spool", options
         )
         self.index = PackageIndex(
             store.catalogue, self.app.storage, self.app.access, self.service, policies=self.policies

@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 from pyregistry_application.index import PackageIndex
-from pyregistry_application.mirroring import MirrorOptions, MirrorService
+from pyregistry_application.mirroring import MirrorOptions
 from pyregistry_infrastructure.prometheus_metrics import PrometheusMetrics
-from tests.support.background import background, scheduled_updater
+from tests.support.background import mirror_service, scheduled_updater
 from tests.support.dists import build_wheel
 from tests.support.memory_upstream import MemoryUpstream
 from tests.support.metrics_scrape import Samples
@@ -35,10 +35,9 @@ class MeteredMirror:
             download_concurrency=2, eager_download_percent=50, max_attempts=1, metadata_ttl_seconds=3600
         )
         store = self.app.store
-        self.service = MirrorService(
-            store.tenants, store.catalogue, store.mirror, self.app.storage, self.upstream, clock, self.app.audit,
-            root / "spool", options, metrics=self.metrics, **background(),
-        )  # fmt: skip
+        self.service = mirror_service(
+            store, self.app.storage, self.upstream, clock, self.app.audit, root / "spool", options, metrics=self.metrics
+        )
         self.index = PackageIndex(
             store.catalogue, self.app.storage, self.app.access, self.service, metrics=self.metrics
         )

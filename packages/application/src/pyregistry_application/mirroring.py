@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from pyregistry_application.audit import AuditTrail
@@ -25,7 +25,7 @@ from pyregistry_application.mirror_read_through import (
     MirrorOptions,
     MirrorReadThrough,
 )
-from pyregistry_application.mirror_refresh import FileProgress, MirrorRefresher, StopRequested, newest_versions
+from pyregistry_application.mirror_refresh import MirrorRefresher, StopRequested, newest_versions
 from pyregistry_application.mirror_scanning import ScanBeforeServe
 from pyregistry_application.mirror_status import (
     REFRESH_ACTION,
@@ -124,6 +124,8 @@ class MirrorService:
             provenance=provenance,
         )
         """Refreshing pages from upstream."""
+        self.refresh = self.pages.refresh
+        """Refresh one project or every mirrored project of a tenant: :meth:`MirrorRefresher.refresh`."""
         self._status = MirrorStatusReader(tenants, catalogue, audit, self._activity, self.files.flights.pending)
 
     @property
@@ -195,21 +197,6 @@ class MirrorService:
     def eager_files(self, tenant: Tenant, normalized: str) -> list[ReleaseFile]:
         """See :meth:`MirrorRefresher.eager_files`."""
         return self.pages.eager_files(tenant, normalized)
-
-    def refresh(
-        self,
-        tenant_slug: str,
-        project: str | None = None,
-        *,
-        actor: str,
-        on_files: Callable[[int], None] | None = None,
-        on_file_done: FileProgress | None = None,
-        should_stop: StopRequested | None = None,
-    ) -> MirrorRefreshReport:
-        """See :meth:`MirrorRefresher.refresh`."""
-        return self.pages.refresh(
-            tenant_slug, project, actor=actor, on_files=on_files, on_file_done=on_file_done, should_stop=should_stop
-        )
 
     def refresh_in_background(
         self, tenant_slug: str, project: str | None = None, *, actor: str, source_ip: str | None = None

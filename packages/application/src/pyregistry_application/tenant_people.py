@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import msgspec
 
-from pyregistry_application.audit import AuditTrail
-from pyregistry_application.metadata_ports import TenantStore, UserStore
-from pyregistry_application.ports import Clock, IdGenerator, PasswordHasher
+from pyregistry_application.tenant_accounts import TenantAccounts
 from pyregistry_domain.errors import NotFound, ValidationFailed
 from pyregistry_domain.roles import TenantRole, parse_role
-from pyregistry_domain.tenants import Tenant
-from pyregistry_domain.users import User, validate_email, validate_password
+from pyregistry_domain.users import validate_email
 
 __all__ = ["Member", "RoleChange", "TenantPeople"]
 
@@ -32,24 +29,8 @@ class RoleChange(msgspec.Struct, frozen=True):
     account_created: bool = False
 
 
-class TenantPeople:
+class TenantPeople(TenantAccounts):
     """The people of a tenant and their roles; the caller has already been allowed to manage them."""
-
-    def __init__(
-        self,
-        tenants: TenantStore,
-        users: UserStore,
-        clock: Clock,
-        ids: IdGenerator,
-        hasher: PasswordHasher,
-        audit: AuditTrail,
-    ) -> None:
-        self._tenants = tenants
-        self._users = users
-        self._clock = clock
-        self._ids = ids
-        self._hasher = hasher
-        self._audit = audit
 
     def members(self, tenant_slug: str) -> list[Member]:
         """Everyone with a role in the tenant, by email."""
@@ -79,15 +60,8 @@ class TenantPeople:
         user = self._users.get_user_by_email(email)
         created = user is None
         if user is None:
-            if not password:
-                raise ValidationFailed(f"{email} has no account yet: give a password (at least 8 characters)")
-            user = User(
-                id=self._ids.new_id(),
-                email=email,
-                password_hash=self._hasher.hash(validate_password(password)),
-                is_superadmin=False,
-                created_at=self._clock.now(),
-            )
+            missing = f"{email} has no account yet: give a password (at least 8 characters)"
+            user = self._new_account(email, password, missing, self._clock.now())
             self._users.add_user(user)
         if user.is_superadmin:
             raise ValidationFailed(f"{email} is the superadmin, who may do everything in every tenant")
@@ -124,12 +98,6 @@ class TenantPeople:
             details={"role": previous.value},
         )
         return RoleChange(tenant=tenant.slug, email=email, role=None, previous=previous)
-
-    def _tenant(self, slug: str) -> Tenant:
-        tenant = self._tenants.get_tenant_by_slug(slug)
-        if tenant is None:
-            raise NotFound(f"tenant {slug!r} does not exist")
-        return tenant
 
     @staticmethod
     def _refuse_self(email: str, actor: str) -> None:

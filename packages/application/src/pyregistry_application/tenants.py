@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-from pyregistry_application.audit import AuditTrail
-from pyregistry_application.metadata_ports import TenantStore, UserStore
-from pyregistry_application.ports import Clock, IdGenerator, PasswordHasher
-from pyregistry_domain.errors import AlreadyExists, NotFound, ValidationFailed
+from pyregistry_application.tenant_accounts import TenantAccounts
+from pyregistry_domain.errors import AlreadyExists
 from pyregistry_domain.roles import TenantRole
 from pyregistry_domain.tenants import Tenant, new_tenant
-from pyregistry_domain.users import User, validate_email, validate_password
+from pyregistry_domain.users import User, validate_email
 
 __all__ = ["TenantAdministration"]
 
 
-class TenantAdministration:
+class TenantAdministration(TenantAccounts):
     """Use cases on tenants and admin accounts."""
-
-    def __init__(
-        self,
-        tenants: TenantStore,
-        users: UserStore,
-        clock: Clock,
-        ids: IdGenerator,
-        hasher: PasswordHasher,
-        audit: AuditTrail,
-    ) -> None:
-        self._tenants = tenants
-        self._users = users
-        self._clock = clock
-        self._ids = ids
-        self._hasher = hasher
-        self._audit = audit
 
     def create_tenant(
         self,
@@ -53,17 +35,8 @@ class TenantAdministration:
             email = validate_email(admin_email)
             user = self._users.get_user_by_email(email)
             if user is None:
-                if not admin_password:
-                    missing = f"the admin password is missing: {email} has no account yet, so one is needed"
-                    raise ValidationFailed(missing)
-                password = validate_password(admin_password)
-                user = User(
-                    id=self._ids.new_id(),
-                    email=email,
-                    password_hash=self._hasher.hash(password),
-                    is_superadmin=False,
-                    created_at=now,
-                )
+                missing = f"the admin password is missing: {email} has no account yet, so one is needed"
+                user = self._new_account(email, admin_password, missing, now)
         self._tenants.add_tenant(tenant)
         if user is not None:
             if self._users.get_user(user.id) is None:
@@ -84,10 +57,7 @@ class TenantAdministration:
 
     def get(self, slug: str) -> Tenant:
         """The tenant with that slug, or :class:`NotFound`."""
-        tenant = self._tenants.get_tenant_by_slug(slug)
-        if tenant is None:
-            raise NotFound(f"tenant {slug!r} does not exist")
-        return tenant
+        return self._tenant(slug)
 
     def list(self) -> list[Tenant]:
         """Every tenant, by slug."""

@@ -12,7 +12,7 @@ import pytest
 import structlog
 
 from pyregistry_application.audit import AuditTrail
-from pyregistry_application.mirroring import MirrorOptions, MirrorService
+from pyregistry_application.mirroring import MirrorOptions
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_domain.errors import UpstreamUnavailable
 from pyregistry_infrastructure.blob_storage.opendal_storage import OpenDalStorage
@@ -20,7 +20,7 @@ from pyregistry_infrastructure.metadata_stores.memory_backend import memory_back
 from pyregistry_infrastructure.system import RandomIds, ScryptPasswordHasher, SystemClock
 from pyregistry_infrastructure.upstream.locations import LOCATION_REFUSED, LocationRefused
 from pyregistry_infrastructure.upstream.pypi import HttpUpstreamIndex
-from tests.support.background import background
+from tests.support.background import mirror_service
 from tests.support.dists import build_wheel
 from tests.support.fault_upstream import FaultyProject, FaultyUpstream
 from tests.support.server import free_port
@@ -159,18 +159,7 @@ def test_downloads_never_exceed_the_concurrency_cap(tmp_path: Path) -> None:
     )
     options = MirrorOptions(download_concurrency=2, eager_download_percent=100, max_attempts=1)
     storage = OpenDalStorage.filesystem(tmp_path / "blobs")
-    mirror = MirrorService(
-        store.tenants,
-        store.catalogue,
-        store.mirror,
-        storage,
-        _client(upstream.url),
-        clock,
-        audit,
-        tmp_path / "spool",
-        options,
-        **background(),
-    )
+    mirror = mirror_service(store, storage, _client(upstream.url), clock, audit, tmp_path / "spool", options)
     try:
         report = mirror.refresh("corp", "busy", actor="t")
     finally:

@@ -3,18 +3,23 @@ version held by provenance continuity."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Protocol
+
 from litestar import post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect
 
+from pyregistry_application.mirroring import MirrorService
 from pyregistry_domain.errors import NotFound
 from pyregistry_domain.names import normalize_project_name
 from pyregistry_domain.roles import Permission
 from pyregistry_domain.users import User
 from pyregistry_web.admin.csrf import check_csrf
 from pyregistry_web.admin.feature_panels import mirroring_of
+from pyregistry_web.admin.project_redirects import back_to_project
 from pyregistry_web.admin.rendering import flash
 from pyregistry_web.admin.route_access import needs
 from pyregistry_web.admin.session_user import Form, admin_services
@@ -36,6 +41,43 @@ def _request_refresh(request: AnyRequest, state: State, user: User, tenant: str,
         return _BUSY
     what = f"project {project}" if project else f"every mirrored project of {found.slug}"
     return f"Mirror refresh started for {what}. Reload this page to follow its progress."
+
+
+class _Releaser(Protocol):
+    """What serves a held mirrored file or version again: the scan gate or provenance continuity."""
+
+    def release(
+        self, tenant_slug: str, project: str, held: str, /, *, actor: str, reason: str, source_ip: str | None = None
+    ) -> object: ...
+
+
+def _release(
+    request: AnyRequest,
+    state: State,
+    user: User,
+    data: Form,
+    where: tuple[str, str, str],
+    pick: Callable[[MirrorService], _Releaser | None],
+    off: str,
+) -> str:
+    """Release ``held`` of ``where`` (tenant, project, a filename or version) with the form's reason (404 while
+    ``off``, the feature that holds it, is off); the project's normalized name."""
+    check_csrf(request, data)
+    tenant, project, held = where
+    found = admin_services(state).authorization.tenant_for(user, tenant, Permission.RELEASE_QUARANTINED)
+    releaser = pick(mirroring_of(state))
+    if releaser is None:
+        raise NotFound(f"{off} in this deployment")
+    normalized = normalize_project_name(project)
+    releaser.release(
+        found.slug,
+        normalized,
+        held,
+        actor=user.email,
+        reason=str(data.get("reason") or ""),
+        source_ip=client_ip(request),
+    )
+    return normalized
 
 
 @post(
@@ -72,8 +114,8 @@ def refresh_project_mirror(
     """Refresh one mirrored project in the background."""
     check_csrf(request, data)
     normalized = normalize_project_name(project)
-    flash(request, _request_refresh(request, state, user, tenant, normalized))
-    return Redirect(path=f"/admin/t/{tenant}/packages/{normalized}#mirror-cache", status_code=303)
+    message = _request_refresh(request, state, user, tenant, normalized)
+    return back_to_project(request, tenant, normalized, message, anchor="mirror-cache")
 
 
 @post(
@@ -92,22 +134,11 @@ def release_quarantined_file(
     data: Form,
 ) -> Redirect:
     """Serve a file that scan before serve quarantined, with the admin's reason (audited)."""
-    check_csrf(request, data)
-    found = admin_services(state).authorization.tenant_for(user, tenant, Permission.RELEASE_QUARANTINED)
-    gate = mirroring_of(state).gate
-    if gate is None:
-        raise NotFound("scan before serve is off in this deployment")
-    normalized = normalize_project_name(project)
-    gate.release(
-        found.slug,
-        normalized,
-        filename,
-        actor=user.email,
-        reason=str(data.get("reason") or ""),
-        source_ip=client_ip(request),
+    where = (tenant, project, filename)
+    normalized = _release(
+        request, state, user, data, where, lambda mirroring: mirroring.gate, "scan before serve is off"
     )
-    flash(request, f"File {filename} released: it is offered and served again.")
-    return Redirect(path=f"/admin/t/{tenant}/packages/{normalized}", status_code=303)
+    return back_to_project(request, tenant, normalized, f"File {filename} released: it is offered and served again.")
 
 
 @post(
@@ -126,19 +157,8 @@ def release_provenance_hold(
     data: Form,
 ) -> Redirect:
     """Serve a version that provenance continuity held, with the admin's reason (audited)."""
-    check_csrf(request, data)
-    found = admin_services(state).authorization.tenant_for(user, tenant, Permission.RELEASE_QUARANTINED)
-    continuity = mirroring_of(state).continuity
-    if continuity is None:
-        raise NotFound("mirrored provenance is off in this deployment")
-    normalized = normalize_project_name(project)
-    continuity.release(
-        found.slug,
-        normalized,
-        version,
-        actor=user.email,
-        reason=str(data.get("reason") or ""),
-        source_ip=client_ip(request),
-    )
-    flash(request, f"Version {version} released: its files are offered and served again.")
-    return Redirect(path=f"/admin/t/{tenant}/packages/{normalized}#release-{version}", status_code=303)
+    where = (tenant, project, version)
+    off = "mirrored provenance is off"
+    normalized = _release(request, state, user, data, where, lambda mirroring: mirroring.continuity, off)
+    message = f"Version {version} released: its files are offered and served again."
+    return back_to_project(request, tenant, normalized, message, anchor=f"release-{version}")

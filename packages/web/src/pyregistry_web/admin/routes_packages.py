@@ -15,6 +15,7 @@ from pyregistry_domain.users import User
 from pyregistry_web.admin.csrf import check_csrf
 from pyregistry_web.admin.feature_panels import FeaturePanels, PublisherForm
 from pyregistry_web.admin.index_urls import tenant_index_url
+from pyregistry_web.admin.project_redirects import back_to_project
 from pyregistry_web.admin.readme_html import render_readme
 from pyregistry_web.admin.rendering import flash
 from pyregistry_web.admin.route_access import needs
@@ -35,12 +36,6 @@ __all__ = [
 ]
 
 _PROJECT = "/t/{tenant:str}/packages/{project:str}"
-
-
-def _back_to_project(request: AnyRequest, tenant: str, project: str, message: str) -> Redirect:
-    """Post/redirect/get: show ``message`` once on the project page."""
-    flash(request, message)
-    return Redirect(path=f"/admin/t/{tenant}/packages/{project}", status_code=303)
 
 
 @get("/t/{tenant:str}/packages", name="admin-packages", opt=needs(Permission.VIEW), sync_to_thread=True)
@@ -109,7 +104,7 @@ def set_project_status(
         str(data.get("reason") or ""),
         source_ip=client_ip(request),
     )
-    return _back_to_project(request, tenant, project, f"Project status set to {status.kind.value}.")
+    return back_to_project(request, tenant, project, f"Project status set to {status.kind.value}.")
 
 
 @post(_PROJECT + "/releases/{version:str}/yank", name="admin-yank", opt=needs(Permission.YANK), sync_to_thread=True)
@@ -128,7 +123,7 @@ def yank_release(
     admin_services(state).releases.set_yanked(
         user, tenant, project, version, yanked=True, reason=reason, source_ip=client_ip(request)
     )
-    return _back_to_project(request, tenant, project, f"Release {version} yanked: pip skips it unless pinned with ==.")
+    return back_to_project(request, tenant, project, f"Release {version} yanked: pip skips it unless pinned with ==.")
 
 
 @post(_PROJECT + "/releases/{version:str}/unyank", name="admin-unyank", opt=needs(Permission.YANK), sync_to_thread=True)
@@ -146,7 +141,7 @@ def unyank_release(
     admin_services(state).releases.set_yanked(
         user, tenant, project, version, yanked=False, source_ip=client_ip(request)
     )
-    return _back_to_project(request, tenant, project, f"Release {version} is no longer yanked.")
+    return back_to_project(request, tenant, project, f"Release {version} is no longer yanked.")
 
 
 @post(
@@ -167,7 +162,7 @@ def purge_release(
     """Delete a release, its files and their blobs."""
     check_csrf(request, data)
     count = admin_services(state).releases.purge_release(user, tenant, project, version, source_ip=client_ip(request))
-    return _back_to_project(request, tenant, project, f"Release {version} purged ({count} files).")
+    return back_to_project(request, tenant, project, f"Release {version} purged ({count} files).")
 
 
 @post(
@@ -185,7 +180,7 @@ def purge_file(
     """Delete one file and its blobs."""
     check_csrf(request, data)
     admin_services(state).releases.purge_file(user, tenant, project, filename, source_ip=client_ip(request))
-    return _back_to_project(request, tenant, project, f"File {filename} purged.")
+    return back_to_project(request, tenant, project, f"File {filename} purged.")
 
 
 @post(_PROJECT + "/purge", name="admin-purge-project", opt=needs(Permission.PURGE), sync_to_thread=True)
