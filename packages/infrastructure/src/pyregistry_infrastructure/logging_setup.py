@@ -20,9 +20,12 @@ from pyregistry_infrastructure.log_filter import parse_filter
 from pyregistry_infrastructure.log_rendering import (
     CallerModule,
     DirectLoggerFactory,
+    LeanBoundLogger,
     LeanConsoleRenderer,
     LeanJsonRenderer,
     Timestamper,
+    filter_by_level,
+    merge_contextvars,
 )
 from pyregistry_infrastructure.settings import LoggingSettings
 
@@ -33,7 +36,7 @@ _URL_LOGGING_CLIENTS = ("httpx", "httpcore")
 
 def _shared_processors(settings: LoggingSettings) -> list[structlog.typing.Processor]:
     processors: list[structlog.typing.Processor] = [
-        structlog.contextvars.merge_contextvars,
+        merge_contextvars,
         structlog.stdlib.add_log_level,
     ]
     if settings.timestamp != "off":
@@ -72,8 +75,8 @@ def configure_logging(settings: LoggingSettings) -> None:
     for name, level in per_logger.items():
         logging.getLogger(name).setLevel(level)
     structlog.configure(
-        processors=[structlog.stdlib.filter_by_level, *shared, exceptions, renderer],
-        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=[filter_by_level, *shared, exceptions, renderer],
+        wrapper_class=LeanBoundLogger,
         logger_factory=DirectLoggerFactory(handler),
         cache_logger_on_first_use=False,
     )
