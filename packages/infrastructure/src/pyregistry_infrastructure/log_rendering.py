@@ -6,7 +6,9 @@ stack) and hands the rare cases to that counterpart, so the output is unchanged,
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 import sys
 import time
 from collections.abc import MutableMapping
@@ -32,6 +34,7 @@ _TIMESTAMP_DIGITS = {"seconds": 0, "millis": 3, "micros": 6, "nanos": 6}
 _QUOTED = frozenset(" \t=\r\n\"'")
 _LEVEL_WIDTH = 9
 _EVENT_WIDTH = 30
+_HEADS_KEPT = 256
 _SKIPPED_MODULES = ("structlog", "logging", "pyregistry_infrastructure.log_rendering")
 
 EventDict = MutableMapping[str, Any]
@@ -92,36 +95,66 @@ class CallerModule:
         return event
 
 
-def _value(value: object) -> str:
-    if isinstance(value, str):
-        return value if _QUOTED.isdisjoint(value) else repr(value)
-    return repr(value)
-
-
 class LeanConsoleRenderer:
     """structlog's ``ConsoleRenderer(colors=False)`` line, built directly; exceptions and stacks go to the full one."""
 
     def __init__(self, full: structlog.typing.Processor) -> None:
         self._full = full
+        self._heads: dict[tuple[object, ...], str] = {}
 
     def __call__(self, logger: Any, method: str, event: EventDict) -> str:
         if "exception" in event or "exc_info" in event or "stack" in event:
             return str(self._full(logger, method, event))
         pop = event.pop
-        parts: list[str] = []
-        if (timestamp := pop("timestamp", None)) is not None:
-            parts.append(str(timestamp))
-        if (level := pop("level", None)) is not None:
-            parts.append(f"[{level:<{_LEVEL_WIDTH}}]")
-        if (message := pop("event", None)) is not None:
-            parts.append(f"{message!s:<{_EVENT_WIDTH}}")
-        if (name := pop("logger", None)) is not None:
-            parts.append(f"[{name}]")
-        if (name := pop("logger_name", None)) is not None:
-            parts.append(f"[{name}]")
-        for key in sorted(event):
-            parts.append(f"{key}={_value(event[key])}")
-        return " ".join(filter(None, parts)).rstrip(" ")
+        key: tuple[Any, Any, Any, Any, Any] = (
+            pop("timestamp", None),
+            pop("level", None),
+            pop("event", None),
+            pop("logger", None),
+            pop("logger_name", None),
+        )
+        head = self._heads.get(key) if _cacheable(key) else None
+        if head is None:
+            head = _head(*key)
+            if _cacheable(key):
+                if len(self._heads) >= _HEADS_KEPT:
+                    self._heads.clear()  # mostly old seconds' timestamps, never asked for again
+                self._heads[key] = head
+        fields = " ".join(
+            [
+                f"{name}={value}" if isinstance(value, str) and _QUOTED.isdisjoint(value) else f"{name}={value!r}"
+                for name, value in sorted(event.items())
+            ]
+        )
+        return (f"{head} {fields}" if head and fields else head or fields).rstrip(" ")
+
+
+def _cacheable(key: tuple[object, ...]) -> bool:
+    """Whether a line's head can be remembered: plain strings (the event can be any object, rendered by ``str``)."""
+    timestamp, level, message, logger, logger_name = key
+    return (
+        timestamp.__class__ is str
+        and level.__class__ is str
+        and message.__class__ is str
+        and (logger is None or logger.__class__ is str)
+        and (logger_name is None or logger_name.__class__ is str)
+    )
+
+
+def _head(timestamp: object, level: object, message: object, logger: object, logger_name: object) -> str:
+    """Timestamp, level, event and logger name as structlog's console renderer lays them out."""
+    parts: list[str] = []
+    if timestamp is not None:
+        parts.append(str(timestamp))
+    if level is not None:
+        parts.append(f"[{level:<{_LEVEL_WIDTH}}]")
+    if message is not None:
+        parts.append(f"{message!s:<{_EVENT_WIDTH}}")
+    if logger is not None:
+        parts.append(f"[{logger}]")
+    if logger_name is not None:
+        parts.append(f"[{logger_name}]")
+    return " ".join(filter(None, parts))
 
 
 class LeanJsonRenderer:
@@ -194,9 +227,10 @@ class _DirectLogger:
     """The stdlib logger's name and level, but rendered structlog lines go straight to the shared handler's stream
     (no ``LogRecord``, no second formatting pass)."""
 
-    def __init__(self, name: str, handler: logging.StreamHandler[Any]) -> None:
+    def __init__(self, name: str, handler: logging.StreamHandler[Any], descriptor: int | None) -> None:
         self._std = logging.getLogger(name)
         self._handler = handler
+        self._descriptor = descriptor
         self.name = name
         # from Python 3.14 isEnabledFor() answers False while a record is in flight; structlog avoids it for that
         self.accepts = self._std.isEnabledFor if sys.version_info < (3, 14) else self._level_at_least
@@ -211,15 +245,30 @@ class _DirectLogger:
         handler = self._handler
         handler.acquire()
         try:
-            stream = handler.stream
-            stream.write(line + "\n")
-            stream.flush()
+            if self._descriptor is None:
+                stream = handler.stream
+                stream.write(line + "\n")
+                stream.flush()
+            else:
+                os.write(self._descriptor, (line + "\n").encode(errors="backslashreplace"))
         except (ValueError, OSError):
             return  # a closed or broken stream never fails the caller (stdlib handlers behave the same)
         finally:
             handler.release()
 
     debug = info = warning = warn = error = critical = fatal = exception = msg = _write
+
+
+def _descriptor_of(stream: Any) -> int | None:
+    """The file descriptor to write lines to in one ``os.write``: only for a stream that is a plain UTF-8 file
+    (stderr, a redirected file) with nothing buffered; other streams (``StringIO``, wrappers) get ``write``."""
+    try:
+        if not isinstance(stream, io.TextIOWrapper) or stream.encoding.lower().replace("-", "") != "utf8":
+            return None
+        stream.flush()
+        return stream.fileno()
+    except (ValueError, OSError):
+        return None
 
 
 class DirectLoggerFactory:
@@ -230,10 +279,11 @@ class DirectLoggerFactory:
         self._handler = handler
         self._names = structlog.stdlib.LoggerFactory(ignore_frame_names=[__name__])
         self._loggers: dict[str, _DirectLogger] = {}
+        self._descriptor = _descriptor_of(handler.stream)
 
     def __call__(self, *args: Any) -> _DirectLogger:
         name = args[0] if args else self._names(*args).name
         logger = self._loggers.get(name)
         if logger is None:
-            logger = self._loggers[name] = _DirectLogger(name, self._handler)
+            logger = self._loggers[name] = _DirectLogger(name, self._handler, self._descriptor)
         return logger
