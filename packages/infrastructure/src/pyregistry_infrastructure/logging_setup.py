@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import MutableMapping
-from typing import Any
 
 import structlog
 
@@ -60,10 +58,13 @@ def configure_logging(settings: LoggingSettings) -> None:
         renderer = LeanConsoleRenderer(
             structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
         )
-    exceptions = structlog.processors.format_exc_info if settings.format == "json" else _keep
+    # JSON carries tracebacks as text; the console renderer formats exceptions itself
+    exceptions: list[structlog.typing.Processor] = (
+        [structlog.processors.format_exc_info] if settings.format == "json" else []
+    )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, exceptions, renderer],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *exceptions, renderer],
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
@@ -75,12 +76,8 @@ def configure_logging(settings: LoggingSettings) -> None:
     for name, level in per_logger.items():
         logging.getLogger(name).setLevel(level)
     structlog.configure(
-        processors=[filter_by_level, *shared, exceptions, renderer],
+        processors=[filter_by_level, *shared, *exceptions, renderer],
         wrapper_class=LeanBoundLogger,
         logger_factory=DirectLoggerFactory(handler),
         cache_logger_on_first_use=False,
     )
-
-
-def _keep(logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    return event
