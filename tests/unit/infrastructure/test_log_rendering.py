@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import subprocess
 import sys
 from typing import Any
@@ -10,7 +12,14 @@ from typing import Any
 import pytest
 import structlog
 
-from pyregistry_infrastructure.log_rendering import LeanConsoleRenderer, LeanJsonRenderer, Timestamper
+from pyregistry_infrastructure.log_rendering import (
+    DirectLoggerFactory,
+    LeanConsoleRenderer,
+    LeanJsonRenderer,
+    Timestamper,
+    filter_by_level,
+    merge_contextvars,
+)
 
 _EVENTS: list[dict[str, Any]] = [
     {"event": "request finished", "level": "info", "timestamp": "2026-12-05T10:00:00Z", "request_id": "abc"},
@@ -24,6 +33,15 @@ _EVENTS: list[dict[str, Any]] = [
 def test_console_lines_equal_structlogs_console_renderer(event: dict[str, Any]) -> None:
     full = structlog.dev.ConsoleRenderer(colors=False)
     assert LeanConsoleRenderer(full)(None, "info", dict(event)) == full(None, "info", dict(event))
+
+
+def test_one_console_renderer_keeps_matching_structlog_across_many_lines() -> None:
+    full = structlog.dev.ConsoleRenderer(colors=False)
+    lean = LeanConsoleRenderer(full)
+    events = [*_EVENTS, {"event": {"not": "text"}, "level": "info"}, {"event": 7, "level": "info", "k": "v"}]
+    events += [{"event": f"line {n}", "level": "info", "timestamp": f"t{n % 300}", "n": n} for n in range(600)]
+    for event in [*events, *events]:
+        assert lean(None, "info", dict(event)) == full(None, "info", dict(event))
 
 
 def test_exceptions_are_rendered_by_the_full_console_renderer() -> None:
@@ -112,3 +130,30 @@ def test_a_reconfiguration_applies_to_existing_loggers_and_a_closed_stream_fails
     )
     [line] = result.stderr.splitlines()
     assert json.loads(line)["event"] == "two"
+
+
+def test_context_merge_equals_structlogs_for_bound_unbound_and_reset_keys() -> None:
+    structlog.contextvars.clear_contextvars()
+    tokens = structlog.contextvars.bind_contextvars(request_id="rid-2", tenant="acme", gone="x")
+    structlog.contextvars.unbind_contextvars("gone")
+    try:
+        expected = structlog.contextvars.merge_contextvars(None, "info", {"event": "e", "tenant": "explicit"})
+        assert merge_contextvars(None, "info", {"event": "e", "tenant": "explicit"}) == expected
+        assert expected == {"event": "e", "tenant": "explicit", "request_id": "rid-2"}
+    finally:
+        structlog.contextvars.reset_contextvars(**tokens)
+    assert merge_contextvars(None, "info", {}) == structlog.contextvars.merge_contextvars(None, "info", {}) == {}
+
+
+def test_the_level_filter_follows_each_loggers_level_and_later_changes() -> None:
+    handler = logging.StreamHandler(io.StringIO())
+    logger = DirectLoggerFactory(handler)("tests.quiet.child")
+    logging.getLogger("tests.quiet").setLevel(logging.WARNING)
+    try:
+        with pytest.raises(structlog.DropEvent):
+            filter_by_level(logger, "info", {})
+        assert filter_by_level(logger, "exception", {"event": "kept"}) == {"event": "kept"}
+        logging.getLogger("tests.quiet").setLevel(logging.DEBUG)
+        assert filter_by_level(logger, "debug", {}) == {}
+    finally:
+        logging.getLogger("tests.quiet").setLevel(logging.NOTSET)

@@ -6,23 +6,35 @@ stack) and hands the rare cases to that counterpart, so the output is unchanged,
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 import sys
 import time
 from collections.abc import MutableMapping
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 import msgspec
 import structlog
 
-__all__ = ["CallerModule", "DirectLoggerFactory", "LeanConsoleRenderer", "LeanJsonRenderer", "Timestamper"]
+__all__ = [
+    "CallerModule",
+    "DirectLoggerFactory",
+    "LeanBoundLogger",
+    "LeanConsoleRenderer",
+    "LeanJsonRenderer",
+    "Timestamper",
+    "filter_by_level",
+    "merge_contextvars",
+]
 
 _TIMESTAMP_DIGITS = {"seconds": 0, "millis": 3, "micros": 6, "nanos": 6}
 _QUOTED = frozenset(" \t=\r\n\"'")
-_RARE_KEYS = ("exception", "exc_info", "stack")
 _LEVEL_WIDTH = 9
 _EVENT_WIDTH = 30
+_HEADS_KEPT = 256
 _SKIPPED_MODULES = ("structlog", "logging", "pyregistry_infrastructure.log_rendering")
 
 EventDict = MutableMapping[str, Any]
@@ -35,34 +47,45 @@ class Timestamper:
         self._digits = _TIMESTAMP_DIGITS.get(precision, 0)
         self._second = -1
         self._prefix = ""
+        self._whole = "Z"
 
     def __call__(self, logger: Any, method: str, event: EventDict) -> EventDict:
         now = time.time()
         second = int(now)
         if second != self._second:
             self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._whole = self._prefix + "Z"
             self._second = second
         if self._digits:
             fraction = f"{int((now - second) * 1_000_000):06d}"[: self._digits]
             event["timestamp"] = f"{self._prefix}.{fraction}Z"
         else:
-            event["timestamp"] = self._prefix + "Z"
+            event["timestamp"] = self._whole
         return event
 
 
 class CallerModule:
-    """``module``: the calling module's file stem (the record's for stdlib records); file names are cached."""
+    """``module``: the calling module's file stem (the record's for stdlib records); which code objects belong to
+    logging machinery, and each file's stem, are remembered after the first look."""
 
     def __init__(self) -> None:
         self._stems: dict[str, str] = {}
+        self._machinery: dict[CodeType, bool] = {}
 
     def __call__(self, logger: Any, method: str, event: EventDict) -> EventDict:
         record: logging.LogRecord | None = event.get("_record")
         if record is not None and not event.get("_from_structlog", False):
             event["module"] = record.module
             return event
+        machinery = self._machinery
         frame = sys._getframe(1)
-        while frame.f_back is not None and str(frame.f_globals.get("__name__", "")).startswith(_SKIPPED_MODULES):
+        while frame.f_back is not None:
+            code = frame.f_code
+            skipped = machinery.get(code)
+            if skipped is None:
+                skipped = machinery[code] = str(frame.f_globals.get("__name__", "")).startswith(_SKIPPED_MODULES)
+            if not skipped:
+                break
             frame = frame.f_back
         filename = frame.f_code.co_filename
         stem = self._stems.get(filename)
@@ -72,33 +95,66 @@ class CallerModule:
         return event
 
 
-def _value(value: object) -> str:
-    if isinstance(value, str):
-        return repr(value) if _QUOTED.intersection(value) else value
-    return repr(value)
-
-
 class LeanConsoleRenderer:
     """structlog's ``ConsoleRenderer(colors=False)`` line, built directly; exceptions and stacks go to the full one."""
 
     def __init__(self, full: structlog.typing.Processor) -> None:
         self._full = full
+        self._heads: dict[tuple[object, ...], str] = {}
 
     def __call__(self, logger: Any, method: str, event: EventDict) -> str:
-        if any(key in event for key in _RARE_KEYS):
+        if "exception" in event or "exc_info" in event or "stack" in event:
             return str(self._full(logger, method, event))
-        parts: list[str] = []
-        if (timestamp := event.pop("timestamp", None)) is not None:
-            parts.append(str(timestamp))
-        if (level := event.pop("level", None)) is not None:
-            parts.append(f"[{level:<{_LEVEL_WIDTH}}]")
-        if (message := event.pop("event", None)) is not None:
-            parts.append(f"{message!s:<{_EVENT_WIDTH}}")
-        for key in ("logger", "logger_name"):
-            if (name := event.pop(key, None)) is not None:
-                parts.append(f"[{name}]")
-        parts.extend(f"{key}={_value(event[key])}" for key in sorted(event))
-        return " ".join(part for part in parts if part).rstrip(" ")
+        pop = event.pop
+        key: tuple[Any, Any, Any, Any, Any] = (
+            pop("timestamp", None),
+            pop("level", None),
+            pop("event", None),
+            pop("logger", None),
+            pop("logger_name", None),
+        )
+        head = self._heads.get(key) if _cacheable(key) else None
+        if head is None:
+            head = _head(*key)
+            if _cacheable(key):
+                if len(self._heads) >= _HEADS_KEPT:
+                    self._heads.clear()  # mostly old seconds' timestamps, never asked for again
+                self._heads[key] = head
+        fields = " ".join(
+            [
+                f"{name}={value}" if isinstance(value, str) and _QUOTED.isdisjoint(value) else f"{name}={value!r}"
+                for name, value in sorted(event.items())
+            ]
+        )
+        return (f"{head} {fields}" if head and fields else head or fields).rstrip(" ")
+
+
+def _cacheable(key: tuple[object, ...]) -> bool:
+    """Whether a line's head can be remembered: plain strings (the event can be any object, rendered by ``str``)."""
+    timestamp, level, message, logger, logger_name = key
+    return (
+        timestamp.__class__ is str
+        and level.__class__ is str
+        and message.__class__ is str
+        and (logger is None or logger.__class__ is str)
+        and (logger_name is None or logger_name.__class__ is str)
+    )
+
+
+def _head(timestamp: object, level: object, message: object, logger: object, logger_name: object) -> str:
+    """Timestamp, level, event and logger name as structlog's console renderer lays them out."""
+    parts: list[str] = []
+    if timestamp is not None:
+        parts.append(str(timestamp))
+    if level is not None:
+        parts.append(f"[{level:<{_LEVEL_WIDTH}}]")
+    if message is not None:
+        parts.append(f"{message!s:<{_EVENT_WIDTH}}")
+    if logger is not None:
+        parts.append(f"[{logger}]")
+    if logger_name is not None:
+        parts.append(f"[{logger_name}]")
+    return " ".join(filter(None, parts))
 
 
 class LeanJsonRenderer:
@@ -115,13 +171,72 @@ class LeanJsonRenderer:
             return str(self._full(logger, method, event))
 
 
+def merge_contextvars(logger: Any, method: str, event: EventDict) -> EventDict:
+    """structlog's ``merge_contextvars`` without copying the whole context: only structlog's own variables are read
+    (the server's context holds many others, from asyncio and the framework)."""
+    for key, variable in list(_STRUCTLOG_VARIABLES.items()):
+        value = variable.get(Ellipsis)
+        if value is not Ellipsis:
+            event.setdefault(key[_PREFIX_LENGTH:], value)
+    return event
+
+
+_STRUCTLOG_VARIABLES = structlog.contextvars._CONTEXT_VARS
+_PREFIX_LENGTH = structlog.contextvars.STRUCTLOG_KEY_PREFIX_LEN
+
+
+def filter_by_level(logger: _DirectLogger, method: str, event: EventDict) -> EventDict:
+    """structlog's ``filter_by_level`` for ``_DirectLogger``: the stdlib logger's cached level check, no walk up the
+    logger tree per line."""
+    if logger.accepts(_LEVELS[method]):
+        return event
+    raise structlog.DropEvent
+
+
+_LEVELS = {"critical": 50, "exception": 40, "error": 40, "warn": 30, "warning": 30, "info": 20, "debug": 10}
+
+
+class LeanBoundLogger(structlog.stdlib.BoundLogger):
+    """structlog's stdlib ``BoundLogger`` with the common level methods one call away from the processor chain."""
+
+    def _lean(self, method: str, event: str | None, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
+        if args:
+            kw["positional_args"] = args
+        try:
+            line_args, line_kw = self._process_event(method, event, kw)
+        except structlog.DropEvent:
+            return None
+        return getattr(self._logger, method)(*line_args, **line_kw)
+
+    def debug(self, event: str | None = None, *args: Any, **kw: Any) -> Any:
+        return self._lean("debug", event, args, kw)
+
+    def info(self, event: str | None = None, *args: Any, **kw: Any) -> Any:
+        return self._lean("info", event, args, kw)
+
+    def warning(self, event: str | None = None, *args: Any, **kw: Any) -> Any:
+        return self._lean("warning", event, args, kw)
+
+    warn = warning
+
+    def error(self, event: str | None = None, *args: Any, **kw: Any) -> Any:
+        return self._lean("error", event, args, kw)
+
+
 class _DirectLogger:
     """The stdlib logger's name and level, but rendered structlog lines go straight to the shared handler's stream
     (no ``LogRecord``, no second formatting pass)."""
 
-    def __init__(self, name: str, handler: logging.StreamHandler[Any]) -> None:
+    def __init__(self, name: str, handler: logging.StreamHandler[Any], descriptor: int | None) -> None:
         self._std = logging.getLogger(name)
         self._handler = handler
+        self._descriptor = descriptor
+        self.name = name
+        # from Python 3.14 isEnabledFor() answers False while a record is in flight; structlog avoids it for that
+        self.accepts = self._std.isEnabledFor if sys.version_info < (3, 14) else self._level_at_least
+
+    def _level_at_least(self, level: int) -> bool:
+        return not self._std.disabled and level >= self._std.getEffectiveLevel()
 
     def __getattr__(self, attribute: str) -> Any:
         return getattr(self._std, attribute)
@@ -130,8 +245,12 @@ class _DirectLogger:
         handler = self._handler
         handler.acquire()
         try:
-            handler.stream.write(line + "\n")
-            handler.flush()
+            if self._descriptor is None:
+                stream = handler.stream
+                stream.write(line + "\n")
+                stream.flush()
+            else:
+                os.write(self._descriptor, (line + "\n").encode(errors="backslashreplace"))
         except (ValueError, OSError):
             return  # a closed or broken stream never fails the caller (stdlib handlers behave the same)
         finally:
@@ -140,13 +259,31 @@ class _DirectLogger:
     debug = info = warning = warn = error = critical = fatal = exception = msg = _write
 
 
+def _descriptor_of(stream: Any) -> int | None:
+    """The file descriptor to write lines to in one ``os.write``: only for a stream that is a plain UTF-8 file
+    (stderr, a redirected file) with nothing buffered; other streams (``StringIO``, wrappers) get ``write``."""
+    try:
+        if not isinstance(stream, io.TextIOWrapper) or stream.encoding.lower().replace("-", "") != "utf8":
+            return None
+        stream.flush()
+        return stream.fileno()
+    except (ValueError, OSError):
+        return None
+
+
 class DirectLoggerFactory:
-    """structlog logger factory for ``_DirectLogger``: named after the caller's module, like stdlib's factory."""
+    """structlog logger factory for ``_DirectLogger``: named after the caller's module, like stdlib's factory; one
+    logger per name for this configuration."""
 
     def __init__(self, handler: logging.StreamHandler[Any]) -> None:
         self._handler = handler
         self._names = structlog.stdlib.LoggerFactory(ignore_frame_names=[__name__])
+        self._loggers: dict[str, _DirectLogger] = {}
+        self._descriptor = _descriptor_of(handler.stream)
 
     def __call__(self, *args: Any) -> _DirectLogger:
         name = args[0] if args else self._names(*args).name
-        return _DirectLogger(name, self._handler)
+        logger = self._loggers.get(name)
+        if logger is None:
+            logger = self._loggers[name] = _DirectLogger(name, self._handler, self._descriptor)
+        return logger

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import MutableMapping
-from typing import Any
 
 import structlog
 
@@ -20,9 +18,12 @@ from pyregistry_infrastructure.log_filter import parse_filter
 from pyregistry_infrastructure.log_rendering import (
     CallerModule,
     DirectLoggerFactory,
+    LeanBoundLogger,
     LeanConsoleRenderer,
     LeanJsonRenderer,
     Timestamper,
+    filter_by_level,
+    merge_contextvars,
 )
 from pyregistry_infrastructure.settings import LoggingSettings
 
@@ -33,7 +34,7 @@ _URL_LOGGING_CLIENTS = ("httpx", "httpcore")
 
 def _shared_processors(settings: LoggingSettings) -> list[structlog.typing.Processor]:
     processors: list[structlog.typing.Processor] = [
-        structlog.contextvars.merge_contextvars,
+        merge_contextvars,
         structlog.stdlib.add_log_level,
     ]
     if settings.timestamp != "off":
@@ -57,10 +58,13 @@ def configure_logging(settings: LoggingSettings) -> None:
         renderer = LeanConsoleRenderer(
             structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
         )
-    exceptions = structlog.processors.format_exc_info if settings.format == "json" else _keep
+    # JSON carries tracebacks as text; the console renderer formats exceptions itself
+    exceptions: list[structlog.typing.Processor] = (
+        [structlog.processors.format_exc_info] if settings.format == "json" else []
+    )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, exceptions, renderer],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *exceptions, renderer],
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
@@ -72,12 +76,8 @@ def configure_logging(settings: LoggingSettings) -> None:
     for name, level in per_logger.items():
         logging.getLogger(name).setLevel(level)
     structlog.configure(
-        processors=[structlog.stdlib.filter_by_level, *shared, exceptions, renderer],
-        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=[filter_by_level, *shared, *exceptions, renderer],
+        wrapper_class=LeanBoundLogger,
         logger_factory=DirectLoggerFactory(handler),
         cache_logger_on_first_use=False,
     )
-
-
-def _keep(logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    return event
