@@ -17,9 +17,11 @@ from pyregistry_domain.tokens import ApiToken, TokenScope
 from pyregistry_domain.users import User
 
 __all__ = [
+    "INSERT_FILE_SQL",
     "audit_from_row",
     "dump_time",
     "file_from_row",
+    "file_params",
     "load_time",
     "project_from_row",
     "release_from_row",
@@ -150,4 +152,33 @@ def audit_from_row(row: Row) -> AuditEvent:
         tenant_id=row["tenant_id"],
         source_ip=row["source_ip"],
         details=json.loads(row["details"] or "{}"),
+    )
+
+
+INSERT_FILE_SQL = """INSERT INTO release_files (tenant_id, filename, normalized_name, version, project_name, kind,
+sha256, size, blob_key, uploaded_at, uploaded_by, requires_python, metadata_sha256, origin, upstream_url, cached,
+has_provenance) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"""
+"""The one statement that records a release file (uploads and mirror refreshes); parameters from :func:`file_params`."""
+
+
+def file_params(file: ReleaseFile) -> tuple[Any, ...]:
+    """The parameters of :data:`INSERT_FILE_SQL` for ``file``."""
+    return (
+        file.tenant_id,
+        file.filename,
+        file.normalized_name,
+        file.version,
+        file.project_name,
+        file.kind.value,
+        file.sha256,
+        file.size,
+        file.blob_key,
+        dump_time(file.uploaded_at),
+        file.uploaded_by,
+        file.requires_python,
+        file.metadata_sha256,
+        file.origin,
+        file.upstream_url,
+        int(file.cached),
+        int(file.has_provenance),
     )

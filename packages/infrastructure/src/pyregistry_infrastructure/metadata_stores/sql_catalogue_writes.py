@@ -12,7 +12,13 @@ from pyregistry_domain.errors import AlreadyExists
 from pyregistry_domain.project_status import ACTIVE, ProjectStatus
 from pyregistry_domain.projects import Project, Release
 from pyregistry_infrastructure.durable_jobs.job_table import DEFAULT_MAX_ATTEMPTS, SqlJobTable
-from pyregistry_infrastructure.metadata_stores.rows import dump_time, file_from_row, project_from_row
+from pyregistry_infrastructure.metadata_stores.rows import (
+    INSERT_FILE_SQL,
+    dump_time,
+    file_from_row,
+    file_params,
+    project_from_row,
+)
 from pyregistry_infrastructure.metadata_stores.sql_base import SqlConnection, SqlDatabase
 from pyregistry_infrastructure.metadata_stores.sql_catalogue_reads import FILE_SELECT
 
@@ -74,30 +80,7 @@ class SqlCatalogueWriter:
                         release.yanked_reason,
                     ),
                 )
-                conn.execute(
-                    """INSERT INTO release_files (tenant_id, filename, normalized_name, version, project_name, kind,
-                    sha256, size, blob_key, uploaded_at, uploaded_by, requires_python, metadata_sha256, origin,
-                    upstream_url, cached, has_provenance) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-                    (
-                        file.tenant_id,
-                        file.filename,
-                        file.normalized_name,
-                        file.version,
-                        file.project_name,
-                        file.kind.value,
-                        file.sha256,
-                        file.size,
-                        file.blob_key,
-                        dump_time(file.uploaded_at),
-                        file.uploaded_by,
-                        file.requires_python,
-                        file.metadata_sha256,
-                        file.origin,
-                        file.upstream_url,
-                        int(file.cached),
-                        int(file.has_provenance),
-                    ),
-                )
+                conn.execute(INSERT_FILE_SQL, file_params(file))
         except self._db.dialect.integrity_errors as exc:
             if self._db.dialect.is_unique_violation(exc):
                 raise AlreadyExists(f"File already exists: {file.filename!r}") from None

@@ -11,7 +11,7 @@ from typing import Any
 
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.projects import Project, ProjectOrigin, Release
-from pyregistry_infrastructure.metadata_stores.rows import dump_time
+from pyregistry_infrastructure.metadata_stores.rows import INSERT_FILE_SQL, dump_time, file_params
 from pyregistry_infrastructure.metadata_stores.sql_base import SqlConnection, SqlDatabase
 
 __all__ = ["SqlMirrorStore"]
@@ -84,12 +84,7 @@ class SqlMirrorStore:
             for file in files:
                 origin = existing.get(file.filename)
                 if origin is None:
-                    conn.execute(
-                        """INSERT INTO release_files (tenant_id, filename, normalized_name, version, project_name,
-                        kind, sha256, size, blob_key, uploaded_at, uploaded_by, requires_python, metadata_sha256,
-                        origin, upstream_url, cached, has_provenance) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-                        _file_params(file),
-                    )
+                    conn.execute(INSERT_FILE_SQL, file_params(file))
                 elif origin == file.origin:
                     conn.execute(
                         """UPDATE release_files SET requires_python = ?, metadata_sha256 = ?, upstream_url = ?,
@@ -114,25 +109,3 @@ class SqlMirrorStore:
 
 def _all(conn: SqlConnection, sql: str, params: Sequence[Any]) -> list[Any]:
     return list(conn.execute(sql, tuple(params)).fetchall())
-
-
-def _file_params(file: ReleaseFile) -> tuple[Any, ...]:
-    return (
-        file.tenant_id,
-        file.filename,
-        file.normalized_name,
-        file.version,
-        file.project_name,
-        file.kind.value,
-        file.sha256,
-        file.size,
-        file.blob_key,
-        dump_time(file.uploaded_at),
-        file.uploaded_by,
-        file.requires_python,
-        file.metadata_sha256,
-        file.origin,
-        file.upstream_url,
-        int(file.cached),
-        int(file.has_provenance),
-    )
