@@ -3,12 +3,13 @@ through one process is seen by another process sharing the database (so its page
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 
-from pyregistry_application.index_versions import IndexVersions, StoreIndexVersions
+from pyregistry_application.index_versions import IndexVersions, StampInputs, StoreIndexVersions
 from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.project_status import ProjectStatus, ProjectStatusKind
@@ -264,3 +265,81 @@ def test_changes_since_name_the_changed_pages_written_by_another_process(
     later = reader_versions.changes_since(yanked.serial)
     assert (later.listings, sorted(later.projects)) == (["t1"], [("t1", "alpha"), ("t1", "beta")])
     assert reader_versions.changes_since(later.serial).projects == []
+
+
+def _awaited(store: MetadataBackend, *calls: tuple[str, str, str | None]) -> list[StampInputs]:
+    """The backend's awaited stamp reads for ``calls``, in one event loop, its connections closed after."""
+
+    async def read() -> list[StampInputs]:
+        try:
+            return [await store.awaited_stamps.stamp_inputs(*call) for call in calls]
+        finally:
+            await store.awaited_stamps.aclose()
+
+    return asyncio.run(read())
+
+
+def test_awaited_stamp_reads_answer_what_the_versions_port_answers(
+    backend: tuple[MetadataBackend, IndexVersions],
+) -> None:
+    store, versions = backend
+    store.tokens.add_token(_token("reader1", "t1"))
+    _publish(store, "alpha", "1.0")
+    calls: list[tuple[str, str, str | None]] = [
+        ("reader1", "one", "alpha"),
+        ("reader1", "one", None),
+        ("reader1", "one", "missing"),
+        ("reader1", "two", "alpha"),
+        ("nobody", "one", "alpha"),
+    ]
+    assert _awaited(store, *calls) == [versions.stamp_inputs(*call) for call in calls]
+    found = _awaited(store, ("reader1", "one", "alpha"))[0]
+    assert found.token is not None and found.project is not None
+
+
+def test_awaited_stamp_reads_see_a_revocation_and_an_upload_by_another_process_at_once(
+    backend: tuple[MetadataBackend, IndexVersions], second_process: tuple[MetadataBackend, IndexVersions]
+) -> None:
+    writer, _ = backend
+    reader, _ = second_process
+    writer.tokens.add_token(_token("reader1", "t1"))
+    _publish(writer, "alpha", "1.0")
+
+    async def before_and_after() -> tuple[StampInputs, StampInputs]:
+        try:
+            before = await reader.awaited_stamps.stamp_inputs("reader1", "one", "alpha")
+            _publish(writer, "alpha", "1.1")
+            assert writer.tokens.revoke_token("t1", "id-reader1", NOW)
+            return before, await reader.awaited_stamps.stamp_inputs("reader1", "one", "alpha")
+        finally:
+            await reader.awaited_stamps.aclose()
+
+    before, after = asyncio.run(before_and_after())
+    assert before.token is not None and before.token.revoked_at is None
+    assert after.token is not None and after.token.revoked_at == NOW
+    assert before.project is not None and after.project is not None and after.project[0] > before.project[0]
+
+
+def test_awaited_token_touches_record_the_use(backend: tuple[MetadataBackend, IndexVersions]) -> None:
+    store, _ = backend
+    store.tokens.add_token(_token("reader1", "t1"))
+    later = datetime(2026, 3, 1, tzinfo=UTC)
+
+    async def touch() -> None:
+        try:
+            await store.awaited_stamps.touch_token("id-reader1", later)
+        finally:
+            await store.awaited_stamps.aclose()
+
+    asyncio.run(touch())
+    found = store.tokens.get_token_by_key_id("reader1")
+    assert found is not None and found.last_used_at == later
+
+
+def test_awaited_stamp_reads_work_from_several_event_loops_one_after_another(
+    backend: tuple[MetadataBackend, IndexVersions],
+) -> None:
+    store, versions = backend
+    store.tokens.add_token(_token("reader1", "t1"))
+    expected = versions.stamp_inputs("reader1", "one", None)
+    assert [_awaited(store, ("reader1", "one", None))[0] for _ in range(3)] == [expected] * 3

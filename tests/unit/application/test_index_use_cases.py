@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,6 +73,41 @@ def test_only_local_pages_of_tenants_that_do_not_mirror_are_stamped(acme: Acme) 
     scoped = acme.app.tokens.issue(tenant_slug="acme", name="s", scopes=["read"], project="other", actor="t").secret
     with pytest.raises(Forbidden, match="limited to project 'other'"):
         index.project_stamp("acme", scoped, "demo")
+
+
+def test_awaited_stamps_equal_the_blocking_ones_and_refuse_alike(acme: Acme) -> None:
+    index = acme.app.index
+    acme.upload("demo", "1.0")
+    scoped = acme.app.tokens.issue(tenant_slug="acme", name="s", scopes=["read"], project="other", actor="t").secret
+
+    async def awaited() -> tuple[PageStamp, PageStamp]:
+        with pytest.raises(Unauthenticated):
+            await index.awaited_listing_stamp("acme", None)
+        with pytest.raises(Forbidden, match="limited to project 'other'"):
+            await index.awaited_project_stamp("acme", scoped, "demo")
+        with pytest.raises(Forbidden, match="another tenant"):
+            await index.awaited_project_stamp("elsewhere", acme.reader, "demo")
+        return await index.awaited_listing_stamp("acme", acme.reader), await index.awaited_project_stamp(
+            "acme", acme.reader, "Demo"
+        )
+
+    listing, page = asyncio.run(awaited())
+    assert listing == index.listing_stamp("acme", acme.reader)
+    assert page == index.project_stamp("acme", acme.reader, "demo")
+    assert page.version == str(acme.serial("demo"))
+
+
+def test_awaited_stamps_record_a_tokens_use_once_a_minute(acme: Acme) -> None:
+    index, tokens = acme.app.index, acme.app.store.tokens
+    key_id = acme.app.access.key_id(acme.reader)
+    reader = tokens.get_token_by_key_id(key_id)
+    assert reader is not None and reader.last_used_at is None
+    asyncio.run(index.awaited_project_stamp("acme", acme.reader, "demo"))
+    used = tokens.get_token_by_key_id(key_id)
+    assert used is not None and used.last_used_at is not None
+    asyncio.run(index.awaited_project_stamp("acme", acme.reader, "demo"))
+    again = tokens.get_token_by_key_id(key_id)
+    assert again is not None and again.last_used_at == used.last_used_at, "not again within the minute"
 
 
 def test_store_versions_are_computed_from_any_store(acme: Acme) -> None:

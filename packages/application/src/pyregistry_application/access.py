@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from pyregistry_application.metadata_ports import TenantStore, TokenStore
@@ -60,14 +60,21 @@ class TokenAccess:
 
     def verify(self, secret: str | None, token: ApiToken | None) -> ApiToken:
         """``token`` (looked up by the key id of ``secret``) when ``secret`` is its secret and it is active."""
+        token, touch_at = self.verify_leaving_touch(secret, token)
+        if touch_at is not None:
+            self._tokens.touch_token(token.id, touch_at)
+        return token
+
+    def verify_leaving_touch(self, secret: str | None, token: ApiToken | None) -> tuple[ApiToken, datetime | None]:
+        """As :meth:`verify`, but the caller records the use: with the time to record when it is due (once a
+        minute per token), else ``None``."""
         secret = (secret or "").strip()
         if token is None:
             raise InvalidToken("the token is not valid")
         now = self._clock.now()
         token.check_usable(secret, now)
-        if token.last_used_at is None or now - token.last_used_at >= _TOUCH_INTERVAL:
-            self._tokens.touch_token(token.id, now)
-        return token
+        due = token.last_used_at is None or now - token.last_used_at >= _TOUCH_INTERVAL
+        return token, now if due else None
 
     def authorize(
         self, tenant_slug: str, secret: str | None, scope: TokenScope, normalized_project: str | None = None

@@ -11,8 +11,10 @@ import msgspec
 from pyregistry_application.access import TokenAccess
 from pyregistry_application.blob_keys import metadata_key_for
 from pyregistry_application.index_versions import (
+    AwaitedStampReads,
     IndexChanges,
     IndexVersions,
+    InlineStampReads,
     PageStamp,
     StampInputs,
     StoreIndexVersions,
@@ -87,6 +89,19 @@ def _same_version(stored: str, requested: str) -> bool:
         return False
 
 
+def _listing_stamp(tenant: Tenant, inputs: StampInputs) -> PageStamp:
+    """Which root index a read of ``tenant`` gets: its listing version, and whether mirroring is on."""
+    return PageStamp(tenant_id=tenant.id, version=f"{inputs.listing_version}-m{int(tenant.mirroring_enabled)}")
+
+
+def _project_stamp(tenant: Tenant, inputs: StampInputs) -> PageStamp:
+    """Which page a read of the project gets: unstamped (never reused) when it is mirrored or absent."""
+    found = inputs.project
+    if found is None or tenant.mirroring_enabled or found[1] != ProjectOrigin.LOCAL:
+        return PageStamp(tenant_id=tenant.id, version=None)
+    return PageStamp(tenant_id=tenant.id, version=str(found[0]))
+
+
 def _sort_key(file: ReleaseFile) -> tuple[object, str]:
     return (parse_version(file.version), file.filename)
 
@@ -105,6 +120,7 @@ class PackageIndex:
         statuses: ProjectStatusRecorder | None = None,
         metrics: Metrics | None = None,
         policies: ReleasePolicies | None = None,
+        awaited_stamps: AwaitedStampReads | None = None,
     ) -> None:
         self._catalogue = catalogue
         self._policies = policies
@@ -112,29 +128,45 @@ class PackageIndex:
         self._access = access
         self._mirror = mirror
         self._versions = versions or StoreIndexVersions(access.tenants, access.tokens, catalogue)
+        self._awaited = awaited_stamps or InlineStampReads(self._versions, access.tokens)
         self._malware = malware
         self._statuses = statuses
         self._metrics: Metrics = metrics or NoMetrics()
 
     def listing_stamp(self, tenant_slug: str, secret: str | None) -> PageStamp:
         """Authorize like :meth:`listing`, then stamp the current version of the root index."""
-        tenant, found = self._stamp_inputs(tenant_slug, secret, None)
-        return PageStamp(tenant_id=tenant.id, version=f"{found.listing_version}-m{int(tenant.mirroring_enabled)}")
+        inputs = self._versions.stamp_inputs(self._access.key_id(secret), tenant_slug, None)
+        return _listing_stamp(self._authorized(secret, inputs, None), inputs)
 
     def project_stamp(self, tenant_slug: str, secret: str | None, project_name: str) -> PageStamp:
         """Authorize like :meth:`project_page`, then stamp the page; unstamped when it is mirrored or absent."""
         normalized = normalize_project_name(project_name)
-        tenant, inputs = self._stamp_inputs(tenant_slug, secret, normalized)
-        found = inputs.project
-        if found is None or tenant.mirroring_enabled or found[1] != ProjectOrigin.LOCAL:
-            return PageStamp(tenant_id=tenant.id, version=None)
-        return PageStamp(tenant_id=tenant.id, version=str(found[0]))
-
-    def _stamp_inputs(self, tenant_slug: str, secret: str | None, normalized: str | None) -> tuple[Tenant, StampInputs]:
-        """Authorize a read of the tenant (and project) and read the page versions, in one store lookup."""
         inputs = self._versions.stamp_inputs(self._access.key_id(secret), tenant_slug, normalized)
+        return _project_stamp(self._authorized(secret, inputs, normalized), inputs)
+
+    async def awaited_listing_stamp(self, tenant_slug: str, secret: str | None) -> PageStamp:
+        """:meth:`listing_stamp` awaited on the event loop (the store's awaited reads)."""
+        inputs = await self._awaited.stamp_inputs(self._access.key_id(secret), tenant_slug, None)
+        return _listing_stamp(await self._awaited_authorized(secret, inputs, None), inputs)
+
+    async def awaited_project_stamp(self, tenant_slug: str, secret: str | None, project_name: str) -> PageStamp:
+        """:meth:`project_stamp` awaited on the event loop (the store's awaited reads)."""
+        normalized = normalize_project_name(project_name)
+        inputs = await self._awaited.stamp_inputs(self._access.key_id(secret), tenant_slug, normalized)
+        return _project_stamp(await self._awaited_authorized(secret, inputs, normalized), inputs)
+
+    def _authorized(self, secret: str | None, inputs: StampInputs, normalized: str | None) -> Tenant:
+        """The tenant, when the token read with the page versions may read it (and the project)."""
         token = self._access.verify(secret, inputs.token)
-        return self._access.authorize_found(token, inputs.tenant, TokenScope.READ, normalized), inputs
+        return self._access.authorize_found(token, inputs.tenant, TokenScope.READ, normalized)
+
+    async def _awaited_authorized(self, secret: str | None, inputs: StampInputs, normalized: str | None) -> Tenant:
+        """:meth:`_authorized`, the token's use recorded through the awaited reads."""
+        token, touch_at = self._access.verify_leaving_touch(secret, inputs.token)
+        tenant = self._access.authorize_found(token, inputs.tenant, TokenScope.READ, normalized)
+        if touch_at is not None:
+            await self._awaited.touch_token(token.id, touch_at)
+        return tenant
 
     def changes_since(self, serial: int | None) -> IndexChanges:
         """Root indexes and project pages changed after ``serial`` (see :meth:`IndexVersions.changes_since`)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 import msgspec
@@ -10,7 +11,15 @@ from pyregistry_application.metadata_ports import CatalogueReader, TenantStore, 
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import ApiToken
 
-__all__ = ["IndexChanges", "IndexVersions", "PageStamp", "StampInputs", "StoreIndexVersions"]
+__all__ = [
+    "AwaitedStampReads",
+    "IndexChanges",
+    "IndexVersions",
+    "InlineStampReads",
+    "PageStamp",
+    "StampInputs",
+    "StoreIndexVersions",
+]
 
 
 class PageStamp(msgspec.Struct, frozen=True):
@@ -68,6 +77,41 @@ class IndexVersions(Protocol):
         """Pages changed by writes after ``serial`` (by any process sharing the store); ``None``: nothing yet,
         only the current serial to start from. A removed project's page is not listed (it has no page)."""
         ...
+
+
+class AwaitedStampReads(Protocol):
+    """The read every cached page's request makes, awaited on the server's event loop (no thread hand-off)."""
+
+    async def stamp_inputs(self, key_id: str, tenant_slug: str, normalized_name: str | None) -> StampInputs:
+        """As :meth:`IndexVersions.stamp_inputs`."""
+        ...
+
+    async def touch_token(self, token_id: str, when: datetime) -> None:
+        """As :meth:`TokenStore.touch_token` (a write: it must not hold up the event loop)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release what the running event loop holds (called when the server stops)."""
+        ...
+
+
+class InlineStampReads:
+    """``AwaitedStampReads`` over in-process ports whose calls never wait (the memory store): called directly."""
+
+    def __init__(self, versions: IndexVersions, tokens: TokenStore) -> None:
+        self._versions = versions
+        self._tokens = tokens
+
+    async def stamp_inputs(self, key_id: str, tenant_slug: str, normalized_name: str | None) -> StampInputs:
+        """The versions port's answer."""
+        return self._versions.stamp_inputs(key_id, tenant_slug, normalized_name)
+
+    async def touch_token(self, token_id: str, when: datetime) -> None:
+        """The token port's write."""
+        self._tokens.touch_token(token_id, when)
+
+    async def aclose(self) -> None:
+        """Nothing is held."""
 
 
 class StoreIndexVersions:

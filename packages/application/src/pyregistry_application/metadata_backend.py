@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pyregistry_application.backup_ports import MetadataArchive
-from pyregistry_application.index_versions import IndexVersions
+from pyregistry_application.index_versions import AwaitedStampReads, IndexVersions
 from pyregistry_application.job_monitor_ports import JobQueue
 from pyregistry_application.metadata_ports import AuditLog, Catalogue, TenantStore, TokenStore, UserStore
 from pyregistry_application.mirror_ports import MirrorStore
@@ -25,7 +25,8 @@ class MetadataBackend:
 
     ``job_queue`` is ``None`` when the backend cannot hold durable jobs (memory), ``archive`` when it keeps nothing
     worth backing up, ``ping`` when there is nothing to probe
-    for readiness, ``pool_stats`` when there is no connection pool to watch. ``close`` releases the connections.
+    for readiness, ``pool_stats`` when there is no connection pool to watch. ``awaited_stamps`` is
+    ``index_versions.stamp_inputs`` (and the token's use) for the event loop. ``close`` releases the connections.
     """
 
     name: str
@@ -42,6 +43,7 @@ class MetadataBackend:
     release_policies: ReleasePolicyStore
     provenance_records: ProvenanceRecordStore
     index_versions: IndexVersions
+    awaited_stamps: AwaitedStampReads
     job_queue: JobQueue | None
     archive: MetadataArchive | None
     ping: Callable[[], None] | None

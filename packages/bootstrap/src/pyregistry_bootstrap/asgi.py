@@ -23,6 +23,7 @@ from pyregistry_bootstrap.observability_wiring import (
 from pyregistry_bootstrap.security_wiring import build_security
 from pyregistry_bootstrap.sign_in_wiring import build_sign_in
 from pyregistry_bootstrap.wiring import Runtime, build_runtime
+from pyregistry_infrastructure.access_line import AccessLine
 from pyregistry_infrastructure.config import load_settings
 from pyregistry_infrastructure.logging_setup import configure_logging
 from pyregistry_infrastructure.settings import Settings
@@ -37,7 +38,7 @@ from pyregistry_web.network_and_rate_limits import (
     RateLimitOptions,
 )
 from pyregistry_web.options import WebOptions
-from pyregistry_web.request_context import RequestContextMiddleware
+from pyregistry_web.request_context import ACCESS_LOGGER, RequestContextMiddleware
 from pyregistry_web.request_metrics import RequestMetricsMiddleware
 from pyregistry_web.request_tracing import RequestTracingMiddleware
 from pyregistry_web.routes.osv import OSV_HANDLERS
@@ -58,7 +59,8 @@ PRESIGNED_SECONDS = 60
 
 
 def _scratch_lifespan(runtime: Runtime) -> contextlib.AbstractAsyncContextManager[None]:
-    """Remove this process's scratch directory on a clean shutdown (uvicorn re-raises SIGTERM, skipping atexit)."""
+    """Remove this process's scratch directory and close the event loop's stamp-read connections on a clean
+    shutdown (uvicorn re-raises SIGTERM, skipping atexit)."""
 
     @contextlib.asynccontextmanager
     async def released() -> AsyncIterator[None]:
@@ -66,6 +68,7 @@ def _scratch_lifespan(runtime: Runtime) -> contextlib.AbstractAsyncContextManage
             yield
         finally:
             runtime.scratch.release()
+            await runtime.services.metadata.awaited_stamps.aclose()
 
     return released()
 
@@ -174,7 +177,7 @@ def served_app(runtime: Runtime) -> ASGIApp:
         guarded = RequestMetricsMiddleware(guarded, runtime.prometheus, route_resolver(app))
     if runtime.tracer is not None:
         guarded = RequestTracingMiddleware(guarded, runtime.tracer)
-    return RequestContextMiddleware(guarded)
+    return RequestContextMiddleware(guarded, AccessLine(ACCESS_LOGGER, "request_context"))
 
 
 def app_from_environment() -> ASGIApp:

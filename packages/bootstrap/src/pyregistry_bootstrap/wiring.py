@@ -189,6 +189,7 @@ def build_runtime(
             access,
             mirror=mirroring,
             versions=store.index_versions,
+            awaited_stamps=store.awaited_stamps,
             malware=malware,
             statuses=statuses,
             metrics=metrics,

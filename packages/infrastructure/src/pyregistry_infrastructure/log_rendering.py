@@ -20,22 +20,31 @@ import msgspec
 import structlog
 
 __all__ = [
+    "NEEDS_QUOTES",
     "CallerModule",
+    "DirectLogger",
     "DirectLoggerFactory",
     "LeanBoundLogger",
     "LeanConsoleRenderer",
     "LeanJsonRenderer",
     "Timestamper",
+    "console_head",
+    "context_values",
     "filter_by_level",
     "merge_contextvars",
 ]
 
 _TIMESTAMP_DIGITS = {"seconds": 0, "millis": 3, "micros": 6, "nanos": 6}
-_QUOTED = frozenset(" \t=\r\n\"'")
+NEEDS_QUOTES = frozenset(" \t=\r\n\"'")
 _LEVEL_WIDTH = 9
 _EVENT_WIDTH = 30
 _HEADS_KEPT = 256
-_SKIPPED_MODULES = ("structlog", "logging", "pyregistry_infrastructure.log_rendering")
+_SKIPPED_MODULES = (
+    "structlog",
+    "logging",
+    "pyregistry_infrastructure.log_rendering",
+    "pyregistry_infrastructure.access_line",
+)
 
 EventDict = MutableMapping[str, Any]
 
@@ -50,6 +59,11 @@ class Timestamper:
         self._whole = "Z"
 
     def __call__(self, logger: Any, method: str, event: EventDict) -> EventDict:
+        event["timestamp"] = self.now()
+        return event
+
+    def now(self) -> str:
+        """The timestamp of this moment."""
         now = time.time()
         second = int(now)
         if second != self._second:
@@ -57,11 +71,8 @@ class Timestamper:
             self._whole = self._prefix + "Z"
             self._second = second
         if self._digits:
-            fraction = f"{int((now - second) * 1_000_000):06d}"[: self._digits]
-            event["timestamp"] = f"{self._prefix}.{fraction}Z"
-        else:
-            event["timestamp"] = self._whole
-        return event
+            return f"{self._prefix}.{f'{int((now - second) * 1_000_000):06d}'[: self._digits]}Z"
+        return self._whole
 
 
 class CallerModule:
@@ -115,14 +126,14 @@ class LeanConsoleRenderer:
         )
         head = self._heads.get(key) if _cacheable(key) else None
         if head is None:
-            head = _head(*key)
+            head = console_head(*key)
             if _cacheable(key):
                 if len(self._heads) >= _HEADS_KEPT:
                     self._heads.clear()  # mostly old seconds' timestamps, never asked for again
                 self._heads[key] = head
         fields = " ".join(
             [
-                f"{name}={value}" if isinstance(value, str) and _QUOTED.isdisjoint(value) else f"{name}={value!r}"
+                f"{name}={value}" if isinstance(value, str) and NEEDS_QUOTES.isdisjoint(value) else f"{name}={value!r}"
                 for name, value in sorted(event.items())
             ]
         )
@@ -141,7 +152,7 @@ def _cacheable(key: tuple[object, ...]) -> bool:
     )
 
 
-def _head(timestamp: object, level: object, message: object, logger: object, logger_name: object) -> str:
+def console_head(timestamp: object, level: object, message: object, logger: object, logger_name: object) -> str:
     """Timestamp, level, event and logger name as structlog's console renderer lays them out."""
     parts: list[str] = []
     if timestamp is not None:
@@ -181,12 +192,22 @@ def merge_contextvars(logger: Any, method: str, event: EventDict) -> EventDict:
     return event
 
 
+def context_values() -> list[tuple[str, Any]]:
+    """The bound structlog context variables, as ``merge_contextvars`` would merge them."""
+    found = []
+    for key, variable in list(_STRUCTLOG_VARIABLES.items()):
+        value = variable.get(Ellipsis)
+        if value is not Ellipsis:
+            found.append((key[_PREFIX_LENGTH:], value))
+    return found
+
+
 _STRUCTLOG_VARIABLES = structlog.contextvars._CONTEXT_VARS
 _PREFIX_LENGTH = structlog.contextvars.STRUCTLOG_KEY_PREFIX_LEN
 
 
-def filter_by_level(logger: _DirectLogger, method: str, event: EventDict) -> EventDict:
-    """structlog's ``filter_by_level`` for ``_DirectLogger``: the stdlib logger's cached level check, no walk up the
+def filter_by_level(logger: DirectLogger, method: str, event: EventDict) -> EventDict:
+    """structlog's ``filter_by_level`` for ``DirectLogger``: the stdlib logger's cached level check, no walk up the
     logger tree per line."""
     if logger.accepts(_LEVELS[method]):
         return event
@@ -223,7 +244,7 @@ class LeanBoundLogger(structlog.stdlib.BoundLogger):
         return self._lean("error", event, args, kw)
 
 
-class _DirectLogger:
+class DirectLogger:
     """The stdlib logger's name and level, but rendered structlog lines go straight to the shared handler's stream
     (no ``LogRecord``, no second formatting pass)."""
 
@@ -256,7 +277,7 @@ class _DirectLogger:
         finally:
             handler.release()
 
-    debug = info = warning = warn = error = critical = fatal = exception = msg = _write
+    debug = info = warning = warn = error = critical = fatal = exception = msg = write_line = _write
 
 
 def _descriptor_of(stream: Any) -> int | None:
@@ -272,18 +293,18 @@ def _descriptor_of(stream: Any) -> int | None:
 
 
 class DirectLoggerFactory:
-    """structlog logger factory for ``_DirectLogger``: named after the caller's module, like stdlib's factory; one
+    """structlog logger factory for ``DirectLogger``: named after the caller's module, like stdlib's factory; one
     logger per name for this configuration."""
 
     def __init__(self, handler: logging.StreamHandler[Any]) -> None:
         self._handler = handler
         self._names = structlog.stdlib.LoggerFactory(ignore_frame_names=[__name__])
-        self._loggers: dict[str, _DirectLogger] = {}
+        self._loggers: dict[str, DirectLogger] = {}
         self._descriptor = _descriptor_of(handler.stream)
 
-    def __call__(self, *args: Any) -> _DirectLogger:
+    def __call__(self, *args: Any) -> DirectLogger:
         name = args[0] if args else self._names(*args).name
         logger = self._loggers.get(name)
         if logger is None:
-            logger = self._loggers[name] = _DirectLogger(name, self._handler, self._descriptor)
+            logger = self._loggers[name] = DirectLogger(name, self._handler, self._descriptor)
         return logger

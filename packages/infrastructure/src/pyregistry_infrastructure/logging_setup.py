@@ -14,6 +14,7 @@ import sys
 
 import structlog
 
+from pyregistry_infrastructure.access_line import activate_access_lines
 from pyregistry_infrastructure.log_filter import parse_filter
 from pyregistry_infrastructure.log_rendering import (
     CallerModule,
@@ -75,9 +76,17 @@ def configure_logging(settings: LoggingSettings) -> None:
         logging.getLogger(name).setLevel(max(logging.WARNING, default_level))
     for name, level in per_logger.items():
         logging.getLogger(name).setLevel(level)
+    factory = DirectLoggerFactory(handler)
     structlog.configure(
         processors=[filter_by_level, *shared, *exceptions, renderer],
         wrapper_class=LeanBoundLogger,
-        logger_factory=DirectLoggerFactory(handler),
+        logger_factory=factory,
         cache_logger_on_first_use=False,
+    )
+    activate_access_lines(
+        factory,
+        as_json=settings.format == "json",
+        timestamp=settings.timestamp,
+        target=settings.target,
+        module_path=settings.module_path,
     )

@@ -12,7 +12,15 @@ from pyregistry_web.negotiation import SimpleFormat
 from pyregistry_web.page_cache import PageKey, RenderedPageCache
 from pyregistry_web.simple_pages import render_listing, render_project
 
-__all__ = ["PROJECT_BASE", "listing_body", "project_body", "rebuild_pages", "refresh_changed"]
+__all__ = [
+    "PROJECT_BASE",
+    "listing_body",
+    "listing_key",
+    "project_body",
+    "project_key",
+    "rebuild_pages",
+    "refresh_changed",
+]
 
 PROJECT_BASE = "simple"
 """Where project pages live under ``/t/{tenant}/``; ``hatch`` also reads them under ``legacy/+simple``."""
@@ -30,7 +38,7 @@ def listing_body(
 ) -> bytes:
     """The root index at ``stamp``, rendered once per version and format (``counted``: a reader's lookup)."""
     return cache.get_or_render(
-        (stamp.tenant_id, "", fmt.name),
+        listing_key(stamp, fmt),
         stamp.version,
         lambda: render_listing(services.index.listing(tenant, secret), fmt is SimpleFormat.JSON),
         counted=counted,
@@ -52,13 +60,23 @@ def project_body(
     """A project page at ``stamp`` under ``/t/{tenant}/{base}/``, its links relative to that URL (``counted``: a
     reader's lookup)."""
     return cache.get_or_render(
-        (stamp.tenant_id, project, f"{fmt.name} {base}"),
+        project_key(stamp, project, fmt, base),
         stamp.version,
         lambda: render_project(
             services.index.project_page(tenant, secret, project), fmt is SimpleFormat.JSON, _up(base)
         ),
         counted=counted,
     )
+
+
+def listing_key(stamp: PageStamp, fmt: SimpleFormat) -> PageKey:
+    """Where the root index in ``fmt`` is cached."""
+    return (stamp.tenant_id, "", fmt.name)
+
+
+def project_key(stamp: PageStamp, project: str, fmt: SimpleFormat, base: str = PROJECT_BASE) -> PageKey:
+    """Where ``project``'s page in ``fmt`` under ``base`` is cached."""
+    return (stamp.tenant_id, project, f"{fmt.name} {base}")
 
 
 def _up(base: str) -> str:

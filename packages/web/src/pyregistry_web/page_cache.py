@@ -74,6 +74,15 @@ class RenderedPageCache:
         finally:
             self._leave(key, flight)
 
+    def cached(self, key: PageKey, version: str | None) -> bytes | None:
+        """The body kept for ``key`` at exactly ``version`` (a reader's lookup, counted as a hit or miss), else
+        ``None``: render it with :meth:`get_or_render` (``counted=False``), away from the event loop."""
+        if version is None:
+            return None
+        found = self._lookup(key, version)
+        self._metrics.page_cache_lookup(hit=found is not None)
+        return found
+
     def cached_keys(self, tenant_id: str, project: str) -> list[PageKey]:
         """Keys held for the tenant's root index (``project`` ``""``) or one project page, in every variant."""
         with self._lock:

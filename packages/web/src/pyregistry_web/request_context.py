@@ -5,16 +5,25 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Callable
 
 import structlog
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["REQUEST_ID_HEADER", "RequestContextMiddleware"]
+__all__ = ["ACCESS_LOGGER", "REQUEST_ID_HEADER", "AccessLineWriter", "RequestContextMiddleware"]
 
 REQUEST_ID_HEADER = "x-request-id"
+ACCESS_LOGGER = "pyregistry_web.requests"
 _ACCEPTED_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
-_log = structlog.get_logger("pyregistry_web.requests")
+_log = structlog.get_logger(ACCESS_LOGGER)
+
+AccessLineWriter = Callable[[str, str, int, float], None]
+"""Writes the ``request finished`` line: method, path, status, duration in ms (the request id is bound)."""
+
+
+def _structlog_access_line(method: str, path: str, status: int, duration_ms: float) -> None:
+    _log.info("request finished", method=method, path=path, status=status, duration_ms=duration_ms)
 
 
 def _incoming_id(scope: Scope) -> str | None:
@@ -27,10 +36,12 @@ def _incoming_id(scope: Scope) -> str | None:
 
 class RequestContextMiddleware:
     """Binds ``request_id`` (the caller's ``X-Request-ID`` if well-formed, else a new one), echoes it in the
-    response headers and logs one ``request finished`` line with method, path, status and duration."""
+    response headers and logs one ``request finished`` line with method, path, status and duration (through
+    ``access_line``, structlog's logger by default)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, access_line: AccessLineWriter = _structlog_access_line) -> None:
         self.app = app
+        self._access_line = access_line
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -53,11 +64,5 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            _log.info(
-                "request finished",
-                method=method,
-                path=path,
-                status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 1),
-            )
+            self._access_line(method, path, status, round((time.perf_counter() - started) * 1000, 1))
             structlog.contextvars.reset_contextvars(**bound)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyregistry_application.index_versions import StoreIndexVersions
+from pyregistry_application.index_versions import InlineStampReads, StoreIndexVersions
 from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_infrastructure.metadata_stores.memory_audit import MemoryAuditLog
 from pyregistry_infrastructure.metadata_stores.memory_catalogue import MemoryCatalogue
@@ -27,6 +27,7 @@ def memory_backend(state: MemoryState | None = None) -> MetadataBackend:
     catalogue = MemoryCatalogue(state)
     tenants = MemoryTenantStore(state)
     tokens = MemoryTokenStore(state)
+    versions = StoreIndexVersions(tenants, tokens, catalogue)
     return MetadataBackend(
         name="memory",
         tenants=tenants,
@@ -41,7 +42,8 @@ def memory_backend(state: MemoryState | None = None) -> MetadataBackend:
         scans=MemoryScanResultStore(),
         release_policies=MemoryReleasePolicyStore(),
         provenance_records=MemoryProvenanceRecordStore(),
-        index_versions=StoreIndexVersions(tenants, tokens, catalogue),
+        index_versions=versions,
+        awaited_stamps=InlineStampReads(versions, tokens),
         job_queue=None,
         archive=None,
         ping=None,

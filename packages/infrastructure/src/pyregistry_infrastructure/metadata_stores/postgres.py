@@ -10,8 +10,11 @@ import psycopg_pool
 import structlog
 from psycopg import errors as pg_errors
 
+from pyregistry_application.index_versions import AwaitedStampReads, IndexVersions
+from pyregistry_application.metadata_ports import TokenStore
 from pyregistry_application.tracing_ports import NoTracer, Tracer
 from pyregistry_infrastructure.metadata_stores.pool import PoolLimits
+from pyregistry_infrastructure.metadata_stores.postgres_stamps import PostgresStampReads
 from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase, StoreUnavailable, redact_url
 from pyregistry_infrastructure.metadata_stores.sql_dialect import Dialect
 
@@ -45,6 +48,7 @@ class PostgresDatabase(SqlDatabase):
         self.tracer = tracer or NoTracer()
         self._limits = limits = limits or PoolLimits()
         self._where = redact_url(connection_url)
+        self._url = connection_url
         self._timeout = limits.acquire_timeout_seconds
         self._pool = psycopg_pool.ConnectionPool(
             connection_url,
@@ -72,6 +76,11 @@ class PostgresDatabase(SqlDatabase):
                 yield conn
         except psycopg_pool.PoolTimeout:
             raise StoreUnavailable(self._limits.exhausted("PostgreSQL", "postgres")) from None
+
+    def awaited_stamp_reads(self, versions: IndexVersions, tokens: TokenStore) -> AwaitedStampReads:
+        """Awaited on an asyncio pool of the event loop's own."""
+        del versions  # the same statement, run by the asyncio driver
+        return PostgresStampReads(self._url, self.dialect, self._limits, tokens, self.tracer)
 
     def pool_counters(self) -> Callable[[], dict[str, int]]:
         """Reads psycopg_pool's counters, for the pool metrics."""

@@ -24,11 +24,13 @@ __all__ = ["sql_backend"]
 
 def sql_backend(db: SqlDatabase) -> MetadataBackend:
     """Every metadata port on ``db`` (already migrated), sharing its connections; closing the backend closes it."""
+    index_versions = SqlIndexVersions(db)
+    tokens = SqlTokenStore(db)
     return MetadataBackend(
         name=db.dialect.name,
         tenants=SqlTenantStore(db),
         users=SqlUserStore(db),
-        tokens=SqlTokenStore(db),
+        tokens=tokens,
         catalogue=SqlCatalogue(db),
         audit_log=SqlAuditLog(db),
         mirror=SqlMirrorStore(db),
@@ -38,7 +40,8 @@ def sql_backend(db: SqlDatabase) -> MetadataBackend:
         scans=SqlScanResultStore(db),
         release_policies=SqlReleasePolicyStore(db),
         provenance_records=SqlProvenanceRecordStore(db),
-        index_versions=SqlIndexVersions(db),
+        index_versions=index_versions,
+        awaited_stamps=db.awaited_stamp_reads(index_versions, tokens),
         job_queue=SqlJobTable(db),
         archive=SqlMetadataArchive(db),
         ping=db.ping,

@@ -18,8 +18,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from pyregistry_application.index_versions import AwaitedStampReads, IndexVersions
+from pyregistry_application.metadata_ports import TokenStore
 from pyregistry_application.tracing_ports import NoTracer, Tracer
 from pyregistry_domain.errors import ServiceUnavailable
+from pyregistry_infrastructure.metadata_stores.awaited_stamps import ThreadedStampReads
 from pyregistry_infrastructure.metadata_stores.rows import (
     dump_time,
 )
@@ -97,6 +100,11 @@ class SqlDatabase(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release every connection."""
+
+    def awaited_stamp_reads(self, versions: IndexVersions, tokens: TokenStore) -> AwaitedStampReads:
+        """How a cached page's request reads its stamp on the event loop: in a worker thread unless the database
+        has a better way."""
+        return ThreadedStampReads(versions, tokens)
 
     def pool_counters(self) -> Callable[[], dict[str, int]] | None:
         """Reads the connection pool's counters, or ``None`` when the database has no pool worth watching."""

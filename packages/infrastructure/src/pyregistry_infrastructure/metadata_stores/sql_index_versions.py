@@ -9,7 +9,7 @@ from pyregistry_domain.tenants import Tenant
 from pyregistry_infrastructure.metadata_stores.rows import tenant_from_row, token_from_row
 from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase
 
-__all__ = ["SqlIndexVersions"]
+__all__ = ["SqlIndexVersions", "stamp_inputs_from", "stamp_query"]
 
 # Column names below are constants of this module, never request input.
 # ruff: noqa: S608
@@ -57,23 +57,7 @@ class SqlIndexVersions:
 
     def stamp_inputs(self, key_id: str, tenant_slug: str, normalized_name: str | None) -> StampInputs:
         """The token, its tenant (when it has ``tenant_slug``) and both versions, in one query."""
-        if normalized_name is None:
-            row = self._db.row(_LISTING_STAMP_SQL, (tenant_slug, key_id))
-        else:
-            row = self._db.row(_PROJECT_STAMP_SQL, (tenant_slug, normalized_name, key_id))
-        if row is None:
-            return StampInputs(token=None, tenant=None, listing_version="0", project=None)
-        tenant = _tenant(row)
-        listing = row["stamp_listing_serial"]
-        project = None
-        if row.get("stamp_project_serial") is not None:
-            project = (int(row["stamp_project_serial"]), str(row["stamp_project_origin"]))
-        return StampInputs(
-            token=token_from_row(row),
-            tenant=tenant,
-            listing_version="0" if listing is None else str(int(listing)),
-            project=project,
-        )
+        return stamp_inputs_from(self._db.row(*stamp_query(key_id, tenant_slug, normalized_name)))
 
     def changes_since(self, serial: int | None) -> IndexChanges:
         """Tenants whose ``tenant_listings`` serial passed ``serial`` (one row per tenant), then their projects
@@ -94,6 +78,29 @@ class SqlIndexVersions:
             listings=sorted(str(tenant["tenant_id"]) for tenant in tenants),
             projects=projects,
         )
+
+
+def stamp_query(key_id: str, tenant_slug: str, normalized_name: str | None) -> tuple[str, tuple[str, ...]]:
+    """The one statement (``?`` placeholders) and parameters that read :class:`StampInputs`."""
+    if normalized_name is None:
+        return _LISTING_STAMP_SQL, (tenant_slug, key_id)
+    return _PROJECT_STAMP_SQL, (tenant_slug, normalized_name, key_id)
+
+
+def stamp_inputs_from(row: dict[str, Any] | None) -> StampInputs:
+    """What :func:`stamp_query` read: no row when no token has the key id."""
+    if row is None:
+        return StampInputs(token=None, tenant=None, listing_version="0", project=None)
+    listing = row["stamp_listing_serial"]
+    project = None
+    if row.get("stamp_project_serial") is not None:
+        project = (int(row["stamp_project_serial"]), str(row["stamp_project_origin"]))
+    return StampInputs(
+        token=token_from_row(row),
+        tenant=_tenant(row),
+        listing_version="0" if listing is None else str(int(listing)),
+        project=project,
+    )
 
 
 def _tenant(row: dict[str, Any]) -> Tenant | None:

@@ -8,7 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from pyregistry_application.index_versions import AwaitedStampReads, IndexVersions
+from pyregistry_application.metadata_ports import TokenStore
 from pyregistry_application.tracing_ports import NoTracer, Tracer
+from pyregistry_infrastructure.metadata_stores.awaited_stamps import InPlaceStampReads
 from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase
 from pyregistry_infrastructure.metadata_stores.sql_dialect import Dialect
 
@@ -65,6 +68,10 @@ class SqliteDatabase(SqlDatabase):
     @contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:
         yield self._conn()
+
+    def awaited_stamp_reads(self, versions: IndexVersions, tokens: TokenStore) -> AwaitedStampReads:
+        """In place on the event loop: a keyed read of the local WAL file, which no writer holds up."""
+        return InPlaceStampReads(versions, tokens)
 
     def close(self) -> None:
         """Close every connection this database opened."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
+from anyio import to_thread
 from litestar import Response, get
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
@@ -13,7 +15,7 @@ from litestar.response import Redirect
 from pyregistry_application.services import RegistryServices
 from pyregistry_domain.errors import InvalidName, NotFound
 from pyregistry_domain.names import normalize_project_name, validate_project_name
-from pyregistry_web.cached_pages import PROJECT_BASE, listing_body, project_body
+from pyregistry_web.cached_pages import PROJECT_BASE, listing_body, listing_key, project_body, project_key
 from pyregistry_web.credentials import token_from_headers
 from pyregistry_web.http_types import AnyRequest
 from pyregistry_web.negotiation import SimpleFormat, choose_simple_format
@@ -61,22 +63,29 @@ def _etag(tenant_id: str, name: str, version: str | None, fmt: SimpleFormat) -> 
     return None if version is None else f'W/"{tenant_id}-{name}-{version}-{fmt.name}"'
 
 
-@get("/t/{tenant:str}/simple/", sync_to_thread=True, name="simple-index")
-def simple_index(request: AnyRequest, state: State, tenant: FromPath[str]) -> Response[Any]:
-    """Root index: every project of the tenant, rendered once per version of the tenant's project list."""
+@get("/t/{tenant:str}/simple/", name="simple-index")
+async def simple_index(request: AnyRequest, state: State, tenant: FromPath[str]) -> Response[Any]:
+    """Root index: every project of the tenant, rendered once per version of the tenant's project list. A cached
+    page is answered on the event loop; only a render goes to a worker thread."""
     services: RegistryServices = state.services
     cache: RenderedPageCache = state.page_cache
     fmt = _format(request)
     secret = token_from_headers(request.headers.get("authorization"))
-    stamp = services.index.listing_stamp(tenant, secret)
+    stamp = await services.index.awaited_listing_stamp(tenant, secret)
     etag = _etag(stamp.tenant_id, "", stamp.version, fmt)
     if etag is not None and _client_has(request, etag):
         return _not_modified(etag)
-    return _respond(listing_body(services, cache, tenant, secret, stamp, fmt), fmt, etag)
+    body = cache.cached(listing_key(stamp, fmt), stamp.version)
+    if body is None:
+        body = await to_thread.run_sync(
+            partial(listing_body, services, cache, tenant, secret, stamp, fmt, counted=stamp.version is None)
+        )
+    return _respond(body, fmt, etag)
 
 
-def _project_page(request: AnyRequest, state: State, tenant: str, project: str, base: str) -> Response[Any]:
-    """The project page at ``/t/{tenant}/{base}/{project}/``, its links relative to that URL."""
+async def _project_page(request: AnyRequest, state: State, tenant: str, project: str, base: str) -> Response[Any]:
+    """The project page at ``/t/{tenant}/{base}/{project}/``, its links relative to that URL; a cached page is
+    answered on the event loop, only a render goes to a worker thread."""
     services: RegistryServices = state.services
     cache: RenderedPageCache = state.page_cache
     try:
@@ -88,24 +97,33 @@ def _project_page(request: AnyRequest, state: State, tenant: str, project: str, 
         return Redirect(path=f"/t/{tenant}/{base}/{normalized}/", status_code=301)
     fmt = _format(request)
     secret = token_from_headers(request.headers.get("authorization"))
-    stamp = services.index.project_stamp(tenant, secret, project)
+    stamp = await services.index.awaited_project_stamp(tenant, secret, project)
     etag = _etag(stamp.tenant_id, project, stamp.version, fmt)
     if etag is not None and _client_has(request, etag):
         return _not_modified(etag)
-    return _respond(project_body(services, cache, tenant, secret, project, stamp, fmt, base), fmt, etag)
+    body = cache.cached(project_key(stamp, project, fmt, base), stamp.version)
+    if body is None:
+        body = await to_thread.run_sync(
+            partial(
+                project_body, services, cache, tenant, secret, project, stamp, fmt, base, counted=stamp.version is None
+            )
+        )
+    return _respond(body, fmt, etag)
 
 
-@get("/t/{tenant:str}/simple/{project:str}/", sync_to_thread=True, name="simple-project")
-def simple_project(request: AnyRequest, state: State, tenant: FromPath[str], project: FromPath[str]) -> Response[Any]:
+@get("/t/{tenant:str}/simple/{project:str}/", name="simple-project")
+async def simple_project(
+    request: AnyRequest, state: State, tenant: FromPath[str], project: FromPath[str]
+) -> Response[Any]:
     """A project page (cached per project serial); non-normalized names redirect to the normalized URL, and names
     no project can have (PEP 508) are 404, so no redirect can loop."""
-    return _project_page(request, state, tenant, project, PROJECT_BASE)
+    return await _project_page(request, state, tenant, project, PROJECT_BASE)
 
 
-@get("/t/{tenant:str}/legacy/+simple/{project:str}/", sync_to_thread=True, name="legacy-simple-project")
-def legacy_simple_project(
+@get("/t/{tenant:str}/legacy/+simple/{project:str}/", name="legacy-simple-project")
+async def legacy_simple_project(
     request: AnyRequest, state: State, tenant: FromPath[str], project: FromPath[str]
 ) -> Response[Any]:
     """The project page under the upload URL, where ``hatch publish`` looks (``<repository>/+simple/<project>/``,
     as on devpi) to skip files the index already has; the same page, so re-running ``hatch publish`` is a no-op."""
-    return _project_page(request, state, tenant, project, "legacy/+simple")
+    return await _project_page(request, state, tenant, project, "legacy/+simple")
