@@ -22,7 +22,7 @@ from pathlib import Path
 
 from compare_peers import RESULTS, start_pyregistry, versions
 from corpus import build_corpus
-from servers import _children
+from servers import _children, rotated
 from wrk_compare import PATHS, Row, row_for
 
 _REQUESTS = re.compile(r"(\d+) requests in")
@@ -98,7 +98,7 @@ def main() -> None:
         loads = []
         for repeat in range(args.repeats):
             for label in PATHS:
-                for row, pid in rows:
+                for row, pid in rotated(rows, repeat):
                     cost = cpu_per_request(row, pid, label, args.connections, args.seconds)
                     row.results.setdefault(label, []).append(cost)
             loads.append(os.getloadavg()[0])

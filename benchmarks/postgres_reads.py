@@ -25,7 +25,7 @@ import psycopg
 from compare_peers import HTML, RESULTS, _basic, _get, versions
 from corpus import ROOT, build_corpus, bulk_load_pyregistry
 from cpu_per_request import measure
-from servers import BIN, Server, free_port, start_server
+from servers import BIN, Server, free_port, rotated, start_server
 from wrk_compare import Row
 
 sys.path.insert(0, str(ROOT))
@@ -149,7 +149,7 @@ def main() -> None:
         loads = []
         for repeat in range(args.repeats):
             for label in PATHS:
-                for r in rows:
+                for r in rotated(rows, repeat):
                     rate, micros = measure(r, pids[r.name], label, args.connections, args.seconds)
                     r.results.setdefault(label, []).append(rate)
                     cpu.setdefault(r.name, {}).setdefault(label, []).append(micros)

@@ -13,8 +13,11 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
-__all__ = ["MemorySampler", "Server", "free_port", "process_tree_rss_mb", "start_server"]
+__all__ = ["MemorySampler", "Server", "free_port", "process_tree_rss_mb", "rotated", "start_server"]
+
+T = TypeVar("T")
 
 BIN = Path(sys.executable).parent
 
@@ -121,3 +124,12 @@ class MemorySampler:
     @property
     def growth(self) -> float:
         return self.peak - self.start
+
+
+def rotated(items: list[T], turn: int) -> list[T]:
+    """``items`` starting at position ``turn`` (wrapping): each repetition of a run starts with another server, so
+    none always runs first (the first server after a pause measured 5 to 20 % slower here)."""
+    if not items:
+        return items
+    start = turn % len(items)
+    return items[start:] + items[:start]

@@ -32,6 +32,7 @@ from compare_peers import (
     versions,
 )
 from corpus import ROOT, build_corpus
+from servers import rotated
 
 sys.path.insert(0, str(ROOT))
 from tests.support.nginx import nginx_serving, running_nginx
@@ -203,7 +204,7 @@ def main() -> None:
         rows.append(stack.enter_context(nginx_static(work, rows[0])))
         for repeat in range(args.repeats):
             for label in PATHS:
-                for row in rows:
+                for row in rotated(rows, repeat):
                     headers = row.headers if label != "/healthz" else {**row.headers, "Accept": "*/*"}
                     rate = wrk(row.port, row.paths[label], headers, args.connections, args.seconds)
                     row.results.setdefault(label, []).append(rate)

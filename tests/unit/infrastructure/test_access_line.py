@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -124,3 +125,37 @@ def test_without_configured_logging_the_line_goes_through_structlog(
         "duration_ms": 2.5,
         "event": "request finished",
     }
+
+
+class _CountingStream(io.StringIO):
+    """A stream that counts its writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+def test_on_an_event_loop_the_lines_of_one_turn_go_out_together_in_order(log_stream: io.StringIO) -> None:
+    stream = _CountingStream()
+    configured(stream, format="console", timestamp="off")
+    line = AccessLine(_LOGGER, _MODULE)
+
+    async def requests() -> tuple[str, str]:
+        for number in range(3):
+            line("GET", f"/p{number}", 200, 0.1)
+        during = stream.getvalue()
+        await asyncio.sleep(0)
+        after_one_turn = stream.getvalue()
+        line("GET", "/later", 404, 0.2)
+        await asyncio.sleep(0)
+        return during, after_one_turn
+
+    during, after_one_turn = asyncio.run(requests())
+    assert during == ""
+    assert [text.split("path=")[1].split()[0] for text in after_one_turn.splitlines()] == ["/p0", "/p1", "/p2"]
+    assert "path=/later" in stream.getvalue().splitlines()[3]
+    assert stream.writes == 2
