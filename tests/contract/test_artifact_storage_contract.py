@@ -46,6 +46,18 @@ def test_put_read_stat_list_delete(storage: ArtifactStorage, tmp_path: Path) -> 
         storage.iter_chunks("t1/pkg/a/wheel.whl")
 
 
+def test_reads_of_missing_or_unsafe_keys_are_refused_without_naming_the_key(storage: ArtifactStorage) -> None:
+    storage.put_bytes("t1/pkg/a/one.whl", b"one")
+    for missing in ("t1/pkg/a/two.whl", "t1/pkg/a", "t1/pkg/a/one.whl/inner"):
+        with pytest.raises(NotFound) as refused:
+            storage.read_bytes(missing)
+        assert "t1" not in str(refused.value)
+    for unsafe in ("../outside", "/etc/passwd", "t1/../t2/x", ""):
+        with pytest.raises(ValueError, match="unsafe storage key"):
+            storage.read_bytes(unsafe)
+    assert storage.read_bytes("t1/pkg/a/one.whl") == b"one"
+
+
 def test_empty_blob_is_stored(storage: ArtifactStorage) -> None:
     assert storage.put_stream("t/empty", iter([])) == 0
     assert storage.read_bytes("t/empty") == b""

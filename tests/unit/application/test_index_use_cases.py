@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pyregistry_application.index import PackageIndex
+from pyregistry_application.index import FileDownload, PackageIndex
 from pyregistry_application.index_versions import PageStamp, StoreIndexVersions
 from pyregistry_domain.errors import Forbidden, NotFound, Unauthenticated
 from tests.support.dists import build_wheel
@@ -110,6 +110,43 @@ def test_awaited_stamps_record_a_tokens_use_once_a_minute(acme: Acme) -> None:
     assert again is not None and again.last_used_at == used.last_used_at, "not again within the minute"
 
 
+def test_an_awaited_download_of_a_local_file_equals_the_blocking_one(acme: Acme) -> None:
+    index = acme.app.index
+    acme.upload("demo", "1.0")
+    filename = "demo-1.0-py3-none-any.whl"
+
+    async def awaited() -> tuple[FileDownload | None, FileDownload | None, bytes | None]:
+        return (
+            await index.awaited_download("acme", acme.reader, "Demo", filename, version="1.0"),
+            await index.awaited_download("acme", acme.reader, "demo", filename, version="1.0", read_small=False),
+            await index.awaited_core_metadata("acme", acme.reader, "demo", filename, version="1.0"),
+        )
+
+    small, unread, metadata = asyncio.run(awaited())
+    blocking = index.download("acme", acme.reader, "demo", filename, version="1.0")
+    assert small == blocking and small is not None and small.content is not None
+    assert unread is not None and unread.content is None and unread.local_path == blocking.local_path
+    assert metadata == index.core_metadata("acme", acme.reader, "demo", filename, version="1.0")
+
+
+def test_awaited_downloads_refuse_like_the_blocking_ones_and_still_record_the_tokens_use(acme: Acme) -> None:
+    index, tokens = acme.app.index, acme.app.store.tokens
+    acme.upload("demo", "1.0")
+    key_id = acme.app.access.key_id(acme.reader)
+
+    async def refused() -> None:
+        with pytest.raises(NotFound, match="does not exist"):
+            await index.awaited_download("acme", acme.reader, "demo", "other-1.0-py3-none-any.whl", version="1.0")
+        with pytest.raises(NotFound, match="belongs to version 1.0"):
+            await index.awaited_core_metadata("acme", acme.reader, "demo", "demo-1.0-py3-none-any.whl", version="2")
+        with pytest.raises(Unauthenticated):
+            await index.awaited_download("acme", None, "demo", "demo-1.0-py3-none-any.whl", version="1.0")
+
+    asyncio.run(refused())
+    found = tokens.get_token_by_key_id(key_id)
+    assert found is not None and found.last_used_at is not None
+
+
 def test_store_versions_are_computed_from_any_store(acme: Acme) -> None:
     store = acme.app.store
     versions = StoreIndexVersions(store.tenants, store.tokens, store.catalogue)
@@ -135,6 +172,9 @@ def test_mirrored_pages_are_unstamped_and_vanish_when_the_tenant_stops_mirroring
     assert index.project_stamp("corp", mirror.reader, "tool").version is None
     assert [p.normalized_name for p in index.listing("corp", mirror.reader).projects] == ["tool"]
     assert index.download("corp", mirror.reader, "tool", WHEEL_20, version="2.0").local_path is not None
+    awaited = asyncio.run(index.awaited_download("corp", mirror.reader, "tool", WHEEL_20, version="2.0"))
+    assert awaited is None, "mirrored files are served by the blocking path (upstream, provenance, policies)"
+    assert asyncio.run(index.awaited_core_metadata("corp", mirror.reader, "tool", WHEEL_20, version="2.0")) is None
 
     mirror.app.tenants.set_mirroring("corp", False, actor="boss@corp.test")
     assert index.listing("corp", mirror.reader).projects == []

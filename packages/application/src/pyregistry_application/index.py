@@ -282,6 +282,55 @@ class PackageIndex:
         content = self._storage.read_bytes(file.blob_key) if read_small and file.size <= SMALL_FILE_BYTES else None
         return FileDownload(file=file, local_path=self._storage.local_path(file.blob_key), content=content)
 
+    async def awaited_download(
+        self,
+        tenant_slug: str,
+        secret: str | None,
+        project_name: str,
+        filename: str,
+        *,
+        version: str,
+        read_small: bool = True,
+    ) -> FileDownload | None:
+        """:meth:`download` of a local file on local disk, on the event loop, when the backend reads in place;
+        ``None`` when it has to be :meth:`download` in a worker thread (other backends, mirrored files, object
+        storage). Nothing is written on the loop but through the awaited reads."""
+        if not self._awaited.reads_in_place:
+            return None
+        normalized = normalize_project_name(project_name)
+        tenant, token, touch_at = self._access.authorize_leaving_touch(tenant_slug, secret, TokenScope.READ, normalized)
+        try:
+            file = self._file_in(tenant, normalized, filename, version)
+        finally:
+            if touch_at is not None:
+                await self._awaited.touch_token(token.id, touch_at)
+        local_path = self._storage.local_path(file.blob_key) if file.is_local else None
+        if local_path is None:
+            return None
+        self._metrics.download_served(DownloadSource.LOCAL)
+        content = self._storage.read_bytes(file.blob_key) if read_small and file.size <= SMALL_FILE_BYTES else None
+        return FileDownload(file=file, local_path=local_path, content=content)
+
+    async def awaited_core_metadata(
+        self, tenant_slug: str, secret: str | None, project_name: str, filename: str, *, version: str
+    ) -> bytes | None:
+        """:meth:`core_metadata` of a local wheel on local disk, on the event loop, when the backend reads in
+        place; ``None`` when it has to be :meth:`core_metadata` in a worker thread."""
+        if not self._awaited.reads_in_place:
+            return None
+        normalized = normalize_project_name(project_name)
+        tenant, token, touch_at = self._access.authorize_leaving_touch(tenant_slug, secret, TokenScope.READ, normalized)
+        try:
+            file = self._file_in(tenant, normalized, filename, version)
+        finally:
+            if touch_at is not None:
+                await self._awaited.touch_token(token.id, touch_at)
+        if not file.is_local or self._storage.local_path(file.blob_key) is None:
+            return None
+        if file.metadata_sha256 is None:
+            raise NotFound(f"{filename!r} has no separate core metadata")
+        return self._storage.read_bytes(metadata_key_for(file.blob_key))
+
     def presigned_url(self, file: ReleaseFile, seconds: int) -> str | None:
         """A short-lived URL the storage itself serves ``file`` from, when it can sign one (object stores)."""
         return self._storage.presigned_read_url(file.blob_key, seconds)
@@ -320,6 +369,10 @@ class PackageIndex:
     ) -> ReleaseFile:
         normalized = normalize_project_name(project_name)
         tenant, _ = self._access.authorize(tenant_slug, secret, TokenScope.READ, normalized)
+        return self._file_in(tenant, normalized, filename, version)
+
+    def _file_in(self, tenant: Tenant, normalized: str, filename: str, version: str) -> ReleaseFile:
+        """The tenant's ``filename`` of ``normalized``'s ``version``, when the tenant may download it now."""
         file = self._catalogue.get_file(tenant.id, filename)
         if file is None or file.normalized_name != normalized:
             raise NotFound(f"file {filename!r} does not exist in project {normalized!r}")

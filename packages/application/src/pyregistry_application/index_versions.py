@@ -80,7 +80,12 @@ class IndexVersions(Protocol):
 
 
 class AwaitedStampReads(Protocol):
-    """The read every cached page's request makes, awaited on the server's event loop (no thread hand-off)."""
+    """The read every cached page's request makes, awaited on the server's event loop (no thread hand-off).
+
+    ``reads_in_place``: the backend's reads never wait (memory, SQLite), so other keyed reads of a request may
+    run on the event loop too (a local file's download); otherwise they belong in a worker thread."""
+
+    reads_in_place: bool
 
     async def stamp_inputs(self, key_id: str, tenant_slug: str, normalized_name: str | None) -> StampInputs:
         """As :meth:`IndexVersions.stamp_inputs`."""
@@ -97,6 +102,8 @@ class AwaitedStampReads(Protocol):
 
 class InlineStampReads:
     """``AwaitedStampReads`` over in-process ports whose calls never wait (the memory store): called directly."""
+
+    reads_in_place = True
 
     def __init__(self, versions: IndexVersions, tokens: TokenStore) -> None:
         self._versions = versions

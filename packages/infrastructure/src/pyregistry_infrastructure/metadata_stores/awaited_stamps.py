@@ -37,6 +37,8 @@ class TouchInThread:
 class InPlaceStampReads(TouchInThread):
     """Reads in place on the event loop (SQLite: a local keyed read that no writer holds up)."""
 
+    reads_in_place = True
+
     def __init__(self, versions: IndexVersions, tokens: TokenStore) -> None:
         super().__init__(tokens)
         self._versions = versions
@@ -48,6 +50,8 @@ class InPlaceStampReads(TouchInThread):
 
 class ThreadedStampReads(TouchInThread):
     """Reads in a worker thread (databases with only a blocking driver, e.g. SQL Server through pymssql)."""
+
+    reads_in_place = False
 
     def __init__(self, versions: IndexVersions, tokens: TokenStore) -> None:
         super().__init__(tokens)

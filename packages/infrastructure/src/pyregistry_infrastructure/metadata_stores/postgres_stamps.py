@@ -24,6 +24,8 @@ class PostgresStampReads(TouchInThread):
     """Reads through an asyncio psycopg pool opened on first use in each event loop (uvicorn runs one per worker
     process); at most ``limits.max_connections`` connections per loop, waits bounded like the blocking pool's."""
 
+    reads_in_place = False
+
     def __init__(
         self, connection_url: str, dialect: Dialect, limits: PoolLimits, tokens: TokenStore, tracer: Tracer
     ) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
+from anyio import to_thread
 from litestar import Response, get
 from litestar.datastructures import State
 from litestar.params import FromPath
@@ -33,12 +35,8 @@ def _content_type(filename: str) -> str:
     return "application/octet-stream"
 
 
-@get(
-    ["/t/{tenant:str}/files/{project:str}/{version:str}/{filename:str}"],
-    sync_to_thread=True,
-    name="download-file",
-)
-def download_file(
+@get(["/t/{tenant:str}/files/{project:str}/{version:str}/{filename:str}"], name="download-file")
+async def download_file(
     request: AnyRequest,
     state: State,
     tenant: FromPath[str],
@@ -47,13 +45,18 @@ def download_file(
     filename: FromPath[str],
 ) -> Response[Any]:
     """Send a distribution file (or its ``.metadata``) with Content-Length and a strong ETag; 404 when the file
-    is not part of ``version``. Small files are read whole in this handler's thread; large ones are streamed."""
+    is not part of ``version``. A small local file on a backend that reads in place is answered on the event loop;
+    anything else is looked up in a worker thread. Small files are read whole; large ones are streamed."""
     services: RegistryServices = state.services
+    index = services.index
     secret = token_from_headers(request.headers.get("authorization"))
     if filename.endswith(_METADATA_SUFFIX):
-        body = services.index.core_metadata(
-            tenant, secret, project, filename[: -len(_METADATA_SUFFIX)], version=version
-        )
+        wheel = filename[: -len(_METADATA_SUFFIX)]
+        body = await index.awaited_core_metadata(tenant, secret, project, wheel, version=version)
+        if body is None:
+            body = await to_thread.run_sync(
+                partial(index.core_metadata, tenant, secret, project, wheel, version=version)
+            )
         metadata_etag = f'"{hashlib.sha256(body).hexdigest()}"'
         metadata_headers = {"ETag": metadata_etag, "Cache-Control": "private, max-age=31536000, immutable"}
         if request.headers.get("if-none-match") == metadata_etag:
@@ -61,9 +64,12 @@ def download_file(
         return Response(content=body, media_type="text/plain; charset=utf-8", headers=metadata_headers)
     options: WebOptions = state.web_options
     accel_prefix, presign_seconds = options.accel_redirect_prefix, options.presigned_redirect_seconds
-    download = services.index.download(
-        tenant, secret, project, filename, version=version, read_small=not (accel_prefix or presign_seconds)
-    )
+    read_small = not (accel_prefix or presign_seconds)
+    download = await index.awaited_download(tenant, secret, project, filename, version=version, read_small=read_small)
+    if download is None:
+        download = await to_thread.run_sync(
+            partial(index.download, tenant, secret, project, filename, version=version, read_small=read_small)
+        )
     record = download.file
     etag = f'"{record.sha256}"'
     headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}
@@ -77,7 +83,7 @@ def download_file(
             headers={**attachment, "X-Accel-Redirect": accel_prefix + quote(record.blob_key)},
         )
     if presign_seconds and download.local_path is None and download.stream is None:
-        url = services.index.presigned_url(record, presign_seconds)
+        url = await to_thread.run_sync(index.presigned_url, record, presign_seconds)
         if url is not None:
             return Redirect(url, status_code=302, headers={"Cache-Control": "private, no-store"})
     if download.content is not None:
@@ -92,8 +98,11 @@ def download_file(
             etag=None,
             chunk_size=FILE_CHUNK_BYTES,
         )
+    chunks = (
+        await to_thread.run_sync(index.chunks, record)
+        if download.stream is None
+        else abort_on_refusal(download.stream, filename)
+    )
     return Stream(
-        services.index.chunks(record) if download.stream is None else abort_on_refusal(download.stream, filename),
-        media_type=_content_type(record.filename),
-        headers={**attachment, "Content-Length": str(record.size)},
+        chunks, media_type=_content_type(record.filename), headers={**attachment, "Content-Length": str(record.size)}
     )
