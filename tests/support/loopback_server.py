@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import socket
 import ssl
+import sys
 import threading
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import httpx
 
 __all__ = ["LoopbackServer", "LoopbackUpstream", "loopback_server", "relay", "send", "start_server"]
 
 
-class _Ipv6Server(ThreadingHTTPServer):
+class _QuietServer(ThreadingHTTPServer):
+    """Says nothing when a client hangs up mid-answer (tests do that on purpose); other errors print as usual."""
+
+    def handle_error(self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
+class _Ipv6Server(_QuietServer):
     address_family = socket.AF_INET6
 
 
@@ -24,7 +34,7 @@ def start_server(
 ) -> ThreadingHTTPServer:
     """Serve ``handler`` on ``host`` and ``port`` (any free one by default) in a daemon thread, over https with
     ``tls``; stop it with ``shutdown()`` and ``server_close()``."""
-    server = (_Ipv6Server if ":" in host else ThreadingHTTPServer)((host, port), handler)
+    server = (_Ipv6Server if ":" in host else _QuietServer)((host, port), handler)
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
     server.daemon_threads = True

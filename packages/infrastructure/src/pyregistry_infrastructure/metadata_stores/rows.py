@@ -46,7 +46,8 @@ def load_time(value: Any) -> datetime | None:
         return None
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    loaded = datetime.fromisoformat(str(value))  # what dump_time writes; a tenth of strptime's cost
+    return loaded if loaded.tzinfo else loaded.replace(tzinfo=UTC)
 
 
 def _required_time(value: Any) -> datetime:
