@@ -137,7 +137,7 @@ def test_awaited_downloads_refuse_like_the_blocking_ones_and_still_record_the_to
     async def refused() -> None:
         with pytest.raises(NotFound, match="does not exist"):
             await index.awaited_download("acme", acme.reader, "demo", "other-1.0-py3-none-any.whl", version="1.0")
-        with pytest.raises(NotFound, match="belongs to version 1.0"):
+        with pytest.raises(NotFound, match=r"belongs to version 1\.0"):
             await index.awaited_core_metadata("acme", acme.reader, "demo", "demo-1.0-py3-none-any.whl", version="2")
         with pytest.raises(Unauthenticated):
             await index.awaited_download("acme", None, "demo", "demo-1.0-py3-none-any.whl", version="1.0")
