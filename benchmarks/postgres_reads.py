@@ -78,9 +78,9 @@ def row(name: str, server: Server, token: str) -> Row:
     headers = {**_basic("__token__", token), "Accept": HTML}
     paths = {"/healthz": "/healthz", "project page": "/t/bench/simple/proj0000/", "root index": "/t/bench/simple/"}
     for path in paths.values():
-        status, _ = _get(server.port, path, headers)
+        status, _body = _get(server.port, path, headers)
         if status != 200:
-            raise RuntimeError(f"{name} answered {status} for {path}")
+            raise RuntimeError(f"{name} answered {status} for {path}: {_body!r}")
     return Row(name=name, port=server.port, paths=paths, headers=headers)
 
 
