@@ -295,6 +295,32 @@ class PackageIndex:
         """:meth:`download` of a local file on local disk, on the event loop, when the backend reads in place;
         ``None`` when it has to be :meth:`download` in a worker thread (other backends, mirrored files, object
         storage). Nothing is written on the loop but through the awaited reads."""
+        found = await self._local_file_in_place(tenant_slug, secret, project_name, filename, version)
+        if found is None:
+            return None
+        file, local_path = found
+        self._metrics.download_served(DownloadSource.LOCAL)
+        content = self._storage.read_bytes(file.blob_key) if read_small and file.size <= SMALL_FILE_BYTES else None
+        return FileDownload(file=file, local_path=local_path, content=content)
+
+    async def awaited_core_metadata(
+        self, tenant_slug: str, secret: str | None, project_name: str, filename: str, *, version: str
+    ) -> bytes | None:
+        """:meth:`core_metadata` of a local wheel on local disk, on the event loop, when the backend reads in
+        place; ``None`` when it has to be :meth:`core_metadata` in a worker thread."""
+        found = await self._local_file_in_place(tenant_slug, secret, project_name, filename, version)
+        if found is None:
+            return None
+        file = found[0]
+        if file.metadata_sha256 is None:
+            raise NotFound(f"{filename!r} has no separate core metadata")
+        return self._storage.read_bytes(metadata_key_for(file.blob_key))
+
+    async def _local_file_in_place(
+        self, tenant_slug: str, secret: str | None, project_name: str, filename: str, version: str
+    ) -> tuple[ReleaseFile, Path] | None:
+        """The visible local file and its path on local disk, looked up on the event loop (the token's use recorded
+        through the awaited reads); ``None`` when the backend does not read in place or the file is not local."""
         if not self._awaited.reads_in_place:
             return None
         normalized = normalize_project_name(project_name)
@@ -305,31 +331,7 @@ class PackageIndex:
             if touch_at is not None:
                 await self._awaited.touch_token(token.id, touch_at)
         local_path = self._storage.local_path(file.blob_key) if file.is_local else None
-        if local_path is None:
-            return None
-        self._metrics.download_served(DownloadSource.LOCAL)
-        content = self._storage.read_bytes(file.blob_key) if read_small and file.size <= SMALL_FILE_BYTES else None
-        return FileDownload(file=file, local_path=local_path, content=content)
-
-    async def awaited_core_metadata(
-        self, tenant_slug: str, secret: str | None, project_name: str, filename: str, *, version: str
-    ) -> bytes | None:
-        """:meth:`core_metadata` of a local wheel on local disk, on the event loop, when the backend reads in
-        place; ``None`` when it has to be :meth:`core_metadata` in a worker thread."""
-        if not self._awaited.reads_in_place:
-            return None
-        normalized = normalize_project_name(project_name)
-        tenant, token, touch_at = self._access.authorize_leaving_touch(tenant_slug, secret, TokenScope.READ, normalized)
-        try:
-            file = self._file_in(tenant, normalized, filename, version)
-        finally:
-            if touch_at is not None:
-                await self._awaited.touch_token(token.id, touch_at)
-        if not file.is_local or self._storage.local_path(file.blob_key) is None:
-            return None
-        if file.metadata_sha256 is None:
-            raise NotFound(f"{filename!r} has no separate core metadata")
-        return self._storage.read_bytes(metadata_key_for(file.blob_key))
+        return None if local_path is None else (file, local_path)
 
     def presigned_url(self, file: ReleaseFile, seconds: int) -> str | None:
         """A short-lived URL the storage itself serves ``file`` from, when it can sign one (object stores)."""
