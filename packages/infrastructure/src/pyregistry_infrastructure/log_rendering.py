@@ -185,10 +185,8 @@ class LeanJsonRenderer:
 def merge_contextvars(logger: Any, method: str, event: EventDict) -> EventDict:
     """structlog's ``merge_contextvars`` without copying the whole context: only structlog's own variables are read
     (the server's context holds many others, from asyncio and the framework)."""
-    for key, variable in list(_STRUCTLOG_VARIABLES.items()):
-        value = variable.get(Ellipsis)
-        if value is not Ellipsis:
-            event.setdefault(key[_PREFIX_LENGTH:], value)
+    for key, value in context_values():
+        event.setdefault(key, value)
     return event
 
 
