@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pyregistry_application.index_versions import IndexVersions, StampInputs, StoreIndexVersions
+from pyregistry_application.index_versions import DownloadInputs, IndexVersions, StampInputs, StoreIndexVersions
 from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.project_status import ProjectStatus, ProjectStatusKind
@@ -343,3 +343,71 @@ def test_awaited_stamp_reads_work_from_several_event_loops_one_after_another(
     store.tokens.add_token(_token("reader1", "t1"))
     expected = versions.stamp_inputs("reader1", "one", None)
     assert [_awaited(store, ("reader1", "one", None))[0] for _ in range(3)] == [expected] * 3
+
+
+ALPHA_WHEEL = "alpha-1.0-py3-none-any.whl"
+
+
+@pytest.fixture
+def alpha(backend: tuple[MetadataBackend, IndexVersions]) -> tuple[MetadataBackend, IndexVersions]:
+    """``backend`` with a read token of tenant one and alpha 1.0 published there."""
+    store, _ = backend
+    store.tokens.add_token(_token("reader1", "t1"))
+    _publish(store, "alpha", "1.0")
+    return backend
+
+
+def test_download_inputs_read_the_token_tenant_file_and_status_together(
+    alpha: tuple[MetadataBackend, IndexVersions],
+) -> None:
+    store, versions = alpha
+    filename = ALPHA_WHEEL
+    found = versions.download_inputs("reader1", "one", "alpha", filename)
+    assert found.token is not None and found.token.id == "id-reader1"
+    assert found.tenant is not None and found.tenant.id == "t1"
+    assert found.file == store.catalogue.get_file("t1", filename)
+    assert found.status == ProjectStatus(ProjectStatusKind.ACTIVE)
+    store.catalogue.set_release_yanked("t1", "alpha", "1.0", True, "broken")
+    store.catalogue.set_project_status("t1", "alpha", ProjectStatus(ProjectStatusKind.ARCHIVED, "done"), NOW)
+    changed = versions.download_inputs("reader1", "one", "alpha", filename)
+    assert changed.file is not None and (changed.file.yanked, changed.file.yanked_reason) == (True, "broken")
+    assert changed.status == ProjectStatus(ProjectStatusKind.ARCHIVED, "done")
+    assert versions.download_inputs("reader1", "one", "alpha", "missing-1.0.tar.gz").file is None
+
+
+def test_download_inputs_give_no_tenant_or_file_for_another_tenant_and_nothing_for_an_unknown_token(
+    alpha: tuple[MetadataBackend, IndexVersions],
+) -> None:
+    _, versions = alpha
+    filename = ALPHA_WHEEL
+    elsewhere = versions.download_inputs("reader1", "two", "alpha", filename)
+    assert elsewhere.token is not None and (elsewhere.tenant, elsewhere.file) == (None, None)
+    unknown = versions.download_inputs("nobody", "one", "alpha", filename)
+    assert (unknown.token, unknown.tenant, unknown.file) == (None, None, None)
+    assert unknown.status == ProjectStatus(ProjectStatusKind.ACTIVE)
+
+
+def test_awaited_download_inputs_see_another_process_writes_at_once(
+    backend: tuple[MetadataBackend, IndexVersions], second_process: tuple[MetadataBackend, IndexVersions]
+) -> None:
+    writer, _ = backend
+    reader, reader_versions = second_process
+    writer.tokens.add_token(_token("reader1", "t1"))
+    filename = "alpha-1.0-py3-none-any.whl"
+
+    async def before_and_after() -> tuple[DownloadInputs, DownloadInputs]:
+        try:
+            before = await reader.awaited_stamps.download_inputs("reader1", "one", "alpha", filename)
+            _publish(writer, "alpha", "1.0")
+            writer.catalogue.set_project_status("t1", "alpha", ProjectStatus(ProjectStatusKind.QUARANTINED, "x"), NOW)
+            assert writer.tokens.revoke_token("t1", "id-reader1", NOW)
+            return before, await reader.awaited_stamps.download_inputs("reader1", "one", "alpha", filename)
+        finally:
+            await reader.awaited_stamps.aclose()
+
+    before, after = asyncio.run(before_and_after())
+    assert before.file is None and before.token is not None and before.token.revoked_at is None
+    assert after.token is not None and after.token.revoked_at == NOW
+    assert after.file is not None and after.file.filename == filename
+    assert after.status == ProjectStatus(ProjectStatusKind.QUARANTINED, "x")
+    assert after == reader_versions.download_inputs("reader1", "one", "alpha", filename)

@@ -86,14 +86,6 @@ class TokenAccess:
         token = self.authenticate(secret)
         return self.authorize_token(token, tenant_slug, scope, normalized_project), token
 
-    def authorize_leaving_touch(
-        self, tenant_slug: str, secret: str | None, scope: TokenScope, normalized_project: str | None = None
-    ) -> tuple[Tenant, ApiToken, datetime | None]:
-        """:meth:`authorize` without writing: the caller records the token's use at the returned time, if any
-        (see :meth:`verify_leaving_touch`)."""
-        token, touch_at = self.verify_leaving_touch(secret, self._tokens.get_token_by_key_id(self.key_id(secret)))
-        return self.authorize_token(token, tenant_slug, scope, normalized_project), token, touch_at
-
     def authorize_token(
         self, token: ApiToken, tenant_slug: str, scope: TokenScope, normalized_project: str | None = None
     ) -> Tenant:

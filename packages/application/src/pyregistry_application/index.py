@@ -12,6 +12,7 @@ from pyregistry_application.access import TokenAccess
 from pyregistry_application.blob_keys import metadata_key_for
 from pyregistry_application.index_versions import (
     AwaitedStampReads,
+    DownloadInputs,
     IndexChanges,
     IndexVersions,
     InlineStampReads,
@@ -292,10 +293,10 @@ class PackageIndex:
         version: str,
         read_small: bool = True,
     ) -> FileDownload | None:
-        """:meth:`download` of a local file on local disk, on the event loop, when the backend reads in place;
-        ``None`` when it has to be :meth:`download` in a worker thread (other backends, mirrored files, object
-        storage). Nothing is written on the loop but through the awaited reads."""
-        found = await self._local_file_in_place(tenant_slug, secret, project_name, filename, version)
+        """:meth:`download` of a local file on local disk, its one database read awaited on the event loop;
+        ``None`` when it has to be :meth:`download` in a worker thread (mirrored files, object storage). Nothing
+        is written on the loop but through the awaited reads."""
+        found = await self._local_file_on_loop(tenant_slug, secret, project_name, filename, version)
         if found is None:
             return None
         file, local_path = found
@@ -306,9 +307,9 @@ class PackageIndex:
     async def awaited_core_metadata(
         self, tenant_slug: str, secret: str | None, project_name: str, filename: str, *, version: str
     ) -> bytes | None:
-        """:meth:`core_metadata` of a local wheel on local disk, on the event loop, when the backend reads in
-        place; ``None`` when it has to be :meth:`core_metadata` in a worker thread."""
-        found = await self._local_file_in_place(tenant_slug, secret, project_name, filename, version)
+        """:meth:`core_metadata` of a local wheel on local disk, its one database read awaited on the event loop;
+        ``None`` when it has to be :meth:`core_metadata` in a worker thread."""
+        found = await self._local_file_on_loop(tenant_slug, secret, project_name, filename, version)
         if found is None:
             return None
         file = found[0]
@@ -316,21 +317,23 @@ class PackageIndex:
             raise NotFound(f"{filename!r} has no separate core metadata")
         return self._storage.read_bytes(metadata_key_for(file.blob_key))
 
-    async def _local_file_in_place(
+    async def _local_file_on_loop(
         self, tenant_slug: str, secret: str | None, project_name: str, filename: str, version: str
     ) -> tuple[ReleaseFile, Path] | None:
-        """The visible local file and its path on local disk, looked up on the event loop (the token's use recorded
-        through the awaited reads); ``None`` when the backend does not read in place or the file is not local."""
-        if not self._awaited.reads_in_place:
-            return None
+        """The visible local file and its path on local disk, from one awaited read (the token's use recorded
+        through the awaited reads); ``None`` when the file is mirrored or not on local disk."""
         normalized = normalize_project_name(project_name)
-        tenant, token, touch_at = self._access.authorize_leaving_touch(tenant_slug, secret, TokenScope.READ, normalized)
+        inputs = await self._awaited.download_inputs(self._access.key_id(secret), tenant_slug, normalized, filename)
+        token, touch_at = self._access.verify_leaving_touch(secret, inputs.token)
         try:
-            file = self._file_in(tenant, normalized, filename, version)
+            tenant = self._access.authorize_found(token, inputs.tenant, TokenScope.READ, normalized)
+            if inputs.file is not None and inputs.file.is_mirrored:
+                return None
+            file = self._file_in(tenant, normalized, filename, version, inputs)
         finally:
             if touch_at is not None:
                 await self._awaited.touch_token(token.id, touch_at)
-        local_path = self._storage.local_path(file.blob_key) if file.is_local else None
+        local_path = self._storage.local_path(file.blob_key)
         return None if local_path is None else (file, local_path)
 
     def presigned_url(self, file: ReleaseFile, seconds: int) -> str | None:
@@ -370,12 +373,17 @@ class PackageIndex:
         self, tenant_slug: str, secret: str | None, project_name: str, filename: str, version: str
     ) -> ReleaseFile:
         normalized = normalize_project_name(project_name)
-        tenant, _ = self._access.authorize(tenant_slug, secret, TokenScope.READ, normalized)
-        return self._file_in(tenant, normalized, filename, version)
+        inputs = self._versions.download_inputs(self._access.key_id(secret), tenant_slug, normalized, filename)
+        token = self._access.verify(secret, inputs.token)
+        tenant = self._access.authorize_found(token, inputs.tenant, TokenScope.READ, normalized)
+        return self._file_in(tenant, normalized, filename, version, inputs)
 
-    def _file_in(self, tenant: Tenant, normalized: str, filename: str, version: str) -> ReleaseFile:
-        """The tenant's ``filename`` of ``normalized``'s ``version``, when the tenant may download it now."""
-        file = self._catalogue.get_file(tenant.id, filename)
+    def _file_in(
+        self, tenant: Tenant, normalized: str, filename: str, version: str, inputs: DownloadInputs
+    ) -> ReleaseFile:
+        """The tenant's ``filename`` of ``normalized``'s ``version`` (as read in ``inputs``), when the tenant may
+        download it now. Only a mirrored file needs more reads."""
+        file = inputs.file
         if file is None or file.normalized_name != normalized:
             raise NotFound(f"file {filename!r} does not exist in project {normalized!r}")
         if file.is_mirrored:
@@ -386,7 +394,7 @@ class PackageIndex:
             raise NotFound(
                 f"file {filename!r} belongs to version {file.version} of project {normalized!r}, not {version!r}"
             )
-        self._catalogue.get_project_status(tenant.id, normalized).check_download(normalized)
+        inputs.status.check_download(normalized)
         if file.is_mirrored and self._malware is not None:
             self._malware.refuse_download(normalized, file.version, filename)
         if file.is_mirrored and self._policies is not None:

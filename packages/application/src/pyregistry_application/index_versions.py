@@ -8,11 +8,14 @@ from typing import Protocol
 import msgspec
 
 from pyregistry_application.metadata_ports import CatalogueReader, TenantStore, TokenStore
+from pyregistry_domain.distributions import ReleaseFile
+from pyregistry_domain.project_status import ACTIVE, ProjectStatus
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import ApiToken
 
 __all__ = [
     "AwaitedStampReads",
+    "DownloadInputs",
     "IndexChanges",
     "IndexVersions",
     "InlineStampReads",
@@ -48,6 +51,20 @@ class StampInputs(msgspec.Struct, frozen=True):
     project: tuple[int, str] | None
 
 
+class DownloadInputs(msgspec.Struct, frozen=True):
+    """Everything a download's request needs from the database, read together.
+
+    ``token`` and ``tenant`` as in :class:`StampInputs`; ``file`` the tenant's file with the requested filename
+    (``None``: no such file, or no tenant); ``status`` the requested project's status in that tenant (active when
+    none is recorded, or when there is no tenant).
+    """
+
+    token: ApiToken | None
+    tenant: Tenant | None
+    file: ReleaseFile | None
+    status: ProjectStatus
+
+
 class IndexChanges(msgspec.Struct, frozen=True):
     """What changed after a serial: the tenants whose root index changed and the projects (``(tenant id,
     normalized name)``) whose page changed; ``serial`` is where the next look starts."""
@@ -73,6 +90,11 @@ class IndexVersions(Protocol):
         database round trip where the store allows it); ``normalized_name`` ``None`` for the root index."""
         ...
 
+    def download_inputs(self, key_id: str, tenant_slug: str, normalized_name: str, filename: str) -> DownloadInputs:
+        """The token, its tenant, the tenant's file named ``filename`` and the status of ``normalized_name``, read
+        at once (one database round trip where the store allows it)."""
+        ...
+
     def changes_since(self, serial: int | None) -> IndexChanges:
         """Pages changed by writes after ``serial`` (by any process sharing the store); ``None``: nothing yet,
         only the current serial to start from. A removed project's page is not listed (it has no page)."""
@@ -80,15 +102,17 @@ class IndexVersions(Protocol):
 
 
 class AwaitedStampReads(Protocol):
-    """The read every cached page's request makes, awaited on the server's event loop (no thread hand-off).
-
-    ``reads_in_place``: the backend's reads never wait (memory, SQLite), so other keyed reads of a request may
-    run on the event loop too (a local file's download); otherwise they belong in a worker thread."""
-
-    reads_in_place: bool
+    """The one read every cached page's (or local file's) request makes, awaited on the server's event loop (no
+    thread hand-off where the backend allows it)."""
 
     async def stamp_inputs(self, key_id: str, tenant_slug: str, normalized_name: str | None) -> StampInputs:
         """As :meth:`IndexVersions.stamp_inputs`."""
+        ...
+
+    async def download_inputs(
+        self, key_id: str, tenant_slug: str, normalized_name: str, filename: str
+    ) -> DownloadInputs:
+        """As :meth:`IndexVersions.download_inputs`."""
         ...
 
     async def touch_token(self, token_id: str, when: datetime) -> None:
@@ -103,8 +127,6 @@ class AwaitedStampReads(Protocol):
 class InlineStampReads:
     """``AwaitedStampReads`` over in-process ports whose calls never wait (the memory store): called directly."""
 
-    reads_in_place = True
-
     def __init__(self, versions: IndexVersions, tokens: TokenStore) -> None:
         self._versions = versions
         self._tokens = tokens
@@ -112,6 +134,12 @@ class InlineStampReads:
     async def stamp_inputs(self, key_id: str, tenant_slug: str, normalized_name: str | None) -> StampInputs:
         """The versions port's answer."""
         return self._versions.stamp_inputs(key_id, tenant_slug, normalized_name)
+
+    async def download_inputs(
+        self, key_id: str, tenant_slug: str, normalized_name: str, filename: str
+    ) -> DownloadInputs:
+        """The versions port's answer."""
+        return self._versions.download_inputs(key_id, tenant_slug, normalized_name, filename)
 
     async def touch_token(self, token_id: str, when: datetime) -> None:
         """The token port's write."""
@@ -148,6 +176,19 @@ class StoreIndexVersions:
         project = None if normalized_name is None else self.project_serial(tenant.id, normalized_name)
         listing = self.listing_version(tenant.id) if normalized_name is None else "0"
         return StampInputs(token=token, tenant=tenant, listing_version=listing, project=project)
+
+    def download_inputs(self, key_id: str, tenant_slug: str, normalized_name: str, filename: str) -> DownloadInputs:
+        """Read through the store's own lookups, one after the other."""
+        token = self._tokens.get_token_by_key_id(key_id)
+        tenant = self._tenants.get_tenant_by_slug(tenant_slug)
+        if token is None or tenant is None or tenant.id != token.tenant_id:
+            return DownloadInputs(token=token, tenant=None, file=None, status=ACTIVE)
+        return DownloadInputs(
+            token=token,
+            tenant=tenant,
+            file=self._catalogue.get_file(tenant.id, filename),
+            status=self._catalogue.get_project_status(tenant.id, normalized_name),
+        )
 
     def changes_since(self, serial: int | None) -> IndexChanges:
         """Scans every tenant's projects (the memory store keeps no change log; it is never shared)."""

@@ -56,6 +56,7 @@ class OpenDalStorage:
         self._op = opendal.Operator(scheme, **options)
         self._can_rename = bool(self._op.capability().rename)
         self._local_root = local_root.resolve() if local_root is not None and scheme == "fs" else None
+        self._local_prefix = None if self._local_root is None else f"{self._local_root}{os.sep}"
         self._scratch = (
             ScratchSpace(self._local_root / INCOMPLETE_PREFIX.rstrip("/"))
             if self._local_root is not None and self._can_rename
@@ -137,9 +138,10 @@ class OpenDalStorage:
         """Whole blob; :class:`NotFound` when absent. On the local filesystem the file is read directly: the same
         file OpenDAL would read, in a twentieth of the time (about 13 against 275 µs for 1 KB here)."""
         key = _check_key(key)
-        if self._local_root is not None:
+        if self._local_prefix is not None:
             try:
-                return (self._local_root / key).read_bytes()
+                with open(self._local_prefix + key, "rb") as blob:
+                    return blob.read()
             except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
                 raise _missing(key) from None
         try:
@@ -192,11 +194,12 @@ class OpenDalStorage:
                 yield path
 
     def local_path(self, key: str) -> Path | None:
-        """The blob's file on local disk (filesystem backend only)."""
-        if self._local_root is None:
+        """The blob's file on local disk (filesystem backend only); checked on a string path, a quarter of what
+        ``Path.is_file`` costs on every download."""
+        if self._local_prefix is None:
             return None
-        path = self._local_root / _check_key(key)
-        return path if path.is_file() else None
+        path = self._local_prefix + _check_key(key)
+        return Path(path) if os.path.isfile(path) else None  # noqa: PTH113
 
     def presigned_read_url(self, key: str, seconds: int) -> str | None:
         """A presigned GET URL on object stores; ``None`` on the filesystem. Signing is local (no request)."""

@@ -1,5 +1,5 @@
-"""``AwaitedStampReads`` for the SQL databases: the read every cached page's request makes, without the thread
-hand-off that costs more CPU than the read itself.
+"""``AwaitedStampReads`` for the SQL databases: the read every cached page's (or download's) request makes,
+without the thread hand-off that costs more CPU than the read itself.
 
 - SQLite: the keyed read of a local WAL database takes microseconds and never waits for a writer, so it runs in
   place on the event loop.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-from pyregistry_application.index_versions import IndexVersions, StampInputs
+from pyregistry_application.index_versions import DownloadInputs, IndexVersions, StampInputs
 from pyregistry_application.metadata_ports import TokenStore
 
 __all__ = ["InPlaceStampReads", "ThreadedStampReads", "TouchInThread"]
@@ -37,8 +37,6 @@ class TouchInThread:
 class InPlaceStampReads(TouchInThread):
     """Reads in place on the event loop (SQLite: a local keyed read that no writer holds up)."""
 
-    reads_in_place = True
-
     def __init__(self, versions: IndexVersions, tokens: TokenStore) -> None:
         super().__init__(tokens)
         self._versions = versions
@@ -47,11 +45,15 @@ class InPlaceStampReads(TouchInThread):
         """The versions port's answer, read on the calling thread."""
         return self._versions.stamp_inputs(key_id, tenant_slug, normalized_name)
 
+    async def download_inputs(
+        self, key_id: str, tenant_slug: str, normalized_name: str, filename: str
+    ) -> DownloadInputs:
+        """The versions port's answer, read on the calling thread."""
+        return self._versions.download_inputs(key_id, tenant_slug, normalized_name, filename)
+
 
 class ThreadedStampReads(TouchInThread):
     """Reads in a worker thread (databases with only a blocking driver, e.g. SQL Server through pymssql)."""
-
-    reads_in_place = False
 
     def __init__(self, versions: IndexVersions, tokens: TokenStore) -> None:
         super().__init__(tokens)
@@ -60,3 +62,9 @@ class ThreadedStampReads(TouchInThread):
     async def stamp_inputs(self, key_id: str, tenant_slug: str, normalized_name: str | None) -> StampInputs:
         """The versions port's answer, read in a worker thread."""
         return await asyncio.to_thread(self._versions.stamp_inputs, key_id, tenant_slug, normalized_name)
+
+    async def download_inputs(
+        self, key_id: str, tenant_slug: str, normalized_name: str, filename: str
+    ) -> DownloadInputs:
+        """The versions port's answer, read in a worker thread."""
+        return await asyncio.to_thread(self._versions.download_inputs, key_id, tenant_slug, normalized_name, filename)

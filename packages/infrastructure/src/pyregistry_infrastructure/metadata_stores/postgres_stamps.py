@@ -7,14 +7,19 @@ from typing import Any
 
 import psycopg
 
-from pyregistry_application.index_versions import StampInputs
+from pyregistry_application.index_versions import DownloadInputs, StampInputs
 from pyregistry_application.metadata_ports import TokenStore
 from pyregistry_application.tracing_ports import Tracer
 from pyregistry_infrastructure.metadata_stores.awaited_stamps import TouchInThread
 from pyregistry_infrastructure.metadata_stores.pool import PoolLimits
 from pyregistry_infrastructure.metadata_stores.sql_base import StoreUnavailable
 from pyregistry_infrastructure.metadata_stores.sql_dialect import Dialect
-from pyregistry_infrastructure.metadata_stores.sql_index_versions import stamp_inputs_from, stamp_query
+from pyregistry_infrastructure.metadata_stores.sql_index_versions import (
+    download_inputs_from,
+    download_query,
+    stamp_inputs_from,
+    stamp_query,
+)
 
 __all__ = ["PostgresStampReads"]
 
@@ -71,8 +76,6 @@ class PostgresStampReads(TouchInThread):
     use: at most ``limits.max_connections`` per loop, waits bounded by ``limits.acquire_timeout_seconds`` like the
     blocking pool's."""
 
-    reads_in_place = False
-
     def __init__(
         self, connection_url: str, dialect: Dialect, limits: PoolLimits, tokens: TokenStore, tracer: Tracer
     ) -> None:
@@ -85,7 +88,17 @@ class PostgresStampReads(TouchInThread):
 
     async def stamp_inputs(self, key_id: str, tenant_slug: str, normalized_name: str | None) -> StampInputs:
         """One awaited statement on a connection of this loop."""
-        sql, params = stamp_query(key_id, tenant_slug, normalized_name)
+        return stamp_inputs_from(await self._read(*stamp_query(key_id, tenant_slug, normalized_name)))
+
+    async def download_inputs(
+        self, key_id: str, tenant_slug: str, normalized_name: str, filename: str
+    ) -> DownloadInputs:
+        """One awaited statement on a connection of this loop."""
+        return download_inputs_from(await self._read(*download_query(key_id, tenant_slug, normalized_name, filename)))
+
+    async def _read(self, sql: str, params: tuple[str, ...]) -> dict[str, Any] | None:
+        """The statement's one row (``None``: none), retried once on another connection when an idle one had
+        been closed by the server."""
         connections = self._connections()
         statement = self._dialect.sql(sql, True)
         with self._tracer.span("db.query", {"db.system": self._dialect.name}):
@@ -94,7 +107,7 @@ class PostgresStampReads(TouchInThread):
             except _ConnectionLost:
                 # an idle connection the server closed (a restart, an idle timeout): once more, on another one
                 row = await self._row(connections, statement, params, retried=True)
-        return stamp_inputs_from(row)
+        return row
 
     async def _row(
         self, connections: _LoopConnections, statement: str, params: tuple[str, ...], *, retried: bool = False

@@ -10,18 +10,33 @@ from pyregistry_infrastructure.metadata_stores.rows import file_from_row, projec
 from pyregistry_infrastructure.metadata_stores.search import rank_projects
 from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase
 
-__all__ = ["FILE_SELECT", "SqlCatalogueReader"]
+__all__ = ["FILE_SELECT", "RELEASE_FILE_COLUMNS", "SqlCatalogueReader"]
 
-FILE_COLUMNS = """
-    f.tenant_id, f.filename, f.normalized_name, f.version, f.project_name, f.kind, f.sha256, f.size,
-    f.blob_key, f.uploaded_at, f.uploaded_by, f.requires_python, f.metadata_sha256, f.origin,
-    f.upstream_url, f.cached, f.has_provenance, r.yanked, r.yanked_reason
-"""
+RELEASE_FILE_COLUMNS = (
+    "tenant_id",
+    "filename",
+    "normalized_name",
+    "version",
+    "project_name",
+    "kind",
+    "sha256",
+    "size",
+    "blob_key",
+    "uploaded_at",
+    "uploaded_by",
+    "requires_python",
+    "metadata_sha256",
+    "origin",
+    "upstream_url",
+    "cached",
+    "has_provenance",
+)
+"""The ``release_files`` columns a :class:`ReleaseFile` is read from (with its release's ``yanked`` mark)."""
 FILE_SELECT = (
-    ("SELECT" + FILE_COLUMNS + "FROM release_files f")
-    + """
-JOIN releases r ON r.tenant_id = f.tenant_id AND r.normalized_name = f.normalized_name AND r.version = f.version
-"""
+    "SELECT "  # noqa: S608 (column names are constants of this module)
+    + ", ".join(f"f.{column}" for column in RELEASE_FILE_COLUMNS)
+    + ", r.yanked, r.yanked_reason FROM release_files f"
+    " JOIN releases r ON r.tenant_id = f.tenant_id AND r.normalized_name = f.normalized_name AND r.version = f.version"
 )
 _LISTING = {"serial": "{new}.serial"}
 

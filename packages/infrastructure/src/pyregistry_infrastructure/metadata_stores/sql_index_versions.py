@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyregistry_application.index_versions import IndexChanges, StampInputs
+from pyregistry_application.index_versions import DownloadInputs, IndexChanges, StampInputs
+from pyregistry_domain.distributions import ReleaseFile
+from pyregistry_domain.project_status import ACTIVE, ProjectStatus, ProjectStatusKind
 from pyregistry_domain.tenants import Tenant
-from pyregistry_infrastructure.metadata_stores.rows import tenant_from_row, token_from_row
+from pyregistry_infrastructure.metadata_stores.rows import file_from_row, tenant_from_row, token_from_row
 from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase
+from pyregistry_infrastructure.metadata_stores.sql_catalogue_reads import RELEASE_FILE_COLUMNS
 
-__all__ = ["SqlIndexVersions", "stamp_inputs_from", "stamp_query"]
+__all__ = ["SqlIndexVersions", "download_inputs_from", "download_query", "stamp_inputs_from", "stamp_query"]
 
 # Column names below are constants of this module, never request input.
 # ruff: noqa: S608
@@ -27,6 +30,22 @@ _LISTING_STAMP_SQL = _STAMP_SELECT.format(project_columns="", project_join="")
 _PROJECT_STAMP_SQL = _STAMP_SELECT.format(
     project_columns=", p.serial AS stamp_project_serial, p.origin AS stamp_project_origin",
     project_join=" LEFT JOIN projects p ON p.tenant_id = ten.id AND p.normalized_name = ?",
+)
+_FILE_ROW_COLUMNS = (*RELEASE_FILE_COLUMNS, "yanked", "yanked_reason")
+_DOWNLOAD_SQL = (
+    "SELECT tok.*, "
+    + ", ".join(f"ten.{column} AS stamp_tenant_{column}" for column in _TENANT_COLUMNS)
+    + ", "
+    + ", ".join(f"f.{column} AS file_{column}" for column in RELEASE_FILE_COLUMNS)
+    + ", r.version AS file_release_version, r.yanked AS file_yanked, r.yanked_reason AS file_yanked_reason"
+    ", ps.status AS status_kind, ps.reason AS status_reason"
+    " FROM api_tokens tok"
+    " LEFT JOIN tenants ten ON ten.id = tok.tenant_id AND ten.slug = ?"
+    " LEFT JOIN release_files f ON f.tenant_id = ten.id AND f.filename = ?"
+    " LEFT JOIN releases r ON r.tenant_id = f.tenant_id AND r.normalized_name = f.normalized_name"
+    " AND r.version = f.version"
+    " LEFT JOIN project_statuses ps ON ps.tenant_id = ten.id AND ps.normalized_name = ?"
+    " WHERE tok.key_id = ?"
 )
 
 
@@ -58,6 +77,10 @@ class SqlIndexVersions:
     def stamp_inputs(self, key_id: str, tenant_slug: str, normalized_name: str | None) -> StampInputs:
         """The token, its tenant (when it has ``tenant_slug``) and both versions, in one query."""
         return stamp_inputs_from(self._db.row(*stamp_query(key_id, tenant_slug, normalized_name)))
+
+    def download_inputs(self, key_id: str, tenant_slug: str, normalized_name: str, filename: str) -> DownloadInputs:
+        """The token, its tenant, the file (with its release's yanked mark) and the project's status, in one query."""
+        return download_inputs_from(self._db.row(*download_query(key_id, tenant_slug, normalized_name, filename)))
 
     def changes_since(self, serial: int | None) -> IndexChanges:
         """Tenants whose ``tenant_listings`` serial passed ``serial`` (one row per tenant), then their projects
@@ -108,3 +131,28 @@ def _tenant(row: dict[str, Any]) -> Tenant | None:
     if row["stamp_tenant_id"] is None:
         return None
     return tenant_from_row({column: row[f"stamp_tenant_{column}"] for column in _TENANT_COLUMNS})
+
+
+def download_query(key_id: str, tenant_slug: str, normalized_name: str, filename: str) -> tuple[str, tuple[str, ...]]:
+    """The one statement (``?`` placeholders) and parameters that read :class:`DownloadInputs`."""
+    return _DOWNLOAD_SQL, (tenant_slug, filename, normalized_name, key_id)
+
+
+def download_inputs_from(row: dict[str, Any] | None) -> DownloadInputs:
+    """What :func:`download_query` read: no row when no token has the key id."""
+    if row is None:
+        return DownloadInputs(token=None, tenant=None, file=None, status=ACTIVE)
+    tenant = _tenant(row)
+    status = ACTIVE
+    if tenant is not None and row["status_kind"] is not None:
+        status = ProjectStatus(ProjectStatusKind(row["status_kind"]), row["status_reason"])
+    return DownloadInputs(token=token_from_row(row), tenant=tenant, file=_file(row), status=status)
+
+
+def _file(row: dict[str, Any]) -> ReleaseFile | None:
+    """The file columns of a download row, or ``None`` when the join found no file (or no release of it)."""
+    if row["file_filename"] is None or row["file_release_version"] is None:
+        return None
+    return file_from_row(
+        {column: row[f"file_{column}"] for column in (*RELEASE_FILE_COLUMNS, "yanked", "yanked_reason")}
+    )
