@@ -31,6 +31,7 @@ from pyregistry_infrastructure.shared_state.memory import MemoryLimitCounters
 from pyregistry_web.admin.features import feature_extensions
 from pyregistry_web.app import create_app
 from pyregistry_web.download_abort import AbortedDownloadFilter
+from pyregistry_web.hot_reads import HotReads
 from pyregistry_web.network_and_rate_limits import (
     NetworkGuard,
     NetworkGuardOptions,
@@ -156,9 +157,10 @@ def network_guard_options(settings: Settings) -> NetworkGuardOptions:
 
 
 def served_app(runtime: Runtime) -> ASGIApp:
-    """What uvicorn serves: source-network checks and rate limits in front of the app, and outermost the
-    request-id middleware, so every request (even a refused or unrouted one) is logged with its id; request
-    metrics (when exported) sit between the two, so refused requests are counted too. A download aborted on purpose
+    """What uvicorn serves: the hot reads (:mod:`pyregistry_web.hot_reads`) in front of the app, source-network
+    checks and rate limits in front of them, and outermost the request-id middleware, so every request (even a
+    refused or unrouted one) is logged with its id; request metrics (when exported) sit between the two, so refused
+    requests are counted too. A download aborted on purpose
     is logged in one line, without the server's traceback."""
     server_log = logging.getLogger("uvicorn.error")
     if not any(isinstance(known, AbortedDownloadFilter) for known in server_log.filters):
@@ -166,7 +168,7 @@ def served_app(runtime: Runtime) -> ASGIApp:
     app = app_from_runtime(runtime)
     counters = runtime.services.limit_counters
     guarded: ASGIApp = NetworkGuard(
-        app,
+        HotReads(app),
         network_guard_options(runtime.settings),
         counters,
         blocking_counters=not isinstance(counters, MemoryLimitCounters),

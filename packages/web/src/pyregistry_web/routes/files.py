@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 from urllib.parse import quote
@@ -14,12 +15,14 @@ from litestar.params import FromPath
 from litestar.response import File, Redirect, Stream
 
 from pyregistry_application.services import RegistryServices
+from pyregistry_web.answers import Answer
 from pyregistry_web.credentials import token_from_headers
 from pyregistry_web.download_abort import abort_on_refusal
 from pyregistry_web.http_types import AnyRequest
 from pyregistry_web.options import WebOptions
+from pyregistry_web.read_ahead import read_ahead
 
-__all__ = ["download_file"]
+__all__ = ["download_file", "file_answer"]
 
 _METADATA_SUFFIX = ".metadata"
 FILE_CHUNK_BYTES = 4 * 1024 * 1024
@@ -35,21 +38,20 @@ def _content_type(filename: str) -> str:
     return "application/octet-stream"
 
 
-@get(["/t/{tenant:str}/files/{project:str}/{version:str}/{filename:str}"], name="download-file")
-async def download_file(
-    request: AnyRequest,
-    state: State,
-    tenant: FromPath[str],
-    project: FromPath[str],
-    version: FromPath[str],
-    filename: FromPath[str],
-) -> Response[Any]:
-    """Send a distribution file (or its ``.metadata``) with Content-Length and a strong ETag; 404 when the file
-    is not part of ``version``. A small local file on a backend that reads in place is answered on the event loop;
-    anything else is looked up in a worker thread. Small files are read whole; large ones are streamed."""
-    services: RegistryServices = state.services
+async def file_answer(
+    services: RegistryServices,
+    options: WebOptions,
+    tenant: str,
+    project: str,
+    version: str,
+    filename: str,
+    headers: Mapping[str, str],
+) -> Answer | Response[Any]:
+    """A distribution file (or its ``.metadata``) with Content-Length and a strong ETag; 404 when the file is not
+    part of ``version``. A local file on local disk is looked up with one read awaited on the event loop; anything
+    else in a worker thread. Small files are read whole (an :class:`Answer`); large ones are streamed."""
     index = services.index
-    secret = token_from_headers(request.headers.get("authorization"))
+    secret = token_from_headers(headers.get("authorization"))
     if filename.endswith(_METADATA_SUFFIX):
         wheel = filename[: -len(_METADATA_SUFFIX)]
         body = await index.awaited_core_metadata(tenant, secret, project, wheel, version=version)
@@ -59,10 +61,9 @@ async def download_file(
             )
         metadata_etag = f'"{hashlib.sha256(body).hexdigest()}"'
         metadata_headers = {"ETag": metadata_etag, "Cache-Control": "private, max-age=31536000, immutable"}
-        if request.headers.get("if-none-match") == metadata_etag:
-            return Response(content=b"", status_code=304, headers=metadata_headers)
-        return Response(content=body, media_type="text/plain; charset=utf-8", headers=metadata_headers)
-    options: WebOptions = state.web_options
+        if headers.get("if-none-match") == metadata_etag:
+            return Answer(304, metadata_headers)
+        return Answer(200, metadata_headers, body, "text/plain")
     accel_prefix, presign_seconds = options.accel_redirect_prefix, options.presigned_redirect_seconds
     read_small = not (accel_prefix or presign_seconds)
     download = await index.awaited_download(tenant, secret, project, filename, version=version, read_small=read_small)
@@ -72,29 +73,29 @@ async def download_file(
         )
     record = download.file
     etag = f'"{record.sha256}"'
-    headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}
-    if request.headers.get("if-none-match") == etag:
-        return Response(content=b"", status_code=304, headers=headers)
-    attachment = {**headers, "Content-Disposition": f'attachment; filename="{record.filename}"'}
+    cache_headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}
+    if headers.get("if-none-match") == etag:
+        return Answer(304, cache_headers)
+    attachment = {**cache_headers, "Content-Disposition": f'attachment; filename="{record.filename}"'}
     if accel_prefix and download.local_path is not None:
-        return Response(
-            content=b"",
+        return Answer(
+            200,
+            {**attachment, "X-Accel-Redirect": accel_prefix + quote(record.blob_key)},
             media_type=_content_type(record.filename),
-            headers={**attachment, "X-Accel-Redirect": accel_prefix + quote(record.blob_key)},
         )
     if presign_seconds and download.local_path is None and download.stream is None:
         url = await to_thread.run_sync(index.presigned_url, record, presign_seconds)
         if url is not None:
             return Redirect(url, status_code=302, headers={"Cache-Control": "private, no-store"})
     if download.content is not None:
-        return Response(content=download.content, media_type=_content_type(record.filename), headers=attachment)
+        return Answer(200, attachment, download.content, _content_type(record.filename))
     if download.local_path is not None:
         return File(
             path=download.local_path,
             filename=record.filename,
             media_type=_content_type(record.filename),
             content_disposition_type="attachment",
-            headers=headers,
+            headers=cache_headers,
             etag=None,
             chunk_size=FILE_CHUNK_BYTES,
         )
@@ -106,3 +107,20 @@ async def download_file(
     return Stream(
         chunks, media_type=_content_type(record.filename), headers={**attachment, "Content-Length": str(record.size)}
     )
+
+
+@get(["/t/{tenant:str}/files/{project:str}/{version:str}/{filename:str}"], name="download-file")
+async def download_file(
+    request: AnyRequest,
+    state: State,
+    tenant: FromPath[str],
+    project: FromPath[str],
+    version: FromPath[str],
+    filename: FromPath[str],
+) -> Response[Any]:
+    """Send a distribution file (or its ``.metadata``): see :func:`file_answer`."""
+    ahead = read_ahead(request)
+    if ahead is not None:
+        return ahead
+    answer = await file_answer(state.services, state.web_options, tenant, project, version, filename, request.headers)
+    return answer.response() if isinstance(answer, Answer) else answer
