@@ -32,8 +32,8 @@ def versions_for(store: MetadataBackend) -> IndexVersions:
     return store.index_versions
 
 
-def _publish(store: MetadataBackend, name: str, version: str) -> None:
-    project = Project(tenant_id="t1", name=name, normalized_name=name, created_at=NOW)
+def _publish(store: MetadataBackend, name: str, version: str, *, display_name: str | None = None) -> None:
+    project = Project(tenant_id="t1", name=display_name or name, normalized_name=name, created_at=NOW)
     release = Release(tenant_id="t1", normalized_name=name, version=version, created_at=NOW)
     filename = f"{name}-{version}-py3-none-any.whl"
     file = ReleaseFile(
@@ -75,7 +75,9 @@ def second_process(
         other.close()
 
 
-def test_every_change_gives_the_root_index_a_new_version(backend: tuple[MetadataBackend, IndexVersions]) -> None:
+def test_every_change_of_the_project_names_gives_the_root_index_a_new_version(
+    backend: tuple[MetadataBackend, IndexVersions],
+) -> None:
     store, versions = backend
     other_tenant = versions.listing_version("t2")
     seen = [versions.listing_version("t1")]
@@ -83,19 +85,32 @@ def test_every_change_gives_the_root_index_a_new_version(backend: tuple[Metadata
     seen.append(versions.listing_version("t1"))
     _publish(store, "beta", "1.0")
     seen.append(versions.listing_version("t1"))
-    _publish(store, "alpha", "2.0")
+    _publish(store, "alpha", "2.0", display_name="Alpha")
     seen.append(versions.listing_version("t1"))
     store.catalogue.delete_project("t1", "beta")
-    seen.append(versions.listing_version("t1"))
-    store.catalogue.set_release_yanked("t1", "alpha", "1.0", True, "broken")
-    seen.append(versions.listing_version("t1"))
-    store.catalogue.delete_file("t1", "alpha-2.0-py3-none-any.whl")
     seen.append(versions.listing_version("t1"))
     assert len(set(seen)) == len(seen), seen
     assert versions.listing_version("t2") == other_tenant
 
 
-def test_mirror_refreshes_and_takeovers_give_the_root_index_a_new_version(
+def test_changes_inside_a_project_leave_the_root_index_version_alone(
+    backend: tuple[MetadataBackend, IndexVersions],
+) -> None:
+    """A large root index stays cached through uploads of more versions, yanks, deletions of files and status
+    changes: none of them changes what it shows."""
+    store, versions = backend
+    _publish(store, "alpha", "1.0")
+    before = versions.listing_version("t1")
+    _publish(store, "alpha", "2.0")
+    store.catalogue.set_release_yanked("t1", "alpha", "1.0", True, "broken")
+    store.catalogue.delete_file("t1", "alpha-2.0-py3-none-any.whl")
+    store.catalogue.delete_release("t1", "alpha", "2.0")
+    store.catalogue.set_project_status("t1", "alpha", ProjectStatus(ProjectStatusKind.ARCHIVED, "done"), NOW)
+    assert versions.listing_version("t1") == before
+    assert versions.stamp_inputs("nobody", "one", None).listing_version == "0"
+
+
+def test_mirror_refreshes_of_new_projects_and_takeovers_give_the_root_index_a_new_version(
     backend: tuple[MetadataBackend, IndexVersions],
 ) -> None:
     store, versions = backend
@@ -105,6 +120,9 @@ def test_mirror_refreshes_and_takeovers_give_the_root_index_a_new_version(
     mirror.record_mirrored_project(project, [Release("t1", "demo", "1.0", NOW)], [])
     seen.append(versions.listing_version("t1"))
     mirror.record_mirrored_project(project, [Release("t1", "demo", "2.0", NOW)], [])
+    assert versions.listing_version("t1") == seen[-1]
+    renamed = Project("t1", "DEMO", "demo", NOW, origin="mirror", mirrored_at=NOW)
+    mirror.record_mirrored_project(renamed, [Release("t1", "demo", "2.0", NOW)], [])
     seen.append(versions.listing_version("t1"))
     _publish(store, "demo", "3.0")
     seen.append(versions.listing_version("t1"))
@@ -181,7 +199,8 @@ def test_the_listing_version_is_one_keyed_row_written_with_the_change(
 
     with database.write() as conn:
         conn.execute("DELETE FROM tenant_listings")
-        conn.execute("DELETE FROM schema_migrations WHERE id = ?", ("1300_tenant_listings",))
+        for migration in ("1300_tenant_listings", "1900_listing_names"):
+            conn.execute("DELETE FROM schema_migrations WHERE id = ?", (migration,))
         conn.execute("DROP TABLE tenant_listings")
     database.migrate()
     assert versions.listing_version("t1") == str(top["top"])

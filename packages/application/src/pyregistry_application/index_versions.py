@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Protocol
 
@@ -78,7 +79,8 @@ class IndexVersions(Protocol):
     """Reads the few numbers that identify the current content of a root index or a project page."""
 
     def listing_version(self, tenant_id: str) -> str:
-        """Changes whenever a project of the tenant is added, changed or removed."""
+        """Changes whenever what the tenant's root index shows changes: a project added, renamed, taken over
+        (local or mirrored) or removed; not with a project's other changes (uploads, yanks, statuses)."""
         ...
 
     def project_serial(self, tenant_id: str, normalized_name: str) -> tuple[int, str] | None:
@@ -158,9 +160,12 @@ class StoreIndexVersions:
         self._catalogue = catalogue
 
     def listing_version(self, tenant_id: str) -> str:
-        """Project count and highest serial: serials only grow, so the pair never repeats for other content."""
-        serials = [project.serial for project in self._catalogue.list_projects(tenant_id)]
-        return f"{len(serials)}-{max(serials, default=0)}"
+        """A digest of every project's normalized name, name and origin: what the root index shows."""
+        names = "\n".join(
+            f"{project.normalized_name}\t{project.name}\t{project.origin}"
+            for project in sorted(self._catalogue.list_projects(tenant_id), key=lambda found: found.normalized_name)
+        )
+        return hashlib.blake2b(names.encode(), digest_size=12).hexdigest()
 
     def project_serial(self, tenant_id: str, normalized_name: str) -> tuple[int, str] | None:
         """The project's serial and origin."""

@@ -34,6 +34,7 @@ __all__ = ["Params", "SqlConnection", "SqlDatabase", "StoreUnavailable", "redact
 Params = Sequence[Any] | Mapping[str, Any]  # a mapping (``:name`` placeholders) works on SQLite only
 
 _LISTING = {"serial": "{new}.serial"}
+_LISTING_AND_NAMES = {"serial": "{new}.serial", "names_serial": "{new}.names_serial"}
 
 
 def redact_url(url: str) -> str:
@@ -165,20 +166,23 @@ class SqlDatabase(ABC):
         return int(conn.execute(self.dialect.next_serial_sql).fetchone()[0])
 
     def bump(self, conn: SqlConnection, tenant_id: str, normalized_name: str) -> None:
-        """Give the project a new serial and the tenant's listing the same version, in this write."""
+        """Give the project a new serial and the tenant's projects the same version, in this write (the project
+        keeps its name: the root index keeps its version)."""
         serial = self.next_serial(conn)
         conn.execute(
             "UPDATE projects SET serial = ? WHERE tenant_id = ? AND normalized_name = ?",
             (serial, tenant_id, normalized_name),
         )
-        self.listing_changed(conn, tenant_id, serial)
+        self.listing_changed(conn, tenant_id, serial, names=False)
 
-    def listing_changed(self, conn: SqlConnection, tenant_id: str, serial: int) -> None:
-        """Record ``serial`` as the tenant's root-index version (read by ``SqlIndexVersions``), in this write; a
-        write naming no existing tenant changes no listing."""
+    def listing_changed(self, conn: SqlConnection, tenant_id: str, serial: int, *, names: bool = True) -> None:
+        """Record ``serial`` in ``tenant_listings``, in this write: as the version of the tenant's projects (the
+        page watcher's marker) and, when ``names`` (a project was added, renamed, taken over or removed), as its
+        root index's version (read by ``SqlIndexVersions``). A write naming no existing tenant changes nothing."""
         if not conn.query("SELECT 1 FROM tenants WHERE id = ?", (tenant_id,)):
             return
+        updates = _LISTING_AND_NAMES if names else _LISTING
         conn.execute(
-            self.dialect.upsert("tenant_listings", ("tenant_id", "serial"), ("tenant_id",), _LISTING),
-            (tenant_id, serial),
+            self.dialect.upsert("tenant_listings", ("tenant_id", "serial", "names_serial"), ("tenant_id",), updates),
+            (tenant_id, serial, serial),
         )

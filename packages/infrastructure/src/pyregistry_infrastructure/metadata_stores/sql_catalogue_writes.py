@@ -50,7 +50,12 @@ class SqlCatalogueWriter:
                 serial = self._db.next_serial(conn)
                 for job in jobs:
                     self._jobs.enqueue_in(conn, job, job.max_attempts or DEFAULT_MAX_ATTEMPTS)
-                removed = self._drop_taken_over(conn, project)
+                found = conn.query(
+                    "SELECT * FROM projects WHERE tenant_id = ? AND normalized_name = ?",
+                    (project.tenant_id, project.normalized_name),
+                )
+                stored = project_from_row(found[0]) if found else None
+                removed = self._drop_taken_over(conn, project, stored)
                 conn.execute(
                     self._db.dialect.upsert(
                         "projects", _PROJECT_COLUMNS, ("tenant_id", "normalized_name"), _PROJECT_UPDATES
@@ -66,7 +71,8 @@ class SqlCatalogueWriter:
                         dump_time(project.mirrored_at),
                     ),
                 )
-                self._db.listing_changed(conn, project.tenant_id, serial)
+                renamed = stored is None or (stored.name, stored.origin) != (project.name, project.origin)
+                self._db.listing_changed(conn, project.tenant_id, serial, names=renamed)
                 conn.execute(
                     self._db.dialect.insert_ignore(
                         "releases", _RELEASE_COLUMNS, ("tenant_id", "normalized_name", "version")
@@ -87,13 +93,12 @@ class SqlCatalogueWriter:
             raise
         return removed
 
-    def _drop_taken_over(self, conn: SqlConnection, incoming: Project) -> list[ReleaseFile]:
-        """Remove the stored project when the incoming one takes it over (the domain decides), with its releases
-        and files (by cascade); return those files."""
-        key = (incoming.tenant_id, incoming.normalized_name)
-        found = conn.query("SELECT * FROM projects WHERE tenant_id = ? AND normalized_name = ?", key)
-        if not found or not project_from_row(found[0]).is_taken_over_by(incoming.origin):
+    def _drop_taken_over(self, conn: SqlConnection, incoming: Project, stored: Project | None) -> list[ReleaseFile]:
+        """Remove the ``stored`` project when the incoming one takes it over (the domain decides), with its
+        releases and files (by cascade); return those files."""
+        if stored is None or not stored.is_taken_over_by(incoming.origin):
             return []
+        key = (incoming.tenant_id, incoming.normalized_name)
         rows = conn.query(FILE_SELECT + " WHERE f.tenant_id = ? AND f.normalized_name = ?", key)
         conn.execute("DELETE FROM projects WHERE tenant_id = ? AND normalized_name = ?", key)
         return [file_from_row(row) for row in rows]

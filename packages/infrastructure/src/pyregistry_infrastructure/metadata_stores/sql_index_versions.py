@@ -20,7 +20,7 @@ _TENANT_COLUMNS = ("id", "slug", "display_name", "mirroring_enabled", "created_a
 _STAMP_SELECT = (
     "SELECT tok.*, "
     + ", ".join(f"ten.{column} AS stamp_tenant_{column}" for column in _TENANT_COLUMNS)
-    + ", tl.serial AS stamp_listing_serial{project_columns}"
+    + ", tl.names_serial AS stamp_listing_serial{project_columns}"
     " FROM api_tokens tok"
     " LEFT JOIN tenants ten ON ten.id = tok.tenant_id AND ten.slug = ?"
     " LEFT JOIN tenant_listings tl ON tl.tenant_id = ten.id{project_join}"
@@ -62,9 +62,10 @@ class SqlIndexVersions:
         self._db = db
 
     def listing_version(self, tenant_id: str) -> str:
-        """The serial of the tenant's last project change (added, changed or removed; serials only grow)."""
-        row = self._db.row("SELECT serial FROM tenant_listings WHERE tenant_id = ?", (tenant_id,))
-        return "0" if row is None else str(int(row["serial"]))
+        """The serial of the last write that changed the tenant's project names (a project added, renamed, taken
+        over or removed; serials only grow)."""
+        row = self._db.row("SELECT names_serial FROM tenant_listings WHERE tenant_id = ?", (tenant_id,))
+        return "0" if row is None else str(int(row["names_serial"]))
 
     def project_serial(self, tenant_id: str, normalized_name: str) -> tuple[int, str] | None:
         """The project's serial and origin, or ``None``."""

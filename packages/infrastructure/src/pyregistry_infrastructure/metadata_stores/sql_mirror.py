@@ -28,7 +28,7 @@ class SqlMirrorStore:
             serial = self._db.next_serial(conn)  # first: it serialises this page with a local upload's takeover
             key = (project.tenant_id, project.normalized_name)
             row = conn.execute(
-                "SELECT origin FROM projects WHERE tenant_id = ? AND normalized_name = ?", key
+                "SELECT origin, name FROM projects WHERE tenant_id = ? AND normalized_name = ?", key
             ).fetchone()
             if row is not None and row[0] != project.origin:
                 return
@@ -52,7 +52,7 @@ class SqlMirrorStore:
                     WHERE tenant_id = ? AND normalized_name = ?""",
                     (project.name, serial, dump_time(project.mirrored_at), *key),
                 )
-            self._db.listing_changed(conn, project.tenant_id, serial)
+            self._db.listing_changed(conn, project.tenant_id, serial, names=row is None or row[1] != project.name)
             versions = {
                 r[0]
                 for r in _all(conn, "SELECT version FROM releases WHERE tenant_id = ? AND normalized_name = ?", key)
