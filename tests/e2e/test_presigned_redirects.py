@@ -27,15 +27,19 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         yield server
 
 
-@pytest.fixture
-def presigning(tmp_path: Path, s3: S3Server) -> Iterator[tuple[RunningRegistry, str, str, Path]]:
+@pytest.fixture(scope="module")
+def presigning(
+    tmp_path_factory: pytest.TempPathFactory, s3: S3Server
+) -> Iterator[tuple[RunningRegistry, str, str, Path]]:
+    """One presigning server for the module: its tests only read the one wheel it holds."""
+    root = tmp_path_factory.mktemp("presigning")
     env = {**s3.env(s3.new_bucket()), "ARTIFACT_STORAGE_PRESIGNED_REDIRECTS": "true"}
-    registry = start_registry(tmp_path / "srv", env)
+    registry = start_registry(root / "srv", env)
     try:
         registry.create_tenant("signed")
         publish = registry.issue_token("signed", "publish", name="ci")
         read = registry.issue_token("signed", "read", name="reader")
-        wheel = build_wheel(tmp_path / "dist", "signed-lib", "1.0", module_source="SIGNED = True\n")
+        wheel = build_wheel(root / "dist", "signed-lib", "1.0", module_source="SIGNED = True\n")
         assert form_upload(registry.upload_url("signed"), publish, wheel, "signed-lib", "1.0").status_code == 200
         yield registry, read, s3.endpoint, wheel
     finally:

@@ -17,7 +17,7 @@ import pytest
 
 from tests.e2e.test_core_clients import twine_upload
 from tests.support.dists import build_wheel
-from tests.support.server import RunningRegistry, free_port, pyregistry_exe
+from tests.support.server import START_SECONDS, RunningRegistry, free_port, pyregistry_exe
 
 pytestmark = pytest.mark.e2e
 
@@ -47,7 +47,7 @@ def serving(cwd: Path, *global_args: str, env: dict[str, str] | None = None) -> 
             [pyregistry_exe(), *global_args, "serve"], cwd=cwd, env=full_env, stdout=log, stderr=subprocess.STDOUT
         )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + START_SECONDS
         while not _healthy(registry):
             if registry.process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"server did not start:\n{registry.log_path.read_text()}")

@@ -34,8 +34,11 @@ def free_port() -> int:
 
 
 def clean_client_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Environment for pip/uv/twine that ignores this machine's local mirrors and caches."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("PIP_", "UV_", "TWINE_"))}
+    """Environment for pip/uv/twine that ignores this machine's local mirrors and caches. Coverage's subprocess
+    start-up (``COVERAGE_PROCESS_CONFIG``) is left out too: clients run none of the measured packages, and tracing
+    them only made each pip install or twine upload about a third slower."""
+    prefixes = ("PIP_", "UV_", "TWINE_", "COVERAGE_")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(prefixes)}
     env.update(
         {
             "PIP_CONFIG_FILE": os.devnull,

@@ -1,7 +1,9 @@
 """PEP 740 attestations verified with sigstore against the production trust root shipped inside the package.
 
 No network at verify time: the trust root is read from the ``sigstore`` package's own copy (never from a TUF
-refresh or a user cache), and an attestation carries its transparency log inclusion proof.
+refresh or a user cache), and an attestation carries its transparency log inclusion proof. sigstore and
+pypi-attestations (over a second to import, boto3 included) are imported at the first verification, not when a
+server or CLI process starts.
 """
 
 from __future__ import annotations
@@ -12,21 +14,18 @@ import logging
 from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.hazmat import asn1
 from cryptography.x509.oid import ObjectIdentifier
 from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
-from pydantic import ValidationError
-from pypi_attestations import Attestation, AttestationError
-from sigstore.errors import Error as SigstoreError
-from sigstore.errors import VerificationError
-from sigstore.models import TrustedRoot
-from sigstore.verify import Verifier
 
 from pyregistry_domain.errors import ValidationFailed
 from pyregistry_domain.provenance import GITHUB_ACTIONS_ISSUER, PublisherIdentity
+
+if TYPE_CHECKING:
+    from sigstore.verify import Verifier
 
 __all__ = ["SigstoreAttestationVerifier", "bundled_trusted_root_path", "certificate_identity"]
 
@@ -46,6 +45,9 @@ def bundled_trusted_root_path() -> str:
 
 @cache
 def _verifier() -> Verifier:
+    from sigstore.models import TrustedRoot
+    from sigstore.verify import Verifier
+
     return Verifier(trusted_root=TrustedRoot.from_file(bundled_trusted_root_path()))
 
 
@@ -109,6 +111,8 @@ class _IdentityPolicy:
         self.seen: PublisherIdentity | None = None
 
     def verify(self, cert: x509.Certificate) -> None:
+        from sigstore.errors import VerificationError
+
         try:
             self.seen = certificate_identity(cert)
         except ValidationFailed as exc:
@@ -152,6 +156,10 @@ class SigstoreAttestationVerifier:
         sha256: str,
         expected: PublisherIdentity | None,
     ) -> PublisherIdentity:
+        from pydantic import ValidationError
+        from pypi_attestations import Attestation, AttestationError
+        from sigstore.errors import Error as SigstoreError
+
         try:
             bundle = Attestation.model_validate(raw).to_bundle()
         except (ValidationError, AttestationError, ValueError, binascii.Error) as exc:
