@@ -35,7 +35,7 @@ from pyregistry_domain.project_status import ACTIVE, ProjectStatus, ProjectStatu
 from pyregistry_domain.projects import Project, ProjectOrigin
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import TokenScope
-from pyregistry_domain.versions import canonical_version, parse_version
+from pyregistry_domain.versions import canonical_version, version_order
 
 if TYPE_CHECKING:
     from pyregistry_application.mirroring import MirrorService
@@ -104,7 +104,7 @@ def _project_stamp(tenant: Tenant, inputs: StampInputs) -> PageStamp:
 
 
 def _sort_key(file: ReleaseFile) -> tuple[object, str]:
-    return (parse_version(file.version), file.filename)
+    return (version_order(file.version), file.filename)
 
 
 class PackageIndex:
@@ -223,7 +223,7 @@ class PackageIndex:
         if project.is_mirrored and self._mirror is not None:
             files = self._mirror.servable(tenant.id, files)
         versions = sorted(
-            {release.version for release in self._catalogue.list_releases(tenant.id, normalized)}, key=parse_version
+            {release.version for release in self._catalogue.list_releases(tenant.id, normalized)}, key=version_order
         )
         status = self._catalogue.get_project_status(tenant.id, normalized)
         blocked: frozenset[str] = frozenset()
