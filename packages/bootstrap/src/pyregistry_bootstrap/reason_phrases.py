@@ -113,10 +113,7 @@ def _with_reasons(app: ASGIApp, writer: ResponseWriter) -> ASGIApp:
 
         async def send_with_reason(message: Message) -> None:
             if message["type"] != "http.response.start":
-                try:
-                    await send(message)
-                finally:
-                    writer.release()
+                await send(message)
                 return
             start, reason = _take_reason(message)
             if reason is not None:
@@ -128,9 +125,6 @@ def _with_reasons(app: ASGIApp, writer: ResponseWriter) -> ASGIApp:
                 writer.pending = None
                 writer.holding = False
 
-        try:
-            await app(scope, receive, send_with_reason)
-        finally:
-            writer.release()
+        await app(scope, receive, send_with_reason)
 
     return reasoned

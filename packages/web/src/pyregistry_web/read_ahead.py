@@ -3,14 +3,16 @@ with it instead of reading the database again (and counting the download twice).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from litestar import Response
 from litestar.types import Scope
 
+from pyregistry_web.answers import Answer
 from pyregistry_web.http_types import AnyRequest
 
-__all__ = ["hand_over", "read_ahead"]
+__all__ = ["answered", "hand_over", "read_ahead"]
 
 _KEY = "pyregistry.read_ahead"
 
@@ -27,3 +29,13 @@ def read_ahead(request: AnyRequest) -> Response[Any] | None:
     if isinstance(outcome, Exception):
         raise outcome
     return cast("Response[Any] | None", outcome)
+
+
+async def answered(request: AnyRequest, answering: Callable[[], Awaitable[Answer | Response[Any]]]) -> Response[Any]:
+    """A route handler's response: what was handed over for ``request``, else ``answering()`` as a Litestar
+    response."""
+    ahead = read_ahead(request)
+    if ahead is not None:
+        return ahead
+    outcome = await answering()
+    return outcome.response() if isinstance(outcome, Answer) else outcome

@@ -15,12 +15,11 @@ from pyregistry_infrastructure.metadata_stores.sql_catalogue_reads import RELEAS
 __all__ = ["SqlIndexVersions", "download_inputs_from", "download_query", "stamp_inputs_from", "stamp_query"]
 
 # Column names below are constants of this module, never request input.
-# ruff: noqa: S608
 _TENANT_COLUMNS = ("id", "slug", "display_name", "mirroring_enabled", "created_at")
+_TOKEN_AND_TENANT = "SELECT tok.*, " + ", ".join(f"ten.{column} AS stamp_tenant_{column}" for column in _TENANT_COLUMNS)
+"""The token's columns and, prefixed ``stamp_tenant_``, those of the tenant joined as ``ten`` (see :func:`_tenant`)."""
 _STAMP_SELECT = (
-    "SELECT tok.*, "
-    + ", ".join(f"ten.{column} AS stamp_tenant_{column}" for column in _TENANT_COLUMNS)
-    + ", tl.names_serial AS stamp_listing_serial{project_columns}"
+    _TOKEN_AND_TENANT + ", tl.names_serial AS stamp_listing_serial{project_columns}"
     " FROM api_tokens tok"
     " LEFT JOIN tenants ten ON ten.id = tok.tenant_id AND ten.slug = ?"
     " LEFT JOIN tenant_listings tl ON tl.tenant_id = ten.id{project_join}"
@@ -33,8 +32,7 @@ _PROJECT_STAMP_SQL = _STAMP_SELECT.format(
 )
 _FILE_ROW_COLUMNS = (*RELEASE_FILE_COLUMNS, "yanked", "yanked_reason")
 _DOWNLOAD_SQL = (
-    "SELECT tok.*, "
-    + ", ".join(f"ten.{column} AS stamp_tenant_{column}" for column in _TENANT_COLUMNS)
+    _TOKEN_AND_TENANT
     + ", "
     + ", ".join(f"f.{column} AS file_{column}" for column in RELEASE_FILE_COLUMNS)
     + ", r.version AS file_release_version, r.yanked AS file_yanked, r.yanked_reason AS file_yanked_reason"
@@ -154,6 +152,4 @@ def _file(row: dict[str, Any]) -> ReleaseFile | None:
     """The file columns of a download row, or ``None`` when the join found no file (or no release of it)."""
     if row["file_filename"] is None or row["file_release_version"] is None:
         return None
-    return file_from_row(
-        {column: row[f"file_{column}"] for column in (*RELEASE_FILE_COLUMNS, "yanked", "yanked_reason")}
-    )
+    return file_from_row({column: row[f"file_{column}"] for column in _FILE_ROW_COLUMNS})

@@ -20,7 +20,7 @@ from pyregistry_web.credentials import token_from_headers
 from pyregistry_web.download_abort import abort_on_refusal
 from pyregistry_web.http_types import AnyRequest
 from pyregistry_web.options import WebOptions
-from pyregistry_web.read_ahead import read_ahead
+from pyregistry_web.read_ahead import answered
 
 __all__ = ["download_file", "file_answer"]
 
@@ -119,8 +119,7 @@ async def download_file(
     filename: FromPath[str],
 ) -> Response[Any]:
     """Send a distribution file (or its ``.metadata``): see :func:`file_answer`."""
-    ahead = read_ahead(request)
-    if ahead is not None:
-        return ahead
-    answer = await file_answer(state.services, state.web_options, tenant, project, version, filename, request.headers)
-    return answer.response() if isinstance(answer, Answer) else answer
+    return await answered(
+        request,
+        lambda: file_answer(state.services, state.web_options, tenant, project, version, filename, request.headers),
+    )

@@ -22,7 +22,7 @@ from pyregistry_web.credentials import token_from_headers
 from pyregistry_web.http_types import AnyRequest
 from pyregistry_web.negotiation import SimpleFormat, choose_simple_format
 from pyregistry_web.page_cache import RenderedPageCache
-from pyregistry_web.read_ahead import read_ahead
+from pyregistry_web.read_ahead import answered
 
 __all__ = [
     "LEGACY_BASE",
@@ -119,17 +119,10 @@ async def project_answer(
     return Answer(200, _headers(etag), body, fmt.value)
 
 
-def _routed(answer: Answer | Response[Any]) -> Response[Any]:
-    return answer.response() if isinstance(answer, Answer) else answer
-
-
 @get("/t/{tenant:str}/simple/", name="simple-index")
 async def simple_index(request: AnyRequest, state: State, tenant: FromPath[str]) -> Response[Any]:
     """Root index: every project of the tenant, rendered once per version of the tenant's project list."""
-    ahead = read_ahead(request)
-    if ahead is not None:
-        return ahead
-    return _routed(await listing_answer(state.services, state.page_cache, tenant, request.headers))
+    return await answered(request, lambda: listing_answer(state.services, state.page_cache, tenant, request.headers))
 
 
 @get("/t/{tenant:str}/simple/{project:str}/", name="simple-project")
@@ -138,11 +131,9 @@ async def simple_project(
 ) -> Response[Any]:
     """A project page (cached per project serial); non-normalized names redirect to the normalized URL, and names
     no project can have (PEP 508) are 404, so no redirect can loop."""
-    ahead = read_ahead(request)
-    if ahead is not None:
-        return ahead
-    return _routed(
-        await project_answer(state.services, state.page_cache, tenant, project, PROJECT_BASE, request.headers)
+    return await answered(
+        request,
+        lambda: project_answer(state.services, state.page_cache, tenant, project, PROJECT_BASE, request.headers),
     )
 
 
@@ -152,9 +143,7 @@ async def legacy_simple_project(
 ) -> Response[Any]:
     """The project page under the upload URL, where ``hatch publish`` looks (``<repository>/+simple/<project>/``,
     as on devpi) to skip files the index already has; the same page, so re-running ``hatch publish`` is a no-op."""
-    ahead = read_ahead(request)
-    if ahead is not None:
-        return ahead
-    return _routed(
-        await project_answer(state.services, state.page_cache, tenant, project, LEGACY_BASE, request.headers)
+    return await answered(
+        request,
+        lambda: project_answer(state.services, state.page_cache, tenant, project, LEGACY_BASE, request.headers),
     )
