@@ -24,6 +24,7 @@ def test_release_files_create_project_and_release_once(store: MetadataBackend) -
     assert stored is not None and stored.name == "Tools" and stored.summary == "a package"
     assert stored.serial > serial_after_first
     assert sorted(r.version for r in store.catalogue.list_releases("t-acme", "tools")) == ["1.0", "2.0"]
+    assert sorted(store.catalogue.release_versions("t-acme", "tools")) == ["1.0", "2.0"]
     assert {f.filename for f in store.catalogue.list_files("t-acme", "tools")} == {
         first.filename,
         second.filename,
@@ -91,9 +92,11 @@ def test_deletes_return_what_they_removed(store: MetadataBackend) -> None:
     assert store.catalogue.delete_file("t-acme", a.filename) is None
     assert [f.version for f in store.catalogue.delete_release("t-acme", "tools", "1.0")] == ["1.0"]
     assert [r.version for r in store.catalogue.list_releases("t-acme", "tools")] == ["2.0"]
+    assert store.catalogue.release_versions("t-acme", "tools") == ["2.0"]
     assert [f.version for f in store.catalogue.delete_project("t-acme", "tools")] == ["2.0"]
     assert store.catalogue.get_project("t-acme", "tools") is None
     assert store.catalogue.list_releases("t-acme", "tools") == []
+    assert store.catalogue.release_versions("t-acme", "tools") == []
     assert [p.normalized_name for p in store.catalogue.list_projects("t-acme")] == ["other"]
 
 

@@ -205,6 +205,7 @@ class StoresAgree(RuleBasedStateMachine):
             self.same(lambda store, name=name: store.catalogue.get_project(tenant_id, name))  # type: ignore[misc]
             self.same(lambda store, name=name: store.catalogue.list_releases(tenant_id, name))  # type: ignore[misc]
             self.same(lambda store, name=name: store.catalogue.list_files(tenant_id, name))  # type: ignore[misc]
+            self.same(lambda store, name=name: sorted(store.catalogue.release_versions(tenant_id, name)))  # type: ignore[misc]
             for version in VERSIONS:
                 for tag in TAGS:
                     filename = _filename(name, version, tag)

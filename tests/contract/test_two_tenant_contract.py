@@ -143,6 +143,9 @@ LOOKUPS: dict[str, Lookup] = {
         lambda store, tid: [(r.tenant_id, r.version) for r in store.catalogue.list_releases(tid, "shared")],
         {ACME: [(ACME, "1.0")], GLOBEX: [(GLOBEX, "1.0")]},
     ),
+    "catalogue.release_versions": Lookup(
+        lambda store, tid: store.catalogue.release_versions(tid, "shared"), {ACME: ["1.0"], GLOBEX: ["1.0"]}
+    ),
     "catalogue.list_files": Lookup(
         lambda store, tid: [(f.tenant_id, f.size) for f in store.catalogue.list_files(tid, "shared")],
         {ACME: [(ACME, 11)], GLOBEX: [(GLOBEX, 21)]},

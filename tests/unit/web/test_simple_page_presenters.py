@@ -131,3 +131,20 @@ def test_listing_in_html_and_json() -> None:
         '    <a href="odd-name/">&lt;Odd&gt;&amp;Name</a>\n'
         "  </body>\n</html>\n"
     )
+
+
+def test_urls_quote_what_is_not_plain_and_keep_the_rest() -> None:
+    local = replace(WHEEL, version="1.0+cpu.1", filename="acme_tools-1.0+cpu.1-py3-none-any.whl", has_provenance=True)
+    document = json.loads(render_project(page(local), as_json=True))
+    (entry,) = document["files"]
+    assert entry["url"] == "../../files/acme-tools/1.0%2Bcpu.1/acme_tools-1.0%2Bcpu.1-py3-none-any.whl"
+    assert entry["provenance"] == "../../provenance/acme-tools/1.0%2Bcpu.1/acme_tools-1.0%2Bcpu.1-py3-none-any.whl"
+    assert entry["upload-time"] == "2026-05-06T07:08:09.123456Z"
+    html = render_project(page(local), as_json=False).decode()
+    assert 'href="../../files/acme-tools/1.0%2Bcpu.1/acme_tools-1.0%2Bcpu.1-py3-none-any.whl#sha256=' in html
+
+
+def test_upload_time_keeps_whole_seconds_with_microseconds() -> None:
+    on_the_second = replace(WHEEL, uploaded_at=datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC))
+    (entry,) = json.loads(render_project(page(on_the_second), as_json=True))["files"]
+    assert entry["upload-time"] == "2026-05-06T07:08:09.000000Z"

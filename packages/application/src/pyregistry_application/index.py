@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -103,8 +103,9 @@ def _project_stamp(tenant: Tenant, inputs: StampInputs) -> PageStamp:
     return PageStamp(tenant_id=tenant.id, version=str(found[0]))
 
 
-def _sort_key(file: ReleaseFile) -> tuple[object, str]:
-    return (version_order(file.version), file.filename)
+def _in_version_order(files: Iterable[ReleaseFile]) -> list[ReleaseFile]:
+    """``files`` by PEP 440 version, then filename."""
+    return sorted(files, key=lambda file: (version_order(file.version), file.filename))
 
 
 class PackageIndex:
@@ -222,9 +223,7 @@ class PackageIndex:
         files = self._catalogue.list_files(tenant.id, normalized)
         if project.is_mirrored and self._mirror is not None:
             files = self._mirror.servable(tenant.id, files)
-        versions = sorted(
-            {release.version for release in self._catalogue.list_releases(tenant.id, normalized)}, key=version_order
-        )
+        versions = sorted(set(self._catalogue.release_versions(tenant.id, normalized)), key=version_order)
         status = self._catalogue.get_project_status(tenant.id, normalized)
         blocked: frozenset[str] = frozenset()
         malware = self._malware
@@ -239,7 +238,7 @@ class PackageIndex:
         return ProjectPage(
             tenant=tenant,
             project=project,
-            files=sorted(offered_files(project, files, status, blocked), key=_sort_key),
+            files=_in_version_order(offered_files(project, files, status, blocked)),
             versions=offered_versions(versions, status, blocked),
             status=status,
             vulnerability_marks=marks,

@@ -110,6 +110,11 @@ class CatalogueReader(Protocol):
         """The project's releases, oldest first."""
         ...
 
+    def release_versions(self, tenant_id: str, normalized_name: str) -> list[str]:
+        """The versions of the project's releases (no order promised): what a project page lists, without
+        reading whole releases."""
+        ...
+
     def list_files(self, tenant_id: str, normalized_name: str) -> list[ReleaseFile]:
         """The project's files, each carrying its release's yank state."""
         ...

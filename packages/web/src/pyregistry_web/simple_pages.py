@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html import escape
 from urllib.parse import quote
 
@@ -19,14 +20,57 @@ SIZELESS_API_VERSION = "1.0"
 """Declared by a JSON project page listing a file of unknown size: PEP 700 (1.1) makes ``size`` required.
 A page whose project has a status other than active still declares 1.4, so installers read the marker."""
 _encoder = msgspec.json.Encoder()
+_URL_PLAIN = re.compile(r"[A-Za-z0-9_.~-]*")
+"""What ``quote`` leaves as it is: most names, versions and filenames skip it."""
+
+
+def _quoted(text: str) -> str:
+    return text if _URL_PLAIN.fullmatch(text) else quote(text)
 
 
 def _file_path(file: ReleaseFile, up: str, kind: str = "files") -> str:
-    return f"{up}{kind}/{quote(file.normalized_name)}/{quote(file.version)}/{quote(file.filename)}"
+    return f"{up}{kind}/{_quoted(file.normalized_name)}/{_quoted(file.version)}/{_quoted(file.filename)}"
 
 
 def _upload_time(file: ReleaseFile) -> str:
-    return file.uploaded_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """``uploaded_at`` (UTC) as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
+    return file.uploaded_at.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+class _CoreMetadata(msgspec.Struct, frozen=True):
+    sha256: str
+
+
+class _Hashes(msgspec.Struct, frozen=True):
+    sha256: str
+
+
+class _JsonFile(msgspec.Struct, frozen=True, rename="kebab"):
+    """One ``files`` entry of a PEP 691 project page; unset keys are left out."""
+
+    filename: str
+    url: str
+    hashes: _Hashes
+    requires_python: str | None
+    yanked: bool | str
+    upload_time: str
+    size: int | msgspec.UnsetType = msgspec.UNSET
+    core_metadata: _CoreMetadata | msgspec.UnsetType = msgspec.UNSET
+    provenance: str | msgspec.UnsetType = msgspec.UNSET
+
+
+def _json_file(file: ReleaseFile, up: str) -> _JsonFile:
+    return _JsonFile(
+        filename=file.filename,
+        url=_file_path(file, up),
+        hashes=_Hashes(file.sha256),
+        requires_python=file.requires_python,
+        yanked=_yanked_json(file),
+        upload_time=_upload_time(file),
+        size=file.size if file.size_known else msgspec.UNSET,
+        core_metadata=_CoreMetadata(file.metadata_sha256) if file.metadata_sha256 else msgspec.UNSET,
+        provenance=_file_path(file, up, "provenance") if file.has_provenance else msgspec.UNSET,
+    )
 
 
 def render_listing(listing: ProjectListing, as_json: bool) -> bytes:
@@ -39,7 +83,8 @@ def render_listing(listing: ProjectListing, as_json: bool) -> bytes:
             }
         )
     rows = "".join(
-        f'    <a href="{quote(project.normalized_name)}/">{escape(project.name)}</a>\n' for project in listing.projects
+        f'    <a href="{_quoted(project.normalized_name)}/">{escape(project.name)}</a>\n'
+        for project in listing.projects
     )
     return (
         "<!DOCTYPE html>\n<html>\n  <head>\n"
@@ -83,23 +128,7 @@ def render_project(page: ProjectPage, as_json: bool, up: str = "../../") -> byte
     ``up`` leads from the page's URL to the tenant root, where ``files/`` and ``provenance/`` are.
     """
     if as_json:
-        files = []
-        for file in page.files:
-            entry: dict[str, object] = {
-                "filename": file.filename,
-                "url": _file_path(file, up),
-                "hashes": {"sha256": file.sha256},
-                "requires-python": file.requires_python,
-                "yanked": _yanked_json(file),
-                "upload-time": _upload_time(file),
-            }
-            if file.size_known:
-                entry["size"] = file.size
-            if file.metadata_sha256:
-                entry["core-metadata"] = {"sha256": file.metadata_sha256}
-            if file.has_provenance:
-                entry["provenance"] = _file_path(file, up, "provenance")
-            files.append(entry)
+        files = [_json_file(file, up) for file in page.files]
         return _encoder.encode(
             {
                 "meta": {"api-version": _project_api_version(page)},

@@ -43,6 +43,12 @@ class MemoryCatalogueReader:
             ]
         return sorted(found, key=lambda release: (release.created_at, release.version))
 
+    def release_versions(self, tenant_id: str, normalized_name: str) -> list[str]:
+        with self._state.lock:
+            return [
+                version for (tid, name, version) in self._state.releases if tid == tenant_id and name == normalized_name
+            ]
+
     def list_files(self, tenant_id: str, normalized_name: str) -> list[ReleaseFile]:
         with self._state.lock:
             return [

@@ -64,6 +64,12 @@ class SqlCatalogueReader:
         )
         return [release_from_row(row) for row in rows]
 
+    def release_versions(self, tenant_id: str, normalized_name: str) -> list[str]:
+        rows = self._db.rows(
+            "SELECT version FROM releases WHERE tenant_id = ? AND normalized_name = ?", (tenant_id, normalized_name)
+        )
+        return [row["version"] for row in rows]
+
     def list_files(self, tenant_id: str, normalized_name: str) -> list[ReleaseFile]:
         rows = self._db.rows(
             FILE_SELECT + " WHERE f.tenant_id = ? AND f.normalized_name = ?", (tenant_id, normalized_name)
