@@ -199,6 +199,13 @@ class StoresAgree(RuleBasedStateMachine):
         tenant_id = self.tenant_id(slug)
         self.same(lambda store: store.tenants.get_tenant_by_slug(self.slug(slug)))
         self.same(lambda store: store.tokens.list_tokens(tenant_id))
+        for with_mirrored in (False, True):
+            self.same(
+                lambda store, with_mirrored=with_mirrored: sorted(  # type: ignore[misc]
+                    store.catalogue.listed_projects(tenant_id, with_mirrored=with_mirrored),
+                    key=lambda project: project.normalized_name,
+                )
+            )
         for key_id in self.tokens.values():
             self.same(lambda store, key_id=key_id: store.tokens.get_token_by_key_id(key_id))  # type: ignore[misc]
         for name in NAMES:

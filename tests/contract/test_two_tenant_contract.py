@@ -143,6 +143,19 @@ LOOKUPS: dict[str, Lookup] = {
         lambda store, tid: [(r.tenant_id, r.version) for r in store.catalogue.list_releases(tid, "shared")],
         {ACME: [(ACME, "1.0")], GLOBEX: [(GLOBEX, "1.0")]},
     ),
+    "catalogue.listed_projects": Lookup(
+        lambda store, tid: sorted(
+            (p.name, p.normalized_name) for p in store.catalogue.listed_projects(tid, with_mirrored=True)
+        ),
+        {
+            ACME: [("Mirrored", "mirrored"), ("acme-only", "acme-only"), ("shared", "shared")],
+            GLOBEX: [("Mirrored", "mirrored"), ("globex-only", "globex-only"), ("shared", "shared")],
+        },
+    ),
+    "catalogue.listed_projects (local only)": Lookup(
+        lambda store, tid: sorted(p.normalized_name for p in store.catalogue.listed_projects(tid, with_mirrored=False)),
+        {ACME: ["acme-only", "shared"], GLOBEX: ["globex-only", "shared"]},
+    ),
     "catalogue.release_versions": Lookup(
         lambda store, tid: store.catalogue.release_versions(tid, "shared"), {ACME: ["1.0"], GLOBEX: ["1.0"]}
     ),

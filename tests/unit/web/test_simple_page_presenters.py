@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from pyregistry_application.dto import ListedProject
 from pyregistry_application.index import ProjectListing, ProjectPage
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.projects import Project
@@ -117,8 +118,9 @@ def test_html_yanked_without_reason_is_an_empty_attribute() -> None:
 
 
 def test_listing_in_html_and_json() -> None:
-    other = replace(PROJECT, name="<Odd>&Name", normalized_name="odd-name")
-    listing = ProjectListing(tenant=TENANT, projects=[PROJECT, other])
+    listing = ProjectListing(
+        tenant=TENANT, projects=[ListedProject("Acme_Tools", "acme-tools"), ListedProject("<Odd>&Name", "odd-name")]
+    )
     assert json.loads(render_listing(listing, as_json=True)) == {
         "meta": {"api-version": "1.4"},
         "projects": [{"name": "Acme_Tools"}, {"name": "<Odd>&Name"}],
@@ -148,3 +150,11 @@ def test_upload_time_keeps_whole_seconds_with_microseconds() -> None:
     on_the_second = replace(WHEEL, uploaded_at=datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC))
     (entry,) = json.loads(render_project(page(on_the_second), as_json=True))["files"]
     assert entry["upload-time"] == "2026-05-06T07:08:09.000000Z"
+
+
+def test_listing_quotes_names_only_when_they_need_it() -> None:
+    plain = ProjectListing(tenant=TENANT, projects=[ListedProject("Acme_Tools", "acme-tools")])
+    assert '    <a href="acme-tools/">Acme_Tools</a>\n' in render_listing(plain, as_json=False).decode()
+    odd = ProjectListing(tenant=TENANT, projects=[ListedProject("A", "a"), ListedProject("B c", "b c")])
+    html = render_listing(odd, as_json=False).decode()
+    assert '    <a href="a/">A</a>\n    <a href="b%20c/">B c</a>\n' in html

@@ -12,6 +12,7 @@ __all__ = [
     "BlobInfo",
     "DistributionMetadata",
     "IssuedToken",
+    "ListedProject",
     "Page",
     "RegistryStats",
     "SpooledUpload",
@@ -20,6 +21,13 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+class ListedProject(msgspec.Struct, frozen=True):
+    """A project as a root index lists it: its display name and its normalized name."""
+
+    name: str
+    normalized_name: str
 
 
 class BlobInfo(msgspec.Struct, frozen=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,7 @@ import msgspec
 
 from pyregistry_application.access import TokenAccess
 from pyregistry_application.blob_keys import metadata_key_for
+from pyregistry_application.dto import ListedProject
 from pyregistry_application.index_versions import (
     AwaitedStampReads,
     DownloadInputs,
@@ -50,7 +52,8 @@ class ProjectListing(msgspec.Struct, frozen=True):
     """A tenant's root index: every project name."""
 
     tenant: Tenant
-    projects: list[Project]
+    projects: list[ListedProject]
+    """By normalized name."""
 
 
 class ProjectPage(msgspec.Struct, frozen=True):
@@ -200,14 +203,8 @@ class PackageIndex:
         return self._listing_of(tenant)
 
     def _listing_of(self, tenant: Tenant) -> ProjectListing:
-        projects = sorted(
-            (
-                project
-                for project in self._catalogue.list_projects(tenant.id)
-                if project.is_visible_when(mirroring_enabled=tenant.mirroring_enabled)
-            ),
-            key=lambda project: project.normalized_name,
-        )
+        projects = self._catalogue.listed_projects(tenant.id, with_mirrored=tenant.mirroring_enabled)
+        projects.sort(key=attrgetter("normalized_name"))
         return ProjectListing(tenant=tenant, projects=projects)
 
     def project_page(self, tenant_slug: str, secret: str | None, project_name: str) -> ProjectPage:

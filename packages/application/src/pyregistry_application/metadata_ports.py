@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from pyregistry_application.background_ports import PendingJob
-from pyregistry_application.dto import AuditQuery, Page, RegistryStats
+from pyregistry_application.dto import AuditQuery, ListedProject, Page, RegistryStats
 from pyregistry_domain.audit import AuditEvent
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.project_status import ProjectStatus
@@ -104,6 +104,11 @@ class CatalogueReader(Protocol):
     def get_project(self, tenant_id: str, normalized_name: str) -> Project | None: ...
     def list_projects(self, tenant_id: str) -> list[Project]:
         """The tenant's projects, by normalized name."""
+        ...
+
+    def listed_projects(self, tenant_id: str, *, with_mirrored: bool) -> list[ListedProject]:
+        """The names a root index lists (no order promised): every local project, and with ``with_mirrored`` the
+        mirrored ones too; much cheaper than :meth:`list_projects` for a tenant of many projects."""
         ...
 
     def list_releases(self, tenant_id: str, normalized_name: str) -> list[Release]:

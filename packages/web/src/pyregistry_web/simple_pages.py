@@ -22,6 +22,8 @@ A page whose project has a status other than active still declares 1.4, so insta
 _encoder = msgspec.json.Encoder()
 _URL_PLAIN = re.compile(r"[A-Za-z0-9_.~-]*")
 """What ``quote`` leaves as it is: most names, versions and filenames skip it."""
+_HTML_SPECIAL = re.compile(r"[&<>\"']")
+"""What ``html.escape`` replaces: a root index whose names have none of these is not escaped name by name."""
 
 
 def _quoted(text: str) -> str:
@@ -35,6 +37,10 @@ def _file_path(file: ReleaseFile, up: str, kind: str = "files") -> str:
 def _upload_time(file: ReleaseFile) -> str:
     """``uploaded_at`` (UTC) as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
     return file.uploaded_at.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+class _JsonProject(msgspec.Struct, frozen=True):
+    name: str
 
 
 class _CoreMetadata(msgspec.Struct, frozen=True):
@@ -79,13 +85,17 @@ def render_listing(listing: ProjectListing, as_json: bool) -> bytes:
         return _encoder.encode(
             {
                 "meta": {"api-version": API_VERSION},
-                "projects": [{"name": project.name} for project in listing.projects],
+                "projects": [_JsonProject(project.name) for project in listing.projects],
             }
         )
-    rows = "".join(
-        f'    <a href="{_quoted(project.normalized_name)}/">{escape(project.name)}</a>\n'
-        for project in listing.projects
-    )
+    projects = listing.projects
+    hrefs = [project.normalized_name for project in projects]
+    names = [project.name for project in projects]
+    if not _URL_PLAIN.fullmatch("".join(hrefs)):
+        hrefs = [_quoted(href) for href in hrefs]
+    if _HTML_SPECIAL.search("".join(names)):
+        names = [escape(name) for name in names]
+    rows = "".join([f'    <a href="{href}/">{name}</a>\n' for href, name in zip(hrefs, names, strict=True)])
     return (
         "<!DOCTYPE html>\n<html>\n  <head>\n"
         f'    <meta name="pypi:repository-version" content="{API_VERSION}">\n'

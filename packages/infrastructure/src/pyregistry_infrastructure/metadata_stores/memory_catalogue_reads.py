@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from pyregistry_application.dto import Page, RegistryStats
+from pyregistry_application.dto import ListedProject, Page, RegistryStats
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.project_status import ACTIVE, ProjectStatus
 from pyregistry_domain.projects import Project, Release
@@ -35,6 +35,14 @@ class MemoryCatalogueReader:
         with self._state.lock:
             found = [project for (tid, _), project in self._state.projects.items() if tid == tenant_id]
             return sorted(found, key=lambda project: project.normalized_name)
+
+    def listed_projects(self, tenant_id: str, *, with_mirrored: bool) -> list[ListedProject]:
+        with self._state.lock:
+            return [
+                ListedProject(project.name, project.normalized_name)
+                for (tid, _), project in self._state.projects.items()
+                if tid == tenant_id and (with_mirrored or project.is_local)
+            ]
 
     def list_releases(self, tenant_id: str, normalized_name: str) -> list[Release]:
         with self._state.lock:

@@ -129,6 +129,12 @@ class SqlDatabase(ABC):
         with self.tracer.span("db.query", {"db.system": self.dialect.name}), self.connection() as raw:
             return SqlConnection(raw, self.dialect).query(sql, params)
 
+    def tuples(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        """Run one query outside any transaction; rows as the driver's tuples, for reads of many rows."""
+        with self.tracer.span("db.query", {"db.system": self.dialect.name}), self.connection() as raw:
+            rows: list[tuple[Any, ...]] = SqlConnection(raw, self.dialect).execute(sql, params).fetchall()
+            return rows
+
     def row(self, sql: str, params: Params = ()) -> dict[str, Any] | None:
         """The first row of one query, or ``None``."""
         rows = self.rows(sql, params)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pyregistry_application.dto import Page, RegistryStats
+from pyregistry_application.dto import ListedProject, Page, RegistryStats
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.project_status import ACTIVE, ProjectStatus, ProjectStatusKind
-from pyregistry_domain.projects import Project, Release
+from pyregistry_domain.projects import Project, ProjectOrigin, Release
 from pyregistry_infrastructure.metadata_stores.rows import file_from_row, project_from_row, release_from_row
 from pyregistry_infrastructure.metadata_stores.search import rank_projects
 from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase
@@ -56,6 +56,13 @@ class SqlCatalogueReader:
     def list_projects(self, tenant_id: str) -> list[Project]:
         rows = self._db.rows("SELECT * FROM projects WHERE tenant_id = ? ORDER BY normalized_name", (tenant_id,))
         return [project_from_row(row) for row in rows]
+
+    def listed_projects(self, tenant_id: str, *, with_mirrored: bool) -> list[ListedProject]:
+        sql = "SELECT name, normalized_name FROM projects WHERE tenant_id = ?"
+        params: tuple[str, ...] = (tenant_id,)
+        if not with_mirrored:
+            sql, params = sql + " AND origin = ?", (tenant_id, ProjectOrigin.LOCAL)
+        return [ListedProject(name, normalized) for name, normalized in self._db.tuples(sql, params)]
 
     def list_releases(self, tenant_id: str, normalized_name: str) -> list[Release]:
         rows = self._db.rows(
