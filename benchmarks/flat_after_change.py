@@ -10,7 +10,9 @@ median latency of:
   (the token and version check alone, which must not grow with N);
 - the first read after a change made by another process (``pyregistry yank`` in the CLI), once the server's
   page watcher has re-rendered the page (``settle`` seconds later), and a read right after the change, which waits
-  for that render when it is still running.
+  for that render when it is still running;
+- uploads through the server (a new project to ``wide``, a new version of ``deep-lib``): how long the upload
+  takes and the read of the changed page right after the upload answers.
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ def fill(home: Path, projects: int, files: int) -> dict[str, str]:
             slug=slug, display_name=slug, admin_email=None, admin_password=None, mirroring_enabled=False, actor="b"
         )
         tokens[slug] = services.tokens.issue(tenant_slug=slug, name="reader", scopes=["read"], actor="bench").secret
+        tokens[f"{slug}-publish"] = services.tokens.issue(
+            tenant_slug=slug, name="publisher", scopes=["publish"], actor="bench"
+        ).secret
         started = time.monotonic()
         for number in range(count):
             name = "deep-lib" if slug == "deep" else f"proj{number:06d}"
@@ -132,6 +137,37 @@ def measure(client: httpx.Client, home: Path, port: int, page: tuple[str, str, s
     return f"| {label} | " + " | ".join(cells) + " |"
 
 
+def after_uploads(client: httpx.Client, base: str, tokens: dict[str, str], args: Any) -> list[str]:
+    """Table lines: each page read right after an upload through the server changed it, and the upload's time."""
+    from tests.support.dists import build_wheel
+    from tests.support.raw_upload import form_upload
+
+    work = Path(tempfile.mkdtemp(prefix="pyr-flat-uploads-"))
+    run = int(time.time())
+    lines = []
+    for label, tenant, project in (
+        ("root index, new project", "wide", None),
+        ("project page, new version", "deep", "deep-lib"),
+    ):
+        url = f"{base}/{tenant}/simple/" if project is None else f"{base}/{tenant}/simple/{project}/"
+        uploads, reads = [], []
+        for cycle in range(args.cycles):
+            name = project or f"fresh-{run}-{cycle}"
+            version = f"9.{run}.{cycle}" if project else "1.0"
+            wheel = build_wheel(work / f"{tenant}-{cycle}", name, version)
+            latency(client, url, tokens[tenant])
+            started = time.perf_counter()
+            answer = form_upload(f"{base}/{tenant}/legacy/", tokens[f"{tenant}-publish"], wheel, name, version)
+            uploads.append((time.perf_counter() - started) * 1000)
+            answer.raise_for_status()
+            reads.append(latency(client, url, tokens[tenant]))
+        lines.append(
+            f"| {label} | {statistics.median(uploads):.1f} ms [{min(uploads):.0f}-{max(uploads):.0f}] "
+            f"| {statistics.median(reads):.1f} ms [{min(reads):.1f}-{max(reads):.1f}] |"
+        )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--projects", type=int, default=100_000)
@@ -139,13 +175,14 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=2.0, help="seconds between a change and the timed read")
     parser.add_argument("--cycles", type=int, default=5, help="changes timed per page (medians are printed)")
     parser.add_argument("--home", type=Path, help="reuse the data directory a previous run filled (and its tokens)")
+    parser.add_argument("--baseline", type=Path, help="serve another checkout's sources (same venv) instead")
     args = parser.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="pyr-flat-"))
     if args.home is None:
         print(f"filling {home} ...", file=sys.stderr)
         (home / "tokens.json").write_text(json.dumps(fill(home, args.projects, args.files)))
     tokens = json.loads((home / "tokens.json").read_text())
-    server = serve(home, None, None)
+    server = serve(home, None, args.baseline)
     base = f"http://127.0.0.1:{server.port}/t"
     pages = [
         (f"root index, {args.projects:,} projects", "wide", f"{base}/wide/simple/", tokens["wide"]),
@@ -156,12 +193,18 @@ def main() -> None:
         "| read right after a change |",
         "|---|---|---|---|---|",
     ]
+    uploads = [
+        "| upload through the server | upload (median [range]) | read right after the upload answered |",
+        "|---|---|---|",
+    ]
     try:
         with httpx.Client(timeout=120) as client:
             latency(client, f"{base}/small/simple/", tokens["small"], 3)
             small = latency(client, f"{base}/small/simple/", tokens["small"], 50)
             checks = [revalidation(client, f"{base}/{slug}/simple/", tokens[slug]) for slug in ("small", "wide")]
             lines += [measure(client, home, server.port, page, args) for page in pages]
+            if "wide-publish" in tokens:
+                uploads += after_uploads(client, base, tokens, args)
     finally:
         server.stop()
     load = os.getloadavg()[0]
@@ -170,7 +213,7 @@ def main() -> None:
         f"only): {checks[0]:.1f} ms at 100 projects, {checks[1]:.1f} ms at {args.projects:,}; "
         f"load average {load:.1f} (shared machine)"
     )
-    print(f"\n{header}\n\n" + "\n".join(lines))
+    print(f"\n{header}\n\n" + "\n".join(lines) + "\n\n" + "\n".join(uploads))
 
 
 if __name__ == "__main__":

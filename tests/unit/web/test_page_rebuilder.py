@@ -48,3 +48,27 @@ def test_refused_and_failed_rebuilds_are_dropped_and_later_work_still_runs() -> 
     rebuilder.schedule("corp", None, "fine")
     assert rebuilder.wait_idle(10)
     assert calls == ["denied", "broken", "fine"]
+
+
+def test_each_request_is_done_when_its_rebuild_has_run_and_merged_requests_share_it() -> None:
+    release = threading.Event()
+    started = threading.Event()
+    calls: list[str] = []
+
+    def rebuild(tenant: str, secret: str | None, project: str) -> None:
+        started.set()
+        release.wait(10)
+        calls.append(project)
+        if project == "broken":
+            raise RuntimeError("render failed")
+
+    rebuilder = PageRebuilder(rebuild)
+    running = rebuilder.schedule("corp", None, "alpha")
+    assert started.wait(10)
+    merged = [rebuilder.schedule("corp", secret, "beta") for secret in ("one", "two")]
+    broken = rebuilder.schedule("corp", None, "broken")
+    assert merged[0] is merged[1]
+    assert not any(future.done() for future in (running, *merged, broken))
+    release.set()
+    assert running.result(10) is None and merged[0].result(10) is None and broken.result(10) is None
+    assert sorted(calls) == ["alpha", "beta", "broken"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 
 import structlog
 
@@ -22,25 +23,30 @@ class PageRebuilder:
 
     Requests for a project already waiting are merged (the latest credentials win), so a burst of uploads to one
     project costs one rebuild. A rebuild the credentials may not make (e.g. a token limited to one project cannot
-    read the root index) or that fails is logged and dropped: readers then render on demand.
+    read the root index) or that fails is logged and dropped: readers then render on demand. Each request gets a
+    future that is done once its rebuild has run (or was dropped), so an upload can answer after its pages are
+    ready.
     """
 
     def __init__(self, rebuild: Rebuild) -> None:
         self._rebuild = rebuild
-        self._pending: dict[tuple[str, str], str | None] = {}
+        self._pending: dict[tuple[str, str], tuple[str | None, Future[None]]] = {}
         self._lock = threading.Lock()
         self._idle = threading.Event()
         self._idle.set()
         self._worker: threading.Thread | None = None
 
-    def schedule(self, tenant: str, secret: str | None, project: str) -> None:
-        """Rebuild ``project``'s pages (and the tenant's root index) soon."""
+    def schedule(self, tenant: str, secret: str | None, project: str) -> Future[None]:
+        """Rebuild ``project``'s pages (and the tenant's root index) soon; the future is done when that has run."""
         with self._lock:
-            self._pending[(tenant, project)] = secret
+            waiting = self._pending.get((tenant, project))
+            done: Future[None] = Future() if waiting is None else waiting[1]
+            self._pending[(tenant, project)] = (secret, done)
             self._idle.clear()
             if self._worker is None:
                 self._worker = threading.Thread(target=self._run, name="page-rebuilder", daemon=True)
                 self._worker.start()
+            return done
 
     def wait_idle(self, timeout: float) -> bool:
         """Block until nothing is pending or running; ``False`` on timeout."""
@@ -53,7 +59,7 @@ class PageRebuilder:
                     self._worker = None
                     self._idle.set()
                     return
-                (tenant, project), secret = self._pending.popitem()
+                (tenant, project), (secret, done) = self._pending.popitem()
             try:
                 self._rebuild(tenant, secret, project)
                 _log.debug("pages.rebuilt", tenant=tenant, project=project)
@@ -61,3 +67,6 @@ class PageRebuilder:
                 _log.debug("pages.rebuild_skipped", tenant=tenant, project=project, reason=exc.message)
             except Exception as exc:
                 _log.warning("pages.rebuild_failed", tenant=tenant, project=project, error=str(exc))
+            finally:
+                if not done.cancelled():
+                    done.set_result(None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import anyio.to_thread
@@ -26,6 +27,8 @@ __all__ = ["legacy_upload"]
 
 FIELD_OVERHEAD_BYTES = 16 * 1024 * 1024
 MAX_AUDITED_NAME = 200
+PAGES_READY_WAIT_SECONDS = 10.0
+"""How long an upload's answer waits for its project page and root index to be rendered again."""
 _log = structlog.get_logger(__name__)
 
 
@@ -34,6 +37,16 @@ def _refused_early(request: AnyRequest, error: DomainError) -> Response[Any]:
     status = status_for(error)
     headers = {"Connection": "close", **(BASIC_CHALLENGE if status == 401 else {})}
     return error_response(request, status, error.message, headers)
+
+
+async def _pages_ready(rebuilder: PageRebuilder, tenant: str, secret: str | None, project: str) -> None:
+    """Wait (at most :data:`PAGES_READY_WAIT_SECONDS`) for the upload's pages to be rendered again, so the install
+    that usually follows an upload reads them from the cache."""
+    rebuilt = asyncio.wrap_future(rebuilder.schedule(tenant, secret, project))
+    try:
+        await asyncio.wait_for(asyncio.shield(rebuilt), PAGES_READY_WAIT_SECONDS)
+    except TimeoutError:
+        _log.info("upload.pages_pending", tenant=tenant, project=project, waited=PAGES_READY_WAIT_SECONDS)
 
 
 def _field_check(permit: UploadPermit) -> FieldCheck:
@@ -105,7 +118,7 @@ async def legacy_upload(request: AnyRequest, state: State, tenant: FromPath[str]
         spooler.discard()
     _log.info("upload.stored", tenant=tenant, filename=result.filename, size=result.size)
     rebuilder: PageRebuilder = state.page_rebuilder
-    rebuilder.schedule(tenant, secret, normalize_project_name(result.project))
+    await _pages_ready(rebuilder, tenant, secret, normalize_project_name(result.project))
     return Response(
         content=f"OK: stored {result.filename} ({result.size} bytes, sha256 {result.sha256})\n",
         media_type=MediaType.TEXT,
