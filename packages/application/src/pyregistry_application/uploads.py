@@ -44,7 +44,7 @@ from pyregistry_domain.provenance import PublisherIdentity
 from pyregistry_domain.publishers import claim_details, descriptor_claims
 from pyregistry_domain.tenants import Tenant
 from pyregistry_domain.tokens import ApiToken, TokenScope
-from pyregistry_domain.versions import canonical_version, parse_version
+from pyregistry_domain.versions import canonical_version, parse_version, version_order
 
 __all__ = [
     "Acceptance",
@@ -323,7 +323,7 @@ class UploadDistribution:
             return UploadTarget(project=None, known_versions=set())
         return UploadTarget(
             project=existing,
-            known_versions={release.version for release in self._catalogue.list_releases(tenant_id, normalized)},
+            known_versions=set(self._catalogue.release_versions(tenant_id, normalized)),
         )
 
     def _record_audit(self, tenant: Tenant, file: ReleaseFile, how: Acceptance, replaced: list[ReleaseFile]) -> None:
@@ -384,7 +384,13 @@ class UploadDistribution:
     def _equivalent_file(self, tenant_id: str, normalized: str, filename: str) -> ReleaseFile | None:
         """A local file that is this one under another spelling (see :class:`DistributionIdentity`), if any."""
         identity = distribution_identity(filename)
+        same_version = version_order(identity.version)
         for file in self._catalogue.list_files(tenant_id, normalized):
-            if file.is_local and distribution_identity(file.filename) == identity:
+            # a local file's release version is its filename's canonical version: others cannot be the same file
+            if (
+                file.is_local
+                and version_order(file.version) == same_version
+                and distribution_identity(file.filename) == identity
+            ):
                 return file
         return None

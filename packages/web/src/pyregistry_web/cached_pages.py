@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import TypeVar
 
 from pyregistry_application.index import ProjectListing, ProjectPage
 from pyregistry_application.index_versions import IndexChanges, PageStamp
@@ -21,6 +22,8 @@ __all__ = [
     "rebuild_pages",
     "refresh_changed",
 ]
+
+_Read = TypeVar("_Read")
 
 PROJECT_BASE = "simple"
 """Where project pages live under ``/t/{tenant}/``; ``hatch`` also reads them under ``legacy/+simple``."""
@@ -90,9 +93,14 @@ def rebuild_pages(
     """Render the root index and ``project``'s page at their current versions, in every format, into the cache."""
     listing = services.index.listing_stamp(tenant, secret)
     page = services.index.project_stamp(tenant, secret, project)
+    read_listing = _read_once(lambda: services.index.listing(tenant, secret))
+    read_page = _read_once(lambda: services.index.project_page(tenant, secret, project))
     for fmt in SimpleFormat:
-        listing_body(services, cache, tenant, secret, listing, fmt, counted=False)
-        project_body(services, cache, tenant, secret, project, page, fmt, counted=False)
+        as_json = fmt is SimpleFormat.JSON
+        _render(cache, listing_key(listing, fmt), listing, partial(_listing_bytes, read_listing, as_json))
+        if page.version is not None:
+            render = partial(_page_bytes, read_page, as_json, _up(PROJECT_BASE))
+            _render(cache, project_key(page, project, fmt), page, render)
 
 
 def refresh_changed(services: RegistryServices, cache: RenderedPageCache, changes: IndexChanges) -> int:
@@ -120,6 +128,18 @@ def refresh_changed(services: RegistryServices, cache: RenderedPageCache, change
             as_json = SimpleFormat[fmt_name] is SimpleFormat.JSON
             rendered += _render(cache, key, stamp, partial(_page_bytes, read_page, as_json, _up(base)))
     return rendered
+
+
+def _read_once(read: Callable[[], _Read]) -> Callable[[], _Read]:
+    """``read``, made at most once however often the returned function is called."""
+    kept: list[_Read] = []
+
+    def once() -> _Read:
+        if not kept:
+            kept.append(read())
+        return kept[0]
+
+    return once
 
 
 def _render(cache: RenderedPageCache, key: PageKey, stamp: PageStamp, render: Callable[[], bytes]) -> int:
