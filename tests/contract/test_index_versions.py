@@ -430,3 +430,34 @@ def test_awaited_download_inputs_see_another_process_writes_at_once(
     assert after.file is not None and after.file.filename == filename
     assert after.status == ProjectStatus(ProjectStatusKind.QUARANTINED, "x")
     assert after == reader_versions.download_inputs("reader1", "one", "alpha", filename)
+
+
+def test_awaited_reads_asked_twice_see_writes_through_the_same_store_in_between(
+    alpha: tuple[MetadataBackend, IndexVersions],
+) -> None:
+    store, _ = alpha
+
+    async def around_writes() -> tuple[list[StampInputs], list[DownloadInputs]]:
+        reads = store.awaited_stamps
+        try:
+            stamps = [await reads.stamp_inputs("reader1", "one", "alpha") for _ in range(2)]
+            files = [await reads.download_inputs("reader1", "one", "alpha", ALPHA_WHEEL) for _ in range(2)]
+            _publish(store, "alpha", "1.1")
+            store.catalogue.set_release_yanked("t1", "alpha", "1.0", True, "broken")
+            stamps.append(await reads.stamp_inputs("reader1", "one", "alpha"))
+            files.append(await reads.download_inputs("reader1", "one", "alpha", ALPHA_WHEEL))
+            assert store.tokens.revoke_token("t1", "id-reader1", NOW)
+            stamps.append(await reads.stamp_inputs("reader1", "one", "alpha"))
+            files.append(await reads.download_inputs("reader1", "one", "alpha", ALPHA_WHEEL))
+            return stamps, files
+        finally:
+            await reads.aclose()
+
+    stamps, files = asyncio.run(around_writes())
+    assert stamps[0] == stamps[1] and files[0] == files[1]
+    assert stamps[0].project is not None and stamps[2].project is not None
+    assert stamps[2].project[0] > stamps[0].project[0]
+    assert files[0].file is not None and not files[0].file.yanked
+    assert files[2].file is not None and files[2].file.yanked and files[2].file.yanked_reason == "broken"
+    assert stamps[3].token is not None and stamps[3].token.revoked_at == NOW
+    assert files[3].token is not None and files[3].token.revoked_at == NOW

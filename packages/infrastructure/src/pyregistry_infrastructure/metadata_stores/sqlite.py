@@ -11,7 +11,7 @@ from pathlib import Path
 from pyregistry_application.index_versions import AwaitedStampReads, IndexVersions
 from pyregistry_application.metadata_ports import TokenStore
 from pyregistry_application.tracing_ports import NoTracer, Tracer
-from pyregistry_infrastructure.metadata_stores.awaited_stamps import InPlaceStampReads
+from pyregistry_infrastructure.metadata_stores.awaited_stamps import InPlaceStampReads, RememberedStampReads
 from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase
 from pyregistry_infrastructure.metadata_stores.sql_dialect import Dialect
 
@@ -50,6 +50,8 @@ class SqliteDatabase(SqlDatabase):
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
+        self._watch: sqlite3.Connection | None = None
+        self._watch_lock = threading.Lock()
         self.migrate()
 
     def _conn(self) -> sqlite3.Connection:
@@ -70,8 +72,23 @@ class SqliteDatabase(SqlDatabase):
         yield self._conn()
 
     def awaited_stamp_reads(self, versions: IndexVersions, tokens: TokenStore) -> AwaitedStampReads:
-        """In place on the event loop: a keyed read of the local WAL file, which no writer holds up."""
-        return InPlaceStampReads(versions, tokens)
+        """In place on the event loop: a keyed read of the local WAL file, which no writer holds up, remembered
+        until :meth:`data_version` moves (an in-memory database, private to each connection, is read every time)."""
+        if self._path == ":memory:":
+            return InPlaceStampReads(versions, tokens)
+        return RememberedStampReads(versions, tokens, self.data_version)
+
+    def data_version(self) -> int:
+        """SQLite's ``PRAGMA data_version`` on one watch connection that never writes: it moves whenever any
+        connection of any thread or process commits, and only grows."""
+        with self._watch_lock:
+            if self._watch is None:
+                self._watch = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
+                self._watch.execute("PRAGMA query_only=ON")
+                with self._connections_lock:
+                    self._connections.append(self._watch)
+            version: int = self._watch.execute("PRAGMA data_version").fetchone()[0]
+        return version
 
     def close(self) -> None:
         """Close every connection this database opened."""
@@ -80,3 +97,5 @@ class SqliteDatabase(SqlDatabase):
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
+        with self._watch_lock:
+            self._watch = None
