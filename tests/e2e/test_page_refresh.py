@@ -1,5 +1,6 @@
 """A yank, a project status change or a purge made by another process (the CLI) re-renders the cached pages before
-the next reader comes: that reader's request is a page-cache hit and already shows the change."""
+the next reader comes, and one made in the admin pages answers once they are rendered: that reader's request is a
+page-cache hit and already shows the change."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.admin import SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD, AdminSession
 from tests.support.dists import build_wheel
 from tests.support.metrics_scrape import Samples, scrape
 from tests.support.raw_upload import form_upload
@@ -93,5 +95,35 @@ def test_cli_changes_are_rendered_before_the_first_read(tmp_path: Path) -> None:
         body, before, after = _read(registry, read, root)
         _assert_hit(before, after)
         assert [project["name"] for project in body["projects"]] == ["kept-lib"]  # type: ignore[attr-defined]
+    finally:
+        registry.stop()
+
+
+def test_admin_changes_answer_after_their_pages_are_rendered(tmp_path: Path) -> None:
+    registry = start_registry(tmp_path / "srv", {"PYREGISTRY_WORKERS": "1"})
+    try:
+        registry.create_tenant("ui")
+        publish = registry.issue_token("ui", "publish", name="ci")
+        read = registry.issue_token("ui", "read", name="reader")
+        for name, version in (("ui-lib", "1.0"), ("ui-lib", "1.1"), ("gone-lib", "1.0")):
+            wheel = build_wheel(tmp_path / f"{name}-{version}", name, version)
+            assert form_upload(registry.upload_url("ui"), publish, wheel, name, version).status_code == 200
+        page, root = "/t/ui/simple/ui-lib/", "/t/ui/simple/"
+        _read(registry, read, page)
+        _read(registry, read, root)
+        session = AdminSession(registry)
+        assert session.login(SUPERADMIN_EMAIL, SUPERADMIN_PASSWORD).status_code == 303
+
+        yanked = session.post("/admin/t/ui/packages/ui-lib/releases/1.0/yank", {"reason": "broken"})
+        assert yanked.status_code == 303
+        body, before, after = _read(registry, read, page)
+        _assert_hit(before, after)
+        files = {file["filename"]: file for file in body["files"]}  # type: ignore[attr-defined]
+        assert files["ui_lib-1.0-py3-none-any.whl"]["yanked"] == "broken"
+
+        assert session.post("/admin/t/ui/packages/gone-lib/purge").status_code == 303
+        body, before, after = _read(registry, read, root)
+        _assert_hit(before, after)
+        assert [project["name"] for project in body["projects"]] == ["ui-lib"]  # type: ignore[attr-defined]
     finally:
         registry.stop()

@@ -94,3 +94,39 @@ def test_a_failing_refresh_is_not_retried_forever() -> None:
     finally:
         watcher.stop()
     assert [changes.projects for changes in calls] == [[("t1", "broken")], [("t1", "fine")]]
+
+
+def test_caught_up_polls_at_once_and_returns_after_the_change_is_rendered() -> None:
+    log = ChangeLog()
+    rendered: list[str] = []
+    watcher = PageWatcher(
+        log.changes_since, lambda changes: len([rendered.append(p) for _, p in changes.projects]), interval=60
+    )
+    assert not watcher.caught_up(1), "a watcher that is not running cannot catch up"
+    watcher.start()
+    try:
+        _until(lambda: bool(log.asked))
+        log.record("t1", "alpha")
+        started = time.monotonic()
+        assert watcher.caught_up(10)
+        assert rendered == ["alpha"]
+        assert time.monotonic() - started < 5, "the poll waited for its 60 s interval"
+        assert watcher.caught_up(10)
+        assert rendered == ["alpha"] and watcher.refreshed == 1
+    finally:
+        watcher.stop()
+
+
+def test_caught_up_gives_up_at_its_bound_while_a_render_runs() -> None:
+    log = ChangeLog()
+    release = threading.Event()
+    watcher = PageWatcher(log.changes_since, lambda changes: int(release.wait(10)), interval=60)
+    watcher.start()
+    try:
+        _until(lambda: bool(log.asked))
+        log.record("t1", "slow")
+        assert not watcher.caught_up(0.05)
+        release.set()
+        assert watcher.caught_up(10)
+    finally:
+        watcher.stop()

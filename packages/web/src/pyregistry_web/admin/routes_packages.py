@@ -22,6 +22,7 @@ from pyregistry_web.admin.route_access import needs
 from pyregistry_web.admin.session_user import Form, admin_services, renderer
 from pyregistry_web.credentials import client_ip
 from pyregistry_web.http_types import AnyRequest
+from pyregistry_web.page_watcher import pages_caught_up
 
 __all__ = [
     "project_page",
@@ -104,6 +105,7 @@ def set_project_status(
         str(data.get("reason") or ""),
         source_ip=client_ip(request),
     )
+    pages_caught_up(state)
     return back_to_project(request, tenant, project, f"Project status set to {status.kind.value}.")
 
 
@@ -123,6 +125,7 @@ def yank_release(
     admin_services(state).releases.set_yanked(
         user, tenant, project, version, yanked=True, reason=reason, source_ip=client_ip(request)
     )
+    pages_caught_up(state)
     return back_to_project(request, tenant, project, f"Release {version} yanked: pip skips it unless pinned with ==.")
 
 
@@ -141,6 +144,7 @@ def unyank_release(
     admin_services(state).releases.set_yanked(
         user, tenant, project, version, yanked=False, source_ip=client_ip(request)
     )
+    pages_caught_up(state)
     return back_to_project(request, tenant, project, f"Release {version} is no longer yanked.")
 
 
@@ -162,6 +166,7 @@ def purge_release(
     """Delete a release, its files and their blobs."""
     check_csrf(request, data)
     count = admin_services(state).releases.purge_release(user, tenant, project, version, source_ip=client_ip(request))
+    pages_caught_up(state)
     return back_to_project(request, tenant, project, f"Release {version} purged ({count} files).")
 
 
@@ -180,6 +185,7 @@ def purge_file(
     """Delete one file and its blobs."""
     check_csrf(request, data)
     admin_services(state).releases.purge_file(user, tenant, project, filename, source_ip=client_ip(request))
+    pages_caught_up(state)
     return back_to_project(request, tenant, project, f"File {filename} purged.")
 
 
@@ -195,5 +201,6 @@ def purge_project(
     """Delete a project with all its releases, files and blobs."""
     check_csrf(request, data)
     count = admin_services(state).releases.purge_project(user, tenant, project, source_ip=client_ip(request))
+    pages_caught_up(state)
     flash(request, f"Project {project} purged ({count} files).")
     return Redirect(path=f"/admin/t/{tenant}/packages", status_code=303)
