@@ -47,6 +47,16 @@ def _read(registry: RunningRegistry, token: str, path: str) -> tuple[dict[str, o
     return response.json(), before, after
 
 
+def _published(registry: RunningRegistry, tenant: str, tmp_path: Path, wheels: list[tuple[str, str]]) -> str:
+    """A tenant with ``wheels`` uploaded; its read token."""
+    registry.create_tenant(tenant)
+    publish = registry.issue_token(tenant, "publish", name="ci")
+    for name, version in wheels:
+        wheel = build_wheel(tmp_path / f"{name}-{version}", name, version)
+        assert form_upload(registry.upload_url(tenant), publish, wheel, name, version).status_code == 200
+    return registry.issue_token(tenant, "read", name="reader")
+
+
 def _assert_hit(before: Samples, after: Samples) -> None:
     assert after.delta(before, LOOKUPS, result="hit") == 1
     assert after.delta(before, LOOKUPS, result="miss") == 0
@@ -56,12 +66,7 @@ def test_cli_changes_are_rendered_before_the_first_read(tmp_path: Path) -> None:
     env = {"LOG_FILTER": "info,pyregistry_web.page_watcher=debug", "PYREGISTRY_WORKERS": "1"}
     registry = start_registry(tmp_path / "srv", env)
     try:
-        registry.create_tenant("fresh")
-        publish = registry.issue_token("fresh", "publish", name="ci")
-        read = registry.issue_token("fresh", "read", name="reader")
-        for name, version in (("kept-lib", "1.0"), ("kept-lib", "1.1"), ("other-lib", "1.0")):
-            wheel = build_wheel(tmp_path / f"{name}-{version}", name, version)
-            assert form_upload(registry.upload_url("fresh"), publish, wheel, name, version).status_code == 200
+        read = _published(registry, "fresh", tmp_path, [("kept-lib", "1.0"), ("kept-lib", "1.1"), ("other-lib", "1.0")])
         page, root = "/t/fresh/simple/kept-lib/", "/t/fresh/simple/"
         _read(registry, read, page)  # cached from here on
         _read(registry, read, root)
@@ -102,12 +107,7 @@ def test_cli_changes_are_rendered_before_the_first_read(tmp_path: Path) -> None:
 def test_admin_changes_answer_after_their_pages_are_rendered(tmp_path: Path) -> None:
     registry = start_registry(tmp_path / "srv", {"PYREGISTRY_WORKERS": "1"})
     try:
-        registry.create_tenant("ui")
-        publish = registry.issue_token("ui", "publish", name="ci")
-        read = registry.issue_token("ui", "read", name="reader")
-        for name, version in (("ui-lib", "1.0"), ("ui-lib", "1.1"), ("gone-lib", "1.0")):
-            wheel = build_wheel(tmp_path / f"{name}-{version}", name, version)
-            assert form_upload(registry.upload_url("ui"), publish, wheel, name, version).status_code == 200
+        read = _published(registry, "ui", tmp_path, [("ui-lib", "1.0"), ("ui-lib", "1.1"), ("gone-lib", "1.0")])
         page, root = "/t/ui/simple/ui-lib/", "/t/ui/simple/"
         _read(registry, read, page)
         _read(registry, read, root)
