@@ -1,4 +1,5 @@
-"""An upload rebuilds the project page and root index before it answers, so readers after it hit the cache."""
+"""An upload rebuilds the project page and root index before it answers, so readers after it hit the cache (here
+with a token limited to the project, as a trusted publisher's is)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def test_an_upload_rebuilds_its_pages_and_readers_see_the_new_file(tmp_path: Pat
     registry = start_registry(tmp_path / "srv", {"LOG_FILTER": "info,pyregistry_web.page_rebuilder=debug"})
     try:
         registry.create_tenant("warm")
-        publish = registry.issue_token("warm", "publish", name="ci")
+        publish = registry.issue_token("warm", "publish", project="rebuilt-lib", name="ci")
         read = registry.issue_token("warm", "read", name="reader")
         page = f"{registry.base_url}/t/warm/simple/rebuilt-lib/"
         for version in ("1.0", "1.1"):

@@ -8,33 +8,33 @@ from pyregistry_domain.errors import Forbidden
 from pyregistry_web.page_rebuilder import PageRebuilder
 
 
-def test_a_burst_of_changes_to_one_project_is_rebuilt_once_with_the_latest_credentials() -> None:
+def test_a_burst_of_changes_to_one_project_is_rebuilt_once() -> None:
     started = threading.Event()
     release = threading.Event()
-    calls: list[tuple[str, str | None, str]] = []
+    calls: list[tuple[str, str]] = []
 
-    def rebuild(tenant: str, secret: str | None, project: str) -> None:
-        calls.append((tenant, secret, project))
+    def rebuild(tenant: str, project: str) -> None:
+        calls.append((tenant, project))
         started.set()
         release.wait(10)
 
     rebuilder = PageRebuilder(rebuild)
-    rebuilder.schedule("corp", "first", "alpha")
+    rebuilder.schedule("corp", "alpha")
     assert started.wait(10)
-    for secret in ("second", "third", "fourth"):
-        rebuilder.schedule("corp", secret, "beta")
-    rebuilder.schedule("corp", "fifth", "alpha")
+    for _ in range(3):
+        rebuilder.schedule("corp", "beta")
+    rebuilder.schedule("corp", "alpha")
     assert not rebuilder.wait_idle(0.05)
     release.set()
     assert rebuilder.wait_idle(10)
-    assert calls[0] == ("corp", "first", "alpha")
-    assert sorted(calls[1:]) == [("corp", "fifth", "alpha"), ("corp", "fourth", "beta")]
+    assert calls[0] == ("corp", "alpha")
+    assert sorted(calls[1:]) == [("corp", "alpha"), ("corp", "beta")]
 
 
 def test_refused_and_failed_rebuilds_are_dropped_and_later_work_still_runs() -> None:
     calls: list[str] = []
 
-    def rebuild(tenant: str, secret: str | None, project: str) -> None:
+    def rebuild(tenant: str, project: str) -> None:
         calls.append(project)
         if project == "denied":
             raise Forbidden("token is limited to another project")
@@ -43,9 +43,9 @@ def test_refused_and_failed_rebuilds_are_dropped_and_later_work_still_runs() -> 
 
     rebuilder = PageRebuilder(rebuild)
     for project in ("denied", "broken"):
-        rebuilder.schedule("corp", None, project)
+        rebuilder.schedule("corp", project)
         assert rebuilder.wait_idle(10)
-    rebuilder.schedule("corp", None, "fine")
+    rebuilder.schedule("corp", "fine")
     assert rebuilder.wait_idle(10)
     assert calls == ["denied", "broken", "fine"]
 
@@ -55,7 +55,7 @@ def test_each_request_is_done_when_its_rebuild_has_run_and_merged_requests_share
     started = threading.Event()
     calls: list[str] = []
 
-    def rebuild(tenant: str, secret: str | None, project: str) -> None:
+    def rebuild(tenant: str, project: str) -> None:
         started.set()
         release.wait(10)
         calls.append(project)
@@ -63,10 +63,10 @@ def test_each_request_is_done_when_its_rebuild_has_run_and_merged_requests_share
             raise RuntimeError("render failed")
 
     rebuilder = PageRebuilder(rebuild)
-    running = rebuilder.schedule("corp", None, "alpha")
+    running = rebuilder.schedule("corp", "alpha")
     assert started.wait(10)
-    merged = [rebuilder.schedule("corp", secret, "beta") for secret in ("one", "two")]
-    broken = rebuilder.schedule("corp", None, "broken")
+    merged = [rebuilder.schedule("corp", "beta") for _ in range(2)]
+    broken = rebuilder.schedule("corp", "broken")
     assert merged[0] is merged[1]
     assert not any(future.done() for future in (running, *merged, broken))
     release.set()

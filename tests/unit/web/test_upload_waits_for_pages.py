@@ -16,14 +16,14 @@ def test_the_wait_ends_at_its_bound_and_the_rebuild_still_finishes(monkeypatch: 
     release = threading.Event()
     rebuilt: list[str] = []
 
-    def slow_rebuild(tenant: str, secret: str | None, project: str) -> None:
+    def slow_rebuild(tenant: str, project: str) -> None:
         release.wait(10)
         rebuilt.append(project)
 
     rebuilder = PageRebuilder(slow_rebuild)
     monkeypatch.setattr(upload, "PAGES_READY_WAIT_SECONDS", 0.05)
     started = time.monotonic()
-    asyncio.run(upload._pages_ready(rebuilder, "corp", None, "slow"))
+    asyncio.run(upload._pages_ready(rebuilder, "corp", "slow"))
     assert time.monotonic() - started < 5
     assert rebuilt == []
     release.set()
@@ -33,6 +33,6 @@ def test_the_wait_ends_at_its_bound_and_the_rebuild_still_finishes(monkeypatch: 
 
 def test_the_wait_ends_as_soon_as_the_pages_are_rendered() -> None:
     rebuilt: list[str] = []
-    rebuilder = PageRebuilder(lambda tenant, secret, project: rebuilt.append(project))
-    asyncio.run(upload._pages_ready(rebuilder, "corp", "secret", "quick"))
+    rebuilder = PageRebuilder(lambda tenant, project: rebuilt.append(project))
+    asyncio.run(upload._pages_ready(rebuilder, "corp", "quick"))
     assert rebuilt == ["quick"]

@@ -177,6 +177,11 @@ class PackageIndex:
         """Root indexes and project pages changed after ``serial`` (see :meth:`IndexVersions.changes_since`)."""
         return self._versions.changes_since(serial)
 
+    def tenant_id(self, tenant_slug: str) -> str | None:
+        """The id of the tenant with ``tenant_slug``, or ``None``: for a cache refresh, never a reader's check."""
+        tenant = self._access.tenants.get_tenant_by_slug(tenant_slug)
+        return None if tenant is None else tenant.id
+
     def refresh_listing(self, tenant_id: str) -> tuple[PageStamp, Callable[[], ProjectListing]] | None:
         """The root index's current stamp and how to read it, for re-rendering a cached page after a change
         (``None``: no such tenant). No token is checked: the caller only refreshes a cache that every request

@@ -87,20 +87,25 @@ def _up(base: str) -> str:
     return "../" * (base.count("/") + 2)
 
 
-def rebuild_pages(
-    services: RegistryServices, cache: RenderedPageCache, tenant: str, secret: str | None, project: str
-) -> None:
-    """Render the root index and ``project``'s page at their current versions, in every format, into the cache."""
-    listing = services.index.listing_stamp(tenant, secret)
-    page = services.index.project_stamp(tenant, secret, project)
-    read_listing = _read_once(lambda: services.index.listing(tenant, secret))
-    read_page = _read_once(lambda: services.index.project_page(tenant, secret, project))
-    for fmt in SimpleFormat:
-        as_json = fmt is SimpleFormat.JSON
-        _render(cache, listing_key(listing, fmt), listing, partial(_listing_bytes, read_listing, as_json))
-        if page.version is not None:
-            render = partial(_page_bytes, read_page, as_json, _up(PROJECT_BASE))
-            _render(cache, project_key(page, project, fmt), page, render)
+def rebuild_pages(services: RegistryServices, cache: RenderedPageCache, tenant_slug: str, project: str) -> None:
+    """Render the root index and ``project``'s page at their current versions, in every format, into the cache (a
+    mirrored page, never cached, is skipped). No token is checked (the uploader's may be revoked or expire before
+    the rebuild runs): every request still authorizes before it is served a cached page."""
+    tenant_id = services.index.tenant_id(tenant_slug)
+    listing = None if tenant_id is None else services.index.refresh_listing(tenant_id)
+    page = None if tenant_id is None else services.index.refresh_project(tenant_id, project)
+    if listing is not None:
+        stamp, read = listing
+        read_listing = _read_once(read)
+        for fmt in SimpleFormat:
+            render = partial(_listing_bytes, read_listing, fmt is SimpleFormat.JSON)
+            _render(cache, listing_key(stamp, fmt), stamp, render)
+    if page is not None:
+        stamp, read_page = page
+        read_project = _read_once(read_page)
+        for fmt in SimpleFormat:
+            render = partial(_page_bytes, read_project, fmt is SimpleFormat.JSON, _up(PROJECT_BASE))
+            _render(cache, project_key(stamp, project, fmt), stamp, render)
 
 
 def refresh_changed(services: RegistryServices, cache: RenderedPageCache, changes: IndexChanges) -> int:

@@ -14,34 +14,31 @@ __all__ = ["PageRebuilder", "Rebuild"]
 
 _log = structlog.get_logger(__name__)
 
-Rebuild = Callable[[str, str | None, str], None]
-"""``(tenant slug, token secret, normalized project name)``: renders that tenant's changed pages."""
+Rebuild = Callable[[str, str], None]
+"""``(tenant slug, normalized project name)``: renders that tenant's changed pages."""
 
 
 class PageRebuilder:
     """Runs ``rebuild`` for each scheduled project on one background thread, started when work arrives.
 
-    Requests for a project already waiting are merged (the latest credentials win), so a burst of uploads to one
-    project costs one rebuild. A rebuild the credentials may not make (e.g. a token limited to one project cannot
-    read the root index) or that fails is logged and dropped: readers then render on demand. Each request gets a
-    future that is done once its rebuild has run (or was dropped), so an upload can answer after its pages are
-    ready.
+    Requests for a project already waiting are merged, so a burst of uploads to one project costs one rebuild. A
+    rebuild that fails (e.g. the tenant was deleted meanwhile) is logged and dropped: readers then render on
+    demand. Each request gets a future that is done once its rebuild has run (or was dropped), so an upload can
+    answer after its pages are ready.
     """
 
     def __init__(self, rebuild: Rebuild) -> None:
         self._rebuild = rebuild
-        self._pending: dict[tuple[str, str], tuple[str | None, Future[None]]] = {}
+        self._pending: dict[tuple[str, str], Future[None]] = {}
         self._lock = threading.Lock()
         self._idle = threading.Event()
         self._idle.set()
         self._worker: threading.Thread | None = None
 
-    def schedule(self, tenant: str, secret: str | None, project: str) -> Future[None]:
+    def schedule(self, tenant: str, project: str) -> Future[None]:
         """Rebuild ``project``'s pages (and the tenant's root index) soon; the future is done when that has run."""
         with self._lock:
-            waiting = self._pending.get((tenant, project))
-            done: Future[None] = Future() if waiting is None else waiting[1]
-            self._pending[(tenant, project)] = (secret, done)
+            done = self._pending.setdefault((tenant, project), Future())
             self._idle.clear()
             if self._worker is None:
                 self._worker = threading.Thread(target=self._run, name="page-rebuilder", daemon=True)
@@ -59,9 +56,9 @@ class PageRebuilder:
                     self._worker = None
                     self._idle.set()
                     return
-                (tenant, project), (secret, done) = self._pending.popitem()
+                (tenant, project), done = self._pending.popitem()
             try:
-                self._rebuild(tenant, secret, project)
+                self._rebuild(tenant, project)
                 _log.debug("pages.rebuilt", tenant=tenant, project=project)
             except DomainError as exc:
                 _log.debug("pages.rebuild_skipped", tenant=tenant, project=project, reason=exc.message)

@@ -39,10 +39,10 @@ def _refused_early(request: AnyRequest, error: DomainError) -> Response[Any]:
     return error_response(request, status, error.message, headers)
 
 
-async def _pages_ready(rebuilder: PageRebuilder, tenant: str, secret: str | None, project: str) -> None:
+async def _pages_ready(rebuilder: PageRebuilder, tenant: str, project: str) -> None:
     """Wait (at most :data:`PAGES_READY_WAIT_SECONDS`) for the upload's pages to be rendered again, so the install
     that usually follows an upload reads them from the cache."""
-    rebuilt = asyncio.wrap_future(rebuilder.schedule(tenant, secret, project))
+    rebuilt = asyncio.wrap_future(rebuilder.schedule(tenant, project))
     try:
         await asyncio.wait_for(asyncio.shield(rebuilt), PAGES_READY_WAIT_SECONDS)
     except TimeoutError:
@@ -118,7 +118,7 @@ async def legacy_upload(request: AnyRequest, state: State, tenant: FromPath[str]
         spooler.discard()
     _log.info("upload.stored", tenant=tenant, filename=result.filename, size=result.size)
     rebuilder: PageRebuilder = state.page_rebuilder
-    await _pages_ready(rebuilder, tenant, secret, normalize_project_name(result.project))
+    await _pages_ready(rebuilder, tenant, normalize_project_name(result.project))
     return Response(
         content=f"OK: stored {result.filename} ({result.size} bytes, sha256 {result.sha256})\n",
         media_type=MediaType.TEXT,
