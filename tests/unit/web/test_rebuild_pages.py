@@ -35,3 +35,19 @@ def test_a_rebuild_of_an_unknown_tenant_or_project_caches_nothing_else(tmp_path:
     tenant_id = services.index.tenant_id("acme") or ""
     assert cache.cached_keys(tenant_id, "missing-lib") == []
     assert len(cache.cached_keys(tenant_id, "")) == len(SimpleFormat)
+
+
+def test_both_html_content_types_share_one_rendered_body(tmp_path: Path) -> None:
+    registry = Registry(tmp_path)
+    registry.upload(build_wheel(tmp_path / "w", "warm-lib", "1.0"))
+    services, cache = registry.runtime.services, RenderedPageCache(1 << 20)
+    rebuild_pages(services, cache, "acme", "warm-lib")
+    listing = services.index.listing_stamp("acme", registry.secret)
+    page = services.index.project_stamp("acme", registry.secret, "warm-lib")
+    html, legacy = SimpleFormat.HTML, SimpleFormat.LEGACY_HTML
+    assert cache.cached(listing_key(listing, html), listing.version) is cache.cached(
+        listing_key(listing, legacy), listing.version
+    )
+    assert cache.cached(project_key(page, "warm-lib", html), page.version) is cache.cached(
+        project_key(page, "warm-lib", legacy), page.version
+    )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from functools import partial
-from typing import TypeVar
 
 from pyregistry_application.index import ProjectListing, ProjectPage
 from pyregistry_application.index_versions import IndexChanges, PageStamp
@@ -22,8 +22,6 @@ __all__ = [
     "rebuild_pages",
     "refresh_changed",
 ]
-
-_Read = TypeVar("_Read")
 
 PROJECT_BASE = "simple"
 """Where project pages live under ``/t/{tenant}/``; ``hatch`` also reads them under ``legacy/+simple``."""
@@ -96,15 +94,14 @@ def rebuild_pages(services: RegistryServices, cache: RenderedPageCache, tenant_s
     page = None if tenant_id is None else services.index.refresh_project(tenant_id, project)
     if listing is not None:
         stamp, read = listing
-        read_listing = _read_once(read)
+        listing_bytes = _listing_bodies(read)
         for fmt in SimpleFormat:
-            render = partial(_listing_bytes, read_listing, fmt is SimpleFormat.JSON)
-            _render(cache, listing_key(stamp, fmt), stamp, render)
+            _render(cache, listing_key(stamp, fmt), stamp, partial(listing_bytes, fmt is SimpleFormat.JSON))
     if page is not None:
         stamp, read_page = page
-        read_project = _read_once(read_page)
+        page_bytes = _page_bodies(read_page)
         for fmt in SimpleFormat:
-            render = partial(_page_bytes, read_project, fmt is SimpleFormat.JSON, _up(PROJECT_BASE))
+            render = partial(page_bytes, fmt is SimpleFormat.JSON, _up(PROJECT_BASE))
             _render(cache, project_key(stamp, project, fmt), stamp, render)
 
 
@@ -119,32 +116,49 @@ def refresh_changed(services: RegistryServices, cache: RenderedPageCache, change
         if found is None:
             continue
         stamp, read = found
+        listing_bytes = _listing_bodies(read)
         for key in keys:
             as_json = SimpleFormat[key[2]] is SimpleFormat.JSON
-            rendered += _render(cache, key, stamp, partial(_listing_bytes, read, as_json))
+            rendered += _render(cache, key, stamp, partial(listing_bytes, as_json))
     for tenant_id, project in changes.projects:
         keys = cache.cached_keys(tenant_id, project)
         page = services.index.refresh_project(tenant_id, project) if keys else None
         if page is None:
             continue
         stamp, read_page = page
+        page_bytes = _page_bodies(read_page)
         for key in keys:
             fmt_name, _, base = key[2].partition(" ")
             as_json = SimpleFormat[fmt_name] is SimpleFormat.JSON
-            rendered += _render(cache, key, stamp, partial(_page_bytes, read_page, as_json, _up(base)))
+            rendered += _render(cache, key, stamp, partial(page_bytes, as_json, _up(base)))
     return rendered
 
 
-def _read_once(read: Callable[[], _Read]) -> Callable[[], _Read]:
-    """``read``, made at most once however often the returned function is called."""
-    kept: list[_Read] = []
+def _listing_bodies(read: Callable[[], ProjectListing]) -> Callable[[bool], bytes]:
+    """``as_json -> body`` of one root index: read at most once, each body rendered at most once (the HTML body
+    serves both HTML content types)."""
+    kept: list[ProjectListing] = []
 
-    def once() -> _Read:
+    @functools.cache
+    def body(as_json: bool) -> bytes:
         if not kept:
             kept.append(read())
-        return kept[0]
+        return render_listing(kept[0], as_json)
 
-    return once
+    return body
+
+
+def _page_bodies(read: Callable[[], ProjectPage]) -> Callable[[bool, str], bytes]:
+    """``(as_json, up) -> body`` of one project page, like :func:`_listing_bodies`."""
+    kept: list[ProjectPage] = []
+
+    @functools.cache
+    def body(as_json: bool, up: str) -> bytes:
+        if not kept:
+            kept.append(read())
+        return render_project(kept[0], as_json, up)
+
+    return body
 
 
 def _render(cache: RenderedPageCache, key: PageKey, stamp: PageStamp, render: Callable[[], bytes]) -> int:
@@ -157,11 +171,3 @@ def _render(cache: RenderedPageCache, key: PageKey, stamp: PageStamp, render: Ca
 
     cache.get_or_render(key, stamp.version, counting, counted=False)
     return len(calls)
-
-
-def _listing_bytes(read: Callable[[], ProjectListing], as_json: bool) -> bytes:
-    return render_listing(read(), as_json)
-
-
-def _page_bytes(read: Callable[[], ProjectPage], as_json: bool, up: str) -> bytes:
-    return render_project(read(), as_json, up)
