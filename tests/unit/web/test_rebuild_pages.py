@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pyregistry_application.index_versions import PageStamp
 from pyregistry_web.cached_pages import listing_key, project_key, rebuild_pages
 from pyregistry_web.negotiation import SimpleFormat
 from pyregistry_web.page_cache import RenderedPageCache
@@ -12,13 +13,18 @@ from tests.support.dists import build_wheel
 from tests.support.in_process_registry import Registry
 
 
-def test_a_rebuild_caches_every_format_of_both_pages_at_their_current_versions(tmp_path: Path) -> None:
+def _rebuilt(tmp_path: Path) -> tuple[RenderedPageCache, PageStamp, PageStamp]:
+    """A cache after the rebuild of ``warm-lib`` 1.0's upload; the stamps of the root index and the page."""
     registry = Registry(tmp_path)
     registry.upload(build_wheel(tmp_path / "w", "warm-lib", "1.0"))
     services, cache = registry.runtime.services, RenderedPageCache(1 << 20)
     rebuild_pages(services, cache, "acme", "warm-lib")
     listing = services.index.listing_stamp("acme", registry.secret)
-    page = services.index.project_stamp("acme", registry.secret, "warm-lib")
+    return cache, listing, services.index.project_stamp("acme", registry.secret, "warm-lib")
+
+
+def test_a_rebuild_caches_every_format_of_both_pages_at_their_current_versions(tmp_path: Path) -> None:
+    cache, listing, page = _rebuilt(tmp_path)
     for fmt in SimpleFormat:
         assert cache.cached(listing_key(listing, fmt), listing.version) is not None
         body = cache.cached(project_key(page, "warm-lib", fmt), page.version)
@@ -38,12 +44,7 @@ def test_a_rebuild_of_an_unknown_tenant_or_project_caches_nothing_else(tmp_path:
 
 
 def test_both_html_content_types_share_one_rendered_body(tmp_path: Path) -> None:
-    registry = Registry(tmp_path)
-    registry.upload(build_wheel(tmp_path / "w", "warm-lib", "1.0"))
-    services, cache = registry.runtime.services, RenderedPageCache(1 << 20)
-    rebuild_pages(services, cache, "acme", "warm-lib")
-    listing = services.index.listing_stamp("acme", registry.secret)
-    page = services.index.project_stamp("acme", registry.secret, "warm-lib")
+    cache, listing, page = _rebuilt(tmp_path)
     html, legacy = SimpleFormat.HTML, SimpleFormat.LEGACY_HTML
     assert cache.cached(listing_key(listing, html), listing.version) is cache.cached(
         listing_key(listing, legacy), listing.version
