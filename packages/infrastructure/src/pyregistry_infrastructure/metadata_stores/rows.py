@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
@@ -22,6 +22,7 @@ __all__ = [
     "dump_time",
     "file_from_row",
     "file_params",
+    "file_reader",
     "load_time",
     "project_from_row",
     "release_from_row",
@@ -141,6 +142,66 @@ def file_from_row(row: Row) -> ReleaseFile:
         cached=bool(row["cached"]),
         has_provenance=bool(row["has_provenance"]),
     )
+
+
+def file_reader(columns: Sequence[str]) -> Callable[[Sequence[Any]], ReleaseFile]:
+    """:func:`file_from_row` for plain rows of ``columns`` in that order: no dictionary per row, for reads of a
+    whole project's files."""
+    at = {name: index for index, name in enumerate(columns)}
+    (tenant_id, project_name, normalized_name, version, filename, kind, sha256, size, blob_key, uploaded_at) = (
+        at[name]
+        for name in (
+            "tenant_id",
+            "project_name",
+            "normalized_name",
+            "version",
+            "filename",
+            "kind",
+            "sha256",
+            "size",
+            "blob_key",
+            "uploaded_at",
+        )
+    )
+    (uploaded_by, requires_python, metadata_sha256, yanked, yanked_reason, origin, upstream_url, cached) = (
+        at[name]
+        for name in (
+            "uploaded_by",
+            "requires_python",
+            "metadata_sha256",
+            "yanked",
+            "yanked_reason",
+            "origin",
+            "upstream_url",
+            "cached",
+        )
+    )
+    has_provenance = at["has_provenance"]
+
+    def read(row: Sequence[Any]) -> ReleaseFile:
+        return ReleaseFile(
+            tenant_id=row[tenant_id],
+            project_name=row[project_name],
+            normalized_name=row[normalized_name],
+            version=row[version],
+            filename=row[filename],
+            kind=DistributionKind(row[kind]),
+            sha256=row[sha256],
+            size=int(row[size]),
+            blob_key=row[blob_key],
+            uploaded_at=_required_time(row[uploaded_at]),
+            uploaded_by=row[uploaded_by],
+            requires_python=row[requires_python],
+            metadata_sha256=row[metadata_sha256],
+            yanked=bool(row[yanked]),
+            yanked_reason=row[yanked_reason],
+            origin=row[origin],
+            upstream_url=row[upstream_url],
+            cached=bool(row[cached]),
+            has_provenance=bool(row[has_provenance]),
+        )
+
+    return read
 
 
 def audit_from_row(row: Row) -> AuditEvent:

@@ -6,7 +6,12 @@ from pyregistry_application.dto import ListedProject, Page, RegistryStats
 from pyregistry_domain.distributions import ReleaseFile
 from pyregistry_domain.project_status import ACTIVE, ProjectStatus, ProjectStatusKind
 from pyregistry_domain.projects import Project, ProjectOrigin, Release
-from pyregistry_infrastructure.metadata_stores.rows import file_from_row, project_from_row, release_from_row
+from pyregistry_infrastructure.metadata_stores.rows import (
+    file_from_row,
+    file_reader,
+    project_from_row,
+    release_from_row,
+)
 from pyregistry_infrastructure.metadata_stores.search import rank_projects
 from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase
 
@@ -39,6 +44,8 @@ FILE_SELECT = (
     " JOIN releases r ON r.tenant_id = f.tenant_id AND r.normalized_name = f.normalized_name AND r.version = f.version"
 )
 _LISTING = {"serial": "{new}.serial"}
+_read_file = file_reader((*RELEASE_FILE_COLUMNS, "yanked", "yanked_reason"))
+"""A file from a row of :data:`FILE_SELECT`."""
 
 
 class SqlCatalogueReader:
@@ -78,10 +85,10 @@ class SqlCatalogueReader:
         return [row["version"] for row in rows]
 
     def list_files(self, tenant_id: str, normalized_name: str) -> list[ReleaseFile]:
-        rows = self._db.rows(
+        rows = self._db.tuples(
             FILE_SELECT + " WHERE f.tenant_id = ? AND f.normalized_name = ?", (tenant_id, normalized_name)
         )
-        return [file_from_row(row) for row in rows]
+        return [_read_file(row) for row in rows]
 
     def get_file(self, tenant_id: str, filename: str) -> ReleaseFile | None:
         row = self._db.row(FILE_SELECT + " WHERE f.tenant_id = ? AND f.filename = ?", (tenant_id, filename))
