@@ -68,7 +68,7 @@ class SqlCatalogueReader:
         sql = "SELECT name, normalized_name FROM projects WHERE tenant_id = ?"
         params: tuple[str, ...] = (tenant_id,)
         if not with_mirrored:
-            sql, params = sql + " AND origin = ?", (tenant_id, ProjectOrigin.LOCAL)
+            sql, params = sql + " AND origin = ?", (tenant_id, ProjectOrigin.LOCAL.value)
         return [ListedProject(name, normalized) for name, normalized in self._db.tuples(sql, params)]
 
     def list_releases(self, tenant_id: str, normalized_name: str) -> list[Release]:
