@@ -116,7 +116,8 @@ def bulk_load_pyregistry(
     This is setup only: it exercises the same validation and storage code as a twine upload, minus the
     network and multipart parsing, so loading 30,000 files takes minutes instead of an hour.
     """
-    from pyregistry_application.dto import SpooledUpload, UploadCommand
+    from pyregistry_application.dto import UploadCommand
+    from pyregistry_application.spooled_files import spooled_file
     from pyregistry_bootstrap.wiring import build_runtime
 
     runtime = build_runtime(registry_settings(workdir, postgres_url))
@@ -132,16 +133,8 @@ def bulk_load_pyregistry(
         ).secret
         started = time.monotonic()
         for count, path in enumerate(files, 1):
-            data = path.read_bytes()
             name, version = path.name.split("-")[:2]
-            upload = SpooledUpload(
-                path=str(path),
-                filename=path.name,
-                size=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
-                md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
-                blake2_256=hashlib.blake2b(data, digest_size=32).hexdigest(),
-            )
+            upload = spooled_file(path, path.name)
             fields = {
                 ":action": ["file_upload"],
                 "name": [name],

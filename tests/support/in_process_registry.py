@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -11,7 +10,8 @@ from typing import Any
 
 from pyregistry_application.admin_services import AdminServices, build_admin_services
 from pyregistry_application.blob_keys import metadata_key_for, provenance_key_for
-from pyregistry_application.dto import SpooledUpload, UploadCommand
+from pyregistry_application.dto import UploadCommand
+from pyregistry_application.spooled_files import spooled_file
 from pyregistry_bootstrap.wiring import Runtime, build_runtime
 from pyregistry_domain.distributions import ReleaseFile, parse_distribution_filename
 from pyregistry_domain.users import User
@@ -43,15 +43,7 @@ class Registry:
         """Upload a distribution as twine would, with ``attestations`` when given."""
         spooled = self.root / (path.name + ".part")
         shutil.copy(path, spooled)
-        data = path.read_bytes()
-        content = SpooledUpload(
-            path=str(spooled),
-            filename=path.name,
-            size=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
-            md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
-            blake2_256=hashlib.blake2b(data, digest_size=32).hexdigest(),
-        )
+        content = spooled_file(spooled, path.name)
         parsed = parse_distribution_filename(path.name)
         fields = {
             ":action": ["file_upload"],

@@ -15,6 +15,7 @@ from pyregistry_application.dto import AuditQuery, SpooledUpload, UploadCommand,
 from pyregistry_application.index import PackageIndex
 from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_application.ports import Clock
+from pyregistry_application.spooled_files import spooled_file
 from pyregistry_application.tenants import TenantAdministration
 from pyregistry_application.tokens import TokenIssuer
 from pyregistry_application.uploads import UploadDistribution
@@ -70,15 +71,7 @@ class App:
     def spooled(self, wheel: Path) -> SpooledUpload:
         copy = self.spool / (wheel.name + ".part")
         shutil.copy(wheel, copy)
-        data = wheel.read_bytes()
-        return SpooledUpload(
-            path=str(copy),
-            filename=wheel.name,
-            size=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
-            md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
-            blake2_256=hashlib.blake2b(data, digest_size=32).hexdigest(),
-        )
+        return spooled_file(copy, wheel.name)
 
     def upload(
         self,
@@ -223,3 +216,14 @@ def test_surrounding_whitespace_around_a_token_is_ignored(app: App) -> None:
     assert app.access.authenticate(f"  {issued.secret}\n").id == issued.id
     with pytest.raises(Unauthenticated):
         app.access.authenticate(" \t")
+
+
+def test_a_spooled_file_carries_its_size_and_the_three_upload_digests(tmp_path: Path) -> None:
+    body = b"x" * (3 * 1024 * 1024 + 7)
+    path = tmp_path / "big.whl"
+    path.write_bytes(body)
+    spooled = spooled_file(path, "demo-1.0-py3-none-any.whl")
+    assert (spooled.path, spooled.filename, spooled.size) == (str(path), "demo-1.0-py3-none-any.whl", len(body))
+    assert spooled.sha256 == hashlib.sha256(body).hexdigest()
+    assert spooled.md5 == hashlib.md5(body, usedforsecurity=False).hexdigest()
+    assert spooled.blake2_256 == hashlib.blake2b(body, digest_size=32).hexdigest()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import shutil
 import threading
 from collections.abc import Mapping
@@ -13,8 +12,9 @@ from typing import Any
 import pytest
 
 from pyregistry_application.background_ports import PendingJob
-from pyregistry_application.dto import SpooledUpload, UploadCommand
+from pyregistry_application.dto import UploadCommand
 from pyregistry_application.job_monitor_ports import JobCounts
+from pyregistry_application.spooled_files import spooled_file
 from pyregistry_bootstrap.background_wiring import WEBHOOK_ATTEMPTS
 from pyregistry_bootstrap.mirror_wiring import background_lifespan
 from pyregistry_bootstrap.security_wiring import build_security
@@ -83,15 +83,7 @@ def test_with_the_job_table_an_upload_commits_exactly_one_publish_job(tmp_path: 
     wheel = build_wheel(tmp_path / "dists", "Fresh", "1.0")
     spool = tmp_path / "fresh.part"
     shutil.copy(wheel, spool)
-    data = wheel.read_bytes()
-    content = SpooledUpload(
-        path=str(spool),
-        filename=wheel.name,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
-        blake2_256=hashlib.blake2b(data, digest_size=32).hexdigest(),
-    )
+    content = spooled_file(spool, wheel.name)
     fields = {":action": ["file_upload"], "name": ["Fresh"], "version": ["1.0"], "sha256_digest": [content.sha256]}
     services.uploads.execute(UploadCommand(tenant_slug="acme", token_secret=secret, fields=fields, content=content))
 

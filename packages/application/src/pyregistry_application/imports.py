@@ -9,7 +9,6 @@ PyPI's UI, yanks releases).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,10 +18,10 @@ import msgspec
 
 from pyregistry_application.admin_releases import MAX_YANK_REASON_LENGTH
 from pyregistry_application.audit import AuditTrail
-from pyregistry_application.dto import SpooledUpload
 from pyregistry_application.import_ports import ImportSource, SourceFile
 from pyregistry_application.metadata_ports import Catalogue, TenantStore
 from pyregistry_application.ports import Clock
+from pyregistry_application.spooled_files import spooled_file
 from pyregistry_application.uploads import UploadDistribution
 from pyregistry_domain.distributions import ReleaseFile, parse_distribution_filename
 from pyregistry_domain.errors import DomainError, NotFound
@@ -32,7 +31,6 @@ from pyregistry_domain.versions import canonical_version
 __all__ = ["ImportOutcome", "ImportReport", "RegistryImport"]
 
 Status = Literal["imported", "present", "conflict", "refused"]
-_CHUNK = 1024 * 1024
 
 
 class ImportOutcome(msgspec.Struct, frozen=True):
@@ -55,24 +53,6 @@ class ImportReport(msgspec.Struct, frozen=True):
     seconds: float
     conflicts: list[ImportOutcome]
     refused: list[ImportOutcome]
-
-
-def _spool(path: Path, filename: str) -> SpooledUpload:
-    sha256, md5, blake2 = hashlib.sha256(), hashlib.md5(usedforsecurity=False), hashlib.blake2b(digest_size=32)
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            size += len(chunk)
-            for digest in (sha256, md5, blake2):
-                digest.update(chunk)
-    return SpooledUpload(
-        path=str(path),
-        filename=filename,
-        size=size,
-        sha256=sha256.hexdigest(),
-        md5=md5.hexdigest(),
-        blake2_256=blake2.hexdigest(),
-    )
 
 
 class RegistryImport:
@@ -148,7 +128,7 @@ class RegistryImport:
             return self._compare(file.filename, existing, file.sha256)
         try:
             with source.fetch(file, scratch) as path:
-                content = _spool(path, file.filename)
+                content = spooled_file(path, file.filename)
                 if existing is not None:
                     return self._compare(file.filename, existing, content.sha256)
                 if file.sha256 is not None and content.sha256 != file.sha256:
