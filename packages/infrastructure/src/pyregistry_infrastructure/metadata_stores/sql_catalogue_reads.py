@@ -79,10 +79,10 @@ class SqlCatalogueReader:
         return [release_from_row(row) for row in rows]
 
     def release_versions(self, tenant_id: str, normalized_name: str) -> list[str]:
-        rows = self._db.rows(
+        rows = self._db.tuples(
             "SELECT version FROM releases WHERE tenant_id = ? AND normalized_name = ?", (tenant_id, normalized_name)
         )
-        return [row["version"] for row in rows]
+        return [version for (version,) in rows]
 
     def list_files(self, tenant_id: str, normalized_name: str) -> list[ReleaseFile]:
         rows = self._db.tuples(
