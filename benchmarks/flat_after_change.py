@@ -133,8 +133,13 @@ def measure(client: httpx.Client, home: Path, port: int, page: tuple[str, str, s
     for cycle in range(args.cycles):
         change(home, port, "yank" if cycle % 2 else "unyank", tenant, project)
         immediate.append(latency(client, url, token))
-    cells = [f"{cached:.1f} ms"] + [f"{statistics.median(runs):.1f} ms" for runs in (idle, settled, immediate)]
+    cells = [f"{cached:.1f} ms"] + [_spread(runs) for runs in (idle, settled, immediate)]
     return f"| {label} | " + " | ".join(cells) + " |"
+
+
+def _spread(runs: list[float]) -> str:
+    """Median and range of ``runs`` (milliseconds)."""
+    return f"{statistics.median(runs):.1f} ms [{min(runs):.1f}-{max(runs):.1f}]"
 
 
 def after_uploads(client: httpx.Client, base: str, tokens: dict[str, str], args: Any) -> list[str]:
@@ -161,10 +166,7 @@ def after_uploads(client: httpx.Client, base: str, tokens: dict[str, str], args:
             uploads.append((time.perf_counter() - started) * 1000)
             answer.raise_for_status()
             reads.append(latency(client, url, tokens[tenant]))
-        lines.append(
-            f"| {label} | {statistics.median(uploads):.1f} ms [{min(uploads):.0f}-{max(uploads):.0f}] "
-            f"| {statistics.median(reads):.1f} ms [{min(reads):.1f}-{max(reads):.1f}] |"
-        )
+        lines.append(f"| {label} | {_spread(uploads)} | {_spread(reads)} |")
     return lines
 
 
