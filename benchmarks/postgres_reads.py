@@ -7,6 +7,11 @@ dropped at the end. Each repetition runs ``/healthz``, one cached project page a
 every server in turn; the table gives median requests per second with their range, and each PostgreSQL row's
 ratio to the SQLite row of the same sources (the issue's target is 0.8 or more on cached reads); a second table
 gives pyregistry's own CPU time per request (see ``cpu_per_request.py``; PostgreSQL's is not counted).
+
+A third table shows how soon a change made elsewhere is seen: ``--revocations`` times, another process (this
+script, on its own connection) revokes every token of the database and at once asks each server for the cached
+page; it counts the answers still ``200`` (the revocation not seen yet) and the time until the ``401``, then
+restores the tokens and waits for the page again.
 """
 
 from __future__ import annotations
@@ -15,9 +20,11 @@ import argparse
 import os
 import secrets
 import shutil
+import sqlite3
 import statistics
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -84,6 +91,61 @@ def row(name: str, server: Server, token: str) -> Row:
     return Row(name=name, port=server.port, paths=paths, headers=headers)
 
 
+REVOKED_AT = "2026-01-01T00:00:00+00:00"
+
+
+def revoker(home: Path, postgres_url: str | None) -> Callable[[str | None], None]:
+    """Sets ``revoked_at`` of every token in the database of ``home`` (or on ``postgres_url``) from this process."""
+    if postgres_url is not None:
+        conn = psycopg.connect(postgres_url, autocommit=True)
+
+        def on_postgres(when: str | None) -> None:
+            conn.execute("UPDATE api_tokens SET revoked_at = %s", (when,))
+
+        return on_postgres
+    db = sqlite3.connect(home / ".pyregistry" / "pyregistry.sqlite3", isolation_level=None)
+
+    def on_sqlite(when: str | None) -> None:
+        db.execute("UPDATE api_tokens SET revoked_at = ?", (when,))
+
+    return on_sqlite
+
+
+def revocation_window(r: Row, revoke: Callable[[str | None], None], rounds: int) -> tuple[int, list[float]]:
+    """How many first reads after a revocation by another process still got the page, and the milliseconds from
+    the revocation's commit to the first ``401``."""
+    path = r.paths["project page"]
+    stale, waits = 0, []
+    for _ in range(rounds):
+        revoke(REVOKED_AT)
+        started = time.perf_counter()
+        status, _body = _get(r.port, path, r.headers)
+        if status == 200:
+            stale += 1
+            while status == 200:
+                status, _body = _get(r.port, path, r.headers)
+        if status != 401:
+            raise RuntimeError(f"{r.name} answered {status} to a revoked token")
+        waits.append((time.perf_counter() - started) * 1000)
+        revoke(None)
+        while _get(r.port, path, r.headers)[0] != 200:
+            time.sleep(0.001)
+    return stale, waits
+
+
+def window_table(windows: dict[str, tuple[int, list[float]]], rounds: int) -> str:
+    """Markdown: per server, the stale first reads and the time until the revocation was refused."""
+    lines = [
+        f"| revoked by another process ({rounds} times) | " + " | ".join(windows) + " |",
+        "|---" * (len(windows) + 1) + "|",
+        "| first read still 200 | " + " | ".join(str(stale) for stale, _ in windows.values()) + " |",
+        "| ms until 401, median [max] | "
+        + " | ".join(f"{statistics.median(w):.2f} [{max(w):.2f}]" for _, w in windows.values())
+        + " |",
+    ]
+    return "\n".join(lines)
+
+
 def table(rows: list[Row]) -> str:
     """Markdown: median rps [min-max] per path and server, then each PostgreSQL row over its SQLite row."""
     lines = ["| path | " + " | ".join(r.name for r in rows) + " |", "|---" * (len(rows) + 1) + "|"]
@@ -123,6 +185,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--revocations", type=int, default=200, help="revocations by another process per server")
     parser.add_argument(
         "--baseline", type=Path, help="a checkout of another commit: also run its sources (same venv, same data)"
     )
@@ -155,7 +218,9 @@ def main() -> None:
                     cpu.setdefault(r.name, {}).setdefault(label, []).append(micros)
             loads.append(os.getloadavg()[0])
             print(f"repetition {repeat + 1}/{args.repeats} done", file=sys.stderr)
-        text = table(rows) + "\n\n" + cpu_table(rows, cpu)
+        revokers = {"sqlite": revoker(work / "sqlite", None), "postgres": revoker(work / "postgres", url)}
+        windows = {r.name: revocation_window(r, revokers[r.name.split("@")[0]], args.revocations) for r in rows}
+        text = table(rows) + "\n\n" + cpu_table(rows, cpu) + "\n\n" + window_table(windows, args.revocations)
         machine = f"Machine: {versions()}; load average {min(loads):.1f} to {max(loads):.1f} (shared machine)"
         header = f"{machine}\nwrk -t2 -c{args.connections} -d{args.seconds}s, {args.repeats} repetitions, interleaved"
         print(f"\n{header}\n\n{text}")

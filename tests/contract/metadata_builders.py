@@ -1,4 +1,5 @@
-"""Builders shared by the metadata contract suites: tenants, projects, releases, wheels and concurrent runs."""
+"""Builders shared by the metadata contract suites: tenants, tokens, projects, releases, wheels and concurrent
+runs."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_domain.distributions import DistributionKind, ReleaseFile
 from pyregistry_domain.projects import Project, Release
 from pyregistry_domain.tenants import Tenant
+from pyregistry_domain.tokens import ApiToken, TokenScope
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
 
@@ -17,6 +19,21 @@ T0 = datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
 def tenant(slug: str = "acme", tenant_id: str | None = None) -> Tenant:
     return Tenant(
         id=tenant_id or f"t-{slug}", slug=slug, display_name=slug.title(), mirroring_enabled=False, created_at=T0
+    )
+
+
+def read_token(tenant_id: str) -> ApiToken:
+    """A read token of ``tenant_id`` with key id ``k1`` and id ``id1`` (its secret hash a placeholder: the stores
+    never check secrets)."""
+    return ApiToken(
+        id="id1",
+        key_id="k1",
+        secret_hash="0" * 64,
+        tenant_id=tenant_id,
+        name="reader",
+        scopes=frozenset({TokenScope.READ}),
+        created_at=T0,
+        created_by="test",
     )
 
 

@@ -12,11 +12,11 @@ import pytest
 
 from pyregistry_application.metadata_backend import MetadataBackend
 from pyregistry_domain.tenants import Tenant
-from pyregistry_domain.tokens import ApiToken, TokenScope
 from pyregistry_infrastructure.metadata_stores.pool import PoolLimits
 from pyregistry_infrastructure.metadata_stores.postgres import PostgresDatabase
 from pyregistry_infrastructure.metadata_stores.sql_backend import sql_backend
 from pyregistry_infrastructure.metadata_stores.sql_base import StoreUnavailable
+from tests.contract.metadata_builders import read_token
 from tests.support.postgres import ADMIN_URL, postgres_schema
 
 pytestmark = pytest.mark.postgres
@@ -32,18 +32,7 @@ def backend() -> Iterator[MetadataBackend]:
         limits = PoolLimits(max_connections=2, min_connections=0, acquire_timeout_seconds=0.5)
         store = sql_backend(PostgresDatabase(tagged, limits))
         store.tenants.add_tenant(Tenant("t1", "one", "One", mirroring_enabled=False, created_at=NOW))
-        store.tokens.add_token(
-            ApiToken(
-                id="id1",
-                key_id="k1",
-                secret_hash="0" * 64,
-                tenant_id="t1",
-                name="reader",
-                scopes=frozenset({TokenScope.READ}),
-                created_at=NOW,
-                created_by="test",
-            )
-        )
+        store.tokens.add_token(read_token("t1"))
         try:
             yield store
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,9 +13,8 @@ from pyregistry_infrastructure.secret_masking import mask_url
 from pyregistry_infrastructure.settings import PostgresSettings, Settings, SqlServerSettings
 
 if TYPE_CHECKING:
-    from pyregistry_infrastructure.metadata_stores.postgres import PostgresDatabase
+    from pyregistry_infrastructure.metadata_stores.pool import PoolLimits
     from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase
-    from pyregistry_infrastructure.metadata_stores.sqlserver import SqlServerDatabase
 
 __all__ = ["build_backend", "open_existing_backend", "store_location", "store_logs"]
 
@@ -46,11 +46,18 @@ def _open_database(settings: Settings, tracer: Tracer | None) -> SqlDatabase:
     if kind in _POSTGRES:
         from pyregistry_infrastructure.metadata_stores.postgres import PostgresDatabase
 
-        return _open_pooled(settings.postgres, "postgres", PostgresDatabase, tracer)
+        listen = settings.postgres.listen_for_changes
+        return _open_pooled(
+            settings.postgres,
+            "postgres",
+            lambda url, limits: PostgresDatabase(url, limits, tracer, listen_for_changes=listen),
+        )
     if kind in _SQL_SERVER:
         from pyregistry_infrastructure.metadata_stores.sqlserver import SqlServerDatabase
 
-        return _open_pooled(settings.sql_server, "sql_server", SqlServerDatabase, tracer)
+        return _open_pooled(
+            settings.sql_server, "sql_server", lambda url, limits: SqlServerDatabase(url, limits, tracer)
+        )
     raise ConfigError(f"key 'database_store': {kind!r} is not available in this build")
 
 
@@ -85,8 +92,7 @@ def store_location(settings: Settings) -> str:
 def _open_pooled(
     section: PostgresSettings | SqlServerSettings,
     section_name: str,
-    factory: type[PostgresDatabase | SqlServerDatabase],
-    tracer: Tracer | None,
+    open_database: Callable[[str, PoolLimits], SqlDatabase],
 ) -> SqlDatabase:
     """A pooled SQL database from ``[postgres]`` or ``[sql_server]``; problems become one-line config errors."""
     from pyregistry_infrastructure.metadata_stores.pool import PoolLimits
@@ -95,7 +101,7 @@ def _open_pooled(
 
     try:
         limits = PoolLimits(section.max_connections, section.min_connections, section.acquire_timeout_seconds)
-        return factory(section.connection_url, limits, tracer)
+        return open_database(section.connection_url, limits)
     except (ValueError, MigrationNotPortable) as exc:
         raise ConfigError(f"key '{section_name}': {exc}") from None
     except StoreUnavailable as exc:

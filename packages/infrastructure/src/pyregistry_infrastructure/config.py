@@ -56,6 +56,7 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, str]] = {
     "POSTGRES_MAX_CONNECTIONS": ("postgres.max_connections", "int"),
     "POSTGRES_MIN_CONNECTIONS": ("postgres.min_connections", "int"),
     "POSTGRES_ACQUIRE_TIMEOUT_SECONDS": ("postgres.acquire_timeout_seconds", "float"),
+    "POSTGRES_LISTEN_FOR_CHANGES": ("postgres.listen_for_changes", "bool"),
     "SQL_SERVER_URL": ("sql_server.connection_url", "str"),
     "MSSQL_URL": ("sql_server.connection_url", "str"),
     "SQL_SERVER_MAX_CONNECTIONS": ("sql_server.max_connections", "int"),

@@ -150,6 +150,9 @@ def render_config_template(storage: str = "fs", *, dev_oidc_issuer: bool = False
                 "max_connections": defaults.postgres.max_connections,
                 "min_connections": defaults.postgres.min_connections,
                 "acquire_timeout_seconds": int(defaults.postgres.acquire_timeout_seconds),
+                "listen_for_changes": tomlkit.item(defaults.postgres.listen_for_changes).comment(
+                    "keep cached-page checks until PostgreSQL notifies a change (needs LISTEN: no transaction pooling)"
+                ),
             },
         ),
     )

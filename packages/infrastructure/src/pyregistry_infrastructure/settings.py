@@ -73,6 +73,7 @@ class PostgresSettings(_Section):
     max_connections: int = 20
     min_connections: int = 2
     acquire_timeout_seconds: float = 10
+    listen_for_changes: bool = True
 
 
 class SqlServerSettings(_Section):

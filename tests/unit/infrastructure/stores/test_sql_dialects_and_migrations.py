@@ -53,6 +53,22 @@ def test_split_statements_skips_comment_only_parts() -> None:
     assert split_statements(script) == ["-- header\nCREATE TABLE a (x TEXT)", "INSERT INTO a VALUES ('y')"]
 
 
+def test_split_statements_keeps_a_dollar_quoted_function_body_whole() -> None:
+    body = "$$\nBEGIN\n    PERFORM pg_notify('c', 'x');\n    RETURN NULL;\nEND\n$$"
+    script = f"CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS {body};\nCREATE TRIGGER t AFTER UPDATE ON a;\n"
+    assert split_statements(script) == [
+        f"CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS {body}",
+        "CREATE TRIGGER t AFTER UPDATE ON a",
+    ]
+
+
+def test_the_postgres_only_step_is_a_no_op_elsewhere() -> None:
+    for dialect in ("sqlite", "sqlserver"):
+        assert split_statements(dict(load_migrations(dialect))["2000_change_notifications"]) == []
+    function, triggers = split_statements(dict(load_migrations("postgres"))["2000_change_notifications"])
+    assert function.endswith("END\n$$") and triggers.startswith("DO $$") and triggers.endswith("END\n$$")
+
+
 def test_sqlserver_urls() -> None:
     target = parse_sqlserver_url(
         "sqlserver://sa:Pyregistry123!@127.0.0.1:1433/pyregistry?trust_server_certificate=true"

@@ -3,7 +3,8 @@ without the thread hand-off that costs more CPU than the read itself.
 
 - SQLite: the keyed read of a local WAL database takes microseconds and never waits for a writer, so it runs in
   place on the event loop, and its answer is remembered until any connection commits (``PRAGMA data_version``).
-- PostgreSQL: an asyncio psycopg pool per event loop (``postgres_stamps``), so the round trip is awaited.
+- PostgreSQL: an asyncio psycopg pool per event loop (``postgres_stamps``), so the round trip is awaited, and its
+  answer is remembered until PostgreSQL notifies a change (``postgres_changes``).
 - SQL Server (and anything else): the read in a worker thread, as every other store call.
 
 Recording a token's use (a write, once a minute per token) always runs in a worker thread.
@@ -21,7 +22,14 @@ from pyregistry_application.metadata_ports import TokenStore
 
 _Inputs = TypeVar("_Inputs", StampInputs, DownloadInputs)
 
-__all__ = ["InPlaceStampReads", "RememberedStampReads", "ThreadedStampReads", "TouchInThread"]
+__all__ = [
+    "InPlaceStampReads",
+    "RememberedStampReads",
+    "StampMemo",
+    "ThreadedStampReads",
+    "TouchInThread",
+    "stamp_key",
+]
 
 
 class TouchInThread:
@@ -56,13 +64,39 @@ class InPlaceStampReads(TouchInThread):
         return self._versions.download_inputs(key_id, tenant_slug, normalized_name, filename)
 
 
+class StampMemo:
+    """Stamp answers kept under the data version read before each was read; one is served only while the version
+    is still that one (``None``: nothing to go by, nothing served or kept). At most ``capacity`` answers."""
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self._capacity = capacity
+        self._kept: dict[tuple[str, ...], tuple[int, StampInputs | DownloadInputs]] = {}
+
+    def get(self, key: tuple[str, ...], version: int | None) -> StampInputs | DownloadInputs | None:
+        """The answer kept for ``key`` under ``version``, if any."""
+        kept = self._kept.get(key)
+        return kept[1] if kept is not None and version is not None and kept[0] == version else None
+
+    def keep(self, key: tuple[str, ...], version: int | None, found: _Inputs) -> _Inputs:
+        """Keep ``found`` under ``version`` (read before it, so it is never served past a change it may miss)."""
+        if version is not None:
+            if len(self._kept) >= self._capacity:
+                self._kept.clear()
+            self._kept[key] = (version, found)
+        return found
+
+
+def stamp_key(key_id: str, tenant_slug: str, normalized_name: str | None) -> tuple[str, ...]:
+    """A stamp answer's key in a :class:`StampMemo` (a root index's differs from every project's)."""
+    return (key_id, tenant_slug, "" if normalized_name is None else f"/{normalized_name}")
+
+
 class RememberedStampReads(InPlaceStampReads):
     """Reads in place, each answer kept until the database changes: ``data_version`` must move whenever any
     connection, thread or process commits (SQLite's ``PRAGMA data_version`` on a connection that never writes).
 
     A cached page's request then costs one pragma instead of the joined read, and a revocation, an upload or any
-    other commit anywhere is seen by the next request, as without the memo. Each answer is kept with the version
-    read before it, and served only while the version is still that one. At most ``capacity`` answers are kept.
+    other commit anywhere is seen by the next request, as without the memo.
     """
 
     def __init__(
@@ -70,16 +104,15 @@ class RememberedStampReads(InPlaceStampReads):
     ) -> None:
         super().__init__(versions, tokens)
         self._data_version = data_version
-        self._capacity = capacity
-        self._memo: dict[tuple[str, ...], tuple[int, StampInputs | DownloadInputs]] = {}
+        self._memo = StampMemo(capacity)
 
     async def stamp_inputs(self, key_id: str, tenant_slug: str, normalized_name: str | None) -> StampInputs:
         """The versions port's answer, remembered while nothing was committed."""
-        key = (key_id, tenant_slug, "" if normalized_name is None else f"/{normalized_name}")
+        key = stamp_key(key_id, tenant_slug, normalized_name)
         version = self._data_version()
-        found = self._remembered(key, version)
+        found = self._memo.get(key, version)
         if not isinstance(found, StampInputs):
-            found = self._keep(key, version, self._versions.stamp_inputs(key_id, tenant_slug, normalized_name))
+            found = self._memo.keep(key, version, self._versions.stamp_inputs(key_id, tenant_slug, normalized_name))
         return found
 
     async def download_inputs(
@@ -88,21 +121,10 @@ class RememberedStampReads(InPlaceStampReads):
         """The versions port's answer, remembered while nothing was committed."""
         key = (key_id, tenant_slug, normalized_name, filename)
         version = self._data_version()
-        found = self._remembered(key, version)
+        found = self._memo.get(key, version)
         if not isinstance(found, DownloadInputs):
             read = self._versions.download_inputs(key_id, tenant_slug, normalized_name, filename)
-            found = self._keep(key, version, read)
-        return found
-
-    def _remembered(self, key: tuple[str, ...], version: int) -> StampInputs | DownloadInputs | None:
-        kept = self._memo.get(key)
-        return kept[1] if kept is not None and kept[0] == version else None
-
-    def _keep(self, key: tuple[str, ...], version: int, found: _Inputs) -> _Inputs:
-        """Keep ``found`` under the version read before it (so it is never served past a commit it may miss)."""
-        if len(self._memo) >= self._capacity:
-            self._memo.clear()
-        self._memo[key] = (version, found)
+            found = self._memo.keep(key, version, read)
         return found
 
 

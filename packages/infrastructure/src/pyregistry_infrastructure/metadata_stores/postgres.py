@@ -14,8 +14,9 @@ from pyregistry_application.index_versions import AwaitedStampReads, IndexVersio
 from pyregistry_application.metadata_ports import TokenStore
 from pyregistry_application.tracing_ports import NoTracer, Tracer
 from pyregistry_infrastructure.metadata_stores.pool import PoolLimits
+from pyregistry_infrastructure.metadata_stores.postgres_changes import ChangeCounter
 from pyregistry_infrastructure.metadata_stores.postgres_stamps import PostgresStampReads
-from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase, StoreUnavailable, redact_url
+from pyregistry_infrastructure.metadata_stores.sql_base import SqlConnection, SqlDatabase, StoreUnavailable, redact_url
 from pyregistry_infrastructure.metadata_stores.sql_dialect import Dialect
 
 __all__ = ["POSTGRES", "PostgresDatabase"]
@@ -40,12 +41,23 @@ POSTGRES = Dialect(
 
 class PostgresDatabase(SqlDatabase):
     """A pool of ``min_connections``..``max_connections`` autocommit connections; waiting longer than
-    ``acquire_timeout_seconds`` for a free one raises :class:`StoreUnavailable`."""
+    ``acquire_timeout_seconds`` for a free one raises :class:`StoreUnavailable`.
+
+    ``listen_for_changes``: stamp reads keep their answers until PostgreSQL notifies a change (see
+    ``postgres_changes``); off, every cached page's request reads PostgreSQL."""
 
     dialect = POSTGRES
 
-    def __init__(self, connection_url: str, limits: PoolLimits | None = None, tracer: Tracer | None = None) -> None:
+    def __init__(
+        self,
+        connection_url: str,
+        limits: PoolLimits | None = None,
+        tracer: Tracer | None = None,
+        *,
+        listen_for_changes: bool = True,
+    ) -> None:
         self.tracer = tracer or NoTracer()
+        self._changes = ChangeCounter() if listen_for_changes else None
         self._limits = limits = limits or PoolLimits()
         self._where = redact_url(connection_url)
         self._url = connection_url
@@ -77,10 +89,21 @@ class PostgresDatabase(SqlDatabase):
         except psycopg_pool.PoolTimeout:
             raise StoreUnavailable(self._limits.exhausted("PostgreSQL", "postgres")) from None
 
+    @contextmanager
+    def write(self) -> Iterator[SqlConnection]:
+        """One transaction, as :meth:`SqlDatabase.write`; once it ends, stamp answers kept by this process are
+        stale (its own change is then seen at once, before the notification comes back)."""
+        try:
+            with super().write() as conn:
+                yield conn
+        finally:
+            if self._changes is not None:
+                self._changes.moved()
+
     def awaited_stamp_reads(self, versions: IndexVersions, tokens: TokenStore) -> AwaitedStampReads:
-        """Awaited on an asyncio pool of the event loop's own."""
+        """Awaited on an asyncio pool of the event loop's own, remembered between change notifications."""
         del versions  # the same statement, run by the asyncio driver
-        return PostgresStampReads(self._url, self.dialect, self._limits, tokens, self.tracer)
+        return PostgresStampReads(self._url, self.dialect, self._limits, tokens, self.tracer, self._changes)
 
     def pool_counters(self) -> Callable[[], dict[str, int]]:
         """Reads psycopg_pool's counters, for the pool metrics."""

@@ -1,4 +1,5 @@
-"""``AwaitedStampReads`` on PostgreSQL: the cached page's one statement awaited on an asyncio psycopg pool."""
+"""``AwaitedStampReads`` on PostgreSQL: the cached page's one statement awaited on an asyncio psycopg pool, its
+answer remembered until PostgreSQL notifies a change (``postgres_changes``) or this process writes."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import psycopg
 from pyregistry_application.index_versions import DownloadInputs, StampInputs
 from pyregistry_application.metadata_ports import TokenStore
 from pyregistry_application.tracing_ports import Tracer
-from pyregistry_infrastructure.metadata_stores.awaited_stamps import TouchInThread
+from pyregistry_infrastructure.metadata_stores.awaited_stamps import StampMemo, TouchInThread, stamp_key
 from pyregistry_infrastructure.metadata_stores.pool import PoolLimits
+from pyregistry_infrastructure.metadata_stores.postgres_changes import CHANNEL, ChangeCounter, ChangeListener
 from pyregistry_infrastructure.metadata_stores.sql_base import StoreUnavailable
 from pyregistry_infrastructure.metadata_stores.sql_dialect import Dialect
 from pyregistry_infrastructure.metadata_stores.sql_index_versions import (
@@ -53,7 +55,8 @@ class _LoopConnections:
                 self._opened -= 1
                 raise
             return conn.cursor()
-        return await asyncio.wait_for(self._idle.get(), self._timeout)
+        async with asyncio.timeout(self._timeout):  # not wait_for: on 3.11 it can swallow a cancellation
+            return await self._idle.get()
 
     async def release(self, cursor: psycopg.AsyncCursor[Any]) -> None:
         """Give a cursor back; one whose connection broke is closed and forgotten."""
@@ -64,7 +67,7 @@ class _LoopConnections:
         self._idle.put_nowait(cursor)
 
     async def close(self) -> None:
-        """Close every idle connection (the server is stopping)."""
+        """Close every idle connection (the server is stopping, or restarted and so closed them all)."""
         while not self._idle.empty():
             cursor = self._idle.get_nowait()
             self._opened -= 1
@@ -74,27 +77,93 @@ class _LoopConnections:
 class PostgresStampReads(TouchInThread):
     """Reads on connections of each event loop's own (uvicorn runs one loop per worker process), opened on first
     use: at most ``limits.max_connections`` per loop, waits bounded by ``limits.acquire_timeout_seconds`` like the
-    blocking pool's."""
+    blocking pool's.
+
+    With ``changes`` (a counter this process's writes move too), each loop also listens for PostgreSQL's change
+    notifications, and answers are kept in a :class:`StampMemo` under the counter's value while that loop's
+    listener is trusted: a cached page then costs no round trip until something it depends on changes.
+    """
 
     def __init__(
-        self, connection_url: str, dialect: Dialect, limits: PoolLimits, tokens: TokenStore, tracer: Tracer
+        self,
+        connection_url: str,
+        dialect: Dialect,
+        limits: PoolLimits,
+        tokens: TokenStore,
+        tracer: Tracer,
+        changes: ChangeCounter | None = None,
     ) -> None:
         super().__init__(tokens)
         self._url = connection_url
         self._dialect = dialect
         self._limits = limits
         self._tracer = tracer
+        self._changes = changes
+        self._memo = StampMemo()
         self._loops: dict[asyncio.AbstractEventLoop, _LoopConnections] = {}
+        self._listeners: dict[asyncio.AbstractEventLoop, ChangeListener] = {}
 
     async def stamp_inputs(self, key_id: str, tenant_slug: str, normalized_name: str | None) -> StampInputs:
-        """One awaited statement on a connection of this loop."""
-        return stamp_inputs_from(await self._read(*stamp_query(key_id, tenant_slug, normalized_name)))
+        """Remembered while nothing changed, else one awaited statement on a connection of this loop."""
+        key = stamp_key(key_id, tenant_slug, normalized_name)
+        version = self._version()
+        found = self._memo.get(key, version)
+        if not isinstance(found, StampInputs):
+            read = stamp_inputs_from(await self._read(*stamp_query(key_id, tenant_slug, normalized_name)))
+            found = self._memo.keep(key, version, read)
+        return found
 
     async def download_inputs(
         self, key_id: str, tenant_slug: str, normalized_name: str, filename: str
     ) -> DownloadInputs:
-        """One awaited statement on a connection of this loop."""
-        return download_inputs_from(await self._read(*download_query(key_id, tenant_slug, normalized_name, filename)))
+        """Remembered while nothing changed, else one awaited statement on a connection of this loop."""
+        key = (key_id, tenant_slug, normalized_name, filename)
+        version = self._version()
+        found = self._memo.get(key, version)
+        if not isinstance(found, DownloadInputs):
+            query = download_query(key_id, tenant_slug, normalized_name, filename)
+            found = self._memo.keep(key, version, download_inputs_from(await self._read(*query)))
+        return found
+
+    async def listening(self, timeout: float = 0.0) -> bool:
+        """Start this loop's change listener if it is not running, and wait up to ``timeout`` seconds for it to be
+        trusted: ``True`` while answers are being remembered (never when change notifications are off)."""
+        listener = self._listener()
+        if listener is None:
+            return False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not listener.trusted and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        return listener.trusted
+
+    def _version(self) -> int | None:
+        """The change counter's value if this loop's listener is trusted, else ``None``."""
+        listener = self._listener()
+        return None if listener is None else listener.version()
+
+    def _listener(self) -> ChangeListener | None:
+        """This loop's change listener, started on first use (``None`` when change notifications are off)."""
+        if self._changes is None:
+            return None
+        loop = asyncio.get_running_loop()
+        listener = self._listeners.get(loop)
+        if listener is None:
+            listener = self._listeners[loop] = ChangeListener(self._url, self._changes, self._notify)
+            listener.start()
+        return listener
+
+    async def _notify(self, payload: str) -> None:
+        """Send ``payload`` on the change channel through one of this loop's connections (a listener's probe)."""
+        connections = self._connections()
+        try:
+            cursor = await connections.acquire()
+        except TimeoutError:
+            raise StoreUnavailable(self._limits.exhausted("PostgreSQL", "postgres")) from None
+        try:
+            await cursor.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
+        finally:
+            await connections.release(cursor)
 
     async def _read(self, sql: str, params: tuple[str, ...]) -> dict[str, Any] | None:
         """The statement's one row (``None``: none), retried once on another connection when an idle one had
@@ -105,7 +174,9 @@ class PostgresStampReads(TouchInThread):
             try:
                 row = await self._row(connections, statement, params)
             except _ConnectionLost:
-                # an idle connection the server closed (a restart, an idle timeout): once more, on another one
+                # an idle connection the server closed (a restart, an idle timeout, which closed the other idle
+                # ones too): once more, on a new one
+                await connections.close()
                 row = await self._row(connections, statement, params, retried=True)
         return row
 
@@ -139,12 +210,18 @@ class PostgresStampReads(TouchInThread):
         return connections
 
     async def aclose(self) -> None:
-        """Close this loop's connections, and forget those of loops that have closed."""
-        connections = self._loops.pop(asyncio.get_running_loop(), None)
+        """Stop this loop's listener, close its connections, and forget those of loops that have closed."""
+        loop = asyncio.get_running_loop()
+        listener = self._listeners.pop(loop, None)
+        if listener is not None:
+            await listener.aclose()
+        connections = self._loops.pop(loop, None)
         if connections is not None:
             await connections.close()
         for gone in [known for known in self._loops if known.is_closed()]:
             del self._loops[gone]
+        for gone in [known for known in self._listeners if known.is_closed()]:
+            del self._listeners[gone]
 
 
 class _ConnectionLost(Exception):

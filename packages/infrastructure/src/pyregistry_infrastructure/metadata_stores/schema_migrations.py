@@ -94,10 +94,30 @@ def portable_tables() -> dict[str, list[str]]:
 
 
 def split_statements(script: str) -> list[str]:
-    """The ``;``-separated statements of a script, without empty or comment-only parts."""
+    """The ``;``-separated statements of a script, without empty or comment-only parts; a ``;`` between ``$$``
+    marks (a PostgreSQL function body) belongs to its statement."""
     statements = []
-    for part in script.split(";"):
+    for part in _top_level_parts(script):
         code = "\n".join(line for line in part.splitlines() if not line.strip().startswith("--")).strip()
         if code:
             statements.append(part.strip())
     return statements
+
+
+def _top_level_parts(script: str) -> list[str]:
+    """``script`` cut at each ``;`` outside ``$$``-quoted text."""
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for piece in re.split(r"(\$\$)", script):
+        if piece == "$$" or quoted:
+            quoted ^= piece == "$$"
+            current.append(piece)
+            continue
+        first, *rest = piece.split(";")
+        current.append(first)
+        for chunk in rest:
+            parts.append("".join(current))
+            current = [chunk]
+    parts.append("".join(current))
+    return parts

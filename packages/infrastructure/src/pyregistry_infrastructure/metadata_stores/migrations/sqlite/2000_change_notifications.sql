@@ -1,0 +1,4 @@
+-- PostgreSQL only (see migrations/postgres/2000_change_notifications.sql): its servers learn from a notification
+-- of each commit that changes what a request reads first (tokens, tenants, listings, projects, releases, files,
+-- statuses). A SQLite server asks the database file for its data version instead, so this step has no statement
+-- here, nor for SQL Server.
