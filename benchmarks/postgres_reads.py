@@ -3,10 +3,11 @@
 One command: ``uv run python benchmarks/postgres_reads.py`` (``--help`` for sizes, durations, ``--baseline``).
 The corpus (100 projects x 20 wheels by default) is loaded twice, once with SQLite and once into a throwaway
 schema of the PostgreSQL server at ``PYREGISTRY_TEST_POSTGRES_URL`` (default ``127.0.0.1:5432``), which is
-dropped at the end. Each repetition runs ``/healthz``, one cached project page and the cached root index against
-every server in turn; the table gives median requests per second with their range, and each PostgreSQL row's
-ratio to the SQLite row of the same sources (the issue's target is 0.8 or more on cached reads); a second table
-gives pyregistry's own CPU time per request (see ``cpu_per_request.py``; PostgreSQL's is not counted).
+dropped at the end. Each repetition runs ``/healthz``, one cached project page, the cached root index and one
+small wheel of that page against every server in turn; the table gives median requests per second with their
+range, and each PostgreSQL row's ratio to the SQLite row of the same sources (the issue's target is 0.8 or more on
+cached reads); a second table gives pyregistry's own CPU time per request (see ``cpu_per_request.py``;
+PostgreSQL's is not counted).
 
 A third table shows how soon a change made elsewhere is seen: ``--revocations`` times, another process (this
 script, on its own connection) revokes every token of the database and at once asks each server for the cached
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
 import shutil
 import sqlite3
@@ -27,6 +29,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 import psycopg
 from compare_peers import HTML, RESULTS, _basic, _get, versions
@@ -38,7 +41,7 @@ from wrk_compare import Row
 sys.path.insert(0, str(ROOT))
 from tests.support.postgres import ADMIN_URL, schema_url
 
-PATHS = ("/healthz", "project page", "root index")
+PATHS = ("/healthz", "project page", "root index", "small file")
 
 
 @contextmanager
@@ -83,7 +86,17 @@ def serve(home: Path, postgres_url: str | None, sources: Path | None) -> Server:
 def row(name: str, server: Server, token: str) -> Row:
     """The measured paths of one server; each is read once so the pages are cached before timing."""
     headers = {**_basic("__token__", token), "Accept": HTML}
-    paths = {"/healthz": "/healthz", "project page": "/t/bench/simple/proj0000/", "root index": "/t/bench/simple/"}
+    page = "/t/bench/simple/proj0000/"
+    status, body = _get(server.port, page, headers)
+    link = re.search(rb'href="([^"#]+)', body)
+    if status != 200 or link is None:
+        raise RuntimeError(f"{name} answered {status} for {page}: {body[:200]!r}")
+    paths = {
+        "/healthz": "/healthz",
+        "project page": page,
+        "root index": "/t/bench/simple/",
+        "small file": urlsplit(urljoin(f"http://x{page}", link.group(1).decode())).path,
+    }
     for path in paths.values():
         status, _body = _get(server.port, path, headers)
         if status != 200:

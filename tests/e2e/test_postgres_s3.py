@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -139,6 +140,21 @@ def test_cached_index_pages_of_one_server_follow_uploads_to_the_other(
     assert httpx.get(page, auth=auth, headers=JSON).json()["versions"] == ["1.0.0", "2.0.0"]
     listed = httpx.get(root, auth=auth, headers=JSON).json()["projects"]
     assert "cached-pkg-two" in [project["name"] for project in listed]
+
+
+def test_a_token_revoked_by_the_cli_is_refused_at_once_by_both_servers_that_kept_its_answer(
+    cluster: Cluster,
+) -> None:
+    secret = cluster.a.issue_token("acme", "read", name="revoked-soon")
+    listed = json.loads(cluster.a.cli("list-tokens", "--tenant", "acme", "--json").stdout)
+    token_id = next(item["id"] for item in listed if item["name"] == "revoked-soon")
+    auth = ("__token__", secret)
+    pages = [f"{server.base_url}/t/acme/simple/" for server in (cluster.a, cluster.b)]
+    for round_ in range(3):  # each server's change listener is trusted well within the pause, then answers are kept
+        assert [httpx.get(page, auth=auth).status_code for page in pages] == [200, 200]
+        time.sleep(0.5 if round_ == 0 else 0)
+    cluster.b.cli("revoke-token", "--tenant", "acme", "--id", token_id)
+    assert [httpx.get(page, auth=auth).status_code for page in pages] == [401, 401]
 
 
 def test_trusted_publisher_and_used_jti_are_shared_by_both_servers(cluster: Cluster, tokens: dict[str, str]) -> None:
