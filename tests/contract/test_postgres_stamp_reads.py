@@ -4,6 +4,7 @@ an exhausted set answers with the pool's message, and stopping closes them."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -46,6 +47,15 @@ def _server_connections() -> int:
         return 0 if found is None else int(found[0])
 
 
+def _settled_connections(expected: int) -> int:
+    """The count once it is ``expected``, or after 5 s (a closed connection's server process ends a moment after
+    the client closed it)."""
+    deadline = time.monotonic() + 5
+    while (count := _server_connections()) != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return count
+
+
 def _terminate_server_connections() -> None:
     with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
         admin.execute(
@@ -62,7 +72,7 @@ def test_concurrent_reads_share_at_most_max_connections_and_stopping_closes_them
         assert all(inputs.token is not None and inputs.token.id == "id1" for inputs in found)
         during = await asyncio.to_thread(_server_connections)
         await reads.aclose()
-        return during, await asyncio.to_thread(_server_connections)
+        return during, await asyncio.to_thread(_settled_connections, before)
 
     during, after = asyncio.run(many())
     assert during - before == 2, "the stamp reads opened their two connections, no more"

@@ -15,7 +15,10 @@ from pyregistry_infrastructure.metadata_stores.awaited_stamps import InPlaceStam
 from pyregistry_infrastructure.metadata_stores.sql_base import SqlDatabase
 from pyregistry_infrastructure.metadata_stores.sql_dialect import Dialect
 
-__all__ = ["SQLITE", "SqliteDatabase"]
+__all__ = ["CLOSE_WAIT_SECONDS", "SQLITE", "SqliteDatabase"]
+
+CLOSE_WAIT_SECONDS = 2.0
+"""How long :meth:`SqliteDatabase.close` waits for another thread's statement to end."""
 
 
 def _sqlite_unique(error: BaseException) -> bool:
@@ -48,28 +51,32 @@ class SqliteDatabase(SqlDatabase):
         if self._path != ":memory:":
             Path(self._path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: list[tuple[sqlite3.Connection, threading.RLock]] = []
         self._connections_lock = threading.Lock()
         self._watch: sqlite3.Connection | None = None
         self._watch_lock = threading.Lock()
         self.migrate()
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
+    def _conn(self) -> tuple[sqlite3.Connection, threading.RLock]:
+        """This thread's connection and the lock held while it is in use (so :meth:`close` never closes it under a
+        running statement)."""
+        found: tuple[sqlite3.Connection, threading.RLock] | None = getattr(self._local, "conn", None)
+        if found is None:
             conn = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
+            found = self._local.conn = (conn, threading.RLock())
             with self._connections_lock:
-                self._connections.append(conn)
-        return conn
+                self._connections.append(found)
+        return found
 
     @contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:
-        yield self._conn()
+        conn, in_use = self._conn()
+        with in_use:
+            yield conn
 
     def awaited_stamp_reads(self, versions: IndexVersions, tokens: TokenStore) -> AwaitedStampReads:
         """In place on the event loop: a keyed read of the local WAL file, which no writer holds up, remembered
@@ -85,17 +92,23 @@ class SqliteDatabase(SqlDatabase):
             if self._watch is None:
                 self._watch = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
                 self._watch.execute("PRAGMA query_only=ON")
-                with self._connections_lock:
-                    self._connections.append(self._watch)
             version: int = self._watch.execute("PRAGMA data_version").fetchone()[0]
         return version
 
     def close(self) -> None:
-        """Close every connection this database opened."""
+        """Close every connection this database opened. One that another thread is using (a job left running at
+        shutdown, say) is closed once its statement ends, waited for at most ``CLOSE_WAIT_SECONDS`` and else left
+        open: closing a connection under a running statement crashes the interpreter."""
         with self._connections_lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
+            opened, self._connections = self._connections, []
+            self._local = threading.local()
         with self._watch_lock:
-            self._watch = None
+            watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.close()
+        for conn, in_use in opened:
+            if in_use.acquire(timeout=CLOSE_WAIT_SECONDS):
+                try:
+                    conn.close()
+                finally:
+                    in_use.release()
