@@ -13,7 +13,7 @@ Recording a token's use (a write, once a minute per token) always runs in a work
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
 
@@ -25,10 +25,10 @@ _Inputs = TypeVar("_Inputs", StampInputs, DownloadInputs)
 __all__ = [
     "InPlaceStampReads",
     "RememberedStampReads",
+    "RememberingStampReads",
     "StampMemo",
     "ThreadedStampReads",
     "TouchInThread",
-    "stamp_key",
 ]
 
 
@@ -86,12 +86,48 @@ class StampMemo:
         return found
 
 
-def stamp_key(key_id: str, tenant_slug: str, normalized_name: str | None) -> tuple[str, ...]:
-    """A stamp answer's key in a :class:`StampMemo` (a root index's differs from every project's)."""
-    return (key_id, tenant_slug, "" if normalized_name is None else f"/{normalized_name}")
+class RememberingStampReads(TouchInThread):
+    """Stamp and download answers kept in a :class:`StampMemo` under the database's data version: ``version``
+    says what it is now (``None``: nothing to go by, read every time), ``read_stamp`` and ``read_download`` read
+    an answer."""
+
+    def __init__(
+        self,
+        tokens: TokenStore,
+        version: Callable[[], int | None],
+        read_stamp: Callable[[str, str, str | None], Awaitable[StampInputs]],
+        read_download: Callable[[str, str, str, str], Awaitable[DownloadInputs]],
+        capacity: int = 4096,
+    ) -> None:
+        super().__init__(tokens)
+        self._memo = StampMemo(capacity)
+        self._version = version
+        self._read_stamp = read_stamp
+        self._read_download = read_download
+
+    async def stamp_inputs(self, key_id: str, tenant_slug: str, normalized_name: str | None) -> StampInputs:
+        """The kept answer while the version holds, else a read kept under the version taken before it."""
+        key = (key_id, tenant_slug, "" if normalized_name is None else f"/{normalized_name}")
+        version = self._version()
+        found = self._memo.get(key, version)
+        if not isinstance(found, StampInputs):
+            found = self._memo.keep(key, version, await self._read_stamp(key_id, tenant_slug, normalized_name))
+        return found
+
+    async def download_inputs(
+        self, key_id: str, tenant_slug: str, normalized_name: str, filename: str
+    ) -> DownloadInputs:
+        """The kept answer while the version holds, else a read kept under the version taken before it."""
+        key = (key_id, tenant_slug, normalized_name, filename)
+        version = self._version()
+        found = self._memo.get(key, version)
+        if not isinstance(found, DownloadInputs):
+            read = await self._read_download(key_id, tenant_slug, normalized_name, filename)
+            found = self._memo.keep(key, version, read)
+        return found
 
 
-class RememberedStampReads(InPlaceStampReads):
+class RememberedStampReads(RememberingStampReads):
     """Reads in place, each answer kept until the database changes: ``data_version`` must move whenever any
     connection, thread or process commits (SQLite's ``PRAGMA data_version`` on a connection that never writes).
 
@@ -102,30 +138,16 @@ class RememberedStampReads(InPlaceStampReads):
     def __init__(
         self, versions: IndexVersions, tokens: TokenStore, data_version: Callable[[], int], capacity: int = 4096
     ) -> None:
-        super().__init__(versions, tokens)
-        self._data_version = data_version
-        self._memo = StampMemo(capacity)
+        self._versions = versions
+        super().__init__(tokens, data_version, self._read_in_place, self._download_in_place, capacity)
 
-    async def stamp_inputs(self, key_id: str, tenant_slug: str, normalized_name: str | None) -> StampInputs:
-        """The versions port's answer, remembered while nothing was committed."""
-        key = stamp_key(key_id, tenant_slug, normalized_name)
-        version = self._data_version()
-        found = self._memo.get(key, version)
-        if not isinstance(found, StampInputs):
-            found = self._memo.keep(key, version, self._versions.stamp_inputs(key_id, tenant_slug, normalized_name))
-        return found
+    async def _read_in_place(self, key_id: str, tenant_slug: str, normalized_name: str | None) -> StampInputs:
+        return self._versions.stamp_inputs(key_id, tenant_slug, normalized_name)
 
-    async def download_inputs(
+    async def _download_in_place(
         self, key_id: str, tenant_slug: str, normalized_name: str, filename: str
     ) -> DownloadInputs:
-        """The versions port's answer, remembered while nothing was committed."""
-        key = (key_id, tenant_slug, normalized_name, filename)
-        version = self._data_version()
-        found = self._memo.get(key, version)
-        if not isinstance(found, DownloadInputs):
-            read = self._versions.download_inputs(key_id, tenant_slug, normalized_name, filename)
-            found = self._memo.keep(key, version, read)
-        return found
+        return self._versions.download_inputs(key_id, tenant_slug, normalized_name, filename)
 
 
 class ThreadedStampReads(TouchInThread):

@@ -11,7 +11,7 @@ import psycopg
 from pyregistry_application.index_versions import DownloadInputs, StampInputs
 from pyregistry_application.metadata_ports import TokenStore
 from pyregistry_application.tracing_ports import Tracer
-from pyregistry_infrastructure.metadata_stores.awaited_stamps import StampMemo, TouchInThread, stamp_key
+from pyregistry_infrastructure.metadata_stores.awaited_stamps import RememberingStampReads
 from pyregistry_infrastructure.metadata_stores.pool import PoolLimits
 from pyregistry_infrastructure.metadata_stores.postgres_changes import CHANNEL, ChangeCounter, ChangeListener
 from pyregistry_infrastructure.metadata_stores.sql_base import StoreUnavailable
@@ -74,14 +74,14 @@ class _LoopConnections:
             await cursor.connection.close()
 
 
-class PostgresStampReads(TouchInThread):
+class PostgresStampReads(RememberingStampReads):
     """Reads on connections of each event loop's own (uvicorn runs one loop per worker process), opened on first
     use: at most ``limits.max_connections`` per loop, waits bounded by ``limits.acquire_timeout_seconds`` like the
     blocking pool's.
 
     With ``changes`` (a counter this process's writes move too), each loop also listens for PostgreSQL's change
-    notifications, and answers are kept in a :class:`StampMemo` under the counter's value while that loop's
-    listener is trusted: a cached page then costs no round trip until something it depends on changes.
+    notifications, and answers are kept under the counter's value while that loop's listener is trusted: a cached
+    page then costs no round trip until something it depends on changes.
     """
 
     def __init__(
@@ -93,37 +93,24 @@ class PostgresStampReads(TouchInThread):
         tracer: Tracer,
         changes: ChangeCounter | None = None,
     ) -> None:
-        super().__init__(tokens)
+        super().__init__(tokens, self._current_version, self._query_stamp, self._query_download)
         self._url = connection_url
         self._dialect = dialect
         self._limits = limits
         self._tracer = tracer
         self._changes = changes
-        self._memo = StampMemo()
         self._loops: dict[asyncio.AbstractEventLoop, _LoopConnections] = {}
         self._listeners: dict[asyncio.AbstractEventLoop, ChangeListener] = {}
 
-    async def stamp_inputs(self, key_id: str, tenant_slug: str, normalized_name: str | None) -> StampInputs:
-        """Remembered while nothing changed, else one awaited statement on a connection of this loop."""
-        key = stamp_key(key_id, tenant_slug, normalized_name)
-        version = self._version()
-        found = self._memo.get(key, version)
-        if not isinstance(found, StampInputs):
-            read = stamp_inputs_from(await self._read(*stamp_query(key_id, tenant_slug, normalized_name)))
-            found = self._memo.keep(key, version, read)
-        return found
+    async def _query_stamp(self, key_id: str, tenant_slug: str, normalized_name: str | None) -> StampInputs:
+        """One awaited statement on a connection of this loop."""
+        return stamp_inputs_from(await self._read(*stamp_query(key_id, tenant_slug, normalized_name)))
 
-    async def download_inputs(
+    async def _query_download(
         self, key_id: str, tenant_slug: str, normalized_name: str, filename: str
     ) -> DownloadInputs:
-        """Remembered while nothing changed, else one awaited statement on a connection of this loop."""
-        key = (key_id, tenant_slug, normalized_name, filename)
-        version = self._version()
-        found = self._memo.get(key, version)
-        if not isinstance(found, DownloadInputs):
-            query = download_query(key_id, tenant_slug, normalized_name, filename)
-            found = self._memo.keep(key, version, download_inputs_from(await self._read(*query)))
-        return found
+        """One awaited statement on a connection of this loop."""
+        return download_inputs_from(await self._read(*download_query(key_id, tenant_slug, normalized_name, filename)))
 
     async def listening(self, timeout: float = 0.0) -> bool:
         """Start this loop's change listener if it is not running, and wait up to ``timeout`` seconds for it to be
@@ -137,7 +124,7 @@ class PostgresStampReads(TouchInThread):
             await asyncio.sleep(0.01)
         return listener.trusted
 
-    def _version(self) -> int | None:
+    def _current_version(self) -> int | None:
         """The change counter's value if this loop's listener is trusted, else ``None``."""
         listener = self._listener()
         return None if listener is None else listener.version()
